@@ -1,0 +1,3 @@
+from gondwana.cli import main
+
+raise SystemExit(main())

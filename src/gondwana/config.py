@@ -1,0 +1,100 @@
+"""Server settings: command-line flags, each with a GONDWANA_* environment variable as its default."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_ACCOUNT = "000000000000"
+DEFAULT_REGION = "us-east-1"
+
+
+@dataclass(slots=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 4566
+    data_dir: Path | None = Path(".gondwana")  # None: in memory
+    log_level: str = "info"
+    state_delay_ms: int = 0
+    durability: str = "normal"  # or "strict": fsync every (group) commit
+    auth: str = "off"  # or "strict": verify SigV4 signatures
+    default_region: str = DEFAULT_REGION
+    default_account: str = DEFAULT_ACCOUNT
+    # access key id -> (account id, secret key); strict auth accepts only these keys.
+    credentials: dict[str, tuple[str, str]] = field(default_factory=dict)
+    plugins: list[str] = field(default_factory=list)  # extra modules that register services
+    services: list[str] = field(default_factory=list)  # empty: all
+
+    @property
+    def state_delay(self) -> float:
+        return self.state_delay_ms / 1000.0
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    return os.environ.get(f"GONDWANA_{name}", default)
+
+
+def parse_credentials(text: str) -> dict[str, tuple[str, str]]:
+    """`AKID:SECRET:ACCOUNT,AKID2:SECRET2:ACCOUNT2` -> {AKID: (ACCOUNT, SECRET)}."""
+    found: dict[str, tuple[str, str]] = {}
+    for item in filter(None, (p.strip() for p in text.split(","))):
+        parts = item.split(":")
+        if len(parts) != 3:
+            raise argparse.ArgumentTypeError(f"credential {item!r} is not ACCESS_KEY:SECRET:ACCOUNT")
+        key, secret, account = parts
+        found[key] = (account, secret)
+    return found
+
+
+def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    add = parser.add_argument
+    add("--host", default=_env("HOST", "127.0.0.1"), help="address to listen on [GONDWANA_HOST]")
+    add("--port", type=int, default=int(_env("PORT", "4566") or 4566), help="port [GONDWANA_PORT]")
+    store = parser.add_mutually_exclusive_group()
+    store.add_argument("--data-dir", default=_env("DATA_DIR", ".gondwana"), help="where state lives [GONDWANA_DATA_DIR]")
+    store.add_argument(
+        "--in-memory",
+        action="store_true",
+        default=(_env("IN_MEMORY", "") or "").lower() in ("1", "true", "yes"),
+        help="keep state in memory only [GONDWANA_IN_MEMORY]",
+    )
+    add("--log-level", default=_env("LOG_LEVEL", "info"), choices=["debug", "info", "warning", "error"])
+    add(
+        "--state-delay",
+        type=int,
+        default=int(_env("STATE_DELAY", "0") or 0),
+        metavar="MS",
+        help="how long resources stay CREATING/UPDATING/DELETING [GONDWANA_STATE_DELAY]",
+    )
+    add("--durability", default=_env("DURABILITY", "normal"), choices=["normal", "strict"])
+    add("--auth", default=_env("AUTH", "off"), choices=["off", "strict"], help="verify SigV4 signatures")
+    add("--default-region", default=_env("DEFAULT_REGION", DEFAULT_REGION))
+    add("--default-account", default=_env("DEFAULT_ACCOUNT", DEFAULT_ACCOUNT))
+    add(
+        "--credentials",
+        type=parse_credentials,
+        default=parse_credentials(_env("CREDENTIALS", "") or ""),
+        metavar="AKID:SECRET:ACCOUNT[,...]",
+        help="known access keys [GONDWANA_CREDENTIALS]",
+    )
+    add("--plugin", action="append", dest="plugins", default=[p for p in (_env("PLUGINS", "") or "").split(",") if p])
+    add("--services", default=_env("SERVICES", ""), help="comma-separated services to enable (default: all)")
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    return Settings(
+        host=args.host,
+        port=args.port,
+        data_dir=None if args.in_memory else Path(args.data_dir),
+        log_level=args.log_level,
+        state_delay_ms=args.state_delay,
+        durability=args.durability,
+        auth=args.auth,
+        default_region=args.default_region,
+        default_account=args.default_account,
+        credentials=args.credentials,
+        plugins=args.plugins,
+        services=[s for s in args.services.split(",") if s],
+    )

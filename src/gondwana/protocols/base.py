@@ -1,0 +1,46 @@
+"""The interface every wire protocol implements: parse a request, serialize a result or an error."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from gondwana.protocols.errors import ServiceError, Violation
+from gondwana.server.messages import Request, Response
+
+if TYPE_CHECKING:
+    from gondwana.protocols.spec import OperationSpec
+    from gondwana.server.context import RequestContext
+    from gondwana.services.base import Service
+
+
+class WireProtocol:
+    name: str
+    content_type: str
+
+    def decode(self, op: OperationSpec, request: Request) -> dict[str, Any]:
+        """The request body as plain values keyed by model member names (not yet validated)."""
+        raise NotImplementedError
+
+    def parse(self, service: Service, op: OperationSpec, request: Request) -> dict[str, Any]:
+        """Decode, then bind to the input shape; constraint failures become the service's error."""
+        params = self.decode(op, request)
+        binder = op.binder(self.input_codec)
+        if binder is None:
+            return params
+        violations: list[Violation] = []
+        binder(params, "", violations)
+        if violations:
+            raise service.validation_error(violations)
+        return params
+
+    input_codec: Any
+
+    def serialize(self, ctx: RequestContext, op: OperationSpec, result: dict[str, Any] | None) -> Response:
+        raise NotImplementedError
+
+    def serialize_error(self, ctx: RequestContext, error: ServiceError) -> Response:
+        raise NotImplementedError
+
+
+def request_id_headers(ctx: RequestContext, content_type: str) -> list[tuple[str, str]]:
+    return [("Content-Type", content_type), ("x-amzn-RequestId", ctx.request_id)]

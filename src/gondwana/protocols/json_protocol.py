@@ -1,0 +1,131 @@
+"""AWS JSON 1.0 / 1.1 and its CBOR twin (`application/x-amz-cbor-1.1`).
+
+Both carry the operation in `X-Amz-Target` and the input as one object keyed by member names;
+they differ only in the codec: JSON sends blobs as base64 and timestamps as epoch seconds, CBOR
+sends blobs as byte strings and timestamps as tag-1 epoch values.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from typing import TYPE_CHECKING, Any
+
+import cbor2
+
+from gondwana.protocols.base import WireProtocol, request_id_headers
+from gondwana.protocols.errors import ServiceError, serialization_error
+from gondwana.protocols.shapes import CBOR_INPUT, JSON_INPUT, JSON_OUTPUT, OutputCodec, epoch_number
+from gondwana.server.messages import Request, Response
+
+if TYPE_CHECKING:
+    from gondwana.protocols.spec import OperationSpec
+    from gondwana.server.context import RequestContext
+
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def _error_type(ctx: RequestContext, error: ServiceError) -> str:
+    if error.type_name is not None:
+        return error.type_name
+    namespace = ctx.service.error_namespace if ctx.service is not None else ""
+    return namespace + error.code
+
+
+def _error_fields(ctx: RequestContext, error: ServiceError) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
+    """Status, body members and extra headers shared by the JSON and CBOR error forms."""
+    extra: list[tuple[str, str]] = []
+    if ctx.service is not None and error.type_name is None:
+        info = ctx.service.error_info(error.code)
+        status = error.status or info.status
+        key = info.message_key
+        query_code = error.query_code or info.query_code
+        sender = info.sender_fault if error.sender_fault is None else error.sender_fault
+    else:
+        status = error.status or 400
+        key = "message"
+        query_code = error.query_code or error.code
+        sender = error.sender_fault is not False
+    body: dict[str, Any] = {"__type": _error_type(ctx, error)}
+    if error.message is not None:
+        body[key] = error.message
+    if error.fields:
+        body.update(error.fields)
+    if ctx.service is not None and ctx.service.spec.query_compatible:
+        extra.append(("x-amzn-query-error", f"{query_code};{'Sender' if sender else 'Receiver'}"))
+    if error.headers:
+        extra.extend(error.headers.items())
+    return status, body, extra
+
+
+class JsonProtocol(WireProtocol):
+    input_codec = JSON_INPUT
+
+    def __init__(self, version: str) -> None:
+        self.name = f"json{version}"
+        self.content_type = f"application/x-amz-json-{version}"
+
+    def decode(self, op: OperationSpec, request: Request) -> dict[str, Any]:
+        body = request.body
+        if not body.strip():
+            return {}
+        try:
+            params = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            raise serialization_error() from None
+        if type(params) is not dict:
+            raise serialization_error("Start of structure or map expected")
+        return params
+
+    def _response(self, ctx: RequestContext, status: int, payload: bytes, extra: list[tuple[str, str]]) -> Response:
+        headers = request_id_headers(ctx, self.content_type)
+        if ctx.service is not None and ctx.service.crc32:
+            headers.append(("x-amz-crc32", str(zlib.crc32(payload))))
+        headers.extend(extra)
+        return Response(status, headers, payload)
+
+    def serialize(self, ctx: RequestContext, op: OperationSpec, result: dict[str, Any] | None) -> Response:
+        if result:
+            encoder = op.encoder(JSON_OUTPUT)
+            payload = _dumps(encoder(result) if encoder else result).encode("utf-8", "surrogatepass")
+        else:
+            payload = b"{}"
+        return self._response(ctx, 200, payload, [])
+
+    def serialize_error(self, ctx: RequestContext, error: ServiceError) -> Response:
+        status, body, extra = _error_fields(ctx, error)
+        return self._response(ctx, status, _dumps(body).encode("utf-8", "surrogatepass"), extra)
+
+
+CBOR_OUTPUT = OutputCodec("cbor", bytes, lambda v: cbor2.CBORTag(1, epoch_number(v)))
+
+
+class CborProtocol(WireProtocol):
+    name = "cbor1.1"
+    content_type = "application/x-amz-cbor-1.1"
+    input_codec = CBOR_INPUT
+
+    def decode(self, op: OperationSpec, request: Request) -> dict[str, Any]:
+        if not request.body:
+            return {}
+        try:
+            params = cbor2.loads(request.body)
+        except Exception:  # cbor2 raises a family of decode errors and ValueErrors
+            raise serialization_error() from None
+        if type(params) is not dict:
+            raise serialization_error("Start of structure or map expected")
+        return params
+
+    def serialize(self, ctx: RequestContext, op: OperationSpec, result: dict[str, Any] | None) -> Response:
+        encoder = op.encoder(CBOR_OUTPUT)
+        value = (encoder(result) if encoder else result) if result else {}
+        return Response(200, request_id_headers(ctx, self.content_type), cbor2.dumps(value))
+
+    def serialize_error(self, ctx: RequestContext, error: ServiceError) -> Response:
+        status, body, extra = _error_fields(ctx, error)
+        return Response(status, request_id_headers(ctx, self.content_type) + extra, cbor2.dumps(body))
+
+
+JSON_1_0 = JsonProtocol("1.0")
+JSON_1_1 = JsonProtocol("1.1")
+CBOR = CborProtocol()

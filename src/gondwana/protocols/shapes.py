@@ -1,0 +1,454 @@
+"""Shape compilers: turn model shapes into plain functions, once, so requests do no model lookups.
+
+`compile_binder` builds, for an input shape, a function that checks a decoded request value
+against the model (types, required members, lengths, ranges, patterns, enums) and converts the
+wire forms of blobs and timestamps into bytes and epoch seconds. Type mismatches are fatal
+(`SerializationException`, as Coral answers a body it cannot bind); constraint failures are
+collected as `Violation`s so the service can report all of them in its own words.
+
+`compile_encoder` builds, for an output shape, the inverse conversion for one codec, or returns
+None when the shape holds no blob or timestamp and the value can be dumped as it is.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from gondwana.protocols.errors import Violation, serialization_error
+from gondwana.protocols.model import lower_camel
+
+Binder = Callable[[Any, str, list[Violation]], Any]
+Encoder = Callable[[Any], Any]
+
+_JSON_TYPE_NAMES = {str: "STRING_VALUE", int: "NUMBER_VALUE", float: "NUMBER_VALUE", bool: "BOOLEAN_VALUE"}
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "START_OBJECT"
+    if isinstance(value, list):
+        return "START_ARRAY"
+    return _JSON_TYPE_NAMES.get(type(value), type(value).__name__.upper())
+
+
+def to_epoch(value: Any) -> float:
+    """Epoch seconds from a number, an ISO-8601 string or a datetime."""
+    if isinstance(value, bool):
+        raise TypeError("boolean is not a timestamp")
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, dt.datetime):
+        return value.timestamp()
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+        text = value.strip().replace("Z", "+00:00")
+        parsed = dt.datetime.fromisoformat(text)
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=dt.UTC)
+        return parsed.timestamp()
+    tag_value = getattr(value, "value", None)  # CBOR tag 1 (epoch) wraps the number
+    if tag_value is not None:
+        return to_epoch(tag_value)
+    raise TypeError(f"{type(value).__name__} is not a timestamp")
+
+
+def b64_blob(value: Any) -> bytes:
+    if isinstance(value, bytes):
+        return value
+    if not isinstance(value, str):
+        raise TypeError("blob must be a base64 string")
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        # AWS's Jackson decoder tolerates missing padding and whitespace; so do we.
+        cleaned = "".join(value.split())
+        return base64.b64decode(cleaned + "=" * (-len(cleaned) % 4))
+
+
+def raw_blob(value: Any) -> bytes:
+    if isinstance(value, bytes | bytearray):
+        return bytes(value)
+    if isinstance(value, str):
+        return b64_blob(value)
+    raise TypeError("blob must be bytes")
+
+
+@dataclass(frozen=True, slots=True)
+class InputCodec:
+    """How blobs and timestamps arrive in a decoded body."""
+
+    name: str
+    blob: Callable[[Any], bytes]
+    timestamp: Callable[[Any], float]
+
+
+JSON_INPUT = InputCodec("json", b64_blob, to_epoch)
+CBOR_INPUT = InputCodec("cbor", raw_blob, to_epoch)
+TYPED_INPUT = InputCodec("typed", raw_blob, to_epoch)  # query/rest parsers already converted
+
+
+def java_repr(value: Any) -> str:
+    """How Coral prints a value inside a validation message."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + ", ".join(java_repr(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}={java_repr(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, bytes):
+        return f"java.nio.HeapByteBuffer[pos=0 lim={len(value)} cap={len(value)}]"
+    return str(value)
+
+
+class _Compiler:
+    def __init__(self, shapes: dict[str, Any], codec: InputCodec) -> None:
+        self.shapes = shapes
+        self.codec = codec
+        self.done: dict[str, Binder] = {}
+
+    def binder(self, name: str) -> Binder:
+        if name in self.done:
+            return self.done[name]
+        cell: list[Binder] = []
+        self.done[name] = lambda v, p, e: cell[0](v, p, e)  # recursion guard (DynamoDB AttributeValue)
+        built = self._build(name, self.shapes[name])
+        cell.append(built)
+        self.done[name] = built
+        return built
+
+    def _build(self, name: str, shape: dict[str, Any]) -> Binder:
+        kind = shape["type"]
+        if kind == "structure":
+            return self._structure(shape)
+        if kind == "list":
+            return self._list(shape)
+        if kind == "map":
+            return self._map(shape)
+        return self._scalar(kind, shape)
+
+    def _structure(self, shape: dict[str, Any]) -> Binder:
+        members = {
+            m: (self.binder(spec["shape"]), lower_camel(m)) for m, spec in shape.get("members", {}).items()
+        }
+        required = tuple((m, lower_camel(m)) for m in shape.get("required", ()))
+
+        def bind(value: Any, path: str, errs: list[Violation]) -> Any:
+            if type(value) is not dict:
+                raise serialization_error(f"{_kind(value)} can not be converted to a structure")
+            prefix = path + "." if path else ""
+            for key, item in value.items():
+                member = members.get(key)
+                if member is not None and item is not None:
+                    value[key] = member[0](item, prefix + member[1], errs)
+            for key, lc in required:
+                if value.get(key) is None:
+                    errs.append(Violation("required", prefix + lc, key, None, "Member must not be null"))
+            return value
+
+        return bind
+
+    def _list(self, shape: dict[str, Any]) -> Binder:
+        item_bind = self.binder(shape["member"]["shape"])
+        size = _size_checks(shape)
+
+        def bind(value: Any, path: str, errs: list[Violation]) -> Any:
+            if type(value) is not list:
+                raise serialization_error(f"{_kind(value)} can not be converted to a list")
+            for i, item in enumerate(value):
+                if item is not None:
+                    value[i] = item_bind(item, f"{path}.{i + 1}.member", errs)
+            if size:
+                size(value, len(value), path, errs)
+            return value
+
+        return bind
+
+    def _map(self, shape: dict[str, Any]) -> Binder:
+        key_bind = self.binder(shape["key"]["shape"])
+        value_bind = self.binder(shape["value"]["shape"])
+        size = _size_checks(shape)
+
+        def bind(value: Any, path: str, errs: list[Violation]) -> Any:
+            if type(value) is not dict:
+                raise serialization_error(f"{_kind(value)} can not be converted to a map")
+            for key, item in value.items():
+                key_bind(key, path, errs)
+                if item is not None:
+                    value[key] = value_bind(item, f"{path}.{key}.member", errs)
+            if size:
+                size(value, len(value), path, errs)
+            return value
+
+        return bind
+
+    def _scalar(self, kind: str, shape: dict[str, Any]) -> Binder:
+        checks = _constraint_checks(kind, shape)
+        convert = _converter(kind, self.codec)
+
+        if checks is None:
+
+            def bind_plain(value: Any, path: str, errs: list[Violation]) -> Any:
+                return convert(value)
+
+            return bind_plain
+
+        def bind(value: Any, path: str, errs: list[Violation]) -> Any:
+            value = convert(value)
+            checks(value, path, errs)
+            return value
+
+        return bind
+
+
+def _converter(kind: str, codec: InputCodec) -> Callable[[Any], Any]:
+    if kind == "string":
+
+        def string(v: Any) -> str:
+            if type(v) is not str:
+                raise serialization_error(f"{_kind(v)} cannot be converted to String")
+            return v
+
+        return string
+    if kind in ("integer", "long", "short", "byte"):
+        label = "an Integer" if kind == "integer" else "a Long"
+
+        def integer(v: Any) -> int:
+            if type(v) is int:
+                return v
+            if type(v) is float and v.is_integer():
+                return int(v)
+            raise serialization_error(f"{_kind(v)} can not be converted to {label}")
+
+        return integer
+    if kind in ("float", "double"):
+
+        def number(v: Any) -> float:
+            if type(v) in (int, float):
+                return v
+            raise serialization_error(f"{_kind(v)} can not be converted to a Double")
+
+        return number
+    if kind == "boolean":
+
+        def boolean(v: Any) -> bool:
+            if type(v) is not bool:
+                raise serialization_error(f"{_kind(v)} can not be converted to a Boolean")
+            return v
+
+        return boolean
+    if kind == "blob":
+
+        def blob(v: Any) -> bytes:
+            try:
+                return codec.blob(v)
+            except (TypeError, ValueError, binascii.Error):
+                raise serialization_error("Base64 encoded value expected for a blob") from None
+
+        return blob
+    if kind == "timestamp":
+
+        def timestamp(v: Any) -> float:
+            try:
+                return codec.timestamp(v)
+            except (TypeError, ValueError):
+                raise serialization_error(f"{_kind(v)} can not be converted to a Date") from None
+
+        return timestamp
+    if kind == "document":
+        return lambda v: v
+    raise ValueError(f"unknown shape type {kind}")
+
+
+def _size_checks(shape: dict[str, Any]) -> Callable[[Any, int, str, list[Violation]], None] | None:
+    lo, hi = shape.get("min"), shape.get("max")
+    if lo is None and hi is None:
+        return None
+
+    def check(value: Any, size: int, path: str, errs: list[Violation]) -> None:
+        if lo is not None and size < lo:
+            errs.append(
+                Violation(
+                    "min_length",
+                    path,
+                    path.rsplit(".", 1)[-1],
+                    value,
+                    f"Member must have length greater than or equal to {lo}",
+                )
+            )
+        elif hi is not None and size > hi:
+            errs.append(
+                Violation(
+                    "max_length",
+                    path,
+                    path.rsplit(".", 1)[-1],
+                    value,
+                    f"Member must have length less than or equal to {hi}",
+                )
+            )
+
+    return check
+
+
+def _constraint_checks(kind: str, shape: dict[str, Any]) -> Callable[[Any, str, list[Violation]], None] | None:
+    checks: list[Callable[[Any, str, list[Violation]], None]] = []
+    lo, hi = shape.get("min"), shape.get("max")
+    if kind in ("string", "blob") and (lo is not None or hi is not None):
+        sized = _size_checks(shape)
+        assert sized is not None
+        checks.append(lambda v, p, e: sized(v, len(v), p, e))
+    elif kind in ("integer", "long", "short", "byte", "float", "double") and (lo is not None or hi is not None):
+
+        def value_range(v: Any, p: str, e: list[Violation]) -> None:
+            if lo is not None and v < lo:
+                e.append(
+                    Violation(
+                        "min_value", p, p.rsplit(".", 1)[-1], v, f"Member must have value greater than or equal to {lo}"
+                    )
+                )
+            elif hi is not None and v > hi:
+                e.append(
+                    Violation(
+                        "max_value", p, p.rsplit(".", 1)[-1], v, f"Member must have value less than or equal to {hi}"
+                    )
+                )
+
+        checks.append(value_range)
+    if kind == "string" and "enum" in shape:
+        allowed = frozenset(shape["enum"])
+        text = "Member must satisfy enum value set: [" + ", ".join(shape["enum"]) + "]"
+
+        def enum(v: Any, p: str, e: list[Violation]) -> None:
+            if v not in allowed:
+                e.append(Violation("enum", p, p.rsplit(".", 1)[-1], v, text))
+
+        checks.append(enum)
+    if kind == "string" and "pattern" in shape:
+        try:
+            regex = re.compile(shape["pattern"])
+        except re.error:
+            regex = None  # a Java-only construct; AWS's own check is the service's job then
+        if regex is not None:
+            ptext = "Member must satisfy regular expression pattern: " + shape["pattern"]
+
+            def pattern(v: Any, p: str, e: list[Violation]) -> None:
+                if regex.fullmatch(v) is None:
+                    e.append(Violation("pattern", p, p.rsplit(".", 1)[-1], v, ptext))
+
+            checks.append(pattern)
+    if not checks:
+        return None
+    if len(checks) == 1:
+        return checks[0]
+
+    def all_checks(v: Any, p: str, e: list[Violation]) -> None:
+        for c in checks:
+            c(v, p, e)
+
+    return all_checks
+
+
+def compile_binder(shapes: dict[str, Any], shape_name: str, codec: InputCodec) -> Binder:
+    return _Compiler(shapes, codec).binder(shape_name)
+
+
+# ---- output -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OutputCodec:
+    name: str
+    blob: Callable[[bytes], Any]
+    timestamp: Callable[[Any], Any]
+
+
+def epoch_number(value: Any) -> float | int:
+    if isinstance(value, dt.datetime):
+        value = value.timestamp()
+    return int(value) if float(value).is_integer() else round(float(value), 3)
+
+
+JSON_OUTPUT = OutputCodec("json", lambda b: base64.b64encode(b).decode("ascii"), epoch_number)
+
+
+def _needs_encoding(shapes: dict[str, Any], name: str, seen: set[str]) -> bool:
+    if name in seen:
+        return False
+    seen.add(name)
+    shape = shapes[name]
+    kind = shape["type"]
+    if kind in ("blob", "timestamp"):
+        return True
+    if kind == "structure":
+        return any(_needs_encoding(shapes, m["shape"], seen) for m in shape.get("members", {}).values())
+    if kind == "list":
+        return _needs_encoding(shapes, shape["member"]["shape"], seen)
+    if kind == "map":
+        return _needs_encoding(shapes, shape["value"]["shape"], seen)
+    return False
+
+
+def compile_encoder(shapes: dict[str, Any], shape_name: str, codec: OutputCodec) -> Encoder | None:
+    """A function that converts a result for the wire, or None when nothing needs converting."""
+    if not _needs_encoding(shapes, shape_name, set()):
+        return None
+    done: dict[str, Encoder] = {}
+
+    def build(name: str) -> Encoder:
+        if name in done:
+            return done[name]
+        cell: list[Encoder] = []
+        done[name] = lambda v: cell[0](v)
+        shape = shapes[name]
+        kind = shape["type"]
+        enc: Encoder
+        if not _needs_encoding(shapes, name, set()):
+            enc = _identity
+        elif kind == "blob":
+            enc = codec.blob
+        elif kind == "timestamp":
+            enc = codec.timestamp
+        elif kind == "structure":
+            members = {
+                m: build(s["shape"])
+                for m, s in shape.get("members", {}).items()
+                if _needs_encoding(shapes, s["shape"], set())
+            }
+
+            def enc(v: dict[str, Any]) -> dict[str, Any]:
+                out = dict(v)
+                for key, member_enc in members.items():
+                    item = out.get(key)
+                    if item is not None:
+                        out[key] = member_enc(item)
+                return out
+
+        elif kind == "list":
+            item_enc = build(shape["member"]["shape"])
+
+            def enc(v: list[Any]) -> list[Any]:
+                return [item_enc(i) for i in v]
+
+        else:  # map
+            value_enc = build(shape["value"]["shape"])
+
+            def enc(v: dict[str, Any]) -> dict[str, Any]:
+                return {k: value_enc(i) for k, i in v.items()}
+
+        cell.append(enc)
+        done[name] = enc
+        return enc
+
+    return build(shape_name)
+
+
+def _identity(v: Any) -> Any:
+    return v

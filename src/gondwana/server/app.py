@@ -1,0 +1,90 @@
+"""Assemble and run the server: settings -> store -> services -> chain -> HTTP listener."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+import time
+
+from gondwana import __version__
+from gondwana.config import Settings
+from gondwana.runtime import Runtime
+from gondwana.server.chain import Chain
+from gondwana.server.http import HttpServer
+from gondwana.services import load_service_classes
+from gondwana.storage import open_store
+
+log = logging.getLogger("gondwana")
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    store = open_store(settings.data_dir, settings.durability)
+    runtime = Runtime(settings, store)
+    for cls in load_service_classes(settings.services, settings.plugins):
+        runtime.services[cls.name] = cls(runtime)
+    return runtime
+
+
+async def serve(settings: Settings, ready: asyncio.Future[int] | None = None) -> None:
+    loop = asyncio.get_running_loop()
+    runtime = build_runtime(settings)
+    for service in runtime.services.values():
+        service.start()
+    chain = Chain(runtime)
+    http = HttpServer(chain.handle, loop)
+    port = await http.listen(settings.host, settings.port)
+    data = "memory" if settings.data_dir is None else str(settings.data_dir)
+    print(
+        f"gondwana {__version__} listening on http://{settings.host}:{port}  data: {data}  regions: all",
+        flush=True,
+    )
+    if ready is not None:
+        ready.set_result(port)
+
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    loop.call_later(0.05, _warm_up, runtime)
+    await stop.wait()
+
+    log.info("shutting down: finishing in-flight requests")
+    runtime.shutting_down.set()
+    await http.shutdown()
+    runtime.cancel_background()
+    for service in runtime.services.values():
+        service.close()
+    runtime.store.close()
+    log.info("stopped")
+
+
+def _warm_up(runtime: Runtime) -> None:
+    """Load the service models once the listener is up, so the first real request is not slowed."""
+    for service in runtime.services.values():
+        try:
+            _ = service.spec
+        except Exception:
+            log.exception("could not load the model of %s", service.name)
+
+
+def run(settings: Settings) -> int:
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:  # pragma: no cover - uvloop is a dependency on every supported platform
+        pass
+    started = time.perf_counter()
+    try:
+        asyncio.run(serve(settings))
+    except OSError as exc:
+        print(f"gondwana: cannot listen on {settings.host}:{settings.port}: {exc.strerror}", file=sys.stderr)
+        return 1
+    log.debug("ran for %.1f s", time.perf_counter() - started)
+    return 0

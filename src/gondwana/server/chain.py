@@ -1,0 +1,107 @@
+"""The handler chain: one request from bytes-in to bytes-out.
+
+    internal API?  ->  context (region, account)  ->  route (service, operation, protocol)
+      ->  authenticate (strict mode)  ->  parse + validate  ->  invoke the provider
+      ->  serialize  ->  wait for the group commit  ->  response
+
+Every step either fills the context or raises `ServiceError`; whatever escapes as another
+exception is logged and answered as InternalFailure (500), and the server keeps running.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import uuid
+from typing import Any
+
+from gondwana.auth import account_for
+from gondwana.auth.sigv4 import parse_sigv4
+from gondwana.protocols.errors import ServiceError, internal_failure
+from gondwana.protocols.routing import NotFound, Router, protocol_for
+from gondwana.runtime import Runtime
+from gondwana.server.context import RequestContext, region_from_host
+from gondwana.server.internal import InternalApi
+from gondwana.server.messages import Request, Response
+
+log = logging.getLogger("gondwana.request")
+
+NOT_FOUND = Response(404, [("Content-Type", "text/xml")], b"<UnknownOperationException/>\n")
+
+
+def _request_id() -> str:
+    return str(uuid.uuid4())
+
+
+class Chain:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.settings = runtime.settings
+        self.router = Router(runtime.services.values())
+        self.internal = InternalApi(runtime)
+        self._verify: Any = None
+        if self.settings.auth == "strict":
+            from gondwana.auth.verify import verify_request
+
+            self._verify = verify_request
+
+    async def handle(self, request: Request) -> Response:
+        if request.path.startswith("/_gondwana/"):
+            return await self.internal.handle(request)
+        ctx = RequestContext(request, _request_id(), self.settings.default_account, self.settings.default_region)
+        try:
+            response = await self._serve(ctx)
+        except ServiceError as error:
+            response = (ctx.protocol or protocol_for(ctx.service)).serialize_error(ctx, error)
+        except NotFound:
+            response = NOT_FOUND
+        except Exception:
+            log.exception("unexpected failure in %s", ctx.operation.name if ctx.operation else request.path)
+            response = (ctx.protocol or protocol_for(ctx.service)).serialize_error(ctx, internal_failure())
+        store = self.runtime.store
+        if store.pending:
+            try:
+                await store.flushed()
+            except Exception:
+                log.exception("commit failed")
+                response = (ctx.protocol or protocol_for(ctx.service)).serialize_error(ctx, internal_failure())
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "%s %s %s/%s -> %d",
+                ctx.request_id,
+                ctx.service.name if ctx.service else "-",
+                ctx.region,
+                ctx.operation.name if ctx.operation else request.path,
+                response.status,
+            )
+        return response
+
+    async def _serve(self, ctx: RequestContext) -> Response:
+        request = ctx.request
+        credential = parse_sigv4(request)
+        if credential is not None:
+            ctx.credential = credential
+            if credential.region:
+                ctx.region = credential.region
+            ctx.account = account_for(self.settings, credential.access_key)
+        if credential is None or not credential.region:
+            ctx.region = region_from_host(request.host) or self.settings.default_region
+        self.router.route(request, ctx)
+        service, op, protocol = ctx.service, ctx.operation, ctx.protocol
+        assert service is not None and op is not None and protocol is not None
+        if self._verify is not None:
+            self._verify(ctx, self.settings, self.runtime.now())
+        handler = service.handler(op.name)
+        if handler is None:
+            raise ServiceError(
+                "NotImplemented",
+                f"{op.name} is not implemented by Gondwana yet.",
+                status=501,
+                sender_fault=False,
+                type_name="NotImplemented",
+            )
+        params = protocol.parse(service, op, request)
+        result = handler(ctx, params)
+        if inspect.isawaitable(result):
+            result = await result
+        return protocol.serialize(ctx, op, result)

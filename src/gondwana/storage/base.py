@@ -1,0 +1,66 @@
+"""The storage contract services program against.
+
+Services write portable SQL (`?` placeholders, TEXT/INTEGER/REAL/BLOB columns, no engine-specific
+functions) against their own tables only, which they declare through `register()` as a list of
+migrations. Every change happens inside `transaction()`; the store commits changes in groups
+and a response is released only after `flushed()` says its changes are on disk. A PostgreSQL
+backend implements this same class (translating placeholders and BLOB→BYTEA in DDL) and no
+service changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from typing import Any
+
+Row = tuple[Any, ...]
+Migration = str | Callable[["Store"], None]
+
+
+class Store:
+    location: str
+
+    def register(self, component: str, migrations: Sequence[Migration]) -> None:
+        """Create or upgrade `component`'s tables: migration i runs once, when its version is reached."""
+        raise NotImplementedError
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """An atomic unit of change; nested units are savepoints. Rolled back on exception."""
+        raise NotImplementedError
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one statement; returns the number of rows changed."""
+        raise NotImplementedError
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        raise NotImplementedError
+
+    def insert(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run an INSERT; returns the new row id."""
+        raise NotImplementedError
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        raise NotImplementedError
+
+    def query_one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        raise NotImplementedError
+
+    def iterate(self, sql: str, params: Sequence[Any] = ()) -> Iterator[Row]:
+        raise NotImplementedError
+
+    @property
+    def pending(self) -> bool:
+        """True while changes are written but not yet committed."""
+        raise NotImplementedError
+
+    async def flushed(self) -> None:
+        """Return once everything written so far is committed (at once when nothing is pending)."""
+        raise NotImplementedError
+
+    def reset(self) -> None:
+        """Delete every row of every registered component (the schema stays)."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError

@@ -296,9 +296,11 @@ class QueryProtocol(WireProtocol):
             writer = op.cache.get("query_writer")
             if writer is None:
                 writer = op.cache["query_writer"] = compile_writer(op.spec.shapes, op.output_shape)
-            out.append(f"<{op.result_wrapper}>")
+            if op.result_wrapper:
+                out.append(f"<{op.result_wrapper}>")
             writer(result or {}, out)
-            out.append(f"</{op.result_wrapper}>")
+            if op.result_wrapper:
+                out.append(f"</{op.result_wrapper}>")
         out.append(f"<ResponseMetadata><RequestId>{ctx.request_id}</RequestId></ResponseMetadata></{op.name}Response>")
         return Response(200, request_id_headers(ctx, self.content_type), "".join(out).encode())
 

@@ -87,7 +87,9 @@ class ServiceSpec:
             output_shape=output.get("shape"),
             http_method=http.get("method", "POST"),
             request_uri=http.get("requestUri", "/"),
-            result_wrapper=output.get("resultWrapper") or (f"{name}Result" if output else None),
+            # Query-compatible JSON models (SQS) lost the wrapper their query ancestors declared.
+            result_wrapper=output.get("resultWrapper")
+            or (f"{name}Result" if output and self.protocol != "query" else None),
             spec=self,
         )
 

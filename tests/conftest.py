@@ -33,7 +33,7 @@ def make_client(url: str, service: str, region: str = "us-east-1", **kwargs: Any
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    proc = ServerProcess(tmp_path_factory.mktemp("data")).start()
+    proc = ServerProcess(tmp_path_factory.mktemp("data"), "--plugin", "tests.plugins.echo").start()
     yield proc
     proc.stop()
 
@@ -48,13 +48,31 @@ def client(server: ServerProcess) -> Callable[..., Any]:
     return factory
 
 
+@pytest.fixture(scope="session")
+def echo_session(tmp_path_factory: pytest.TempPathFactory) -> boto3.Session:
+    """A boto3 session that knows the test-only echo services' models."""
+    import botocore.session
+
+    from tests.plugins.echo import write_models
+
+    core = botocore.session.get_session()
+    core.get_component("data_loader").search_paths.insert(
+        0, str(write_models(tmp_path_factory.mktemp("models")))
+    )
+    return boto3.Session(botocore_session=core, aws_access_key_id="test", aws_secret_access_key="test")
+
+
 @pytest.fixture
 def fresh_server(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
     """Start private servers (for restart and kill tests); all are stopped at the end."""
     started: list[ServerProcess] = []
 
-    def factory(*args: str, data_dir: Path | None = None, in_memory: bool = False, **env: str) -> ServerProcess:
-        proc = ServerProcess(None if in_memory else (data_dir or tmp_path / f"data{len(started)}"), *args, env=env)
+    def factory(
+        *args: str, data_dir: Path | None = None, in_memory: bool = False, **env: str
+    ) -> ServerProcess:
+        proc = ServerProcess(
+            None if in_memory else (data_dir or tmp_path / f"data{len(started)}"), *args, env=env
+        )
         started.append(proc.start())
         return proc
 

@@ -53,7 +53,9 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     add("--host", default=_env("HOST", "127.0.0.1"), help="address to listen on [GONDWANA_HOST]")
     add("--port", type=int, default=int(_env("PORT", "4566") or 4566), help="port [GONDWANA_PORT]")
     store = parser.add_mutually_exclusive_group()
-    store.add_argument("--data-dir", default=_env("DATA_DIR", ".gondwana"), help="where state lives [GONDWANA_DATA_DIR]")
+    store.add_argument(
+        "--data-dir", default=_env("DATA_DIR", ".gondwana"), help="where state lives [GONDWANA_DATA_DIR]"
+    )
     store.add_argument(
         "--in-memory",
         action="store_true",
@@ -79,7 +81,12 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="AKID:SECRET:ACCOUNT[,...]",
         help="known access keys [GONDWANA_CREDENTIALS]",
     )
-    add("--plugin", action="append", dest="plugins", default=[p for p in (_env("PLUGINS", "") or "").split(",") if p])
+    add(
+        "--plugin",
+        action="append",
+        dest="plugins",
+        default=[p for p in (_env("PLUGINS", "") or "").split(",") if p],
+    )
     add("--services", default=_env("SERVICES", ""), help="comma-separated services to enable (default: all)")
 
 

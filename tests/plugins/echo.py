@@ -35,7 +35,11 @@ _SHAPES: dict[str, Any] = {
         "value": {"shape": "String", "locationName": "Value"},
         "flattened": True,
     },
-    "Nested": {"type": "structure", "required": ["Id"], "members": {"Id": {"shape": "Name"}, "Depth": {"shape": "Count"}}},
+    "Nested": {
+        "type": "structure",
+        "required": ["Id"],
+        "members": {"Id": {"shape": "Name"}, "Depth": {"shape": "Count"}},
+    },
     "NestedList": {"type": "list", "member": {"shape": "Nested"}},
     "EchoRequest": {
         "type": "structure",
@@ -66,7 +70,11 @@ _SHAPES: dict[str, Any] = {
     "GetRequest": {"type": "structure", "required": ["Key"], "members": {"Key": {"shape": "String"}}},
     "GetResult": {"type": "structure", "members": {"Value": {"shape": "String"}}},
     "CountResult": {"type": "structure", "members": {"Count": {"shape": "Long"}}},
-    "SleepRequest": {"type": "structure", "required": ["Seconds"], "members": {"Seconds": {"shape": "Double"}}},
+    "SleepRequest": {
+        "type": "structure",
+        "required": ["Seconds"],
+        "members": {"Seconds": {"shape": "Double"}},
+    },
     "SleepResult": {"type": "structure", "members": {"Slept": {"shape": "Boolean"}}},
     "ThingNotFound": {
         "type": "structure",
@@ -85,7 +93,9 @@ _SHAPES["EchoResult"] = copy.deepcopy(_SHAPES["EchoRequest"])
 _SHAPES["EchoResult"].pop("required")
 
 
-def _operation(name: str, input_shape: str | None, output_shape: str | None, errors: list[str] = ()) -> dict[str, Any]:
+def _operation(
+    name: str, input_shape: str | None, output_shape: str | None, errors: list[str] = ()
+) -> dict[str, Any]:
     op: dict[str, Any] = {"name": name, "http": {"method": "POST", "requestUri": "/"}}
     if input_shape:
         op["input"] = {"shape": input_shape}
@@ -95,7 +105,9 @@ def _operation(name: str, input_shape: str | None, output_shape: str | None, err
     return op
 
 
-def build_model(protocol: str, json_version: str, target_prefix: str, endpoint_prefix: str) -> dict[str, Any]:
+def build_model(
+    protocol: str, json_version: str, target_prefix: str, endpoint_prefix: str, query_compatible: bool = False
+) -> dict[str, Any]:
     operations = {
         "Echo": _operation("Echo", "EchoRequest", "EchoResult"),
         "Fail": _operation("Fail", "FailRequest", None, ["ThingNotFound", "Throttled"]),
@@ -120,10 +132,16 @@ def build_model(protocol: str, json_version: str, target_prefix: str, endpoint_p
     if protocol == "json":
         metadata["jsonVersion"] = json_version
         metadata["targetPrefix"] = target_prefix
-        metadata["awsQueryCompatible"] = {}
+        if query_compatible:
+            metadata["awsQueryCompatible"] = {}
     else:
         metadata["xmlNamespace"] = "http://echo.gondwana.dev/doc/2026-11-27/"
-    return {"version": "2.0", "metadata": metadata, "operations": operations, "shapes": copy.deepcopy(_SHAPES)}
+    return {
+        "version": "2.0",
+        "metadata": metadata,
+        "operations": operations,
+        "shapes": copy.deepcopy(_SHAPES),
+    }
 
 
 class _Echo(Service):
@@ -136,7 +154,9 @@ class _Echo(Service):
     def start(self) -> None:
         self.runtime.store.register(
             self.name,
-            [f"CREATE TABLE {self.table} (account TEXT, region TEXT, key TEXT, value TEXT, PRIMARY KEY (account, region, key))"],
+            [
+                f"CREATE TABLE {self.table} (account TEXT, region TEXT, key TEXT, value TEXT, PRIMARY KEY (account, region, key))"
+            ],
         )
 
     def echo(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -194,7 +214,7 @@ class EchoJson(_Echo):
     xml_namespace = "http://echo.gondwana.dev/doc/2026-11-27/"
     speaks_query = True
     table = "echo_items"
-    model = build_model("json", "1.0", "GondwanaEcho_20261127", "echo")
+    model = build_model("json", "1.0", "GondwanaEcho_20261127", "echo", query_compatible=True)
 
 
 class EchoJson11(_Echo):

@@ -32,7 +32,9 @@ def _error_type(ctx: RequestContext, error: ServiceError) -> str:
     return namespace + error.code
 
 
-def _error_fields(ctx: RequestContext, error: ServiceError) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
+def _error_fields(
+    ctx: RequestContext, error: ServiceError
+) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
     """Status, body members and extra headers shared by the JSON and CBOR error forms."""
     extra: list[tuple[str, str]] = []
     if ctx.service is not None and error.type_name is None:
@@ -77,7 +79,9 @@ class JsonProtocol(WireProtocol):
             raise serialization_error("Start of structure or map expected")
         return params
 
-    def _response(self, ctx: RequestContext, status: int, payload: bytes, extra: list[tuple[str, str]]) -> Response:
+    def _response(
+        self, ctx: RequestContext, status: int, payload: bytes, extra: list[tuple[str, str]]
+    ) -> Response:
         headers = request_id_headers(ctx, self.content_type)
         if ctx.service is not None and ctx.service.crc32:
             headers.append(("x-amz-crc32", str(zlib.crc32(payload))))

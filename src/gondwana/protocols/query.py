@@ -104,7 +104,9 @@ def compile_reader(shapes: dict[str, Any], shape_name: str) -> Callable[..., Any
                 for m, spec in shape.get("members", {}).items()
             ]
 
-            def reader(params: dict[str, str], key: str, seen: set[str], errs: list[Violation], flat: bool) -> Any:
+            def reader(
+                params: dict[str, str], key: str, seen: set[str], errs: list[Violation], flat: bool
+            ) -> Any:
                 prefix = key + "." if key else ""
                 out: dict[str, Any] = {}
                 for member, wire, member_reader, member_flat in members:
@@ -119,7 +121,9 @@ def compile_reader(shapes: dict[str, Any], shape_name: str) -> Callable[..., Any
             item_reader = build(shape["member"]["shape"])
             item_name = shape["member"].get("locationName")
 
-            def reader(params: dict[str, str], key: str, seen: set[str], errs: list[Violation], flat: bool) -> Any:
+            def reader(
+                params: dict[str, str], key: str, seen: set[str], errs: list[Violation], flat: bool
+            ) -> Any:
                 if flat or shape_flat:
                     base = ".".join([*key.split(".")[:-1], item_name]) if item_name else key
                 else:
@@ -140,7 +144,9 @@ def compile_reader(shapes: dict[str, Any], shape_name: str) -> Callable[..., Any
             key_reader = build(shape["key"]["shape"])
             value_reader = build(shape["value"]["shape"])
 
-            def reader(params: dict[str, str], key: str, seen: set[str], errs: list[Violation], flat: bool) -> Any:
+            def reader(
+                params: dict[str, str], key: str, seen: set[str], errs: list[Violation], flat: bool
+            ) -> Any:
                 base = key if (flat or shape_flat) else f"{key}.entry"
                 if f"{base}.1" not in seen:
                     return _MISSING
@@ -157,7 +163,9 @@ def compile_reader(shapes: dict[str, Any], shape_name: str) -> Callable[..., Any
         else:
             convert = _scalar_reader(kind)
 
-            def reader(params: dict[str, str], key: str, seen: set[str], errs: list[Violation], flat: bool) -> Any:
+            def reader(
+                params: dict[str, str], key: str, seen: set[str], errs: list[Violation], flat: bool
+            ) -> Any:
                 text = params.get(key)
                 if text is None:
                     return _MISSING
@@ -165,7 +173,9 @@ def compile_reader(shapes: dict[str, Any], shape_name: str) -> Callable[..., Any
                     return convert(text)
                 except (ValueError, binascii.Error):
                     leaf = key.rsplit(".", 1)[-1]
-                    errs.append(Violation("type", lower_camel(key), leaf, text, f"Member must be of type {kind}"))
+                    errs.append(
+                        Violation("type", lower_camel(key), leaf, text, f"Member must be of type {kind}")
+                    )
                     return _MISSING
 
         cell.append(reader)
@@ -301,7 +311,9 @@ class QueryProtocol(WireProtocol):
             writer(result or {}, out)
             if op.result_wrapper:
                 out.append(f"</{op.result_wrapper}>")
-        out.append(f"<ResponseMetadata><RequestId>{ctx.request_id}</RequestId></ResponseMetadata></{op.name}Response>")
+        out.append(
+            f"<ResponseMetadata><RequestId>{ctx.request_id}</RequestId></ResponseMetadata></{op.name}Response>"
+        )
         return Response(200, request_id_headers(ctx, self.content_type), "".join(out).encode())
 
     def serialize_error(self, ctx: RequestContext, error: ServiceError) -> Response:

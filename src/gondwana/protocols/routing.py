@@ -64,7 +64,9 @@ class Router:
             ctx.protocol = JSON_1_1 if service.spec.json_version == "1.1" else JSON_1_0
         else:
             ctx.protocol = JSON_1_0
-        if request.method != "POST" or (request.body and content_type not in JSON_TYPES and ctx.protocol is not CBOR):
+        if request.method != "POST" or (
+            request.body and content_type not in JSON_TYPES and ctx.protocol is not CBOR
+        ):
             raise NotFound()
         if service is None:
             raise unknown_operation()
@@ -82,7 +84,9 @@ class Router:
             raise NotFound()
         ctx.service = service
         if not action:
-            raise ServiceError("MissingAction", "Could not find operation to perform.", status=400, type_name="")
+            raise ServiceError(
+                "MissingAction", "Could not find operation to perform.", status=400, type_name=""
+            )
         op: OperationSpec | None = service.spec.operation(action)
         if op is None:
             raise ServiceError(

@@ -298,26 +298,38 @@ def _size_checks(shape: dict[str, Any]) -> Callable[[Any, int, str, list[Violati
     return check
 
 
-def _constraint_checks(kind: str, shape: dict[str, Any]) -> Callable[[Any, str, list[Violation]], None] | None:
+def _constraint_checks(
+    kind: str, shape: dict[str, Any]
+) -> Callable[[Any, str, list[Violation]], None] | None:
     checks: list[Callable[[Any, str, list[Violation]], None]] = []
     lo, hi = shape.get("min"), shape.get("max")
     if kind in ("string", "blob") and (lo is not None or hi is not None):
         sized = _size_checks(shape)
         assert sized is not None
         checks.append(lambda v, p, e: sized(v, len(v), p, e))
-    elif kind in ("integer", "long", "short", "byte", "float", "double") and (lo is not None or hi is not None):
+    elif kind in ("integer", "long", "short", "byte", "float", "double") and (
+        lo is not None or hi is not None
+    ):
 
         def value_range(v: Any, p: str, e: list[Violation]) -> None:
             if lo is not None and v < lo:
                 e.append(
                     Violation(
-                        "min_value", p, p.rsplit(".", 1)[-1], v, f"Member must have value greater than or equal to {lo}"
+                        "min_value",
+                        p,
+                        p.rsplit(".", 1)[-1],
+                        v,
+                        f"Member must have value greater than or equal to {lo}",
                     )
                 )
             elif hi is not None and v > hi:
                 e.append(
                     Violation(
-                        "max_value", p, p.rsplit(".", 1)[-1], v, f"Member must have value less than or equal to {hi}"
+                        "max_value",
+                        p,
+                        p.rsplit(".", 1)[-1],
+                        v,
+                        f"Member must have value less than or equal to {hi}",
                     )
                 )
 

@@ -33,7 +33,11 @@ class OperationSpec:
     def binder(self, codec: InputCodec) -> Binder | None:
         found = self._binders.get(codec.name, _UNSET)
         if found is _UNSET:
-            found = None if self.input_shape is None else compile_binder(self.spec.shapes, self.input_shape, codec)
+            found = (
+                None
+                if self.input_shape is None
+                else compile_binder(self.spec.shapes, self.input_shape, codec)
+            )
             self._binders[codec.name] = found
         return found
 
@@ -41,7 +45,9 @@ class OperationSpec:
         found = self._encoders.get(codec.name, _UNSET)
         if found is _UNSET:
             found = (
-                None if self.output_shape is None else compile_encoder(self.spec.shapes, self.output_shape, codec)
+                None
+                if self.output_shape is None
+                else compile_encoder(self.spec.shapes, self.output_shape, codec)
             )
             self._encoders[codec.name] = found
         return found

@@ -48,7 +48,9 @@ class Chain:
     async def handle(self, request: Request) -> Response:
         if request.path.startswith("/_gondwana/"):
             return await self.internal.handle(request)
-        ctx = RequestContext(request, _request_id(), self.settings.default_account, self.settings.default_region)
+        ctx = RequestContext(
+            request, _request_id(), self.settings.default_account, self.settings.default_region
+        )
         try:
             response = await self._serve(ctx)
         except ServiceError as error:
@@ -64,7 +66,9 @@ class Chain:
                 await store.flushed()
             except Exception:
                 log.exception("commit failed")
-                response = (ctx.protocol or protocol_for(ctx.service)).serialize_error(ctx, internal_failure())
+                response = (ctx.protocol or protocol_for(ctx.service)).serialize_error(
+                    ctx, internal_failure()
+                )
         if log.isEnabledFor(logging.DEBUG):
             log.debug(
                 "%s %s %s/%s -> %d",

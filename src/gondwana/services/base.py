@@ -81,7 +81,9 @@ class Service:
 
     def validation_error(self, violations: list[Violation]) -> ServiceError:
         """Coral's wording; services that speak otherwise (SQS) override this."""
-        return coral_validation_error(violations, self.error_namespace if self._has_validation_shape() else None)
+        return coral_validation_error(
+            violations, self.error_namespace if self._has_validation_shape() else None
+        )
 
     def _has_validation_shape(self) -> bool:
         return "ValidationException" in self.spec.shapes
@@ -109,5 +111,7 @@ def coral_validation_error(violations: list[Violation], namespace: str | None) -
     count = len(parts)
     noun = "error" if count == 1 else "errors"
     message = f"{count} validation {noun} detected: " + "; ".join(parts)
-    type_name = f"{namespace}ValidationException" if namespace is not None else CORAL_VALIDATE + "ValidationException"
+    type_name = (
+        f"{namespace}ValidationException" if namespace is not None else CORAL_VALIDATE + "ValidationException"
+    )
     return ServiceError("ValidationException", message, status=400, type_name=type_name)

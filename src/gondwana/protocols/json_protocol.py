@@ -11,8 +11,6 @@ import json
 import zlib
 from typing import TYPE_CHECKING, Any
 
-import cbor2
-
 from gondwana.protocols.base import WireProtocol, request_id_headers
 from gondwana.protocols.errors import ServiceError, serialization_error
 from gondwana.protocols.shapes import CBOR_INPUT, JSON_INPUT, JSON_OUTPUT, OutputCodec, epoch_number
@@ -101,7 +99,13 @@ class JsonProtocol(WireProtocol):
         return self._response(ctx, status, _dumps(body).encode("utf-8", "surrogatepass"), extra)
 
 
-CBOR_OUTPUT = OutputCodec("cbor", bytes, lambda v: cbor2.CBORTag(1, epoch_number(v)))
+def _cbor_timestamp(value: Any) -> Any:
+    import cbor2
+
+    return cbor2.CBORTag(1, epoch_number(value))
+
+
+CBOR_OUTPUT = OutputCodec("cbor", bytes, _cbor_timestamp)
 
 
 class CborProtocol(WireProtocol):
@@ -110,6 +114,8 @@ class CborProtocol(WireProtocol):
     input_codec = CBOR_INPUT
 
     def decode(self, op: OperationSpec, request: Request) -> dict[str, Any]:
+        import cbor2  # imported on the first CBOR request: most clients never send one
+
         if not request.body:
             return {}
         try:
@@ -121,11 +127,15 @@ class CborProtocol(WireProtocol):
         return params
 
     def serialize(self, ctx: RequestContext, op: OperationSpec, result: dict[str, Any] | None) -> Response:
+        import cbor2
+
         encoder = op.encoder(CBOR_OUTPUT)
         value = (encoder(result) if encoder else result) if result else {}
         return Response(200, request_id_headers(ctx, self.content_type), cbor2.dumps(value))
 
     def serialize_error(self, ctx: RequestContext, error: ServiceError) -> Response:
+        import cbor2
+
         status, body, extra = _error_fields(ctx, error)
         return Response(status, request_id_headers(ctx, self.content_type) + extra, cbor2.dumps(body))
 

@@ -15,7 +15,6 @@ import datetime as dt
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
-from xml.sax.saxutils import escape
 
 from gondwana.protocols.base import WireProtocol, request_id_headers
 from gondwana.protocols.errors import ServiceError, Violation
@@ -51,6 +50,14 @@ def _prefixes(params: dict[str, str]) -> set[str]:
         for i in range(1, len(parts) + 1):
             found.add(".".join(parts[:i]))
     return found
+
+
+_XML_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\r": "&#xD;"})
+
+
+def escape(text: str) -> str:
+    """XML text escaping (xml.sax.saxutils costs 20 ms of start-up through urllib)."""
+    return text.translate(_XML_ESCAPES)
 
 
 # ---- input ----------------------------------------------------------------------------------------
@@ -198,7 +205,7 @@ def _text(kind: str, value: Any) -> str:
         return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
     if kind == "blob":
         return base64.b64encode(value).decode("ascii")
-    return escape(str(value), {'"': "&quot;", "\r": "&#xD;"})
+    return escape(str(value))
 
 
 def compile_writer(shapes: dict[str, Any], shape_name: str) -> Writer:

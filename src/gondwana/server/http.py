@@ -19,7 +19,6 @@ import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from email.utils import formatdate
 from http import HTTPStatus
 
 import httptools
@@ -39,7 +38,7 @@ def _date_header() -> bytes:
     global _date_cache
     now = int(time.time())
     if _date_cache[0] != now:
-        _date_cache = (now, f"Date: {formatdate(now, usegmt=True)}\r\n".encode())
+        _date_cache = (now, time.strftime("Date: %a, %d %b %Y %H:%M:%S GMT\r\n", time.gmtime(now)).encode())
     return _date_cache[1]
 
 

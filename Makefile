@@ -15,7 +15,11 @@ $(VENV)/.installed: pyproject.toml
 serve: $(VENV)/.installed
 	$(VENV)/bin/gondwana serve
 
-test: $(VENV)/.installed
+# The JavaScript SDK clients the tests drive (skipped, with a message, where node is absent).
+tests/js/node_modules/.installed: tests/js/package-lock.json
+	if command -v npm >/dev/null; then npm ci --prefix tests/js --no-audit --no-fund --loglevel=error && touch $@; fi
+
+test: $(VENV)/.installed tests/js/node_modules/.installed
 	$(PY) -m ruff check $(wildcard src tests benchmarks)
 	$(PY) -m pytest
 

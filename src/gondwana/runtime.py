@@ -85,8 +85,8 @@ class Runtime:
             task.cancel()
 
     def reset(self) -> None:
-        """Wipe all state: every service, account and region."""
-        self.cancel_background()
+        """Wipe all state: every service, account and region. Background work keeps running (a
+        sweeper finds nothing to do; a timer for a resource that is gone finds no resource)."""
         self.store.reset()
         self.clock.offset = 0.0
         for service in self.services.values():

@@ -288,3 +288,81 @@ def test_blob_base64_in_json_body(server: ServerProcess) -> None:
     payload = {"Name": "abc", "Data": base64.b64encode(b"\x01\x02").decode()}
     status, _, body = json_call(server, "GondwanaEcho_20261127.Echo", json.dumps(payload).encode())
     assert status == 200 and body["Data"] == "AQI="
+
+
+# ---- REST (rest-json, rest-xml): routed by method + path ------------------------------------------
+
+
+@pytest.fixture(params=["echorest", "echoxml"])
+def rest(request: pytest.FixtureRequest, server: ServerProcess, echo_session: boto3.Session) -> Any:
+    return echo_session.client(
+        request.param, endpoint_url=server.url, region_name="us-east-1", config=NO_VALIDATION
+    )
+
+
+def test_rest_round_trip_through_uri_query_headers_and_body(rest: Any) -> None:
+    sent = {
+        "Name": "abc",
+        "Count": 3,
+        "Tags": ["a", "b"],
+        "Flag": True,
+        "When": dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC),
+        "Meta": {"color": "red"},
+        "Ratio": 1.5,
+        "Data": b"\x00\xff",
+        "Choice": "BETA",
+        "Nested": {"Id": "xyz", "Depth": 2},
+        "Items": [{"Id": "aaa"}, {"Id": "bbb"}],
+    }
+    result = rest.echo(**sent)
+    result.pop("ResponseMetadata")
+    assert result == sent
+
+
+def test_rest_validation_and_modelled_errors(rest: Any) -> None:
+    with pytest.raises(ClientError) as caught:
+        rest.echo(Name="AB", Count=11)
+    assert caught.value.response["Error"]["Code"] == "ValidationException"
+    assert caught.value.response["Error"]["Message"].startswith(
+        "3 validation errors detected: Value 'AB' at 'name'"
+    )
+    with pytest.raises(ClientError) as caught:
+        rest.fail(Code="Throttled")
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
+    assert caught.value.response["Error"]["Message"] == "Slow down"
+
+
+def test_rest_greedy_label_raw_payload_status_code_and_static_query(rest: Any) -> None:
+    key = f"dir/sub dir/{rest.meta.service_model.service_name}.bin"
+    assert rest.put_raw(Key=key, Body=b"\x00payload")["ResponseMetadata"]["HTTPStatusCode"] == 201
+    got = rest.get_raw(Key=key)
+    assert got["Body"].read() == b"\x00payload"
+    assert got["ContentType"] == "application/octet-stream"
+    assert key in rest.list_things()["Names"]
+
+
+def test_rest_unmatched_path_is_not_found(server: ServerProcess) -> None:
+    status, _, _ = raw(server, "PATCH", "/v1/things/abc", b"", {"Host": "echorest.us-east-1.localhost"})
+    assert status == 404
+
+
+def test_rest_json_error_type_header(server: ServerProcess) -> None:
+    status, headers, data = raw(
+        server, "DELETE", "/v1/fail/ThingNotFound", b"", {"Host": "echorest.us-east-1.localhost"}
+    )
+    assert status == 404
+    assert headers["x-amzn-errortype"] == "ThingNotFound"
+    assert json.loads(data) == {"message": "failed with ThingNotFound"}
+
+
+def test_rest_malformed_bodies(server: ServerProcess) -> None:
+    status, _, data = raw(server, "POST", "/v1/things/abc", b"<not", {"Host": "echoxml.us-east-1.localhost"})
+    assert status == 400 and b"<Code>MalformedXML</Code>" in data
+    status, headers, data = raw(
+        server, "POST", "/v1/things/abc", b"{nope", {"Host": "echorest.us-east-1.localhost"}
+    )
+    assert status == 400 and headers["x-amzn-errortype"] == "SerializationException"
+    status, headers, _ = raw(
+        server, "POST", "/v1/things/abc?count=lots", b"{}", {"Host": "echorest.us-east-1.localhost"}
+    )
+    assert status == 400 and headers["x-amzn-errortype"] == "SerializationException"

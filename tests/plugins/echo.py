@@ -7,6 +7,7 @@ service model, so boto3 talks to it through a data path the tests write out (`wr
 from __future__ import annotations
 
 import asyncio
+import base64
 import copy
 import json
 from pathlib import Path
@@ -252,3 +253,132 @@ def write_models(directory: Path) -> Path:
         target.mkdir(parents=True, exist_ok=True)
         (target / "service-2.json").write_text(json.dumps(cls.model))
     return directory
+
+
+# ---- REST flavours --------------------------------------------------------------------------------
+
+_REST_SHAPES: dict[str, Any] = {
+    "MetaMap": {"type": "map", "key": {"shape": "String"}, "value": {"shape": "String"}},
+    "RestEchoRequest": {
+        "type": "structure",
+        "required": ["Name"],
+        "members": {
+            "Name": {"shape": "Name", "location": "uri", "locationName": "Name"},
+            "Count": {"shape": "Count", "location": "querystring", "locationName": "count"},
+            "Tags": {"shape": "TagList", "location": "querystring", "locationName": "tag"},
+            "Flag": {"shape": "Boolean", "location": "header", "locationName": "x-echo-flag"},
+            "When": {"shape": "Timestamp", "location": "header", "locationName": "x-echo-when"},
+            "Meta": {"shape": "MetaMap", "location": "headers", "locationName": "x-echo-meta-"},
+            "Ratio": {"shape": "Double"},
+            "Data": {"shape": "Blob"},
+            "Choice": {"shape": "Choice"},
+            "Nested": {"shape": "Nested"},
+            "Items": {"shape": "NestedList"},
+        },
+    },
+    "RestEchoResult": {
+        "type": "structure",
+        "members": {
+            "Name": {"shape": "Name", "location": "header", "locationName": "x-echo-name"},
+            "Count": {"shape": "Count"},
+            "Tags": {"shape": "TagList"},
+            "Flag": {"shape": "Boolean"},
+            "When": {"shape": "Timestamp"},
+            "Meta": {"shape": "MetaMap"},
+            "Ratio": {"shape": "Double"},
+            "Data": {"shape": "Blob"},
+            "Choice": {"shape": "Choice"},
+            "Nested": {"shape": "Nested"},
+            "Items": {"shape": "NestedList"},
+        },
+    },
+    "RawRequest": {
+        "type": "structure",
+        "required": ["Key"],
+        "members": {
+            "Key": {"shape": "String", "location": "uri", "locationName": "Key"},
+            "Body": {"shape": "Blob"},
+            "ContentType": {"shape": "String", "location": "header", "locationName": "Content-Type"},
+        },
+        "payload": "Body",
+    },
+    "RawResult": {
+        "type": "structure",
+        "members": {
+            "Body": {"shape": "Blob"},
+            "ContentType": {"shape": "String", "location": "header", "locationName": "Content-Type"},
+        },
+        "payload": "Body",
+    },
+    "RestFailRequest": {
+        "type": "structure",
+        "required": ["Code"],
+        "members": {"Code": {"shape": "String", "location": "uri", "locationName": "Code"}},
+    },
+    "ListThingsResult": {"type": "structure", "members": {"Names": {"shape": "TagList"}}},
+}
+
+
+def build_rest_model(protocol: str, endpoint_prefix: str) -> dict[str, Any]:
+    def op(
+        name: str, method: str, uri: str, inp: str | None, out: str | None, code: int = 200
+    ) -> dict[str, Any]:
+        spec = _operation(name, inp, out, ["ThingNotFound", "Throttled"])
+        spec["http"] = {"method": method, "requestUri": uri, "responseCode": code}
+        if protocol == "rest-xml" and inp:
+            spec["input"]["locationName"] = inp
+            spec["input"]["xmlNamespace"] = {"uri": "http://echo.gondwana.dev/doc/2026-11-27/"}
+        return spec
+
+    model = build_model(protocol, "", "", endpoint_prefix)
+    model["metadata"].pop("xmlNamespace", None)
+    model["shapes"].update(copy.deepcopy(_REST_SHAPES))
+    model["operations"] = {
+        "Echo": op("Echo", "POST", "/v1/things/{Name}", "RestEchoRequest", "RestEchoResult"),
+        "ListThings": op("ListThings", "GET", "/v1/things?list", None, "ListThingsResult"),
+        "PutRaw": op("PutRaw", "PUT", "/v1/raw/{Key+}", "RawRequest", None, 201),
+        "GetRaw": op("GetRaw", "GET", "/v1/raw/{Key+}", "RawRequest", "RawResult"),
+        "Fail": op("Fail", "DELETE", "/v1/fail/{Code}", "RestFailRequest", None),
+    }
+    return model
+
+
+class _RestEcho(_Echo):
+    speaks_rest = True
+    xml_namespace = "http://echo.gondwana.dev/doc/2026-11-27/"
+
+    def list_things(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        rows = self.runtime.store.query(
+            f"SELECT key FROM {self.table} WHERE account = ? AND region = ? ORDER BY key",
+            (ctx.account, ctx.region),
+        )
+        return {"Names": [r[0] for r in rows]}
+
+    def put_raw(self, ctx: RequestContext, params: dict[str, Any]) -> None:
+        body = params.get("Body", b"")
+        self.put(ctx, {"Key": params["Key"], "Value": base64.b64encode(body).decode()})
+
+    def get_raw(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        value = self.get(ctx, {"Key": params["Key"]})["Value"]
+        return {"Body": base64.b64decode(value), "ContentType": "application/octet-stream"}
+
+
+class EchoRestJson(_RestEcho):
+    name = "echorest"
+    model_name = "echorest"
+    signing_name = "echorest"
+    endpoint_prefix = "echorest"
+    table = "echorest_items"
+    model = build_rest_model("rest-json", "echorest")
+
+
+class EchoRestXml(_RestEcho):
+    name = "echoxml"
+    model_name = "echoxml"
+    signing_name = "echoxml"
+    endpoint_prefix = "echoxml"
+    table = "echoxml_items"
+    model = build_rest_model("rest-xml", "echoxml")
+
+
+SERVICES += [EchoRestJson, EchoRestXml]

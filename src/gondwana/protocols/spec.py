@@ -25,6 +25,7 @@ class OperationSpec:
     http_method: str
     request_uri: str
     result_wrapper: str | None
+    response_code: int
     spec: ServiceSpec
     _binders: dict[str, Binder | None] = field(default_factory=dict)
     _encoders: dict[str, Encoder | None] = field(default_factory=dict)
@@ -96,6 +97,7 @@ class ServiceSpec:
             # Query-compatible JSON models (SQS) lost the wrapper their query ancestors declared.
             result_wrapper=output.get("resultWrapper")
             or (f"{name}Result" if output and self.protocol != "query" else None),
+            response_code=http.get("responseCode", 200),
             spec=self,
         )
 

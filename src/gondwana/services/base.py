@@ -45,6 +45,7 @@ class Service:
     error_overrides: ClassVar[dict[str, tuple[int, str]]] = {}
     crc32: ClassVar[bool] = False  # add x-amz-crc32 to responses (DynamoDB)
     speaks_query: ClassVar[bool] = False  # accepts the form-encoded query protocol (STS, legacy SQS)
+    speaks_rest: ClassVar[bool] = False  # routed by method + path (rest-json, rest-xml)
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime

@@ -23,7 +23,7 @@ from http import HTTPStatus
 
 import httptools
 
-from gondwana.server.messages import Request, Response
+from gondwana.server.messages import ABORT, Request, Response
 
 log = logging.getLogger("gondwana.http")
 
@@ -57,12 +57,14 @@ class HttpConnection(asyncio.Protocol):
         "_url",
         "closed",
         "parser",
+        "region",
         "server",
         "transport",
     )
 
-    def __init__(self, server: HttpServer) -> None:
+    def __init__(self, server: HttpServer, region: str | None = None) -> None:
         self.server = server
+        self.region = region
         self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpRequestParser(self)
         self._queue: deque[tuple[Request, bool]] = deque()
@@ -145,6 +147,7 @@ class HttpConnection(asyncio.Protocol):
             body,
             self.transport.get_extra_info("peername"),
             self.closed,
+            listener_region=self.region,
         )
         self._queue.append((request, self.parser.should_keep_alive()))
         if not self._busy:
@@ -169,6 +172,9 @@ class HttpConnection(asyncio.Protocol):
                 if server.closing:
                     keep_alive = False
                 if self.transport is None or self.transport.is_closing():
+                    return
+                if response is ABORT:
+                    self.transport.abort()
                     return
                 if response.stream is not None:
                     await self._stream(response, keep_alive)
@@ -233,11 +239,31 @@ class HttpServer:
         self.in_flight = 0
         self.closing = False
         self._servers: list[asyncio.base_events.Server] = []
+        self._regional: dict[str, tuple[asyncio.base_events.Server, str, int]] = {}
 
-    async def listen(self, host: str, port: int) -> int:
-        server = await self.loop.create_server(lambda: HttpConnection(self), host, port, backlog=1024)
+    async def listen(self, host: str, port: int, region: str | None = None) -> int:
+        """Listen on host:port; a region's own listener stamps that region on its requests."""
+        server = await self.loop.create_server(lambda: HttpConnection(self, region), host, port, backlog=1024)
         self._servers.append(server)
-        return server.sockets[0].getsockname()[1]
+        bound = server.sockets[0].getsockname()[1]
+        if region is not None:
+            self._regional[region] = (server, host, bound)
+        return bound
+
+    async def refuse(self, region: str, refusing: bool) -> None:
+        """Close a region's own listener (connections are refused) or open it again."""
+        found = self._regional.get(region)
+        if found is None:
+            return
+        server, host, port = found
+        if refusing and server.is_serving():
+            server.close()
+            for connection in list(self.connections):
+                if connection.region == region and connection.transport is not None:
+                    connection.transport.abort()
+        elif not refusing and not server.is_serving():
+            self._servers.remove(server)
+            await self.listen(host, port, region)
 
     async def shutdown(self, grace: float = 30.0) -> None:
         """Stop accepting, let in-flight requests finish (up to `grace` s), close connections."""

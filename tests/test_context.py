@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 
 from tests.support.server import ServerProcess
 
-CONFIG = Config(retries={"max_attempts": 1})
+CONFIG = Config(retries={"total_max_attempts": 1})
 
 
 def echo(session: boto3.Session, server: ServerProcess, region: str, key: str = "test") -> Any:

@@ -22,7 +22,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeou
 
 from tests.support.server import ROOT, ServerProcess
 
-NO_RETRY = Config(retries={"max_attempts": 1}, read_timeout=3, connect_timeout=2)
+NO_RETRY = Config(retries={"total_max_attempts": 1}, read_timeout=3, connect_timeout=2)
 
 
 def free_port() -> int:

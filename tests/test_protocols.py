@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError
 
 from tests.support.server import ServerProcess
 
-NO_VALIDATION = Config(parameter_validation=False, retries={"max_attempts": 1})
+NO_VALIDATION = Config(parameter_validation=False, retries={"total_max_attempts": 1})
 FULL = {
     "Name": "abc",
     "Count": 3,

@@ -215,7 +215,7 @@ def test_many_concurrent_connections(server: ServerProcess, echo_session: boto3.
                 "echo",
                 endpoint_url=server.url,
                 region_name="us-east-1",
-                config=Config(retries={"max_attempts": 1}),
+                config=Config(retries={"total_max_attempts": 1}),
             )
             for j in range(10):
                 assert c.echo(Name="many", Count=(i + j) % 10 + 1)["Count"] == (i + j) % 10 + 1
@@ -235,7 +235,7 @@ def test_sigterm_finishes_in_flight_requests(
 ) -> None:
     proc = fresh_server("--plugin", "tests.plugins.echo")
     c = echo_session.client(
-        "echo", endpoint_url=proc.url, region_name="us-east-1", config=Config(retries={"max_attempts": 1})
+        "echo", endpoint_url=proc.url, region_name="us-east-1", config=Config(retries={"total_max_attempts": 1})
     )
     result: dict[str, Any] = {}
     sleeper = threading.Thread(target=lambda: result.update(c.sleep(Seconds=1.0)))

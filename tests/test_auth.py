@@ -266,17 +266,45 @@ def test_boto3_sees_aws_error_codes(strict: ServerProcess, models: Path) -> None
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_missing_authorization_fails(strict: ServerProcess, kind: str) -> None:
+    response = send(strict, sign(strict, kind), Authorization=None)
+    expect(kind, response, "missing", "Request is missing Authentication Token")
+    # Presigned parameters without X-Amz-Algorithm are no signature either.
     request = sign(strict, kind)
+    request.url += "?X-Amz-Credential=a&X-Amz-Signature=b&X-Amz-SignedHeaders=host&X-Amz-Date=d"
+    response = send(strict, request, Authorization=None)
+    expect(kind, response, "missing", "Request is missing Authentication Token")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_any_authorization_header_is_read_as_sigv4(strict: ServerProcess, kind: str) -> None:
+    request = sign(strict, kind)
+    for value in ("AWS4", "eyJhbGciOiJIUzI1NiJ9.e30.sig", "AWS AKIDEXAMPLE:c2lnbmF0dXJlcw=="):
+        expect(
+            kind,
+            send(strict, request, Authorization=value),
+            "incomplete",
+            "Authorization header requires 'Credential' parameter. "
+            "Authorization header requires 'Signature' parameter. "
+            "Authorization header requires 'SignedHeaders' parameter. "
+            f"Authorization={value}",
+        )
     expect(
         kind,
-        send(strict, request, Authorization=None),
-        "missing",
-        "Request is missing Authentication Token",
+        send(strict, request, Authorization="Bearer abc"),
+        "incomplete",
+        "'abc' not a valid key=value pair (missing equal-sign) in Authorization header: 'Bearer abc'.",
     )
-    # Anything that is not a SigV4 header counts as no token at all.
-    for value in ("AWS4", "AWS AKIDEXAMPLE:c2lnbmF0dXJl", "Bearer abc"):
-        response = send(strict, request, Authorization=value)
-        expect(kind, response, "missing", "Request is missing Authentication Token")
+    # A stray space in the access key splits the credential.
+    spaced = request.headers["Authorization"].replace(f"Credential={KEY}/", f"Credential={KEY} /")
+    token = re.search(rf"{KEY} (\S+),", spaced)
+    assert token is not None
+    expect(
+        kind,
+        send(strict, request, Authorization=spaced),
+        "incomplete",
+        f"'{token.group(1)}' not a valid key=value pair (missing equal-sign) "
+        f"in Authorization header: '{spaced}'.",
+    )
 
 
 @pytest.mark.parametrize("kind", KINDS)

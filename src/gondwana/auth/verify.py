@@ -1,7 +1,8 @@
 """SigV4 verification for `--auth strict`: the checks AWS's front end makes, in its order, with its answers.
 
-Order (as AWS answers when several things are wrong): the request carries a signature at all ->
-the signature's parameters are all there -> the date is well-formed and within 15 minutes (or, for
+Order (as AWS answers when several things are wrong): the request carries a signature at all (an
+Authorization header, whatever it holds, or X-Amz-Algorithm in the query) -> its parameters are
+well-formed `key=value` pairs and all there -> the date is well-formed and within 15 minutes (or, for
 a presigned URL, not past X-Amz-Expires) -> `host` is signed -> the algorithm -> the credential has
 five parts -> its scope (region, service, terminator, date) -> the access key is known -> the
 signature itself. JSON services answer Coral's `com.amazon.coral.service#...Exception` (400);
@@ -167,7 +168,7 @@ def verify_request(ctx: RequestContext, settings: Settings, now: float) -> None:
             "signature",
             "Found both 'X-Amz-Algorithm' as a query-string param and 'Authorization' as HTTP header.",
         )
-    if header is not None and header.strip().startswith("AWS4-"):
+    if header is not None:  # whatever it holds is read as a SigV4 header (JWTs, SigV2, ...)
         signed = _from_header(ctx, header)
     elif presigned:
         signed = _from_query(ctx)
@@ -223,9 +224,17 @@ def _from_header(ctx: RequestContext, header: str) -> _Signed:
     algorithm, _, rest = header.strip().partition(" ")
     fields: dict[str, str] = {}
     for item in _AUTH_FIELDS.split(rest):
+        if not item:
+            continue
         name, sep, value = item.partition("=")
-        if sep:
-            fields[name] = value
+        if not sep:
+            raise auth_error(
+                ctx,
+                "incomplete",
+                f"'{item}' not a valid key=value pair (missing equal-sign) in Authorization header: "
+                f"'{header}'.",
+            )
+        fields[name] = value
     headers = ctx.request.headers
     missing = "".join(
         f"Authorization header requires '{name}' parameter. "

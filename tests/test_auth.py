@@ -8,6 +8,7 @@ is signed with botocore and then changed before it is sent with http.client.
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
 import http.client
 import json
 import re
@@ -181,6 +182,33 @@ def test_boto3_signed_calls_pass_and_the_key_names_the_account(
 def test_untouched_signed_request_passes(strict: ServerProcess, kind: str) -> None:
     status, _, data = send(strict, sign(strict, kind, headers={"X-Custom": "a  b"}))
     assert status == 200, data
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_http_date_header_may_stand_in_for_x_amz_date(strict: ServerProcess, kind: str) -> None:
+    request = sign(strict, kind, headers={"Date": "placeholder"})  # botocore then signs Date
+    assert "X-Amz-Date" not in request.headers and "date" in request.headers["Authorization"]
+    status, _, data = send(strict, request)
+    assert status == 200, data
+    earlier = email.utils.parsedate_to_datetime(request.headers["Date"]) - dt.timedelta(minutes=1)
+    response = send(strict, request, Date=email.utils.format_datetime(earlier))
+    expect(kind, response, "signature", MISMATCH)
+
+
+def test_presigned_parameters_must_all_be_there(strict: ServerProcess) -> None:
+    request = sign(strict, "json")
+    request.url += "?X-Amz-Algorithm"
+    expect(
+        "json",
+        send(strict, request, Authorization=None),
+        "incomplete",
+        "AWS query-string parameters must include 'X-Amz-Algorithm'. "
+        "AWS query-string parameters must include 'X-Amz-Credential'. "
+        "AWS query-string parameters must include 'X-Amz-Signature'. "
+        "AWS query-string parameters must include 'X-Amz-SignedHeaders'. "
+        "AWS query-string parameters must include 'X-Amz-Date'. "
+        "Re-examine the query-string parameters.",
+    )
 
 
 def test_non_ascii_header_values_are_signed_as_utf8(strict: ServerProcess) -> None:

@@ -12,6 +12,7 @@ SignatureDoesNotMatch are 403, IncompleteSignature 400).
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import re
@@ -297,8 +298,10 @@ def _iso_basic(ctx: RequestContext, text: str, from_http_date: bool) -> str:
             parsed = parsedate_to_datetime(text)
         except (TypeError, ValueError):
             parsed = None
-        if parsed is not None and parsed.tzinfo is not None:
-            return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(parsed.timestamp()))
+        if parsed is not None:
+            if parsed.tzinfo is None:  # "-0000": UTC with no claim about the local zone
+                parsed = parsed.replace(tzinfo=dt.UTC)
+            return _stamp(parsed.timestamp())
     elif _ISO_BASIC.match(text) and _epoch(text) is not None:
         return text
     raise auth_error(
@@ -309,10 +312,22 @@ def _iso_basic(ctx: RequestContext, text: str, from_http_date: bool) -> str:
 
 
 def _epoch(amz_date: str) -> int | None:
+    """Seconds since the epoch of a `YYYYMMDDTHHMMSSZ` stamp (sliced by hand: strptime is slow)."""
     try:
-        return timegm(time.strptime(amz_date, "%Y%m%dT%H%M%SZ"))
+        fields = (
+            amz_date[0:4],
+            amz_date[4:6],
+            amz_date[6:8],
+            amz_date[9:11],
+            amz_date[11:13],
+            amz_date[13:15],
+        )
+        year, month, day, hour, minute, second = map(int, fields)
     except ValueError:
         return None
+    if not (1 <= month <= 12 and 1 <= day <= 31 and hour < 24 and minute < 60 and second < 61):
+        return None
+    return timegm((year, month, day, hour, minute, second, 0, 0, 0))
 
 
 def _stamp(seconds: float) -> str:

@@ -411,15 +411,20 @@ def test_credential_scope_is_checked(strict: ServerProcess, kind: str) -> None:
     )
 
 
-def test_scope_region_must_match_a_regional_host(strict: ServerProcess) -> None:
-    request = sign(strict, "query")
-    response = send(strict, request, Host=f"sts.eu-west-1.localhost:{strict.port}")
-    expect(
-        "query",
-        response,
-        "signature",
-        "Credential should be scoped to a valid region, not 'us-east-1'.",
-    )
+def test_scope_region_must_be_valid_and_match_a_regional_host(strict: ServerProcess) -> None:
+    def signed_for(region: str) -> AWSRequest:
+        request = AWSRequest(
+            "POST", strict.url + "/", data=STS_BODY, headers={"Content-Type": FORM_TYPE}
+        )
+        SigV4Auth(Credentials(KEY, SECRET), "sts", region).add_auth(request)
+        return request
+
+    invalid = "Credential should be scoped to a valid region, not '{}'."
+    response = send(strict, signed_for("us-east-1"), Host=f"sts.eu-west-1.localhost:{strict.port}")
+    expect("query", response, "signature", invalid.format("us-east-1"))
+    expect("query", send(strict, signed_for("moon")), "signature", invalid.format("moon"))
+    # Any well-formed region is served (Gondwana has them all).
+    assert send(strict, signed_for("ap-southeast-7"))[0] == 200
 
 
 def test_header_and_presigned_query_together_fail(strict: ServerProcess) -> None:

@@ -25,7 +25,7 @@ from urllib.parse import quote, unquote
 from gondwana.auth.sigv4 import ALGORITHM
 from gondwana.config import Settings
 from gondwana.protocols.errors import CORAL_SERVICE, ServiceError
-from gondwana.server.context import RequestContext, region_from_host
+from gondwana.server.context import REGION_LABEL, RequestContext, region_from_host
 
 SKEW = 15 * 60  # seconds a signature's date may differ from the server's clock
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
@@ -360,8 +360,9 @@ def _check_scope(
     ctx: RequestContext, signed: _Signed, date: str, region: str, service: str, terminator: str
 ) -> None:
     problems = []
+    # A region is valid when it is spelled like one and agrees with a regional host name.
     host_region = region_from_host(ctx.request.host)
-    if not region or (host_region is not None and region != host_region):
+    if not REGION_LABEL.match(region) or (host_region is not None and region != host_region):
         problems.append(f"Credential should be scoped to a valid region, not '{region}'. ")
     expected = ctx.service.signing_name if ctx.service is not None else service
     if service != expected:

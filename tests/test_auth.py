@@ -209,6 +209,9 @@ def test_presigned_parameters_must_all_be_there(strict: ServerProcess) -> None:
         "AWS query-string parameters must include 'X-Amz-Date'. "
         "Re-examine the query-string parameters.",
     )
+    presigned = _presigned_count(strict, 60)
+    presigned.url = presigned.url.replace("X-Amz-Expires=60", "X-Amz-Expires=soon")
+    expect("json", send(strict, presigned), "incomplete", "X-Amz-Expires should be a number")
 
 
 def test_non_ascii_header_values_are_signed_as_utf8(strict: ServerProcess) -> None:

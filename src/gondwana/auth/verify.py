@@ -273,12 +273,7 @@ def _from_query(ctx: RequestContext) -> _Signed:
     expires = None
     if expires_text is not None:
         if not expires_text.isdigit():
-            raise auth_error(
-                ctx,
-                "incomplete",
-                f"X-Amz-Expires should be a number, got '{expires_text}'. "
-                "Re-examine the query-string parameters.",
-            )
+            raise auth_error(ctx, "incomplete", "X-Amz-Expires should be a number")
         expires = int(expires_text)
     return _Signed(
         query["X-Amz-Algorithm"],

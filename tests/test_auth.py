@@ -29,7 +29,7 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
-from tests.plugins.echo import write_models
+from tests.plugins.echo import EchoJson11, write_models
 from tests.support.server import ServerProcess
 
 KEY, SECRET, ACCOUNT = "AKIDEXAMPLE", "secret", "111122223333"
@@ -287,7 +287,10 @@ def test_boto3_sees_aws_error_codes(strict: ServerProcess, models: Path) -> None
     assert caught.value.response["Error"]["Message"] == MISMATCH
     with pytest.raises(ClientError) as caught:
         boto_client(models, strict.url, "echo11", key="AKIDUNKNOWN").echo(Name="abc")
-    assert caught.value.response["Error"]["Code"] == "InvalidClientTokenId"
+    # A plain JSON service: the code comes from __type (unless the model is query-compatible).
+    plain = "awsQueryCompatible" not in EchoJson11.model["metadata"]
+    code = "UnrecognizedClientException" if plain else "InvalidClientTokenId"
+    assert caught.value.response["Error"]["Code"] == code
     assert caught.value.response["Error"]["Message"] == BAD_TOKEN
     assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
 

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import boto3
 import botocore.auth
 import botocore.session
+import cbor2
 import pytest
 from botocore.auth import SigV4Auth, SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
@@ -46,6 +47,7 @@ CONFIG = Config(retries={"max_attempts": 1})
 ECHO_TARGET = "GondwanaEcho_20261127"
 JSON_TYPE = "application/x-amz-json-1.0"
 FORM_TYPE = "application/x-www-form-urlencoded; charset=utf-8"
+CBOR_TYPE = "application/x-amz-cbor-1.1"
 STS_BODY = b"Action=GetCallerIdentity&Version=2011-06-15"
 
 MISMATCH = (
@@ -212,6 +214,30 @@ def test_presigned_parameters_must_all_be_there(strict: ServerProcess) -> None:
     presigned = _presigned_count(strict, 60)
     presigned.url = presigned.url.replace("X-Amz-Expires=60", "X-Amz-Expires=soon")
     expect("json", send(strict, presigned), "incomplete", "X-Amz-Expires should be a number")
+
+
+def test_cbor_requests_are_verified_and_answered_in_cbor(strict: ServerProcess) -> None:
+    def cbor_request(secret: str) -> AWSRequest:
+        headers = {"X-Amz-Target": "GondwanaEcho11_20261127.Echo", "Content-Type": CBOR_TYPE}
+        body = cbor2.dumps({"Name": "abc"})
+        request = AWSRequest("POST", strict.url + "/", data=body, headers=headers)
+        SigV4Auth(Credentials(KEY, secret), "echo11", "us-east-1").add_auth(request)
+        return request
+
+    status, _, data = send(strict, cbor_request(SECRET))
+    assert (status, cbor2.loads(data)["Name"]) == (200, "abc")
+    status, headers, data = send(strict, cbor_request("wrong"))
+    assert headers["content-type"] == CBOR_TYPE
+    expected = {"__type": "com.amazon.coral.service#InvalidSignatureException", "message": MISMATCH}
+    assert (status, cbor2.loads(data)) == (400, expected)
+
+
+def test_garbage_signature_is_a_mismatch_not_a_crash(strict: ServerProcess) -> None:
+    request = sign(strict, "query")
+    header = re.sub(
+        r"Signature=[0-9a-f]+", "Signature=\u00e9t\u00e9", request.headers["Authorization"]
+    )
+    expect("query", send(strict, request, Authorization=header.encode()), "signature", MISMATCH)
 
 
 def test_non_ascii_header_values_are_signed_as_utf8(strict: ServerProcess) -> None:

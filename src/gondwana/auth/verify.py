@@ -213,10 +213,11 @@ def verify_request(ctx: RequestContext, settings: Settings, now: float) -> None:
             ";".join(names),
         )
     )
+    claimed = signed.signature.encode("utf-8", "replace")  # bytes: compare_digest takes any
     for payload in _payload_hashes(ctx, signed):
         to_sign = _string_to_sign(f"{head}\n{payload}", signed.amz_date, scope)
         expected = hmac.new(key, to_sign.encode("utf-8", "surrogateescape"), hashlib.sha256)
-        if hmac.compare_digest(expected.hexdigest(), signed.signature):
+        if hmac.compare_digest(expected.hexdigest().encode(), claimed):
             return
     raise auth_error(ctx, "signature", SIGNATURE_MISMATCH)
 

@@ -41,6 +41,8 @@ STRICT = (
     f"{KEY}:{SECRET}:{ACCOUNT}",
     "--plugin",
     "tests.plugins.echo",
+    "--plugin",
+    "tests.plugins.authprobe",
 )
 CONFIG = Config(retries={"max_attempts": 1})
 
@@ -365,6 +367,25 @@ def test_any_authorization_header_is_read_as_sigv4(strict: ServerProcess, kind: 
         f"'{token.group(1)}' not a valid key=value pair (missing equal-sign) "
         f"in Authorization header: '{spaced}'.",
     )
+
+
+def test_dynamodb_reads_a_header_without_aws4_prefix_as_no_token(strict: ServerProcess) -> None:
+    """DynamoDB's front end (as dynalite records it): only "AWS4-..." is a signature attempt."""
+    headers = {"X-Amz-Target": "AuthProbe_20261127.Echo", "Content-Type": JSON_TYPE}
+    request = AWSRequest("POST", strict.url + "/", data=b'{"Name": "abc"}', headers=headers)
+    SigV4Auth(Credentials(KEY, SECRET), "dynamodb", "us-east-1").add_auth(request)
+    assert send(strict, request)[0] == 200
+    for value in ("AWS4", "Bearer abc"):
+        status, _, data = send(strict, request, Authorization=value)
+        assert (status, json.loads(data)) == (
+            400,
+            {
+                "__type": "com.amazon.coral.service#MissingAuthenticationTokenException",
+                "message": "Request is missing Authentication Token",
+            },
+        )
+    status, _, data = send(strict, request, Authorization="AWS4-", X_Amz_Date=None)
+    assert json.loads(data)["__type"] == "com.amazon.coral.service#IncompleteSignatureException"
 
 
 @pytest.mark.parametrize("kind", KINDS)

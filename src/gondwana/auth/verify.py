@@ -1,7 +1,7 @@
 """SigV4 verification for `--auth strict`: the checks AWS's front end makes, in its order, with its answers.
 
 Order (as AWS answers when several things are wrong): the request carries a signature at all (an
-Authorization header, whatever it holds, or X-Amz-Algorithm in the query) -> its parameters are
+Authorization header, or X-Amz-Algorithm in the query) -> its parameters are
 well-formed `key=value` pairs and all there -> the date is well-formed and within 15 minutes (or, for
 a presigned URL, not past X-Amz-Expires) -> `host` is signed -> the algorithm -> the credential has
 five parts -> its scope (region, service, terminator, date) -> the access key is known -> the
@@ -169,7 +169,7 @@ def verify_request(ctx: RequestContext, settings: Settings, now: float) -> None:
             "signature",
             "Found both 'X-Amz-Algorithm' as a query-string param and 'Authorization' as HTTP header.",
         )
-    if header is not None:  # whatever it holds is read as a SigV4 header (JWTs, SigV2, ...)
+    if header is not None and not _no_token(ctx, header):
         signed = _from_header(ctx, header)
     elif presigned:
         signed = _from_query(ctx)
@@ -220,6 +220,13 @@ def verify_request(ctx: RequestContext, settings: Settings, now: float) -> None:
         if hmac.compare_digest(expected.hexdigest().encode(), claimed):
             return
     raise auth_error(ctx, "signature", SIGNATURE_MISMATCH)
+
+
+def _no_token(ctx: RequestContext, header: str) -> bool:
+    """Whether an Authorization header counts as none. Most front ends read whatever it holds as
+    SigV4 (JWTs, SigV2 ... get IncompleteSignature); DynamoDB's ignores one not starting "AWS4-"."""
+    signing_name = ctx.service.signing_name if ctx.service is not None else ""
+    return signing_name == "dynamodb" and not header.strip().startswith("AWS4-")
 
 
 def _from_header(ctx: RequestContext, header: str) -> _Signed:

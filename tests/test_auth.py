@@ -388,6 +388,44 @@ def test_dynamodb_reads_a_header_without_aws4_prefix_as_no_token(strict: ServerP
     assert json.loads(data)["__type"] == "com.amazon.coral.service#IncompleteSignatureException"
 
 
+def test_kinesis_answers_bare_type_names(strict: ServerProcess) -> None:
+    """Kinesis's front end (as kinesalite records it): bare __type names, its own wording."""
+    headers = {
+        "X-Amz-Target": "AuthProbeK_20261127.Echo",
+        "Content-Type": "application/x-amz-json-1.1",
+    }
+    request = AWSRequest("POST", strict.url + "/", data=b'{"Name": "abc"}', headers=headers)
+    SigV4Auth(Credentials(KEY, SECRET), "kinesis", "us-east-1").add_auth(request)
+    assert send(strict, request)[0] == 200
+
+    def answer(**changed: str | None) -> tuple[int, Any]:
+        status, _, data = send(strict, request, **changed)
+        return status, json.loads(data)
+
+    assert answer(Authorization=None) == (
+        400,
+        {
+            "__type": "MissingAuthenticationTokenException",
+            "message": "Missing Authentication Token",
+        },
+    )
+    assert answer(Authorization="X", X_Amz_Date=None) == (
+        400,
+        {
+            "__type": "IncompleteSignatureException",
+            "message": "Authorization header requires 'Credential' parameter. "
+            "Authorization header requires 'Signature' parameter. "
+            "Authorization header requires 'SignedHeaders' parameter. "
+            "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. "
+            "Authorization=X",
+        },
+    )
+    assert answer(X_Amz_Target="AuthProbeK_20261127.Get") == (
+        400,
+        {"__type": "InvalidSignatureException", "message": MISMATCH},
+    )
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_incomplete_authorization_header(strict: ServerProcess, kind: str) -> None:
     request = sign(strict, kind)

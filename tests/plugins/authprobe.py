@@ -1,4 +1,5 @@
-"""A test-only JSON service signed as "dynamodb", to exercise DynamoDB's own auth answers.
+"""Test-only JSON services signed as "dynamodb" and "kinesis", to exercise those front ends' own
+auth answers.
 
 Loaded with `--plugin tests.plugins.authprobe`; it reuses the echo operations under its own target.
 """
@@ -19,4 +20,15 @@ class DynamoSignedProbe(EchoJson):
     model = build_model("json", "1.0", "AuthProbe_20261127", "authprobe")
 
 
-SERVICES = [DynamoSignedProbe]
+class KinesisSignedProbe(EchoJson):
+    name = "authprobek"
+    model_name = "authprobek"
+    signing_name = "kinesis"
+    endpoint_prefix = "authprobek"
+    target_prefix = "AuthProbeK_20261127"
+    speaks_query = False
+    table = "authprobek_items"
+    model = build_model("json", "1.1", "AuthProbeK_20261127", "authprobek")
+
+
+SERVICES = [DynamoSignedProbe, KinesisSignedProbe]

@@ -7,7 +7,9 @@ a presigned URL, not past X-Amz-Expires) -> `host` is signed -> the algorithm ->
 five parts -> its scope (region, service, terminator, date) -> the access key is known -> the
 signature itself. JSON services answer Coral's `com.amazon.coral.service#...Exception` (400);
 query services answer the legacy codes (MissingAuthenticationToken, InvalidClientTokenId and
-SignatureDoesNotMatch are 403, IncompleteSignature 400).
+SignatureDoesNotMatch are 403, IncompleteSignature 400). Two front ends differ, as dynalite and
+kinesalite recorded from AWS: DynamoDB takes an Authorization header not starting "AWS4-" for no
+token at all, and Kinesis answers bare `__type` names and "Missing Authentication Token".
 """
 
 from __future__ import annotations
@@ -56,17 +58,29 @@ _ERRORS = {
 
 
 def auth_error(ctx: RequestContext, kind: str, message: str) -> ServiceError:
-    """The error as the request's protocol words it (query services keep their legacy codes)."""
+    """The error as the request's protocol words it (query services keep their legacy codes;
+    Kinesis's front end answers bare `__type` names, as kinesalite recorded from AWS)."""
     json_name, query_code, query_status = _ERRORS[kind]
     is_query = ctx.protocol is not None and ctx.protocol.name == "query"
+    bare = _signing_name(ctx) == "kinesis"
     return ServiceError(
         query_code if is_query else json_name,
         message,
         status=query_status if is_query else 400,
-        type_name=CORAL_SERVICE + json_name,
+        type_name=json_name if bare else CORAL_SERVICE + json_name,
         query_code=query_code,
         sender_fault=True,
     )
+
+
+def _signing_name(ctx: RequestContext) -> str:
+    return ctx.service.signing_name if ctx.service is not None else ""
+
+
+def _missing_token(ctx: RequestContext) -> ServiceError:
+    if _signing_name(ctx) == "kinesis":
+        return auth_error(ctx, "missing", "Missing Authentication Token")
+    return auth_error(ctx, "missing", "Request is missing Authentication Token")
 
 
 @dataclass(slots=True)
@@ -174,7 +188,7 @@ def verify_request(ctx: RequestContext, settings: Settings, now: float) -> None:
     elif presigned:
         signed = _from_query(ctx)
     else:
-        raise auth_error(ctx, "missing", "Request is missing Authentication Token")
+        raise _missing_token(ctx)
     _check_time(ctx, signed, now)
     names = [h.strip().lower() for h in signed.signed_headers.split(";") if h.strip()]
     if "host" not in names:
@@ -225,8 +239,7 @@ def verify_request(ctx: RequestContext, settings: Settings, now: float) -> None:
 def _no_token(ctx: RequestContext, header: str) -> bool:
     """Whether an Authorization header counts as none. Most front ends read whatever it holds as
     SigV4 (JWTs, SigV2 ... get IncompleteSignature); DynamoDB's ignores one not starting "AWS4-"."""
-    signing_name = ctx.service.signing_name if ctx.service is not None else ""
-    return signing_name == "dynamodb" and not header.strip().startswith("AWS4-")
+    return _signing_name(ctx) == "dynamodb" and not header.strip().startswith("AWS4-")
 
 
 def _from_header(ctx: RequestContext, header: str) -> _Signed:

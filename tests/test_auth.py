@@ -12,6 +12,7 @@ import email.utils
 import http.client
 import json
 import re
+import socket
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -30,6 +31,7 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
+from gondwana.server.messages import Request
 from tests.plugins.echo import EchoJson11, write_models
 from tests.support.server import ServerProcess
 
@@ -516,6 +518,37 @@ def test_scope_region_must_be_valid_and_match_a_regional_host(strict: ServerProc
     expect("query", send(strict, signed_for("moon")), "signature", invalid.format("moon"))
     # Any well-formed region is served (Gondwana has them all).
     assert send(strict, signed_for("ap-southeast-7"))[0] == 200
+
+
+@pytest.mark.skipif(
+    "listener_region" not in Request.__dataclass_fields__,
+    reason="this core has no per-region listeners",
+)
+def test_scope_region_must_match_a_regions_own_listener(
+    fresh_server: Callable[..., ServerProcess],
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    fresh_server(*STRICT, "--region-ports", f"eu-west-1={port}", in_memory=True)
+    regional = ServerProcess(None)
+    regional.url, regional.port = f"http://127.0.0.1:{port}", port
+
+    def signed_for(region: str) -> AWSRequest:
+        request = AWSRequest(
+            "POST", regional.url + "/", data=STS_BODY, headers={"Content-Type": FORM_TYPE}
+        )
+        SigV4Auth(Credentials(KEY, SECRET), "sts", region).add_auth(request)
+        return request
+
+    assert send(regional, signed_for("eu-west-1"))[0] == 200
+    response = send(regional, signed_for("us-east-1"))
+    expect(
+        "query",
+        response,
+        "signature",
+        "Credential should be scoped to a valid region, not 'us-east-1'.",
+    )
 
 
 def test_header_and_presigned_query_together_fail(strict: ServerProcess) -> None:

@@ -309,9 +309,14 @@ def _check_scope(
     ctx: RequestContext, signed: _Signed, date: str, region: str, service: str, terminator: str
 ) -> None:
     problems = []
-    # A region is valid when it is spelled like one and agrees with a regional host name.
-    host_region = region_from_host(ctx.request.host)
-    if not REGION_LABEL.match(region) or (host_region is not None and region != host_region):
+    # A region is valid when it is spelled like one and agrees with the endpoint the request
+    # reached: a region's own listener port, else a regional host name.
+    endpoint_region = getattr(ctx.request, "listener_region", None) or region_from_host(
+        ctx.request.host
+    )
+    if not REGION_LABEL.match(region) or (
+        endpoint_region is not None and region != endpoint_region
+    ):
         problems.append(f"Credential should be scoped to a valid region, not '{region}'. ")
     expected = ctx.service.signing_name if ctx.service is not None else service
     if service != expected:

@@ -271,6 +271,29 @@ def test_signature_covers_path_and_query_string(strict: ServerProcess) -> None:
     expect("query", send(strict, request), "signature", MISMATCH)
 
 
+def test_javascript_sdk_signatures_pass(strict: ServerProcess) -> None:
+    """A second signer implementation: the AWS SDK for JavaScript v3 (when this tree has it)."""
+    node = pytest.importorskip(
+        "tests.support.node", reason="this tree has no JavaScript SDK harness"
+    )
+    script = """
+import { STSClient, GetCallerIdentityCommand } from "@aws-sdk/client-sts";
+const client = new STSClient({ endpoint: process.env.ENDPOINT, region: process.env.REGION });
+try {
+  const identity = await client.send(new GetCallerIdentityCommand({}));
+  console.log(JSON.stringify({ account: identity.Account }));
+} catch (e) {
+  console.log(JSON.stringify({ error: e.name, status: e.$metadata.httpStatusCode }));
+}
+"""
+    good = node.run_js(script, strict.url, AWS_ACCESS_KEY_ID=KEY, AWS_SECRET_ACCESS_KEY=SECRET)
+    assert good == {"account": ACCOUNT}
+    bad = node.run_js(
+        script, strict.url, "eu-west-3", AWS_ACCESS_KEY_ID=KEY, AWS_SECRET_ACCESS_KEY="x"
+    )
+    assert bad == {"error": "SignatureDoesNotMatch", "status": 403}
+
+
 # ---- tampering and wrong credentials -----------------------------------------------------------------
 
 

@@ -32,6 +32,7 @@ from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
 from gondwana.server.messages import Request
+from tests.plugins import echo as echo_plugin
 from tests.plugins.echo import EchoJson11, write_models
 from tests.support.server import ServerProcess
 
@@ -292,6 +293,54 @@ try {
         script, strict.url, "eu-west-3", AWS_ACCESS_KEY_ID=KEY, AWS_SECRET_ACCESS_KEY="x"
     )
     assert bad == {"error": "SignatureDoesNotMatch", "status": 403}
+
+
+@pytest.mark.skipif(
+    not hasattr(echo_plugin, "EchoRestJson"), reason="this core has no REST protocols"
+)
+@pytest.mark.parametrize("service", ["echorest", "echoxml"])
+def test_rest_calls_with_awkward_paths_pass(
+    strict: ServerProcess, models: Path, service: str
+) -> None:
+    """Labels in the path (greedy ones too), query strings and header maps, all signed."""
+    client = boto_client(models, strict.url, service)
+    result = client.echo(Name="abc", Count=2, Tags=["a b", "c/d~e"], Meta={"k": "v  w"}, Flag=True)
+    assert (result["Name"], result["Tags"], result["Meta"]) == (
+        "abc",
+        ["a b", "c/d~e"],
+        {"k": "v  w"},
+    )
+    for key in ("dir/sub file+x:y", "a//b/./c", "ünï", "p%2Fq"):
+        client.put_raw(Key=key, Body=b"hello")
+        assert client.get_raw(Key=key)["Body"].read() == b"hello"
+    xml = service == "echoxml"
+    with pytest.raises(ClientError) as caught:
+        boto_client(models, strict.url, service, secret="wrong").list_things()
+    error = caught.value.response["Error"]
+    assert error["Code"] == ("SignatureDoesNotMatch" if xml else "InvalidSignatureException")
+    assert error["Message"] == MISMATCH
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    conn = http.client.HTTPConnection("127.0.0.1", strict.port, timeout=10)
+    try:
+        conn.request(
+            "GET", "/v1/things?list", headers={"Host": f"{service}.localhost:{strict.port}"}
+        )
+        response = conn.getresponse()
+        status, headers, data = response.status, dict(response.getheaders()), response.read()
+    finally:
+        conn.close()
+    if xml:
+        assert error_of("query", status, headers, data) == (
+            403,
+            "MissingAuthenticationToken",
+            "Request is missing Authentication Token",
+        )
+    else:
+        assert (status, headers["x-amzn-ErrorType"], json.loads(data)) == (
+            403,
+            "MissingAuthenticationTokenException",
+            {"message": "Missing Authentication Token"},
+        )
 
 
 # ---- tampering and wrong credentials -----------------------------------------------------------------

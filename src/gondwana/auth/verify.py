@@ -5,9 +5,10 @@ Authorization header, or X-Amz-Algorithm in the query) -> its parameters are
 well-formed `key=value` pairs and all there -> the date is well-formed and within 15 minutes (or, for
 a presigned URL, not past X-Amz-Expires) -> `host` is signed -> the algorithm -> the credential has
 five parts -> its scope (region, service, terminator, date) -> the access key is known -> the
-signature itself. JSON services answer Coral's `com.amazon.coral.service#...Exception` (400);
-query services answer the legacy codes (MissingAuthenticationToken, InvalidClientTokenId and
-SignatureDoesNotMatch are 403, IncompleteSignature 400). Two front ends differ, as dynalite and
+signature itself. JSON services answer Coral's `com.amazon.coral.service#...Exception` (400,
+REST JSON ones 403); query and REST XML services answer the legacy codes
+(MissingAuthenticationToken, InvalidClientTokenId and SignatureDoesNotMatch are 403,
+IncompleteSignature 400). Two front ends differ, as dynalite and
 kinesalite recorded from AWS: DynamoDB takes an Authorization header not starting "AWS4-" for no
 token at all, and Kinesis answers bare `__type` names and "Missing Authentication Token".
 """
@@ -64,15 +65,17 @@ _ERRORS = {
 
 
 def auth_error(ctx: RequestContext, kind: str, message: str) -> ServiceError:
-    """The error as the request's protocol words it (query services keep their legacy codes;
-    Kinesis's front end answers bare `__type` names, as kinesalite recorded from AWS)."""
+    """The error as the request's protocol words it: JSON RPC answers Coral's names with 400, REST
+    JSON the same names with 403, query and REST XML the legacy codes. Kinesis's front end answers
+    bare `__type` names, as kinesalite recorded from AWS."""
     json_name, query_code, query_status = _ERRORS[kind]
-    is_query = ctx.protocol is not None and ctx.protocol.name == "query"
+    protocol = ctx.protocol.name if ctx.protocol is not None else ""
+    legacy = protocol in ("query", "rest-xml")
     bare = _signing_name(ctx) == "kinesis"
     return ServiceError(
-        query_code if is_query else json_name,
+        query_code if legacy else json_name,
         message,
-        status=query_status if is_query else 400,
+        status=query_status if legacy else 403 if protocol == "rest-json" else 400,
         type_name=json_name if bare else CORAL_SERVICE + json_name,
         query_code=query_code,
         sender_fault=True,
@@ -84,7 +87,8 @@ def _signing_name(ctx: RequestContext) -> str:
 
 
 def _missing_token(ctx: RequestContext) -> ServiceError:
-    if _signing_name(ctx) == "kinesis":
+    rest_json = ctx.protocol is not None and ctx.protocol.name == "rest-json"
+    if rest_json or _signing_name(ctx) == "kinesis":
         return auth_error(ctx, "missing", "Missing Authentication Token")
     return auth_error(ctx, "missing", "Request is missing Authentication Token")
 

@@ -21,7 +21,9 @@ os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
 os.environ.pop("AWS_PROFILE", None)
 
-CLIENT_CONFIG = Config(retries={"total_max_attempts": 1, "mode": "standard"}, connect_timeout=5, read_timeout=60)
+CLIENT_CONFIG = Config(
+    retries={"total_max_attempts": 1, "mode": "standard"}, connect_timeout=5, read_timeout=60
+)
 
 
 def make_client(url: str, service: str, region: str = "us-east-1", **kwargs: Any) -> Any:

@@ -235,7 +235,10 @@ def test_sigterm_finishes_in_flight_requests(
 ) -> None:
     proc = fresh_server("--plugin", "tests.plugins.echo")
     c = echo_session.client(
-        "echo", endpoint_url=proc.url, region_name="us-east-1", config=Config(retries={"total_max_attempts": 1})
+        "echo",
+        endpoint_url=proc.url,
+        region_name="us-east-1",
+        config=Config(retries={"total_max_attempts": 1}),
     )
     result: dict[str, Any] = {}
     sleeper = threading.Thread(target=lambda: result.update(c.sleep(Seconds=1.0)))

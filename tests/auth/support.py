@@ -55,9 +55,7 @@ STAMP = r"(\d{8}T\d{6}Z)"
 def boto_client(models: Path, url: str, service: str, key: str = KEY, secret: str = SECRET) -> Any:
     core = botocore.session.get_session()
     core.get_component("data_loader").search_paths.insert(0, str(models))
-    session = boto3.Session(
-        botocore_session=core, aws_access_key_id=key, aws_secret_access_key=secret
-    )
+    session = boto3.Session(botocore_session=core, aws_access_key_id=key, aws_secret_access_key=secret)
     return session.client(service, endpoint_url=url, region_name="us-east-1", config=CONFIG)
 
 

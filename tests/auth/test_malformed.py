@@ -210,9 +210,7 @@ def test_credential_scope_is_checked(strict: ServerProcess, kind: str) -> None:
 
 def test_scope_region_must_be_valid_and_match_a_regional_host(strict: ServerProcess) -> None:
     def signed_for(region: str) -> AWSRequest:
-        request = AWSRequest(
-            "POST", strict.url + "/", data=STS_BODY, headers={"Content-Type": FORM_TYPE}
-        )
+        request = AWSRequest("POST", strict.url + "/", data=STS_BODY, headers={"Content-Type": FORM_TYPE})
         SigV4Auth(Credentials(KEY, SECRET), "sts", region).add_auth(request)
         return request
 
@@ -239,9 +237,7 @@ def test_scope_region_must_match_a_regions_own_listener(
     regional.url, regional.port = f"http://127.0.0.1:{port}", port
 
     def signed_for(region: str) -> AWSRequest:
-        request = AWSRequest(
-            "POST", regional.url + "/", data=STS_BODY, headers={"Content-Type": FORM_TYPE}
-        )
+        request = AWSRequest("POST", regional.url + "/", data=STS_BODY, headers={"Content-Type": FORM_TYPE})
         SigV4Auth(Credentials(KEY, SECRET), "sts", region).add_auth(request)
         return request
 

@@ -78,9 +78,7 @@ def test_signature_from_the_future_is_not_yet_current(
     expect(kind, response, "signature", message)
 
 
-def test_signature_within_the_skew_passes(
-    strict: ServerProcess, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_signature_within_the_skew_passes(strict: ServerProcess, monkeypatch: pytest.MonkeyPatch) -> None:
     ahead = dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(minutes=10)
     monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda *a, **k: ahead)
     assert send(strict, sign(strict, "query"))[0] == 200
@@ -150,9 +148,7 @@ def test_auth_off_accepts_anything_and_reads_region_and_account_from_the_scope(
     assert call("Put", {"Key": "k", "Value": "v"}, scope("444455556666", "eu-west-2"))[0] == 200
     assert call("Get", {"Key": "k"}, scope("444455556666", "eu-west-2")) == (200, {"Value": "v"})
     assert call("Get", {"Key": "k"}, scope("444455556666", "us-east-1"))[0] == 404  # another region
-    assert (
-        call("Get", {"Key": "k"}, scope("999988887777", "eu-west-2"))[0] == 404
-    )  # another account
+    assert call("Get", {"Key": "k"}, scope("999988887777", "eu-west-2"))[0] == 404  # another account
     assert call("Get", {"Key": "k"}, None)[0] == 404  # default account and region
     assert call("CountItems", {}, "garbage")[0] == 200
 

@@ -24,6 +24,7 @@ class KinesisSignedProbe(EchoJson):
     name = "authprobek"
     model_name = "authprobek"
     signing_name = "kinesis"
+    bare_error_types = True
     endpoint_prefix = "authprobek"
     target_prefix = "AuthProbeK_20261127"
     speaks_query = False

@@ -219,7 +219,7 @@ class EchoJson(_Echo):
 
 
 class EchoJson11(_Echo):
-    """JSON 1.1 with the CBOR twin (like Kinesis), with x-amz-crc32 (like DynamoDB)."""
+    """JSON 1.1 with the CBOR twin and bare error names (like Kinesis), with x-amz-crc32 (like DynamoDB)."""
 
     name = "echo11"
     model_name = "echo11"
@@ -227,6 +227,7 @@ class EchoJson11(_Echo):
     endpoint_prefix = "echo11"
     target_prefix = "GondwanaEcho11_20261127"
     crc32 = True
+    bare_error_types = True
     table = "echo11_items"
     model = build_model("json", "1.1", "GondwanaEcho11_20261127", "echo11")
 

@@ -66,17 +66,16 @@ _ERRORS = {
 
 def auth_error(ctx: RequestContext, kind: str, message: str) -> ServiceError:
     """The error as the request's protocol words it: JSON RPC answers Coral's names with 400, REST
-    JSON the same names with 403, query and REST XML the legacy codes. Kinesis's front end answers
-    bare `__type` names, as kinesalite recorded from AWS."""
+    JSON the same names with 403, query and REST XML the legacy codes. (Kinesis's bare `__type`
+    names come from its service's `bare_error_types`, applied by the JSON serializer.)"""
     json_name, query_code, query_status = _ERRORS[kind]
     protocol = ctx.protocol.name if ctx.protocol is not None else ""
     legacy = protocol in ("query", "rest-xml")
-    bare = _signing_name(ctx) == "kinesis"
     return ServiceError(
         query_code if legacy else json_name,
         message,
         status=query_status if legacy else 403 if protocol == "rest-json" else 400,
-        type_name=json_name if bare else CORAL_SERVICE + json_name,
+        type_name=CORAL_SERVICE + json_name,
         query_code=query_code,
         sender_fault=True,
     )
@@ -88,7 +87,7 @@ def _signing_name(ctx: RequestContext) -> str:
 
 def _missing_token(ctx: RequestContext) -> ServiceError:
     rest_json = ctx.protocol is not None and ctx.protocol.name == "rest-json"
-    if rest_json or _signing_name(ctx) == "kinesis":
+    if rest_json or (ctx.service is not None and ctx.service.bare_error_types):
         return auth_error(ctx, "missing", "Missing Authentication Token")
     return auth_error(ctx, "missing", "Request is missing Authentication Token")
 
@@ -129,9 +128,7 @@ def verify_request(ctx: RequestContext, settings: Settings, now: float) -> None:
     _check_time(ctx, signed, now)
     names = [h.strip().lower() for h in signed.signed_headers.split(";") if h.strip()]
     if "host" not in names:
-        raise auth_error(
-            ctx, "signature", "'Host' must be a 'SignedHeader' in the AWS Authorization."
-        )
+        raise auth_error(ctx, "signature", "'Host' must be a 'SignedHeader' in the AWS Authorization.")
     if signed.algorithm != ALGORITHM:
         raise auth_error(
             ctx,
@@ -150,9 +147,7 @@ def verify_request(ctx: RequestContext, settings: Settings, now: float) -> None:
     _check_scope(ctx, signed, date, region, service, terminator)
     known = settings.credentials.get(access_key)
     if known is None:
-        raise auth_error(
-            ctx, "unknown_key", "The security token included in the request is invalid."
-        )
+        raise auth_error(ctx, "unknown_key", "The security token included in the request is invalid.")
     key = signing_key(known[1], date, region, service)
     scope = f"{date}/{region}/{service}/{terminator}"
     head = "\n".join(
@@ -202,9 +197,7 @@ def _from_header(ctx: RequestContext, header: str) -> _Signed:
     )
     date = headers.get("x-amz-date") or headers.get("date")
     if not date:
-        missing += (
-            "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. "
-        )
+        missing += "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. "
     if missing:
         raise auth_error(ctx, "incomplete", f"{missing}Authorization={header}")
     assert date is not None
@@ -315,12 +308,8 @@ def _check_scope(
     problems = []
     # A region is valid when it is spelled like one and agrees with the endpoint the request
     # reached: a region's own listener port, else a regional host name.
-    endpoint_region = getattr(ctx.request, "listener_region", None) or region_from_host(
-        ctx.request.host
-    )
-    if not REGION_LABEL.match(region) or (
-        endpoint_region is not None and region != endpoint_region
-    ):
+    endpoint_region = getattr(ctx.request, "listener_region", None) or region_from_host(ctx.request.host)
+    if not REGION_LABEL.match(region) or (endpoint_region is not None and region != endpoint_region):
         problems.append(f"Credential should be scoped to a valid region, not '{region}'. ")
     expected = ctx.service.signing_name if ctx.service is not None else service
     if service != expected:

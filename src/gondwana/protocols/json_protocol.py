@@ -25,6 +25,8 @@ _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 def _error_type(ctx: RequestContext, error: ServiceError) -> str:
     if error.type_name is not None:
+        if ctx.service is not None and ctx.service.bare_error_types:
+            return error.type_name.rsplit("#", 1)[-1]
         return error.type_name
     namespace = ctx.service.error_namespace if ctx.service is not None else ""
     return namespace + error.code

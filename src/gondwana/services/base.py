@@ -44,6 +44,9 @@ class Service:
     # Error shapes whose status or legacy code the model does not carry: code -> (status, query_code).
     error_overrides: ClassVar[dict[str, tuple[int, str]]] = {}
     crc32: ClassVar[bool] = False  # add x-amz-crc32 to responses (DynamoDB)
+    # Kinesis names every error by its bare name, platform errors (SerializationException,
+    # UnknownOperationException) included, where other JSON services say "com.amazon.coral...#".
+    bare_error_types: ClassVar[bool] = False
     speaks_query: ClassVar[bool] = False  # accepts the form-encoded query protocol (STS, legacy SQS)
     speaks_rest: ClassVar[bool] = False  # routed by method + path (rest-json, rest-xml)
 

@@ -366,3 +366,53 @@ def test_rest_malformed_bodies(server: ServerProcess) -> None:
         server, "POST", "/v1/things/abc?count=lots", b"{}", {"Host": "echorest.us-east-1.localhost"}
     )
     assert status == 400 and headers["x-amzn-errortype"] == "SerializationException"
+
+
+# ---- event streams ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("service", ["echo", "echo11"])
+def test_event_stream_over_http_1_1(server: ServerProcess, echo_session: boto3.Session, service: str) -> None:
+    c = echo_session.client(service, endpoint_url=server.url, region_name="us-east-1", config=NO_VALIDATION)
+    response = c.watch(Count=5)
+    assert response["Started"] == dt.datetime(2026, 1, 1, tzinfo=dt.UTC).astimezone(
+        response["Started"].tzinfo
+    )
+    ticks = [event["Tick"] for event in response["Events"]]
+    assert [t["Number"] for t in ticks] == [0, 1, 2, 3, 4]
+    assert ticks[2]["Data"] == b"\x02\x02\x02"
+    assert ticks[1]["At"].timestamp() == 1767225601
+
+
+def test_event_stream_ends_with_a_modelled_exception(
+    server: ServerProcess, echo_session: boto3.Session
+) -> None:
+    from botocore.exceptions import EventStreamError
+
+    c = echo_session.client("echo11", endpoint_url=server.url, region_name="us-east-1", config=NO_VALIDATION)
+    seen = []
+    with pytest.raises(EventStreamError) as caught:
+        for event in c.watch(Count=5, FailAfter=2)["Events"]:
+            seen.append(event["Tick"]["Number"])
+    assert seen == [0, 1]
+    assert caught.value.response["Error"] == {"Code": "ThingNotFound", "Message": "tick 2 is missing"}
+
+
+def test_event_stream_framing_and_crcs(server: ServerProcess) -> None:
+    from botocore.eventstream import EventStreamBuffer
+
+    status, headers, data = raw(
+        server,
+        "POST",
+        "/",
+        b'{"Count": 2}',
+        {"X-Amz-Target": "GondwanaEcho11_20261127.Watch", "Content-Type": "application/x-amz-json-1.1"},
+    )
+    assert status == 200
+    assert headers["content-type"] == "application/vnd.amazon.eventstream"
+    buffer = EventStreamBuffer()
+    buffer.add_data(data)  # botocore's parser checks both CRCs of every message
+    messages = list(buffer)
+    assert [m.headers[":event-type"] for m in messages] == ["initial-response", "Tick", "Tick"]
+    assert json.loads(messages[0].payload) == {"Started": 1767225600}
+    assert json.loads(messages[2].payload) == {"Number": 1, "Data": "AQEB", "At": 1767225601}

@@ -77,6 +77,26 @@ _SHAPES: dict[str, Any] = {
         "members": {"Seconds": {"shape": "Double"}},
     },
     "SleepResult": {"type": "structure", "members": {"Slept": {"shape": "Boolean"}}},
+    "WatchRequest": {
+        "type": "structure",
+        "required": ["Count"],
+        "members": {"Count": {"shape": "Long"}, "FailAfter": {"shape": "Long"}},
+    },
+    "WatchResult": {
+        "type": "structure",
+        "required": ["Events"],
+        "members": {"Events": {"shape": "WatchEvents"}, "Started": {"shape": "Timestamp"}},
+    },
+    "WatchEvents": {
+        "type": "structure",
+        "members": {"Tick": {"shape": "TickEvent"}, "ThingNotFound": {"shape": "ThingNotFound"}},
+        "eventstream": True,
+    },
+    "TickEvent": {
+        "type": "structure",
+        "members": {"Number": {"shape": "Long"}, "Data": {"shape": "Blob"}, "At": {"shape": "Timestamp"}},
+        "event": True,
+    },
     "ThingNotFound": {
         "type": "structure",
         "members": {"message": {"shape": "String"}},
@@ -119,6 +139,8 @@ def build_model(
         "Sleep": _operation("Sleep", "SleepRequest", "SleepResult"),
         "Missing": _operation("Missing", "Empty", None),
     }
+    if protocol == "json":
+        operations["Watch"] = _operation("Watch", "WatchRequest", "WatchResult", ["ThingNotFound"])
     metadata: dict[str, Any] = {
         "apiVersion": API_VERSION,
         "endpointPrefix": endpoint_prefix,
@@ -197,6 +219,16 @@ class _Echo(Service):
             f"SELECT COUNT(*) FROM {self.table} WHERE account = ? AND region = ?", (ctx.account, ctx.region)
         )
         return {"Count": row[0] if row else 0}
+
+    def watch(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        async def ticks() -> Any:
+            for number in range(params["Count"]):
+                if number == params.get("FailAfter"):
+                    raise ServiceError("ThingNotFound", f"tick {number} is missing")
+                await asyncio.sleep(0.01)
+                yield "Tick", {"Number": number, "Data": bytes([number % 256]) * 3, "At": 1767225600 + number}
+
+        return {"Events": ticks(), "Started": 1767225600}
 
     async def sleep(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         await asyncio.sleep(params["Seconds"])

@@ -13,7 +13,16 @@ from typing import TYPE_CHECKING, Any
 
 from gondwana.protocols.base import WireProtocol, request_id_headers
 from gondwana.protocols.errors import ServiceError, serialization_error
-from gondwana.protocols.shapes import CBOR_INPUT, JSON_INPUT, JSON_OUTPUT, OutputCodec, epoch_number
+from gondwana.protocols.eventstream import CONTENT_TYPE as EVENTSTREAM_TYPE
+from gondwana.protocols.eventstream import stream_events
+from gondwana.protocols.shapes import (
+    CBOR_INPUT,
+    JSON_INPUT,
+    JSON_OUTPUT,
+    OutputCodec,
+    compile_encoder,
+    epoch_number,
+)
 from gondwana.server.messages import Request, Response
 
 if TYPE_CHECKING:
@@ -89,6 +98,8 @@ class JsonProtocol(WireProtocol):
         return Response(status, headers, payload)
 
     def serialize(self, ctx: RequestContext, op: OperationSpec, result: dict[str, Any] | None) -> Response:
+        if op.event_stream is not None and result and op.event_stream[0] in result:
+            return self._event_stream(ctx, op, result)
         if result:
             encoder = op.encoder(JSON_OUTPUT)
             payload = _dumps(encoder(result) if encoder else result).encode("utf-8", "surrogatepass")
@@ -99,6 +110,30 @@ class JsonProtocol(WireProtocol):
     def serialize_error(self, ctx: RequestContext, error: ServiceError) -> Response:
         status, body, extra = _error_fields(ctx, error)
         return self._response(ctx, status, _dumps(body).encode("utf-8", "surrogatepass"), extra)
+
+    def _event_stream(self, ctx: RequestContext, op: OperationSpec, result: dict[str, Any]) -> Response:
+        """The result's event-stream member is an async iterator of (event name, event members)."""
+        member, union = op.event_stream  # type: ignore[misc]
+        rest = dict(result)
+        events = rest.pop(member)
+        shapes = op.spec.shapes
+
+        def encode(shape_name: str, value: dict[str, Any]) -> bytes:
+            key = ("event_encoder", shape_name)
+            if key not in op.cache:
+                op.cache[key] = compile_encoder(shapes, shape_name, JSON_OUTPUT)
+            encoder = op.cache[key]
+            return _dumps(encoder(value) if encoder else value).encode("utf-8", "surrogatepass")
+
+        def encode_event(name: str, event: dict[str, Any]) -> bytes:
+            return encode(shapes[union]["members"][name]["shape"], event)
+
+        def encode_error(error: ServiceError) -> bytes:
+            return _dumps({"message": error.message or ""}).encode()
+
+        initial = encode(op.output_shape, rest) if op.output_shape else b"{}"  # type: ignore[arg-type]
+        body = stream_events(initial, events, encode_event, encode_error, "application/json")
+        return Response(200, request_id_headers(ctx, EVENTSTREAM_TYPE), stream=body)
 
 
 def _cbor_timestamp(value: Any) -> Any:

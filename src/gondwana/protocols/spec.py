@@ -26,6 +26,8 @@ class OperationSpec:
     request_uri: str
     result_wrapper: str | None
     response_code: int
+    # (output member, union shape) when the output carries an event stream (SubscribeToShard).
+    event_stream: tuple[str, str] | None
     spec: ServiceSpec
     _binders: dict[str, Binder | None] = field(default_factory=dict)
     _encoders: dict[str, Encoder | None] = field(default_factory=dict)
@@ -88,6 +90,10 @@ class ServiceSpec:
     def _compile_operation(self, name: str, raw: dict[str, Any]) -> OperationSpec:
         http = raw.get("http", {})
         output = raw.get("output") or {}
+        event_stream = None
+        for member, target in self.shapes.get(output.get("shape", ""), {}).get("members", {}).items():
+            if self.shapes[target["shape"]].get("eventstream"):
+                event_stream = (member, target["shape"])
         return OperationSpec(
             name=name,
             input_shape=(raw.get("input") or {}).get("shape"),
@@ -98,6 +104,7 @@ class ServiceSpec:
             result_wrapper=output.get("resultWrapper")
             or (f"{name}Result" if output and self.protocol != "query" else None),
             response_code=http.get("responseCode", 200),
+            event_stream=event_stream,
             spec=self,
         )
 

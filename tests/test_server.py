@@ -261,3 +261,11 @@ def test_port_in_use_is_a_clean_error(server: ServerProcess) -> None:
     assert out.returncode == 1
     assert "cannot listen" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_upgrade_requests_are_refused_cleanly(server: ServerProcess) -> None:
+    conn = _connect(server)
+    upgrade = "Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n"
+    conn.sendall(_echo_request(b'{"Name": "upgrade"}', upgrade))
+    status, headers, _ = _read_response(conn)
+    assert (status, headers["connection"]) == (400, "close")

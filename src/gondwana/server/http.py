@@ -6,10 +6,9 @@ connection's life (a long poll gives up when its client disconnects).
 
 Keep-alive, pipelining (answered in order), chunked request bodies (httptools decodes them),
 `Expect: 100-continue`, and chunked streaming responses (event streams) are supported.
-HTTP/2 (Kinesis SubscribeToShard from the Java SDK) will attach here: a connection whose first
-bytes are the h2 preface ("PRI * HTTP/2.0"), or a TLS connection that negotiated ALPN "h2", is
-handed to an `h2`-library protocol that builds the same `Request` values and calls the same
-chain, so nothing above this module changes.
+HTTP/2: a connection whose first bytes are the h2 preface ("PRI * HTTP/2.0", h2c with prior
+knowledge) is handed to `http2.Http2Session`, which builds the same `Request` values and calls
+the same chain; a TLS listener will do the same for ALPN "h2".
 """
 
 from __future__ import annotations
@@ -20,6 +19,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from http import HTTPStatus
+from typing import Any
 
 import httptools
 
@@ -30,6 +30,7 @@ log = logging.getLogger("gondwana.http")
 Handler = Callable[[Request], Awaitable[Response]]
 
 MAX_BODY = 64 * 1024 * 1024
+PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"  # h2c with prior knowledge
 _REASONS = {s.value: s.phrase for s in HTTPStatus}
 _date_cache: tuple[int, bytes] = (0, b"")
 
@@ -52,7 +53,9 @@ class HttpConnection(asyncio.Protocol):
         "_body_size",
         "_busy",
         "_can_write",
+        "_h2",
         "_headers",
+        "_preface",
         "_queue",
         "_url",
         "closed",
@@ -74,6 +77,8 @@ class HttpConnection(asyncio.Protocol):
         self._body: list[bytes] = []
         self._body_size = 0
         self._can_write: asyncio.Future[None] | None = None
+        self._h2: Any = None  # an http2.Http2Session once the client spoke HTTP/2
+        self._preface: bytes | None = b""  # bytes seen while they could still be the h2 preface
         self.closed: asyncio.Future[None] = server.loop.create_future()
 
     # ---- asyncio.Protocol ----------------------------------------------------------------------
@@ -84,15 +89,35 @@ class HttpConnection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.server.connections.discard(self)
+        if self._h2 is not None:
+            self._h2.connection_lost()
         if not self.closed.done():
             self.closed.set_result(None)
         if self._can_write is not None and not self._can_write.done():
             self._can_write.set_result(None)
 
     def data_received(self, data: bytes) -> None:
+        if self._h2 is not None:
+            self._h2.data_received(data)
+            return
+        if self._preface is not None:
+            seen = self._preface + data
+            if PREFACE.startswith(seen[: len(PREFACE)]):
+                if len(seen) < len(PREFACE):
+                    self._preface = seen
+                    return
+                from gondwana.server.http2 import Http2Session  # h2 is imported only when needed
+
+                assert self.transport is not None
+                self._h2 = Http2Session(self.server, self.transport, self.region)
+                self._h2.data_received(seen)
+                return
+            self._preface = None
+            data = seen
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
+            # No protocol switching (h2c upgrade, websockets): HTTP/2 clients use prior knowledge.
             self._reject(400)
         except httptools.HttpParserError:
             self._reject(400)
@@ -228,6 +253,8 @@ class HttpConnection(asyncio.Protocol):
 
     @property
     def idle(self) -> bool:
+        if self._h2 is not None:
+            return not self._h2.streams
         return not self._busy and not self._queue
 
 

@@ -20,6 +20,21 @@ MAX_BATCH_BYTES = 1_048_576
 ENTRY_ID = re.compile(r"[A-Za-z0-9_-]{1,80}")
 
 
+_NO_GROUP = "The request must contain the parameter MessageGroupId."
+_NO_DEDUP = (
+    "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly"
+)
+
+
+class WholeBatchError(ServiceError):
+    """An entry error for which AWS rejects the whole batch (FIFO group or deduplication missing)."""
+
+    def __init__(self, error: ServiceError) -> None:
+        super().__init__(
+            error.code, error.message, status=error.status, query_code=error.query_code, type_name=error.type_name
+        )
+
+
 @dataclass(slots=True)
 class Outgoing:
     """One validated message, ready to enqueue."""
@@ -89,8 +104,8 @@ class SendOps(SqsBase):
                 self._check_size(queue, out, "One or more parameters cannot be validated.")
                 prepared.append((entry["Id"], out))
             except ServiceError as error:
-                if error.code == "MissingParameter" and queue.fifo:
-                    raise  # AWS rejects the whole batch when a FIFO entry lacks its group
+                if isinstance(error, WholeBatchError):
+                    raise
                 prepared.append((entry["Id"], error))
         if total > MAX_BATCH_BYTES:
             raise ServiceError(
@@ -142,14 +157,12 @@ class SendOps(SqsBase):
                 )
             if group_id is None:
                 if batch:
-                    raise errors.invalid_parameter("The request must contain the parameter MessageGroupId.")
+                    raise WholeBatchError(errors.invalid_parameter(_NO_GROUP))
                 raise errors.missing_parameter("MessageGroupId")
             if dedup_id is None:
                 if not queue.flag("ContentBasedDeduplication"):
-                    raise errors.invalid_parameter(
-                        "The queue should either have ContentBasedDeduplication enabled or "
-                        "MessageDeduplicationId provided explicitly"
-                    )
+                    error = errors.invalid_parameter(_NO_DEDUP)
+                    raise WholeBatchError(error) if batch else error
                 dedup_id = hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()
             delay = queue.number("DelaySeconds")
         else:

@@ -12,7 +12,9 @@ def bodies(response: dict[str, Any]) -> list[str]:
 
 
 def make_fifo(sqs: Any, name: Any, **attributes: str) -> str:
-    return sqs.create_queue(QueueName=name(".fifo"), Attributes={"FifoQueue": "true", **attributes})["QueueUrl"]
+    return sqs.create_queue(QueueName=name(".fifo"), Attributes={"FifoQueue": "true", **attributes})[
+        "QueueUrl"
+    ]
 
 
 def test_required_parameters(sqs: Any, fifo: str) -> None:
@@ -21,24 +23,45 @@ def test_required_parameters(sqs: Any, fifo: str) -> None:
     assert err["message"] == "The request must contain the parameter MessageGroupId."
     err = error_of(sqs.send_message, QueueUrl=fifo, MessageBody="x", MessageGroupId="g")
     assert (err["code"], err["type"]) == ("InvalidParameterValue", "InvalidParameterValueException")
-    assert err["message"] == ("The queue should either have ContentBasedDeduplication enabled or "
-                              "MessageDeduplicationId provided explicitly")
-    err = error_of(sqs.send_message, QueueUrl=fifo, MessageBody="x", MessageGroupId="g", MessageDeduplicationId="d",
-                   DelaySeconds=2)
-    assert err["message"] == ("Value 2 for parameter DelaySeconds is invalid. Reason: The request include parameter "
-                              "that is not valid for this queue type.")
+    assert err["message"] == (
+        "The queue should either have ContentBasedDeduplication enabled or "
+        "MessageDeduplicationId provided explicitly"
+    )
+    err = error_of(
+        sqs.send_message,
+        QueueUrl=fifo,
+        MessageBody="x",
+        MessageGroupId="g",
+        MessageDeduplicationId="d",
+        DelaySeconds=2,
+    )
+    assert err["message"] == (
+        "Value 2 for parameter DelaySeconds is invalid. Reason: The request include parameter "
+        "that is not valid for this queue type."
+    )
     for bad in ("", "a" * 129, "group 123"):
-        err = error_of(sqs.send_message, QueueUrl=fifo, MessageBody="x", MessageGroupId=bad, MessageDeduplicationId="d")
-        assert err["message"] == (f"Value {bad} for parameter MessageGroupId is invalid. Reason: MessageGroupId can "
-                                  "only include alphanumeric and punctuation characters. 1 to 128 in length.")
+        err = error_of(
+            sqs.send_message, QueueUrl=fifo, MessageBody="x", MessageGroupId=bad, MessageDeduplicationId="d"
+        )
+        assert err["message"] == (
+            f"Value {bad} for parameter MessageGroupId is invalid. Reason: MessageGroupId can "
+            "only include alphanumeric and punctuation characters. 1 to 128 in length."
+        )
 
 
 def test_batch_missing_group_rejects_whole_batch(sqs: Any, fifo: str) -> None:
-    err = error_of(sqs.send_message_batch, QueueUrl=fifo, Entries=[
-        {"Id": "a", "MessageBody": "a", "MessageGroupId": "g", "MessageDeduplicationId": "a"},
-        {"Id": "b", "MessageBody": "b", "MessageDeduplicationId": "b"},
-    ])
-    assert (err["code"], err["message"]) == ("InvalidParameterValue", "The request must contain the parameter MessageGroupId.")
+    err = error_of(
+        sqs.send_message_batch,
+        QueueUrl=fifo,
+        Entries=[
+            {"Id": "a", "MessageBody": "a", "MessageGroupId": "g", "MessageDeduplicationId": "a"},
+            {"Id": "b", "MessageBody": "b", "MessageDeduplicationId": "b"},
+        ],
+    )
+    assert (err["code"], err["message"]) == (
+        "InvalidParameterValue",
+        "The request must contain the parameter MessageGroupId.",
+    )
     assert "Messages" not in sqs.receive_message(QueueUrl=fifo)
 
 
@@ -53,8 +76,12 @@ def test_order_and_group_locking(sqs: Any, name: Any) -> None:
     second = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=60)
     assert bodies(second) == ["b0", "b1", "b2", "b3"]
     assert bodies(sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)) == []
-    sqs.delete_message_batch(QueueUrl=url, Entries=[
-        {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(first["Messages"])])
+    sqs.delete_message_batch(
+        QueueUrl=url,
+        Entries=[
+            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(first["Messages"])
+        ],
+    )
     assert bodies(sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)) == ["a3"]
 
 
@@ -70,7 +97,9 @@ def test_partially_visible_group_serves_its_head_in_order(sqs: Any, name: Any) -
 def test_deduplication_survives_delete_and_expires(sqs: Any, server: Any, name: Any) -> None:
     url = make_fifo(sqs, name)
     first = sqs.send_message(QueueUrl=url, MessageBody="m", MessageGroupId="g", MessageDeduplicationId="d1")
-    again = sqs.send_message(QueueUrl=url, MessageBody="other", MessageGroupId="g2", MessageDeduplicationId="d1")
+    again = sqs.send_message(
+        QueueUrl=url, MessageBody="other", MessageGroupId="g2", MessageDeduplicationId="d1"
+    )
     assert again["MessageId"] == first["MessageId"]
     assert again["SequenceNumber"] == first["SequenceNumber"]
     msg = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
@@ -85,8 +114,12 @@ def test_deduplication_survives_delete_and_expires(sqs: Any, server: Any, name: 
 
 def test_content_based_deduplication(sqs: Any, name: Any) -> None:
     url = make_fifo(sqs, name, ContentBasedDeduplication="true")
-    sqs.send_message(QueueUrl=url, MessageBody="same", MessageGroupId="g",
-                     MessageAttributes={"a": {"DataType": "String", "StringValue": "1"}})
+    sqs.send_message(
+        QueueUrl=url,
+        MessageBody="same",
+        MessageGroupId="g",
+        MessageAttributes={"a": {"DataType": "String", "StringValue": "1"}},
+    )
     sqs.send_message(QueueUrl=url, MessageBody="same", MessageGroupId="g")  # attributes do not count
     sqs.send_message(QueueUrl=url, MessageBody="same", MessageGroupId="g", MessageDeduplicationId="explicit")
     got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"])["Messages"]
@@ -107,8 +140,14 @@ def test_deduplication_scope_message_group(sqs: Any, name: Any) -> None:
 
 def test_sequence_numbers_and_system_attributes(sqs: Any, name: Any) -> None:
     url = make_fifo(sqs, name)
-    numbers = [int(sqs.send_message(QueueUrl=url, MessageBody=str(i), MessageGroupId="g",
-                                    MessageDeduplicationId=str(i))["SequenceNumber"]) for i in range(3)]
+    numbers = [
+        int(
+            sqs.send_message(
+                QueueUrl=url, MessageBody=str(i), MessageGroupId="g", MessageDeduplicationId=str(i)
+            )["SequenceNumber"]
+        )
+        for i in range(3)
+    ]
     assert numbers == sorted(numbers) and len(set(numbers)) == 3 and numbers[0] > 2**64 // 2
     msg = sqs.receive_message(QueueUrl=url, AttributeNames=["All"])["Messages"][0]
     attrs = msg["Attributes"]
@@ -118,8 +157,10 @@ def test_sequence_numbers_and_system_attributes(sqs: Any, name: Any) -> None:
 
 def test_batch_enqueues_in_order(sqs: Any, name: Any) -> None:
     url = make_fifo(sqs, name, ContentBasedDeduplication="true")
-    sqs.send_message_batch(QueueUrl=url, Entries=[
-        {"Id": str(i), "MessageBody": f"m{i}", "MessageGroupId": "g"} for i in range(10)])
+    sqs.send_message_batch(
+        QueueUrl=url,
+        Entries=[{"Id": str(i), "MessageBody": f"m{i}", "MessageGroupId": "g"} for i in range(10)],
+    )
     assert bodies(sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)) == [f"m{i}" for i in range(10)]
 
 
@@ -127,14 +168,23 @@ def test_receive_request_attempt_id(sqs: Any, server: Any, name: Any) -> None:
     url = make_fifo(sqs, name, ContentBasedDeduplication="true")
     for i in range(3):
         sqs.send_message(QueueUrl=url, MessageBody=f"m{i}", MessageGroupId=f"g{i}")
-    first = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=2, ReceiveRequestAttemptId="try-1")["Messages"]
-    replay = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=2, ReceiveRequestAttemptId="try-1")["Messages"]
-    assert [(m["Body"], m["ReceiptHandle"]) for m in replay] == [(m["Body"], m["ReceiptHandle"]) for m in first]
+    first = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=2, ReceiveRequestAttemptId="try-1")[
+        "Messages"
+    ]
+    replay = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=2, ReceiveRequestAttemptId="try-1")[
+        "Messages"
+    ]
+    assert [(m["Body"], m["ReceiptHandle"]) for m in replay] == [
+        (m["Body"], m["ReceiptHandle"]) for m in first
+    ]
     other = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, ReceiveRequestAttemptId="try-2")
     assert bodies(other) == ["m2"]
     sqs.delete_message(QueueUrl=url, ReceiptHandle=first[0]["ReceiptHandle"])
     # A message of the attempt changed: the attempt id no longer replays.
-    assert bodies(sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=2, ReceiveRequestAttemptId="try-1")) == []
+    assert (
+        bodies(sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=2, ReceiveRequestAttemptId="try-1"))
+        == []
+    )
 
 
 def test_expired_receipt_handle(sqs: Any, server: Any, name: Any) -> None:
@@ -143,7 +193,10 @@ def test_expired_receipt_handle(sqs: Any, server: Any, name: Any) -> None:
     handle = sqs.receive_message(QueueUrl=url, VisibilityTimeout=5)["Messages"][0]["ReceiptHandle"]
     server.advance_clock(6)
     err = error_of(sqs.delete_message, QueueUrl=url, ReceiptHandle=handle)
-    assert err["message"] == f"Value {handle} for parameter ReceiptHandle is invalid. Reason: The receipt handle has expired."
+    assert (
+        err["message"]
+        == f"Value {handle} for parameter ReceiptHandle is invalid. Reason: The receipt handle has expired."
+    )
 
 
 def test_queue_delay_applies(sqs: Any, server: Any, name: Any) -> None:

@@ -50,11 +50,19 @@ def test_create_is_idempotent_and_detects_differences(sqs: Any, name: Any) -> No
     err = error_of(sqs.create_queue, QueueName=queue_name, Attributes={"DelaySeconds": "4"})
     assert err["code"] == "QueueAlreadyExists"
     assert err["type"] == "QueueNameExists"
-    assert err["message"] == "A queue already exists with the same name and a different value for attribute DelaySeconds"
+    assert (
+        err["message"]
+        == "A queue already exists with the same name and a different value for attribute DelaySeconds"
+    )
     fifo_name = name(".fifo")
-    sqs.create_queue(QueueName=fifo_name, Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"})
-    err = error_of(sqs.create_queue, QueueName=fifo_name, Attributes={"FifoQueue": "true"} | {
-        "ContentBasedDeduplication": "false"})
+    sqs.create_queue(
+        QueueName=fifo_name, Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"}
+    )
+    err = error_of(
+        sqs.create_queue,
+        QueueName=fifo_name,
+        Attributes={"FifoQueue": "true"} | {"ContentBasedDeduplication": "false"},
+    )
     assert err["message"].endswith("different value for attribute ContentBasedDeduplication")
 
 
@@ -117,16 +125,27 @@ def test_unknown_and_fifo_only_attributes(sqs: Any, loose: Any, name: Any, queue
     assert err["message"] == "You can specify the DeduplicationScope only when FifoQueue is set to true."
     err = error_of(sqs.set_queue_attributes, QueueUrl=fifo, Attributes={"FifoQueue": "false"})
     assert err["code"] == "InvalidAttributeValue"
-    assert err["message"] == "Invalid value for the parameter FifoQueue. Reason: Modifying queue type is not supported."
+    assert (
+        err["message"]
+        == "Invalid value for the parameter FifoQueue. Reason: Modifying queue type is not supported."
+    )
 
 
 def test_sse_attributes(sqs: Any, queue: str) -> None:
-    sqs.set_queue_attributes(QueueUrl=queue, Attributes={"KmsMasterKeyId": "testKeyId", "KmsDataKeyReusePeriodSeconds": "6000"})
+    sqs.set_queue_attributes(
+        QueueUrl=queue, Attributes={"KmsMasterKeyId": "testKeyId", "KmsDataKeyReusePeriodSeconds": "6000"}
+    )
     attrs = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["All"])["Attributes"]
-    assert (attrs["KmsMasterKeyId"], attrs["KmsDataKeyReusePeriodSeconds"], attrs["SqsManagedSseEnabled"]) == (
-        "testKeyId", "6000", "false")
-    err = error_of(sqs.set_queue_attributes, QueueUrl=queue,
-                   Attributes={"KmsMasterKeyId": "k", "SqsManagedSseEnabled": "true"})
+    assert (
+        attrs["KmsMasterKeyId"],
+        attrs["KmsDataKeyReusePeriodSeconds"],
+        attrs["SqsManagedSseEnabled"],
+    ) == ("testKeyId", "6000", "false")
+    err = error_of(
+        sqs.set_queue_attributes,
+        QueueUrl=queue,
+        Attributes={"KmsMasterKeyId": "k", "SqsManagedSseEnabled": "true"},
+    )
     assert err["code"] == "InvalidAttributeName"
     sqs.set_queue_attributes(QueueUrl=queue, Attributes={"KmsMasterKeyId": ""})
     attrs = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["All"])["Attributes"]
@@ -186,14 +205,22 @@ def test_list_queues_prefix_and_pagination(sqs: Any, name: Any) -> None:
 def test_delete_queue(sqs: Any, queue: str) -> None:
     sqs.send_message(QueueUrl=queue, MessageBody="x")
     sqs.delete_queue(QueueUrl=queue)
-    assert error_of(sqs.get_queue_attributes, QueueUrl=queue)["code"] == "AWS.SimpleQueueService.NonExistentQueue"
+    assert (
+        error_of(sqs.get_queue_attributes, QueueUrl=queue)["code"]
+        == "AWS.SimpleQueueService.NonExistentQueue"
+    )
     assert error_of(sqs.delete_queue, QueueUrl=queue)["status"] == 400
 
 
 def test_tags(sqs: Any, name: Any) -> None:
     url = sqs.create_queue(QueueName=name(), tags={"a": "1"})["QueueUrl"]
     sqs.tag_queue(QueueUrl=url, Tags={"tag1": "value1", "tag2": "value2", "tag3": ""})
-    assert sqs.list_queue_tags(QueueUrl=url)["Tags"] == {"a": "1", "tag1": "value1", "tag2": "value2", "tag3": ""}
+    assert sqs.list_queue_tags(QueueUrl=url)["Tags"] == {
+        "a": "1",
+        "tag1": "value1",
+        "tag2": "value2",
+        "tag3": "",
+    }
     sqs.untag_queue(QueueUrl=url, TagKeys=["a", "tag1", "tag3"])
     assert sqs.list_queue_tags(QueueUrl=url)["Tags"] == {"tag2": "value2"}
     sqs.untag_queue(QueueUrl=url, TagKeys=["tag2"])
@@ -204,12 +231,22 @@ def test_permissions(sqs: Any, queue: str) -> None:
     import json
 
     sqs.add_permission(QueueUrl=queue, Label="p1", AWSAccountIds=["111111111111"], Actions=["ReceiveMessage"])
-    policy = json.loads(sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["Policy"])["Attributes"]["Policy"])
+    policy = json.loads(
+        sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["Policy"])["Attributes"]["Policy"]
+    )
     assert policy["Version"] == "2008-10-17"
-    assert policy["Statement"] == [{
-        "Sid": "p1", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111111111111:root"},
-        "Action": "SQS:ReceiveMessage", "Resource": policy["Statement"][0]["Resource"]}]
-    err = error_of(sqs.add_permission, QueueUrl=queue, Label="p1", AWSAccountIds=["1"], Actions=["SendMessage"])
+    assert policy["Statement"] == [
+        {
+            "Sid": "p1",
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::111111111111:root"},
+            "Action": "SQS:ReceiveMessage",
+            "Resource": policy["Statement"][0]["Resource"],
+        }
+    ]
+    err = error_of(
+        sqs.add_permission, QueueUrl=queue, Label="p1", AWSAccountIds=["1"], Actions=["SendMessage"]
+    )
     assert err["message"] == "Value p1 for parameter Label is invalid. Reason: Already exists."
     assert err["type"] == "InvalidParameterValueException"
     sqs.remove_permission(QueueUrl=queue, Label="p1")
@@ -228,7 +265,10 @@ def test_purge(sqs: Any, queue: str) -> None:
     err = error_of(sqs.purge_queue, QueueUrl=queue)
     assert err["code"] == "AWS.SimpleQueueService.PurgeQueueInProgress"
     assert err["status"] == 403
-    assert err["message"] == f"Only one PurgeQueue operation on {queue.rsplit('/', 1)[1]} is allowed every 60 seconds."
+    assert (
+        err["message"]
+        == f"Only one PurgeQueue operation on {queue.rsplit('/', 1)[1]} is allowed every 60 seconds."
+    )
 
 
 def test_missing_parameter_wording(loose: Any) -> None:

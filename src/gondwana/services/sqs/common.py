@@ -39,6 +39,10 @@ class SqsBase(Service):
         shapes["ReceiveAttributeNameList"] = copy.deepcopy(shapes["AttributeNameList"])
         shapes["ReceiveAttributeNameList"]["member"]["shape"] = "String"
         shapes["ReceiveMessageRequest"]["members"]["AttributeNames"]["shape"] = "ReceiveAttributeNameList"
+        # Query clients may name the queue by the request path instead: `queue()` checks QueueUrl.
+        for shape in shapes.values():
+            if "QueueUrl" in shape.get("required", ()):
+                shape["required"] = [m for m in shape["required"] if m != "QueueUrl"]
         return model
 
     # ---- lifecycle -----------------------------------------------------------------------------
@@ -66,10 +70,13 @@ class SqsBase(Service):
     def is_query(ctx: RequestContext) -> bool:
         return ctx.protocol is not None and ctx.protocol.name == "query"
 
-    def queue(self, ctx: RequestContext, url: str | None) -> Queue:
+    def queue(self, ctx: RequestContext, url: str | None = None) -> Queue:
         """The queue a QueueUrl names, in any accepted form (ours, AWS's, or account/name)."""
         if not url:
-            raise errors.missing_parameter("QueueUrl")
+            path = ctx.request.path.strip("/")
+            if path.count("/") != 1:
+                raise errors.missing_parameter("QueueUrl")
+            url = path
         parsed = parse_queue_url(url, ctx.account)
         queue = self.registry.get(parsed[0], ctx.region, parsed[2]) if parsed else None
         if queue is None:

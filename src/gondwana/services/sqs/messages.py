@@ -60,7 +60,8 @@ def check_attributes(attributes: dict[str, Any] | None) -> int:
         return 0
     if len(attributes) > MAX_ATTRIBUTES:
         raise invalid_parameter(
-            f"Number of message attributes [{len(attributes)}] exceeds the allowed maximum [{MAX_ATTRIBUTES}]."
+            f"Number of message attributes [{len(attributes)}] exceeds the allowed maximum "
+            f"[{MAX_ATTRIBUTES}]."
         )
     size = 0
     for name, value in attributes.items():

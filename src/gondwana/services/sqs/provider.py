@@ -50,14 +50,16 @@ class SqsService(SendOps, ReceiveOps, RedriveOps, SqsBase):
                 if current.get(key, "") != value:
                     raise ServiceError(
                         "QueueNameExists",
-                        f"A queue already exists with the same name and a different value for attribute {key}",
+                        f"A queue already exists with the same name and a different value for attribute "
+                        f"{key}",
                     )
             return {"QueueUrl": self.url(ctx, existing)}
         now = self.now()
         if self.registry.recently_deleted(ctx.account, ctx.region, name, now):
             raise ServiceError(
                 "QueueDeletedRecently",
-                "You must wait 60 seconds after deleting a queue before you can create another with the same name.",
+                "You must wait 60 seconds after deleting a queue before you can create another "
+                "with the same name.",
             )
         if len(tags) > MAX_TAGS:
             raise errors.invalid_parameter(f"Too many tags added for queue {name}.")
@@ -96,7 +98,7 @@ class SqsService(SendOps, ReceiveOps, RedriveOps, SqsBase):
         return result
 
     def delete_queue(self, ctx: RequestContext, params: dict[str, Any]) -> None:
-        queue = self.queue(ctx, params["QueueUrl"])
+        queue = self.queue(ctx, params.get("QueueUrl"))
         store = self.runtime.store
         with store.transaction():
             engine.drop_queue(store, queue)
@@ -104,7 +106,7 @@ class SqsService(SendOps, ReceiveOps, RedriveOps, SqsBase):
         self.wake(queue)
 
     def purge_queue(self, ctx: RequestContext, params: dict[str, Any]) -> None:
-        queue = self.queue(ctx, params["QueueUrl"])
+        queue = self.queue(ctx, params.get("QueueUrl"))
         now = self.now()
         if queue.purged_at is not None and now - queue.purged_at < PURGE_INTERVAL:
             raise ServiceError(
@@ -120,7 +122,7 @@ class SqsService(SendOps, ReceiveOps, RedriveOps, SqsBase):
     # ---- attributes ----------------------------------------------------------------------------
 
     def get_queue_attributes(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        queue = self.queue(ctx, params["QueueUrl"])
+        queue = self.queue(ctx, params.get("QueueUrl"))
         wanted = set(params.get("AttributeNames") or ())
         if not wanted:
             return {}
@@ -139,7 +141,7 @@ class SqsService(SendOps, ReceiveOps, RedriveOps, SqsBase):
         return {"Attributes": values} if values else {}
 
     def set_queue_attributes(self, ctx: RequestContext, params: dict[str, Any]) -> None:
-        queue = self.queue(ctx, params["QueueUrl"])
+        queue = self.queue(ctx, params.get("QueueUrl"))
         attributes = params.get("Attributes") or {}
         stored = queues.validate(attributes, queue.fifo, creating=False)
         self.check_policies(ctx, stored, queue.fifo, queue.name)
@@ -183,14 +185,14 @@ class SqsService(SendOps, ReceiveOps, RedriveOps, SqsBase):
     # ---- tags ----------------------------------------------------------------------------------
 
     def tag_queue(self, ctx: RequestContext, params: dict[str, Any]) -> None:
-        queue = self.queue(ctx, params["QueueUrl"])
+        queue = self.queue(ctx, params.get("QueueUrl"))
         tags = {**queue.tags, **(params.get("Tags") or {})}
         if len(tags) > MAX_TAGS:
             raise errors.invalid_parameter(f"Too many tags added for queue {queue.name}.")
         self._save_tags(queue, tags)
 
     def untag_queue(self, ctx: RequestContext, params: dict[str, Any]) -> None:
-        queue = self.queue(ctx, params["QueueUrl"])
+        queue = self.queue(ctx, params.get("QueueUrl"))
         drop = set(params.get("TagKeys") or ())
         self._save_tags(queue, {k: v for k, v in queue.tags.items() if k not in drop})
 
@@ -201,13 +203,13 @@ class SqsService(SendOps, ReceiveOps, RedriveOps, SqsBase):
             self.registry.save(queue)
 
     def list_queue_tags(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        queue = self.queue(ctx, params["QueueUrl"])
+        queue = self.queue(ctx, params.get("QueueUrl"))
         return {"Tags": dict(queue.tags)} if queue.tags else {}
 
     # ---- permissions ---------------------------------------------------------------------------
 
     def add_permission(self, ctx: RequestContext, params: dict[str, Any]) -> None:
-        queue = self.queue(ctx, params["QueueUrl"])
+        queue = self.queue(ctx, params.get("QueueUrl"))
         label = params["Label"]
         policy = self._policy(queue)
         if any(s.get("Sid") == label for s in policy["Statement"]):
@@ -226,7 +228,7 @@ class SqsService(SendOps, ReceiveOps, RedriveOps, SqsBase):
         self._save_policy(queue, policy)
 
     def remove_permission(self, ctx: RequestContext, params: dict[str, Any]) -> None:
-        queue = self.queue(ctx, params["QueueUrl"])
+        queue = self.queue(ctx, params.get("QueueUrl"))
         label = params["Label"]
         policy = self._policy(queue)
         kept = [s for s in policy["Statement"] if s.get("Sid") != label]

@@ -29,7 +29,7 @@ def _ms(seconds: float) -> str:
 
 class ReceiveOps(SqsBase):
     async def receive_message(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        queue = self.queue(ctx, params["QueueUrl"])
+        queue = self.queue(ctx, params.get("QueueUrl"))
         count = params.get("MaxNumberOfMessages")
         if count is not None and not 1 <= count <= 10:
             raise errors.invalid_value(count, "MaxNumberOfMessages", "Must be between 1 and 10, if provided.")
@@ -106,7 +106,8 @@ class ReceiveOps(SqsBase):
             ]
             if attempt is not None and found:
                 store.execute(
-                    "INSERT INTO sqs_attempts (queue_id, attempt_id, handles, expires_at) VALUES (?, ?, ?, ?) "
+                    "INSERT INTO sqs_attempts (queue_id, attempt_id, handles, expires_at) VALUES (?, "
+                    "?, ?, ?) "
                     "ON CONFLICT (queue_id, attempt_id) DO UPDATE SET handles = excluded.handles, "
                     "expires_at = excluded.expires_at",
                     (queue.id, attempt, json.dumps([[m.seq, m.token] for m in found]), now + ATTEMPT_WINDOW),
@@ -124,8 +125,7 @@ class ReceiveOps(SqsBase):
             return None
         msgs = [engine.get(store, seq) for seq, _ in json.loads(row[0])]
         intact = row[1] > now and all(
-            m is not None and m.token == token and m.visible_at > now - 0.0
-            for m, (_, token) in zip(msgs, json.loads(row[0]), strict=True)
+            m is not None and m.token == token for m, (_, token) in zip(msgs, json.loads(row[0]), strict=True)
         )
         if not intact:
             store.execute(
@@ -177,13 +177,13 @@ class ReceiveOps(SqsBase):
     # ---- delete --------------------------------------------------------------------------------
 
     def delete_message(self, ctx: RequestContext, params: dict[str, Any]) -> None:
-        queue = self.queue(ctx, params["QueueUrl"])
+        queue = self.queue(ctx, params.get("QueueUrl"))
         store = self.runtime.store
         with store.transaction():
             self._delete(queue, params["ReceiptHandle"], self.now())
 
     def delete_message_batch(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        queue = self.queue(ctx, params["QueueUrl"])
+        queue = self.queue(ctx, params.get("QueueUrl"))
         entries = check_batch_ids(params.get("Entries"), "DeleteMessageBatchRequestEntry")
         return self._batch(
             entries, lambda entry, now: self._delete(queue, entry.get("ReceiptHandle") or "", now)
@@ -211,14 +211,14 @@ class ReceiveOps(SqsBase):
     # ---- visibility ----------------------------------------------------------------------------
 
     def change_message_visibility(self, ctx: RequestContext, params: dict[str, Any]) -> None:
-        queue = self.queue(ctx, params["QueueUrl"])
+        queue = self.queue(ctx, params.get("QueueUrl"))
         store = self.runtime.store
         with store.transaction():
             self._change(queue, params["ReceiptHandle"], params["VisibilityTimeout"], self.now())
         self.wake(queue)
 
     def change_message_visibility_batch(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        queue = self.queue(ctx, params["QueueUrl"])
+        queue = self.queue(ctx, params.get("QueueUrl"))
         entries = check_batch_ids(params.get("Entries"), "ChangeMessageVisibilityBatchRequestEntry")
         result = self._batch(
             entries,

@@ -71,7 +71,7 @@ class RedriveOps(SqsBase):
         return found
 
     def list_dead_letter_source_queues(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        dlq = self.queue(ctx, params["QueueUrl"])
+        dlq = self.queue(ctx, params.get("QueueUrl"))
         limit = params.get("MaxResults")
         if limit is not None and not 1 <= limit <= 1000:
             raise errors.invalid_value(
@@ -112,12 +112,14 @@ class RedriveOps(SqsBase):
             )
         store = self.runtime.store
         running = store.query_one(
-            "SELECT 1 FROM sqs_tasks WHERE account = ? AND region = ? AND source_arn = ? AND status = 'RUNNING'",
+            "SELECT 1 FROM sqs_tasks WHERE account = ? AND region = ? AND source_arn = ? AND "
+            "status = 'RUNNING'",
             (source.account, source.region, source_arn),
         )
         if running:
             raise errors.invalid_parameter(
-                "There is already a task running. Only one active task is allowed for a source queue arn at a "
+                "There is already a task running. Only one active task is allowed for a source "
+                "queue arn at a "
                 "given time."
             )
         handle = base64.b64encode(
@@ -127,7 +129,8 @@ class RedriveOps(SqsBase):
         to_move = store.query_one("SELECT COUNT(*) FROM sqs_messages WHERE queue_id = ?", (source.id,))
         with store.transaction():
             store.execute(
-                "INSERT INTO sqs_tasks (handle, account, region, source_arn, destination_arn, rate, status, started, "
+                "INSERT INTO sqs_tasks (handle, account, region, source_arn, destination_arn, "
+                "rate, status, started, "
                 "moved, to_move) VALUES (?, ?, ?, ?, ?, ?, 'RUNNING', ?, 0, ?)",
                 (
                     handle,
@@ -154,7 +157,8 @@ class RedriveOps(SqsBase):
         assert parsed is not None
         rows = self.runtime.store.query(
             "SELECT handle, status, source_arn, destination_arn, rate, moved, to_move, failure, started "
-            "FROM sqs_tasks WHERE account = ? AND region = ? AND source_arn = ? ORDER BY started DESC LIMIT ?",
+            "FROM sqs_tasks WHERE account = ? AND region = ? AND source_arn = ? ORDER BY "
+            "started DESC LIMIT ?",
             (parsed[1], parsed[0], source_arn, limit or 1),
         )
         results = []
@@ -214,12 +218,13 @@ class RedriveOps(SqsBase):
         store = self.runtime.store
         while not self.runtime.shutting_down.is_set():
             row = store.query_one(
-                "SELECT status, source_arn, destination_arn, rate, moved, to_move, started FROM sqs_tasks WHERE handle = ?",
+                "SELECT status, source_arn, destination_arn, rate, moved, started "
+                "FROM sqs_tasks WHERE handle = ?",
                 (handle,),
             )
             if row is None or row[0] != "RUNNING":
                 return
-            _, source_arn, destination_arn, rate, moved, to_move, started = row
+            _, source_arn, destination_arn, rate, moved, started = row
             now = self.now()
             due = MOVE_BATCH if rate is None else min(MOVE_BATCH, int((now - started + 1) * rate) - moved)
             if due > 0:
@@ -251,7 +256,8 @@ class RedriveOps(SqsBase):
             )
             return True
         rows = store.query(
-            "SELECT seq FROM sqs_messages WHERE queue_id = ? AND visible_at <= ? ORDER BY visible_at, seq LIMIT ?",
+            "SELECT seq FROM sqs_messages WHERE queue_id = ? AND visible_at <= ? ORDER BY "
+            "visible_at, seq LIMIT ?",
             (source.id, now, due),
         )
         moved = 0

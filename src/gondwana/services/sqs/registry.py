@@ -20,7 +20,8 @@ class Registry:
         self.queues.clear()
         self.by_id.clear()
         for row in self.store.query(
-            "SELECT id, account, region, name, fifo, attributes, tags, created, modified, purged_at FROM sqs_queues"
+            "SELECT id, account, region, name, fifo, attributes, tags, created, modified, "
+            "purged_at FROM sqs_queues"
         ):
             self._remember(
                 Queue(

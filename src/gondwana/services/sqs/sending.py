@@ -22,7 +22,8 @@ ENTRY_ID = re.compile(r"[A-Za-z0-9_-]{1,80}")
 
 _NO_GROUP = "The request must contain the parameter MessageGroupId."
 _NO_DEDUP = (
-    "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly"
+    "The queue should either have ContentBasedDeduplication enabled or "
+    "MessageDeduplicationId provided explicitly"
 )
 
 
@@ -31,7 +32,11 @@ class WholeBatchError(ServiceError):
 
     def __init__(self, error: ServiceError) -> None:
         super().__init__(
-            error.code, error.message, status=error.status, query_code=error.query_code, type_name=error.type_name
+            error.code,
+            error.message,
+            status=error.status,
+            query_code=error.query_code,
+            type_name=error.type_name,
         )
 
 
@@ -83,7 +88,7 @@ def failure(entry_id: str, error: ServiceError) -> dict[str, Any]:
 
 class SendOps(SqsBase):
     def send_message(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        queue = self.queue(ctx, params["QueueUrl"])
+        queue = self.queue(ctx, params.get("QueueUrl"))
         out = self._prepare(queue, params, batch=False)
         self._check_size(queue, out, "One or more parameters are invalid.")
         store = self.runtime.store
@@ -93,7 +98,7 @@ class SendOps(SqsBase):
         return result
 
     def send_message_batch(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        queue = self.queue(ctx, params["QueueUrl"])
+        queue = self.queue(ctx, params.get("QueueUrl"))
         entries = check_batch_ids(params.get("Entries"), "SendMessageBatchRequestEntry")
         total = 0
         prepared: list[tuple[str, Outgoing | ServiceError]] = []
@@ -137,7 +142,8 @@ class SendOps(SqsBase):
             trace = system.get("AWSTraceHeader") or {}
             if trace.get("DataType") != "String" or not trace.get("StringValue"):
                 raise errors.invalid_parameter(
-                    "Message (system) attribute 'AWSTraceHeader' must contain a non-empty value of type 'String'."
+                    "Message (system) attribute 'AWSTraceHeader' must contain a non-empty value of "
+                    "type 'String'."
                 )
         delay = params.get("DelaySeconds")
         if delay is not None and not 0 <= delay <= 900:
@@ -194,7 +200,8 @@ class SendOps(SqsBase):
         if queue.fifo:
             scope = out.group_id if queue.high_throughput_dedup else ""
             row = store.query_one(
-                "SELECT message_id, seq, expires_at FROM sqs_dedup WHERE queue_id = ? AND scope = ? AND dedup_id = ?",
+                "SELECT message_id, seq, expires_at FROM sqs_dedup WHERE queue_id = ? AND scope "
+                "= ? AND dedup_id = ?",
                 (queue.id, scope, out.dedup_id),
             )
             if row is not None and row[2] > now:
@@ -221,7 +228,8 @@ class SendOps(SqsBase):
         result["MessageId"] = message_id
         if queue.fifo:
             store.execute(
-                "INSERT INTO sqs_dedup (queue_id, scope, dedup_id, message_id, seq, expires_at) VALUES (?, ?, ?, ?, ?, ?) "
+                "INSERT INTO sqs_dedup (queue_id, scope, dedup_id, message_id, seq, expires_at) "
+                "VALUES (?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (queue_id, scope, dedup_id) DO UPDATE SET message_id = excluded.message_id, "
                 "seq = excluded.seq, expires_at = excluded.expires_at",
                 (queue.id, scope, out.dedup_id, message_id, seq, now + DEDUP_WINDOW),

@@ -13,8 +13,11 @@ from gondwana.services.base import Service
 from gondwana.services.sqs import errors
 from gondwana.services.sqs.query_names import MODEL_PATCHES
 from gondwana.services.sqs.queues import Queue, parse_queue_url, url_for
-from gondwana.services.sqs.registry import Registry
+from gondwana.services.sqs.registry import DELETE_COOLDOWN, Registry
 from gondwana.services.sqs.storage import MIGRATIONS
+
+
+SWEEP_INTERVAL = 60.0
 
 
 class SqsBase(Service):
@@ -53,10 +56,25 @@ class SqsBase(Service):
         self.registry.load()
         self.runtime.clock_listeners.append(self.wake_all)
         self.resume_tasks()
+        self.runtime.later(SWEEP_INTERVAL, self.sweep)
 
     def reset(self) -> None:
         self.wake_all()
         self.registry.load()
+        self.runtime.later(SWEEP_INTERVAL, self.sweep)  # the reset cancelled the armed sweep
+
+    def sweep(self) -> None:
+        """Forget deduplication ids, receive attempts and name reservations past their window."""
+        store = self.runtime.store
+        now = self.now()
+        with store.transaction():
+            store.execute("DELETE FROM sqs_dedup WHERE expires_at <= ?", (now,))
+            store.execute("DELETE FROM sqs_attempts WHERE expires_at <= ?", (now,))
+            store.execute("DELETE FROM sqs_deleted WHERE deleted_at <= ?", (now - DELETE_COOLDOWN,))
+        self.runtime.later(SWEEP_INTERVAL, self.sweep)
+
+    def health(self) -> dict[str, Any]:
+        return {"state": "running", "queues": len(self.registry.queues)}
 
     def resume_tasks(self) -> None:
         """Overridden by the move-task mixin."""

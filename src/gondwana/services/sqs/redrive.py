@@ -205,7 +205,7 @@ class RedriveOps(SqsBase):
         self.runtime.clock_listeners.append(self._wake_tasks)
         rows = self.runtime.store.query("SELECT handle FROM sqs_tasks WHERE status = 'RUNNING'")
         if rows:
-            asyncio.get_event_loop().call_soon(
+            asyncio.get_running_loop().call_soon(
                 lambda: [self.runtime.spawn(self._run_task(r[0])) for r in rows]
             )
 

@@ -3,7 +3,8 @@
 - standard receive walks `(queue_id, visible_at, seq)` from the front;
 - FIFO receive walks one row per message group (`sqs_groups.head`, the group's oldest message),
   so its cost follows the number of groups, never the number of messages;
-- deduplication ids and receive attempts are rows with an expiry, so they survive restarts.
+- deduplication ids and receive attempts are rows with an expiry, so they survive restarts; a
+  sweep drops the expired ones (by their expiry index) once a minute.
 """
 
 from __future__ import annotations
@@ -36,9 +37,11 @@ MIGRATIONS = [
         queue_id INTEGER NOT NULL, scope TEXT NOT NULL, dedup_id TEXT NOT NULL,
         message_id TEXT NOT NULL, seq INTEGER NOT NULL, expires_at REAL NOT NULL,
         PRIMARY KEY (queue_id, scope, dedup_id));
+    CREATE INDEX sqs_dedup_expiry ON sqs_dedup (expires_at);
     CREATE TABLE sqs_attempts (
         queue_id INTEGER NOT NULL, attempt_id TEXT NOT NULL, handles TEXT NOT NULL, expires_at REAL NOT NULL,
         PRIMARY KEY (queue_id, attempt_id));
+    CREATE INDEX sqs_attempts_expiry ON sqs_attempts (expires_at);
     CREATE TABLE sqs_tasks (
         handle TEXT PRIMARY KEY, account TEXT NOT NULL, region TEXT NOT NULL,
         source_arn TEXT NOT NULL, destination_arn TEXT, rate INTEGER, status TEXT NOT NULL,

@@ -16,7 +16,6 @@ from gondwana.services.sqs.queues import Queue, parse_queue_url, url_for
 from gondwana.services.sqs.registry import DELETE_COOLDOWN, Registry
 from gondwana.services.sqs.storage import MIGRATIONS
 
-
 SWEEP_INTERVAL = 60.0
 
 

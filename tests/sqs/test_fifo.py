@@ -214,3 +214,25 @@ def test_standard_queue_rejects_dedup_id_but_takes_group(sqs: Any, queue: str) -
     sqs.send_message(QueueUrl=queue, MessageBody="fair", MessageGroupId="tenant")
     attrs = sqs.receive_message(QueueUrl=queue, AttributeNames=["All"])["Messages"][0]["Attributes"]
     assert attrs["MessageGroupId"] == "tenant"
+
+
+def test_changing_deduplication_scope(sqs: Any, name: Any) -> None:
+    url = make_fifo(sqs, name)
+    sqs.send_message(QueueUrl=url, MessageBody="Test1", MessageGroupId="g1", MessageDeduplicationId="d")
+    sqs.send_message(QueueUrl=url, MessageBody="Test2", MessageGroupId="g2", MessageDeduplicationId="d")
+    assert bodies(sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0)) == ["Test1"]
+    sqs.set_queue_attributes(
+        QueueUrl=url,
+        Attributes={"DeduplicationScope": "messageGroup", "FifoThroughputLimit": "perMessageGroupId"},
+    )
+    # Ids recorded queue-wide still count once the scope is per group.
+    sqs.send_message(QueueUrl=url, MessageBody="Test3", MessageGroupId="g3", MessageDeduplicationId="d")
+    sqs.send_message(QueueUrl=url, MessageBody="Test4", MessageGroupId="g3", MessageDeduplicationId="d2")
+    sqs.send_message(QueueUrl=url, MessageBody="Test5", MessageGroupId="g3", MessageDeduplicationId="d2")
+    assert bodies(sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)) == ["Test1", "Test4"]
+    sqs.set_queue_attributes(
+        QueueUrl=url, Attributes={"DeduplicationScope": "queue", "FifoThroughputLimit": "perQueue"}
+    )
+    # Back to queue scope, ids recorded per group no longer count.
+    sqs.send_message(QueueUrl=url, MessageBody="Test6", MessageGroupId="g4", MessageDeduplicationId="d2")
+    assert bodies(sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)) == ["Test6"]

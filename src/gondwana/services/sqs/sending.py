@@ -198,13 +198,15 @@ class SendOps(SqsBase):
         if out.system:
             result["MD5OfMessageSystemAttributes"] = messages.md5_of_attributes(out.system)
         if queue.fifo:
+            # Per-group scope still honours ids recorded queue-wide before the scope changed (AWS
+            # does); queue scope does not see ids recorded per group.
             scope = out.group_id if queue.high_throughput_dedup else ""
             row = store.query_one(
-                "SELECT message_id, seq, expires_at FROM sqs_dedup WHERE queue_id = ? AND scope "
-                "= ? AND dedup_id = ?",
-                (queue.id, scope, out.dedup_id),
+                "SELECT message_id, seq, expires_at FROM sqs_dedup WHERE queue_id = ? AND scope IN ('', ?) "
+                "AND dedup_id = ? AND expires_at > ? ORDER BY expires_at DESC LIMIT 1",
+                (queue.id, scope, out.dedup_id, now),
             )
-            if row is not None and row[2] > now:
+            if row is not None:
                 # Accepted, but not delivered again: the sender sees the original message.
                 return {**result, "MessageId": row[0], "SequenceNumber": engine.sequence_number(row[1])}
         message_id = engine.new_message_id()

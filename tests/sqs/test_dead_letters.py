@@ -164,3 +164,48 @@ def test_move_task_errors(sqs: Any, queue: str) -> None:
     assert err["status"] == 404
     err = error_of(sqs.cancel_message_move_task, TaskHandle="not-a-handle")
     assert err["message"] == "Value for parameter TaskHandle is invalid."
+
+
+def test_redrive_allow_policy_is_enforced(sqs: Any, name: Any) -> None:
+    dlq = sqs.create_queue(QueueName=name())["QueueUrl"]
+    dlq_arn = arn_of(sqs, dlq)
+    allowed_name = name()
+    allowed_arn = dlq_arn.rsplit(":", 1)[0] + ":" + allowed_name
+    sqs.set_queue_attributes(
+        QueueUrl=dlq,
+        Attributes={
+            "RedriveAllowPolicy": json.dumps(
+                {"redrivePermission": "byQueue", "sourceQueueArns": [allowed_arn]}
+            )
+        },
+    )
+    policy = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 3})
+    sqs.create_queue(QueueName=allowed_name, Attributes={"RedrivePolicy": policy})
+    err = error_of(sqs.create_queue, QueueName=name(), Attributes={"RedrivePolicy": policy})
+    assert err["code"] == "InvalidParameterValue"
+    assert "does not allow this queue to use it as a dead-letter queue" in err["message"]
+    sqs.set_queue_attributes(
+        QueueUrl=dlq, Attributes={"RedriveAllowPolicy": json.dumps({"redrivePermission": "denyAll"})}
+    )
+    assert error_of(sqs.create_queue, QueueName=name(), Attributes={"RedrivePolicy": policy})["status"] == 400
+
+
+def test_long_poll_wakes_when_a_fifo_group_unlocks(client: Any, sqs: Any, name: Any) -> None:
+    import threading
+
+    url = sqs.create_queue(
+        QueueName=name(".fifo"), Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"}
+    )["QueueUrl"]
+    for body in ("first", "second"):
+        sqs.send_message(QueueUrl=url, MessageBody=body, MessageGroupId="g")
+    head = sqs.receive_message(QueueUrl=url, VisibilityTimeout=300)["Messages"][0]
+    out: dict[str, Any] = {}
+    poll = threading.Thread(
+        target=lambda: out.update(client("sqs").receive_message(QueueUrl=url, WaitTimeSeconds=20))
+    )
+    poll.start()
+    time.sleep(0.3)
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=head["ReceiptHandle"])
+    poll.join(10)
+    assert not poll.is_alive()
+    assert out["Messages"][0]["Body"] == "second"

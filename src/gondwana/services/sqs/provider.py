@@ -175,6 +175,10 @@ class SqsService(SendOps, ReceiveOps, RedriveOps, SqsBase):
                 raise errors.invalid_parameter(
                     prefix + "Dead-letter queue must be same type of queue as the source."
                 )
+            if not queues.allows_source(target, queues.arn_for(ctx.region, ctx.account, name)):
+                raise errors.invalid_parameter(
+                    prefix + f"Queue {arn} does not allow this queue to use it as a dead-letter queue."
+                )
             stored["RedrivePolicy"] = json.dumps(
                 {"deadLetterTargetArn": arn, "maxReceiveCount": queues.redrive_target(redrive)[1]},
                 separators=(",", ":"),

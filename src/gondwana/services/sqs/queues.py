@@ -234,6 +234,18 @@ def check_redrive_allow(value: str) -> None:
         )
 
 
+def allows_source(dlq: Queue, source_arn: str) -> bool:
+    """Whether the dead-letter queue's RedriveAllowPolicy lets `source_arn` send it messages."""
+    text = dlq.attributes.get("RedriveAllowPolicy")
+    if not text:
+        return True
+    policy = json.loads(text)
+    permission = policy.get("redrivePermission")
+    if permission == "denyAll":
+        return False
+    return permission != "byQueue" or source_arn in (policy.get("sourceQueueArns") or [])
+
+
 def redrive_target(value: str) -> tuple[str, int]:
     """(deadLetterTargetArn, maxReceiveCount) of a RedrivePolicy, with AWS's complaints."""
     policy = _check_json("RedrivePolicy", value)

@@ -181,13 +181,18 @@ class ReceiveOps(SqsBase):
         store = self.runtime.store
         with store.transaction():
             self._delete(queue, params["ReceiptHandle"], self.now())
+        if queue.fifo:
+            self.wake(queue)  # the delete may have unlocked a message group
 
     def delete_message_batch(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         queue = self.queue(ctx, params.get("QueueUrl"))
         entries = check_batch_ids(params.get("Entries"), "DeleteMessageBatchRequestEntry")
-        return self._batch(
+        result = self._batch(
             entries, lambda entry, now: self._delete(queue, entry.get("ReceiptHandle") or "", now)
         )
+        if queue.fifo:
+            self.wake(queue)
+        return result
 
     def _delete(self, queue: Queue, handle: str, now: float) -> None:
         msg, token = self._locate(queue, handle)

@@ -236,3 +236,20 @@ def test_changing_deduplication_scope(sqs: Any, name: Any) -> None:
     # Back to queue scope, ids recorded per group no longer count.
     sqs.send_message(QueueUrl=url, MessageBody="Test6", MessageGroupId="g4", MessageDeduplicationId="d2")
     assert bodies(sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)) == ["Test6"]
+
+
+def test_attempt_id_stops_replaying_after_a_visibility_change(sqs: Any, name: Any) -> None:
+    url = make_fifo(sqs, name, ContentBasedDeduplication="true")
+    sqs.send_message(QueueUrl=url, MessageBody="m", MessageGroupId="g")
+    first = sqs.receive_message(QueueUrl=url, ReceiveRequestAttemptId="a", VisibilityTimeout=60)["Messages"][
+        0
+    ]
+    again = sqs.receive_message(QueueUrl=url, ReceiveRequestAttemptId="a", VisibilityTimeout=60)["Messages"][
+        0
+    ]
+    assert again["ReceiptHandle"] == first["ReceiptHandle"]
+    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=first["ReceiptHandle"], VisibilityTimeout=0)
+    fresh = sqs.receive_message(QueueUrl=url, ReceiveRequestAttemptId="a", VisibilityTimeout=60)["Messages"][
+        0
+    ]
+    assert fresh["ReceiptHandle"] != first["ReceiptHandle"]

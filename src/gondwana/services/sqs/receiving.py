@@ -105,17 +105,25 @@ class ReceiveOps(SqsBase):
                 for m in pick(store, queue, now, count, accept)
             ]
             if attempt is not None and found:
-                store.execute(
-                    "INSERT INTO sqs_attempts (queue_id, attempt_id, handles, expires_at) VALUES (?, "
-                    "?, ?, ?) "
-                    "ON CONFLICT (queue_id, attempt_id) DO UPDATE SET handles = excluded.handles, "
-                    "expires_at = excluded.expires_at",
-                    (queue.id, attempt, json.dumps([[m.seq, m.token] for m in found]), now + ATTEMPT_WINDOW),
-                )
+                self._remember_attempt(queue, attempt, found, now)
         return found
 
+    def _remember_attempt(self, queue: Queue, attempt: str, found: list[Msg], now: float) -> None:
+        self.runtime.store.execute(
+            "INSERT INTO sqs_attempts (queue_id, attempt_id, handles, expires_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (queue_id, attempt_id) DO UPDATE SET handles = excluded.handles, "
+            "expires_at = excluded.expires_at",
+            (
+                queue.id,
+                attempt,
+                json.dumps([[m.seq, m.token, m.visible_at] for m in found]),
+                now + ATTEMPT_WINDOW,
+            ),
+        )
+
     def _replay(self, queue: Queue, attempt: str, now: float, visibility: int) -> list[Msg] | None:
-        """The messages an earlier receive with this attempt id returned, if none changed since."""
+        """The messages an earlier receive with this attempt id returned, with the same receipt
+        handles and a fresh visibility timeout, if none was deleted or had its visibility changed."""
         store = self.runtime.store
         row = store.query_one(
             "SELECT handles, expires_at FROM sqs_attempts WHERE queue_id = ? AND attempt_id = ?",
@@ -123,9 +131,11 @@ class ReceiveOps(SqsBase):
         )
         if row is None:
             return None
-        msgs = [engine.get(store, seq) for seq, _ in json.loads(row[0])]
+        recorded = json.loads(row[0])
+        msgs = [engine.get(store, seq) for seq, _, _ in recorded]
         intact = row[1] > now and all(
-            m is not None and m.token == token for m, (_, token) in zip(msgs, json.loads(row[0]), strict=True)
+            m is not None and m.token == token and m.visible_at == visible_at
+            for m, (_, token, visible_at) in zip(msgs, recorded, strict=True)
         )
         if not intact:
             store.execute(
@@ -137,6 +147,10 @@ class ReceiveOps(SqsBase):
             assert msg is not None
             engine.set_visible_at(store, msg, now + visibility)
             replayed.append(msg._replace(visible_at=now + visibility))
+        store.execute(
+            "UPDATE sqs_attempts SET handles = ? WHERE queue_id = ? AND attempt_id = ?",
+            (json.dumps([[m.seq, m.token, m.visible_at] for m in replayed]), queue.id, attempt),
+        )
         return replayed
 
     def _render(self, queue: Queue, msg: Msg, names: set[str], wanted: list[str] | None) -> dict[str, Any]:

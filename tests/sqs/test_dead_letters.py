@@ -209,3 +209,17 @@ def test_long_poll_wakes_when_a_fifo_group_unlocks(client: Any, sqs: Any, name: 
     poll.join(10)
     assert not poll.is_alive()
     assert out["Messages"][0]["Body"] == "second"
+
+
+def test_list_dead_letter_sources_paginates(sqs: Any, name: Any) -> None:
+    dlq = sqs.create_queue(QueueName=name())["QueueUrl"]
+    policy = json.dumps({"deadLetterTargetArn": arn_of(sqs, dlq), "maxReceiveCount": 2})
+    prefix = name()
+    sources = [
+        sqs.create_queue(QueueName=f"{prefix}-{i}", Attributes={"RedrivePolicy": policy})["QueueUrl"]
+        for i in range(3)
+    ]
+    first = sqs.list_dead_letter_source_queues(QueueUrl=dlq, MaxResults=2)
+    assert first["queueUrls"] == sources[:2]
+    rest = sqs.list_dead_letter_source_queues(QueueUrl=dlq, MaxResults=2, NextToken=first["NextToken"])
+    assert rest["queueUrls"] == sources[2:] and "NextToken" not in rest

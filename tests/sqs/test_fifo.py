@@ -253,3 +253,18 @@ def test_attempt_id_stops_replaying_after_a_visibility_change(sqs: Any, name: An
         0
     ]
     assert fresh["ReceiptHandle"] != first["ReceiptHandle"]
+
+
+def test_fifo_counters_and_visibility_after_expiry(sqs: Any, server: Any, name: Any) -> None:
+    url = make_fifo(sqs, name, ContentBasedDeduplication="true")
+    for i in range(3):
+        sqs.send_message(QueueUrl=url, MessageBody=f"m{i}", MessageGroupId="g")
+    handle = sqs.receive_message(QueueUrl=url, VisibilityTimeout=10)["Messages"][0]["ReceiptHandle"]
+    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert (attrs["ApproximateNumberOfMessages"], attrs["ApproximateNumberOfMessagesNotVisible"]) == (
+        "2",
+        "1",
+    )
+    server.advance_clock(11)
+    err = error_of(sqs.change_message_visibility, QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=30)
+    assert err["code"] == "AWS.SimpleQueueService.MessageNotInflight"

@@ -276,3 +276,39 @@ def test_missing_parameter_wording(loose: Any) -> None:
     assert err["code"] == "MissingParameter"
     assert err["type"] == "MissingRequiredParameterException"
     assert err["message"] == "The request must contain the parameter QueueName."
+
+
+def test_get_attributes_unknown_name_and_modified_time(sqs: Any, loose: Any, server: Any, queue: str) -> None:
+    err = error_of(loose.get_queue_attributes, QueueUrl=queue, AttributeNames=["NotAThing"])
+    assert (err["code"], err["message"]) == ("InvalidAttributeName", "Unknown Attribute NotAThing.")
+    before = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["All"])["Attributes"]
+    server.advance_clock(5)
+    sqs.set_queue_attributes(QueueUrl=queue, Attributes={"VisibilityTimeout": "69", "DelaySeconds": "420"})
+    after = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["All"])["Attributes"]
+    assert int(after["LastModifiedTimestamp"]) >= int(before["LastModifiedTimestamp"]) + 5
+    assert after["CreatedTimestamp"] == before["CreatedTimestamp"]
+    assert (after["VisibilityTimeout"], after["DelaySeconds"]) == ("69", "420")
+
+
+def test_permission_with_several_accounts_and_actions(sqs: Any, queue: str) -> None:
+    import json
+
+    sqs.add_permission(
+        QueueUrl=queue,
+        Label="multi",
+        AWSAccountIds=["111111111111", "222222222222"],
+        Actions=["SendMessage", "ReceiveMessage"],
+    )
+    sqs.add_permission(QueueUrl=queue, Label="second", AWSAccountIds=["333333333333"], Actions=["*"])
+    policy = json.loads(
+        sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["Policy"])["Attributes"]["Policy"]
+    )
+    first, second = policy["Statement"]
+    assert first["Principal"]["AWS"] == ["arn:aws:iam::111111111111:root", "arn:aws:iam::222222222222:root"]
+    assert first["Action"] == ["SQS:SendMessage", "SQS:ReceiveMessage"]
+    assert (second["Sid"], second["Action"]) == ("second", "SQS:*")
+    sqs.remove_permission(QueueUrl=queue, Label="multi")
+    policy = json.loads(
+        sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["Policy"])["Attributes"]["Policy"]
+    )
+    assert [s["Sid"] for s in policy["Statement"]] == ["second"]

@@ -288,5 +288,5 @@ def pick_fifo(store: Store, queue: Queue, now: float, count: int, accept: Accept
     return picked
 
 
-def message_attributes_json(msg: Msg) -> dict[str, Any]:
+def system_attributes(msg: Msg) -> dict[str, Any]:
     return json.loads(msg.system) if msg.system else {}

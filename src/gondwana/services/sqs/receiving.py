@@ -162,7 +162,7 @@ class ReceiveOps(SqsBase):
             "Body": msg.body,
         }
         if names:
-            system = engine.message_attributes_json(msg)
+            system = engine.system_attributes(msg)
             values = {
                 "SenderId": msg.sender_id,
                 "SentTimestamp": _ms(msg.sent_at),

@@ -41,7 +41,7 @@ class RedriveOps(SqsBase):
         """Move a message that was received too often; standard DLQs keep its age, FIFO ones reset it."""
         store = self.runtime.store
         engine.remove(store, queue, msg)
-        system = engine.message_attributes_json(msg)
+        system = engine.system_attributes(msg)
         system["DeadLetterQueueSourceArn"] = queue.arn
         engine.enqueue(
             store,
@@ -264,7 +264,7 @@ class RedriveOps(SqsBase):
         for (seq,) in rows:
             msg = engine.get(store, seq)
             assert msg is not None
-            system = engine.message_attributes_json(msg)
+            system = engine.system_attributes(msg)
             target = self._queue_by_arn(destination_arn or system.get("DeadLetterQueueSourceArn"))
             if target is None:
                 store.execute(

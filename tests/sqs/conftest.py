@@ -25,7 +25,7 @@ def sqs(client: Callable[..., Any]) -> Any:
 @pytest.fixture
 def loose(client: Callable[..., Any]) -> Any:
     """A client that skips botocore's own parameter checks, to send what AWS must reject."""
-    return client("sqs", config=Config(parameter_validation=False, retries={"max_attempts": 1}))
+    return client("sqs", config=Config(parameter_validation=False, retries={"total_max_attempts": 1}))
 
 
 @pytest.fixture

@@ -1,12 +1,12 @@
-// Drives @aws-sdk/client-sqs against the endpoint in argv[2] and prints what it saw as JSON.
+// Drives @aws-sdk/client-sqs against process.env.ENDPOINT and prints what it saw as JSON.
 // The SDK checks MD5OfMessageBody / MD5OfMessageAttributes itself and fails on a mismatch.
 import {
   SQSClient, CreateQueueCommand, SendMessageCommand, SendMessageBatchCommand, ReceiveMessageCommand,
   DeleteMessageCommand, GetQueueUrlCommand,
 } from "@aws-sdk/client-sqs";
 
-const endpoint = process.argv[2];
-const prefix = process.argv[3];
+const endpoint = process.env.ENDPOINT;
+const prefix = process.env.PREFIX;
 const credentials = { accessKeyId: "test", secretAccessKey: "test" };
 const sqs = new SQSClient({ endpoint, region: "us-east-1", credentials });
 const out = {};

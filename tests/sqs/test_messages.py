@@ -266,3 +266,23 @@ def test_receive_up_to_ten(sqs: Any, queue: str) -> None:
     rest = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
     assert len(rest) == 5
     assert {m["Body"] for m in got + rest} == {str(i) for i in range(15)}
+
+
+def test_malformed_attributes_are_parameter_errors(loose: Any, queue: str) -> None:
+    err = error_of(
+        loose.send_message, QueueUrl=queue, MessageBody="x", MessageAttributes={"k": {"StringValue": "v"}}
+    )
+    assert (err["code"], err["message"]) == (
+        "InvalidParameterValue",
+        "The message attribute 'k' must contain non-empty message attribute type.",
+    )
+    err = error_of(
+        loose.send_message,
+        QueueUrl=queue,
+        MessageBody="x",
+        MessageSystemAttributes={"Other": {"DataType": "String", "StringValue": "v"}},
+    )
+    assert (err["code"], err["message"]) == (
+        "InvalidParameterValue",
+        "Message system attribute name 'Other' is invalid.",
+    )

@@ -120,8 +120,15 @@ class SqsBase(Service):
     def validation_error(self, violations: list[Violation]) -> ServiceError:
         v = violations[0]
         if v.kind == "required":
+            if v.name == "DataType" and ".member." in v.path:
+                attribute = v.path.rsplit(".member.", 1)[0].rsplit(".", 1)[-1]
+                return errors.invalid_parameter(
+                    f"The message attribute '{attribute}' must contain non-empty message attribute type."
+                )
             return errors.missing_parameter(v.name)
         if v.kind == "enum" and isinstance(v.value, str):
+            if "messageSystemAttributes" in v.path:
+                return errors.invalid_parameter(f"Message system attribute name '{v.value}' is invalid.")
             return errors.unknown_attribute(v.value)
         return errors.invalid_value(v.value, v.name, v.constraint)
 

@@ -223,3 +223,24 @@ def test_list_dead_letter_sources_paginates(sqs: Any, name: Any) -> None:
     assert first["queueUrls"] == sources[:2]
     rest = sqs.list_dead_letter_source_queues(QueueUrl=dlq, MaxResults=2, NextToken=first["NextToken"])
     assert rest["queueUrls"] == sources[2:] and "NextToken" not in rest
+
+
+def test_move_task_fails_when_its_destination_goes(sqs: Any, server: Any, name: Any) -> None:
+    source, dlq = with_dlq(sqs, name)
+    destination = sqs.create_queue(QueueName=name())["QueueUrl"]
+    sqs.send_message_batch(QueueUrl=source, Entries=[{"Id": str(i), "MessageBody": str(i)} for i in range(5)])
+    sqs.receive_message(QueueUrl=source, MaxNumberOfMessages=10, VisibilityTimeout=0)
+    assert "Messages" not in sqs.receive_message(QueueUrl=source, MaxNumberOfMessages=10)
+    dlq_arn = arn_of(sqs, dlq)
+    sqs.start_message_move_task(
+        SourceArn=dlq_arn, DestinationArn=arn_of(sqs, destination), MaxNumberOfMessagesPerSecond=1
+    )
+    sqs.delete_queue(QueueUrl=destination)
+    server.advance_clock(3)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        task = sqs.list_message_move_tasks(SourceArn=dlq_arn)["Results"][0]
+        if task["Status"] != "RUNNING":
+            break
+        time.sleep(0.05)
+    assert (task["Status"], task["FailureReason"]) == ("FAILED", "AWS.SimpleQueueService.NonExistentQueue")

@@ -202,9 +202,8 @@ def mark_received(store: Store, msg: Msg, now: float, visibility: int) -> Msg:
     token = secrets.token_hex(8)
     first = msg.first_receive if msg.first_receive is not None else now
     store.execute(
-        "UPDATE sqs_messages SET token = ?, receive_count = receive_count + 1, "
-        "first_receive = ?, received_at = ?, "
-        "visible_at = ? WHERE seq = ?",
+        "UPDATE sqs_messages SET token = ?, receive_count = receive_count + 1, first_receive = ?, "
+        "received_at = ?, visible_at = ? WHERE seq = ?",
         (token, first, now, now + visibility, msg.seq),
     )
     return msg._replace(

@@ -1,0 +1,46 @@
+"""DynamoDB's expression language: conditions, filters, key conditions, updates and projections,
+plus the legacy parameters they replaced. Everything works on wire-form attribute values."""
+
+from gondwana.services.dynamodb.expressions.apply import apply_update
+from gondwana.services.dynamodb.expressions.evaluate import Condition, evaluate, parse_condition
+from gondwana.services.dynamodb.expressions.keys import (
+    KeyCondition,
+    key_condition_from_legacy,
+    parse_key_condition,
+)
+from gondwana.services.dynamodb.expressions.legacy import (
+    condition_from_expected,
+    condition_from_filter,
+    update_from_attribute_updates,
+)
+from gondwana.services.dynamodb.expressions.placeholders import Placeholders
+from gondwana.services.dynamodb.expressions.projection import (
+    Projection,
+    parse_projection,
+    project,
+    projection_from_attributes,
+)
+from gondwana.services.dynamodb.expressions.update import Update, parse_update
+from gondwana.services.dynamodb.expressions.values import compare_values, format_number
+
+__all__ = [
+    "Condition",
+    "KeyCondition",
+    "Placeholders",
+    "Projection",
+    "Update",
+    "apply_update",
+    "compare_values",
+    "condition_from_expected",
+    "condition_from_filter",
+    "evaluate",
+    "format_number",
+    "key_condition_from_legacy",
+    "parse_condition",
+    "parse_key_condition",
+    "parse_projection",
+    "parse_update",
+    "project",
+    "projection_from_attributes",
+    "update_from_attribute_updates",
+]

@@ -1,0 +1,214 @@
+"""Recursive-descent parsing: the machinery every expression kind shares.
+
+A parser walks the token stream with one method per grammar rule. Problems other than syntax
+(reserved words, undefined placeholders, misused functions, operand types) are collected while
+parsing and reported afterwards in AWS's order of precedence; syntax errors name the token where
+the furthest attempt failed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from gondwana.services.dynamodb.expressions.ast import (
+    And,
+    Arith,
+    Between,
+    Call,
+    Compare,
+    In,
+    Literal,
+    Not,
+    Operand,
+    Or,
+    Path,
+)
+from gondwana.services.dynamodb.expressions.errors import Issues, invalid_expression
+from gondwana.services.dynamodb.expressions.placeholders import Placeholders
+from gondwana.services.dynamodb.expressions.reserved import is_reserved
+from gondwana.services.dynamodb.expressions.tokens import (
+    ATTR_NAME,
+    ATTR_VALUE,
+    EOF,
+    NAME,
+    NUMBER,
+    Cursor,
+    ParseFailure,
+    check_size,
+)
+
+T = TypeVar("T")
+
+COMPARATORS = frozenset(("=", "<>", "<", "<=", ">", ">="))
+ORDERING = frozenset(("<", "<=", ">", ">="))
+ARITY = {
+    "attribute_exists": 1,
+    "attribute_not_exists": 1,
+    "attribute_type": 2,
+    "begins_with": 2,
+    "contains": 2,
+    "size": 1,
+}
+TYPE_NAMES = frozenset(("S", "N", "B", "NULL", "SS", "BOOL", "L", "BS", "NS", "M"))
+MAX_IN_OPERANDS = 100
+REDUNDANT = "The expression has redundant parentheses;"
+UPDATE_FUNCTIONS = frozenset(("if_not_exists", "list_append"))
+MAX_OPERATORS = 300
+CONDITION_ORDER = (
+    "operators",
+    "parens",
+    "function_name",
+    "misused",
+    "reserved",
+    "placeholder",
+    "operands",
+    "distinct",
+    "types",
+)
+
+
+class Parser:
+    """Shared machinery: cursor, placeholders, paths, values and function calls."""
+
+    keywords: frozenset[str] = frozenset()
+
+    def __init__(self, text: str, kind: str, ph: Placeholders, order: tuple[str, ...]) -> None:
+        check_size(text, kind, with_size=kind in ("ConditionExpression", "FilterExpression"))
+        self.kind = kind
+        self.ph = ph
+        self.issues = Issues(order)
+        self.c = Cursor(text, kind)
+        self.far = 0
+
+    def run(self, rule: Callable[[], T]) -> T:
+        try:
+            result = rule()
+            if self.c.peek.kind != EOF:
+                raise self.fail()
+        except ParseFailure:
+            raise self.c.syntax_error(self.far) from None
+        self.check(result)
+        message = self.issues.first()
+        if message is not None:
+            raise invalid_expression(self.kind, message)
+        return result
+
+    def check(self, result: object) -> None:
+        """Semantic checks on the finished tree (subclasses)."""
+
+    def fail(self) -> ParseFailure:
+        self.far = max(self.far, self.c.i)
+        return ParseFailure(self.c.i)
+
+    def expect(self, text: str) -> None:
+        if not self.c.peek.is_punct(text):
+            raise self.fail()
+        self.c.take()
+
+    def attempt(self, rule: Callable[[], T]) -> T | None:
+        """Try a rule; on failure rewind the cursor and forget what the attempt found."""
+        start, saved = self.c.i, self.issues.snapshot()
+        try:
+            return rule()
+        except ParseFailure:
+            self.c.i = start
+            self.issues.restore(saved)
+            return None
+
+    # ---- paths, values, calls ------------------------------------------------------------------
+
+    def path(self) -> Path:
+        elements: list[str | int] = [self.path_name()]
+        while True:
+            if self.c.peek.is_punct("."):
+                self.c.take()
+                elements.append(self.path_name())
+            elif self.c.peek.is_punct("["):
+                self.c.take()
+                if self.c.peek.kind != NUMBER:
+                    raise self.fail()
+                elements.append(int(self.c.take().text))
+                self.expect("]")
+            else:
+                return Path(tuple(elements))
+
+    def path_name(self) -> str:
+        token = self.c.peek
+        if token.kind == NAME and token.text.upper() not in self.keywords:
+            self.c.take()
+            if is_reserved(token.text):
+                self.issues.add(
+                    "reserved", f"Attribute name is a reserved keyword; reserved keyword: {token.text}"
+                )
+            return token.text
+        if token.kind == ATTR_NAME:
+            self.c.take()
+            name = self.ph.name(token.text)
+            if name is None:
+                self.issues.add(
+                    "placeholder",
+                    "An expression attribute name used in the document path is not defined; "
+                    f"attribute name: {token.text}",
+                )
+                return token.text
+            return name
+        raise self.fail()
+
+    def literal(self) -> Literal:
+        token = self.c.take()
+        value = self.ph.value(token.text)
+        if value is None:
+            self.issues.add(
+                "placeholder",
+                "An expression attribute value used in expression is not defined; "
+                f"attribute value: {token.text}",
+            )
+            value = {"NULL": True}
+        return Literal(value, token.text)
+
+    def is_call(self) -> bool:
+        return self.c.peek.kind == NAME and self.c.ahead().is_punct("(")
+
+    def call(self, argument: Callable[[], Operand]) -> Call:
+        name = self.c.take().text
+        self.c.take()
+        args = [argument()]
+        while self.c.peek.is_punct(","):
+            self.c.take()
+            args.append(argument())
+        self.expect(")")
+        return Call(name, tuple(args))
+
+    def operand(self) -> Operand:
+        token = self.c.peek
+        if token.is_punct("("):
+            self.c.take()
+            doubled = self.c.peek.is_punct("(")
+            inner = self.operand()
+            self.expect(")")
+            if doubled:
+                self.issues.add("parens", REDUNDANT)
+            return inner
+        if self.is_call():
+            return self.call(self.operand)
+        if token.kind == ATTR_VALUE:
+            return self.literal()
+        return self.path()
+
+
+def count_operators(issues: Issues, tree: object) -> None:
+    """DynamoDB allows 300 operators and functions in one expression."""
+    count = 0
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list | tuple):
+            stack.extend(node)
+            continue
+        if isinstance(node, Compare | Between | In | And | Or | Not | Call | Arith):
+            count += 1
+        if hasattr(node, "__slots__"):
+            stack.extend(getattr(node, name) for name in node.__slots__)
+    if count > MAX_OPERATORS:
+        issues.add("operators", f"The expression contains too many operators; operator count: {count}")

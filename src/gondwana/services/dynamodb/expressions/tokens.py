@@ -114,7 +114,9 @@ class Cursor:
         """AWS names the bad token and quotes the source from the token before it to the one after."""
         bad = self.tokens[at]
         first = self.tokens[at - 1] if at > 0 else bad
-        last = self.tokens[at + 1] if bad.kind != EOF else bad
+        last = self.tokens[at + 1] if bad.kind != EOF and self.tokens[at + 1].kind != EOF else bad
+        if bad.kind == EOF:
+            last = first
         near = self.text[first.start : last.end]
         return invalid_expression(self.kind, f'Syntax error; token: "{bad.text}", near: "{near}"')
 

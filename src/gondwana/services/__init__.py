@@ -9,6 +9,8 @@ from gondwana.services.base import Service
 # name -> "module:Class"; a service appears here once its package lands.
 AVAILABLE: dict[str, str] = {
     "sts": "gondwana.services.sts.provider:StsService",
+    "dynamodb": "gondwana.services.dynamodb.provider:DynamoDBService",
+    "dynamodbstreams": "gondwana.services.dynamodb.streams:DynamoDBStreamsService",
 }
 
 

@@ -24,7 +24,11 @@ ITEM = {
 
 
 def check(
-    text: str, values: dict | None = None, names: dict | None = None, item: dict | None = ITEM, strict: bool = True
+    text: str,
+    values: dict | None = None,
+    names: dict | None = None,
+    item: dict | None = ITEM,
+    strict: bool = True,
 ) -> bool:
     p = ph(values, names)
     cond = parse_condition(text, p)
@@ -130,12 +134,16 @@ def test_precedence_not_and_or() -> None:
 def test_names_and_values_substitution() -> None:
     names = {"#s": "status", "#m": "map", "#i": "inner", "#dot": "a.b"}
     item = {"status": S("on"), "map": {"M": {"inner": {"M": {"x": N(7)}}}}, "a.b": N(1)}
-    assert check("#s = :v AND #m.#i.x = :n AND #dot = :one", {":v": S("on"), ":n": N(7), ":one": N(1)}, names, item)
+    assert check(
+        "#s = :v AND #m.#i.x = :n AND #dot = :one", {":v": S("on"), ":n": N(7), ":one": N(1)}, names, item
+    )
     assert check("attribute_not_exists(#s)", None, {"#s": "status"}, None)  # no item at all
 
 
 def test_attribute_names_reports_top_level_paths() -> None:
-    cond = parse_condition("a.b = :v AND (size(c[1]) > :v OR contains(#d, :v))", ph({":v": N(1)}, {"#d": "dd"}))
+    cond = parse_condition(
+        "a.b = :v AND (size(c[1]) > :v OR contains(#d, :v))", ph({":v": N(1)}, {"#d": "dd"})
+    )
     assert cond.attribute_names() == {"a", "c", "dd"}
 
 
@@ -169,11 +177,15 @@ C = "Invalid ConditionExpression: "
     ],
 )
 def test_syntax_errors(text: str, token: str, near: str) -> None:
-    assert error(parse_condition, text, ph({":v": N(1)})) == f'{C}Syntax error; token: "{token}", near: "{near}"'
+    assert (
+        error(parse_condition, text, ph({":v": N(1)})) == f'{C}Syntax error; token: "{token}", near: "{near}"'
+    )
 
 
 def test_filter_kind_names_the_parameter() -> None:
-    assert error(parse_condition, "a =", ph(), kind="FilterExpression").startswith("Invalid FilterExpression: ")
+    assert error(parse_condition, "a =", ph(), kind="FilterExpression").startswith(
+        "Invalid FilterExpression: "
+    )
 
 
 def test_empty_and_oversize() -> None:
@@ -210,10 +222,16 @@ def test_undefined_placeholders() -> None:
 def test_unused_placeholders() -> None:
     p = ph({":a": N(1), ":b": N(2), ":c": N(3)}, {"#x": "x"})
     parse_condition(":a = :a", p)
-    assert error(p.check_unused) == "Value provided in ExpressionAttributeNames unused in expressions: keys: {#x}"
+    assert (
+        error(p.check_unused)
+        == "Value provided in ExpressionAttributeNames unused in expressions: keys: {#x}"
+    )
     p = ph({":a": N(1), ":b": N(2), ":c": N(3)})
     parse_condition("a = :a", p)
-    assert error(p.check_unused) == "Value provided in ExpressionAttributeValues unused in expressions: keys: {:b, :c}"
+    assert (
+        error(p.check_unused)
+        == "Value provided in ExpressionAttributeValues unused in expressions: keys: {:b, :c}"
+    )
 
 
 @pytest.mark.parametrize(
@@ -223,7 +241,11 @@ def test_unused_placeholders() -> None:
         ("((a)) = :n", None, "The expression has redundant parentheses;"),
         ("foo(a)", None, "Invalid function name; function: foo"),
         ("Attribute_Exists(a)", None, "Invalid function name; function: Attribute_Exists"),
-        ("if_not_exists(a, :n) = :n", None, "The function is not allowed in a condition expression; function: if_not_exists"),
+        (
+            "if_not_exists(a, :n) = :n",
+            None,
+            "The function is not allowed in a condition expression; function: if_not_exists",
+        ),
         ("size(a)", None, "The function is not allowed to be used this way in an expression; function: size"),
         (
             "attribute_exists(a) = :n",
@@ -236,7 +258,11 @@ def test_unused_placeholders() -> None:
             "Incorrect number of operands for operator or function; operator or function: attribute_exists, "
             "number of operands: 2",
         ),
-        ("attribute_exists(:n)", None, "Operator or function requires a document path; operator or function: attribute_exists"),
+        (
+            "attribute_exists(:n)",
+            None,
+            "Operator or function requires a document path; operator or function: attribute_exists",
+        ),
         (
             "a = a",
             None,
@@ -279,13 +305,19 @@ def test_unused_placeholders() -> None:
         (
             "begins_with(a, :n)",
             None,
-            "Incorrect operand type for operator or function; operator or function: begins_with, operand type: N",
+            "Incorrect operand type for operator or function; "
+            "operator or function: begins_with, operand type: N",
         ),
-        ("size(:n) > :n", None, "Incorrect operand type for operator or function; operator or function: size, operand type: N"),
+        (
+            "size(:n) > :n",
+            None,
+            "Incorrect operand type for operator or function; operator or function: size, operand type: N",
+        ),
         (
             "attribute_type(a, :n)",
             None,
-            "Incorrect operand type for operator or function; operator or function: attribute_type, operand type: N",
+            "Incorrect operand type for operator or function; "
+            "operator or function: attribute_type, operand type: N",
         ),
         (
             "attribute_type(a, :s)",

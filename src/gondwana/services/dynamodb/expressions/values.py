@@ -40,8 +40,6 @@ def format_number(value: Decimal) -> str:
     value = value.normalize(_EXACT)
     _, digits, exponent = value.as_tuple()
     assert isinstance(exponent, int)
-    if len(digits) > 38:
-        raise validation("Attempting to store more than 38 significant digits in a Number")
     magnitude = exponent + len(digits) - 1
     if magnitude > 125:
         raise validation(
@@ -51,6 +49,8 @@ def format_number(value: Decimal) -> str:
         raise validation(
             "Number underflow. Attempting to store a number with magnitude smaller than supported range"
         )
+    if len(digits) > 38:
+        raise validation("Attempting to store more than 38 significant digits in a Number")
     return format(value, "f")
 
 

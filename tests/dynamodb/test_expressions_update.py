@@ -1,0 +1,254 @@
+"""UpdateExpression: SET (arithmetic, if_not_exists, list_append, list indexes), REMOVE, ADD, DELETE."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from gondwana.services.dynamodb.expressions import apply_update, parse_update
+from tests.dynamodb.expr_helpers import N, S, error, ph
+
+U = "Invalid UpdateExpression: "
+ITEM = {
+    "id": S("k"),
+    "cnt": N(5),
+    "price": N("1.50"),
+    "title": S("t"),
+    "lst": {"L": [S("a"), S("b"), S("c"), S("d")]},
+    "mp": {"M": {"x": N(1), "sb": {"M": {"y": N(2)}}}},
+    "tags": {"SS": ["red", "green"]},
+    "nums": {"NS": ["1", "2"]},
+    "bins": {"BS": [b"\x01"]},
+}
+
+
+def run(text: str, values: dict | None = None, names: dict | None = None, item: dict | None = None) -> dict:
+    p = ph(values, names)
+    update = parse_update(text, p)
+    p.check_unused()
+    source = copy.deepcopy(ITEM if item is None else item)
+    before = copy.deepcopy(source)
+    result = apply_update(update, source)
+    assert source == before  # the input item is never modified
+    return result
+
+
+def test_set_top_level_and_nested() -> None:
+    new = run("SET a = :v, mp.x = :v, mp.sb.z = :v, lst[1] = :v", {":v": S("new")})
+    assert new["a"] == S("new")
+    assert new["mp"]["M"]["x"] == S("new")
+    assert new["mp"]["M"]["sb"]["M"] == {"y": N(2), "z": S("new")}
+    assert new["lst"]["L"][1] == S("new")
+
+
+def test_set_past_the_end_of_a_list_appends() -> None:
+    new = run("SET lst[10] = :v", {":v": S("e")})
+    assert new["lst"]["L"] == [S("a"), S("b"), S("c"), S("d"), S("e")]
+
+
+def test_arithmetic_is_exact_and_normalised() -> None:
+    new = run("SET price = price + :one, cnt = cnt - :two", {":one": N(1), ":two": N("7.25")})
+    assert new["price"] == N("2.5")
+    assert new["cnt"] == N("-2.25")
+    new = run("SET a = :x + :y", {":x": N("0.1"), ":y": N("0.2")})
+    assert new["a"] == N("0.3")
+    big = "9" * 38
+    new = run("SET a = :x - :x", {":x": N(big)})
+    assert new["a"] == N(0)
+    assert run("SET a = :x + :one", {":x": N(big), ":one": N(1)})["a"] == N("1" + "0" * 38)
+    assert error(run, "SET a = :x + :tenth", {":x": N("1" * 38), ":tenth": N("0.1")}) == (
+        "Attempting to store more than 38 significant digits in a Number"
+    )
+    assert error(run, "SET a = :x + :x", {":x": N("9.9999999999999999999999999999999999999E+125")}) == (
+        "Number overflow. Attempting to store a number with magnitude larger than supported range"
+    )
+
+
+def test_if_not_exists_and_list_append() -> None:
+    new = run(
+        "SET cnt = if_not_exists(cnt, :z) + :one, fresh = if_not_exists(fresh, :z)",
+        {":z": N(0), ":one": N(1)},
+    )
+    assert new["cnt"] == N(6)
+    assert new["fresh"] == N(0)
+    new = run("SET lst = list_append(lst, :more), l2 = list_append(:more, lst)", {":more": {"L": [S("z")]}})
+    assert new["lst"]["L"][-1] == S("z")
+    assert new["l2"]["L"][0] == S("z")
+    assert len(new["l2"]["L"]) == 5
+
+
+def test_right_hand_sides_read_the_old_item() -> None:
+    new = run("SET title = :v, cp = title", {":v": S("changed")})
+    assert new["cp"] == S("t")
+    assert error(run, "SET a = :v, b = a", {":v": N(1)}) == (
+        "The provided expression refers to an attribute that does not exist in the item"
+    )
+
+
+def test_runtime_type_errors() -> None:
+    bad = "An operand in the update expression has an incorrect data type"
+    assert error(run, "SET a = title + :one", {":one": N(1)}) == bad
+    assert error(run, "SET a = list_append(title, :l)", {":l": {"L": []}}) == bad
+    assert error(run, "ADD title :one", {":one": N(1)}) == bad
+    assert error(run, "ADD tags :n", {":n": {"NS": ["1"]}}) == bad
+    assert error(run, "DELETE tags :n", {":n": {"NS": ["1"]}}) == bad
+    assert (
+        error(run, "SET a = nope")
+        == "The provided expression refers to an attribute that does not exist in the item"
+    )
+
+
+def test_invalid_document_paths() -> None:
+    bad = "The document path provided in the update expression is invalid for update"
+    assert error(run, "SET nope.x = :v", {":v": N(1)}) == bad
+    assert error(run, "SET title.x = :v", {":v": N(1)}) == bad
+    assert error(run, "SET mp[0] = :v", {":v": N(1)}) == bad
+    assert error(run, "SET lst.x = :v", {":v": N(1)}) == bad
+    assert error(run, "REMOVE nope.x") == bad
+
+
+def test_remove() -> None:
+    new = run("REMOVE title, mp.sb.y, nope, mp.nope")
+    assert "title" not in new
+    assert new["mp"]["M"]["sb"]["M"] == {}
+    # indexes name the original elements; the rest shift down
+    new = run("REMOVE lst[0], lst[2], lst[9]")
+    assert new["lst"]["L"] == [S("b"), S("d")]
+
+
+def test_add_numbers_and_sets() -> None:
+    new = run(
+        "ADD cnt :n, fresh :n, tags :s, nums :ns, bins :bs, newset :s",
+        {
+            ":n": N("-1.5"),
+            ":s": {"SS": ["blue", "red"]},
+            ":ns": {"NS": ["2.0", "3"]},
+            ":bs": {"BS": [b"\x02"]},
+        },
+    )
+    assert new["cnt"] == N("3.5")
+    assert new["fresh"] == N("-1.5")
+    assert new["tags"] == {"SS": ["red", "green", "blue"]}
+    assert new["nums"] == {"NS": ["1", "2", "3"]}
+    assert new["bins"] == {"BS": [b"\x01", b"\x02"]}
+    assert new["newset"] == {"SS": ["blue", "red"]}
+    assert run("ADD mp.x :n", {":n": N(2)})["mp"]["M"]["x"] == N(3)
+
+
+def test_delete_from_sets() -> None:
+    new = run("DELETE tags :s, nums :n, nope :s", {":s": {"SS": ["red", "pink"]}, ":n": {"NS": ["1", "2"]}})
+    assert new["tags"] == {"SS": ["green"]}
+    assert "nums" not in new  # an emptied set disappears
+    assert "nope" not in new
+
+
+def test_clauses_in_any_order_and_case() -> None:
+    new = run("remove title add cnt :n set a = :n delete tags :s", {":n": N(1), ":s": {"SS": ["red"]}})
+    assert "title" not in new and new["cnt"] == N(6) and new["a"] == N(1) and new["tags"] == {"SS": ["green"]}
+
+
+def test_paths_and_modified_attributes() -> None:
+    update = parse_update("SET a.b = c + :n, #d[1] = :n REMOVE e ADD f :n", ph({":n": N(1)}, {"#d": "dd"}))
+    assert update.modified_attributes() == {"a", "dd", "e", "f"}
+    assert update.attribute_names() == {"a", "c", "dd", "e", "f"}
+    assert [str(p) for p in update.paths()] == ["[a, b]", "[dd, [1]]", "[e]", "[f]"]
+
+
+# ---- parse-time errors ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("SET a = :n SET b = :n", 'The "SET" section can only be used once in an update expression;'),
+        ("REMOVE a ADD b :n REMOVE c", 'The "REMOVE" section can only be used once in an update expression;'),
+        (
+            "SET a = :n, a.b = :n",
+            "Two document paths overlap with each other; must remove or rewrite one of these paths; "
+            "path one: [a], path two: [a, b]",
+        ),
+        (
+            "SET a.b = :n REMOVE a",
+            "Two document paths overlap with each other; must remove or rewrite one of these paths; "
+            "path one: [a, b], path two: [a]",
+        ),
+        (
+            "SET a[0] = :n REMOVE a.b",
+            "Two document paths conflict with each other; must remove or rewrite one of these paths; "
+            "path one: [a, [0]], path two: [a, b]",
+        ),
+        ("ADD a :s", "Incorrect operand type for operator or function; operator: ADD, operand type: STRING"),
+        ("ADD a :l", "Incorrect operand type for operator or function; operator: ADD, operand type: LIST"),
+        (
+            "DELETE a :n",
+            "Incorrect operand type for operator or function; operator: DELETE, operand type: NUMBER",
+        ),
+        (
+            "SET a = :s + :n",
+            "Incorrect operand type for operator or function; operator or function: +, operand type: S",
+        ),
+        (
+            "SET a = list_append(:n, b)",
+            "Incorrect operand type for operator or function; "
+            "operator or function: list_append, operand type: N",
+        ),
+        (
+            "SET a = if_not_exists(:n, :n)",
+            "Operator or function requires a document path; operator or function: if_not_exists",
+        ),
+        (
+            "SET a = list_append(b)",
+            "Incorrect number of operands for operator or function; operator or function: list_append, "
+            "number of operands: 1",
+        ),
+        ("SET a = size(b)", "The function is not allowed in an update expression; function: size"),
+        ("SET a = nope(b)", "Invalid function name; function: nope"),
+        (
+            "SET #x = :n",
+            "An expression attribute name used in the document path is not defined; attribute name: #x",
+        ),
+        (
+            "SET a = :zz",
+            "An expression attribute value used in expression is not defined; attribute value: :zz",
+        ),
+        ("SET year = :n", "Attribute name is a reserved keyword; reserved keyword: year"),
+        ("", "The expression can not be empty;"),
+    ],
+)
+def test_parse_errors(text: str, message: str) -> None:
+    values = {":n": N(1), ":s": S("x"), ":l": {"L": []}}
+    assert error(parse_update, text, ph(values)) == U + message
+
+
+@pytest.mark.parametrize(
+    ("text", "token", "near"),
+    [
+        ("SET _123 = :n", "_", "SET _123"),
+        ("a = :n", "a", "a ="),
+        ("SET a = :n,", "<EOF>", ","),
+        ("SET a :n", ":n", "a :n"),
+        ("SET a = :n + :n + :n", "+", ":n + :n"),
+        ("REMOVE a = :n", "=", "a = :n"),
+        ("SET a = b c", "c", "b c"),
+        ("UPDATE a = :n", "UPDATE", "UPDATE a"),
+        ("SET a = :n REMOVE", "<EOF>", "REMOVE"),
+    ],
+)
+def test_syntax_errors(text: str, token: str, near: str) -> None:
+    assert error(parse_update, text, ph({":n": N(1)})) == f'{U}Syntax error; token: "{token}", near: "{near}"'
+
+
+def test_size_limit_has_no_size_suffix() -> None:
+    text = "SET " + "a" * 4097 + " = :n"
+    assert (
+        error(parse_update, text, ph({":n": N(1)}))
+        == U + "Expression size has exceeded the maximum allowed size;"
+    )
+
+
+def test_operator_limit() -> None:
+    sets = ",".join(f"a{i}=b+:n" for i in range(301))
+    assert error(parse_update, "SET " + sets, ph({":n": N(1)})) == (
+        U + "The expression contains too many operators; operator count: 301"
+    )

@@ -156,8 +156,7 @@ K = "Invalid KeyConditionExpression: "
         ("pk = :p AND pk = :a", K + "KeyConditionExpressions must only contain one condition per key"),
         (
             "pk = :p AND :a BETWEEN sk AND :b",
-            K
-            + "Invalid condition in KeyConditionExpression: BETWEEN operator must have the key attribute "
+            K + "Invalid condition in KeyConditionExpression: BETWEEN operator must have the key attribute "
             "as its first operand",
         ),
         ("sk = :a", "Query condition missed key schema element: pk"),
@@ -167,8 +166,7 @@ K = "Invalid KeyConditionExpression: "
         ("pk = :p AND sk = :a AND foo = :b", "Query key condition not supported"),
         (
             "pk = :p AND begins_with(sk, :n)",
-            K
-            + "Incorrect operand type for operator or function; operator or function: begins_with, "
+            K + "Incorrect operand type for operator or function; operator or function: begins_with, "
             "operand type: N",
         ),
         ("status = :p", K + "Attribute name is a reserved keyword; reserved keyword: status"),

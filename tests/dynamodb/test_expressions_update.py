@@ -252,3 +252,35 @@ def test_operator_limit() -> None:
     assert error(parse_update, "SET " + sets, ph({":n": N(1)})) == (
         U + "The expression contains too many operators; operator count: 301"
     )
+
+
+def test_several_appends_go_in_index_order() -> None:
+    values = {":a": S("a1"), ":b": S("a2"), ":c": S("a3"), ":d": S("a4")}
+    new = run("SET lst[84] = :a, lst[37] = :b, lst[17] = :c, lst[50] = :d", values)
+    assert new["lst"]["L"][4:] == [S("a3"), S("a2"), S("a4"), S("a1")]
+
+
+def test_remove_and_set_use_original_indexes() -> None:
+    item = {"a": {"L": [N(2), N(3), N(4), N(5), N(6), N(7)]}}
+    for text in ("REMOVE a[1] SET a[3] = :v", "SET a[3] = :v REMOVE a[1]"):
+        assert run(text, {":v": N(17)}, item=item)["a"]["L"] == [N(2), N(4), N(17), N(6), N(7)]
+
+
+def test_remove_nested_path_of_a_missing_item_is_ignored() -> None:
+    update = parse_update("REMOVE x.y, z[0]", ph())
+    assert apply_update(update, {"id": S("k")}, exists=False) == {"id": S("k")}
+    assert error(apply_update, update, {"id": S("k")}) == (
+        "The document path provided in the update expression is invalid for update"
+    )
+
+
+def test_function_nesting() -> None:
+    new = run("SET a = if_not_exists(b, if_not_exists(c, :v)), d = if_not_exists(e, :v) + :v", {":v": N(3)})
+    assert new["a"] == N(3) and new["d"] == N(6)
+    assert error(parse_update, "SET a = list_append(list_append(:l, :l), :l)", ph({":l": {"L": []}})) == (
+        U + "The function is not allowed to be used this way in an expression; function: list_append"
+    )
+    assert error(parse_update, "SET c = if_not_exists(c, :v + :v)", ph({":v": N(1)})) == (
+        U + 'Syntax error; token: "+", near: ":v + :v"'
+    )
+    assert run("SET a = (:v + :v), b = (:v) - (cnt)", {":v": N(1)})["b"] == N(-4)

@@ -106,16 +106,22 @@ def _delete(existing: dict[str, Any] | None, operand: dict[str, Any]) -> dict[st
     return {kind: v.difference(kind, existing[kind], operand[kind])}
 
 
-def _remove_order(path: Path) -> tuple[tuple[bool, Any], ...]:
+def _path_order(path: Path) -> tuple[tuple[bool, Any], ...]:
     return tuple((isinstance(e, int), e) for e in path.elements)
 
 
-def apply_update(update: Update, item: Item) -> Item:
-    """The item after the update; raises ValidationException for type and path errors."""
+def apply_update(update: Update, item: Item, exists: bool = True) -> Item:
+    """The item after the update; raises ValidationException for type and path errors.
+
+    `exists=False` says there was no stored item (`item` then holds at most the key): DynamoDB
+    silently ignores REMOVE of nested paths in that case instead of calling them invalid.
+    """
     computed = [compute(a.value, item) if a.verb == "SET" else None for a in update.actions]  # type: ignore[arg-type]
     new = {name: v.copy_value(value) for name, value in item.items()}
     removals: list[Path] = []
-    for action, value in zip(update.actions, computed, strict=True):
+    # SETs run in path order, so several writes past the end of one list append by index.
+    steps = sorted(zip(update.actions, computed, strict=True), key=lambda step: _path_order(step[0].path))
+    for action, value in steps:
         if action.verb == "SET":
             set_path(new, action.path, v.copy_value(value))  # type: ignore[arg-type]
         elif action.verb == "REMOVE":
@@ -132,6 +138,7 @@ def apply_update(update: Update, item: Item) -> Item:
             else:
                 remove_path(new, action.path)  # a set emptied by DELETE disappears
     # Remove list elements from the highest index down so each index means the original element.
-    for path in sorted(removals, key=_remove_order, reverse=True):
-        remove_path(new, path)
+    for path in sorted(removals, key=_path_order, reverse=True):
+        if exists or len(path.elements) == 1 or _parent(new, path, strict=False) is not None:
+            remove_path(new, path)
     return new

@@ -120,6 +120,21 @@ class UpdateParser(Parser):
         return Action(verb, path, self.literal())
 
     def value(self) -> Operand:
+        if self.c.peek.is_punct("("):
+            grouped = self.attempt(self.grouped_value)
+            if grouped is not None:
+                return grouped
+        return self.arithmetic()
+
+    def grouped_value(self) -> Operand:
+        self.c.take()
+        inner = self.arithmetic()
+        self.expect(")")
+        if self.c.peek.is_punct("+") or self.c.peek.is_punct("-"):
+            raise self.fail()  # "(a) + :v": the parentheses held an operand
+        return inner
+
+    def arithmetic(self) -> Operand:
         left = self.term()
         token = self.c.peek
         if token.is_punct("+") or token.is_punct("-"):
@@ -128,10 +143,11 @@ class UpdateParser(Parser):
         return left
 
     def term(self) -> Operand:
+        """An operand, optionally in parentheses; arithmetic is not allowed inside function calls."""
         token = self.c.peek
         if token.is_punct("("):
             self.c.take()
-            inner = self.value()
+            inner = self.term()
             self.expect(")")
             return inner
         if self.is_call():
@@ -200,8 +216,13 @@ class UpdateParser(Parser):
                     f"Operator or function requires a document path; operator or function: {call.name}",
                 )
             return kinds[1]
-        for kind in kinds:
-            if kind is not None and kind != "L":
+        for arg, kind in zip(call.args, kinds, strict=True):
+            if isinstance(arg, Call):  # DynamoDB refuses calls nested in list_append
+                self.issues.add(
+                    "function",
+                    f"The function is not allowed to be used this way in an expression; function: {arg.name}",
+                )
+            elif kind is not None and kind != "L":
                 self.function_issue(call.name, kind)
         return "L"
 

@@ -35,8 +35,12 @@ def streams(client: Callable[..., Any]) -> Any:
 @pytest.fixture
 def resource(server: ServerProcess) -> Any:
     return boto3.resource(
-        "dynamodb", endpoint_url=server.url, region_name="us-east-1", aws_access_key_id="test",
-        aws_secret_access_key="test", config=CLIENT_CONFIG,
+        "dynamodb",
+        endpoint_url=server.url,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        config=CLIENT_CONFIG,
     )
 
 
@@ -44,8 +48,13 @@ def unique(prefix: str = "t") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
-def create(client: Any, hash_key: tuple[str, str] = ("id", "S"), range_key: tuple[str, str] | None = None,
-           name: str | None = None, **extra: Any) -> str:
+def create(
+    client: Any,
+    hash_key: tuple[str, str] = ("id", "S"),
+    range_key: tuple[str, str] | None = None,
+    name: str | None = None,
+    **extra: Any,
+) -> str:
     name = name or unique()
     attrs = {hash_key[0]: hash_key[1]}
     schema = [{"AttributeName": hash_key[0], "KeyType": "HASH"}]

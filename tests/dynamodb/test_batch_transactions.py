@@ -13,17 +13,25 @@ from tests.dynamodb.conftest import error
 
 def test_batch_write_and_get(ddb: Any, make_table: Any) -> None:
     a, b = make_table(), make_table()
-    out = ddb.batch_write_item(RequestItems={
-        a: [{"PutRequest": {"Item": {"id": {"S": str(i)}, "bin": {"B": b"\x90"}}}} for i in range(20)],
-        b: [{"PutRequest": {"Item": {"id": {"S": "x"}}}}],
-    }, ReturnConsumedCapacity="TOTAL")
+    out = ddb.batch_write_item(
+        RequestItems={
+            a: [{"PutRequest": {"Item": {"id": {"S": str(i)}, "bin": {"B": b"\x90"}}}} for i in range(20)],
+            b: [{"PutRequest": {"Item": {"id": {"S": "x"}}}}],
+        },
+        ReturnConsumedCapacity="TOTAL",
+    )
     assert out["UnprocessedItems"] == {}
     assert {c["TableName"]: c["CapacityUnits"] for c in out["ConsumedCapacity"]} == {a: 20.0, b: 1.0}
     ddb.batch_write_item(RequestItems={a: [{"DeleteRequest": {"Key": {"id": {"S": "0"}}}}]})
-    got = ddb.batch_get_item(RequestItems={
-        a: {"Keys": [{"id": {"S": "0"}}, {"id": {"S": "1"}}, {"id": {"S": "2"}}], "ProjectionExpression": "id"},
-        b: {"Keys": [{"id": {"S": "x"}}], "ConsistentRead": True},
-    })
+    got = ddb.batch_get_item(
+        RequestItems={
+            a: {
+                "Keys": [{"id": {"S": "0"}}, {"id": {"S": "1"}}, {"id": {"S": "2"}}],
+                "ProjectionExpression": "id",
+            },
+            b: {"Keys": [{"id": {"S": "x"}}], "ConsistentRead": True},
+        }
+    )
     assert sorted(i["id"]["S"] for i in got["Responses"][a]) == ["1", "2"]
     assert all(set(i) == {"id"} for i in got["Responses"][a])
     assert got["Responses"][b] == [{"id": {"S": "x"}}] and got["UnprocessedKeys"] == {}
@@ -32,12 +40,21 @@ def test_batch_write_and_get(ddb: Any, make_table: Any) -> None:
 def test_batch_errors(ddb: Any, raw: Any, make_table: Any) -> None:
     name = make_table()
     with pytest.raises(ClientError) as exc:
-        ddb.batch_write_item(RequestItems={name: [{"PutRequest": {"Item": {"id": {"S": "a"}}}},
-                                                  {"DeleteRequest": {"Key": {"id": {"S": "a"}}}}]})
+        ddb.batch_write_item(
+            RequestItems={
+                name: [
+                    {"PutRequest": {"Item": {"id": {"S": "a"}}}},
+                    {"DeleteRequest": {"Key": {"id": {"S": "a"}}}},
+                ]
+            }
+        )
     assert error(exc) == ("ValidationException", "Provided list of item keys contains duplicates")
     with pytest.raises(ClientError) as exc:
         ddb.batch_write_item(RequestItems={name: [{"PutRequest": {"Item": {"other": {"S": "a"}}}}]})
-    assert error(exc) == ("ValidationException", "One or more parameter values were invalid: Missing the key id in the item")
+    assert error(exc) == (
+        "ValidationException",
+        "One or more parameter values were invalid: Missing the key id in the item",
+    )
     with pytest.raises(ClientError) as exc:
         ddb.batch_write_item(RequestItems={name: [{"DeleteRequest": {"Key": {"id": {"N": "1"}}}}]})
     assert error(exc) == ("ValidationException", "The provided key element does not match the schema")
@@ -46,18 +63,24 @@ def test_batch_errors(ddb: Any, raw: Any, make_table: Any) -> None:
     assert error(exc) == ("ResourceNotFoundException", "Requested resource not found")
     other = make_table()
     with pytest.raises(ClientError) as exc:
-        raw.batch_write_item(RequestItems={
-            name: [{"PutRequest": {"Item": {"id": {"S": str(i)}}}} for i in range(20)],
-            other: [{"PutRequest": {"Item": {"id": {"S": str(i)}}}} for i in range(6)]})
+        raw.batch_write_item(
+            RequestItems={
+                name: [{"PutRequest": {"Item": {"id": {"S": str(i)}}}} for i in range(20)],
+                other: [{"PutRequest": {"Item": {"id": {"S": str(i)}}}} for i in range(6)],
+            }
+        )
     assert error(exc) == ("ValidationException", "Too many items requested for the BatchWriteItem call")
     assert ddb.scan(TableName=name)["Count"] == 0  # nothing written by any failed batch
     with pytest.raises(ClientError) as exc:
         ddb.batch_get_item(RequestItems={name: {"Keys": [{"id": {"S": "a"}}, {"id": {"S": "a"}}]}})
     assert error(exc) == ("ValidationException", "Provided list of item keys contains duplicates")
     with pytest.raises(ClientError) as exc:
-        raw.batch_get_item(RequestItems={
-            name: {"Keys": [{"id": {"S": str(i)}} for i in range(60)]},
-            other: {"Keys": [{"id": {"S": str(i)}} for i in range(41)]}})
+        raw.batch_get_item(
+            RequestItems={
+                name: {"Keys": [{"id": {"S": str(i)}} for i in range(60)]},
+                other: {"Keys": [{"id": {"S": str(i)}} for i in range(41)]},
+            }
+        )
     assert error(exc) == ("ValidationException", "Too many items requested for the BatchGetItem call")
 
 
@@ -65,54 +88,96 @@ def test_transact_write_all_or_nothing(ddb: Any, make_table: Any) -> None:
     a, b = make_table(), make_table()
     ddb.put_item(TableName=a, Item={"id": {"S": "acct"}, "bal": {"N": "10"}})
     arn_b = ddb.describe_table(TableName=b)["Table"]["TableArn"]
-    ddb.transact_write_items(TransactItems=[
-        {"Update": {"TableName": a, "Key": {"id": {"S": "acct"}}, "UpdateExpression": "SET bal = bal - :v",
-                    "ConditionExpression": "bal >= :v", "ExpressionAttributeValues": {":v": {"N": "4"}}}},
-        {"Put": {"TableName": arn_b, "Item": {"id": {"S": "ledger-1"}, "amount": {"N": "4"}}}},
-    ])
+    ddb.transact_write_items(
+        TransactItems=[
+            {
+                "Update": {
+                    "TableName": a,
+                    "Key": {"id": {"S": "acct"}},
+                    "UpdateExpression": "SET bal = bal - :v",
+                    "ConditionExpression": "bal >= :v",
+                    "ExpressionAttributeValues": {":v": {"N": "4"}},
+                }
+            },
+            {"Put": {"TableName": arn_b, "Item": {"id": {"S": "ledger-1"}, "amount": {"N": "4"}}}},
+        ]
+    )
     assert ddb.get_item(TableName=a, Key={"id": {"S": "acct"}})["Item"]["bal"] == {"N": "6"}
     with pytest.raises(ClientError) as exc:
-        ddb.transact_write_items(TransactItems=[
-            {"Put": {"TableName": b, "Item": {"id": {"S": "ledger-2"}}}},
-            {"Update": {"TableName": a, "Key": {"id": {"S": "acct"}}, "UpdateExpression": "SET bal = bal - :v",
-                        "ConditionExpression": "bal >= :v", "ExpressionAttributeValues": {":v": {"N": "100"}},
-                        "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}},
-        ])
+        ddb.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": b, "Item": {"id": {"S": "ledger-2"}}}},
+                {
+                    "Update": {
+                        "TableName": a,
+                        "Key": {"id": {"S": "acct"}},
+                        "UpdateExpression": "SET bal = bal - :v",
+                        "ConditionExpression": "bal >= :v",
+                        "ExpressionAttributeValues": {":v": {"N": "100"}},
+                        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                    }
+                },
+            ]
+        )
     code, message = error(exc)
     assert code == "TransactionCanceledException"
-    assert message == ("Transaction cancelled, please refer cancellation reasons for specific reasons "
-                       "[None, ConditionalCheckFailed]")
+    assert message == (
+        "Transaction cancelled, please refer cancellation reasons for specific reasons "
+        "[None, ConditionalCheckFailed]"
+    )
     reasons = exc.value.response["CancellationReasons"]
     assert reasons[0] == {"Code": "None"}
     assert reasons[1]["Code"] == "ConditionalCheckFailed" and reasons[1]["Item"]["bal"] == {"N": "6"}
     assert "Item" not in ddb.get_item(TableName=b, Key={"id": {"S": "ledger-2"}})  # nothing applied
     with pytest.raises(ClientError) as exc:
-        ddb.transact_write_items(TransactItems=[
-            {"Put": {"TableName": b, "Item": {"id": {"S": "same"}}}},
-            {"Delete": {"TableName": b, "Key": {"id": {"S": "same"}}}},
-        ])
-    assert error(exc) == ("ValidationException", "Transaction request cannot include multiple operations on one item")
+        ddb.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": b, "Item": {"id": {"S": "same"}}}},
+                {"Delete": {"TableName": b, "Key": {"id": {"S": "same"}}}},
+            ]
+        )
+    assert error(exc) == (
+        "ValidationException",
+        "Transaction request cannot include multiple operations on one item",
+    )
     with pytest.raises(ClientError) as exc:
-        ddb.transact_write_items(TransactItems=[{"Put": {"TableName": "nope-table", "Item": {"id": {"S": "x"}}}}])
+        ddb.transact_write_items(
+            TransactItems=[{"Put": {"TableName": "nope-table", "Item": {"id": {"S": "x"}}}}]
+        )
     assert error(exc) == ("ResourceNotFoundException", "Requested resource not found")
-    ddb.transact_write_items(TransactItems=[
-        {"ConditionCheck": {"TableName": a, "Key": {"id": {"S": "acct"}}, "ConditionExpression": "attribute_exists(id)"}},
-        {"Delete": {"TableName": b, "Key": {"id": {"S": "ledger-1"}}}},
-    ])
+    ddb.transact_write_items(
+        TransactItems=[
+            {
+                "ConditionCheck": {
+                    "TableName": a,
+                    "Key": {"id": {"S": "acct"}},
+                    "ConditionExpression": "attribute_exists(id)",
+                }
+            },
+            {"Delete": {"TableName": b, "Key": {"id": {"S": "ledger-1"}}}},
+        ]
+    )
     assert "Item" not in ddb.get_item(TableName=b, Key={"id": {"S": "ledger-1"}})
 
 
 def test_client_request_token_idempotency(ddb: Any, make_table: Any, server: Any) -> None:
     name = make_table()
     token = str(uuid.uuid4())
-    update = {"Update": {"TableName": name, "Key": {"id": {"S": "c"}}, "UpdateExpression": "ADD n :one",
-                         "ExpressionAttributeValues": {":one": {"N": "1"}}}}
+    update = {
+        "Update": {
+            "TableName": name,
+            "Key": {"id": {"S": "c"}},
+            "UpdateExpression": "ADD n :one",
+            "ExpressionAttributeValues": {":one": {"N": "1"}},
+        }
+    }
     ddb.transact_write_items(TransactItems=[update], ClientRequestToken=token)
     ddb.transact_write_items(TransactItems=[update], ClientRequestToken=token)
     assert ddb.get_item(TableName=name, Key={"id": {"S": "c"}})["Item"]["n"] == {"N": "1"}
     with pytest.raises(ClientError) as exc:
-        ddb.transact_write_items(TransactItems=[{"Put": {"TableName": name, "Item": {"id": {"S": "d"}}}}],
-                                 ClientRequestToken=token)
+        ddb.transact_write_items(
+            TransactItems=[{"Put": {"TableName": name, "Item": {"id": {"S": "d"}}}}], ClientRequestToken=token
+        )
     assert error(exc)[0] == "IdempotentParameterMismatchException"
 
 
@@ -123,8 +188,14 @@ def test_token_expires_after_ten_minutes(fresh_server: Any) -> None:
     proc = fresh_server(in_memory=True)
     ddb = make_client(proc.url, "dynamodb")
     name = create(ddb)
-    update = {"Update": {"TableName": name, "Key": {"id": {"S": "c"}}, "UpdateExpression": "ADD n :one",
-                         "ExpressionAttributeValues": {":one": {"N": "1"}}}}
+    update = {
+        "Update": {
+            "TableName": name,
+            "Key": {"id": {"S": "c"}},
+            "UpdateExpression": "ADD n :one",
+            "ExpressionAttributeValues": {":one": {"N": "1"}},
+        }
+    }
     ddb.transact_write_items(TransactItems=[update], ClientRequestToken="tok")
     proc.advance_clock(601)
     ddb.transact_write_items(TransactItems=[update], ClientRequestToken="tok")
@@ -135,9 +206,12 @@ def test_transact_get(ddb: Any, make_table: Any) -> None:
     name = make_table()
     ddb.put_item(TableName=name, Item={"id": {"S": "John"}, "age": {"N": "3"}})
     arn = ddb.describe_table(TableName=name)["Table"]["TableArn"]
-    out = ddb.transact_get_items(TransactItems=[
-        {"Get": {"TableName": name, "Key": {"id": {"S": "John"}}, "ProjectionExpression": "id"}},
-        {"Get": {"TableName": arn, "Key": {"id": {"S": "Nobody"}}}},
-    ], ReturnConsumedCapacity="TOTAL")
+    out = ddb.transact_get_items(
+        TransactItems=[
+            {"Get": {"TableName": name, "Key": {"id": {"S": "John"}}, "ProjectionExpression": "id"}},
+            {"Get": {"TableName": arn, "Key": {"id": {"S": "Nobody"}}}},
+        ],
+        ReturnConsumedCapacity="TOTAL",
+    )
     assert out["Responses"] == [{"Item": {"id": {"S": "John"}}}, {}]
     assert out["ConsumedCapacity"][0]["CapacityUnits"] == 4.0

@@ -16,26 +16,60 @@ pytestmark = pytest.mark.skipif(shutil.which("aws") is None, reason="AWS CLI not
 
 
 def _aws(server: Any, *args: str) -> Any:
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1",
-           "AWS_PAGER": ""}
-    out = subprocess.run(["aws", "--endpoint-url", server.url, "--output", "json", *args], env=env,
-                         capture_output=True, text=True, timeout=60)
+    env = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_PAGER": "",
+    }
+    out = subprocess.run(
+        ["aws", "--endpoint-url", server.url, "--output", "json", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     return out
 
 
 def test_cli_table_and_items(server: Any) -> None:
     name = unique("cli")
-    made = _aws(server, "dynamodb", "create-table", "--table-name", name,
-                "--attribute-definitions", "AttributeName=id,AttributeType=S",
-                "--key-schema", "AttributeName=id,KeyType=HASH", "--billing-mode", "PAY_PER_REQUEST")
+    made = _aws(
+        server,
+        "dynamodb",
+        "create-table",
+        "--table-name",
+        name,
+        "--attribute-definitions",
+        "AttributeName=id,AttributeType=S",
+        "--key-schema",
+        "AttributeName=id,KeyType=HASH",
+        "--billing-mode",
+        "PAY_PER_REQUEST",
+    )
     assert made.returncode == 0, made.stderr
     assert json.loads(made.stdout)["TableDescription"]["TableName"] == name
     assert _aws(server, "dynamodb", "wait", "table-exists", "--table-name", name).returncode == 0
-    put = _aws(server, "dynamodb", "put-item", "--table-name", name, "--item", '{"id": {"S": "a"}, "n": {"N": "1"}}')
+    put = _aws(
+        server, "dynamodb", "put-item", "--table-name", name, "--item", '{"id": {"S": "a"}, "n": {"N": "1"}}'
+    )
     assert put.returncode == 0, put.stderr
-    upd = _aws(server, "dynamodb", "update-item", "--table-name", name, "--key", '{"id": {"S": "a"}}',
-               "--update-expression", "SET n = n + :o", "--expression-attribute-values", '{":o": {"N": "2"}}',
-               "--return-values", "ALL_NEW")
+    upd = _aws(
+        server,
+        "dynamodb",
+        "update-item",
+        "--table-name",
+        name,
+        "--key",
+        '{"id": {"S": "a"}}',
+        "--update-expression",
+        "SET n = n + :o",
+        "--expression-attribute-values",
+        '{":o": {"N": "2"}}',
+        "--return-values",
+        "ALL_NEW",
+    )
     assert json.loads(upd.stdout)["Attributes"]["n"] == {"N": "3"}
     scan = _aws(server, "dynamodb", "scan", "--table-name", name)
     assert json.loads(scan.stdout)["Count"] == 1

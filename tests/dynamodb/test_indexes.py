@@ -14,21 +14,37 @@ from tests.dynamodb.conftest import error, unique
 def _table(ddb: Any, **extra: Any) -> str:
     name = unique()
     ddb.create_table(
-        TableName=name, BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": a, "AttributeType": t}
-                              for a, t in [("pk", "S"), ("sk", "S"), ("g", "S"), ("gs", "N"), ("l", "N")]],
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[
+            {"AttributeName": a, "AttributeType": t}
+            for a, t in [("pk", "S"), ("sk", "S"), ("g", "S"), ("gs", "N"), ("l", "N")]
+        ],
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
         GlobalSecondaryIndexes=[
-            {"IndexName": "gsi-all", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"},
-                                                   {"AttributeName": "gs", "KeyType": "RANGE"}],
-             "Projection": {"ProjectionType": "ALL"}},
-            {"IndexName": "gsi-keys", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
-             "Projection": {"ProjectionType": "KEYS_ONLY"}},
+            {
+                "IndexName": "gsi-all",
+                "KeySchema": [
+                    {"AttributeName": "g", "KeyType": "HASH"},
+                    {"AttributeName": "gs", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            },
+            {
+                "IndexName": "gsi-keys",
+                "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            },
         ],
         LocalSecondaryIndexes=[
-            {"IndexName": "lsi-inc", "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"},
-                                                   {"AttributeName": "l", "KeyType": "RANGE"}],
-             "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["extra"]}},
+            {
+                "IndexName": "lsi-inc",
+                "KeySchema": [
+                    {"AttributeName": "pk", "KeyType": "HASH"},
+                    {"AttributeName": "l", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["extra"]},
+            },
         ],
         **extra,
     )
@@ -48,40 +64,78 @@ def test_gsi_and_lsi_follow_writes_with_projections(ddb: Any) -> None:
     _put(ddb, name, "2", g="red", gs=1, l=10, extra="e2", other="o2")
     _put(ddb, name, "3", g="blue", gs=2, l=20)
     _put(ddb, name, "4", other="not indexed")  # sparse: no g, no l
-    q = ddb.query(TableName=name, IndexName="gsi-all", KeyConditionExpression="g = :g",
-                  ExpressionAttributeValues={":g": {"S": "red"}})
+    q = ddb.query(
+        TableName=name,
+        IndexName="gsi-all",
+        KeyConditionExpression="g = :g",
+        ExpressionAttributeValues={":g": {"S": "red"}},
+    )
     assert [i["sk"]["S"] for i in q["Items"]] == ["2", "1"] and q["Items"][0]["other"] == {"S": "o2"}
-    assert q["LastEvaluatedKey"] if "LastEvaluatedKey" in q else True
-    keys_only = ddb.query(TableName=name, IndexName="gsi-keys", KeyConditionExpression="g = :g",
-                          ExpressionAttributeValues={":g": {"S": "red"}})["Items"]
+    keys_only = ddb.query(
+        TableName=name,
+        IndexName="gsi-keys",
+        KeyConditionExpression="g = :g",
+        ExpressionAttributeValues={":g": {"S": "red"}},
+    )["Items"]
     assert all(set(i) == {"pk", "sk", "g"} for i in keys_only) and len(keys_only) == 2
-    lsi = ddb.query(TableName=name, IndexName="lsi-inc", KeyConditionExpression="pk = :p",
-                    ExpressionAttributeValues={":p": {"S": "p"}})["Items"]
+    lsi = ddb.query(
+        TableName=name,
+        IndexName="lsi-inc",
+        KeyConditionExpression="pk = :p",
+        ExpressionAttributeValues={":p": {"S": "p"}},
+    )["Items"]
     assert [i["sk"]["S"] for i in lsi] == ["2", "3", "1"]
     assert set(lsi[0]) == {"pk", "sk", "l", "extra"}
     # an LSI may be asked for all attributes (fetched from the table)
-    full = ddb.query(TableName=name, IndexName="lsi-inc", KeyConditionExpression="pk = :p", Select="ALL_ATTRIBUTES",
-                     ExpressionAttributeValues={":p": {"S": "p"}})["Items"]
+    full = ddb.query(
+        TableName=name,
+        IndexName="lsi-inc",
+        KeyConditionExpression="pk = :p",
+        Select="ALL_ATTRIBUTES",
+        ExpressionAttributeValues={":p": {"S": "p"}},
+    )["Items"]
     assert full[0]["other"] == {"S": "o2"}
     with pytest.raises(ClientError) as exc:
-        ddb.query(TableName=name, IndexName="gsi-keys", KeyConditionExpression="g = :g", Select="ALL_ATTRIBUTES",
-                  ExpressionAttributeValues={":g": {"S": "red"}})
-    assert error(exc) == ("ValidationException", "One or more parameter values were invalid: Select type ALL_ATTRIBUTES "
-                          "is not supported for global secondary index gsi-keys because its projection type is not ALL")
+        ddb.query(
+            TableName=name,
+            IndexName="gsi-keys",
+            KeyConditionExpression="g = :g",
+            Select="ALL_ATTRIBUTES",
+            ExpressionAttributeValues={":g": {"S": "red"}},
+        )
+    assert error(exc) == (
+        "ValidationException",
+        "One or more parameter values were invalid: Select type ALL_ATTRIBUTES "
+        "is not supported for global secondary index gsi-keys because its projection type is not ALL",
+    )
     # moving an item between index keys, and out of the index
-    ddb.update_item(TableName=name, Key={"pk": {"S": "p"}, "sk": {"S": "1"}}, UpdateExpression="SET g = :b",
-                    ExpressionAttributeValues={":b": {"S": "blue"}})
+    ddb.update_item(
+        TableName=name,
+        Key={"pk": {"S": "p"}, "sk": {"S": "1"}},
+        UpdateExpression="SET g = :b",
+        ExpressionAttributeValues={":b": {"S": "blue"}},
+    )
     ddb.update_item(TableName=name, Key={"pk": {"S": "p"}, "sk": {"S": "2"}}, UpdateExpression="REMOVE g")
     ddb.delete_item(TableName=name, Key={"pk": {"S": "p"}, "sk": {"S": "3"}})
-    red = ddb.query(TableName=name, IndexName="gsi-all", KeyConditionExpression="g = :g",
-                    ExpressionAttributeValues={":g": {"S": "red"}})
-    blue = ddb.query(TableName=name, IndexName="gsi-all", KeyConditionExpression="g = :g",
-                     ExpressionAttributeValues={":g": {"S": "blue"}})
+    red = ddb.query(
+        TableName=name,
+        IndexName="gsi-all",
+        KeyConditionExpression="g = :g",
+        ExpressionAttributeValues={":g": {"S": "red"}},
+    )
+    blue = ddb.query(
+        TableName=name,
+        IndexName="gsi-all",
+        KeyConditionExpression="g = :g",
+        ExpressionAttributeValues={":g": {"S": "blue"}},
+    )
     assert red["Count"] == 0 and [i["sk"]["S"] for i in blue["Items"]] == ["1"]
     scan = ddb.scan(TableName=name, IndexName="gsi-all")
     assert [i["sk"]["S"] for i in scan["Items"]] == ["1"]
     desc = ddb.describe_table(TableName=name)["Table"]
-    counts = {i["IndexName"]: i["ItemCount"] for i in desc["GlobalSecondaryIndexes"] + desc["LocalSecondaryIndexes"]}
+    counts = {
+        i["IndexName"]: i["ItemCount"] for i in desc["GlobalSecondaryIndexes"] + desc["LocalSecondaryIndexes"]
+    }
     assert counts == {"gsi-all": 1, "gsi-keys": 1, "lsi-inc": 2}
     assert desc["ItemCount"] == 3
     ddb.delete_table(TableName=name)
@@ -90,17 +144,32 @@ def test_gsi_and_lsi_follow_writes_with_projections(ddb: Any) -> None:
 def test_index_errors(ddb: Any) -> None:
     name = _table(ddb)
     with pytest.raises(ClientError) as exc:
-        ddb.query(TableName=name, IndexName="nope", KeyConditionExpression="g = :g",
-                  ExpressionAttributeValues={":g": {"S": "x"}})
+        ddb.query(
+            TableName=name,
+            IndexName="nope",
+            KeyConditionExpression="g = :g",
+            ExpressionAttributeValues={":g": {"S": "x"}},
+        )
     assert error(exc) == ("ValidationException", "The table does not have the specified index: nope")
     with pytest.raises(ClientError) as exc:
-        ddb.query(TableName=name, IndexName="gsi-all", ConsistentRead=True, KeyConditionExpression="g = :g",
-                  ExpressionAttributeValues={":g": {"S": "x"}})
-    assert error(exc) == ("ValidationException", "Consistent reads are not supported on global secondary indexes")
+        ddb.query(
+            TableName=name,
+            IndexName="gsi-all",
+            ConsistentRead=True,
+            KeyConditionExpression="g = :g",
+            ExpressionAttributeValues={":g": {"S": "x"}},
+        )
+    assert error(exc) == (
+        "ValidationException",
+        "Consistent reads are not supported on global secondary indexes",
+    )
     with pytest.raises(ClientError) as exc:
         ddb.put_item(TableName=name, Item={"pk": {"S": "p"}, "sk": {"S": "s"}, "g": {"N": "1"}})
-    assert error(exc) == ("ValidationException", "One or more parameter values were invalid: Type mismatch for Index "
-                          "Key g Expected: S Actual: N IndexName: gsi-all")
+    assert error(exc) == (
+        "ValidationException",
+        "One or more parameter values were invalid: Type mismatch for Index "
+        "Key g Expected: S Actual: N IndexName: gsi-all",
+    )
     ddb.delete_table(TableName=name)
 
 
@@ -110,8 +179,14 @@ def test_gsi_pagination_with_equal_index_keys(ddb: Any) -> None:
         _put(ddb, name, f"s{i}", g="same", gs=1)
     seen, start = [], None
     while True:
-        page = ddb.query(TableName=name, IndexName="gsi-all", KeyConditionExpression="g = :g", Limit=2,
-                         ExpressionAttributeValues={":g": {"S": "same"}}, **({"ExclusiveStartKey": start} if start else {}))
+        page = ddb.query(
+            TableName=name,
+            IndexName="gsi-all",
+            KeyConditionExpression="g = :g",
+            Limit=2,
+            ExpressionAttributeValues={":g": {"S": "same"}},
+            **({"ExclusiveStartKey": start} if start else {}),
+        )
         seen += [i["sk"]["S"] for i in page["Items"]]
         start = page.get("LastEvaluatedKey")
         if not start:
@@ -126,22 +201,46 @@ def test_update_table_creates_gsi_with_backfill_and_deletes_it(ddb: Any, make_ta
     for i in range(5):
         ddb.put_item(TableName=name, Item={"id": {"S": str(i)}, "colour": {"S": "red" if i % 2 else "blue"}})
     out = ddb.update_table(
-        TableName=name, AttributeDefinitions=[{"AttributeName": "colour", "AttributeType": "S"}],
-        GlobalSecondaryIndexUpdates=[{"Create": {
-            "IndexName": "by-colour", "KeySchema": [{"AttributeName": "colour", "KeyType": "HASH"}],
-            "Projection": {"ProjectionType": "ALL"}}}])
+        TableName=name,
+        AttributeDefinitions=[{"AttributeName": "colour", "AttributeType": "S"}],
+        GlobalSecondaryIndexUpdates=[
+            {
+                "Create": {
+                    "IndexName": "by-colour",
+                    "KeySchema": [{"AttributeName": "colour", "KeyType": "HASH"}],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+            }
+        ],
+    )
     assert out["TableDescription"]["GlobalSecondaryIndexes"][0]["IndexName"] == "by-colour"
-    red = ddb.query(TableName=name, IndexName="by-colour", KeyConditionExpression="colour = :c",
-                    ExpressionAttributeValues={":c": {"S": "red"}})
+    red = ddb.query(
+        TableName=name,
+        IndexName="by-colour",
+        KeyConditionExpression="colour = :c",
+        ExpressionAttributeValues={":c": {"S": "red"}},
+    )
     assert sorted(i["id"]["S"] for i in red["Items"]) == ["1", "3"]
     ddb.put_item(TableName=name, Item={"id": {"S": "9"}, "colour": {"S": "red"}})
-    assert ddb.query(TableName=name, IndexName="by-colour", KeyConditionExpression="colour = :c", Select="COUNT",
-                     ExpressionAttributeValues={":c": {"S": "red"}})["Count"] == 3
+    assert (
+        ddb.query(
+            TableName=name,
+            IndexName="by-colour",
+            KeyConditionExpression="colour = :c",
+            Select="COUNT",
+            ExpressionAttributeValues={":c": {"S": "red"}},
+        )["Count"]
+        == 3
+    )
     ddb.update_table(TableName=name, GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": "by-colour"}}])
     assert "GlobalSecondaryIndexes" not in ddb.describe_table(TableName=name)["Table"]
     with pytest.raises(ClientError) as exc:
-        ddb.query(TableName=name, IndexName="by-colour", KeyConditionExpression="colour = :c",
-                  ExpressionAttributeValues={":c": {"S": "red"}})
+        ddb.query(
+            TableName=name,
+            IndexName="by-colour",
+            KeyConditionExpression="colour = :c",
+            ExpressionAttributeValues={":c": {"S": "red"}},
+        )
     assert error(exc)[0] == "ValidationException"
 
 
@@ -154,15 +253,30 @@ def test_gsi_backfill_status_with_state_delay(fresh_server: Any) -> None:
     name = create(ddb)
     proc.advance_clock(31)
     ddb.update_table(
-        TableName=name, AttributeDefinitions=[{"AttributeName": "c", "AttributeType": "S"}],
-        GlobalSecondaryIndexUpdates=[{"Create": {"IndexName": "idx", "KeySchema": [{"AttributeName": "c", "KeyType": "HASH"}],
-                                                 "Projection": {"ProjectionType": "KEYS_ONLY"}}}])
+        TableName=name,
+        AttributeDefinitions=[{"AttributeName": "c", "AttributeType": "S"}],
+        GlobalSecondaryIndexUpdates=[
+            {
+                "Create": {
+                    "IndexName": "idx",
+                    "KeySchema": [{"AttributeName": "c", "KeyType": "HASH"}],
+                    "Projection": {"ProjectionType": "KEYS_ONLY"},
+                }
+            }
+        ],
+    )
     table = ddb.describe_table(TableName=name)["Table"]
-    assert table["TableStatus"] == "UPDATING" and table["GlobalSecondaryIndexes"][0]["IndexStatus"] == "CREATING"
+    assert (
+        table["TableStatus"] == "UPDATING" and table["GlobalSecondaryIndexes"][0]["IndexStatus"] == "CREATING"
+    )
     assert table["GlobalSecondaryIndexes"][0]["Backfilling"] is True
     with pytest.raises(ClientError) as exc:
-        ddb.query(TableName=name, IndexName="idx", KeyConditionExpression="c = :c",
-                  ExpressionAttributeValues={":c": {"S": "x"}})
+        ddb.query(
+            TableName=name,
+            IndexName="idx",
+            KeyConditionExpression="c = :c",
+            ExpressionAttributeValues={":c": {"S": "x"}},
+        )
     assert error(exc) == ("ValidationException", "Cannot read from backfilling global secondary index: idx")
     proc.advance_clock(31)
     table = ddb.describe_table(TableName=name)["Table"]

@@ -15,9 +15,18 @@ from tests.dynamodb.conftest import error
 def test_put_get_delete_roundtrip_all_types(ddb: Any, make_table: Any) -> None:
     name = make_table()
     item = {
-        "id": {"S": "a"}, "s": {"S": ""}, "n": {"N": "1.50"}, "b": {"B": b"\x00\x90"}, "t": {"BOOL": True},
-        "z": {"NULL": True}, "m": {"M": {"x": {"L": [{"N": "1"}, {"S": "y"}]}}}, "l": {"L": []},
-        "ss": {"SS": ["a", "b"]}, "ns": {"NS": ["1", "2.0"]}, "bs": {"BS": [b"\x01", b"\x02"]}, "e": {"M": {}},
+        "id": {"S": "a"},
+        "s": {"S": ""},
+        "n": {"N": "1.50"},
+        "b": {"B": b"\x00\x90"},
+        "t": {"BOOL": True},
+        "z": {"NULL": True},
+        "m": {"M": {"x": {"L": [{"N": "1"}, {"S": "y"}]}}},
+        "l": {"L": []},
+        "ss": {"SS": ["a", "b"]},
+        "ns": {"NS": ["1", "2.0"]},
+        "bs": {"BS": [b"\x01", b"\x02"]},
+        "e": {"M": {}},
     }
     ddb.put_item(TableName=name, Item=item)
     got = ddb.get_item(TableName=name, Key={"id": {"S": "a"}}, ConsistentRead=True)["Item"]
@@ -28,30 +37,57 @@ def test_put_get_delete_roundtrip_all_types(ddb: Any, make_table: Any) -> None:
     assert "Item" not in ddb.get_item(TableName=name, Key={"id": {"S": "a"}})
 
 
-@pytest.mark.parametrize(("given", "stored"), [
-    ("01", "1"), ("1.500", "1.5"), ("-0", "0"), ("1e2", "100"), ("1E-5", "0.00001"), ("-.5", "-0.5"),
-    ("9.9999999999999999999999999999999999999E+125", "99999999999999999999999999999999999999" + "0" * 88),
-    ("1E-130", "0." + "0" * 129 + "1"),
-])
+@pytest.mark.parametrize(
+    ("given", "stored"),
+    [
+        ("01", "1"),
+        ("1.500", "1.5"),
+        ("-0", "0"),
+        ("1e2", "100"),
+        ("1E-5", "0.00001"),
+        ("-.5", "-0.5"),
+        ("9.9999999999999999999999999999999999999E+125", "99999999999999999999999999999999999999" + "0" * 88),
+        ("1E-130", "0." + "0" * 129 + "1"),
+    ],
+)
 def test_numbers_normalised(ddb: Any, make_table: Any, given: str, stored: str) -> None:
     name = make_table()
     ddb.put_item(TableName=name, Item={"id": {"S": "n"}, "v": {"N": given}})
     assert ddb.get_item(TableName=name, Key={"id": {"S": "n"}})["Item"]["v"] == {"N": stored}
 
 
-@pytest.mark.parametrize(("value", "message"), [
-    ({"N": "abc"}, "The parameter cannot be converted to a numeric value: abc"),
-    ({"N": "1" * 39}, "Attempting to store more than 38 significant digits in a Number"),
-    ({"N": "1E+126"}, "Number overflow. Attempting to store a number with magnitude larger than supported range"),
-    ({"N": "1E-131"}, "Number underflow. Attempting to store a number with magnitude smaller than supported range"),
-    ({"SS": []}, "One or more parameter values were invalid: An string set  may not be empty"),
-    ({"NS": []}, "One or more parameter values were invalid: An number set  may not be empty"),
-    ({"SS": ["a", "a"]}, "One or more parameter values were invalid: Input collection [a, a] contains duplicates."),
-    ({}, "Supplied AttributeValue is empty, must contain exactly one of the supported datatypes"),
-    ({"S": "a", "N": "1"},
-     "Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes"),
-    ({"NULL": False}, "One or more parameter values were invalid: Null attribute value types must have the value of true"),
-])
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ({"N": "abc"}, "The parameter cannot be converted to a numeric value: abc"),
+        ({"N": "1" * 39}, "Attempting to store more than 38 significant digits in a Number"),
+        (
+            {"N": "1E+126"},
+            "Number overflow. Attempting to store a number with magnitude larger than supported range",
+        ),
+        (
+            {"N": "1E-131"},
+            "Number underflow. Attempting to store a number with magnitude smaller than supported range",
+        ),
+        ({"SS": []}, "One or more parameter values were invalid: An string set  may not be empty"),
+        ({"NS": []}, "One or more parameter values were invalid: An number set  may not be empty"),
+        (
+            {"SS": ["a", "a"]},
+            "One or more parameter values were invalid: Input collection [a, a] contains duplicates.",
+        ),
+        ({}, "Supplied AttributeValue is empty, must contain exactly one of the supported datatypes"),
+        (
+            {"S": "a", "N": "1"},
+            "Supplied AttributeValue has more than one datatypes set, must contain exactly one of the "
+            "supported datatypes",
+        ),
+        (
+            {"NULL": False},
+            "One or more parameter values were invalid: Null attribute value types must have the value "
+            "of true",
+        ),
+    ],
+)
 def test_invalid_values(raw: Any, make_table: Any, value: dict[str, Any], message: str) -> None:
     name = make_table()
     with pytest.raises(ClientError) as exc:
@@ -65,19 +101,31 @@ def test_key_validation(ddb: Any, raw: Any, make_table: Any) -> None:
     name = make_table(range_key=("r", "N"))
     cases = [
         ({"id": {"S": "a"}}, "One or more parameter values were invalid: Missing the key r in the item"),
-        ({"id": {"S": "a"}, "r": {"S": "1"}},
-         "One or more parameter values were invalid: Type mismatch for key r expected: N actual: S"),
-        ({"id": {"S": ""}, "r": {"N": "1"}},
-         "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an "
-         "empty string value. Key: id"),
-        ({"id": {"S": "x" * 2049}, "r": {"N": "1"}},
-         "One or more parameter values were invalid: Size of hashkey has exceeded the maximum size limit of2048 bytes"),
+        (
+            {"id": {"S": "a"}, "r": {"S": "1"}},
+            "One or more parameter values were invalid: Type mismatch for key r expected: N actual: S",
+        ),
+        (
+            {"id": {"S": ""}, "r": {"N": "1"}},
+            "One or more parameter values are not valid. The AttributeValue for a key attribute cannot "
+            "contain an "
+            "empty string value. Key: id",
+        ),
+        (
+            {"id": {"S": "x" * 2049}, "r": {"N": "1"}},
+            "One or more parameter values were invalid: Size of hashkey has exceeded the maximum size "
+            "limit of2048 bytes",
+        ),
     ]
     for item, message in cases:
         with pytest.raises(ClientError) as exc:
             raw.put_item(TableName=name, Item=item)
         assert error(exc) == ("ValidationException", message)
-    for key in ({"id": {"S": "a"}}, {"id": {"S": "a"}, "r": {"S": "1"}}, {"id": {"S": "a"}, "r": {"N": "1"}, "x": {"S": "1"}}):
+    for key in (
+        {"id": {"S": "a"}},
+        {"id": {"S": "a"}, "r": {"S": "1"}},
+        {"id": {"S": "a"}, "r": {"N": "1"}, "x": {"S": "1"}},
+    ):
         with pytest.raises(ClientError) as exc:
             raw.get_item(TableName=name, Key=key)
         assert error(exc) == ("ValidationException", "The provided key element does not match the schema")
@@ -99,7 +147,9 @@ def test_item_size_limit_counts_names(ddb: Any, make_table: Any) -> None:
 
 def test_return_values_put_and_invalid(ddb: Any, make_table: Any) -> None:
     name = make_table()
-    assert "Attributes" not in ddb.put_item(TableName=name, Item={"id": {"S": "a"}, "d": {"S": "1"}}, ReturnValues="ALL_OLD")
+    assert "Attributes" not in ddb.put_item(
+        TableName=name, Item={"id": {"S": "a"}, "d": {"S": "1"}}, ReturnValues="ALL_OLD"
+    )
     out = ddb.put_item(TableName=name, Item={"id": {"S": "a"}, "d": {"S": "2"}}, ReturnValues="ALL_OLD")
     assert out["Attributes"] == {"id": {"S": "a"}, "d": {"S": "1"}}
     with pytest.raises(ClientError) as exc:
@@ -111,16 +161,28 @@ def test_conditions_and_return_values_on_failure(ddb: Any, make_table: Any) -> N
     name = make_table()
     ddb.put_item(TableName=name, Item={"id": {"S": "456"}, "price": {"N": "650"}})
     with pytest.raises(ClientError) as exc:
-        ddb.put_item(TableName=name, Item={"id": {"S": "456"}}, ConditionExpression="attribute_not_exists(id)",
-                     ReturnValuesOnConditionCheckFailure="ALL_OLD")
+        ddb.put_item(
+            TableName=name,
+            Item={"id": {"S": "456"}},
+            ConditionExpression="attribute_not_exists(id)",
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
     assert error(exc) == ("ConditionalCheckFailedException", "The conditional request failed")
     assert exc.value.response["Item"] == {"id": {"S": "456"}, "price": {"N": "650"}}
     with pytest.raises(ClientError) as exc:
-        ddb.delete_item(TableName=name, Key={"id": {"S": "456"}}, ConditionExpression="price > :p",
-                        ExpressionAttributeValues={":p": {"N": "1000"}})
+        ddb.delete_item(
+            TableName=name,
+            Key={"id": {"S": "456"}},
+            ConditionExpression="price > :p",
+            ExpressionAttributeValues={":p": {"N": "1000"}},
+        )
     assert "Item" not in exc.value.response
-    ddb.delete_item(TableName=name, Key={"id": {"S": "456"}}, ConditionExpression="price < :p",
-                    ExpressionAttributeValues={":p": {"N": "1000"}})
+    ddb.delete_item(
+        TableName=name,
+        Key={"id": {"S": "456"}},
+        ConditionExpression="price < :p",
+        ExpressionAttributeValues={":p": {"N": "1000"}},
+    )
     assert "Item" not in ddb.get_item(TableName=name, Key={"id": {"S": "456"}})
     # legacy Expected
     ddb.put_item(TableName=name, Item={"id": {"S": "e"}, "v": {"N": "1"}})
@@ -134,48 +196,98 @@ def test_expression_parameter_rules(ddb: Any, make_table: Any) -> None:
     name = make_table()
     with pytest.raises(ClientError) as exc:
         ddb.put_item(TableName=name, Item={"id": {"S": "a"}}, ExpressionAttributeValues={":v": {"S": "x"}})
-    assert error(exc) == ("ValidationException",
-                          "ExpressionAttributeValues can only be specified when using expressions: ConditionExpression is null")
+    assert error(exc) == (
+        "ValidationException",
+        "ExpressionAttributeValues can only be specified when using expressions: ConditionExpression is null",
+    )
     with pytest.raises(ClientError) as exc:
-        ddb.put_item(TableName=name, Item={"id": {"S": "a"}}, ConditionExpression="attribute_exists(id)",
-                     ExpressionAttributeValues={":v": {"S": "x"}})
-    assert error(exc) == ("ValidationException",
-                          "Value provided in ExpressionAttributeValues unused in expressions: keys: {:v}")
+        ddb.put_item(
+            TableName=name,
+            Item={"id": {"S": "a"}},
+            ConditionExpression="attribute_exists(id)",
+            ExpressionAttributeValues={":v": {"S": "x"}},
+        )
+    assert error(exc) == (
+        "ValidationException",
+        "Value provided in ExpressionAttributeValues unused in expressions: keys: {:v}",
+    )
     with pytest.raises(ClientError) as exc:
-        ddb.put_item(TableName=name, Item={"id": {"S": "a"}}, ConditionExpression="attribute_exists(id)",
-                     Expected={"id": {"Exists": False}})
-    assert error(exc) == ("ValidationException", "Can not use both expression and non-expression parameters in the "
-                          "same request: Non-expression parameters: {Expected} Expression parameters: {ConditionExpression}")
+        ddb.put_item(
+            TableName=name,
+            Item={"id": {"S": "a"}},
+            ConditionExpression="attribute_exists(id)",
+            Expected={"id": {"Exists": False}},
+        )
+    assert error(exc) == (
+        "ValidationException",
+        "Can not use both expression and non-expression parameters in the "
+        "same request: Non-expression parameters: {Expected} Expression parameters: {ConditionExpression}",
+    )
     with pytest.raises(ClientError) as exc:
-        ddb.put_item(TableName=name, Item={"id": {"S": "a"}}, ConditionExpression="v = :v",
-                     ExpressionAttributeValues={":v": {"SS": []}})
-    assert error(exc) == ("ValidationException", "ExpressionAttributeValues contains invalid value: One or more "
-                          "parameter values were invalid: An string set  may not be empty for key :v")
+        ddb.put_item(
+            TableName=name,
+            Item={"id": {"S": "a"}},
+            ConditionExpression="v = :v",
+            ExpressionAttributeValues={":v": {"SS": []}},
+        )
+    assert error(exc) == (
+        "ValidationException",
+        "ExpressionAttributeValues contains invalid value: One or more "
+        "parameter values were invalid: An string set  may not be empty for key :v",
+    )
 
 
 def test_update_item_expressions_and_return_values(ddb: Any, make_table: Any) -> None:
     name = make_table()
     key = {"id": {"S": "u"}}
-    out = ddb.update_item(TableName=name, Key=key, UpdateExpression="SET c = :one, l = :l",
-                          ExpressionAttributeValues={":one": {"N": "1"}, ":l": {"L": [{"S": "a"}]}}, ReturnValues="ALL_NEW")
+    out = ddb.update_item(
+        TableName=name,
+        Key=key,
+        UpdateExpression="SET c = :one, l = :l",
+        ExpressionAttributeValues={":one": {"N": "1"}, ":l": {"L": [{"S": "a"}]}},
+        ReturnValues="ALL_NEW",
+    )
     assert out["Attributes"] == {"id": {"S": "u"}, "c": {"N": "1"}, "l": {"L": [{"S": "a"}]}}
-    out = ddb.update_item(TableName=name, Key=key, UpdateExpression="SET c = c + :one ADD s :s REMOVE l",
-                          ExpressionAttributeValues={":one": {"N": "1"}, ":s": {"SS": ["x"]}},
-                          ReturnValues="UPDATED_OLD")
+    out = ddb.update_item(
+        TableName=name,
+        Key=key,
+        UpdateExpression="SET c = c + :one ADD s :s REMOVE l",
+        ExpressionAttributeValues={":one": {"N": "1"}, ":s": {"SS": ["x"]}},
+        ReturnValues="UPDATED_OLD",
+    )
     assert out["Attributes"] == {"c": {"N": "1"}, "l": {"L": [{"S": "a"}]}}
-    out = ddb.update_item(TableName=name, Key=key, UpdateExpression="SET c = c + :one",
-                          ExpressionAttributeValues={":one": {"N": "1"}}, ReturnValues="UPDATED_NEW")
+    out = ddb.update_item(
+        TableName=name,
+        Key=key,
+        UpdateExpression="SET c = c + :one",
+        ExpressionAttributeValues={":one": {"N": "1"}},
+        ReturnValues="UPDATED_NEW",
+    )
     assert out["Attributes"] == {"c": {"N": "3"}}
     with pytest.raises(ClientError) as exc:
-        ddb.update_item(TableName=name, Key=key, UpdateExpression="SET id = :v",
-                        ExpressionAttributeValues={":v": {"S": "z"}})
-    assert error(exc) == ("ValidationException", "One or more parameter values were invalid: Cannot update attribute "
-                          "id. This attribute is part of the key")
+        ddb.update_item(
+            TableName=name,
+            Key=key,
+            UpdateExpression="SET id = :v",
+            ExpressionAttributeValues={":v": {"S": "z"}},
+        )
+    assert error(exc) == (
+        "ValidationException",
+        "One or more parameter values were invalid: Cannot update attribute "
+        "id. This attribute is part of the key",
+    )
     with pytest.raises(ClientError) as exc:
-        ddb.update_item(TableName=name, Key=key, UpdateExpression="SET c = :v", ConditionExpression="c = :x",
-                        ExpressionAttributeValues={":v": {"N": "0"}, ":x": {"N": "99"}},
-                        ReturnValuesOnConditionCheckFailure="ALL_OLD")
-    assert error(exc)[0] == "ConditionalCheckFailedException" and exc.value.response["Item"]["c"] == {"N": "3"}
+        ddb.update_item(
+            TableName=name,
+            Key=key,
+            UpdateExpression="SET c = :v",
+            ConditionExpression="c = :x",
+            ExpressionAttributeValues={":v": {"N": "0"}, ":x": {"N": "99"}},
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+    assert error(exc)[0] == "ConditionalCheckFailedException" and exc.value.response["Item"]["c"] == {
+        "N": "3"
+    }
     # legacy AttributeUpdates
     ddb.update_item(TableName=name, Key=key, AttributeUpdates={"c": {"Action": "ADD", "Value": {"N": "10"}}})
     assert ddb.get_item(TableName=name, Key=key)["Item"]["c"] == {"N": "13"}
@@ -186,9 +298,16 @@ def test_update_item_expressions_and_return_values(ddb: Any, make_table: Any) ->
 
 def test_get_item_projection(ddb: Any, make_table: Any) -> None:
     name = make_table()
-    ddb.put_item(TableName=name, Item={"id": {"S": "p"}, "a": {"M": {"b": {"S": "x"}, "c": {"S": "y"}}}, "d": {"N": "1"}})
-    got = ddb.get_item(TableName=name, Key={"id": {"S": "p"}}, ProjectionExpression="a.b, #d",
-                       ExpressionAttributeNames={"#d": "d"})["Item"]
+    ddb.put_item(
+        TableName=name,
+        Item={"id": {"S": "p"}, "a": {"M": {"b": {"S": "x"}, "c": {"S": "y"}}}, "d": {"N": "1"}},
+    )
+    got = ddb.get_item(
+        TableName=name,
+        Key={"id": {"S": "p"}},
+        ProjectionExpression="a.b, #d",
+        ExpressionAttributeNames={"#d": "d"},
+    )["Item"]
     assert got == {"a": {"M": {"b": {"S": "x"}}}, "d": {"N": "1"}}
     got = ddb.get_item(TableName=name, Key={"id": {"S": "p"}}, AttributesToGet=["d"])["Item"]
     assert got == {"d": {"N": "1"}}
@@ -196,20 +315,31 @@ def test_get_item_projection(ddb: Any, make_table: Any) -> None:
 
 def test_consumed_capacity(ddb: Any, make_table: Any) -> None:
     name = make_table()
-    out = ddb.put_item(TableName=name, Item={"id": {"S": "c"}, "v": {"S": "x" * 2000}}, ReturnConsumedCapacity="TOTAL")
+    out = ddb.put_item(
+        TableName=name, Item={"id": {"S": "c"}, "v": {"S": "x" * 2000}}, ReturnConsumedCapacity="TOTAL"
+    )
     assert out["ConsumedCapacity"]["TableName"] == name and out["ConsumedCapacity"]["CapacityUnits"] == 2.0
     out = ddb.get_item(TableName=name, Key={"id": {"S": "c"}}, ReturnConsumedCapacity="TOTAL")
     assert out["ConsumedCapacity"]["CapacityUnits"] == 0.5
-    out = ddb.get_item(TableName=name, Key={"id": {"S": "c"}}, ConsistentRead=True, ReturnConsumedCapacity="INDEXES")
-    assert out["ConsumedCapacity"]["CapacityUnits"] == 1.0 and out["ConsumedCapacity"]["Table"]["CapacityUnits"] == 1.0
+    out = ddb.get_item(
+        TableName=name, Key={"id": {"S": "c"}}, ConsistentRead=True, ReturnConsumedCapacity="INDEXES"
+    )
+    assert (
+        out["ConsumedCapacity"]["CapacityUnits"] == 1.0
+        and out["ConsumedCapacity"]["Table"]["CapacityUnits"] == 1.0
+    )
 
 
 def test_resource_api_with_conditions(resource: Any, make_table: Any) -> None:
     name = make_table(range_key=("n", "N"))
     table = resource.Table(name)
     table.put_item(Item={"id": "r", "n": 1, "price": Decimal("9.5"), "tags": {"a", "b"}})
-    table.update_item(Key={"id": "r", "n": 1}, UpdateExpression="SET price = price + :d",
-                      ExpressionAttributeValues={":d": Decimal("0.5")}, ConditionExpression=Attr("price").lt(10))
+    table.update_item(
+        Key={"id": "r", "n": 1},
+        UpdateExpression="SET price = price + :d",
+        ExpressionAttributeValues={":d": Decimal("0.5")},
+        ConditionExpression=Attr("price").lt(10),
+    )
     item = table.get_item(Key={"id": "r", "n": 1})["Item"]
     assert item["price"] == Decimal("10") and item["tags"] == {"a", "b"}
     with pytest.raises(ClientError) as exc:

@@ -36,10 +36,13 @@ def test_limits_and_endpoints(ddb: Any) -> None:
 def test_continuous_backups(ddb: Any, make_table: Any) -> None:
     name = make_table()
     desc = ddb.describe_continuous_backups(TableName=name)["ContinuousBackupsDescription"]
-    assert desc == {"ContinuousBackupsStatus": "ENABLED",
-                    "PointInTimeRecoveryDescription": {"PointInTimeRecoveryStatus": "DISABLED"}}
+    assert desc == {
+        "ContinuousBackupsStatus": "ENABLED",
+        "PointInTimeRecoveryDescription": {"PointInTimeRecoveryStatus": "DISABLED"},
+    }
     out = ddb.update_continuous_backups(
-        TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
+        TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+    )
     pitr = out["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]
     assert pitr["PointInTimeRecoveryStatus"] == "ENABLED" and pitr["RecoveryPeriodInDays"] == 35
     assert "EarliestRestorableDateTime" in pitr and "LatestRestorableDateTime" in pitr
@@ -94,14 +97,30 @@ def test_crc32_header_matches_body(ddb: Any, make_table: Any) -> None:
 
 def test_item_collection_metrics(ddb: Any) -> None:
     name = create(
-        ddb, range_key=("r", "S"), more_attrs={"l": "S"},
-        LocalSecondaryIndexes=[{"IndexName": "lsi", "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"},
-                                                                   {"AttributeName": "l", "KeyType": "RANGE"}],
-                                "Projection": {"ProjectionType": "KEYS_ONLY"}}])
-    out = ddb.put_item(TableName=name, Item={"id": {"S": "h"}, "r": {"S": "1"}, "l": {"S": "x"}},
-                       ReturnItemCollectionMetrics="SIZE", ReturnConsumedCapacity="INDEXES")
+        ddb,
+        range_key=("r", "S"),
+        more_attrs={"l": "S"},
+        LocalSecondaryIndexes=[
+            {
+                "IndexName": "lsi",
+                "KeySchema": [
+                    {"AttributeName": "id", "KeyType": "HASH"},
+                    {"AttributeName": "l", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            }
+        ],
+    )
+    out = ddb.put_item(
+        TableName=name,
+        Item={"id": {"S": "h"}, "r": {"S": "1"}, "l": {"S": "x"}},
+        ReturnItemCollectionMetrics="SIZE",
+        ReturnConsumedCapacity="INDEXES",
+    )
     metrics = out["ItemCollectionMetrics"]
     assert metrics["ItemCollectionKey"] == {"id": {"S": "h"}} and len(metrics["SizeEstimateRangeGB"]) == 2
-    assert out["ConsumedCapacity"]["LocalSecondaryIndexes"] == {"lsi": {"CapacityUnits": 1.0, "WriteCapacityUnits": 1.0}}
+    assert out["ConsumedCapacity"]["LocalSecondaryIndexes"] == {
+        "lsi": {"CapacityUnits": 1.0, "WriteCapacityUnits": 1.0}
+    }
     assert out["ConsumedCapacity"]["CapacityUnits"] == 2.0
     ddb.delete_table(TableName=name)

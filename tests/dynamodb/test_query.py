@@ -11,12 +11,28 @@ from botocore.exceptions import ClientError
 
 from tests.dynamodb.conftest import error
 
-NUMBERS = ["-1E+10", "-100", "-2.5", "-2", "-0.001", "0", "0.001", "0.5", "1", "1.5", "2", "10", "100", "1E+20"]
+NUMBERS = [
+    "-1E+10",
+    "-100",
+    "-2.5",
+    "-2",
+    "-0.001",
+    "0",
+    "0.001",
+    "0.5",
+    "1",
+    "1.5",
+    "2",
+    "10",
+    "100",
+    "1E+20",
+]
 
 
 def _sorts(ddb: Any, name: str) -> list[Any]:
-    items = ddb.query(TableName=name, KeyConditionExpression="id = :h",
-                      ExpressionAttributeValues={":h": {"S": "h"}})["Items"]
+    items = ddb.query(
+        TableName=name, KeyConditionExpression="id = :h", ExpressionAttributeValues={":h": {"S": "h"}}
+    )["Items"]
     return [next(iter(i["r"].values())) for i in items]
 
 
@@ -26,9 +42,15 @@ def test_number_sort_key_order(ddb: Any, make_table: Any) -> None:
         ddb.put_item(TableName=name, Item={"id": {"S": "h"}, "r": {"N": n}})
     expected = [str(__import__("decimal").Decimal(n).normalize()) for n in NUMBERS]
     got = _sorts(ddb, name)
-    assert [__import__("decimal").Decimal(g) for g in got] == [__import__("decimal").Decimal(e) for e in expected]
-    back = ddb.query(TableName=name, KeyConditionExpression="id = :h", ScanIndexForward=False,
-                     ExpressionAttributeValues={":h": {"S": "h"}})["Items"]
+    assert [__import__("decimal").Decimal(g) for g in got] == [
+        __import__("decimal").Decimal(e) for e in expected
+    ]
+    back = ddb.query(
+        TableName=name,
+        KeyConditionExpression="id = :h",
+        ScanIndexForward=False,
+        ExpressionAttributeValues={":h": {"S": "h"}},
+    )["Items"]
     assert [i["r"]["N"] for i in back] == list(reversed(got))
 
 
@@ -45,21 +67,29 @@ def test_binary_and_string_sort_key_order(ddb: Any, make_table: Any) -> None:
     assert _sorts(ddb, name) == sorted(strings, key=lambda s: s.encode())
 
 
-@pytest.mark.parametrize(("expr", "values", "expected"), [
-    ("r = :a", {":a": {"N": "5"}}, [5]),
-    ("r < :a", {":a": {"N": "3"}}, [0, 1, 2]),
-    ("r <= :a", {":a": {"N": "3"}}, [0, 1, 2, 3]),
-    ("r > :a", {":a": {"N": "7"}}, [8, 9]),
-    ("r >= :a", {":a": {"N": "7"}}, [7, 8, 9]),
-    ("r BETWEEN :a AND :b", {":a": {"N": "2"}, ":b": {"N": "4"}}, [2, 3, 4]),
-])
-def test_range_conditions(ddb: Any, make_table: Any, expr: str, values: dict[str, Any], expected: list[int]) -> None:
+@pytest.mark.parametrize(
+    ("expr", "values", "expected"),
+    [
+        ("r = :a", {":a": {"N": "5"}}, [5]),
+        ("r < :a", {":a": {"N": "3"}}, [0, 1, 2]),
+        ("r <= :a", {":a": {"N": "3"}}, [0, 1, 2, 3]),
+        ("r > :a", {":a": {"N": "7"}}, [8, 9]),
+        ("r >= :a", {":a": {"N": "7"}}, [7, 8, 9]),
+        ("r BETWEEN :a AND :b", {":a": {"N": "2"}, ":b": {"N": "4"}}, [2, 3, 4]),
+    ],
+)
+def test_range_conditions(
+    ddb: Any, make_table: Any, expr: str, values: dict[str, Any], expected: list[int]
+) -> None:
     name = make_table(range_key=("r", "N"))
     for i in range(10):
         ddb.put_item(TableName=name, Item={"id": {"S": "h"}, "r": {"N": str(i)}})
     ddb.put_item(TableName=name, Item={"id": {"S": "other"}, "r": {"N": "5"}})
-    items = ddb.query(TableName=name, KeyConditionExpression=f"id = :h AND {expr}",
-                      ExpressionAttributeValues={":h": {"S": "h"}, **values})["Items"]
+    items = ddb.query(
+        TableName=name,
+        KeyConditionExpression=f"id = :h AND {expr}",
+        ExpressionAttributeValues={":h": {"S": "h"}, **values},
+    )["Items"]
     assert [int(i["r"]["N"]) for i in items] == expected
 
 
@@ -70,14 +100,18 @@ def test_begins_with_and_resource_key_conditions(resource: Any, make_table: Any)
         table.put_item(Item={"id": "h", "r": r, "v": len(r)})
     got = table.query(KeyConditionExpression=Key("id").eq("h") & Key("r").begins_with("ab"))["Items"]
     assert [i["r"] for i in got] == ["ab", "abc", "abd"]
-    got = table.query(KeyConditionExpression=Key("id").eq("h") & Key("r").begins_with("ab"), ScanIndexForward=False)
+    got = table.query(
+        KeyConditionExpression=Key("id").eq("h") & Key("r").begins_with("ab"), ScanIndexForward=False
+    )
     assert [i["r"] for i in got["Items"]] == ["abd", "abc", "ab"]
     got = table.query(KeyConditionExpression=Key("id").eq("h"), FilterExpression=Attr("v").gt(1))["Items"]
     assert sorted(i["r"] for i in got) == sorted(["a\xff", "ab", "abc", "abd", "ac"])
     with pytest.raises(ClientError) as exc:
         table.query(KeyConditionExpression=Key("id").eq("h"), FilterExpression=Attr("r").eq("a"))
-    assert error(exc) == ("ValidationException",
-                          "Filter Expression can only contain non-primary key attributes: Primary key attribute: r")
+    assert error(exc) == (
+        "ValidationException",
+        "Filter Expression can only contain non-primary key attributes: Primary key attribute: r",
+    )
 
 
 def test_pagination_limit_and_select_count(ddb: Any, make_table: Any) -> None:
@@ -87,8 +121,13 @@ def test_pagination_limit_and_select_count(ddb: Any, make_table: Any) -> None:
     seen, start, pages = [], None, 0
     while True:
         kwargs = {"ExclusiveStartKey": start} if start else {}
-        page = ddb.query(TableName=name, KeyConditionExpression="id = :h", Limit=3,
-                         ExpressionAttributeValues={":h": {"S": "h"}}, **kwargs)
+        page = ddb.query(
+            TableName=name,
+            KeyConditionExpression="id = :h",
+            Limit=3,
+            ExpressionAttributeValues={":h": {"S": "h"}},
+            **kwargs,
+        )
         pages += 1
         seen += [int(i["r"]["N"]) for i in page["Items"]]
         start = page.get("LastEvaluatedKey")
@@ -97,21 +136,44 @@ def test_pagination_limit_and_select_count(ddb: Any, make_table: Any) -> None:
         assert set(start) == {"id", "r"}
     assert seen == list(range(10)) and pages == 4
     # Limit counts items evaluated before the filter
-    page = ddb.query(TableName=name, KeyConditionExpression="id = :h", Limit=4, FilterExpression="odd = :t",
-                     ExpressionAttributeValues={":h": {"S": "h"}, ":t": {"BOOL": True}})
+    page = ddb.query(
+        TableName=name,
+        KeyConditionExpression="id = :h",
+        Limit=4,
+        FilterExpression="odd = :t",
+        ExpressionAttributeValues={":h": {"S": "h"}, ":t": {"BOOL": True}},
+    )
     assert page["Count"] == 2 and page["ScannedCount"] == 4 and page["LastEvaluatedKey"]["r"] == {"N": "3"}
-    count = ddb.query(TableName=name, KeyConditionExpression="id = :h", Select="COUNT",
-                      ExpressionAttributeValues={":h": {"S": "h"}})
+    count = ddb.query(
+        TableName=name,
+        KeyConditionExpression="id = :h",
+        Select="COUNT",
+        ExpressionAttributeValues={":h": {"S": "h"}},
+    )
     assert count["Count"] == 10 and "Items" not in count
     with pytest.raises(ClientError) as exc:
-        ddb.query(TableName=name, KeyConditionExpression="id = :h", Select="COUNT", ProjectionExpression="r",
-                  ExpressionAttributeValues={":h": {"S": "h"}})
-    assert error(exc) == ("ValidationException", "Cannot specify the ProjectionExpression when choosing to get only the Count")
+        ddb.query(
+            TableName=name,
+            KeyConditionExpression="id = :h",
+            Select="COUNT",
+            ProjectionExpression="r",
+            ExpressionAttributeValues={":h": {"S": "h"}},
+        )
+    assert error(exc) == (
+        "ValidationException",
+        "Cannot specify the ProjectionExpression when choosing to get only the Count",
+    )
     with pytest.raises(ClientError) as exc:
-        ddb.query(TableName=name, ExclusiveStartKey={"id": {"S": "h"}}, KeyConditionExpression="id = :h",
-                  ExpressionAttributeValues={":h": {"S": "h"}})
-    assert error(exc) == ("ValidationException",
-                          "The provided starting key is invalid: The provided key element does not match the schema")
+        ddb.query(
+            TableName=name,
+            ExclusiveStartKey={"id": {"S": "h"}},
+            KeyConditionExpression="id = :h",
+            ExpressionAttributeValues={":h": {"S": "h"}},
+        )
+    assert error(exc) == (
+        "ValidationException",
+        "The provided starting key is invalid: The provided key element does not match the schema",
+    )
 
 
 def test_query_requires_key_condition_and_legacy_key_conditions(ddb: Any, make_table: Any) -> None:
@@ -120,11 +182,17 @@ def test_query_requires_key_condition_and_legacy_key_conditions(ddb: Any, make_t
         ddb.put_item(TableName=name, Item={"id": {"S": "h"}, "r": {"N": str(i)}})
     with pytest.raises(ClientError) as exc:
         ddb.query(TableName=name)
-    assert error(exc) == ("ValidationException",
-                          "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.")
-    items = ddb.query(TableName=name, KeyConditions={
-        "id": {"ComparisonOperator": "EQ", "AttributeValueList": [{"S": "h"}]},
-        "r": {"ComparisonOperator": "GT", "AttributeValueList": [{"N": "0"}]}})["Items"]
+    assert error(exc) == (
+        "ValidationException",
+        "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.",
+    )
+    items = ddb.query(
+        TableName=name,
+        KeyConditions={
+            "id": {"ComparisonOperator": "EQ", "AttributeValueList": [{"S": "h"}]},
+            "r": {"ComparisonOperator": "GT", "AttributeValueList": [{"N": "0"}]},
+        },
+    )["Items"]
     assert [i["r"]["N"] for i in items] == ["1", "2"]
 
 
@@ -133,8 +201,12 @@ def test_one_megabyte_page_before_filter(ddb: Any, make_table: Any) -> None:
     big = "x" * 300_000
     for i in range(5):
         ddb.put_item(TableName=name, Item={"id": {"S": "h"}, "r": {"N": str(i)}, "v": {"S": big}})
-    page = ddb.query(TableName=name, KeyConditionExpression="id = :h", ExpressionAttributeValues={":h": {"S": "h"}},
-                     FilterExpression="attribute_not_exists(v)")
+    page = ddb.query(
+        TableName=name,
+        KeyConditionExpression="id = :h",
+        ExpressionAttributeValues={":h": {"S": "h"}},
+        FilterExpression="attribute_not_exists(v)",
+    )
     assert page["Count"] == 0 and page["ScannedCount"] == 4 and page["LastEvaluatedKey"]["r"] == {"N": "3"}
     scan = ddb.scan(TableName=name, Select="COUNT")
     assert scan["ScannedCount"] == 4 and "LastEvaluatedKey" in scan
@@ -154,13 +226,19 @@ def test_scan_pagination_and_parallel_segments(ddb: Any, make_table: Any) -> Non
         if not start:
             break
     assert sorted(seen) == sorted(ids)
-    parts = [{i["id"]["S"] for i in ddb.scan(TableName=name, Segment=s, TotalSegments=4)["Items"]} for s in range(4)]
+    parts = [
+        {i["id"]["S"] for i in ddb.scan(TableName=name, Segment=s, TotalSegments=4)["Items"]}
+        for s in range(4)
+    ]
     assert set().union(*parts) == ids and sum(len(p) for p in parts) == 40
     assert sum(1 for p in parts if p) >= 2
     with pytest.raises(ClientError) as exc:
         ddb.scan(TableName=name, Segment=4, TotalSegments=4)
-    assert error(exc) == ("ValidationException", "The Segment parameter is zero-based and must be less than parameter "
-                          "TotalSegments: Segment: 4 is not less than TotalSegments: 4")
+    assert error(exc) == (
+        "ValidationException",
+        "The Segment parameter is zero-based and must be less than parameter "
+        "TotalSegments: Segment: 4 is not less than TotalSegments: 4",
+    )
     with pytest.raises(ClientError) as exc:
         ddb.scan(TableName=name, Segment=1)
     assert error(exc)[0] == "ValidationException"
@@ -170,8 +248,16 @@ def test_scan_filters_and_projection(ddb: Any, make_table: Any) -> None:
     name = make_table()
     for i in range(6):
         ddb.put_item(TableName=name, Item={"id": {"S": str(i)}, "n": {"N": str(i)}, "x": {"S": "y"}})
-    out = ddb.scan(TableName=name, FilterExpression="n >= :a", ProjectionExpression="id",
-                   ExpressionAttributeValues={":a": {"N": "4"}})
-    assert sorted(i["id"]["S"] for i in out["Items"]) == ["4", "5"] and all(set(i) == {"id"} for i in out["Items"])
-    out = ddb.scan(TableName=name, ScanFilter={"n": {"ComparisonOperator": "LT", "AttributeValueList": [{"N": "2"}]}})
+    out = ddb.scan(
+        TableName=name,
+        FilterExpression="n >= :a",
+        ProjectionExpression="id",
+        ExpressionAttributeValues={":a": {"N": "4"}},
+    )
+    assert sorted(i["id"]["S"] for i in out["Items"]) == ["4", "5"] and all(
+        set(i) == {"id"} for i in out["Items"]
+    )
+    out = ddb.scan(
+        TableName=name, ScanFilter={"n": {"ComparisonOperator": "LT", "AttributeValueList": [{"N": "2"}]}}
+    )
     assert out["Count"] == 2 and out["ScannedCount"] == 6

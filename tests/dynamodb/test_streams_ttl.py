@@ -12,9 +12,13 @@ from tests.conftest import make_client
 from tests.dynamodb.conftest import create, error
 
 
-def _records(streams: Any, arn: str, kind: str = "TRIM_HORIZON", **kwargs: Any) -> tuple[list[Any], str | None]:
+def _records(
+    streams: Any, arn: str, kind: str = "TRIM_HORIZON", **kwargs: Any
+) -> tuple[list[Any], str | None]:
     shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
-    it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType=kind, **kwargs)["ShardIterator"]
+    it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType=kind, **kwargs)[
+        "ShardIterator"
+    ]
     out = streams.get_records(ShardIterator=it)
     return out["Records"], out.get("NextShardIterator")
 
@@ -26,10 +30,18 @@ def test_stream_view_types_and_events(ddb: Any, streams: Any, make_table: Any, v
     arn = table["LatestStreamArn"]
     assert table["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": view}
     ddb.put_item(TableName=name, Item={"id": {"S": "Fred"}})
-    ddb.update_item(TableName=name, Key={"id": {"S": "Fred"}}, UpdateExpression="SET a = :a",
-                    ExpressionAttributeValues={":a": {"S": "x"}})
-    ddb.update_item(TableName=name, Key={"id": {"S": "Fred"}}, UpdateExpression="SET a = :a",
-                    ExpressionAttributeValues={":a": {"S": "x"}})  # no change: no record
+    ddb.update_item(
+        TableName=name,
+        Key={"id": {"S": "Fred"}},
+        UpdateExpression="SET a = :a",
+        ExpressionAttributeValues={":a": {"S": "x"}},
+    )
+    ddb.update_item(
+        TableName=name,
+        Key={"id": {"S": "Fred"}},
+        UpdateExpression="SET a = :a",
+        ExpressionAttributeValues={":a": {"S": "x"}},
+    )  # no change: no record
     ddb.delete_item(TableName=name, Key={"id": {"S": "Fred"}})
     ddb.delete_item(TableName=name, Key={"id": {"S": "Fred"}})  # nothing deleted: no record
     records, _ = _records(streams, arn)
@@ -50,8 +62,11 @@ def test_stream_view_types_and_events(ddb: Any, streams: Any, make_table: Any, v
 def test_stream_shapes_iterators_and_disable(ddb: Any, streams: Any, make_table: Any) -> None:
     name = make_table(StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
     arn = ddb.describe_table(TableName=name)["Table"]["LatestStreamArn"]
-    assert {"StreamArn": arn, "TableName": name, "StreamLabel": arn.rsplit("/", 1)[1]} in \
-        streams.list_streams(TableName=name)["Streams"]
+    assert {
+        "StreamArn": arn,
+        "TableName": name,
+        "StreamLabel": arn.rsplit("/", 1)[1],
+    } in streams.list_streams(TableName=name)["Streams"]
     desc = streams.describe_stream(StreamArn=arn)["StreamDescription"]
     assert desc["StreamStatus"] == "ENABLED" and desc["TableName"] == name
     assert desc["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
@@ -67,10 +82,15 @@ def test_stream_shapes_iterators_and_disable(ddb: Any, streams: Any, make_table:
     latest, nxt = _records(streams, arn, "LATEST")
     assert latest == [] and nxt
     ddb.put_item(TableName=name, Item={"id": {"S": "late"}})
-    assert [r["dynamodb"]["Keys"]["id"]["S"] for r in streams.get_records(ShardIterator=nxt)["Records"]] == ["late"]
+    assert [r["dynamodb"]["Keys"]["id"]["S"] for r in streams.get_records(ShardIterator=nxt)["Records"]] == [
+        "late"
+    ]
     ddb.update_table(TableName=name, StreamSpecification={"StreamEnabled": False})
     desc = streams.describe_stream(StreamArn=arn)["StreamDescription"]
-    assert desc["StreamStatus"] == "DISABLED" and "EndingSequenceNumber" in desc["Shards"][0]["SequenceNumberRange"]
+    assert (
+        desc["StreamStatus"] == "DISABLED"
+        and "EndingSequenceNumber" in desc["Shards"][0]["SequenceNumberRange"]
+    )
     records, nxt = _records(streams, arn)
     assert len(records) == 4 and nxt is None  # closed shard, read to its end
     assert "StreamSpecification" not in ddb.describe_table(TableName=name)["Table"]
@@ -86,7 +106,9 @@ def test_iterator_expiry_and_retention(fresh_server: Any) -> None:
     arn = ddb.describe_table(TableName=name)["Table"]["LatestStreamArn"]
     ddb.put_item(TableName=name, Item={"id": {"S": "old"}})
     shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
-    it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")[
+        "ShardIterator"
+    ]
     seq = streams.get_records(ShardIterator=it)["Records"][0]["dynamodb"]["SequenceNumber"]
     proc.advance_clock(16 * 60)
     with pytest.raises(ClientError) as exc:
@@ -102,27 +124,46 @@ def test_iterator_expiry_and_retention(fresh_server: Any) -> None:
         time.sleep(0.05)
     assert [r["dynamodb"]["Keys"]["id"]["S"] for r in records] == ["new"]
     with pytest.raises(ClientError) as exc:
-        streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="AT_SEQUENCE_NUMBER",
-                                   SequenceNumber=seq)
+        streams.get_shard_iterator(
+            StreamArn=arn, ShardId=shard, ShardIteratorType="AT_SEQUENCE_NUMBER", SequenceNumber=seq
+        )
     assert error(exc)[0] == "TrimmedDataAccessException"
 
 
 def test_ttl_sweeper_deletes_expired_items_as_the_service(fresh_server: Any) -> None:
     proc = fresh_server(in_memory=True, GONDWANA_DYNAMODB_TTL_INTERVAL="0.05")
     ddb, streams = make_client(proc.url, "dynamodb"), make_client(proc.url, "dynamodbstreams")
-    name = create(ddb, StreamSpecification={"StreamEnabled": True, "StreamViewType": "OLD_IMAGE"},
-                  more_attrs={"g": "S"},
-                  GlobalSecondaryIndexes=[{"IndexName": "by-g", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
-                                           "Projection": {"ProjectionType": "KEYS_ONLY"}}])
-    assert ddb.describe_time_to_live(TableName=name)["TimeToLiveDescription"] == {"TimeToLiveStatus": "DISABLED"}
+    name = create(
+        ddb,
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "OLD_IMAGE"},
+        more_attrs={"g": "S"},
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "by-g",
+                "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            }
+        ],
+    )
+    assert ddb.describe_time_to_live(TableName=name)["TimeToLiveDescription"] == {
+        "TimeToLiveStatus": "DISABLED"
+    }
     now = int(time.time())
-    ddb.put_item(TableName=name, Item={"id": {"S": "before-enable"}, "exp": {"N": str(now + 100)}, "g": {"S": "x"}})
-    out = ddb.update_time_to_live(TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "exp"})
+    ddb.put_item(
+        TableName=name, Item={"id": {"S": "before-enable"}, "exp": {"N": str(now + 100)}, "g": {"S": "x"}}
+    )
+    out = ddb.update_time_to_live(
+        TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "exp"}
+    )
     assert out["TimeToLiveSpecification"] == {"Enabled": True, "AttributeName": "exp"}
     assert ddb.describe_time_to_live(TableName=name)["TimeToLiveDescription"] == {
-        "TimeToLiveStatus": "ENABLED", "AttributeName": "exp"}
+        "TimeToLiveStatus": "ENABLED",
+        "AttributeName": "exp",
+    }
     with pytest.raises(ClientError) as exc:
-        ddb.update_time_to_live(TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "exp"})
+        ddb.update_time_to_live(
+            TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "exp"}
+        )
     assert error(exc) == ("ValidationException", "TimeToLive is already enabled")
     ddb.put_item(TableName=name, Item={"id": {"S": "later"}, "exp": {"N": str(now + 500)}, "g": {"S": "x"}})
     ddb.put_item(TableName=name, Item={"id": {"S": "ancient"}, "exp": {"N": str(now - 6 * 365 * 86400)}})
@@ -130,7 +171,9 @@ def test_ttl_sweeper_deletes_expired_items_as_the_service(fresh_server: Any) -> 
     ddb.put_item(TableName=name, Item={"id": {"S": "forever"}})
     proc.advance_clock(200)
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and "Item" in ddb.get_item(TableName=name, Key={"id": {"S": "before-enable"}}):
+    while time.monotonic() < deadline and "Item" in ddb.get_item(
+        TableName=name, Key={"id": {"S": "before-enable"}}
+    ):
         time.sleep(0.05)
     ids = sorted(i["id"]["S"] for i in ddb.scan(TableName=name)["Items"])
     assert ids == ["ancient", "forever", "later", "not-a-number"]
@@ -143,5 +186,10 @@ def test_ttl_sweeper_deletes_expired_items_as_the_service(fresh_server: Any) -> 
     assert removed[0]["dynamodb"]["OldImage"]["id"] == {"S": "before-enable"}
     assert all("userIdentity" not in r for r in records if r["eventName"] != "REMOVE")
     with pytest.raises(ClientError) as exc:
-        ddb.update_time_to_live(TableName=name, TimeToLiveSpecification={"Enabled": False, "AttributeName": "exp"})
-    assert error(exc) == ("ValidationException", "Time to live has been modified multiple times within a fixed interval")
+        ddb.update_time_to_live(
+            TableName=name, TimeToLiveSpecification={"Enabled": False, "AttributeName": "exp"}
+        )
+    assert error(exc) == (
+        "ValidationException",
+        "Time to live has been modified multiple times within a fixed interval",
+    )

@@ -16,12 +16,20 @@ PT = {"ReadCapacityUnits": 5, "WriteCapacityUnits": 5}
 
 def test_table_crud_shapes(ddb: Any) -> None:
     name = unique()
-    created = ddb.create_table(TableName=name, KeySchema=KEYS, AttributeDefinitions=ATTRS, ProvisionedThroughput=PT)
+    created = ddb.create_table(
+        TableName=name, KeySchema=KEYS, AttributeDefinitions=ATTRS, ProvisionedThroughput=PT
+    )
     desc = created["TableDescription"]
     assert desc["TableStatus"] == "CREATING"
-    assert desc["ProvisionedThroughput"] == {"NumberOfDecreasesToday": 0, "ReadCapacityUnits": 5, "WriteCapacityUnits": 5}
+    assert desc["ProvisionedThroughput"] == {
+        "NumberOfDecreasesToday": 0,
+        "ReadCapacityUnits": 5,
+        "WriteCapacityUnits": 5,
+    }
     assert desc["TableArn"] == f"arn:aws:dynamodb:us-east-1:000000000000:table/{name}"
-    assert desc["ItemCount"] == 0 and desc["TableSizeBytes"] == 0 and desc["DeletionProtectionEnabled"] is False
+    assert (
+        desc["ItemCount"] == 0 and desc["TableSizeBytes"] == 0 and desc["DeletionProtectionEnabled"] is False
+    )
     assert "WarmThroughput" not in desc and "BillingModeSummary" not in desc
     table = ddb.describe_table(TableName=name)["Table"]
     assert table["TableStatus"] == "ACTIVE"
@@ -33,10 +41,16 @@ def test_table_crud_shapes(ddb: Any) -> None:
     assert "KeySchema" not in deleted and "AttributeDefinitions" not in deleted
     with pytest.raises(ClientError) as exc:
         ddb.describe_table(TableName=name)
-    assert error(exc) == ("ResourceNotFoundException", f"Requested resource not found: Table: {name} not found")
+    assert error(exc) == (
+        "ResourceNotFoundException",
+        f"Requested resource not found: Table: {name} not found",
+    )
     with pytest.raises(ClientError) as exc:
         ddb.delete_table(TableName="non-existent")
-    assert error(exc) == ("ResourceNotFoundException", "Requested resource not found: Table: non-existent not found")
+    assert error(exc) == (
+        "ResourceNotFoundException",
+        "Requested resource not found: Table: non-existent not found",
+    )
 
 
 def test_duplicate_table_and_case_sensitive_names(ddb: Any, make_table: Any) -> None:
@@ -58,41 +72,84 @@ def test_table_arn_accepted_as_name(ddb: Any, make_table: Any) -> None:
 
 def test_pay_per_request(ddb: Any, make_table: Any) -> None:
     with pytest.raises(ClientError) as exc:
-        ddb.create_table(TableName=unique(), KeySchema=KEYS, AttributeDefinitions=ATTRS,
-                         BillingMode="PAY_PER_REQUEST", ProvisionedThroughput=PT)
-    assert error(exc) == ("ValidationException", "One or more parameter values were invalid: Neither "
-                          "ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST")
+        ddb.create_table(
+            TableName=unique(),
+            KeySchema=KEYS,
+            AttributeDefinitions=ATTRS,
+            BillingMode="PAY_PER_REQUEST",
+            ProvisionedThroughput=PT,
+        )
+    assert error(exc) == (
+        "ValidationException",
+        "One or more parameter values were invalid: Neither "
+        "ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST",
+    )
     name = make_table()
     table = ddb.describe_table(TableName=name)["Table"]
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     assert table["ProvisionedThroughput"]["ReadCapacityUnits"] == 0
-    assert table["WarmThroughput"] == {"ReadUnitsPerSecond": 12000, "WriteUnitsPerSecond": 4000, "Status": "ACTIVE"}
+    assert table["WarmThroughput"] == {
+        "ReadUnitsPerSecond": 12000,
+        "WriteUnitsPerSecond": 4000,
+        "Status": "ACTIVE",
+    }
 
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"KeySchema": KEYS, "AttributeDefinitions": ATTRS},
-         "One or more parameter values were invalid: ReadCapacityUnits and WriteCapacityUnits must both be "
-         "specified when BillingMode is PROVISIONED"),
-        ({"KeySchema": KEYS, "AttributeDefinitions": [{"AttributeName": "x", "AttributeType": "S"}],
-          "ProvisionedThroughput": PT},
-         "One or more parameter values were invalid: Some index key attributes are not defined in "
-         "AttributeDefinitions. Keys: [id], AttributeDefinitions: [x]"),
-        ({"KeySchema": KEYS, "AttributeDefinitions": [*ATTRS, {"AttributeName": "x", "AttributeType": "S"}],
-          "ProvisionedThroughput": PT},
-         "One or more parameter values were invalid: Number of attributes in KeySchema does not exactly match "
-         "number of attributes defined in AttributeDefinitions"),
-        ({"KeySchema": [{"AttributeName": "id", "KeyType": "RANGE"}], "AttributeDefinitions": ATTRS,
-          "ProvisionedThroughput": PT},
-         "Invalid KeySchema: The first KeySchemaElement is not a HASH key type"),
-        ({"KeySchema": KEYS, "AttributeDefinitions": [*ATTRS, {"AttributeName": "s", "AttributeType": "S"}],
-          "ProvisionedThroughput": PT,
-          "LocalSecondaryIndexes": [{"IndexName": "lsi", "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"},
-                                    {"AttributeName": "s", "KeyType": "RANGE"}],
-                                    "Projection": {"ProjectionType": "ALL"}}]},
-         "One or more parameter values were invalid: Table KeySchema does not have a range key, which is "
-         "required when specifying a LocalSecondaryIndex"),
+        (
+            {"KeySchema": KEYS, "AttributeDefinitions": ATTRS},
+            "One or more parameter values were invalid: ReadCapacityUnits and WriteCapacityUnits must "
+            "both be "
+            "specified when BillingMode is PROVISIONED",
+        ),
+        (
+            {
+                "KeySchema": KEYS,
+                "AttributeDefinitions": [{"AttributeName": "x", "AttributeType": "S"}],
+                "ProvisionedThroughput": PT,
+            },
+            "One or more parameter values were invalid: Some index key attributes are not defined in "
+            "AttributeDefinitions. Keys: [id], AttributeDefinitions: [x]",
+        ),
+        (
+            {
+                "KeySchema": KEYS,
+                "AttributeDefinitions": [*ATTRS, {"AttributeName": "x", "AttributeType": "S"}],
+                "ProvisionedThroughput": PT,
+            },
+            "One or more parameter values were invalid: Number of attributes in KeySchema does not "
+            "exactly match "
+            "number of attributes defined in AttributeDefinitions",
+        ),
+        (
+            {
+                "KeySchema": [{"AttributeName": "id", "KeyType": "RANGE"}],
+                "AttributeDefinitions": ATTRS,
+                "ProvisionedThroughput": PT,
+            },
+            "Invalid KeySchema: The first KeySchemaElement is not a HASH key type",
+        ),
+        (
+            {
+                "KeySchema": KEYS,
+                "AttributeDefinitions": [*ATTRS, {"AttributeName": "s", "AttributeType": "S"}],
+                "ProvisionedThroughput": PT,
+                "LocalSecondaryIndexes": [
+                    {
+                        "IndexName": "lsi",
+                        "KeySchema": [
+                            {"AttributeName": "id", "KeyType": "HASH"},
+                            {"AttributeName": "s", "KeyType": "RANGE"},
+                        ],
+                        "Projection": {"ProjectionType": "ALL"},
+                    }
+                ],
+            },
+            "One or more parameter values were invalid: Table KeySchema does not have a range key, which is "
+            "required when specifying a LocalSecondaryIndex",
+        ),
     ],
 )
 def test_create_table_validation(ddb: Any, kwargs: dict[str, Any], message: str) -> None:
@@ -106,8 +163,11 @@ def test_create_table_validation(ddb: Any, kwargs: dict[str, Any], message: str)
 def test_model_validation_is_coral(raw: Any) -> None:
     with pytest.raises(ClientError) as exc:
         raw.describe_table(TableName="ab")
-    assert error(exc) == ("ValidationException", "1 validation error detected: Value 'ab' at 'tableName' failed to "
-                          "satisfy constraint: Member must have length greater than or equal to 3")
+    assert error(exc) == (
+        "ValidationException",
+        "1 validation error detected: Value 'ab' at 'tableName' failed to "
+        "satisfy constraint: Member must have length greater than or equal to 3",
+    )
 
 
 def test_list_tables_pagination(client: Any) -> None:
@@ -118,7 +178,8 @@ def test_list_tables_pagination(client: Any) -> None:
     rest = ddb.list_tables(ExclusiveStartTableName=first["LastEvaluatedTableName"])
     assert rest["TableNames"] == names[2:] and "LastEvaluatedTableName" not in rest
     assert client("dynamodb", region="ap-south-1").list_tables()["TableNames"] == [] or all(
-        not n.startswith("page-") for n in client("dynamodb", region="ap-south-1").list_tables()["TableNames"])
+        not n.startswith("page-") for n in client("dynamodb", region="ap-south-1").list_tables()["TableNames"]
+    )
     for name in names:
         ddb.delete_table(TableName=name)
 
@@ -128,7 +189,9 @@ def test_update_table_capacity_and_billing(ddb: Any, make_table: Any) -> None:
     with pytest.raises(ClientError) as exc:
         ddb.update_table(TableName=name, ProvisionedThroughput=PT)
     assert error(exc)[1].startswith("The provisioned throughput for the table will not change.")
-    out = ddb.update_table(TableName=name, ProvisionedThroughput={"ReadCapacityUnits": 2, "WriteCapacityUnits": 7})
+    out = ddb.update_table(
+        TableName=name, ProvisionedThroughput={"ReadCapacityUnits": 2, "WriteCapacityUnits": 7}
+    )
     pt = out["TableDescription"]["ProvisionedThroughput"]
     assert (pt["ReadCapacityUnits"], pt["WriteCapacityUnits"], pt["NumberOfDecreasesToday"]) == (2, 7, 1)
     out = ddb.update_table(TableName=name, BillingMode="PAY_PER_REQUEST")
@@ -139,8 +202,11 @@ def test_update_table_capacity_and_billing(ddb: Any, make_table: Any) -> None:
     ddb.update_table(TableName=name, DeletionProtectionEnabled=True)
     with pytest.raises(ClientError) as exc:
         ddb.delete_table(TableName=name)
-    assert error(exc) == ("ValidationException", "Resource cannot be deleted as it is currently protected against "
-                          "deletion. Disable deletion protection first.")
+    assert error(exc) == (
+        "ValidationException",
+        "Resource cannot be deleted as it is currently protected against "
+        "deletion. Disable deletion protection first.",
+    )
     ddb.update_table(TableName=name, DeletionProtectionEnabled=False)
 
 

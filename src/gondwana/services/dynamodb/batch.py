@@ -105,7 +105,8 @@ def batch_write(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, 
             units[table.name] = (table, total + capacity.write_units(size), per_index)
     out: dict[str, Any] = {"UnprocessedItems": {}}
     consumed = [
-        cc for table, total, per_index in units.values()
+        cc
+        for table, total, per_index in units.values()
         if (cc := capacity.consumed(p.get("ReturnConsumedCapacity"), table, total, per_index))
     ]
     if consumed:

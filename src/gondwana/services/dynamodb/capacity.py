@@ -21,7 +21,12 @@ def write_units(size: int, transactional: bool = False) -> float:
 
 
 def consumed(
-    mode: str | None, table: Table, units: float, indexes: dict[str, float] | None = None, *, read: bool = False
+    mode: str | None,
+    table: Table,
+    units: float,
+    indexes: dict[str, float] | None = None,
+    *,
+    read: bool = False,
 ) -> dict[str, Any] | None:
     """The ConsumedCapacity member for ReturnConsumedCapacity `mode` (None or NONE: absent)."""
     if mode not in ("TOTAL", "INDEXES"):
@@ -34,7 +39,9 @@ def consumed(
         kind = "ReadCapacityUnits" if read else "WriteCapacityUnits"
         out["Table"] = {"CapacityUnits": units, kind: units}
         gsis = {n: {"CapacityUnits": u, kind: u} for n, u in indexes.items() if table.indexes[n].is_global}
-        lsis = {n: {"CapacityUnits": u, kind: u} for n, u in indexes.items() if not table.indexes[n].is_global}
+        lsis = {
+            n: {"CapacityUnits": u, kind: u} for n, u in indexes.items() if not table.indexes[n].is_global
+        }
         if gsis:
             out["GlobalSecondaryIndexes"] = gsis
         if lsis:

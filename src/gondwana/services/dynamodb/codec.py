@@ -10,7 +10,7 @@ _b64 = base64.b64encode
 
 
 def _out(value: dict[str, Any]) -> dict[str, Any]:
-    (kind, raw), = value.items()
+    ((kind, raw),) = value.items()
     if kind == "B":
         return {"B": _b64(raw).decode()}
     if kind == "BS":
@@ -23,7 +23,7 @@ def _out(value: dict[str, Any]) -> dict[str, Any]:
 
 
 def _in(value: dict[str, Any]) -> dict[str, Any]:
-    (kind, raw), = value.items()
+    ((kind, raw),) = value.items()
     if kind == "B":
         return {"B": base64.b64decode(raw)}
     if kind == "BS":

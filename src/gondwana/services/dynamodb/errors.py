@@ -21,7 +21,9 @@ def invalid(message: str) -> ServiceError:
 def not_found(table: str | None = None) -> ServiceError:
     if table is None:
         return ServiceError("ResourceNotFoundException", "Requested resource not found")
-    return ServiceError("ResourceNotFoundException", f"Requested resource not found: Table: {table} not found")
+    return ServiceError(
+        "ResourceNotFoundException", f"Requested resource not found: Table: {table} not found"
+    )
 
 
 def in_use(message: str) -> ServiceError:

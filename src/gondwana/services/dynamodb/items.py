@@ -24,7 +24,9 @@ def check_return_values(p: dict[str, Any], allowed: tuple[str, ...]) -> str:
     return rv
 
 
-def collection_metrics(p: dict[str, Any], table: Table, key: Item, svc: DynamoDBService) -> dict[str, Any] | None:
+def collection_metrics(
+    p: dict[str, Any], table: Table, key: Item, svc: DynamoDBService
+) -> dict[str, Any] | None:
     if p.get("ReturnItemCollectionMetrics") != "SIZE" or not any(
         not i.is_global for i in table.indexes.values()
     ):
@@ -84,7 +86,10 @@ def get_item(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any
     if item is not None:
         out["Item"] = ex().project(proj, item) if proj is not None else item
     cc = capacity.consumed(
-        p.get("ReturnConsumedCapacity"), table, capacity.read_units(size, bool(p.get("ConsistentRead"))), read=True
+        p.get("ReturnConsumedCapacity"),
+        table,
+        capacity.read_units(size, bool(p.get("ConsistentRead"))),
+        read=True,
     )
     if cc:
         out["ConsumedCapacity"] = cc
@@ -110,8 +115,9 @@ def delete_item(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, 
     out: dict[str, Any] = {}
     if rv == "ALL_OLD" and old is not None:
         out["Attributes"] = old
-    cc = capacity.consumed(p.get("ReturnConsumedCapacity"), table, capacity.write_units(item_size(old) if old else 0),
-                           idx)
+    cc = capacity.consumed(
+        p.get("ReturnConsumedCapacity"), table, capacity.write_units(item_size(old) if old else 0), idx
+    )
     if cc:
         out["ConsumedCapacity"] = cc
     icm = collection_metrics(p, table, key, svc)

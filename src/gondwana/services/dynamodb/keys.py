@@ -30,7 +30,7 @@ def encode_number(text: str) -> bytes:
 
 def encode(value: dict[str, Any]) -> bytes:
     """The sortable bytes of a key attribute value (S, N or B)."""
-    (kind, raw), = value.items()
+    ((kind, raw),) = value.items()
     if kind == "S":
         return raw.encode()
     if kind == "B":

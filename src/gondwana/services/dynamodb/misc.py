@@ -55,8 +55,10 @@ def update_ttl(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, A
     if now - current.get("changed", -TTL_COOLDOWN) < TTL_COOLDOWN:
         raise validation("Time to live has been modified multiple times within a fixed interval")
     if not spec["Enabled"] and current.get("AttributeName") != spec["AttributeName"]:
-        raise validation("TimeToLive is active on a different AttributeName: current AttributeName is "
-                         f"{current.get('AttributeName')}")
+        raise validation(
+            "TimeToLive is active on a different AttributeName: current AttributeName is "
+            f"{current.get('AttributeName')}"
+        )
     status = "ENABLED" if spec["Enabled"] else "DISABLED"
     table.desc["_ttl"] = {"TimeToLiveStatus": status, "AttributeName": spec["AttributeName"], "changed": now}
     store = svc.runtime.store
@@ -76,7 +78,12 @@ def describe_ttl(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str,
     ttl = table.desc.get("_ttl")
     if not ttl or ttl["TimeToLiveStatus"] == "DISABLED":
         return {"TimeToLiveDescription": {"TimeToLiveStatus": "DISABLED"}}
-    return {"TimeToLiveDescription": {"TimeToLiveStatus": ttl["TimeToLiveStatus"], "AttributeName": ttl["AttributeName"]}}
+    return {
+        "TimeToLiveDescription": {
+            "TimeToLiveStatus": ttl["TimeToLiveStatus"],
+            "AttributeName": ttl["AttributeName"],
+        }
+    }
 
 
 # ---- tags --------------------------------------------------------------------------------------
@@ -90,7 +97,9 @@ def _by_arn(svc: DynamoDBService, ctx: Any, arn: str) -> Table:
         if parts[3] == ctx.region and parts[4] == ctx.account:
             table = svc.tables.find(ctx.account, ctx.region, name)
     if table is None:
-        raise ServiceError("ResourceNotFoundException", f"Requested resource not found: ResourcArn: {arn} not found")
+        raise ServiceError(
+            "ResourceNotFoundException", f"Requested resource not found: ResourcArn: {arn} not found"
+        )
     return table
 
 
@@ -99,7 +108,9 @@ def tag_resource(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> None:
     tags = table.desc.setdefault("_tags", {})
     tags.update({t["Key"]: t["Value"] for t in p["Tags"]})
     if len(tags) > 50:
-        raise ServiceError("LimitExceededException", "Tag limit exceeded: a resource can have at most 50 tags")
+        raise ServiceError(
+            "LimitExceededException", "Tag limit exceeded: a resource can have at most 50 tags"
+        )
     with svc.runtime.store.transaction():
         svc.table_store.save(table)
 
@@ -131,12 +142,19 @@ def _backups(svc: DynamoDBService, ctx: Any, name: str) -> Table:
 def _backup_description(table: Table, now: float) -> dict[str, Any]:
     pitr = table.desc.get("_pitr")
     if not pitr:
-        return {"ContinuousBackupsStatus": "ENABLED",
-                "PointInTimeRecoveryDescription": {"PointInTimeRecoveryStatus": "DISABLED"}}
-    return {"ContinuousBackupsStatus": "ENABLED", "PointInTimeRecoveryDescription": {
-        "PointInTimeRecoveryStatus": "ENABLED", "RecoveryPeriodInDays": pitr["days"],
-        "EarliestRestorableDateTime": max(pitr["since"], now - pitr["days"] * 86400), "LatestRestorableDateTime": now,
-    }}
+        return {
+            "ContinuousBackupsStatus": "ENABLED",
+            "PointInTimeRecoveryDescription": {"PointInTimeRecoveryStatus": "DISABLED"},
+        }
+    return {
+        "ContinuousBackupsStatus": "ENABLED",
+        "PointInTimeRecoveryDescription": {
+            "PointInTimeRecoveryStatus": "ENABLED",
+            "RecoveryPeriodInDays": pitr["days"],
+            "EarliestRestorableDateTime": max(pitr["since"], now - pitr["days"] * 86400),
+            "LatestRestorableDateTime": now,
+        },
+    }
 
 
 def describe_backups(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
@@ -162,7 +180,9 @@ def update_backups(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[st
 
 
 def _no_policy(arn: str) -> ServiceError:
-    return ServiceError("PolicyNotFoundException", f"Resource-based policy not found for the provided ResourceArn: {arn}")
+    return ServiceError(
+        "PolicyNotFoundException", f"Resource-based policy not found for the provided ResourceArn: {arn}"
+    )
 
 
 def put_policy(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
@@ -170,8 +190,10 @@ def put_policy(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, A
     current = table.desc.get("_policy_rev")
     expected = p.get("ExpectedRevisionId")
     if expected is not None and expected != current:
-        raise ServiceError("PolicyNotFoundException",
-                           f"A policy with the revision ID {expected} was not found for {p['ResourceArn']}")
+        raise ServiceError(
+            "PolicyNotFoundException",
+            f"A policy with the revision ID {expected} was not found for {p['ResourceArn']}",
+        )
     revision = str(uuid.uuid4().int)[:13]
     table.desc["_policy"], table.desc["_policy_rev"] = p["Policy"], revision
     with svc.runtime.store.transaction():

@@ -41,11 +41,15 @@ def placeholders(p: dict[str, Any], expressions: list[str]) -> Any:
     used = [e for e in expressions if p.get(e) is not None]
     if not used:
         if names is not None:
-            raise validation(f"ExpressionAttributeNames can only be specified when using expressions: "
-                             f"{_null_list(expressions)}")
+            raise validation(
+                f"ExpressionAttributeNames can only be specified when using expressions: "
+                f"{_null_list(expressions)}"
+            )
         if values is not None:
-            raise validation(f"ExpressionAttributeValues can only be specified when using expressions: "
-                             f"{_null_list(expressions)}")
+            raise validation(
+                f"ExpressionAttributeValues can only be specified when using expressions: "
+                f"{_null_list(expressions)}"
+            )
         return None
     ph = ex().Placeholders(names, values)
     ph.validate(check_value)
@@ -66,8 +70,10 @@ def projection(p: dict[str, Any], ph: Any) -> Any:
     if p.get("AttributesToGet"):
         names = p["AttributesToGet"]
         if len(set(names)) != len(names):
-            raise validation(f"One or more parameter values were invalid: Duplicate value in attribute name: "
-                             f"{next(n for n in names if names.count(n) > 1)}")
+            raise validation(
+                f"One or more parameter values were invalid: Duplicate value in attribute name: "
+                f"{next(n for n in names if names.count(n) > 1)}"
+            )
         return ex().projection_from_attributes(names)
     return None
 

@@ -52,7 +52,8 @@ def _select(p: dict[str, Any], index: Index | None, proj: Any) -> str:
         raise validation(f"Cannot specify the {attrs} when choosing to get {what}")
     if select == "ALL_ATTRIBUTES" and index is not None and index.is_global and index.projection != "ALL":
         raise invalid(
-            f"Select type ALL_ATTRIBUTES is not supported for global secondary index {index.name} because its "
+            f"Select type ALL_ATTRIBUTES is not supported for global secondary index {index.name} "
+            f"because its "
             "projection type is not ALL"
         )
     return select
@@ -68,7 +69,9 @@ def _start(table: Table, index: Index | None, p: dict[str, Any]) -> tuple[Any, .
     if index is not None:
         wanted += [k for k in (index.hash_key, index.range_key) if k and k not in wanted]
     if set(esk) != set(wanted) or any(next(iter(esk[k])) != table.attr_types[k] for k in wanted):
-        raise validation("The provided starting key is invalid: The provided key element does not match the schema")
+        raise validation(
+            "The provided starting key is invalid: The provided key element does not match the schema"
+        )
     spread, bhk, brk = table.encode_key(esk)
     if index is None:
         return spread, bhk, brk
@@ -90,15 +93,24 @@ def _successor(prefix: bytes) -> bytes | None:
 
 
 def _page(
-    svc: DynamoDBService, table: Table, index: Index | None, rows: Iterator[tuple[str, int]], p: dict[str, Any],
-    filt: Any, proj: Any, select: str, consistent: bool,
+    svc: DynamoDBService,
+    table: Table,
+    index: Index | None,
+    rows: Iterator[tuple[str, int]],
+    p: dict[str, Any],
+    filt: Any,
+    proj: Any,
+    select: str,
+    consistent: bool,
 ) -> dict[str, Any]:
     limit = p.get("Limit")
     scanned = count = total = 0
     found: list[Item] = []
     last: Item | None = None
     exhausted = True
-    fetch_base = index is not None and not index.is_global and index.projection != "ALL" and select == "ALL_ATTRIBUTES"
+    fetch_base = (
+        index is not None and not index.is_global and index.projection != "ALL" and select == "ALL_ATTRIBUTES"
+    )
     for text, size in rows:
         if (limit is not None and scanned >= limit) or total >= PAGE_BYTES:
             exhausted = False
@@ -120,7 +132,9 @@ def _page(
         out["Items"] = found
     if not exhausted and last is not None:
         out["LastEvaluatedKey"] = _lek(table, index, last)
-    cc = capacity.consumed(p.get("ReturnConsumedCapacity"), table, capacity.read_units(total, consistent), read=True)
+    cc = capacity.consumed(
+        p.get("ReturnConsumedCapacity"), table, capacity.read_units(total, consistent), read=True
+    )
     if cc:
         out["ConsumedCapacity"] = cc
     return out
@@ -132,7 +146,9 @@ def query(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
     index = _index(table, p, consistent)
     check_mixed(p, ["KeyConditions", "QueryFilter", "AttributesToGet"], _QUERY_EXPR)
     if p.get("KeyConditions") is None and p.get("KeyConditionExpression") is None:
-        raise validation("Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.")
+        raise validation(
+            "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request."
+        )
     ph = placeholders(p, _QUERY_EXPR)
     hash_key = index.hash_key if index else table.hash_key
     range_key = index.range_key if index else table.range_key
@@ -150,8 +166,10 @@ def query(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
     if filt is not None:
         for name in (hash_key, range_key):
             if name and name in filt.attribute_names():
-                raise validation(f"Filter Expression can only contain non-primary key attributes: Primary key "
-                                 f"attribute: {name}")
+                raise validation(
+                    f"Filter Expression can only contain non-primary key attributes: Primary key "
+                    f"attribute: {name}"
+                )
     select = _select(p, index, proj)
     values = [kc.hash_value, *(kc.range_values or [])]
     for name, value in zip([hash_key] + [range_key] * len(kc.range_values or []), values, strict=False):
@@ -204,14 +222,20 @@ def scan(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
     index = _index(table, p, consistent)
     segment, total = p.get("Segment"), p.get("TotalSegments")
     if segment is not None and total is None:
-        raise validation("The TotalSegments parameter is required but was not present in the request when "
-                         "Segment parameter is present")
+        raise validation(
+            "The TotalSegments parameter is required but was not present in the request when "
+            "Segment parameter is present"
+        )
     if total is not None and segment is None:
-        raise validation("The Segment parameter is required but was not present in the request when parameter "
-                         "TotalSegments is present")
+        raise validation(
+            "The Segment parameter is required but was not present in the request when parameter "
+            "TotalSegments is present"
+        )
     if segment is not None and segment >= total:
-        raise validation(f"The Segment parameter is zero-based and must be less than parameter TotalSegments: "
-                         f"Segment: {segment} is not less than TotalSegments: {total}")
+        raise validation(
+            f"The Segment parameter is zero-based and must be less than parameter TotalSegments: "
+            f"Segment: {segment} is not less than TotalSegments: {total}"
+        )
     check_mixed(p, ["ScanFilter", "AttributesToGet"], _SCAN_EXPR)
     ph = placeholders(p, _SCAN_EXPR)
     filt = None

@@ -62,8 +62,13 @@ class Table:
                 h, r = split_schema(spec["KeySchema"])
                 proj = spec["Projection"]
                 self.indexes[spec["IndexName"]] = Index(
-                    spec["IndexName"], is_global, h, r, proj.get("ProjectionType", "ALL"),
-                    tuple(proj.get("NonKeyAttributes", ())), spec.get("IndexStatus", "ACTIVE"),
+                    spec["IndexName"],
+                    is_global,
+                    h,
+                    r,
+                    proj.get("ProjectionType", "ALL"),
+                    tuple(proj.get("NonKeyAttributes", ())),
+                    spec.get("IndexStatus", "ACTIVE"),
                     spec.get("_until", 0.0),
                 )
 
@@ -100,7 +105,9 @@ class Table:
                 raise invalid(f"Missing the key {name} in the item")
             actual = next(iter(item[name]))
             if actual != self.attr_types[name]:
-                raise invalid(f"Type mismatch for key {name} expected: {self.attr_types[name]} actual: {actual}")
+                raise invalid(
+                    f"Type mismatch for key {name} expected: {self.attr_types[name]} actual: {actual}"
+                )
             check_key_value(name, item[name], name == self.hash_key)
         for index in self.indexes.values():
             for name in (index.hash_key, index.range_key):
@@ -115,8 +122,10 @@ class Table:
                     raw = item[name][actual]
                     if len(raw) == 0:
                         raise validation(
-                            "One or more parameter values are not valid. The AttributeValue for a key attribute "
-                            f"cannot contain an empty {_WORD[actual]} value. IndexName: {index.name}, IndexKey: {name}"
+                            "One or more parameter values are not valid. The AttributeValue for a key "
+                            "attribute "
+                            f"cannot contain an empty {_WORD[actual]} value. IndexName: {index.name}, "
+                            f"IndexKey: {name}"
                         )
 
 
@@ -124,10 +133,11 @@ _WORD = {"S": "string", "B": "binary", "N": "number"}
 
 
 def check_key_value(name: str, value: dict[str, Any], is_hash: bool) -> None:
-    (kind, raw), = value.items()
+    ((kind, raw),) = value.items()
     if kind in ("S", "B") and len(raw) == 0:
         raise validation(
-            f"One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an "
+            f"One or more parameter values are not valid. The AttributeValue for a key attribute cannot "
+            f"contain an "
             f"empty {_WORD[kind]} value. Key: {name}"
         )
     size = len(raw.encode()) if kind == "S" else len(raw) if kind == "B" else 0

@@ -37,7 +37,8 @@ MIGRATIONS = [
         shard_id TEXT NOT NULL, start_seq INTEGER NOT NULL, created REAL NOT NULL, closed REAL);
     CREATE INDEX dynamodb_streams_by_table ON dynamodb_streams (account, region, table_name);
     CREATE TABLE dynamodb_stream_records (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT, arn TEXT NOT NULL, created REAL NOT NULL, record TEXT NOT NULL);
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, arn TEXT NOT NULL, created REAL NOT NULL,
+        record TEXT NOT NULL);
     CREATE INDEX dynamodb_stream_records_by_arn ON dynamodb_stream_records (arn, seq);
     CREATE TABLE dynamodb_tokens (
         account TEXT NOT NULL, region TEXT NOT NULL, token TEXT NOT NULL, digest TEXT NOT NULL,
@@ -74,22 +75,28 @@ class TableStore:
 
     def counts(self, table: Table) -> None:
         """Load the live item count and size (kept by every write) into `table`."""
-        row = self.store.query_one("SELECT item_count, size_bytes FROM dynamodb_tables WHERE tid = ?", (table.tid,))
+        row = self.store.query_one(
+            "SELECT item_count, size_bytes FROM dynamodb_tables WHERE tid = ?", (table.tid,)
+        )
         if row is not None:
             table.item_count, table.size_bytes = row
 
     def names(self, account: str, region: str) -> list[str]:
         rows = self.store.query(
-            "SELECT name FROM dynamodb_tables WHERE account = ? AND region = ? ORDER BY name", (account, region)
+            "SELECT name FROM dynamodb_tables WHERE account = ? AND region = ? ORDER BY name",
+            (account, region),
         )
         return [r[0] for r in rows]
 
     def all(self) -> list[Table]:
         return [_table(r) for r in self.store.query(f"SELECT {_COLUMNS} FROM dynamodb_tables")]
 
-    def create(self, account: str, region: str, name: str, desc: dict[str, Any], status: str, until: float) -> Table:
+    def create(
+        self, account: str, region: str, name: str, desc: dict[str, Any], status: str, until: float
+    ) -> Table:
         tid = self.store.insert(
-            "INSERT INTO dynamodb_tables (account, region, name, descr, status, status_until) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO dynamodb_tables (account, region, name, descr, status, status_until) VALUES "
+            "(?, ?, ?, ?, ?, ?)",
             (account, region, name, json.dumps(desc), status, until),
         )
         self._cache.pop((account, region, name), None)
@@ -113,6 +120,7 @@ class TableStore:
 
     def count(self, table: Table, delta_items: int, delta_bytes: int) -> None:
         self.store.execute(
-            "UPDATE dynamodb_tables SET item_count = item_count + ?, size_bytes = size_bytes + ? WHERE tid = ?",
+            "UPDATE dynamodb_tables SET item_count = item_count + ?, size_bytes = size_bytes + ? WHERE "
+            "tid = ?",
             (delta_items, delta_bytes, table.tid),
         )

@@ -60,7 +60,7 @@ class DynamoDBStreamsService(Service):
         start = p.get("ExclusiveStartStreamArn")
         if start:
             arns = [r[0] for r in rows]
-            rows = rows[arns.index(start) + 1:] if start in arns else rows
+            rows = rows[arns.index(start) + 1 :] if start in arns else rows
         limit = p.get("Limit") or 100
         out: dict[str, Any] = {
             "Streams": [{"StreamArn": r[0], "TableName": r[1], "StreamLabel": r[2]} for r in rows[:limit]]
@@ -73,21 +73,32 @@ class DynamoDBStreamsService(Service):
         arn, table, label, view, schema, shard, start, created, closed, _ = self._stream(ctx, p["StreamArn"])
         seq_range: dict[str, Any] = {"StartingSequenceNumber": _seq(start)}
         if closed is not None:
-            row = self.runtime.store.query_one("SELECT MAX(seq) FROM dynamodb_stream_records WHERE arn = ?", (arn,))
+            row = self.runtime.store.query_one(
+                "SELECT MAX(seq) FROM dynamodb_stream_records WHERE arn = ?", (arn,)
+            )
             seq_range["EndingSequenceNumber"] = _seq(row[0] if row and row[0] else start)
         shards = [{"ShardId": shard, "SequenceNumberRange": seq_range}]
         if p.get("ExclusiveStartShardId") == shard:
             shards = []
-        return {"StreamDescription": {
-            "StreamArn": arn, "StreamLabel": label, "StreamStatus": "DISABLED" if closed else "ENABLED",
-            "StreamViewType": view, "CreationRequestDateTime": created, "TableName": table,
-            "KeySchema": json.loads(schema), "Shards": shards,
-        }}
+        return {
+            "StreamDescription": {
+                "StreamArn": arn,
+                "StreamLabel": label,
+                "StreamStatus": "DISABLED" if closed else "ENABLED",
+                "StreamViewType": view,
+                "CreationRequestDateTime": created,
+                "TableName": table,
+                "KeySchema": json.loads(schema),
+                "Shards": shards,
+            }
+        }
 
     def get_shard_iterator(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
         arn, _, _, _, _, shard, start, created, _, _ = self._stream(ctx, p["StreamArn"])
         if p["ShardId"] != shard:
-            raise ServiceError("ResourceNotFoundException", "Requested resource not found: Shard does not exist")
+            raise ServiceError(
+                "ResourceNotFoundException", "Requested resource not found: Shard does not exist"
+            )
         kind = p["ShardIteratorType"]
         store = self.runtime.store
         first_row = store.query_one("SELECT MIN(seq) FROM dynamodb_stream_records WHERE arn = ?", (arn,))
@@ -108,7 +119,8 @@ class DynamoDBStreamsService(Service):
             if asked < start or (asked < trimmed_before and self.runtime.now() - created > RETENTION):
                 raise ServiceError(
                     "TrimmedDataAccessException",
-                    f"Attempted to access data older than the trim horizon: SequenceNumber {p['SequenceNumber']}",
+                    f"Attempted to access data older than the trim horizon: SequenceNumber "
+                    f"{p['SequenceNumber']}",
                 )
             position = asked if kind == "AT_SEQUENCE_NUMBER" else asked + 1
         return {"ShardIterator": self._iterator(arn, shard, position)}
@@ -126,14 +138,16 @@ class DynamoDBStreamsService(Service):
         if now - issued > ITERATOR_LIFETIME:
             raise ServiceError(
                 "ExpiredIteratorException",
-                f"Iterator expired. The iterator was created at time {_ms(issued)} while right now it is {_ms(now)} "
+                f"Iterator expired. The iterator was created at time {_ms(issued)} while right now it "
+                f"is {_ms(now)} "
                 f"which is further in the future than the tolerated delay of {int(ITERATOR_LIFETIME * 1000)} "
                 "milliseconds.",
             )
         stream = self._stream(ctx, arn)
         limit = p.get("Limit") or 1000
         rows = self.runtime.store.query(
-            "SELECT seq, created, record FROM dynamodb_stream_records WHERE arn = ? AND seq >= ? ORDER BY seq LIMIT ?",
+            "SELECT seq, created, record FROM dynamodb_stream_records WHERE arn = ? AND seq >= ? ORDER "
+            "BY seq LIMIT ?",
             (arn, position, limit),
         )
         records = [_record(seq, created, json.loads(text)) for seq, created, text in rows]
@@ -151,15 +165,22 @@ def _ms(t: float) -> str:
 
 
 def _record(seq: int, created: float, r: dict[str, Any]) -> dict[str, Any]:
-    body: dict[str, Any] = {"ApproximateCreationDateTime": float(int(created)), "Keys": codec.loads(r["keys"])}
+    body: dict[str, Any] = {
+        "ApproximateCreationDateTime": float(int(created)),
+        "Keys": codec.loads(r["keys"]),
+    }
     if "new" in r:
         body["NewImage"] = codec.loads(r["new"])
     if "old" in r:
         body["OldImage"] = codec.loads(r["old"])
     body.update(SequenceNumber=_seq(seq), SizeBytes=r["size"], StreamViewType=r["view"])
     out: dict[str, Any] = {
-        "eventID": r["id"], "eventName": r["event"], "eventVersion": "1.1", "eventSource": "aws:dynamodb",
-        "awsRegion": r["region"], "dynamodb": body,
+        "eventID": r["id"],
+        "eventName": r["event"],
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": r["region"],
+        "dynamodb": body,
     }
     if "identity" in r:
         out["userIdentity"] = r["identity"]

@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING, Any
 
 from gondwana.protocols.errors import ServiceError
 from gondwana.services.dynamodb import codec
-from gondwana.services.dynamodb.types import item_size
 from gondwana.services.dynamodb.errors import invalid, validation
 from gondwana.services.dynamodb.tables import (
     MAX_GSI,
@@ -15,6 +14,7 @@ from gondwana.services.dynamodb.tables import (
     gsi_description,
     throughput,
 )
+from gondwana.services.dynamodb.types import item_size
 from gondwana.services.dynamodb.writes import index_key
 
 if TYPE_CHECKING:
@@ -35,33 +35,55 @@ def apply_update(tables: Tables, table: Table, p: dict[str, Any]) -> None:
     ppr = d.get("BillingModeSummary", {}).get("BillingMode") == "PAY_PER_REQUEST"
     billing = p.get("BillingMode")
     pt = p.get("ProvisionedThroughput")
-    known = ("ProvisionedThroughput", "BillingMode", "StreamSpecification", "GlobalSecondaryIndexUpdates",
-             "SSESpecification", "ReplicaUpdates", "DeletionProtectionEnabled", "TableClass", "WarmThroughput",
-             "OnDemandThroughput")
+    known = (
+        "ProvisionedThroughput",
+        "BillingMode",
+        "StreamSpecification",
+        "GlobalSecondaryIndexUpdates",
+        "SSESpecification",
+        "ReplicaUpdates",
+        "DeletionProtectionEnabled",
+        "TableClass",
+        "WarmThroughput",
+        "OnDemandThroughput",
+    )
     if not any(p.get(k) is not None for k in known):
         raise validation(_NOTHING)
     with tables.runtime.store.transaction():
         if billing == "PAY_PER_REQUEST" and not ppr:
             if pt:
-                raise invalid("Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode "
-                              "is PAY_PER_REQUEST")
-            d["BillingModeSummary"] = {"BillingMode": "PAY_PER_REQUEST", "LastUpdateToPayPerRequestDateTime": now}
+                raise invalid(
+                    "Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode "
+                    "is PAY_PER_REQUEST"
+                )
+            d["BillingModeSummary"] = {
+                "BillingMode": "PAY_PER_REQUEST",
+                "LastUpdateToPayPerRequestDateTime": now,
+            }
             d["ProvisionedThroughput"] = throughput(None)
             for gsi in d.get("GlobalSecondaryIndexes", []):
                 gsi["ProvisionedThroughput"] = throughput(None)
             changed_throughput = True
         elif billing == "PROVISIONED" and ppr:
             if not pt:
-                raise invalid("ReadCapacityUnits and WriteCapacityUnits must both be specified when BillingMode is "
-                              "PROVISIONED")
-            d["BillingModeSummary"] = {"BillingMode": "PROVISIONED", "LastUpdateToPayPerRequestDateTime":
-                                       d["BillingModeSummary"].get("LastUpdateToPayPerRequestDateTime", now)}
+                raise invalid(
+                    "ReadCapacityUnits and WriteCapacityUnits must both be specified when BillingMode is "
+                    "PROVISIONED"
+                )
+            d["BillingModeSummary"] = {
+                "BillingMode": "PROVISIONED",
+                "LastUpdateToPayPerRequestDateTime": d["BillingModeSummary"].get(
+                    "LastUpdateToPayPerRequestDateTime", now
+                ),
+            }
             d["ProvisionedThroughput"] = throughput(pt)
             changed_throughput = True
         elif pt:
             if ppr:
-                raise invalid("Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode "
-                              "is PAY_PER_REQUEST")
+                raise invalid(
+                    "Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode "
+                    "is PAY_PER_REQUEST"
+                )
             _change_throughput(d["ProvisionedThroughput"], pt, now, "Table")
             changed_throughput = True
         for update in p.get("GlobalSecondaryIndexUpdates") or []:
@@ -75,7 +97,9 @@ def apply_update(tables: Tables, table: Table, p: dict[str, Any]) -> None:
                 raise validation(f"Table already has no stream enabled: TableName: {table.name}")
             if stream.get("StreamEnabled"):
                 if not stream.get("StreamViewType"):
-                    raise validation("StreamSpecification: StreamViewType is required when StreamEnabled is true")
+                    raise validation(
+                        "StreamSpecification: StreamViewType is required when StreamEnabled is true"
+                    )
                 d["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream["StreamViewType"]}
                 tables._open_stream(table, now)
             else:
@@ -88,8 +112,11 @@ def apply_update(tables: Tables, table: Table, p: dict[str, Any]) -> None:
         sse = p.get("SSESpecification")
         if sse is not None:
             if sse.get("Enabled"):
-                d["SSEDescription"] = {"Status": "ENABLED", "SSEType": "KMS",
-                                       "KMSMasterKeyArn": sse.get("KMSMasterKeyId") or "alias/aws/dynamodb"}
+                d["SSEDescription"] = {
+                    "Status": "ENABLED",
+                    "SSEType": "KMS",
+                    "KMSMasterKeyArn": sse.get("KMSMasterKeyId") or "alias/aws/dynamodb",
+                }
             else:
                 d.pop("SSEDescription", None)
         if p.get("WarmThroughput"):
@@ -104,9 +131,12 @@ def _change_throughput(current: dict[str, Any], wanted: dict[str, Any], now: flo
     nr, nw = wanted["ReadCapacityUnits"], wanted["WriteCapacityUnits"]
     if (r, w) == (nr, nw):
         raise validation(
-            f"The provisioned throughput for the table will not change. The requested value equals the current "
-            f"value. Current ReadCapacityUnitsFor{what}: {r}. Requested ReadCapacityUnitsFor{what}: {nr}. Current "
-            f"WriteCapacityUnitsFor{what}: {w}. Requested WriteCapacityUnitsFor{what}: {nw}. Refer to the Amazon "
+            f"The provisioned throughput for the table will not change. The requested value equals the "
+            f"current "
+            f"value. Current ReadCapacityUnitsFor{what}: {r}. Requested ReadCapacityUnitsFor{what}: "
+            f"{nr}. Current "
+            f"WriteCapacityUnitsFor{what}: {w}. Requested WriteCapacityUnitsFor{what}: {nw}. Refer to "
+            f"the Amazon "
             "DynamoDB Developer Guide for current limits and how to request higher limits."
         )
     if nr < r or nw < w:
@@ -117,8 +147,14 @@ def _change_throughput(current: dict[str, Any], wanted: dict[str, Any], now: flo
     current["ReadCapacityUnits"], current["WriteCapacityUnits"] = nr, nw
 
 
-def _gsi_update(tables: Tables, table: Table, update: dict[str, Any], attrs: list[dict[str, str]],
-                now: float, delay: float) -> None:
+def _gsi_update(
+    tables: Tables,
+    table: Table,
+    update: dict[str, Any],
+    attrs: list[dict[str, str]],
+    now: float,
+    delay: float,
+) -> None:
     d = table.desc
     gsis = d.setdefault("GlobalSecondaryIndexes", [])
     ppr = d.get("BillingModeSummary", {}).get("BillingMode") == "PAY_PER_REQUEST"
@@ -138,14 +174,17 @@ def _gsi_update(tables: Tables, table: Table, update: dict[str, Any], attrs: lis
         missing = [k for k in keys if k not in defined]
         if missing:
             raise invalid(
-                f"Some index key attributes are not defined in AttributeDefinitions. Keys: [{', '.join(missing)}], "
+                f"Some index key attributes are not defined in AttributeDefinitions. Keys: "
+                f"[{', '.join(missing)}], "
                 f"AttributeDefinitions: [{', '.join(defined)}]"
             )
         if not ppr and not spec.get("ProvisionedThroughput"):
             raise invalid(f"ProvisionedThroughput must be specified for index: {name}")
         if ppr and spec.get("ProvisionedThroughput"):
-            raise invalid(f"ProvisionedThroughput should not be specified for index: {name} when BillingMode is "
-                          "PAY_PER_REQUEST")
+            raise invalid(
+                f"ProvisionedThroughput should not be specified for index: {name} when BillingMode is "
+                "PAY_PER_REQUEST"
+            )
         d["AttributeDefinitions"] = [{"AttributeName": k, "AttributeType": v} for k, v in defined.items()]
         entry = gsi_description(spec, "CREATING" if delay else "ACTIVE")
         entry["IndexArn"] = f"{table.arn}/index/{name}"
@@ -159,7 +198,9 @@ def _gsi_update(tables: Tables, table: Table, update: dict[str, Any], attrs: lis
         name = update["Delete"]["IndexName"]
         if name not in [g["IndexName"] for g in gsis]:
             raise tables_not_found_index(table.name, name)
-        tables.runtime.store.execute("DELETE FROM dynamodb_index_items WHERE tid = ? AND idx = ?", (table.tid, name))
+        tables.runtime.store.execute(
+            "DELETE FROM dynamodb_index_items WHERE tid = ? AND idx = ?", (table.tid, name)
+        )
         if delay:
             for g in gsis:
                 if g["IndexName"] == name:
@@ -172,14 +213,17 @@ def _gsi_update(tables: Tables, table: Table, update: dict[str, Any], attrs: lis
         if not found:
             raise tables_not_found_index(table.name, name)
         if update["Update"].get("ProvisionedThroughput"):
-            _change_throughput(found[0]["ProvisionedThroughput"], update["Update"]["ProvisionedThroughput"], now,
-                               "Index")
+            _change_throughput(
+                found[0]["ProvisionedThroughput"], update["Update"]["ProvisionedThroughput"], now, "Index"
+            )
     if not d.get("GlobalSecondaryIndexes"):
         d.pop("GlobalSecondaryIndexes", None)
 
 
 def tables_not_found_index(table: str, index: str) -> Exception:
-    return ServiceError("ResourceNotFoundException", f"Requested resource not found: Index: {index} not found")
+    return ServiceError(
+        "ResourceNotFoundException", f"Requested resource not found: Index: {index} not found"
+    )
 
 
 def _backfill(tables: Tables, table: Table, index: Any) -> None:

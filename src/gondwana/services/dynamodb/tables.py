@@ -41,8 +41,10 @@ def table_name(raw: str) -> str:
         problems.append("Member must have length less than or equal to 255")
     if problems:
         noun = "error" if len(problems) == 1 else "errors"
-        raise validation(f"{len(problems)} validation {noun} detected: " + "; ".join(
-            f"Value '{raw}' at 'tableName' failed to satisfy constraint: {p}" for p in problems))
+        raise validation(
+            f"{len(problems)} validation {noun} detected: "
+            + "; ".join(f"Value '{raw}' at 'tableName' failed to satisfy constraint: {p}" for p in problems)
+        )
     return raw
 
 
@@ -115,15 +117,25 @@ class Tables:
                 index["ItemCount"], index["IndexSizeBytes"] = count, size
                 if live and key == "GlobalSecondaryIndexes" and index["IndexStatus"] == "ACTIVE":
                     pt = index["ProvisionedThroughput"]
-                    warm = PPR_WARM if ppr else {
-                        "ReadUnitsPerSecond": pt["ReadCapacityUnits"], "WriteUnitsPerSecond": pt["WriteCapacityUnits"]
-                    }
+                    warm = (
+                        PPR_WARM
+                        if ppr
+                        else {
+                            "ReadUnitsPerSecond": pt["ReadCapacityUnits"],
+                            "WriteUnitsPerSecond": pt["WriteCapacityUnits"],
+                        }
+                    )
                     index["WarmThroughput"] = {**warm, "Status": "ACTIVE"}
         if live and table.status == "ACTIVE" and "WarmThroughput" not in d:
             pt = d["ProvisionedThroughput"]
-            warm = PPR_WARM if ppr else {
-                "ReadUnitsPerSecond": pt["ReadCapacityUnits"], "WriteUnitsPerSecond": pt["WriteCapacityUnits"]
-            }
+            warm = (
+                PPR_WARM
+                if ppr
+                else {
+                    "ReadUnitsPerSecond": pt["ReadCapacityUnits"],
+                    "WriteUnitsPerSecond": pt["WriteCapacityUnits"],
+                }
+            )
             d["WarmThroughput"] = {**warm, "Status": "ACTIVE"}
         for private in [k for k in d if k.startswith("_")]:
             d.pop(private)
@@ -154,7 +166,9 @@ class Tables:
         spec = desc.get("StreamSpecification")
         delay = self.runtime.state_delay
         with self.runtime.store.transaction():
-            table = self.store.create(ctx.account, ctx.region, name, desc, "CREATING" if delay else "ACTIVE", now + delay)
+            table = self.store.create(
+                ctx.account, ctx.region, name, desc, "CREATING" if delay else "ACTIVE", now + delay
+            )
             if spec and spec.get("StreamEnabled"):
                 self._open_stream(table, now)
                 self.store.save(table)
@@ -174,33 +188,57 @@ class Tables:
         shard = f"shardId-{int(now * 1000):020d}-{uuid.uuid4().hex[:8]}"
         row = self.runtime.store.query_one("SELECT COALESCE(MAX(seq), 0) FROM dynamodb_stream_records")
         self.runtime.store.execute(
-            "INSERT INTO dynamodb_streams (arn, account, region, table_name, tid, label, view_type, key_schema, "
+            "INSERT INTO dynamodb_streams (arn, account, region, table_name, tid, label, view_type, "
+            "key_schema, "
             "shard_id, start_seq, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (arn, table.account, table.region, table.name, table.tid, label, view,
-             json.dumps(table.desc["KeySchema"]), shard, (row[0] if row else 0) + 1, now),
+            (
+                arn,
+                table.account,
+                table.region,
+                table.name,
+                table.tid,
+                label,
+                view,
+                json.dumps(table.desc["KeySchema"]),
+                shard,
+                (row[0] if row else 0) + 1,
+                now,
+            ),
         )
 
     def _close_stream(self, table: Table, now: float) -> None:
         arn = table.desc.get("LatestStreamArn")
         if arn:
-            self.runtime.store.execute("UPDATE dynamodb_streams SET closed = ? WHERE arn = ? AND closed IS NULL", (now, arn))
+            self.runtime.store.execute(
+                "UPDATE dynamodb_streams SET closed = ? WHERE arn = ? AND closed IS NULL", (now, arn)
+            )
 
     def delete(self, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
         table = self.find(ctx.account, ctx.region, p["TableName"])
         if table is None:
             raise not_found(table_name(p["TableName"]))
         if table.status == "DELETING":
-            raise in_use(f"Attempt to change a resource which is still in use: Table is being deleted: {table.name}")
+            raise in_use(
+                f"Attempt to change a resource which is still in use: Table is being deleted: {table.name}"
+            )
         if table.status == "CREATING":
-            raise in_use(f"Attempt to change a resource which is still in use: Table is being created: {table.name}")
+            raise in_use(
+                f"Attempt to change a resource which is still in use: Table is being created: {table.name}"
+            )
         if table.desc.get("DeletionProtectionEnabled"):
             raise validation(
                 "Resource cannot be deleted as it is currently protected against deletion. "
                 "Disable deletion protection first."
             )
         out = self.describe(table, live=False)
-        for key in ("AttributeDefinitions", "KeySchema", "CreationDateTime", "LocalSecondaryIndexes",
-                    "GlobalSecondaryIndexes", "WarmThroughput"):
+        for key in (
+            "AttributeDefinitions",
+            "KeySchema",
+            "CreationDateTime",
+            "LocalSecondaryIndexes",
+            "GlobalSecondaryIndexes",
+            "WarmThroughput",
+        ):
             out.pop(key, None)
         out["TableStatus"] = "DELETING"
         now = self.runtime.now()
@@ -214,7 +252,9 @@ class Tables:
         return out
 
     def list(self, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
-        names = [n for n in self.store.names(ctx.account, ctx.region) if self.find(ctx.account, ctx.region, n)]
+        names = [
+            n for n in self.store.names(ctx.account, ctx.region) if self.find(ctx.account, ctx.region, n)
+        ]
         start = p.get("ExclusiveStartTableName")
         if start:
             names = [n for n in names if n > table_name(start)]
@@ -232,7 +272,9 @@ class Tables:
             raise not_found(table_name(p["TableName"]))
         if table.status != "ACTIVE":
             word = {"CREATING": "created", "UPDATING": "updated", "DELETING": "deleted"}[table.status]
-            raise in_use(f"Attempt to change a resource which is still in use: Table is being {word}: {table.name}")
+            raise in_use(
+                f"Attempt to change a resource which is still in use: Table is being {word}: {table.name}"
+            )
         apply_update(self, table, p)
         out = self.describe(table, live=False)
         return out
@@ -248,7 +290,9 @@ def check_key_schema(schema: list[dict[str, str]], what: str = "KeySchema") -> N
         if schema[1]["KeyType"] != "RANGE":
             raise validation(f"Invalid {what}: The second KeySchemaElement is not a RANGE key type")
         if schema[0]["AttributeName"] == schema[1]["AttributeName"]:
-            raise validation("Both the Hash Key and the Range Key element in the KeySchema have the same name")
+            raise validation(
+                "Both the Hash Key and the Range Key element in the KeySchema have the same name"
+            )
 
 
 def check_projection(projection: dict[str, Any]) -> None:
@@ -265,8 +309,11 @@ def check_projection(projection: dict[str, Any]) -> None:
 def throughput(pt: dict[str, Any] | None) -> dict[str, Any]:
     if not pt:
         return {"NumberOfDecreasesToday": 0, "ReadCapacityUnits": 0, "WriteCapacityUnits": 0}
-    return {"NumberOfDecreasesToday": 0, "ReadCapacityUnits": pt["ReadCapacityUnits"],
-            "WriteCapacityUnits": pt["WriteCapacityUnits"]}
+    return {
+        "NumberOfDecreasesToday": 0,
+        "ReadCapacityUnits": pt["ReadCapacityUnits"],
+        "WriteCapacityUnits": pt["WriteCapacityUnits"],
+    }
 
 
 def validate_create(p: dict[str, Any]) -> dict[str, Any]:
@@ -279,9 +326,14 @@ def validate_create(p: dict[str, Any]) -> dict[str, Any]:
     ppr = billing == "PAY_PER_REQUEST"
     pt = p.get("ProvisionedThroughput")
     if ppr and pt:
-        raise invalid("Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST")
+        raise invalid(
+            "Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode is "
+            "PAY_PER_REQUEST"
+        )
     if not ppr and not pt:
-        raise invalid("ReadCapacityUnits and WriteCapacityUnits must both be specified when BillingMode is PROVISIONED")
+        raise invalid(
+            "ReadCapacityUnits and WriteCapacityUnits must both be specified when BillingMode is PROVISIONED"
+        )
     used = [k["AttributeName"] for k in schema]
     lsis, gsis = p.get("LocalSecondaryIndexes") or [], p.get("GlobalSecondaryIndexes") or []
     names: set[str] = set()
@@ -295,23 +347,31 @@ def validate_create(p: dict[str, Any]) -> dict[str, Any]:
     missing = [u for u in dict.fromkeys(used) if u not in defined]
     if missing:
         raise invalid(
-            f"Some index key attributes are not defined in AttributeDefinitions. Keys: [{', '.join(missing)}], "
+            f"Some index key attributes are not defined in AttributeDefinitions. Keys: "
+            f"[{', '.join(missing)}], "
             f"AttributeDefinitions: [{', '.join(defined)}]"
         )
     if len(set(used)) != len(defined):
-        raise invalid("Number of attributes in KeySchema does not exactly match number of attributes defined in "
-                      "AttributeDefinitions")
+        raise invalid(
+            "Number of attributes in KeySchema does not exactly match number of attributes defined in "
+            "AttributeDefinitions"
+        )
     for name in used:
         if defined[name] not in ("S", "N", "B"):
             raise invalid(f"Member must satisfy enum value set: [B, N, S] for attribute {name}")
     if lsis:
         if len(schema) < 2:
-            raise invalid("Table KeySchema does not have a range key, which is required when specifying a "
-                          "LocalSecondaryIndex")
+            raise invalid(
+                "Table KeySchema does not have a range key, which is required when specifying a "
+                "LocalSecondaryIndex"
+            )
         if len(lsis) > MAX_LSI:
             raise invalid(f"Number of LocalSecondaryIndexes exceeds per-table limit of {MAX_LSI}")
         for lsi in lsis:
-            if lsi["KeySchema"][0]["AttributeName"] != schema[0]["AttributeName"] or len(lsi["KeySchema"]) != 2:
+            if (
+                lsi["KeySchema"][0]["AttributeName"] != schema[0]["AttributeName"]
+                or len(lsi["KeySchema"]) != 2
+            ):
                 raise invalid(
                     f"Index KeySchema does not have the same leading hash key as table KeySchema for index: "
                     f"{lsi['IndexName']}. index hash key: {lsi['KeySchema'][0]['AttributeName']}, "
@@ -321,8 +381,10 @@ def validate_create(p: dict[str, Any]) -> dict[str, Any]:
         raise validation(f"GlobalSecondaryIndex count exceeds the per-table limit of {MAX_GSI}")
     for gsi in gsis:
         if ppr and gsi.get("ProvisionedThroughput"):
-            raise invalid(f"ProvisionedThroughput should not be specified for index: {gsi['IndexName']} when "
-                          "BillingMode is PAY_PER_REQUEST")
+            raise invalid(
+                f"ProvisionedThroughput should not be specified for index: {gsi['IndexName']} when "
+                "BillingMode is PAY_PER_REQUEST"
+            )
         if not ppr and not gsi.get("ProvisionedThroughput"):
             raise invalid(f"ProvisionedThroughput must be specified for index: {gsi['IndexName']}")
     desc: dict[str, Any] = {
@@ -335,7 +397,8 @@ def validate_create(p: dict[str, Any]) -> dict[str, Any]:
         desc["BillingModeSummary"] = {"BillingMode": billing}
     if lsis:
         desc["LocalSecondaryIndexes"] = [
-            {"IndexName": i["IndexName"], "KeySchema": i["KeySchema"], "Projection": i["Projection"]} for i in lsis
+            {"IndexName": i["IndexName"], "KeySchema": i["KeySchema"], "Projection": i["Projection"]}
+            for i in lsis
         ]
     if gsis:
         desc["GlobalSecondaryIndexes"] = [gsi_description(g, "ACTIVE") for g in gsis]
@@ -348,8 +411,11 @@ def validate_create(p: dict[str, Any]) -> dict[str, Any]:
         desc["TableClassSummary"] = {"TableClass": p["TableClass"]}
     sse = p.get("SSESpecification")
     if sse and sse.get("Enabled"):
-        desc["SSEDescription"] = {"Status": "ENABLED", "SSEType": "KMS",
-                                  "KMSMasterKeyArn": sse.get("KMSMasterKeyId") or "alias/aws/dynamodb"}
+        desc["SSEDescription"] = {
+            "Status": "ENABLED",
+            "SSEType": "KMS",
+            "KMSMasterKeyArn": sse.get("KMSMasterKeyId") or "alias/aws/dynamodb",
+        }
     if p.get("WarmThroughput"):
         desc["WarmThroughput"] = {**p["WarmThroughput"], "Status": "ACTIVE"}
     if p.get("ResourcePolicy"):

@@ -68,8 +68,10 @@ def transact_write(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[st
         )
         if row is not None and now - row[1] < TOKEN_LIFETIME:
             if row[0] != digest:
-                raise ServiceError("IdempotentParameterMismatchException",
-                                   "The request uses the same client token as a previous, but non-identical request.")
+                raise ServiceError(
+                    "IdempotentParameterMismatchException",
+                    "The request uses the same client token as a previous, but non-identical request.",
+                )
             return {}
     actions = []
     for entry in p["TransactItems"]:
@@ -129,13 +131,16 @@ def transact_write(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[st
             per_table[table.name] = (table, units + capacity.write_units(size, transactional=True), per_index)
         if token:
             store.execute(
-                "INSERT INTO dynamodb_tokens (account, region, token, digest, created) VALUES (?, ?, ?, ?, ?) "
-                "ON CONFLICT (account, region, token) DO UPDATE SET digest = excluded.digest, created = excluded.created",
+                "INSERT INTO dynamodb_tokens (account, region, token, digest, created) VALUES (?, ?, ?, "
+                "?, ?) "
+                "ON CONFLICT (account, region, token) DO UPDATE SET digest = excluded.digest, created = "
+                "excluded.created",
                 (ctx.account, ctx.region, token, digest, now),
             )
     out: dict[str, Any] = {}
     consumed = [
-        cc for table, units, per_index in per_table.values()
+        cc
+        for table, units, per_index in per_table.values()
         if (cc := capacity.consumed(p.get("ReturnConsumedCapacity"), table, units, per_index))
     ]
     if consumed:
@@ -173,7 +178,8 @@ def transact_get(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str,
         responses.append({"Item": ex().project(proj, item) if proj is not None else item} if item else {})
     out: dict[str, Any] = {"Responses": responses}
     consumed = [
-        cc for table, units in per_table.values()
+        cc
+        for table, units in per_table.values()
         if (cc := capacity.consumed(p.get("ReturnConsumedCapacity"), table, units, read=True))
     ]
     if consumed:

@@ -56,7 +56,8 @@ class TtlSweeper:
         now = runtime.now()
         store = runtime.store
         rows = store.query(
-            "SELECT tid, item FROM dynamodb_items WHERE expires IS NOT NULL AND expires <= ? AND expires >= ? "
+            "SELECT tid, item FROM dynamodb_items WHERE expires IS NOT NULL AND expires <= ? AND "
+            "expires >= ? "
             "LIMIT ?",
             (now, now - FIVE_YEARS, BATCH),
         )
@@ -73,7 +74,9 @@ class TtlSweeper:
                     continue
                 table = self.svc.table_store.get(info.account, info.region, info.name) or info
                 old = codec.loads(text)
-                self.svc.writer.apply(table, old, None, now=now, region=table.region, identity=SERVICE_IDENTITY)
+                self.svc.writer.apply(
+                    table, old, None, now=now, region=table.region, identity=SERVICE_IDENTITY
+                )
                 deleted += 1
             if trim:
                 store.execute("DELETE FROM dynamodb_stream_records WHERE created < ?", (now - RETENTION,))

@@ -40,9 +40,13 @@ def normalize_number(text: str) -> str:
         raise validation("Attempting to store more than 38 significant digits in a Number")
     adjusted = exponent + len(digits_list) - 1  # type: ignore[operator]
     if adjusted > 125:
-        raise validation("Number overflow. Attempting to store a number with magnitude larger than supported range")
+        raise validation(
+            "Number overflow. Attempting to store a number with magnitude larger than supported range"
+        )
     if adjusted < -130:
-        raise validation("Number underflow. Attempting to store a number with magnitude smaller than supported range")
+        raise validation(
+            "Number underflow. Attempting to store a number with magnitude smaller than supported range"
+        )
     return format(Decimal((sign, tuple(digits_list), exponent)), "f")
 
 
@@ -51,13 +55,18 @@ def check_value(value: Any, depth: int = 0) -> dict[str, Any]:
     if depth > MAX_DEPTH:
         raise validation("Nesting Levels have exceeded supported limits")
     if not isinstance(value, dict):
-        raise validation("Supplied AttributeValue is empty, must contain exactly one of the supported datatypes")
+        raise validation(
+            "Supplied AttributeValue is empty, must contain exactly one of the supported datatypes"
+        )
     present = [k for k, v in value.items() if v is not None and k in TYPES]
     if not present:
-        raise validation("Supplied AttributeValue is empty, must contain exactly one of the supported datatypes")
+        raise validation(
+            "Supplied AttributeValue is empty, must contain exactly one of the supported datatypes"
+        )
     if len(present) > 1:
         raise validation(
-            "Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes"
+            "Supplied AttributeValue has more than one datatypes set, must contain exactly one of the "
+            "supported datatypes"
         )
     kind = present[0]
     raw = value[kind]
@@ -93,7 +102,7 @@ def number_size(text: str) -> int:
 
 
 def value_size(value: dict[str, Any]) -> int:
-    (kind, raw), = value.items()
+    ((kind, raw),) = value.items()
     if kind == "S":
         return len(raw.encode())
     if kind == "B":

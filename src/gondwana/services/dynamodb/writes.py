@@ -64,7 +64,8 @@ class Writer:
             self.store.execute(
                 "INSERT INTO dynamodb_items (tid, spread, hk, rk, item, size, written, origin, expires) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tid, spread, hk, rk) DO UPDATE SET "
-                "item = excluded.item, size = excluded.size, written = excluded.written, origin = excluded.origin, "
+                "item = excluded.item, size = excluded.size, written = excluded.written, origin = "
+                "excluded.origin, "
                 "expires = excluded.expires",
                 (table.tid, spread, hk, rk, codec.dumps(new), new_size, now, region, expiry(table, new)),
             )
@@ -87,7 +88,8 @@ class Writer:
         if old_key is not None and old_key != new_key:
             units += write_units(item_size(index.project(old, table)))  # type: ignore[arg-type]
             self.store.execute(
-                "DELETE FROM dynamodb_index_items WHERE tid = ? AND idx = ? AND spread = ? AND hk = ? AND rk = ? "
+                "DELETE FROM dynamodb_index_items WHERE tid = ? AND idx = ? AND spread = ? AND hk = ? "
+                "AND rk = ? "
                 "AND bhk = ? AND brk = ?",
                 (table.tid, index.name, *old_key, bhk, brk),
             )

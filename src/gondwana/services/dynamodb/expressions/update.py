@@ -17,6 +17,7 @@ from typing import Any
 from gondwana.services.dynamodb.expressions.ast import Arith, Call, Literal, Operand, Path, first_overlap
 from gondwana.services.dynamodb.expressions.parser import ARITY, Parser, count_operators
 from gondwana.services.dynamodb.expressions.placeholders import Placeholders
+from gondwana.services.dynamodb.expressions.projection import Projection
 from gondwana.services.dynamodb.expressions.tokens import ATTR_VALUE, EOF
 from gondwana.services.dynamodb.expressions.values import SETS, type_of
 
@@ -59,6 +60,11 @@ class Update:
     def paths(self) -> list[Path]:
         """Target paths, in expression order."""
         return [action.path for action in self.actions]
+
+    def updated_projection(self) -> Projection:
+        """What ReturnValues UPDATED_OLD / UPDATED_NEW return: only the paths written, nested ones
+        in their documents (`project(update.updated_projection(), old_or_new_item)`)."""
+        return Projection(tuple(action.path for action in self.actions))
 
     def modified_attributes(self) -> set[str]:
         """Top-level attributes the update writes (key attributes may not be among them)."""
@@ -217,7 +223,7 @@ class UpdateParser(Parser):
                 )
             return kinds[1]
         for arg, kind in zip(call.args, kinds, strict=True):
-            if isinstance(arg, Call):  # DynamoDB refuses calls nested in list_append
+            if isinstance(arg, Call) and arg.name == "list_append":  # DynamoDB refuses this nesting
                 self.issues.add(
                     "function",
                     f"The function is not allowed to be used this way in an expression; function: {arg.name}",

@@ -97,6 +97,7 @@ def test_comparisons(text: str, values: dict | None, expected: bool) -> None:
         ("attribute_type(tags, :t)", {":t": S("SS")}, True),
         ("attribute_type(nothing, :t)", {":t": S("NULL")}, True),
         ("attribute_type(age, :t)", {":t": S("S")}, False),
+        ("attribute_type(:t, :t)", {":t": S("S")}, True),  # the first operand may be a value
         ("begins_with(title, :p)", {":p": S("hé")}, True),
         ("begins_with(title, :p)", {":p": S("x")}, False),
         ("begins_with(bin, :p)", {":p": {"B": b"\x00\xff"}}, True),
@@ -320,6 +321,12 @@ def test_unused_placeholders() -> None:
             "operator or function: attribute_type, operand type: N",
         ),
         (
+            "attribute_type(a, b)",
+            None,
+            "Incorrect operand type for operator or function; operator or function: attribute_type, "
+            "operand type: {NS,SS,L,BS,N,M,B,BOOL,NULL,S}",
+        ),
+        (
             "attribute_type(a, :s)",
             {":s": S("STRING")},
             "Invalid attribute type name found; type: STRING, valid types: {B,NULL,SS,BOOL,L,BS,N,NS,S,M}",
@@ -331,12 +338,13 @@ def test_semantic_errors(text: str, values: dict | None, message: str) -> None:
 
 
 def test_in_operand_limit() -> None:
-    values = {f":v{i}": N(i) for i in range(101)}
+    # the left operand counts: 99 options at most
+    values = {f":v{i}": N(i) for i in range(100)}
     text = "a IN (" + ", ".join(values) + ")"
     assert error(parse_condition, text, ph(values)) == (
         C + "The IN operator is provided with too many operands; number of operands: 101"
     )
-    del values[":v100"]
+    del values[":v99"]
     parse_condition("a IN (" + ", ".join(values) + ")", ph(values))
 
 

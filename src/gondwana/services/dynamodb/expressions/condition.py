@@ -161,11 +161,11 @@ class ConditionParser(Parser):
         elif isinstance(node, In):
             for operand in (node.subject, *node.options):
                 self.check_value_operand(operand, None)
-            if len(node.options) > MAX_IN_OPERANDS:
+            count = 1 + len(node.options)  # AWS counts the left operand too: 99 options at most
+            if count > MAX_IN_OPERANDS:
                 add(
                     "operands",
-                    "The IN operator is provided with too many operands; "
-                    f"number of operands: {len(node.options)}",
+                    f"The IN operator is provided with too many operands; number of operands: {count}",
                 )
 
     def check_value_operand(self, operand: Operand, ordering: str | None) -> None:
@@ -245,9 +245,7 @@ class ConditionParser(Parser):
         if arity == 2:
             self.check_distinct(call.name, call.args[0], [call.args[1]])
         first = call.args[0]
-        if call.name in ("attribute_exists", "attribute_not_exists", "attribute_type") and not isinstance(
-            first, Path
-        ):
+        if call.name in ("attribute_exists", "attribute_not_exists") and not isinstance(first, Path):
             add("types", f"Operator or function requires a document path; operator or function: {call.name}")
         elif call.name == "begins_with":
             for arg in call.args:
@@ -258,8 +256,10 @@ class ConditionParser(Parser):
             kind = self.kind_of(first)
             if kind in ("N", "BOOL", "NULL"):
                 self.type_issue(call.name, kind)
-        if call.name == "attribute_type" and isinstance(call.args[1], Literal):
-            wanted = call.args[1].value
+        if call.name == "attribute_type" and not isinstance(call.args[1], Literal):
+            self.type_issue(call.name, "{NS,SS,L,BS,N,M,B,BOOL,NULL,S}")  # the type must be a :value
+        elif call.name == "attribute_type":
+            wanted = call.args[1].value  # type: ignore[union-attr]
             if type_of(wanted) != "S":
                 self.type_issue(call.name, type_of(wanted))
             elif wanted["S"] not in TYPE_NAMES:

@@ -232,3 +232,15 @@ def test_state_delay_passes_through_creating_and_deleting(fresh_server: Any) -> 
     name2 = create(ddb)
     proc.advance_clock(61)
     ddb.get_waiter("table_exists").wait(TableName=name2, WaiterConfig={"Delay": 0.1, "MaxAttempts": 5})
+
+
+def test_sse_table_class_and_billing_summary(ddb: Any, make_table: Any) -> None:
+    name = make_table(SSESpecification={"Enabled": True}, TableClass="STANDARD_INFREQUENT_ACCESS")
+    table = ddb.describe_table(TableName=name)["Table"]
+    sse = table["SSEDescription"]
+    assert sse["Status"] == "ENABLED" and sse["SSEType"] == "KMS"
+    assert sse["KMSMasterKeyArn"].startswith("arn:aws:kms:us-east-1:000000000000:key/")
+    assert table["TableClassSummary"]["TableClass"] == "STANDARD_INFREQUENT_ACCESS"
+    assert "LastUpdateToPayPerRequestDateTime" in table["BillingModeSummary"]
+    out = ddb.update_table(TableName=name, SSESpecification={"Enabled": True})
+    assert out["TableDescription"]["SSEDescription"]["KMSMasterKeyArn"] == sse["KMSMasterKeyArn"]

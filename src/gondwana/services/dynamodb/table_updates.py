@@ -12,6 +12,7 @@ from gondwana.services.dynamodb.tables import (
     check_key_schema,
     check_projection,
     gsi_description,
+    sse_description,
     throughput,
 )
 from gondwana.services.dynamodb.types import item_size
@@ -112,11 +113,7 @@ def apply_update(tables: Tables, table: Table, p: dict[str, Any]) -> None:
         sse = p.get("SSESpecification")
         if sse is not None:
             if sse.get("Enabled"):
-                d["SSEDescription"] = {
-                    "Status": "ENABLED",
-                    "SSEType": "KMS",
-                    "KMSMasterKeyArn": sse.get("KMSMasterKeyId") or "alias/aws/dynamodb",
-                }
+                d["SSEDescription"] = sse_description(sse.get("KMSMasterKeyId"), table.region, table.account)
             else:
                 d.pop("SSEDescription", None)
         if p.get("WarmThroughput"):

@@ -160,6 +160,12 @@ class Tables:
         now = self.runtime.now()
         arn = f"arn:aws:dynamodb:{ctx.region}:{ctx.account}:table/{name}"
         desc.update(TableName=name, TableArn=arn, TableId=str(uuid.uuid4()), CreationDateTime=now)
+        if "BillingModeSummary" in desc and desc["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST":
+            desc["BillingModeSummary"]["LastUpdateToPayPerRequestDateTime"] = now
+        if "SSEDescription" in desc:
+            desc["SSEDescription"] = sse_description(
+                desc["SSEDescription"].pop("_key"), ctx.region, ctx.account
+            )
         for key in ("LocalSecondaryIndexes", "GlobalSecondaryIndexes"):
             for index in desc.get(key, []):
                 index["IndexArn"] = f"{arn}/index/{index['IndexName']}"
@@ -177,6 +183,7 @@ class Tables:
                 self.store.save(table)
         out = self.describe(table, live=False)
         out["TableStatus"] = "CREATING"
+        out.get("BillingModeSummary", {}).pop("LastUpdateToPayPerRequestDateTime", None)
         return out
 
     def _open_stream(self, table: Table, now: float) -> None:
@@ -411,11 +418,7 @@ def validate_create(p: dict[str, Any]) -> dict[str, Any]:
         desc["TableClassSummary"] = {"TableClass": p["TableClass"]}
     sse = p.get("SSESpecification")
     if sse and sse.get("Enabled"):
-        desc["SSEDescription"] = {
-            "Status": "ENABLED",
-            "SSEType": "KMS",
-            "KMSMasterKeyArn": sse.get("KMSMasterKeyId") or "alias/aws/dynamodb",
-        }
+        desc["SSEDescription"] = {"Status": "ENABLED", "SSEType": "KMS", "_key": sse.get("KMSMasterKeyId")}
     if p.get("WarmThroughput"):
         desc["WarmThroughput"] = {**p["WarmThroughput"], "Status": "ACTIVE"}
     if p.get("ResourcePolicy"):
@@ -431,3 +434,12 @@ def gsi_description(g: dict[str, Any], status: str) -> dict[str, Any]:
         "IndexStatus": status,
         "ProvisionedThroughput": throughput(g.get("ProvisionedThroughput")),
     }
+
+
+def sse_description(key: str | None, region: str, account: str) -> dict[str, Any]:
+    """SSE with KMS: the given key as an ARN, else the account's AWS-managed DynamoDB key."""
+    if not key:
+        key = str(uuid.uuid5(uuid.NAMESPACE_URL, f"aws/dynamodb/{account}/{region}"))
+    if not key.startswith("arn:"):
+        key = f"arn:aws:kms:{region}:{account}:key/{key.removeprefix('alias/')}"
+    return {"Status": "ENABLED", "SSEType": "KMS", "KMSMasterKeyArn": key}

@@ -6,8 +6,10 @@ import pytest
 
 from gondwana.services.dynamodb.expressions import (
     compare_values,
+    parse_condition,
     parse_key_condition,
     parse_projection,
+    parse_update,
     project,
     projection_from_attributes,
 )
@@ -163,7 +165,7 @@ K = "Invalid KeyConditionExpression: "
         ("foo = :a", "Query condition missed key schema element: pk"),
         ("pk = :p AND foo = :a", "Query condition missed key schema element: sk"),
         ("pk > :p", "Query key condition not supported"),
-        ("pk = :p AND sk = :a AND foo = :b", "Query key condition not supported"),
+        ("pk = :p AND sk = :a AND foo = :b", "Conditions can be of length 1 or 2 only"),
         (
             "pk = :p AND begins_with(sk, :n)",
             K + "Incorrect operand type for operator or function; operator or function: begins_with, "
@@ -231,3 +233,13 @@ def test_reserved_words() -> None:
     assert len(RESERVED_WORDS) == 573
     assert is_reserved("status") and is_reserved("Name") and is_reserved("ZONE") and is_reserved("abort")
     assert not is_reserved("title") and not is_reserved("age")
+
+
+def test_document_path_depth_limit() -> None:
+    deep = ".".join(["a"] * 32)
+    parse_projection(deep, ph())
+    assert error(parse_projection, deep + "[0]", ph()) == (
+        P + "The document path has too many nesting levels; nesting levels: 33"
+    )
+    assert "nesting levels: 33" in error(parse_update, "SET " + deep + ".b = :v", ph({":v": N(1)}))
+    assert "nesting levels: 34" in error(parse_condition, "attribute_exists(" + deep + ".b.c)", ph())

@@ -120,6 +120,8 @@ def _collect(node: Node, found: dict[str, tuple[str, list[dict[str, Any]]]]) -> 
 def _build(
     found: dict[str, tuple[str, list[dict[str, Any]]]], hash_key: str, range_key: str | None
 ) -> KeyCondition:
+    if len(found) > 2:
+        raise validation("Conditions can be of length 1 or 2 only")
     if hash_key not in found:
         raise validation(f"Query condition missed key schema element: {hash_key}")
     for name in found:

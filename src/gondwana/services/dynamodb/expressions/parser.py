@@ -55,6 +55,7 @@ MAX_IN_OPERANDS = 100
 REDUNDANT = "The expression has redundant parentheses;"
 UPDATE_FUNCTIONS = frozenset(("if_not_exists", "list_append"))
 MAX_OPERATORS = 300
+MAX_DEPTH = 32  # elements in one document path
 CONDITION_ORDER = (
     "operators",
     "parens",
@@ -62,6 +63,7 @@ CONDITION_ORDER = (
     "misused",
     "reserved",
     "placeholder",
+    "nesting",
     "operands",
     "distinct",
     "types",
@@ -131,6 +133,11 @@ class Parser:
                 elements.append(int(self.c.take().text))
                 self.expect("]")
             else:
+                if len(elements) > MAX_DEPTH:
+                    self.issues.add(
+                        "nesting",
+                        f"The document path has too many nesting levels; nesting levels: {len(elements)}",
+                    )
                 return Path(tuple(elements))
 
     def path_name(self) -> str:

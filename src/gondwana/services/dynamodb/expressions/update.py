@@ -28,6 +28,7 @@ UPDATE_ORDER = (
     "function_name",
     "section",
     "placeholder",
+    "nesting",
     "overlap",
     "operand",
     "function",

@@ -44,7 +44,6 @@ from gondwana.services.dynamodb.expressions.parser import (
     TYPE_NAMES,
     UPDATE_FUNCTIONS,
     Parser,
-    count_operators,
 )
 from gondwana.services.dynamodb.expressions.placeholders import Placeholders
 from gondwana.services.dynamodb.expressions.tokens import PUNCT
@@ -64,6 +63,7 @@ class ConditionParser(Parser):
         node = self.and_()
         while self.c.peek.is_word("OR"):
             self.c.take()
+            self.operators += 1
             node = Or(node, self.and_())
         return node
 
@@ -71,12 +71,14 @@ class ConditionParser(Parser):
         node = self.not_()
         while self.c.peek.is_word("AND"):
             self.c.take()
+            self.operators += 1
             node = And(node, self.not_())
         return node
 
     def not_(self) -> Node:
         if self.c.peek.is_word("NOT"):
             self.c.take()
+            self.operators += 1
             return Not(self.not_())
         return self.primary()
 
@@ -103,6 +105,12 @@ class ConditionParser(Parser):
     def comparison(self) -> Node:
         left = self.operand()
         token = self.c.peek
+        if (
+            (token.kind == PUNCT and token.text in COMPARATORS)
+            or token.is_word("BETWEEN")
+            or token.is_word("IN")
+        ):
+            self.operators += 1
         if token.kind == PUNCT and token.text in COMPARATORS:
             self.c.take()
             return Compare(token.text, left, self.operand())
@@ -130,7 +138,6 @@ class ConditionParser(Parser):
 
     def check(self, result: object) -> None:
         self.check_node(result)  # type: ignore[arg-type]
-        count_operators(self.issues, result)
 
     def check_node(self, node: Node) -> None:
         add = self.issues.add

@@ -11,19 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from gondwana.services.dynamodb.expressions.ast import (
-    And,
-    Arith,
-    Between,
-    Call,
-    Compare,
-    In,
-    Literal,
-    Not,
-    Operand,
-    Or,
-    Path,
-)
+from gondwana.services.dynamodb.expressions.ast import Call, Literal, Operand, Path
 from gondwana.services.dynamodb.expressions.errors import Issues, invalid_expression
 from gondwana.services.dynamodb.expressions.placeholders import Placeholders
 from gondwana.services.dynamodb.expressions.reserved import is_reserved
@@ -82,6 +70,7 @@ class Parser:
         self.issues = Issues(order)
         self.c = Cursor(text, kind)
         self.far = 0
+        self.operators = 0  # operators and functions, limited to 300 per expression
 
     def run(self, rule: Callable[[], T]) -> T:
         try:
@@ -90,6 +79,10 @@ class Parser:
                 raise self.fail()
         except ParseFailure:
             raise self.c.syntax_error(self.far) from None
+        if self.operators > MAX_OPERATORS:
+            self.issues.add(
+                "operators", f"The expression contains too many operators; operator count: {self.operators}"
+            )
         self.check(result)
         message = self.issues.first()
         if message is not None:
@@ -110,12 +103,13 @@ class Parser:
 
     def attempt(self, rule: Callable[[], T]) -> T | None:
         """Try a rule; on failure rewind the cursor and forget what the attempt found."""
-        start, saved = self.c.i, self.issues.snapshot()
+        start, saved, operators = self.c.i, self.issues.snapshot(), self.operators
         try:
             return rule()
         except ParseFailure:
             self.c.i = start
             self.issues.restore(saved)
+            self.operators = operators
             return None
 
     # ---- paths, values, calls ------------------------------------------------------------------
@@ -180,6 +174,7 @@ class Parser:
     def call(self, argument: Callable[[], Operand]) -> Call:
         name = self.c.take().text
         self.c.take()
+        self.operators += 1
         args = [argument()]
         while self.c.peek.is_punct(","):
             self.c.take()
@@ -202,20 +197,3 @@ class Parser:
         if token.kind == ATTR_VALUE:
             return self.literal()
         return self.path()
-
-
-def count_operators(issues: Issues, tree: object) -> None:
-    """DynamoDB allows 300 operators and functions in one expression."""
-    count = 0
-    stack = [tree]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, list | tuple):
-            stack.extend(node)
-            continue
-        if isinstance(node, Compare | Between | In | And | Or | Not | Call | Arith):
-            count += 1
-        if hasattr(node, "__slots__"):
-            stack.extend(getattr(node, name) for name in node.__slots__)
-    if count > MAX_OPERATORS:
-        issues.add("operators", f"The expression contains too many operators; operator count: {count}")

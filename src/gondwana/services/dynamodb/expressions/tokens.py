@@ -9,6 +9,7 @@ accepts, so it surfaces as AWS's "Syntax error; token: ..., near: ..." message.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from gondwana.services.dynamodb.expressions.errors import invalid_expression
 
@@ -44,7 +45,9 @@ class Token:
         return self.kind == PUNCT and self.text == text
 
 
-def tokenize(text: str) -> list[Token]:
+@lru_cache(maxsize=1024)
+def tokenize(text: str) -> tuple[Token, ...]:
+    """Tokens of an expression (cached: clients send the same expressions over and over)."""
     tokens: list[Token] = []
     i, n = 0, len(text)
     while i < n:
@@ -77,7 +80,7 @@ def tokenize(text: str) -> list[Token]:
             kind = UNKNOWN
         tokens.append(Token(kind, text[start:i], start, i))
     tokens.append(Token(EOF, "<EOF>", n, n))
-    return tokens
+    return tuple(tokens)
 
 
 class ParseFailure(Exception):

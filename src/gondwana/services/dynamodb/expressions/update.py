@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gondwana.services.dynamodb.expressions.ast import Arith, Call, Literal, Operand, Path, first_overlap
-from gondwana.services.dynamodb.expressions.parser import ARITY, Parser, count_operators
+from gondwana.services.dynamodb.expressions.parser import ARITY, Parser
 from gondwana.services.dynamodb.expressions.placeholders import Placeholders
 from gondwana.services.dynamodb.expressions.projection import Projection
 from gondwana.services.dynamodb.expressions.tokens import ATTR_VALUE, EOF
@@ -146,6 +146,7 @@ class UpdateParser(Parser):
         token = self.c.peek
         if token.is_punct("+") or token.is_punct("-"):
             self.c.take()
+            self.operators += 1
             return Arith(token.text, left, self.term())
         return left
 
@@ -183,7 +184,6 @@ class UpdateParser(Parser):
                         "Incorrect operand type for operator or function; "
                         f"operator: {action.verb}, operand type: {word}",
                     )
-        count_operators(self.issues, actions)
 
     def check_value(self, operand: Operand) -> str | None:
         """Check a SET right-hand side; returns the type it is known to have, if any."""

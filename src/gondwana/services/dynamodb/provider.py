@@ -6,7 +6,7 @@ from typing import Any
 
 from gondwana.server.context import RequestContext
 from gondwana.services.base import Service
-from gondwana.services.dynamodb import batch, items, misc, query, transactions
+from gondwana.services.dynamodb import batch, items, misc, partiql_ops, query, transactions
 from gondwana.services.dynamodb.storage import MIGRATIONS, TableStore
 from gondwana.services.dynamodb.tables import Tables
 from gondwana.services.dynamodb.ttl import TtlSweeper
@@ -140,3 +140,14 @@ class DynamoDBService(Service):
 
     def transact_get_items(self, ctx: RequestContext, p: Params) -> Params:
         return transactions.transact_get(self, ctx, p)
+
+    # ---- PartiQL -----------------------------------------------------------------------------
+
+    def execute_statement(self, ctx: RequestContext, p: Params) -> Params:
+        return partiql_ops.execute_statement(self, ctx, p)
+
+    def batch_execute_statement(self, ctx: RequestContext, p: Params) -> Params:
+        return partiql_ops.batch_execute_statement(self, ctx, p)
+
+    def execute_transaction(self, ctx: RequestContext, p: Params) -> Params:
+        return partiql_ops.execute_transaction(self, ctx, p)

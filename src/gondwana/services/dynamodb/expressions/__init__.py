@@ -1,5 +1,19 @@
 """DynamoDB's expression language: conditions, filters, key conditions, updates and projections,
-plus the legacy parameters they replaced. Everything works on wire-form attribute values."""
+plus the legacy parameters they replaced. Everything works on wire-form attribute values.
+
+How a request uses it:
+    ph = Placeholders(names, values); ph.validate(check_value)      # the maps themselves
+    update = parse_update(text, ph)                                   # then Condition, Key, Filter,
+    cond = parse_condition(text, ph)                                  # Projection, in AWS's order;
+    filt = parse_condition(text, ph, kind="FilterExpression")         # kind names the parameter
+    ph.check_unused()                                                 # after every expression
+    evaluate(cond, old_item_or_None)
+    new = apply_update(update, old or key, exists=old is not None)    # REMOVE a.b of a missing item
+    update.modified_attributes()                                      # key-attribute check
+    project(update.updated_projection(), old_or_new)                  # UPDATED_OLD / UPDATED_NEW
+    filt.attribute_names()                                            # Query filters vs key attributes
+All failures raise ServiceError("ValidationException", <AWS's message>).
+"""
 
 from gondwana.services.dynamodb.expressions.apply import apply_update
 from gondwana.services.dynamodb.expressions.evaluate import Condition, evaluate, parse_condition

@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from gondwana.protocols.errors import ServiceError
 from gondwana.services.dynamodb.expressions.errors import validation
 
 _NAME_KEY = re.compile(r"#[0-9A-Za-z_]+\Z")
@@ -49,8 +50,8 @@ class Placeholders:
                 for key, value in self.values.items():
                     try:
                         result = check_value(value)
-                    except Exception as exc:
-                        message = getattr(exc, "message", None) or str(exc)
+                    except ServiceError as exc:
+                        message = exc.message or exc.code
                         raise validation(
                             f"ExpressionAttributeValues contains invalid value: {message} for key {key}"
                         ) from None

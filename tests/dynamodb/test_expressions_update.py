@@ -284,3 +284,27 @@ def test_function_nesting() -> None:
         U + 'Syntax error; token: "+", near: ":v + :v"'
     )
     assert run("SET a = (:v + :v), b = (:v) - (cnt)", {":v": N(1)})["b"] == N(-4)
+
+
+def test_updated_projection_gives_updated_old_and_new() -> None:
+    from gondwana.services.dynamodb.expressions import project
+
+    item = {"p": S("k"), "a": {"M": {"b": S("dog"), "c": {"L": [N(1), N(2), N(3)]}}}, "d": S("cat")}
+
+    def returned(text: str, values: dict | None = None) -> tuple[dict, dict]:
+        nonlocal item
+        update = parse_update(text, ph(values))
+        new = apply_update(update, item)
+        old, item = item, new
+        return project(update.updated_projection(), old), project(update.updated_projection(), new)
+
+    old, new = returned("SET a.b = :v, a.c[1] = :n", {":v": S("hi"), ":n": N(7)})
+    assert old == {"a": {"M": {"b": S("dog"), "c": {"L": [N(2)]}}}}
+    assert new == {"a": {"M": {"b": S("hi"), "c": {"L": [N(7)]}}}}
+    old, new = returned("SET a.x = :n", {":n": N(8)})
+    assert old == {} and new == {"a": {"M": {"x": N(8)}}}
+    old, new = returned("SET a.c[100] = :n", {":n": N(70)})  # appended, but not at [100]
+    assert new == {}
+    old, new = returned("REMOVE a.c[1], a.c[9]")
+    assert old == {"a": {"M": {"c": {"L": [N(7)]}}}}
+    assert new == {"a": {"M": {"c": {"L": [N(3)]}}}}  # the element that moved into [1]

@@ -17,12 +17,15 @@ const doc = DynamoDBDocumentClient.from(client);
 const TableName = process.env.TABLE;
 await client.send(new CreateTableCommand({
   TableName, BillingMode: "PAY_PER_REQUEST",
-  AttributeDefinitions: [{ AttributeName: "pk", AttributeType: "S" }, { AttributeName: "sk", AttributeType: "N" }],
+  AttributeDefinitions: [
+    { AttributeName: "pk", AttributeType: "S" }, { AttributeName: "sk", AttributeType: "N" },
+  ],
   KeySchema: [{ AttributeName: "pk", KeyType: "HASH" }, { AttributeName: "sk", KeyType: "RANGE" }],
 }));
 const status = (await client.send(new DescribeTableCommand({ TableName }))).Table.TableStatus;
 for (const sk of [3, 1, 2]) {
-  await doc.send(new PutCommand({ TableName, Item: { pk: "a", sk, tags: new Set(["x"]), nested: { n: sk * 1.5 } } }));
+  const Item = { pk: "a", sk, tags: new Set(["x"]), nested: { n: sk * 1.5 } };
+  await doc.send(new PutCommand({ TableName, Item }));
 }
 await doc.send(new UpdateCommand({ TableName, Key: { pk: "a", sk: 1 }, UpdateExpression: "SET #c = :c",
   ExpressionAttributeNames: { "#c": "count" }, ExpressionAttributeValues: { ":c": 7 } }));

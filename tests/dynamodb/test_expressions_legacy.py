@@ -45,6 +45,7 @@ def filt(op: str, *values: dict, attr: str = "n") -> bool:
         ("CONTAINS", [N(1)], "l", True),
         ("NOT_CONTAINS", [S("zz")], "s", True),
         ("NOT_CONTAINS", [S("a")], "tags", False),
+        ("NOT_CONTAINS", [S("a")], "absent", False),  # unlike NE: a missing attribute fails
         ("BEGINS_WITH", [S("he")], "s", True),
         ("IN", [N(1), N(5)], "n", True),
         ("IN", [N(1)], "n", False),
@@ -54,6 +55,19 @@ def filt(op: str, *values: dict, attr: str = "n") -> bool:
 )
 def test_filter_operators(op: str, values: list, attr: str, expected: bool) -> None:
     assert filt(op, *values, attr=attr) is expected
+
+
+def test_conditional_operator_needs_two_conditions() -> None:
+    one = {"n": {"ComparisonOperator": "NOT_NULL"}}
+    assert (
+        error(condition_from_filter, {}, "AND")
+        == "ConditionalOperator cannot be used without Filter or Expected"
+    )
+    assert error(condition_from_expected, one, "OR") == (
+        "ConditionalOperator can only be used when Filter or Expected has two or more elements"
+    )
+    assert evaluate(condition_from_expected({}, None), None)  # an empty Expected always holds
+    assert evaluate(condition_from_filter(one, None), ITEM)
 
 
 def test_conditional_operator() -> None:
@@ -89,6 +103,14 @@ def test_conditional_operator() -> None:
         (
             {"ComparisonOperator": "LT", "AttributeValueList": [{"BOOL": True}]},
             INVALID + "ComparisonOperator LT is not valid for BOOL AttributeValue type",
+        ),
+        (
+            {"ComparisonOperator": "CONTAINS", "AttributeValueList": [{"L": [N(1)]}]},
+            INVALID + "ComparisonOperator CONTAINS is not valid for L AttributeValue type",
+        ),
+        (
+            {"ComparisonOperator": "IN", "AttributeValueList": [{"SS": ["a"]}]},
+            INVALID + "ComparisonOperator IN is not valid for SS AttributeValue type",
         ),
         (
             {"ComparisonOperator": "BEGINS_WITH", "AttributeValueList": [N(1)]},

@@ -23,6 +23,7 @@ from gondwana.services.dynamodb.expressions.keys import (
     parse_key_condition,
 )
 from gondwana.services.dynamodb.expressions.legacy import (
+    check_conditional_operator,
     condition_from_expected,
     condition_from_filter,
     update_from_attribute_updates,
@@ -44,6 +45,7 @@ __all__ = [
     "Projection",
     "Update",
     "apply_update",
+    "check_conditional_operator",
     "compare_values",
     "condition_from_expected",
     "condition_from_filter",

@@ -31,14 +31,14 @@ Item = dict[str, dict[str, Any]]
 
 @dataclass(frozen=True, slots=True)
 class Condition:
-    node: Node
+    node: Node | None  # None: no condition at all (an empty legacy Expected or filter)
 
     def paths(self) -> list[Path]:
-        return list(node_paths(self.node))
+        return list(node_paths(self.node)) if self.node is not None else []
 
     def attribute_names(self) -> set[str]:
         """Top-level attributes the condition reads (Query filters may not name key attributes)."""
-        return {path.top for path in node_paths(self.node)}
+        return {path.top for path in self.paths()}
 
 
 def parse_condition(text: str, ph: Placeholders, kind: str = "ConditionExpression") -> Condition:
@@ -130,4 +130,4 @@ def evaluate_node(node: Node, item: Item | None) -> bool:
 
 def evaluate(cond: Condition, item: Item | None) -> bool:
     """Whether `item` (None when there is no item) satisfies the condition."""
-    return evaluate_node(cond.node, item)
+    return cond.node is None or evaluate_node(cond.node, item)

@@ -46,8 +46,8 @@ _TYPES = {
     "LT": ("S", "N", "B"),
     "GE": ("S", "N", "B"),
     "GT": ("S", "N", "B"),
-    "CONTAINS": ("S", "N", "B", "BOOL", "NULL", "L", "M"),
-    "NOT_CONTAINS": ("S", "N", "B", "BOOL", "NULL", "L", "M"),
+    "CONTAINS": ("S", "N", "B"),
+    "NOT_CONTAINS": ("S", "N", "B"),
     "BEGINS_WITH": ("S", "B"),
     "IN": ("S", "N", "B"),
     "BETWEEN": ("S", "N", "B"),
@@ -87,8 +87,10 @@ def _node(name: str, operator: str, values: list[dict[str, Any]]) -> Node:
         return Function(Call("attribute_exists", (path,)))
     if operator == "CONTAINS":
         return Function(Call("contains", (path, literals[0])))
-    if operator == "NOT_CONTAINS":
-        return Not(Function(Call("contains", (path, literals[0]))))
+    if operator == "NOT_CONTAINS":  # unlike NE, false when the attribute is missing
+        return And(
+            Function(Call("attribute_exists", (path,))), Not(Function(Call("contains", (path, literals[0]))))
+        )
     if operator == "BEGINS_WITH":
         return Function(Call("begins_with", (path, literals[0])))
     if operator == "IN":
@@ -96,7 +98,21 @@ def _node(name: str, operator: str, values: list[dict[str, Any]]) -> Node:
     return Between(path, literals[0], literals[1])
 
 
+def check_conditional_operator(conditions: dict[str, Any] | None, operator: str | None) -> None:
+    """ConditionalOperator needs an Expected / QueryFilter / ScanFilter of two or more conditions."""
+    if operator is None:
+        return
+    if not conditions:
+        raise validation("ConditionalOperator cannot be used without Filter or Expected")
+    if len(conditions) < 2:
+        raise validation(
+            "ConditionalOperator can only be used when Filter or Expected has two or more elements"
+        )
+
+
 def _join(nodes: list[Node], operator: str | None) -> Condition:
+    if not nodes:
+        return Condition(None)  # an empty Expected or filter: always satisfied
     joined = nodes[0]
     for node in nodes[1:]:
         joined = Or(joined, node) if operator == "OR" else And(joined, node)
@@ -105,6 +121,7 @@ def _join(nodes: list[Node], operator: str | None) -> Condition:
 
 def condition_from_filter(filter: dict[str, Any], operator: str | None) -> Condition:
     """QueryFilter / ScanFilter: {attr: {"ComparisonOperator": .., "AttributeValueList": [..]}}."""
+    check_conditional_operator(filter, operator)
     nodes = []
     for name, spec in filter.items():
         comparison = spec.get("ComparisonOperator")
@@ -116,6 +133,7 @@ def condition_from_filter(filter: dict[str, Any], operator: str | None) -> Condi
 
 def condition_from_expected(expected: dict[str, Any], operator: str | None) -> Condition:
     """Expected: Value/Exists pairs, or ComparisonOperator with Value or AttributeValueList."""
+    check_conditional_operator(expected, operator)
     nodes = []
     for name, spec in expected.items():
         value, exists = spec.get("Value"), spec.get("Exists")

@@ -347,3 +347,27 @@ def test_resource_api_with_conditions(resource: Any, make_table: Any) -> None:
     assert error(exc)[0] == "ConditionalCheckFailedException"
     table.delete_item(Key={"id": "r", "n": 1}, ConditionExpression=Attr("tags").contains("a"))
     assert "Item" not in table.get_item(Key={"id": "r", "n": 1})
+
+
+def test_placeholders_without_expressions(ddb: Any, make_table: Any) -> None:
+    name = make_table()
+    key = {"id": {"S": "a"}}
+    with pytest.raises(ClientError) as exc:
+        ddb.get_item(TableName=name, Key=key, ExpressionAttributeNames={"#a": "a"})
+    assert error(exc) == (
+        "ValidationException",
+        "ExpressionAttributeNames can only be specified when using expressions",
+    )
+    with pytest.raises(ClientError) as exc:
+        ddb.update_item(TableName=name, Key=key, ExpressionAttributeValues={":a": {"S": "a"}})
+    assert error(exc) == (
+        "ValidationException",
+        "ExpressionAttributeValues can only be specified when using "
+        "expressions: UpdateExpression and ConditionExpression are null",
+    )
+    with pytest.raises(ClientError) as exc:
+        ddb.get_item(TableName=name, Key=key, ProjectionExpression="a", ExpressionAttributeNames={"#a": "a"})
+    assert error(exc) == (
+        "ValidationException",
+        "Value provided in ExpressionAttributeNames unused in expressions: keys: {#a}",
+    )

@@ -39,17 +39,15 @@ def placeholders(p: dict[str, Any], expressions: list[str]) -> Any:
     names = p.get("ExpressionAttributeNames")
     values = p.get("ExpressionAttributeValues")
     used = [e for e in expressions if p.get(e) is not None]
+    if not used and names is not None:
+        raise validation("ExpressionAttributeNames can only be specified when using expressions")
+    with_values = [e for e in expressions if e != "ProjectionExpression"]
+    if values is not None and with_values and all(p.get(e) is None for e in with_values):
+        raise validation(
+            "ExpressionAttributeValues can only be specified when using expressions: "
+            + _null_list(with_values)
+        )
     if not used:
-        if names is not None:
-            raise validation(
-                f"ExpressionAttributeNames can only be specified when using expressions: "
-                f"{_null_list(expressions)}"
-            )
-        if values is not None:
-            raise validation(
-                f"ExpressionAttributeValues can only be specified when using expressions: "
-                f"{_null_list(expressions)}"
-            )
         return None
     ph = ex().Placeholders(names, values)
     ph.validate(check_value)

@@ -57,9 +57,11 @@ def test_arithmetic_is_exact_and_normalised() -> None:
     new = run("SET a = :x - :x", {":x": N(big)})
     assert new["a"] == N(0)
     assert run("SET a = :x + :one", {":x": N(big), ":one": N(1)})["a"] == N("1" + "0" * 38)
-    assert error(run, "SET a = :x + :tenth", {":x": N("1" * 38), ":tenth": N("0.1")}) == (
-        "Attempting to store more than 38 significant digits in a Number"
-    )
+    # DynamoDB calls a result too precise for 38 digits an overflow
+    overflow = "Number overflow. Attempting to store a number with magnitude larger than supported range"
+    assert error(run, "SET a = :x + :tenth", {":x": N("1" * 38), ":tenth": N("0.1")}) == overflow
+    assert error(run, "SET a = :x - :one", {":x": N("1E+50"), ":one": N(1)}) == overflow
+    assert run("SET a = :x + :y", {":x": N("9E+125"), ":y": N("9E+124")})["a"] == N("99" + "0" * 124)
     assert error(run, "SET a = :x + :x", {":x": N("9.9999999999999999999999999999999999999E+125")}) == (
         "Number overflow. Attempting to store a number with magnitude larger than supported range"
     )

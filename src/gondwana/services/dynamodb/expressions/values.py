@@ -18,6 +18,7 @@ SETS = {"SS": "S", "NS": "N", "BS": "B"}
 ORDERED = ("S", "N", "B")
 # Wide enough that sums of 38-digit numbers are exact; the range check below does the rest.
 _EXACT = Context(prec=400)
+OVERFLOW = "Number overflow. Attempting to store a number with magnitude larger than supported range"
 
 
 def type_of(value: Value) -> str:
@@ -42,9 +43,7 @@ def format_number(value: Decimal) -> str:
     assert isinstance(exponent, int)
     magnitude = exponent + len(digits) - 1
     if magnitude > 125:
-        raise validation(
-            "Number overflow. Attempting to store a number with magnitude larger than supported range"
-        )
+        raise validation(OVERFLOW)
     if magnitude < -130:
         raise validation(
             "Number underflow. Attempting to store a number with magnitude smaller than supported range"
@@ -55,8 +54,13 @@ def format_number(value: Decimal) -> str:
 
 
 def add_numbers(a: str, b: str, subtract: bool = False) -> str:
+    """Exact sum or difference. A result DynamoDB cannot hold in 38 digits is reported as an
+    overflow even when it is only too precise (1E+50 + 1): that is what DynamoDB answers."""
     x, y = decimal_of(a), decimal_of(b)
-    return format_number(_EXACT.subtract(x, y) if subtract else _EXACT.add(x, y))
+    result = (_EXACT.subtract(x, y) if subtract else _EXACT.add(x, y)).normalize(_EXACT)
+    if len(result.as_tuple().digits) > 38:
+        raise validation(OVERFLOW)
+    return format_number(result)
 
 
 def _scalar_key(kind: str, raw: Any) -> Any:

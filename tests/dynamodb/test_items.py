@@ -75,6 +75,13 @@ def test_numbers_normalised(ddb: Any, make_table: Any, given: str, stored: str) 
             {"SS": ["a", "a"]},
             "One or more parameter values were invalid: Input collection [a, a] contains duplicates.",
         ),
+        ({"NS": ["1", "1.0"]}, "Input collection contains duplicates"),
+        (
+            {"BS": [b"b", b"b"]},
+            "One or more parameter values were invalid: Input collection [Yg==, Yg==]of type BS contains duplicates.",
+        ),
+        ({"BS": []}, "One or more parameter values were invalid: Binary sets should not be empty"),
+        ({"N": ""}, "The parameter cannot be converted to a numeric value"),
         ({}, "Supplied AttributeValue is empty, must contain exactly one of the supported datatypes"),
         (
             {"S": "a", "N": "1"},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import math
 import re
 from decimal import Decimal, InvalidOperation
@@ -24,7 +25,8 @@ _NUMBER = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
 def normalize_number(text: str) -> str:
     """AWS's canonical form of a Number: plain notation, no superfluous zeros; errors as AWS words them."""
     if not isinstance(text, str) or not _NUMBER.match(text):
-        raise validation(f"The parameter cannot be converted to a numeric value: {text}")
+        shown = f": {text}" if text else ""
+        raise validation(f"The parameter cannot be converted to a numeric value{shown}")
     try:
         value = Decimal(text.strip())
     except InvalidOperation:
@@ -80,12 +82,18 @@ def check_value(value: Any, depth: int = 0) -> dict[str, Any]:
         return {"NULL": True}
     if kind in _SET_NAMES:
         if not raw:
+            if kind == "BS":
+                raise invalid("Binary sets should not be empty")
             raise invalid(f"An {_SET_NAMES[kind]} set  may not be empty")
         members = [normalize_number(n) for n in raw] if kind == "NS" else list(raw)
         keys = [Decimal(n) for n in members] if kind == "NS" else members
         if len(set(keys)) != len(keys):
-            shown = ", ".join(m.decode("latin-1") if isinstance(m, bytes) else str(m) for m in raw)
-            raise invalid(f"Input collection [{shown}] contains duplicates.")
+            if kind == "NS":
+                raise validation("Input collection contains duplicates")
+            if kind == "BS":
+                shown = ", ".join(base64.b64encode(m).decode() for m in raw)
+                raise invalid(f"Input collection [{shown}]of type BS contains duplicates.")
+            raise invalid(f"Input collection [{', '.join(raw)}] contains duplicates.")
         return {kind: members}
     if kind == "M":
         return {"M": {k: check_value(v, depth + 1) for k, v in raw.items()}}

@@ -78,7 +78,8 @@ def test_numbers_normalised(ddb: Any, make_table: Any, given: str, stored: str) 
         ({"NS": ["1", "1.0"]}, "Input collection contains duplicates"),
         (
             {"BS": [b"b", b"b"]},
-            "One or more parameter values were invalid: Input collection [Yg==, Yg==]of type BS contains duplicates.",
+            "One or more parameter values were invalid: "
+            "Input collection [Yg==, Yg==]of type BS contains duplicates.",
         ),
         ({"BS": []}, "One or more parameter values were invalid: Binary sets should not be empty"),
         ({"N": ""}, "The parameter cannot be converted to a numeric value"),

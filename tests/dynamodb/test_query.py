@@ -261,3 +261,28 @@ def test_scan_filters_and_projection(ddb: Any, make_table: Any) -> None:
         TableName=name, ScanFilter={"n": {"ComparisonOperator": "LT", "AttributeValueList": [{"N": "2"}]}}
     )
     assert out["Count"] == 2 and out["ScannedCount"] == 6
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (
+            {"Select": "SPECIFIC_ATTRIBUTES"},
+            "Must specify the AttributesToGet or ProjectionExpression "
+            "when choosing to get SPECIFIC_ATTRIBUTES",
+        ),
+        (
+            {"Select": "ALL_PROJECTED_ATTRIBUTES"},
+            "ALL_PROJECTED_ATTRIBUTES can be used only when Querying using an IndexName",
+        ),
+        (
+            {"Select": "ALL_ATTRIBUTES", "ProjectionExpression": "id"},
+            "Cannot specify the ProjectionExpression when choosing to get ALL_ATTRIBUTES",
+        ),
+    ],
+)
+def test_scan_select_rules(ddb: Any, make_table: Any, kwargs: dict[str, Any], message: str) -> None:
+    name = make_table()
+    with pytest.raises(ClientError) as exc:
+        ddb.scan(TableName=name, **kwargs)
+    assert error(exc) == ("ValidationException", message)

@@ -46,7 +46,10 @@ def _select(p: dict[str, Any], index: Index | None, proj: Any) -> str:
     if select == "ALL_PROJECTED_ATTRIBUTES" and index is None:
         raise validation("ALL_PROJECTED_ATTRIBUTES can be used only when Querying using an IndexName")
     if select == "SPECIFIC_ATTRIBUTES" and proj is None:
-        raise validation(f"Must specify the {attrs} when choosing to get SPECIFIC_ATTRIBUTES")
+        raise validation(
+            "Must specify the AttributesToGet or ProjectionExpression "
+            "when choosing to get SPECIFIC_ATTRIBUTES"
+        )
     if select != "SPECIFIC_ATTRIBUTES" and proj is not None:
         what = "only the Count" if select == "COUNT" else select
         raise validation(f"Cannot specify the {attrs} when choosing to get {what}")

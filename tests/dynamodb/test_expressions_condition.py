@@ -354,3 +354,30 @@ def test_operator_limit() -> None:
         C + "The expression contains too many operators; operator count: 301"
     )
     parse_condition(" OR ".join(["a = :v"] * 150), ph({":v": N(1)}))
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("(" * 4096, 'Syntax error; token: "<EOF>", near: "("'),
+        ("(" * 2000 + "a < :v" + ")" * 2000, "The expression has redundant parentheses;"),
+        ("NOT " * 1000 + "a < :v", "The expression contains too many operators; operator count: 1001"),
+        (
+            "a < " + "f(" * 1300 + "b" + ")" * 1300,
+            "The expression contains too many operators; operator count: 1301",
+        ),
+        (
+            "a < :v " + "AND (a < :v " * 300 + ")" * 300,
+            "The expression contains too many operators; operator count: 601",
+        ),
+    ],
+)
+def test_deep_nesting_is_refused_cleanly(text: str, message: str) -> None:
+    assert len(text.encode()) <= 4096
+    assert error(parse_condition, text, ph({":v": N(1)})) == C + message
+
+
+def test_reasonable_nesting_works() -> None:
+    values = {":v": N(1)}
+    assert check("NOT " * 150 + "age > :v", values)
+    assert check("(age > :v AND " * 60 + "age > :v" + ")" * 60, values)

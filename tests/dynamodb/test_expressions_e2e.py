@@ -356,3 +356,26 @@ def test_legacy_parameters(ddb: Any, make_table: Any) -> None:
         Expected={"v": {"Exists": False}},
     )
     assert code == "ConditionalCheckFailedException"
+
+
+def test_pathological_expressions_get_validation_errors(ddb: Any, make_table: Any) -> None:
+    name = make_table()
+    for condition in ("(" * 4096, "NOT " * 1000 + "a < :v", "(" * 2000 + "a < :v" + ")" * 2000):
+        code, message = fails(
+            ddb.put_item,
+            TableName=name,
+            Item={"id": {"S": "x"}},
+            ConditionExpression=condition,
+            ExpressionAttributeValues={":v": {"N": "1"}},
+        )
+        assert code == "ValidationException" and message.startswith("Invalid ConditionExpression: ")
+    code, message = fails(
+        ddb.scan,
+        TableName=name,
+        FilterExpression="a = :v" + " " * 4096,
+        ExpressionAttributeValues={":v": {"N": "1"}},
+    )
+    assert (code, message) == (
+        "ValidationException",
+        "Invalid FilterExpression: Expression size has exceeded the maximum allowed size; expression size: 4103",
+    )

@@ -76,11 +76,15 @@ class ConditionParser(Parser):
         return node
 
     def not_(self) -> Node:
-        if self.c.peek.is_word("NOT"):
+        negations = 0
+        while self.c.peek.is_word("NOT"):
             self.c.take()
-            self.operators += 1
-            return Not(self.not_())
-        return self.primary()
+            negations += 1
+        self.operators += negations
+        node = self.primary()
+        for _ in range(negations):
+            node = Not(node)
+        return node
 
     def primary(self) -> Node:
         if self.c.peek.is_punct("("):
@@ -91,7 +95,7 @@ class ConditionParser(Parser):
 
     def group(self) -> Node:
         self.c.take()
-        inner = self.or_()
+        inner = self.nested(self.or_)
         self.expect(")")
         after = self.c.peek
         if (

@@ -21,6 +21,7 @@ from gondwana.services.dynamodb.expressions.tokens import (
     EOF,
     NAME,
     NUMBER,
+    PUNCT,
     Cursor,
     ParseFailure,
     check_size,
@@ -44,6 +45,9 @@ REDUNDANT = "The expression has redundant parentheses;"
 UPDATE_FUNCTIONS = frozenset(("if_not_exists", "list_append"))
 MAX_OPERATORS = 300
 MAX_DEPTH = 32  # elements in one document path
+MAX_NESTING = 100  # parentheses and calls; deeper needs over 300 operators or redundant parentheses
+OPERATOR_PUNCTS = frozenset(("=", "<>", "<", "<=", ">", ">=", "+", "-"))
+OPERATOR_WORDS = frozenset(("AND", "OR", "NOT", "BETWEEN", "IN"))
 CONDITION_ORDER = (
     "operators",
     "parens",
@@ -58,6 +62,10 @@ CONDITION_ORDER = (
 )
 
 
+class TooDeep(Exception):
+    """Nesting beyond MAX_NESTING: stop before Python's recursion limit does."""
+
+
 class Parser:
     """Shared machinery: cursor, placeholders, paths, values and function calls."""
 
@@ -70,6 +78,7 @@ class Parser:
         self.issues = Issues(order)
         self.c = Cursor(text, kind)
         self.far = 0
+        self.depth = 0
         self.operators = 0  # operators and functions, limited to 300 per expression
 
     def run(self, rule: Callable[[], T]) -> T:
@@ -79,10 +88,10 @@ class Parser:
                 raise self.fail()
         except ParseFailure:
             raise self.c.syntax_error(self.far) from None
+        except TooDeep:
+            raise self.too_deep() from None
         if self.operators > MAX_OPERATORS:
-            self.issues.add(
-                "operators", f"The expression contains too many operators; operator count: {self.operators}"
-            )
+            raise self.too_many_operators(self.operators)
         self.check(result)
         message = self.issues.first()
         if message is not None:
@@ -91,6 +100,45 @@ class Parser:
 
     def check(self, result: object) -> None:
         """Semantic checks on the finished tree (subclasses)."""
+
+    def too_many_operators(self, count: int) -> Exception:
+        return invalid_expression(
+            self.kind, f"The expression contains too many operators; operator count: {count}"
+        )
+
+    def nested(self, rule: Callable[[], T]) -> T:
+        """Parse one level deeper (parentheses, function arguments), within MAX_NESTING levels."""
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise TooDeep
+        try:
+            return rule()
+        finally:
+            self.depth -= 1
+
+    def too_deep(self) -> Exception:
+        """The answer for nesting no valid expression reaches within 4 KB: unbalanced parentheses are a
+        syntax error; balanced, the nesting takes more than 300 operators or is redundant."""
+        balance = 0
+        for at, token in enumerate(self.c.tokens):
+            if token.is_punct("("):
+                balance += 1
+            elif token.is_punct(")"):
+                balance -= 1
+                if balance < 0:
+                    return self.c.syntax_error(at)
+        if balance:
+            return self.c.syntax_error(len(self.c.tokens) - 1)
+        tokens = self.c.tokens
+        count = sum(
+            1
+            for at, t in enumerate(tokens)
+            if (t.kind == PUNCT and t.text in OPERATOR_PUNCTS)
+            or (t.kind == NAME and (t.text.upper() in OPERATOR_WORDS or tokens[at + 1].is_punct("(")))
+        )
+        if count > MAX_OPERATORS:
+            return self.too_many_operators(count)
+        return invalid_expression(self.kind, REDUNDANT)
 
     def fail(self) -> ParseFailure:
         self.far = max(self.far, self.c.i)
@@ -175,10 +223,10 @@ class Parser:
         name = self.c.take().text
         self.c.take()
         self.operators += 1
-        args = [argument()]
+        args = [self.nested(argument)]
         while self.c.peek.is_punct(","):
             self.c.take()
-            args.append(argument())
+            args.append(self.nested(argument))
         self.expect(")")
         return Call(name, tuple(args))
 
@@ -187,7 +235,7 @@ class Parser:
         if token.is_punct("("):
             self.c.take()
             doubled = self.c.peek.is_punct("(")
-            inner = self.operand()
+            inner = self.nested(self.operand)
             self.expect(")")
             if doubled:
                 self.issues.add("parens", REDUNDANT)

@@ -135,7 +135,7 @@ class UpdateParser(Parser):
 
     def grouped_value(self) -> Operand:
         self.c.take()
-        inner = self.arithmetic()
+        inner = self.nested(self.arithmetic)
         self.expect(")")
         if self.c.peek.is_punct("+") or self.c.peek.is_punct("-"):
             raise self.fail()  # "(a) + :v": the parentheses held an operand
@@ -155,7 +155,7 @@ class UpdateParser(Parser):
         token = self.c.peek
         if token.is_punct("("):
             self.c.take()
-            inner = self.term()
+            inner = self.nested(self.term)
             self.expect(")")
             return inner
         if self.is_call():

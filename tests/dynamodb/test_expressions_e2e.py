@@ -377,5 +377,6 @@ def test_pathological_expressions_get_validation_errors(ddb: Any, make_table: An
     )
     assert (code, message) == (
         "ValidationException",
-        "Invalid FilterExpression: Expression size has exceeded the maximum allowed size; expression size: 4103",
+        "Invalid FilterExpression: Expression size has exceeded the maximum allowed size; "
+        "expression size: 4102",
     )

@@ -53,7 +53,7 @@ def test_batch_errors(ddb: Any, raw: Any, make_table: Any) -> None:
         ddb.batch_write_item(RequestItems={name: [{"PutRequest": {"Item": {"other": {"S": "a"}}}}]})
     assert error(exc) == (
         "ValidationException",
-        "One or more parameter values were invalid: Missing the key id in the item",
+        "The provided key element does not match the schema",
     )
     with pytest.raises(ClientError) as exc:
         ddb.batch_write_item(RequestItems={name: [{"DeleteRequest": {"Key": {"id": {"N": "1"}}}}]})

@@ -281,3 +281,16 @@ def test_gsi_backfill_status_with_state_delay(fresh_server: Any) -> None:
     proc.advance_clock(31)
     table = ddb.describe_table(TableName=name)["Table"]
     assert table["TableStatus"] == "ACTIVE" and table["GlobalSecondaryIndexes"][0]["IndexStatus"] == "ACTIVE"
+
+
+def test_empty_index_key_value(ddb: Any) -> None:
+    name = _table(ddb)
+    with pytest.raises(ClientError) as exc:
+        ddb.put_item(TableName=name, Item={"pk": {"S": "p"}, "sk": {"S": "s"}, "g": {"S": ""}})
+    assert error(exc) == (
+        "ValidationException",
+        "One or more parameter values are not valid. A value specified for a secondary index key is not "
+        "supported. The AttributeValue for a key attribute cannot contain an empty string value. "
+        "IndexName: gsi-all, IndexKey: g",
+    )
+    ddb.delete_table(TableName=name)

@@ -89,11 +89,6 @@ def test_numbers_normalised(ddb: Any, make_table: Any, given: str, stored: str) 
             "Supplied AttributeValue has more than one datatypes set, must contain exactly one of the "
             "supported datatypes",
         ),
-        (
-            {"NULL": False},
-            "One or more parameter values were invalid: Null attribute value types must have the value "
-            "of true",
-        ),
     ],
 )
 def test_invalid_values(raw: Any, make_table: Any, value: dict[str, Any], message: str) -> None:
@@ -379,3 +374,9 @@ def test_placeholders_without_expressions(ddb: Any, make_table: Any) -> None:
         "ValidationException",
         "Value provided in ExpressionAttributeNames unused in expressions: keys: {#a}",
     )
+
+
+def test_null_false_is_stored_as_null_true(ddb: Any, make_table: Any) -> None:
+    name = make_table()
+    ddb.put_item(TableName=name, Item={"id": {"S": "n"}, "z": {"NULL": False}})
+    assert ddb.get_item(TableName=name, Key={"id": {"S": "n"}})["Item"]["z"] == {"NULL": True}

@@ -79,7 +79,7 @@ def batch_write(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, 
                 raise validation("A WriteRequest must contain exactly one of PutRequest or DeleteRequest")
             if put is not None:
                 item = check_item(put["Item"])
-                table.check_item_keys(item)
+                table.check_item_keys(item, batch=True)
                 if item_size(item) > MAX_ITEM_SIZE:
                     raise validation("Item size has exceeded the maximum allowed size")
                 key = table.key_of(item)

@@ -98,18 +98,23 @@ class Table:
                 raise key_mismatch()
             check_key_value(name, value, name == self.hash_key)
 
-    def check_item_keys(self, item: Item) -> None:
-        """An Item parameter: key attributes present and typed; index keys typed when present."""
+    def check_item_keys(self, item: Item, *, batch: bool = False) -> None:
+        """An Item parameter: key attributes present and typed; index keys typed when present.
+
+        BatchWriteItem words a missing or mistyped key as a schema mismatch."""
         for name in self.key_names:
             if name not in item:
-                raise invalid(f"Missing the key {name} in the item")
+                raise key_mismatch() if batch else invalid(f"Missing the key {name} in the item")
             actual = next(iter(item[name]))
             if actual != self.attr_types[name]:
-                raise invalid(
-                    f"Type mismatch for key {name} expected: {self.attr_types[name]} actual: {actual}"
+                expected = self.attr_types[name]
+                raise (
+                    key_mismatch()
+                    if batch
+                    else invalid(f"Type mismatch for key {name} expected: {expected} actual: {actual}")
                 )
             check_key_value(name, item[name], name == self.hash_key)
-        for index in self.indexes.values():
+        for index in sorted(self.indexes.values(), key=lambda i: i.name):  # AWS names the first by name
             for name in (index.hash_key, index.range_key):
                 if name and name in item and name not in self.key_names:
                     actual = next(iter(item[name]))
@@ -119,13 +124,12 @@ class Table:
                             f"Type mismatch for Index Key {name} Expected: {expected} Actual: {actual} "
                             f"IndexName: {index.name}"
                         )
-                    raw = item[name][actual]
-                    if len(raw) == 0:
+                    if len(item[name][actual]) == 0:
                         raise validation(
-                            "One or more parameter values are not valid. The AttributeValue for a key "
-                            "attribute "
-                            f"cannot contain an empty {_WORD[actual]} value. IndexName: {index.name}, "
-                            f"IndexKey: {name}"
+                            "One or more parameter values are not valid. A value specified for a secondary "
+                            "index key is not supported. The AttributeValue for a key attribute cannot "
+                            f"contain an empty {_WORD[actual]} value. "
+                            f"IndexName: {index.name}, IndexKey: {name}"
                         )
 
 

@@ -76,9 +76,7 @@ def check_value(value: Any, depth: int = 0) -> dict[str, Any]:
         return {"N": normalize_number(raw)}
     if kind in ("S", "B", "BOOL"):
         return {kind: raw}
-    if kind == "NULL":
-        if raw is not True:
-            raise invalid("Null attribute value types must have the value of true")
+    if kind == "NULL":  # AWS now accepts {"NULL": false} and stores it as NULL true
         return {"NULL": True}
     if kind in _SET_NAMES:
         if not raw:

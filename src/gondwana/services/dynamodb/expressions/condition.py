@@ -109,17 +109,13 @@ class ConditionParser(Parser):
     def comparison(self) -> Node:
         left = self.operand()
         token = self.c.peek
-        if (
-            (token.kind == PUNCT and token.text in COMPARATORS)
-            or token.is_word("BETWEEN")
-            or token.is_word("IN")
-        ):
-            self.operators += 1
         if token.kind == PUNCT and token.text in COMPARATORS:
             self.c.take()
+            self.operators += 1
             return Compare(token.text, left, self.operand())
         if token.is_word("BETWEEN"):
             self.c.take()
+            self.operators += 1
             low = self.operand()
             if not self.c.peek.is_word("AND"):
                 raise self.fail()
@@ -127,6 +123,7 @@ class ConditionParser(Parser):
             return Between(left, low, self.operand())
         if token.is_word("IN"):
             self.c.take()
+            self.operators += 1
             self.expect("(")
             options = [self.operand()]
             while self.c.peek.is_punct(","):

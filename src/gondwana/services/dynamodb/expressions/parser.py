@@ -49,7 +49,6 @@ MAX_NESTING = 100  # parentheses and calls; deeper needs over 300 operators or r
 OPERATOR_PUNCTS = frozenset(("=", "<>", "<", "<=", ">", ">=", "+", "-"))
 OPERATOR_WORDS = frozenset(("AND", "OR", "NOT", "BETWEEN", "IN"))
 CONDITION_ORDER = (
-    "operators",
     "parens",
     "function_name",
     "misused",

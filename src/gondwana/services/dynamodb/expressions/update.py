@@ -23,7 +23,6 @@ from gondwana.services.dynamodb.expressions.values import SETS, type_of
 
 UPDATE_ARITY = {"if_not_exists": 2, "list_append": 2}
 UPDATE_ORDER = (
-    "operators",
     "reserved",
     "function_name",
     "section",

@@ -196,6 +196,14 @@ def test_placeholder_map_validation() -> None:
         error(ph(names={"n": "x"}).validate)
         == 'ExpressionAttributeNames contains invalid key: Syntax error; key: "n"'
     )
+    assert error(ph(names={"#" + "n" * 255: "x"}).validate) == (
+        "ExpressionAttributeNames contains invalid key: The expression attribute map contains a key that is "
+        "too long; size of key: 256"
+    )
+    ph(names={"#" + "n" * 254: "x"}).validate()
+    assert error(ph(names={"#n": ""}).validate) == (
+        "ExpressionAttributeNames contains invalid value: Empty attribute name for key #n"
+    )
     assert error(ph(values={":a-b": N(1)}).validate) == (
         'ExpressionAttributeValues contains invalid key: Syntax error; key: ":a-b"'
     )

@@ -11,6 +11,18 @@ from gondwana.services.dynamodb.expressions.errors import validation
 
 _NAME_KEY = re.compile(r"#[0-9A-Za-z_]+\Z")
 _VALUE_KEY = re.compile(r":[0-9A-Za-z_]+\Z")
+MAX_KEY_BYTES = 255
+
+
+def _check_key(label: str, key: str, pattern: re.Pattern[str]) -> None:
+    size = len(key.encode("utf-8"))
+    if size > MAX_KEY_BYTES:
+        raise validation(
+            f"{label} contains invalid key: The expression attribute map contains a key that is too long; "
+            f"size of key: {size}"
+        )
+    if not pattern.match(key):
+        raise validation(f'{label} contains invalid key: Syntax error; key: "{key}"')
 
 
 class Placeholders:
@@ -32,19 +44,17 @@ class Placeholders:
         if self.names is not None:
             if not self.names:
                 raise validation("ExpressionAttributeNames must not be empty")
-            for key in self.names:
-                if not _NAME_KEY.match(key):
+            for key, name in self.names.items():
+                _check_key("ExpressionAttributeNames", key, _NAME_KEY)
+                if not name:
                     raise validation(
-                        f'ExpressionAttributeNames contains invalid key: Syntax error; key: "{key}"'
+                        f"ExpressionAttributeNames contains invalid value: Empty attribute name for key {key}"
                     )
         if self.values is not None:
             if not self.values:
                 raise validation("ExpressionAttributeValues must not be empty")
             for key in self.values:
-                if not _VALUE_KEY.match(key):
-                    raise validation(
-                        f'ExpressionAttributeValues contains invalid key: Syntax error; key: "{key}"'
-                    )
+                _check_key("ExpressionAttributeValues", key, _VALUE_KEY)
             if check_value is not None:
                 checked = {}
                 for key, value in self.values.items():

@@ -294,3 +294,28 @@ def test_empty_index_key_value(ddb: Any) -> None:
         "IndexName: gsi-all, IndexKey: g",
     )
     ddb.delete_table(TableName=name)
+
+
+def test_index_reads_are_charged_to_the_index(ddb: Any) -> None:
+    name = _table(ddb)
+    _put(ddb, name, "1", g="red", gs=1, l=1)
+    out = ddb.query(
+        TableName=name,
+        IndexName="gsi-all",
+        KeyConditionExpression="g = :g",
+        ExpressionAttributeValues={":g": {"S": "red"}},
+        ReturnConsumedCapacity="INDEXES",
+    )
+    cc = out["ConsumedCapacity"]
+    assert cc["CapacityUnits"] == 0.5 and cc["Table"]["CapacityUnits"] == 0.0
+    assert cc["GlobalSecondaryIndexes"]["gsi-all"]["CapacityUnits"] == 0.5
+    out = ddb.query(
+        TableName=name,
+        IndexName="lsi-inc",
+        KeyConditionExpression="pk = :p",
+        ConsistentRead=True,
+        ExpressionAttributeValues={":p": {"S": "p"}},
+        ReturnConsumedCapacity="INDEXES",
+    )
+    assert out["ConsumedCapacity"]["LocalSecondaryIndexes"]["lsi-inc"]["CapacityUnits"] == 1.0
+    ddb.delete_table(TableName=name)

@@ -135,9 +135,12 @@ def _page(
         out["Items"] = found
     if not exhausted and last is not None:
         out["LastEvaluatedKey"] = _lek(table, index, last)
-    cc = capacity.consumed(
-        p.get("ReturnConsumedCapacity"), table, capacity.read_units(total, consistent), read=True
-    )
+    units = capacity.read_units(total, consistent)
+    mode = p.get("ReturnConsumedCapacity")
+    if index is None:
+        cc = capacity.consumed(mode, table, units, read=True)
+    else:  # reads of an index are charged to the index
+        cc = capacity.consumed(mode, table, 0.0, {index.name: units}, read=True)
     if cc:
         out["ConsumedCapacity"] = cc
     return out

@@ -71,7 +71,7 @@ def check(
         ("lst.x = :v", {":v": S("a")}, False),
         ("age = price", None, False),
         ("size(tags) = :v", {":v": N(2)}, True),
-        ("size(title) = :v", {":v": N(11)}, True),
+        ("size(title) = :v", {":v": N(13)}, True),  # UTF-8 bytes: "héllo wörld"
         ("size(bin) = :v", {":v": N(5)}, True),
         ("size(lst) = :v", {":v": N(3)}, True),
         ("size(mp) = :v", {":v": N(2)}, True),

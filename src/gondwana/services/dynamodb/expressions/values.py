@@ -130,11 +130,14 @@ def begins_with(value: Value | None, prefix: Value | None) -> bool:
 
 
 def size_of(value: Value | None) -> Value | None:
-    """`size(path)`: characters of S, bytes of B, members of sets, L and M; nothing for others."""
+    """`size(path)`: bytes of S (UTF-8, as DynamoDB sizes strings) and B, members of sets, L and M;
+    nothing for other types."""
     if value is None:
         return None
     kind = type_of(value)
-    if kind in ("S", "B", "L", "M") or kind in SETS:
+    if kind == "S":
+        return {"N": str(len(value["S"].encode("utf-8")))}
+    if kind in ("B", "L", "M") or kind in SETS:
         return {"N": str(len(value[kind]))}
     return None
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gondwana.services.dynamodb.expressions import (
     compare_values,
@@ -251,3 +255,30 @@ def test_document_path_depth_limit() -> None:
     )
     assert "nesting levels: 33" in error(parse_update, "SET " + deep + ".b = :v", ph({":v": N(1)}))
     assert "nesting levels: 34" in error(parse_condition, "attribute_exists(" + deep + ".b.c)", ph())
+
+
+# ---- properties --------------------------------------------------------------------------------------------
+
+TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)))  # what JSON can carry
+NUMBERS = st.decimals(allow_nan=False, allow_infinity=False, places=6, min_value=-(10**20), max_value=10**20)
+
+
+@settings(max_examples=200, deadline=None)
+@given(NUMBERS, NUMBERS)
+def test_number_order_is_numeric(a: Decimal, b: Decimal) -> None:
+    expected = (a > b) - (a < b)
+    assert compare_values(N(str(a)), N(str(b))) == expected
+    assert compare_values(N(f"{a:E}"), N(str(b))) == expected  # any spelling of the same number
+
+
+@settings(max_examples=200, deadline=None)
+@given(TEXT, TEXT)
+def test_string_order_is_utf8_bytes(a: str, b: str) -> None:
+    x, y = a.encode("utf-8"), b.encode("utf-8")
+    assert compare_values(S(a), S(b)) == (x > y) - (x < y)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(), st.binary())
+def test_binary_order_is_unsigned_bytes(a: bytes, b: bytes) -> None:
+    assert compare_values({"B": a}, {"B": b}) == (a > b) - (a < b)

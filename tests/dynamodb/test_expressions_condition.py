@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gondwana.services.dynamodb.expressions import evaluate, parse_condition
 from tests.dynamodb.expr_helpers import N, S, error, ph
@@ -381,3 +383,34 @@ def test_reasonable_nesting_works() -> None:
     values = {":v": N(1)}
     assert check("NOT " * 150 + "age > :v", values)
     assert check("(age > :v AND " * 60 + "age > :v" + ")" * 60, values)
+
+
+# A random boolean formula evaluates as Python evaluates it: both bind NOT tighter than AND, AND than OR.
+ATOMS = st.sampled_from(
+    [("flag = :t", "True"), ("flag = :f", "False"), ("attribute_exists(absent)", "False")]
+)
+
+
+def _combine(children: st.SearchStrategy) -> st.SearchStrategy:
+    def join(parts: tuple, word: str) -> tuple[str, str]:
+        (a, pa), (b, pb) = parts
+        return f"{a} {word} {b}", f"{pa} {word.lower()} {pb}"
+
+    def paren(part: tuple) -> tuple[str, str]:
+        text, py = part
+        return (text, py) if text.startswith("(") and text.endswith(")") else (f"({text})", f"({py})")
+
+    return st.one_of(
+        st.tuples(children, children).map(lambda p: join(p, "AND")),
+        st.tuples(children, children).map(lambda p: join(p, "OR")),
+        children.map(lambda p: (f"NOT {p[0]}", f"not {p[1]}")),
+        children.map(paren),
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.recursive(ATOMS, _combine, max_leaves=12))
+def test_precedence_matches_python(formula: tuple[str, str]) -> None:
+    text, python = formula
+    values = {":t": {"BOOL": True}, ":f": {"BOOL": False}}
+    assert check(text, values, strict=False) is eval(python)  # a formula of True/False only

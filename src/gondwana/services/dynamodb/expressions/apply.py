@@ -113,11 +113,17 @@ def _path_order(path: Path) -> tuple[tuple[bool, Any], ...]:
 def apply_update(update: Update, item: Item, exists: bool = True) -> Item:
     """The item after the update; raises ValidationException for type and path errors.
 
+    `item` is never modified; the result shares the values of untouched attributes with it, so treat
+    both as immutable.
+
     `exists=False` says there was no stored item (`item` then holds at most the key): DynamoDB
     silently ignores REMOVE of nested paths in that case instead of calling them invalid.
     """
     computed = [compute(a.value, item) if a.verb == "SET" else None for a in update.actions]  # type: ignore[arg-type]
-    new = {name: v.copy_value(value) for name, value in item.items()}
+    new = dict(item)  # untouched attributes are shared with `item`; touched ones are copied first
+    for name in update.modified_attributes():
+        if name in new:
+            new[name] = v.copy_value(new[name])
     removals: list[Path] = []
     # SETs run in path order, so several writes past the end of one list append by index.
     steps = sorted(zip(update.actions, computed, strict=True), key=lambda step: _path_order(step[0].path))

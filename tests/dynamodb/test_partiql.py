@@ -129,3 +129,80 @@ def test_empty_parameters_rejected_by_model(raw: Any, make_table: Any) -> None:
         "1 validation error detected: Value '[]' at 'parameters' failed to "
         "satisfy constraint: Member must have length greater than or equal to 1",
     )
+
+
+def test_partiql_rejections(ddb: Any) -> None:
+    from tests.dynamodb.conftest import create
+
+    name = create(
+        ddb,
+        range_key=("sk", "S"),
+        more_attrs={"g": "S"},
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "gsi-keys",
+                "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            }
+        ],
+    )
+    cases = [
+        (
+            f"DELETE FROM \"{name}\" WHERE id = 'x' AND sk = 'y' RETURNING MODIFIED OLD *",
+            "Invalid returning clause: RETURNING MODIFIED OLD *. Only RETURNING ALL OLD * is allowed in "
+            "DELETE "
+            "statements.",
+        ),
+        (f'SELECT * FROM "{name}"."nope" WHERE id = \'p\'', "The table does not have the specified index"),
+        (
+            f'SELECT * FROM "{name}"."gsi-keys"."x"',
+            "A path may contain at most 2 components in the FROM clause",
+        ),
+        ("SELECT * FROM \"\" WHERE id = 'p'", "Path component cannot be an empty string"),
+        (
+            f"SELECT id FROM \"{name}\".\"gsi-keys\" WHERE g = 'y' AND other = 'z'",
+            "One or more parameter values were invalid: Secondary index gsi-keys does not project one "
+            "or more "
+            "filter attributes: [other]",
+        ),
+        (
+            f'SELECT other FROM "{name}"."gsi-keys" WHERE g = \'y\'',
+            "One or more parameter values were invalid: Global secondary index gsi-keys does not "
+            "project [other]",
+        ),
+    ]
+    for statement, message in cases:
+        with pytest.raises(ClientError) as exc:
+            ddb.execute_statement(Statement=statement)
+        assert error(exc) == ("ValidationException", message), statement
+    with pytest.raises(ClientError) as exc:
+        ddb.execute_statement(
+            Statement=f'SELECT * FROM "{name}"."gsi-keys" WHERE g = \'x\'', ConsistentRead=True
+        )
+    assert error(exc) == (
+        "ValidationException",
+        "Strongly consistent read is not supported on Global Secondary Indexes",
+    )
+    with pytest.raises(ClientError) as exc:
+        ddb.execute_transaction(
+            TransactStatements=[
+                {
+                    "Statement": f"UPDATE \"{name}\" SET a = 'v' WHERE id = 'x' AND sk = 'y' RETURNING "
+                    f"ALL NEW *"
+                }
+            ]
+        )
+    assert error(exc) == (
+        "ValidationException",
+        "Validation failed in TransactStatements[0]: RETURNING clause is "
+        "not supported in ExecuteTransaction.",
+    )
+    with pytest.raises(ClientError) as exc:
+        ddb.execute_transaction(
+            TransactStatements=[{"Statement": f'SELECT * FROM "{name}"."gsi-keys" WHERE g = \'x\''}]
+        )
+    assert error(exc) == (
+        "ValidationException",
+        "Validation failed in TransactStatements[0]: Reads on indices are not supported within transactions.",
+    )
+    ddb.delete_table(TableName=name)

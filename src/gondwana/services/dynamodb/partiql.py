@@ -100,6 +100,13 @@ class Parser:
             return text
         raise malformed(f"Expected an identifier, found {text or 'end of statement'}")
 
+    def component(self) -> str:
+        """A table or index name in FROM/INTO/UPDATE: an identifier that may not be empty."""
+        name = self.identifier()
+        if not name:
+            raise validation("Path component cannot be an empty string")
+        return name
+
     # ---- placeholders ------------------------------------------------------------------------
 
     def name(self, attr: str) -> str:
@@ -147,16 +154,18 @@ class Parser:
                 paths.append(self.path())
             self.st.projection = paths
         self.expect_word("FROM")
-        self.st.table = self.identifier()
+        self.st.table = self.component()
         if self.op("."):
-            self.st.index = self.identifier()
+            self.st.index = self.component()
+            if self.peek() == ("op", "."):
+                raise validation("A path may contain at most 2 components in the FROM clause")
         if self.word("WHERE"):
             self.st.where = self.condition()
 
     def insert(self) -> None:
         self.st.kind = "INSERT"
         self.expect_word("INTO")
-        self.st.table = self.identifier()
+        self.st.table = self.component()
         self.expect_word("VALUE")
         item = self.literal()
         if "M" not in item:
@@ -165,7 +174,7 @@ class Parser:
 
     def update(self) -> None:
         self.st.kind = "UPDATE"
-        self.st.table = self.identifier()
+        self.st.table = self.component()
         sets: list[str] = []
         removes: list[str] = []
         while True:
@@ -198,10 +207,17 @@ class Parser:
     def delete(self) -> None:
         self.st.kind = "DELETE"
         self.expect_word("FROM")
-        self.st.table = self.identifier()
+        self.st.table = self.component()
         self.expect_word("WHERE")
         self.st.where = self.condition()
+        start = self.i
         self.returning()
+        if self.st.returning not in (None, "ALL_OLD"):
+            clause = " ".join(t for _, t in self.tokens[start : self.i])
+            raise validation(
+                f"Invalid returning clause: {clause}. Only RETURNING ALL OLD * is allowed in DELETE "
+                f"statements."
+            )
 
     def returning(self) -> None:
         if not self.word("RETURNING"):

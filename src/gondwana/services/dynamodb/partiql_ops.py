@@ -31,8 +31,8 @@ class Plan:
         self.cond = ex().parse_condition(st.where, ph) if st.where else None
         self.proj = ex().parse_projection(", ".join(st.projection), ph) if st.projection else None
         self.update = ex().parse_update(st.update, ph) if st.update else None
-        if st.index is not None and st.index not in self.table.indexes:
-            raise validation(f"The table does not have the specified index: {st.index}")
+        if st.index is not None:
+            self._check_index()
         self.key: Item | None = None
         if st.kind == "INSERT":
             item = check_item(st.item or {})
@@ -46,6 +46,32 @@ class Plan:
             if self.key is None:
                 raise validation("Where clause does not contain a mandatory equality on all key attributes")
             self.table.check_key(self.key)
+
+    def _check_index(self) -> None:
+        index = self.table.indexes.get(self.st.index or "")
+        if index is None:
+            raise validation("The table does not have the specified index")
+        if index.projection == "ALL":
+            return
+        projected = {*self.table.key_names, index.hash_key, index.range_key, *index.include}
+        if self.cond is not None:
+            missing = sorted(self.cond.attribute_names() - projected)
+            if missing:
+                raise validation(
+                    f"One or more parameter values were invalid: Secondary index {index.name} does not "
+                    f"project "
+                    f"one or more filter attributes: [{', '.join(missing)}]"
+                )
+        if self.proj is not None:
+            wanted = [self.st.names[p.split(".")[0].split("[")[0]] for p in self.st.projection or []]
+            missing = [w for w in dict.fromkeys(wanted) if w not in projected]
+            if missing:
+                kind = "Global" if index.is_global else "Local"
+                raise validation(
+                    f"One or more parameter values were invalid: {kind} secondary index {index.name} "
+                    f"does not "
+                    f"project [{', '.join(missing)}]"
+                )
 
     def full_key(self) -> Item | None:
         eq = self.st.key_equalities
@@ -128,6 +154,9 @@ def _select(svc: DynamoDBService, plan: Plan, limit: int | None, token: str | No
 def execute_statement(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
     plan = Plan(svc, ctx, p["Statement"], p.get("Parameters"))
     if plan.st.kind == "SELECT":
+        index = plan.table.indexes.get(plan.st.index or "")
+        if p.get("ConsistentRead") and index is not None and index.is_global:
+            raise validation("Strongly consistent read is not supported on Global Secondary Indexes")
         return _select(svc, plan, p.get("Limit"), p.get("NextToken"))
     try:
         old, new = plan.outcome(svc)
@@ -195,6 +224,17 @@ def batch_execute_statement(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -
 
 def execute_transaction(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
     plans = [Plan(svc, ctx, s["Statement"], s.get("Parameters")) for s in p["TransactStatements"]]
+    for n, plan in enumerate(plans):
+        if plan.st.returning is not None:
+            raise validation(
+                f"Validation failed in TransactStatements[{n}]: RETURNING clause is not supported in "
+                f"ExecuteTransaction."
+            )
+        if plan.st.index is not None:
+            raise validation(
+                f"Validation failed in TransactStatements[{n}]: Reads on indices are not supported "
+                f"within transactions."
+            )
     reads = {pl.st.kind == "SELECT" for pl in plans}
     if len(reads) > 1:
         raise validation("Transaction must consist of either all read statements or all write statements")

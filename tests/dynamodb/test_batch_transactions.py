@@ -215,3 +215,20 @@ def test_transact_get(ddb: Any, make_table: Any) -> None:
     )
     assert out["Responses"] == [{"Item": {"id": {"S": "John"}}}, {}]
     assert out["ConsumedCapacity"][0]["CapacityUnits"] == 4.0
+
+
+def test_batch_get_rejects_mixed_projection_styles_across_tables(ddb: Any, make_table: Any) -> None:
+    a, b = make_table(), make_table()
+    with pytest.raises(ClientError) as exc:
+        ddb.batch_get_item(
+            RequestItems={
+                a: {"Keys": [{"id": {"S": "x"}}], "ProjectionExpression": "id"},
+                b: {"Keys": [{"id": {"S": "x"}}], "AttributesToGet": ["id"]},
+            }
+        )
+    assert error(exc) == (
+        "ValidationException",
+        "Can not use both expression and non-expression parameters in the "
+        "same request: Non-expression parameters: {AttributesToGet} Expression parameters: "
+        "{ProjectionExpression}",
+    )

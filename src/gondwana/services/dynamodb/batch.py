@@ -21,6 +21,11 @@ def batch_get(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, An
     requests = p["RequestItems"]
     if sum(len(r.get("Keys", [])) for r in requests.values()) > MAX_GET:
         raise validation("Too many items requested for the BatchGetItem call")
+    # one request may not mix the legacy and the expression projection, even across tables
+    merged = {
+        k: True for r in requests.values() for k in ("AttributesToGet", "ProjectionExpression") if k in r
+    }
+    check_mixed(merged, ["AttributesToGet"], ["ProjectionExpression"])
     plans = []
     for name, req in requests.items():
         table = svc.tables.require(ctx, name)

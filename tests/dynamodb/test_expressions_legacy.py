@@ -253,6 +253,12 @@ def test_attribute_updates() -> None:
     assert update.modified_attributes() == {"s", "p", "n", "fresh", "tags", "l", "id"}
 
 
+def test_attribute_updates_type_mismatch() -> None:
+    for spec in ({"Action": "ADD", "Value": N(1)}, {"Action": "DELETE", "Value": {"NS": ["1"]}}):
+        update = update_from_attribute_updates({"s": spec})
+        assert error(apply_update, update, ITEM) == "Type mismatch for attribute to update"
+
+
 @pytest.mark.parametrize(
     ("spec", "message"),
     [

@@ -10,7 +10,13 @@ from typing import Any
 
 from gondwana.services.dynamodb.expressions import values as v
 from gondwana.services.dynamodb.expressions.ast import Arith, Call, Literal, Operand, Path
-from gondwana.services.dynamodb.expressions.errors import BAD_OPERAND, BAD_PATH, MISSING_ATTRIBUTE, validation
+from gondwana.services.dynamodb.expressions.errors import (
+    BAD_OPERAND,
+    BAD_PATH,
+    LEGACY_MISMATCH,
+    MISSING_ATTRIBUTE,
+    validation,
+)
 from gondwana.services.dynamodb.expressions.evaluate import resolve
 from gondwana.services.dynamodb.expressions.update import Update
 
@@ -84,12 +90,12 @@ def remove_path(item: Item, path: Path) -> None:
         parent["M"].pop(last, None)
 
 
-def _add(existing: dict[str, Any] | None, operand: dict[str, Any]) -> dict[str, Any]:
+def _add(existing: dict[str, Any] | None, operand: dict[str, Any], mismatch: str) -> dict[str, Any]:
     kind = v.type_of(operand)
     if existing is None:
         return v.copy_value(operand)
     if kind not in existing:
-        raise validation(BAD_OPERAND)
+        raise validation(mismatch)
     if kind == "N":
         return {"N": v.add_numbers(existing["N"], operand["N"])}
     if kind == "L":  # legacy AttributeUpdates ADD appends to lists
@@ -97,12 +103,12 @@ def _add(existing: dict[str, Any] | None, operand: dict[str, Any]) -> dict[str, 
     return {kind: v.union(kind, existing[kind], operand[kind])}
 
 
-def _delete(existing: dict[str, Any] | None, operand: dict[str, Any]) -> dict[str, Any] | None:
+def _delete(existing: dict[str, Any] | None, operand: dict[str, Any], mismatch: str) -> dict[str, Any] | None:
     kind = v.type_of(operand)
     if existing is None:
         return None
     if kind not in existing:
-        raise validation(BAD_OPERAND)
+        raise validation(mismatch)
     return {kind: v.difference(kind, existing[kind], operand[kind])}
 
 
@@ -119,6 +125,7 @@ def apply_update(update: Update, item: Item, exists: bool = True) -> Item:
     `exists=False` says there was no stored item (`item` then holds at most the key): DynamoDB
     silently ignores REMOVE of nested paths in that case instead of calling them invalid.
     """
+    mismatch = LEGACY_MISMATCH if update.legacy else BAD_OPERAND
     computed = [compute(a.value, item) if a.verb == "SET" else None for a in update.actions]  # type: ignore[arg-type]
     new = dict(item)  # untouched attributes are shared with `item`; touched ones are copied first
     for name in update.modified_attributes():
@@ -133,10 +140,10 @@ def apply_update(update: Update, item: Item, exists: bool = True) -> Item:
         elif action.verb == "REMOVE":
             removals.append(action.path)
         elif action.verb == "ADD":
-            set_path(new, action.path, _add(resolve(new, action.path), action.value.value))  # type: ignore[union-attr]
+            set_path(new, action.path, _add(resolve(new, action.path), action.value.value, mismatch))  # type: ignore[union-attr]
         elif action.verb == "DELETE":
             operand = action.value.value  # type: ignore[union-attr]
-            remaining = _delete(resolve(new, action.path), operand)
+            remaining = _delete(resolve(new, action.path), operand, mismatch)
             if remaining is None:
                 continue
             if remaining[v.type_of(remaining)]:

@@ -18,6 +18,7 @@ def invalid_expression(kind: str, message: str) -> ServiceError:
 BAD_OPERAND = "An operand in the update expression has an incorrect data type"
 MISSING_ATTRIBUTE = "The provided expression refers to an attribute that does not exist in the item"
 BAD_PATH = "The document path provided in the update expression is invalid for update"
+LEGACY_MISMATCH = "Type mismatch for attribute to update"  # AttributeUpdates ADD/DELETE
 
 
 class Issues:

@@ -197,4 +197,4 @@ def update_from_attribute_updates(updates: dict[str, Any]) -> Update:
             raise validation(f"{INVALID}ADD action is not supported for the type {kind}")
         verb = "SET" if action == "PUT" else action
         actions.append(Action(verb, path, Literal(value, "")))
-    return Update(tuple(actions))
+    return Update(tuple(actions), legacy=True)

@@ -56,6 +56,7 @@ class Action:
 @dataclass(frozen=True, slots=True)
 class Update:
     actions: tuple[Action, ...]
+    legacy: bool = False  # from AttributeUpdates, whose ADD/DELETE mismatches are worded differently
 
     def paths(self) -> list[Path]:
         """Target paths, in expression order."""

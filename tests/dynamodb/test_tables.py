@@ -150,6 +150,24 @@ def test_pay_per_request(ddb: Any, make_table: Any) -> None:
             "One or more parameter values were invalid: Table KeySchema does not have a range key, which is "
             "required when specifying a LocalSecondaryIndex",
         ),
+        (
+            {
+                "KeySchema": [*KEYS, {"AttributeName": "id", "KeyType": "RANGE"}],
+                "AttributeDefinitions": ATTRS,
+                "ProvisionedThroughput": PT,
+            },
+            "Invalid KeySchema: Some index key attribute have no definition",
+        ),
+        (
+            {
+                "KeySchema": KEYS,
+                "AttributeDefinitions": ATTRS,
+                "ProvisionedThroughput": PT,
+                "StreamSpecification": {"StreamEnabled": False, "StreamViewType": "KEYS_ONLY"},
+            },
+            "One or more parameter values were invalid: Table is being created with a stream disabled, "
+            "UpdateViewType should not be specified",
+        ),
     ],
 )
 def test_create_table_validation(ddb: Any, kwargs: dict[str, Any], message: str) -> None:

@@ -297,9 +297,7 @@ def check_key_schema(schema: list[dict[str, str]], what: str = "KeySchema") -> N
         if schema[1]["KeyType"] != "RANGE":
             raise validation(f"Invalid {what}: The second KeySchemaElement is not a RANGE key type")
         if schema[0]["AttributeName"] == schema[1]["AttributeName"]:
-            raise validation(
-                "Both the Hash Key and the Range Key element in the KeySchema have the same name"
-            )
+            raise validation("Invalid KeySchema: Some index key attribute have no definition")
 
 
 def check_projection(projection: dict[str, Any]) -> None:
@@ -410,6 +408,8 @@ def validate_create(p: dict[str, Any]) -> dict[str, Any]:
     if gsis:
         desc["GlobalSecondaryIndexes"] = [gsi_description(g, "ACTIVE") for g in gsis]
     stream = p.get("StreamSpecification")
+    if stream and not stream.get("StreamEnabled") and stream.get("StreamViewType"):
+        raise invalid("Table is being created with a stream disabled, UpdateViewType should not be specified")
     if stream and stream.get("StreamEnabled"):
         if not stream.get("StreamViewType"):
             raise validation("StreamSpecification: StreamViewType is required when StreamEnabled is true")

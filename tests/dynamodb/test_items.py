@@ -380,3 +380,23 @@ def test_null_false_is_stored_as_null_true(ddb: Any, make_table: Any) -> None:
     name = make_table()
     ddb.put_item(TableName=name, Item={"id": {"S": "n"}, "z": {"NULL": False}})
     assert ddb.get_item(TableName=name, Key={"id": {"S": "n"}})["Item"]["z"] == {"NULL": True}
+
+
+def test_updated_values_are_the_written_paths(ddb: Any, make_table: Any) -> None:
+    name = make_table()
+    key = {"id": {"S": "nested"}}
+    ddb.put_item(
+        TableName=name, Item={**key, "a": {"M": {"b": {"N": "1"}, "c": {"N": "2"}}}, "l": {"L": [{"S": "x"}]}}
+    )
+    out = ddb.update_item(
+        TableName=name,
+        Key=key,
+        UpdateExpression="SET a.b = :v, l[0] = :w",
+        ExpressionAttributeValues={":v": {"N": "5"}, ":w": {"S": "y"}},
+        ReturnValues="UPDATED_NEW",
+    )
+    assert out["Attributes"] == {"a": {"M": {"b": {"N": "5"}}}, "l": {"L": [{"S": "y"}]}}
+    out = ddb.update_item(TableName=name, Key=key, UpdateExpression="REMOVE a.c", ReturnValues="UPDATED_OLD")
+    assert out["Attributes"] == {"a": {"M": {"c": {"N": "2"}}}}
+    out = ddb.update_item(TableName=name, Key=key, UpdateExpression="REMOVE a.c", ReturnValues="UPDATED_NEW")
+    assert "Attributes" not in out

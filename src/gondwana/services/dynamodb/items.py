@@ -127,10 +127,11 @@ def delete_item(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, 
 
 
 def updated(update: Any, old: Item | None, new: Item) -> tuple[Item, Item]:
-    """The top-level attributes the update wrote: (their old values, their new values)."""
-    old = old or {}
-    names = update.modified_attributes() if update is not None else set()
-    return ({k: old[k] for k in names if k in old}, {k: new[k] for k in names if k in new})
+    """What the update wrote, path by path (a.b, not all of a): (old values, new values)."""
+    if update is None:
+        return {}, {}
+    written = ex().Projection(tuple(update.paths()))
+    return ex().project(written, old or {}), ex().project(written, new)
 
 
 def build_update(table: Table, p: dict[str, Any], ph: Any) -> Any:

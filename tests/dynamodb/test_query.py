@@ -286,3 +286,25 @@ def test_scan_select_rules(ddb: Any, make_table: Any, kwargs: dict[str, Any], me
     with pytest.raises(ClientError) as exc:
         ddb.scan(TableName=name, **kwargs)
     assert error(exc) == ("ValidationException", message)
+
+
+def test_reverse_pagination(ddb: Any, make_table: Any) -> None:
+    name = make_table(range_key=("r", "N"))
+    for i in range(9):
+        ddb.put_item(TableName=name, Item={"id": {"S": "h"}, "r": {"N": str(i)}})
+    seen: list[int] = []
+    start = None
+    while True:
+        page = ddb.query(
+            TableName=name,
+            KeyConditionExpression="id = :h AND r BETWEEN :a AND :b",
+            ScanIndexForward=False,
+            ExpressionAttributeValues={":h": {"S": "h"}, ":a": {"N": "1"}, ":b": {"N": "7"}},
+            Limit=2,
+            **({"ExclusiveStartKey": start} if start else {}),
+        )
+        seen += [int(i["r"]["N"]) for i in page["Items"]]
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            break
+    assert seen == [7, 6, 5, 4, 3, 2, 1]

@@ -310,3 +310,168 @@ def test_updated_projection_gives_updated_old_and_new() -> None:
     old, new = returned("REMOVE a.c[1], a.c[9]")
     assert old == {"a": {"M": {"c": {"L": [N(7)]}}}}
     assert new == {"a": {"M": {"c": {"L": [N(3)]}}}}  # the element that moved into [1]
+
+
+# ---- cases whose answers were recorded from DynamoDB -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "whatever",
+        "set a",
+        "add a",
+        "delete a",
+        "set a=set",
+        "remove a = b",
+        "add a = b",
+        "delete a = b",
+        "delete a b",
+        "delete a if_not_exist(b)",
+        "add abort b",
+        "add a if_not_exist(b)",
+        "remove a b",
+        "set a b",
+        "set :a = b",
+        "add :a b",
+        "delete :a b",
+        "remove :a",
+        "set a = b / c",
+        "set a = b * c",
+        'set a[1] = "eight"',
+        "set a[1] = 1",
+        "SET a = if_not_exist(a, 100)",
+        "SET if_not_exist(a, b) = a",
+        "set (a = (b + c))",
+        "set a = (b.c).d + e",
+        "set a = (b.c)[0] + e",
+        "set a = b + c + d",
+    ],
+)
+def test_recorded_syntax_errors(text: str) -> None:
+    assert error(parse_update, text, ph()).startswith(U + "Syntax error; ")
+
+
+@pytest.mark.parametrize(
+    "text", ["set a = (b + c)", "SET a = if_not_exists(a, b) + b", "set a = ((b.c.d)+(e))"]
+)
+def test_recorded_valid_forms(text: str) -> None:
+    parse_update(text, ph())
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (" set #c = :c set abOrt = true ", "Attribute name is a reserved keyword; reserved keyword: abOrt"),
+        (" remove Absolute ", "Attribute name is a reserved keyword; reserved keyword: Absolute"),
+        ("set #c = if_not_exist(:c) set c = d", "Invalid function name; function: if_not_exist"),
+        ("set a = #c set c = :d", 'The "SET" section can only be used once in an update expression;'),
+        ("add #d :e set a = b add e :f", 'The "ADD" section can only be used once in an update expression;'),
+        (
+            "SET #c = if_not_exists(:c)",
+            "An expression attribute name used in the document path is not defined; attribute name: #c",
+        ),
+        (
+            "set d[1] = a, d.b = a, c[1].a = a, #x = if_not_exists(a)",
+            "Two document paths overlap with each other; must remove or rewrite one of these paths; "
+            "path one: [c, [1], a], path two: [c]",
+        ),
+        (
+            "set #x[3].#d = a, #x.#d[3] = if_not_exists(a)",
+            "Two document paths conflict with each other; must remove or rewrite one of these paths; "
+            "path one: [c, [3], [3]], path two: [c, [3], [3]]",
+        ),
+        (
+            "remove a.#x set a[1] = #d",
+            "Two document paths conflict with each other; must remove or rewrite one of these paths; "
+            "path one: [a, c], path two: [a, [1]]",
+        ),
+        (
+            "set b = list_append(:s, a), c = if_not_exists(a) add a.b :s",
+            "Incorrect operand type for operator or function; operator: ADD, operand type: STRING",
+        ),
+        (
+            "set a = if_not_exists(if_not_exists(a, b), c)",
+            "Operator or function requires a document path; operator or function: if_not_exists",
+        ),
+        (
+            "set a = :s - :b",
+            "Incorrect operand type for operator or function; operator or function: -, operand type: S",
+        ),
+        (
+            "set a = a + :l",
+            "Incorrect operand type for operator or function; operator or function: +, operand type: L",
+        ),
+        (
+            "set a = list_append(:m, a)",
+            "Incorrect operand type for operator or function; operator or function: list_append, "
+            "operand type: M",
+        ),
+    ],
+)
+def test_recorded_errors(text: str, message: str) -> None:
+    names = {"#x": "c", "#d": "[3]"}
+    values = {":s": S("a"), ":b": {"B": b"a"}, ":l": {"L": []}, ":m": {"M": {}}}
+    p = ph(values, names) if "#c" not in text else ph(values)
+    assert error(parse_update, text, p) == U + message
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "set b.a = :a",
+        "set b[1] = :a",
+        "set y.a = :a",
+        "set y[1] = :a",
+        "set c[1] = :a",
+        "set d.#1 = :a",
+        "remove b.a",
+        "remove b[1]",
+        "remove y.a",
+        "remove y[1]",
+        "remove c[1]",
+        "remove d.#1",
+        "delete b.a :a",
+        "delete b[1] :a",
+        "delete y.a :a",
+        "delete y[1] :a",
+        "delete c[1] :a",
+        "delete d.#1 :a",
+        "add b.a :a",
+        "add b[1] :a",
+        "add y.a :a",
+        "add y[1] :a",
+        "add c[1] :a",
+        "add d.#1 :a",
+    ],
+)
+def test_recorded_invalid_document_paths(text: str) -> None:
+    item = {"a": S("k"), "b": S("k"), "c": {"M": {"1": S("a")}}, "d": {"L": [S("a"), S("b")]}}
+    p = ph({":a": {"SS": ["a"]}}, {"#1": "1"} if "#1" in text else None)
+    assert error(apply_update, parse_update(text, p), item) == (
+        "The document path provided in the update expression is invalid for update"
+    )
+
+
+def test_recorded_runtime_type_errors() -> None:
+    item = {"a": S("k"), "b": {"M": {"a": {"SS": ["1"]}}}, "c": N(1), "d": {"NS": ["1"]}}
+    for text, value in [
+        ("delete d :a", {"SS": ["1"]}),
+        ("delete b :a", {"NS": ["1"]}),
+        ("delete b.a :a", {"NS": ["1"]}),
+        ("delete c :a", {"NS": ["1"]}),
+        ("add b :a", {"NS": ["1"]}),
+        ("add d :a", N(1)),
+        ("set e = a + :a", N(1)),
+        ("set e = b - :a", N(1)),
+        ("set e = list_append(d, if_not_exists(f, :a))", {"L": []}),
+    ]:
+        update = parse_update(text, ph({":a": value}))
+        assert (
+            error(apply_update, update, item)
+            == "An operand in the update expression has an incorrect data type"
+        )
+    for text in ("set c = zz", "set e = list_append(zz, c)"):
+        assert error(apply_update, parse_update(text, ph()), item) == (
+            "The provided expression refers to an attribute that does not exist in the item"
+        )

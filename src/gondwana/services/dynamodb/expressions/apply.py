@@ -142,6 +142,8 @@ def apply_update(update: Update, item: Item, exists: bool = True) -> Item:
         elif action.verb == "ADD":
             set_path(new, action.path, _add(resolve(new, action.path), action.value.value, mismatch))  # type: ignore[union-attr]
         elif action.verb == "DELETE":
+            if len(action.path.elements) > 1 and _parent(new, action.path, strict=exists) is None:
+                continue  # a nested path of a missing item: ignored, as for REMOVE
             operand = action.value.value  # type: ignore[union-attr]
             remaining = _delete(resolve(new, action.path), operand, mismatch)
             if remaining is None:

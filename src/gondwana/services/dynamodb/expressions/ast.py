@@ -142,26 +142,30 @@ def strip_parens(node: Node) -> Node:
     return node
 
 
-def overlap_message(one: Path, two: Path) -> str | None:
-    """AWS's complaint when two paths of one expression touch the same part of a document."""
+def _relation(one: Path, two: Path) -> str | None:
+    """ "overlap" when one path contains the other, "conflict" when they index one level differently."""
     for a, b in zip(one.elements, two.elements, strict=False):
         if type(a) is not type(b):
-            return (
-                "Two document paths conflict with each other; must remove or rewrite one of these paths; "
-                f"path one: {one}, path two: {two}"
-            )
+            return "conflict"
         if a != b:
             return None
-    return (
-        "Two document paths overlap with each other; must remove or rewrite one of these paths; "
-        f"path one: {one}, path two: {two}"
-    )
+    return "overlap"
 
 
 def first_overlap(paths: list[Path]) -> str | None:
+    """AWS's complaint about two paths of one expression touching the same part of a document;
+    overlaps are reported before conflicts."""
+    conflict = None
     for j, later in enumerate(paths):
         for earlier in paths[:j]:
-            message = overlap_message(earlier, later)
-            if message:
+            relation = _relation(earlier, later)
+            if relation is None:
+                continue
+            message = (
+                f"Two document paths {relation} with each other; must remove or rewrite one of these paths; "
+                f"path one: {earlier}, path two: {later}"
+            )
+            if relation == "overlap":
                 return message
-    return None
+            conflict = conflict or message
+    return conflict

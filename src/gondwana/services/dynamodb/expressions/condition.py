@@ -38,6 +38,7 @@ from gondwana.services.dynamodb.expressions.parser import (
     ARITY,
     COMPARATORS,
     CONDITION_ORDER,
+    LEAF_ORDER,
     MAX_IN_OPERANDS,
     ORDERING,
     REDUNDANT,
@@ -52,6 +53,9 @@ from gondwana.services.dynamodb.expressions.values import ORDERED, compare_value
 
 class ConditionParser(Parser):
     keywords = frozenset(("AND", "OR", "NOT", "BETWEEN", "IN"))
+
+    leaf_categories = frozenset(LEAF_ORDER)
+    name_category = value_category = "placeholder"  # one slot: whichever comes first
 
     def __init__(self, text: str, kind: str, ph: Placeholders) -> None:
         super().__init__(text, kind, ph, CONDITION_ORDER)
@@ -107,6 +111,18 @@ class ConditionParser(Parser):
         return Paren(inner)
 
     def comparison(self) -> Node:
+        """One simple condition. AWS reports the problems of the first faulty one, by LEAF_ORDER."""
+        outer, self.leaf = self.leaf, {}
+        try:
+            node = self.simple()
+            self.check_leaf(node)
+            if self.leaf:
+                self.issues.add("condition", next(self.leaf[c] for c in LEAF_ORDER if c in self.leaf))
+            return node
+        finally:
+            self.leaf = outer
+
+    def simple(self) -> Node:
         left = self.operand()
         token = self.c.peek
         if token.kind == PUNCT and token.text in COMPARATORS:
@@ -138,22 +154,23 @@ class ConditionParser(Parser):
     # ---- semantic checks -----------------------------------------------------------------------
 
     def check(self, result: object) -> None:
-        self.check_node(result)  # type: ignore[arg-type]
+        """Redundant parentheses around conditions; simple conditions were checked as parsed."""
+        stack = [result]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, Paren):
+                if isinstance(node.inner, Paren):
+                    self.issues.add("parens", REDUNDANT)
+                stack.append(node.inner)
+            elif isinstance(node, And | Or):
+                stack.extend((node.right, node.left))
+            elif isinstance(node, Not):
+                stack.append(node.inner)
 
-    def check_node(self, node: Node) -> None:
-        add = self.issues.add
-        if isinstance(node, Paren):
-            if isinstance(node.inner, Paren):
-                add("parens", REDUNDANT)
-            self.check_node(node.inner)
-        elif isinstance(node, And | Or):
-            self.check_node(node.left)
-            self.check_node(node.right)
-        elif isinstance(node, Not):
-            self.check_node(node.inner)
-        elif isinstance(node, Function):
+    def check_leaf(self, node: Node) -> None:
+        if isinstance(node, Function):
             if node.call.name == "size":
-                add(
+                self.issues.add(
                     "misused",
                     "The function is not allowed to be used this way in an expression; function: size",
                 )
@@ -171,7 +188,7 @@ class ConditionParser(Parser):
                 self.check_value_operand(operand, None)
             count = 1 + len(node.options)  # AWS counts the left operand too: 99 options at most
             if count > MAX_IN_OPERANDS:
-                add(
+                self.note(
                     "operands",
                     f"The IN operator is provided with too many operands; number of operands: {count}",
                 )
@@ -192,7 +209,7 @@ class ConditionParser(Parser):
                 self.type_issue(ordering, kind)
 
     def type_issue(self, function: str, kind: str) -> None:
-        self.issues.add(
+        self.note(
             "types",
             "Incorrect operand type for operator or function; "
             f"operator or function: {function}, operand type: {kind}",
@@ -200,7 +217,7 @@ class ConditionParser(Parser):
 
     def check_distinct(self, operator: str, first: Operand, rest: list[Operand]) -> None:
         if isinstance(first, Path) and any(first == other for other in rest):
-            self.issues.add(
+            self.note(
                 "distinct",
                 "The first operand must be distinct from the remaining operands for this operator or "
                 "function; "
@@ -218,11 +235,11 @@ class ConditionParser(Parser):
             f"upper bound operand: AttributeValue: {render(b)}"
         )
         if type_of(a) != type_of(b):
-            self.issues.add(
+            self.note(
                 "types", f"The BETWEEN operator requires same data type for lower and upper bounds; {bounds}"
             )
         elif compare_values(a, b) > 0:
-            self.issues.add(
+            self.note(
                 "types",
                 "The BETWEEN operator requires upper bound to be greater than or equal to lower bound; "
                 f"{bounds}",
@@ -244,7 +261,7 @@ class ConditionParser(Parser):
             if isinstance(arg, Call):
                 self.check_value_operand(arg, None)
         if len(call.args) != arity:
-            add(
+            self.note(
                 "operands",
                 "Incorrect number of operands for operator or function; "
                 f"operator or function: {call.name}, number of operands: {len(call.args)}",
@@ -254,7 +271,9 @@ class ConditionParser(Parser):
             self.check_distinct(call.name, call.args[0], [call.args[1]])
         first = call.args[0]
         if call.name in ("attribute_exists", "attribute_not_exists") and not isinstance(first, Path):
-            add("types", f"Operator or function requires a document path; operator or function: {call.name}")
+            self.note(
+                "types", f"Operator or function requires a document path; operator or function: {call.name}"
+            )
         elif call.name == "begins_with":
             for arg in call.args:
                 kind = self.kind_of(arg)
@@ -264,18 +283,22 @@ class ConditionParser(Parser):
             kind = self.kind_of(first)
             if kind in ("N", "BOOL", "NULL"):
                 self.type_issue(call.name, kind)
-        if call.name == "attribute_type" and not isinstance(call.args[1], Literal):
-            self.type_issue(call.name, "{NS,SS,L,BS,N,M,B,BOOL,NULL,S}")  # the type must be a :value
-        elif call.name == "attribute_type":
-            wanted = call.args[1].value  # type: ignore[union-attr]
-            if type_of(wanted) != "S":
-                self.type_issue(call.name, type_of(wanted))
-            elif wanted["S"] not in TYPE_NAMES:
-                add(
-                    "types",
-                    "Invalid attribute type name found; "
-                    f"type: {wanted['S']}, valid types: {{B,NULL,SS,BOOL,L,BS,N,NS,S,M}}",
-                )
+        if call.name == "attribute_type":
+            self.check_type_name(call.args[1])
+
+    def check_type_name(self, operand: Operand) -> None:
+        """attribute_type's second operand: a :value naming one of the ten types."""
+        kind = self.kind_of(operand)
+        if kind is None:  # a document path: any type at all
+            self.type_issue("attribute_type", "{NS,SS,L,BS,N,M,B,BOOL,NULL,S}")
+        elif kind != "S":
+            self.type_issue("attribute_type", kind)
+        elif isinstance(operand, Literal) and operand.value["S"] not in TYPE_NAMES:
+            self.note(
+                "types",
+                "Invalid attribute type name found; "
+                f"type: {operand.value['S']}, valid types: {{B,NULL,SS,BOOL,L,BS,N,NS,S,M}}",
+            )
 
     @staticmethod
     def kind_of(operand: Operand) -> str | None:

@@ -48,17 +48,9 @@ MAX_DEPTH = 32  # elements in one document path
 MAX_NESTING = 100  # parentheses and calls; deeper needs over 300 operators or redundant parentheses
 OPERATOR_PUNCTS = frozenset(("=", "<>", "<", "<=", ">", ">=", "+", "-"))
 OPERATOR_WORDS = frozenset(("AND", "OR", "NOT", "BETWEEN", "IN"))
-CONDITION_ORDER = (
-    "parens",
-    "function_name",
-    "misused",
-    "reserved",
-    "placeholder",
-    "nesting",
-    "operands",
-    "distinct",
-    "types",
-)
+CONDITION_ORDER = ("parens", "function_name", "misused", "reserved", "condition")
+# Problems of one simple condition; the first faulty condition is reported, by this order.
+LEAF_ORDER = ("placeholder", "nesting", "operands", "distinct", "types")
 
 
 class TooDeep(Exception):
@@ -69,6 +61,9 @@ class Parser:
     """Shared machinery: cursor, placeholders, paths, values and function calls."""
 
     keywords: frozenset[str] = frozenset()
+    leaf_categories: frozenset[str] = frozenset()  # problems reported per simple condition
+    name_category = "name"
+    value_category = "value"
 
     def __init__(self, text: str, kind: str, ph: Placeholders, order: tuple[str, ...]) -> None:
         check_size(text, kind, with_size=kind in ("ConditionExpression", "FilterExpression"))
@@ -79,6 +74,7 @@ class Parser:
         self.far = 0
         self.depth = 0
         self.operators = 0  # operators and functions, limited to 300 per expression
+        self.leaf: dict[str, str] | None = None  # problems of the simple condition being parsed
 
     def run(self, rule: Callable[[], T]) -> T:
         try:
@@ -99,6 +95,13 @@ class Parser:
 
     def check(self, result: object) -> None:
         """Semantic checks on the finished tree (subclasses)."""
+
+    def note(self, category: str, message: str) -> None:
+        """Record a problem: against the current simple condition when the category is per-condition."""
+        if self.leaf is not None and category in self.leaf_categories:
+            self.leaf.setdefault(category, message)
+        else:
+            self.issues.add(category, message)
 
     def too_many_operators(self, count: int) -> Exception:
         return invalid_expression(
@@ -162,7 +165,10 @@ class Parser:
     # ---- paths, values, calls ------------------------------------------------------------------
 
     def path(self) -> Path:
-        elements: list[str | int] = [self.path_name()]
+        return self.path_tail([self.path_name()])
+
+    def path_tail(self, elements: list[str | int]) -> Path:
+        """`.name` and `[index]` steps after the start of a path."""
         while True:
             if self.c.peek.is_punct("."):
                 self.c.take()
@@ -175,7 +181,7 @@ class Parser:
                 self.expect("]")
             else:
                 if len(elements) > MAX_DEPTH:
-                    self.issues.add(
+                    self.note(
                         "nesting",
                         f"The document path has too many nesting levels; nesting levels: {len(elements)}",
                     )
@@ -194,8 +200,8 @@ class Parser:
             self.c.take()
             name = self.ph.name(token.text)
             if name is None:
-                self.issues.add(
-                    "placeholder",
+                self.note(
+                    self.name_category,
                     "An expression attribute name used in the document path is not defined; "
                     f"attribute name: {token.text}",
                 )
@@ -207,8 +213,8 @@ class Parser:
         token = self.c.take()
         value = self.ph.value(token.text)
         if value is None:
-            self.issues.add(
-                "placeholder",
+            self.note(
+                self.value_category,
                 "An expression attribute value used in expression is not defined; "
                 f"attribute value: {token.text}",
             )
@@ -238,6 +244,8 @@ class Parser:
             self.expect(")")
             if doubled:
                 self.issues.add("parens", REDUNDANT)
+            if isinstance(inner, Path) and (self.c.peek.is_punct(".") or self.c.peek.is_punct("[")):
+                return self.path_tail(list(inner.elements))  # "(a.b).c" continues the path
             return inner
         if self.is_call():
             return self.call(self.operand)

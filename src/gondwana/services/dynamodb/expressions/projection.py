@@ -16,7 +16,7 @@ from gondwana.services.dynamodb.expressions.placeholders import Placeholders
 from gondwana.services.dynamodb.expressions.values import copy_value
 
 Item = dict[str, dict[str, Any]]
-PROJECTION_ORDER = ("reserved", "placeholder", "nesting", "overlap")
+PROJECTION_ORDER = ("reserved", "name", "nesting", "overlap")
 
 
 @dataclass(frozen=True, slots=True)

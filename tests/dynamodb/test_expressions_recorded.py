@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from gondwana.services.dynamodb.expressions import parse_condition
+from gondwana.services.dynamodb.expressions import parse_condition, parse_key_condition
 from tests.dynamodb.expr_helpers import N, S, error, ph
 
 F = "Invalid FilterExpression: "
@@ -219,4 +219,85 @@ def test_first_faulty_condition_wins() -> None:
     assert filter_error("begins_with(a, :n) AND b = :zz", {":n": N(1)}) == (
         F + "Incorrect operand type for operator or function; "
         "operator or function: begins_with, operand type: N"
+    )
+
+
+# ---- KeyConditionExpression ------------------------------------------------------------------------------
+
+K = "Invalid KeyConditionExpression: "
+
+
+def key_error(text: str, values: dict | None = None) -> str:
+    return error(parse_key_condition, text, ph(values), "a", "b")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("a > b and size(b) > c or a > c", "Invalid operator used in KeyConditionExpression: OR"),
+        ("a in (b, size(c), d)", "Invalid operator used in KeyConditionExpression: IN"),
+        ("attribute_exists(a)", "Invalid operator used in KeyConditionExpression: attribute_exists"),
+        ("attribute_not_exists(a)", "Invalid operator used in KeyConditionExpression: attribute_not_exists"),
+        ("contains(a.d, b)", "Invalid operator used in KeyConditionExpression: contains"),
+        ("not a > b", "Invalid operator used in KeyConditionExpression: NOT"),
+        ("a <> b", "Invalid operator used in KeyConditionExpression: <>"),
+        ("size(b) > a AND a.b > b AND b > c", "KeyConditionExpressions cannot contain nested operations"),
+        ("a > size(b.d)", "KeyConditionExpressions cannot contain nested operations"),
+        ("a between size(b) and size(a)", "KeyConditionExpressions cannot contain nested operations"),
+        (
+            "b > a.b",
+            "Invalid condition in KeyConditionExpression: Multiple attribute names used in one condition",
+        ),
+        (
+            "b between c[1] and d",
+            "Invalid condition in KeyConditionExpression: Multiple attribute names used in one condition",
+        ),
+        (
+            "a between b and size(a)",
+            "Invalid condition in KeyConditionExpression: Multiple attribute names used in one condition",
+        ),
+        (
+            "begins_with(a, b)",
+            "Invalid condition in KeyConditionExpression: Multiple attribute names used in one condition",
+        ),
+        ("b.d > a AND c.d > e.f", "KeyConditionExpressions cannot have conditions on nested attributes"),
+        ("a.d > c", "KeyConditionExpressions cannot have conditions on nested attributes"),
+        ("b[0] > a", "KeyConditionExpressions cannot have conditions on nested attributes"),
+    ],
+)
+def test_key_condition_structure(text: str, message: str) -> None:
+    assert key_error(text) == K + message
+
+
+def test_key_condition_recorded_value_cases() -> None:
+    one = {":a": N(1), ":b": N(1)}
+    for text in (":b > :a AND a < :b", ":a > b AND :a < :b"):
+        assert (
+            key_error(text, one)
+            == K + "Invalid condition in KeyConditionExpression: No key attribute specified"
+        )
+    for text in ("b > :a AND b < :a and c = :a and d = :a", "(a > :a and b > :a) and (b > :a and c > :a)"):
+        assert (
+            key_error(text, {":a": N(1)})
+            == K + "KeyConditionExpressions must only contain one condition per key"
+        )
+    strings = {":a": S("1"), ":b": S("1")}
+    assert key_error(":a between size(b) and size(a) and b > :b", strings) == (
+        K + "Invalid condition in KeyConditionExpression: BETWEEN operator must have the key attribute "
+        "as its first operand"
+    )
+    assert key_error("begins_with(:a, b) and a > :b", strings) == (
+        K + "Invalid condition in KeyConditionExpression: begins_with operator must have the key attribute "
+        "as its first operand"
+    )
+    assert key_error("attribute_type(a, :a)", {":a": S("S")}) == (
+        K + "Invalid operator used in KeyConditionExpression: attribute_type"
+    )
+    assert key_error("a between :b and :a", {":a": S("a"), ":b": N(1)}) == (
+        K + "The BETWEEN operator requires same data type for lower and upper bounds; "
+        "lower bound operand: AttributeValue: {N:1}, upper bound operand: AttributeValue: {S:a}"
+    )
+    assert key_error("attribute_type(a, b)").startswith(
+        K + "Incorrect operand type for operator or function; "
+        "operator or function: attribute_type, operand type:"
     )

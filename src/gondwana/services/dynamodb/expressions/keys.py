@@ -90,27 +90,29 @@ def _collect(node: Node, found: dict[str, tuple[str, list[dict[str, Any]]]]) -> 
     else:
         assert isinstance(node, Compare)
         operator, operands, first_only = node.op, [node.left, node.right], False
-    if any(isinstance(o, Call) for o in operands):
-        raise _fail("KeyConditionExpressions cannot contain nested operations")
-    paths = [i for i, o in enumerate(operands) if isinstance(o, Path)]
-    if len(paths) > 1:
+    if first_only and not isinstance(operands[0], Path):
         raise _fail(
-            "Invalid condition in KeyConditionExpression: Multiple attribute names used in one condition"
+            f"Invalid condition in KeyConditionExpression: {operator} operator must have the key attribute "
+            "as its first operand"
         )
-    if not paths:
+    # Operands are examined left to right, so the first problem met is the one reported.
+    path: Path | None = None
+    for index, operand in enumerate(operands):
+        if isinstance(operand, Call):
+            raise _fail("KeyConditionExpressions cannot contain nested operations")
+        if isinstance(operand, Path):
+            if path is not None:
+                raise _fail(
+                    "Invalid condition in KeyConditionExpression: "
+                    "Multiple attribute names used in one condition"
+                )
+            if len(operand.elements) > 1:
+                raise _fail("KeyConditionExpressions cannot have conditions on nested attributes")
+            path = operand
+            if index != 0:
+                operator = _FLIPPED[operator]
+    if path is None:
         raise _fail("Invalid condition in KeyConditionExpression: No key attribute specified")
-    path = operands[paths[0]]
-    assert isinstance(path, Path)
-    if len(path.elements) > 1:
-        raise _fail("KeyConditionExpressions cannot have conditions on nested attributes")
-    if paths[0] != 0:
-        if first_only:
-            raise _fail(
-                f"Invalid condition in KeyConditionExpression: {operator} operator must have the key "
-                "attribute "
-                "as its first operand"
-            )
-        operator = _FLIPPED[operator]
     if path.top in found:
         raise _fail("KeyConditionExpressions must only contain one condition per key")
     literal_values = [o.value for o in operands if isinstance(o, Literal)]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from gondwana.services.dynamodb.expressions import parse_condition, parse_key_condition
+from gondwana.services.dynamodb.expressions import parse_condition, parse_key_condition, parse_projection
 from tests.dynamodb.expr_helpers import N, S, error, ph
 
 F = "Invalid FilterExpression: "
@@ -300,4 +300,30 @@ def test_key_condition_recorded_value_cases() -> None:
     assert key_error("attribute_type(a, b)").startswith(
         K + "Incorrect operand type for operator or function; "
         "operator or function: attribute_type, operand type:"
+    )
+
+
+# ---- ProjectionExpression ---------------------------------------------------------------------------------
+
+P = "Invalid ProjectionExpression: "
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["whatever(stuff)", ":a", "abort,", "a,,b", "a..b", "a[b]", "(a.b).c", "(a)", "(a),(b)", "(a,b)", "a-b"],
+)
+def test_projection_syntax_errors(text: str) -> None:
+    assert error(parse_projection, text, ph()).startswith(P + "Syntax error; ")
+
+
+def test_projection_precedence() -> None:
+    assert (
+        error(parse_projection, "a.abORt", ph())
+        == P + "Attribute name is a reserved keyword; reserved keyword: abORt"
+    )
+    assert error(parse_projection, "#a,ABSoLUTE", ph()) == (
+        P + "Attribute name is a reserved keyword; reserved keyword: ABSoLUTE"
+    )
+    assert error(parse_projection, "a,b,a,#a", ph()) == (  # the undefined name outranks the overlap
+        P + "An expression attribute name used in the document path is not defined; attribute name: #a"
     )

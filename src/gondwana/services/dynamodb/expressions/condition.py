@@ -9,12 +9,15 @@
                 | operand "BETWEEN" operand "AND" operand
                 | operand "IN" "(" operand ("," operand)* ")"
                 | function
-    operand    := "(" operand ")" | function | ":value" | path
+    operand    := "(" operand ")" step* | function | ":value" | path
     function   := name "(" operand ("," operand)* ")"
-    path       := (name | "#name") ("." (name | "#name") | "[" digits "]")*
+    path       := (name | "#name") step*
+    step       := "." (name | "#name") | "[" digits "]"
 
 Precedence, high to low: comparators, IN, BETWEEN, functions, parentheses, NOT, AND, OR.
-Keywords are case-insensitive, function names are not.
+Keywords are case-insensitive, function names are not. When an expression has several problems,
+DynamoDB names redundant parentheses, function names, misused functions and reserved words first,
+then the problems of the first faulty simple condition (LEAF_ORDER).
 """
 
 from __future__ import annotations

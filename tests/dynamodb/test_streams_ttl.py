@@ -15,7 +15,8 @@ from tests.dynamodb.conftest import create, error
 def _records(
     streams: Any, arn: str, kind: str = "TRIM_HORIZON", **kwargs: Any
 ) -> tuple[list[Any], str | None]:
-    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    shards = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
+    shard = shards[-1]["ShardId"]  # the open one
     it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType=kind, **kwargs)[
         "ShardIterator"
     ]
@@ -116,18 +117,20 @@ def test_iterator_expiry_and_retention(fresh_server: Any) -> None:
     assert error(exc)[0] == "ExpiredIteratorException"
     proc.advance_clock(24 * 3600)
     ddb.put_item(TableName=name, Item={"id": {"S": "new"}})
-    deadline = time.monotonic() + 10
+    records, _ = _records(streams, arn)
+    assert [r["dynamodb"]["Keys"]["id"]["S"] for r in records] == ["new"]
+    deadline = time.monotonic() + 10  # the sweeper trims records older than 24 hours
     while time.monotonic() < deadline:
-        records, _ = _records(streams, arn)
-        if [r["dynamodb"]["Keys"]["id"]["S"] for r in records] == ["new"]:
+        try:
+            streams.get_shard_iterator(
+                StreamArn=arn, ShardId=shard, ShardIteratorType="AT_SEQUENCE_NUMBER", SequenceNumber=seq
+            )
+        except ClientError as trimmed:
+            assert trimmed.response["Error"]["Code"] == "TrimmedDataAccessException"
             break
         time.sleep(0.05)
-    assert [r["dynamodb"]["Keys"]["id"]["S"] for r in records] == ["new"]
-    with pytest.raises(ClientError) as exc:
-        streams.get_shard_iterator(
-            StreamArn=arn, ShardId=shard, ShardIteratorType="AT_SEQUENCE_NUMBER", SequenceNumber=seq
-        )
-    assert error(exc)[0] == "TrimmedDataAccessException"
+    else:
+        raise AssertionError("the old record was never trimmed")
 
 
 def test_ttl_sweeper_deletes_expired_items_as_the_service(fresh_server: Any) -> None:
@@ -193,3 +196,35 @@ def test_ttl_sweeper_deletes_expired_items_as_the_service(fresh_server: Any) -> 
         "ValidationException",
         "Time to live has been modified multiple times within a fixed interval",
     )
+
+
+def test_shards_rotate_with_lineage(fresh_server: Any) -> None:
+    proc = fresh_server(in_memory=True)
+    ddb, streams = make_client(proc.url, "dynamodb"), make_client(proc.url, "dynamodbstreams")
+    name = create(ddb, StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"})
+    arn = ddb.describe_table(TableName=name)["Table"]["LatestStreamArn"]
+    ddb.put_item(TableName=name, Item={"id": {"S": "first"}})
+    proc.advance_clock(4 * 3600 + 1)
+    ddb.put_item(TableName=name, Item={"id": {"S": "second"}})
+    shards = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
+    assert len(shards) == 2
+    parent, child = shards
+    assert child["ParentShardId"] == parent["ShardId"] and "ParentShardId" not in parent
+    assert "EndingSequenceNumber" in parent["SequenceNumberRange"]
+    assert "EndingSequenceNumber" not in child["SequenceNumberRange"]
+    it = streams.get_shard_iterator(
+        StreamArn=arn, ShardId=parent["ShardId"], ShardIteratorType="TRIM_HORIZON"
+    )
+    out = streams.get_records(ShardIterator=it["ShardIterator"])
+    assert [r["dynamodb"]["Keys"]["id"]["S"] for r in out["Records"]] == ["first"]
+    assert "NextShardIterator" not in out  # the parent is closed and read to its end
+    it = streams.get_shard_iterator(StreamArn=arn, ShardId=child["ShardId"], ShardIteratorType="TRIM_HORIZON")
+    out = streams.get_records(ShardIterator=it["ShardIterator"])
+    assert [r["dynamodb"]["Keys"]["id"]["S"] for r in out["Records"]] == ["second"] and out[
+        "NextShardIterator"
+    ]
+    with pytest.raises(ClientError) as exc:
+        streams.get_shard_iterator(
+            StreamArn=arn, ShardId="shardId-00000000000000000000-00000000", ShardIteratorType="LATEST"
+        )
+    assert error(exc)[0] == "ResourceNotFoundException"

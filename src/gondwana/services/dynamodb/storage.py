@@ -34,11 +34,14 @@ MIGRATIONS = [
     CREATE TABLE dynamodb_streams (
         arn TEXT PRIMARY KEY, account TEXT NOT NULL, region TEXT NOT NULL, table_name TEXT NOT NULL,
         tid INTEGER NOT NULL, label TEXT NOT NULL, view_type TEXT NOT NULL, key_schema TEXT NOT NULL,
-        shard_id TEXT NOT NULL, start_seq INTEGER NOT NULL, created REAL NOT NULL, closed REAL);
+        created REAL NOT NULL, closed REAL);
     CREATE INDEX dynamodb_streams_by_table ON dynamodb_streams (account, region, table_name);
+    CREATE TABLE dynamodb_stream_shards (
+        arn TEXT NOT NULL, shard_id TEXT NOT NULL, parent TEXT, start_seq INTEGER, end_seq INTEGER,
+        created REAL NOT NULL, closed REAL, PRIMARY KEY (arn, shard_id));
     CREATE TABLE dynamodb_stream_records (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT, arn TEXT NOT NULL, created REAL NOT NULL,
-        record TEXT NOT NULL);
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, arn TEXT NOT NULL, shard_id TEXT NOT NULL,
+        created REAL NOT NULL, record TEXT NOT NULL);
     CREATE INDEX dynamodb_stream_records_by_arn ON dynamodb_stream_records (arn, seq);
     CREATE TABLE dynamodb_tokens (
         account TEXT NOT NULL, region TEXT NOT NULL, token TEXT NOT NULL, digest TEXT NOT NULL,

@@ -1,9 +1,10 @@
-"""DynamoDB Streams (`dynamodbstreams`): one shard per stream, records kept 24 hours in write order,
-iterators valid 15 minutes."""
+"""DynamoDB Streams (`dynamodbstreams`): shards with parent/child lineage, records kept 24 hours in
+write order, iterators valid 15 minutes."""
 
 from __future__ import annotations
 
 import base64
+import datetime
 import json
 from typing import Any
 
@@ -12,10 +13,13 @@ from gondwana.server.context import RequestContext
 from gondwana.services.base import Service
 from gondwana.services.dynamodb import codec
 from gondwana.services.dynamodb.errors import validation
+from gondwana.services.dynamodb.shards import next_seq
+from gondwana.services.dynamodb.storage import MIGRATIONS
 
 ITERATOR_LIFETIME = 900.0
 RETENTION = 86400.0
-_STREAM_COLUMNS = "arn, table_name, label, view_type, key_schema, shard_id, start_seq, created, closed, tid"
+_STREAM_COLUMNS = "arn, table_name, label, view_type, key_schema, created, closed"
+_SHARD_COLUMNS = "shard_id, parent, start_seq, end_seq, created, closed"
 
 
 def _seq(n: int) -> str:
@@ -24,6 +28,12 @@ def _seq(n: int) -> str:
 
 def _stream_missing(arn: str) -> ServiceError:
     return ServiceError("ResourceNotFoundException", f"Requested resource not found: Stream: {arn} not found")
+
+
+def _shard_missing(shard: str) -> ServiceError:
+    return ServiceError(
+        "ResourceNotFoundException", f"Requested resource not found: Shard does not exist: {shard}"
+    )
 
 
 class DynamoDBStreamsService(Service):
@@ -35,18 +45,35 @@ class DynamoDBStreamsService(Service):
     error_namespace = "com.amazonaws.dynamodb.v20120810#"
 
     def start(self) -> None:
-        from gondwana.services.dynamodb.storage import MIGRATIONS
-
         self.runtime.store.register("dynamodb", MIGRATIONS)
+
+    # ---- lookups -------------------------------------------------------------------------------
 
     def _stream(self, ctx: RequestContext, arn: str) -> tuple[Any, ...]:
         row = self.runtime.store.query_one(
             f"SELECT {_STREAM_COLUMNS} FROM dynamodb_streams WHERE arn = ? AND account = ? AND region = ?",
             (arn, ctx.account, ctx.region),
         )
-        if row is None or (row[8] is not None and self.runtime.now() - row[8] > RETENTION):
+        if row is None or (row[6] is not None and self.runtime.now() - row[6] > RETENTION):
             raise _stream_missing(arn)
         return row
+
+    def _shards(self, arn: str) -> list[tuple[Any, ...]]:
+        """The stream's shards still within retention, oldest first."""
+        rows = self.runtime.store.query(
+            f"SELECT {_SHARD_COLUMNS} FROM dynamodb_stream_shards WHERE arn = ? ORDER BY start_seq, created",
+            (arn,),
+        )
+        now = self.runtime.now()
+        return [r for r in rows if r[5] is None or now - r[5] <= RETENTION]
+
+    def _shard(self, arn: str, shard_id: str) -> tuple[Any, ...]:
+        for shard in self._shards(arn):
+            if shard[0] == shard_id:
+                return shard
+        raise _shard_missing(shard_id)
+
+    # ---- operations ----------------------------------------------------------------------------
 
     def list_streams(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
         sql = f"SELECT {_STREAM_COLUMNS} FROM dynamodb_streams WHERE account = ? AND region = ?"
@@ -56,7 +83,7 @@ class DynamoDBStreamsService(Service):
             args.append(p["TableName"])
         rows = self.runtime.store.query(sql + " ORDER BY created, arn", args)
         now = self.runtime.now()
-        rows = [r for r in rows if r[8] is None or now - r[8] <= RETENTION]
+        rows = [r for r in rows if r[6] is None or now - r[6] <= RETENTION]
         start = p.get("ExclusiveStartStreamArn")
         if start:
             arns = [r[0] for r in rows]
@@ -70,44 +97,56 @@ class DynamoDBStreamsService(Service):
         return out
 
     def describe_stream(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
-        arn, table, label, view, schema, shard, start, created, closed, _ = self._stream(ctx, p["StreamArn"])
-        seq_range: dict[str, Any] = {"StartingSequenceNumber": _seq(start)}
-        if closed is not None:
-            row = self.runtime.store.query_one(
-                "SELECT MAX(seq) FROM dynamodb_stream_records WHERE arn = ?", (arn,)
-            )
-            seq_range["EndingSequenceNumber"] = _seq(row[0] if row and row[0] else start)
-        shards = [{"ShardId": shard, "SequenceNumberRange": seq_range}]
-        if p.get("ExclusiveStartShardId") == shard:
-            shards = []
-        return {
-            "StreamDescription": {
-                "StreamArn": arn,
-                "StreamLabel": label,
-                "StreamStatus": "DISABLED" if closed else "ENABLED",
-                "StreamViewType": view,
-                "CreationRequestDateTime": created,
-                "TableName": table,
-                "KeySchema": json.loads(schema),
-                "Shards": shards,
-            }
+        arn, table, label, view, schema, created, closed = self._stream(ctx, p["StreamArn"])
+        shards = self._shards(arn)
+        after = p.get("ExclusiveStartShardId")
+        if after:
+            ids = [s[0] for s in shards]
+            shards = shards[ids.index(after) + 1 :] if after in ids else shards
+        limit = p.get("Limit") or 100
+        described = []
+        upcoming = next_seq(self.runtime.store)
+        for shard_id, parent, start, end, _, closed in shards[:limit]:
+            entry: dict[str, Any] = {"ShardId": shard_id}
+            if parent:
+                entry["ParentShardId"] = parent
+            first = start if start is not None else upcoming
+            entry["SequenceNumberRange"] = {"StartingSequenceNumber": _seq(first)}
+            if closed is not None:
+                entry["SequenceNumberRange"]["EndingSequenceNumber"] = _seq(end if end is not None else first)
+            described.append(entry)
+        out: dict[str, Any] = {
+            "StreamArn": arn,
+            "StreamLabel": label,
+            "StreamStatus": "DISABLED" if closed else "ENABLED",
+            "StreamViewType": view,
+            "CreationRequestDateTime": created,
+            "TableName": table,
+            "KeySchema": json.loads(schema),
+            "Shards": described,
         }
+        if len(shards) > limit:
+            out["LastEvaluatedShardId"] = shards[limit - 1][0]
+        return {"StreamDescription": out}
 
     def get_shard_iterator(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
-        arn, _, _, _, _, shard, start, created, _, _ = self._stream(ctx, p["StreamArn"])
-        if p["ShardId"] != shard:
-            raise ServiceError(
-                "ResourceNotFoundException", "Requested resource not found: Shard does not exist"
-            )
+        arn = self._stream(ctx, p["StreamArn"])[0]
+        shard_id, _, start, end, _, closed = self._shard(arn, p["ShardId"])
         kind = p["ShardIteratorType"]
         store = self.runtime.store
-        first_row = store.query_one("SELECT MIN(seq) FROM dynamodb_stream_records WHERE arn = ?", (arn,))
-        first = first_row[0] if first_row and first_row[0] is not None else None
+        row = store.query_one(
+            "SELECT MIN(seq) FROM dynamodb_stream_records WHERE arn = ? AND shard_id = ?", (arn, shard_id)
+        )
+        # the oldest record still kept; with none, everything up to the shard's end is gone
+        first = row[0] if row and row[0] is not None else None
+        if first is None:
+            first = end + 1 if closed is not None and end is not None else next_seq(store)
+            if start is not None and closed is None:
+                first = max(first, start)
         if kind == "TRIM_HORIZON":
-            position = first if first is not None else start
+            position = first
         elif kind == "LATEST":
-            row = store.query_one("SELECT MAX(seq) FROM dynamodb_stream_records")
-            position = max((row[0] or 0) + 1 if row else 1, start)
+            position = (end + 1 if end is not None else first) if closed is not None else next_seq(store)
         else:
             if not p.get("SequenceNumber"):
                 raise validation(f"Must provide a SequenceNumber for ShardIteratorType {kind}")
@@ -115,15 +154,16 @@ class DynamoDBStreamsService(Service):
                 asked = int(p["SequenceNumber"])
             except ValueError:
                 raise validation(f"Invalid SequenceNumber: {p['SequenceNumber']}") from None
-            trimmed_before = first if first is not None else start
-            if asked < start or (asked < trimmed_before and self.runtime.now() - created > RETENTION):
+            if asked < first:
                 raise ServiceError(
                     "TrimmedDataAccessException",
                     f"Attempted to access data older than the trim horizon: SequenceNumber "
                     f"{p['SequenceNumber']}",
                 )
+            if closed is not None and end is not None and asked > end:
+                raise validation(f"Invalid SequenceNumber {p['SequenceNumber']} for shard {shard_id}")
             position = asked if kind == "AT_SEQUENCE_NUMBER" else asked + 1
-        return {"ShardIterator": self._iterator(arn, shard, position)}
+        return {"ShardIterator": self._iterator(arn, shard_id, position)}
 
     def _iterator(self, arn: str, shard: str, position: int) -> str:
         raw = json.dumps([arn, shard, position, self.runtime.now()]).encode()
@@ -131,36 +171,38 @@ class DynamoDBStreamsService(Service):
 
     def get_records(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
         try:
-            arn, shard, position, issued = json.loads(base64.urlsafe_b64decode(p["ShardIterator"].encode()))
+            arn, shard_id, position, issued = json.loads(
+                base64.urlsafe_b64decode(p["ShardIterator"].encode())
+            )
         except (ValueError, TypeError):
             raise validation("Invalid ShardIterator") from None
         now = self.runtime.now()
         if now - issued > ITERATOR_LIFETIME:
             raise ServiceError(
                 "ExpiredIteratorException",
-                f"Iterator expired. The iterator was created at time {_ms(issued)} while right now it "
-                f"is {_ms(now)} "
-                f"which is further in the future than the tolerated delay of {int(ITERATOR_LIFETIME * 1000)} "
-                "milliseconds.",
+                f"Iterator expired. The iterator was created at time {_when(issued)} while right now it is "
+                f"{_when(now)} which is further in the future than the tolerated delay of "
+                f"{int(ITERATOR_LIFETIME * 1000)} milliseconds.",
             )
-        stream = self._stream(ctx, arn)
+        self._stream(ctx, arn)
+        closed = self._shard(arn, shard_id)[5]
         limit = p.get("Limit") or 1000
         rows = self.runtime.store.query(
-            "SELECT seq, created, record FROM dynamodb_stream_records WHERE arn = ? AND seq >= ? ORDER "
-            "BY seq LIMIT ?",
-            (arn, position, limit),
+            "SELECT seq, created, record FROM dynamodb_stream_records WHERE arn = ? AND shard_id = ? "
+            "AND seq >= ? "
+            "ORDER BY seq LIMIT ?",
+            (arn, shard_id, position, limit),
         )
-        records = [_record(seq, created, json.loads(text)) for seq, created, text in rows]
-        out: dict[str, Any] = {"Records": records}
+        out: dict[str, Any] = {
+            "Records": [_record(seq, created, json.loads(text)) for seq, created, text in rows]
+        }
         following = rows[-1][0] + 1 if rows else position
-        if stream[8] is None or len(rows) == limit:
-            out["NextShardIterator"] = self._iterator(arn, shard, following)
+        if closed is None or len(rows) == limit:  # a closed shard read to its end has no next iterator
+            out["NextShardIterator"] = self._iterator(arn, shard_id, following)
         return out
 
 
-def _ms(t: float) -> str:
-    import datetime
-
+def _when(t: float) -> str:
     return datetime.datetime.fromtimestamp(t, datetime.UTC).strftime("%a %b %d %H:%M:%S UTC %Y")
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from gondwana.services.dynamodb.errors import in_use, invalid, not_found, validation
 from gondwana.services.dynamodb.schema import Table
+from gondwana.services.dynamodb.shards import close_shard, open_shard
 from gondwana.services.dynamodb.storage import TableStore
 from gondwana.services.dynamodb.writes import Writer
 
@@ -192,12 +193,10 @@ class Tables:
         table.desc["LatestStreamArn"] = arn
         table.desc["LatestStreamLabel"] = label
         view = table.desc["StreamSpecification"]["StreamViewType"]
-        shard = f"shardId-{int(now * 1000):020d}-{uuid.uuid4().hex[:8]}"
-        row = self.runtime.store.query_one("SELECT COALESCE(MAX(seq), 0) FROM dynamodb_stream_records")
         self.runtime.store.execute(
             "INSERT INTO dynamodb_streams (arn, account, region, table_name, tid, label, view_type, "
             "key_schema, "
-            "shard_id, start_seq, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 arn,
                 table.account,
@@ -207,18 +206,19 @@ class Tables:
                 label,
                 view,
                 json.dumps(table.desc["KeySchema"]),
-                shard,
-                (row[0] if row else 0) + 1,
                 now,
             ),
         )
+        open_shard(self.runtime.store, arn, now)
 
     def _close_stream(self, table: Table, now: float) -> None:
         arn = table.desc.get("LatestStreamArn")
-        if arn:
-            self.runtime.store.execute(
+        if arn and table.desc.get("StreamSpecification"):
+            store = self.runtime.store
+            store.execute(
                 "UPDATE dynamodb_streams SET closed = ? WHERE arn = ? AND closed IS NULL", (now, arn)
             )
+            close_shard(store, arn, now)
 
     def delete(self, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
         table = self.find(ctx.account, ctx.region, p["TableName"])

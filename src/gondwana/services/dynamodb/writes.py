@@ -13,6 +13,7 @@ from typing import Any
 from gondwana.services.dynamodb import codec, keys
 from gondwana.services.dynamodb.capacity import write_units
 from gondwana.services.dynamodb.schema import Index, Table
+from gondwana.services.dynamodb.shards import append
 from gondwana.services.dynamodb.storage import TableStore
 from gondwana.services.dynamodb.types import Item, item_size
 from gondwana.storage import Store
@@ -131,10 +132,7 @@ class Writer:
         record["size"] = size
         if identity:
             record["identity"] = identity
-        self.store.execute(
-            "INSERT INTO dynamodb_stream_records (arn, created, record) VALUES (?, ?, ?)",
-            (table.desc["LatestStreamArn"], now, json.dumps(record)),
-        )
+        append(self.store, table.desc["LatestStreamArn"], now, json.dumps(record))
 
 
 def index_key(index: Index, item: Item | None) -> tuple[int, bytes, bytes] | None:

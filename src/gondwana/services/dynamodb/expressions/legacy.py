@@ -56,6 +56,8 @@ _COMPARE = {"EQ": "=", "NE": "<>", "LE": "<=", "LT": "<", "GE": ">=", "GT": ">"}
 
 
 def _check_values(operator: str, values: list[dict[str, Any]]) -> None:
+    if operator not in _COUNTS:  # the model's enum normally stops this before us
+        raise validation(f"{INVALID}Unsupported ComparisonOperator: {operator}")
     low, high = _COUNTS[operator]
     if not low <= len(values) <= high:
         raise validation(f"{INVALID}Invalid number of argument(s) for the {operator} ComparisonOperator")
@@ -182,6 +184,8 @@ def update_from_attribute_updates(updates: dict[str, Any]) -> Update:
     actions = []
     for name, spec in updates.items():
         action, value = spec.get("Action") or "PUT", spec.get("Value")
+        if action not in ("PUT", "ADD", "DELETE"):  # the model's enum normally stops this before us
+            raise validation(f"{INVALID}Unsupported Action: {action}")
         path = Path((name,))
         if value is None:
             if action != "DELETE":

@@ -4,9 +4,12 @@ update   := clause+                      (each of SET, REMOVE, ADD, DELETE at mo
 clause   := "SET" set ("," set)* | "REMOVE" path ("," path)*
           | "ADD" path ":value" ("," ...)* | "DELETE" path ":value" ("," ...)*
 set      := path "=" value
-value    := term (("+" | "-") term)?
-term     := "(" value ")" | function | ":value" | path
+value    := "(" sum ")" | sum
+sum      := term (("+" | "-") term)?             (one operator at most: "a + b + c" is refused)
+term     := "(" term ")" | function | ":value" | path
 function := ("if_not_exists" | "list_append") "(" term "," term ")"
+
+Right-hand sides are evaluated against the item before the update (apply.py).
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ _TYPE_WORDS = {
 class Action:
     """One clause item. `value` is the SET right-hand side, or the ADD/DELETE operand."""
 
-    verb: str  # SET, REMOVE, ADD, DELETE; legacy AttributeUpdates also uses APPEND_ADD
+    verb: str  # SET, REMOVE, ADD or DELETE (legacy AttributeUpdates map onto the same four)
     path: Path
     value: Operand | None = None
 

@@ -1,7 +1,12 @@
 """SQL for DynamoDB: table metadata, items, index entries, stream records and idempotency tokens.
 
-Every item row carries its write timestamp and the region that made the write, which is what
-global-table replication needs (last-writer-wins, and which replica originated the change).
+Every item row carries its write timestamp (`written`) and the region that made the write
+(`origin`): what global-table replication needs to resolve conflicts last-writer-wins (ties broken
+by origin). Stream records carry the same pair (`created`, the record's `region`) and are kept in
+write order per stream, so a replicator can follow a table's changes in order, as AWS's global
+tables follow the table's stream. (Replicated deletes will also need tombstones with their
+timestamp; they belong with the replica machinery.)
+
 Primary keys put (table, spread, hash, range) first so point reads, queries and ordered scans are
 index walks whose cost does not depend on the size of the table.
 """

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from gondwana.protocols.errors import ServiceError
 from gondwana.services.dynamodb import codec
 from gondwana.services.dynamodb.errors import invalid, validation
-from gondwana.services.dynamodb.tables import (
+from gondwana.services.dynamodb.table_specs import (
     MAX_GSI,
     check_key_schema,
     check_projection,

@@ -4,59 +4,16 @@ projections with #name/:value placeholders), so PartiQL shares the expression se
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
 from typing import Any
 
 from gondwana.services.dynamodb.errors import validation
+from gondwana.services.dynamodb.partiql_tokens import FUNCTIONS, Statement, malformed, tokenize
 from gondwana.services.dynamodb.types import check_value
-
-_TOKEN = re.compile(
-    r"""\s*(?:
-    (?P<str>'(?:[^']|'')*')
-  | (?P<qid>"(?:[^"]|"")*")
-  | (?P<num>-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
-  | (?P<id>[A-Za-z_][A-Za-z0-9_]*)
-  | (?P<op><<|>>|<>|!=|<=|>=|[=<>,.\[\]{}()?:*+\-])
-    )""",
-    re.VERBOSE,
-)
-_FUNCTIONS = {"begins_with", "contains", "attribute_type"}
-
-
-def malformed(detail: str) -> Exception:
-    return validation(f"Statement wasn't well formed, can't be processed: {detail}")
-
-
-@dataclass
-class Statement:
-    kind: str  # SELECT, INSERT, UPDATE, DELETE
-    table: str
-    index: str | None = None
-    projection: list[str] | None = None  # projection paths (expression text), None for *
-    where: str | None = None  # condition expression text
-    key_equalities: dict[str, dict[str, Any]] = field(default_factory=dict)  # top-level `attr = value`
-    item: dict[str, Any] | None = None  # INSERT's VALUE
-    update: str | None = None  # UPDATE's SET/REMOVE as an UpdateExpression
-    returning: str | None = None  # ALL_OLD, ALL_NEW, UPDATED_OLD, UPDATED_NEW
-    names: dict[str, str] = field(default_factory=dict)
-    values: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 class Parser:
     def __init__(self, text: str, parameters: list[dict[str, Any]] | None) -> None:
-        self.tokens: list[tuple[str, str]] = []
-        pos = 0
-        text = text.rstrip().rstrip(";")
-        while pos < len(text):
-            m = _TOKEN.match(text, pos)
-            if not m or m.end() == pos:
-                if text[pos:].strip() == "":
-                    break
-                raise malformed(f"Unexpected character: {text[pos:].strip()[:1]}")
-            kind = m.lastgroup or ""
-            self.tokens.append((kind, m.group(kind)))
-            pos = m.end()
+        self.tokens = tokenize(text)
         self.i = 0
         self.params = list(parameters or [])
         self.used_params = 0
@@ -306,7 +263,7 @@ class Parser:
             self.expect_op(")")
             return f"({inner})"
         kind, text = self.peek()
-        if kind == "id" and text.lower() in _FUNCTIONS and self.peek(1) == ("op", "("):
+        if kind == "id" and text.lower() in FUNCTIONS and self.peek(1) == ("op", "("):
             self.i += 2
             args = [self.operand()]
             while self.op(","):

@@ -10,7 +10,8 @@ from gondwana.protocols.errors import ServiceError
 from gondwana.services.dynamodb import codec, items, keys
 from gondwana.services.dynamodb.errors import condition_failed, validation
 from gondwana.services.dynamodb.params import ex
-from gondwana.services.dynamodb.partiql import Statement, parse
+from gondwana.services.dynamodb.partiql import parse
+from gondwana.services.dynamodb.partiql_tokens import Statement
 from gondwana.services.dynamodb.query import PAGE_BYTES
 from gondwana.services.dynamodb.types import MAX_ITEM_SIZE, check_item, item_size
 

@@ -206,3 +206,18 @@ def test_partiql_rejections(ddb: Any) -> None:
         "Validation failed in TransactStatements[0]: Reads on indices are not supported within transactions.",
     )
     ddb.delete_table(TableName=name)
+
+
+def test_execute_transaction_client_request_token(ddb: Any, make_table: Any) -> None:
+    name = make_table()
+    statements = [{"Statement": f"UPDATE \"{name}\" SET n = n + 1 WHERE id = 'c'"}]
+    ddb.put_item(TableName=name, Item={"id": {"S": "c"}, "n": {"N": "0"}})
+    ddb.execute_transaction(TransactStatements=statements, ClientRequestToken="partiql-token")
+    ddb.execute_transaction(TransactStatements=statements, ClientRequestToken="partiql-token")
+    assert ddb.get_item(TableName=name, Key={"id": {"S": "c"}})["Item"]["n"] == {"N": "1"}
+    with pytest.raises(ClientError) as exc:
+        ddb.execute_transaction(
+            TransactStatements=[{"Statement": f"UPDATE \"{name}\" SET n = 5 WHERE id = 'c'"}],
+            ClientRequestToken="partiql-token",
+        )
+    assert error(exc)[0] == "IdempotentParameterMismatchException"

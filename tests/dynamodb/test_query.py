@@ -308,3 +308,18 @@ def test_reverse_pagination(ddb: Any, make_table: Any) -> None:
         if not start:
             break
     assert seen == [7, 6, 5, 4, 3, 2, 1]
+
+
+def test_scan_start_key_must_belong_to_the_segment(ddb: Any, make_table: Any) -> None:
+    name = make_table()
+    for i in range(30):
+        ddb.put_item(TableName=name, Item={"id": {"S": f"k{i}"}})
+    first = ddb.scan(TableName=name, Segment=0, TotalSegments=2, Limit=1)
+    start = first["LastEvaluatedKey"]
+    ddb.scan(TableName=name, Segment=0, TotalSegments=2, ExclusiveStartKey=start)  # same segment: fine
+    with pytest.raises(ClientError) as exc:
+        ddb.scan(TableName=name, Segment=1, TotalSegments=2, ExclusiveStartKey=start)
+    assert error(exc) == (
+        "ValidationException",
+        "The provided Exclusive start key does not map to the provided Segment and TotalSegments values.",
+    )

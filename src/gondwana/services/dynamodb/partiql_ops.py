@@ -13,6 +13,7 @@ from gondwana.services.dynamodb.params import ex
 from gondwana.services.dynamodb.partiql import parse
 from gondwana.services.dynamodb.partiql_tokens import Statement
 from gondwana.services.dynamodb.query import PAGE_BYTES
+from gondwana.services.dynamodb.transactions import digest, remember, replayed
 from gondwana.services.dynamodb.types import MAX_ITEM_SIZE, check_item, item_size
 
 if TYPE_CHECKING:
@@ -224,6 +225,8 @@ def batch_execute_statement(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -
 
 
 def execute_transaction(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
+    token = p.get("ClientRequestToken")
+    fingerprint = digest(p["TransactStatements"])
     plans = [Plan(svc, ctx, s["Statement"], s.get("Parameters")) for s in p["TransactStatements"]]
     for n, plan in enumerate(plans):
         if plan.st.returning is not None:
@@ -257,6 +260,8 @@ def execute_transaction(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> di
                 {"Item": ex().project(plan.proj, item) if plan.proj is not None else item} if ok else {}
             )
         return {"Responses": out}
+    if replayed(svc, ctx, token, fingerprint):
+        return {"Responses": []}
     reasons, outcomes = [], []
     for plan in plans:
         try:
@@ -276,4 +281,5 @@ def execute_transaction(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> di
     with svc.runtime.store.transaction():
         for plan, (old, new) in zip(plans, outcomes, strict=True):
             svc.writer.apply(plan.table, old, new, now=now, region=ctx.region)
+        remember(svc, ctx, token, fingerprint)
     return {"Responses": []}

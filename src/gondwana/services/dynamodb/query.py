@@ -262,6 +262,10 @@ def scan(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
         where.append("spread >= ? AND spread < ?")
         args += [lo, hi]
     start = _start(table, index, p)
+    if start is not None and total is not None and not lo <= start[0] < hi:
+        raise validation(
+            "The provided Exclusive start key does not map to the provided Segment and TotalSegments values."
+        )
     if start is not None:
         if index is None:
             where.append("(spread, hk, rk) > (?, ?, ?)")

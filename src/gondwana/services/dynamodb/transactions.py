@@ -23,12 +23,43 @@ MAX_BYTES = 4 * 1024 * 1024
 _KINDS = ("ConditionCheck", "Put", "Delete", "Update")
 
 
-def _digest(p: dict[str, Any]) -> str:
+def digest(request: Any) -> str:
+    """A fingerprint of a transaction's parameters, to tell a replay from a different request."""
+
     def default(o: Any) -> Any:
         return o.hex() if isinstance(o, bytes) else str(o)
 
-    body = json.dumps(p["TransactItems"], sort_keys=True, default=default)
+    body = json.dumps(request, sort_keys=True, default=default)
     return hashlib.sha256(body.encode()).hexdigest()
+
+
+def replayed(svc: DynamoDBService, ctx: Any, token: str | None, fingerprint: str) -> bool:
+    """True when `token` was used by the same request within 10 minutes (so it must not run again)."""
+    if not token:
+        return False
+    row = svc.runtime.store.query_one(
+        "SELECT digest, created FROM dynamodb_tokens WHERE account = ? AND region = ? AND token = ?",
+        (ctx.account, ctx.region, token),
+    )
+    if row is None or svc.runtime.now() - row[1] >= TOKEN_LIFETIME:
+        return False
+    if row[0] != fingerprint:
+        raise ServiceError(
+            "IdempotentParameterMismatchException",
+            "The request uses the same client token as a previous, but non-identical request.",
+        )
+    return True
+
+
+def remember(svc: DynamoDBService, ctx: Any, token: str | None, fingerprint: str) -> None:
+    """Record a completed transaction's token (inside the transaction's own store unit)."""
+    if token:
+        svc.runtime.store.execute(
+            "INSERT INTO dynamodb_tokens (account, region, token, digest, created) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (account, region, token) DO UPDATE SET digest = excluded.digest, "
+            "created = excluded.created",
+            (ctx.account, ctx.region, token, fingerprint, svc.runtime.now()),
+        )
 
 
 class _Action:
@@ -60,19 +91,9 @@ def transact_write(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[st
     store = svc.runtime.store
     now = svc.runtime.now()
     token = p.get("ClientRequestToken")
-    digest = _digest(p)
-    if token:
-        row = store.query_one(
-            "SELECT digest, created FROM dynamodb_tokens WHERE account = ? AND region = ? AND token = ?",
-            (ctx.account, ctx.region, token),
-        )
-        if row is not None and now - row[1] < TOKEN_LIFETIME:
-            if row[0] != digest:
-                raise ServiceError(
-                    "IdempotentParameterMismatchException",
-                    "The request uses the same client token as a previous, but non-identical request.",
-                )
-            return {}
+    fingerprint = digest(p["TransactItems"])
+    if replayed(svc, ctx, token, fingerprint):
+        return {}
     actions = []
     for entry in p["TransactItems"]:
         kinds = [k for k in _KINDS if entry.get(k) is not None]
@@ -129,14 +150,7 @@ def transact_write(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[st
             for k, v in idx.items():
                 per_index[k] = per_index.get(k, 0.0) + v * 2
             per_table[table.name] = (table, units + capacity.write_units(size, transactional=True), per_index)
-        if token:
-            store.execute(
-                "INSERT INTO dynamodb_tokens (account, region, token, digest, created) VALUES (?, ?, ?, "
-                "?, ?) "
-                "ON CONFLICT (account, region, token) DO UPDATE SET digest = excluded.digest, created = "
-                "excluded.created",
-                (ctx.account, ctx.region, token, digest, now),
-            )
+        remember(svc, ctx, token, fingerprint)
     out: dict[str, Any] = {}
     consumed = [
         cc

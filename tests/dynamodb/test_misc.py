@@ -124,3 +124,17 @@ def test_item_collection_metrics(ddb: Any) -> None:
     }
     assert out["ConsumedCapacity"]["CapacityUnits"] == 2.0
     ddb.delete_table(TableName=name)
+
+
+def test_contributor_insights_state(ddb: Any, make_table: Any) -> None:
+    name = make_table()
+    out = ddb.describe_contributor_insights(TableName=name)
+    assert (out["TableName"], out["ContributorInsightsStatus"]) == (name, "DISABLED")
+    ddb.update_contributor_insights(TableName=name, ContributorInsightsAction="ENABLE")
+    out = ddb.describe_contributor_insights(TableName=name)
+    assert out["ContributorInsightsStatus"] == "ENABLED" and out["ContributorInsightsRuleList"]
+    summaries = ddb.list_contributor_insights(TableName=name)["ContributorInsightsSummaries"]
+    assert summaries[0]["TableName"] == name and summaries[0]["ContributorInsightsStatus"] == "ENABLED"
+    with pytest.raises(ClientError) as exc:
+        ddb.describe_contributor_insights(TableName="no-such-table")
+    assert error(exc)[0] == "ResourceNotFoundException"

@@ -6,7 +6,7 @@ from typing import Any
 
 from gondwana.server.context import RequestContext
 from gondwana.services.base import Service
-from gondwana.services.dynamodb import batch, items, misc, partiql_ops, query, transactions
+from gondwana.services.dynamodb import batch, insights, items, misc, partiql_ops, query, transactions
 from gondwana.services.dynamodb.storage import MIGRATIONS, TableStore
 from gondwana.services.dynamodb.tables import Tables
 from gondwana.services.dynamodb.ttl import TtlSweeper
@@ -108,6 +108,15 @@ class DynamoDBService(Service):
 
     def delete_resource_policy(self, ctx: RequestContext, p: Params) -> Params:
         return misc.delete_policy(self, ctx, p)
+
+    def describe_contributor_insights(self, ctx: RequestContext, p: Params) -> Params:
+        return insights.describe(self, ctx, p)
+
+    def update_contributor_insights(self, ctx: RequestContext, p: Params) -> Params:
+        return insights.update(self, ctx, p)
+
+    def list_contributor_insights(self, ctx: RequestContext, p: Params) -> Params:
+        return insights.list_all(self, ctx, p)
 
     # ---- data plane --------------------------------------------------------------------------
 

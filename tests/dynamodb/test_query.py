@@ -323,3 +323,17 @@ def test_scan_start_key_must_belong_to_the_segment(ddb: Any, make_table: Any) ->
         "ValidationException",
         "The provided Exclusive start key does not map to the provided Segment and TotalSegments values.",
     )
+
+
+def test_query_filter_may_not_name_keys(ddb: Any, make_table: Any) -> None:
+    name = make_table(range_key=("r", "N"))
+    with pytest.raises(ClientError) as exc:
+        ddb.query(
+            TableName=name,
+            KeyConditions={"id": {"ComparisonOperator": "EQ", "AttributeValueList": [{"S": "h"}]}},
+            QueryFilter={"r": {"ComparisonOperator": "GT", "AttributeValueList": [{"N": "1"}]}},
+        )
+    assert error(exc) == (
+        "ValidationException",
+        "QueryFilter can only contain non-key attributes: Primary key attribute: r",
+    )

@@ -172,6 +172,10 @@ def query(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
     if filt is not None:
         for name in (hash_key, range_key):
             if name and name in filt.attribute_names():
+                if p.get("QueryFilter"):
+                    raise validation(
+                        f"QueryFilter can only contain non-key attributes: Primary key attribute: {name}"
+                    )
                 raise validation(
                     f"Filter Expression can only contain non-primary key attributes: Primary key "
                     f"attribute: {name}"

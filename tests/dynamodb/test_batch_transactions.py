@@ -232,3 +232,13 @@ def test_batch_get_rejects_mixed_projection_styles_across_tables(ddb: Any, make_
         "same request: Non-expression parameters: {AttributesToGet} Expression parameters: "
         "{ProjectionExpression}",
     )
+
+
+def test_batch_get_charges_misses(ddb: Any, make_table: Any) -> None:
+    name = make_table()
+    ddb.put_item(TableName=name, Item={"id": {"S": "here"}})
+    out = ddb.batch_get_item(
+        RequestItems={name: {"Keys": [{"id": {"S": "here"}}, {"id": {"S": "gone"}}], "ConsistentRead": True}},
+        ReturnConsumedCapacity="TOTAL",
+    )
+    assert len(out["Responses"][name]) == 1 and out["ConsumedCapacity"][0]["CapacityUnits"] == 2.0

@@ -55,11 +55,11 @@ def batch_get(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, An
                 unprocessed[name] = {**left, "Keys": keys[n:]}
                 break
             item = svc.writer.get(table, key)
+            size = item_size(item) if item is not None else 0
+            units += capacity.read_units(size, bool(req.get("ConsistentRead")))  # a miss costs a read too
             if item is None:
                 continue
-            size = item_size(item)
             total += size
-            units += capacity.read_units(size, bool(req.get("ConsistentRead")))
             found.append(ex().project(proj, item) if proj is not None else item)
         cc = capacity.consumed(p.get("ReturnConsumedCapacity"), table, units, read=True)
         if cc:

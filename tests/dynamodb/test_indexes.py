@@ -319,3 +319,51 @@ def test_index_reads_are_charged_to_the_index(ddb: Any) -> None:
     )
     assert out["ConsumedCapacity"]["LocalSecondaryIndexes"]["lsi-inc"]["CapacityUnits"] == 1.0
     ddb.delete_table(TableName=name)
+
+
+def test_index_write_charges_follow_what_the_index_stores(ddb: Any) -> None:
+    name = _table(ddb)  # gsi-all (ALL), gsi-keys (KEYS_ONLY), lsi-inc (INCLUDE extra)
+    key = {"pk": {"S": "p"}, "sk": {"S": "1"}}
+
+    def charged(**kwargs: Any) -> dict[str, float]:
+        cc = kwargs.pop("cc")
+        arms = {**cc.get("GlobalSecondaryIndexes", {}), **cc.get("LocalSecondaryIndexes", {})}
+        assert cc["Table"]["CapacityUnits"] == 1.0
+        assert cc["CapacityUnits"] == 1.0 + sum(a["CapacityUnits"] for a in arms.values())
+        assert all(set(a) == {"CapacityUnits"} for a in arms.values())
+        return {n: a["CapacityUnits"] for n, a in arms.items()}
+
+    def put(item: dict[str, Any]) -> dict[str, float]:
+        out = ddb.put_item(TableName=name, Item=item, ReturnConsumedCapacity="INDEXES")
+        return charged(cc=out["ConsumedCapacity"])
+
+    def update(expr: str, **values: Any) -> dict[str, float]:
+        out = ddb.update_item(
+            TableName=name,
+            Key=key,
+            UpdateExpression=expr,
+            ReturnConsumedCapacity="INDEXES",
+            **({"ExpressionAttributeValues": values} if values else {}),
+        )
+        return charged(cc=out["ConsumedCapacity"])
+
+    item = {
+        **key,
+        "g": {"S": "a"},
+        "gs": {"N": "1"},
+        "l": {"N": "1"},
+        "extra": {"S": "e"},
+        "misc": {"S": "o"},
+    }
+    assert put(item) == {"gsi-all": 1.0, "gsi-keys": 1.0, "lsi-inc": 1.0}
+    assert put(item) == {}  # an identical overwrite changes no index
+    assert update("SET misc = :v", **{":v": {"S": "o2"}}) == {"gsi-all": 1.0}  # only ALL projects it
+    assert update("SET extra = :v", **{":v": {"S": "e2"}}) == {"gsi-all": 1.0, "lsi-inc": 1.0}
+    assert update("SET g = :v", **{":v": {"S": "b"}}) == {
+        "gsi-all": 2.0,
+        "gsi-keys": 2.0,
+    }  # moved: delete + put
+    assert update("REMOVE l") == {"gsi-all": 1.0, "lsi-inc": 1.0}  # left the LSI: delete only
+    out = ddb.delete_item(TableName=name, Key=key, ReturnConsumedCapacity="TOTAL")
+    assert out["ConsumedCapacity"] == {"TableName": name, "CapacityUnits": 3.0}
+    ddb.delete_table(TableName=name)

@@ -32,16 +32,13 @@ def consumed(
     if mode not in ("TOTAL", "INDEXES"):
         return None
     indexes = indexes or {}
-    total = units + sum(indexes.values())
-    out: dict[str, Any] = {"TableName": table.name, "CapacityUnits": total}
-    out["ReadCapacityUnits" if read else "WriteCapacityUnits"] = total
+    # As AWS reports it: one aggregate figure per arm (no read/write split), and an arm only for
+    # the indexes the call actually charged.
+    out: dict[str, Any] = {"TableName": table.name, "CapacityUnits": units + sum(indexes.values())}
     if mode == "INDEXES":
-        kind = "ReadCapacityUnits" if read else "WriteCapacityUnits"
-        out["Table"] = {"CapacityUnits": units, kind: units}
-        gsis = {n: {"CapacityUnits": u, kind: u} for n, u in indexes.items() if table.indexes[n].is_global}
-        lsis = {
-            n: {"CapacityUnits": u, kind: u} for n, u in indexes.items() if not table.indexes[n].is_global
-        }
+        out["Table"] = {"CapacityUnits": units}
+        gsis = {n: {"CapacityUnits": u} for n, u in indexes.items() if u and table.indexes[n].is_global}
+        lsis = {n: {"CapacityUnits": u} for n, u in indexes.items() if u and not table.indexes[n].is_global}
         if gsis:
             out["GlobalSecondaryIndexes"] = gsis
         if lsis:

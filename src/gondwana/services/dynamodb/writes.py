@@ -85,24 +85,26 @@ class Writer:
     ) -> float:
         old_key = index_key(index, old)
         new_key = index_key(index, new)
+        old_view = index.project(old, table) if old is not None and old_key is not None else None
+        new_view = index.project(new, table) if new is not None and new_key is not None else None
+        if old_key == new_key and old_view == new_view:
+            return 0.0  # what the index stores did not change: no index write, no charge
         units = 0.0
         if old_key is not None and old_key != new_key:
-            units += write_units(item_size(index.project(old, table)))  # type: ignore[arg-type]
+            units += write_units(item_size(old_view))  # type: ignore[arg-type]
             self.store.execute(
                 "DELETE FROM dynamodb_index_items WHERE tid = ? AND idx = ? AND spread = ? AND hk = ? "
-                "AND rk = ? "
-                "AND bhk = ? AND brk = ?",
+                "AND rk = ? AND bhk = ? AND brk = ?",
                 (table.tid, index.name, *old_key, bhk, brk),
             )
-        if new_key is not None and new is not None:
-            projected = index.project(new, table)
+        if new_key is not None and new_view is not None:
             self.store.execute(
                 "INSERT INTO dynamodb_index_items (tid, idx, spread, hk, rk, bhk, brk, item, size) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tid, idx, spread, hk, rk, bhk, brk) "
                 "DO UPDATE SET item = excluded.item, size = excluded.size",
-                (table.tid, index.name, *new_key, bhk, brk, codec.dumps(projected), item_size(projected)),
+                (table.tid, index.name, *new_key, bhk, brk, codec.dumps(new_view), item_size(new_view)),
             )
-            units += write_units(item_size(projected))
+            units += write_units(item_size(new_view))
         return units
 
     def _stream(

@@ -214,7 +214,18 @@ def test_transact_get(ddb: Any, make_table: Any) -> None:
         ReturnConsumedCapacity="TOTAL",
     )
     assert out["Responses"] == [{"Item": {"id": {"S": "John"}}}, {}]
-    assert out["ConsumedCapacity"][0]["CapacityUnits"] == 4.0
+    cc = out["ConsumedCapacity"][0]
+    assert cc["CapacityUnits"] == 4.0 and cc["ReadCapacityUnits"] == 4.0  # 2 per item, a miss included
+    out = ddb.transact_write_items(
+        TransactItems=[{"Put": {"TableName": name, "Item": {"id": {"S": "w"}}}}],
+        ReturnConsumedCapacity="INDEXES",
+    )
+    cc = out["ConsumedCapacity"][0]
+    assert (cc["CapacityUnits"], cc["WriteCapacityUnits"], cc["Table"]["WriteCapacityUnits"]) == (
+        2.0,
+        2.0,
+        2.0,
+    )
 
 
 def test_batch_get_rejects_mixed_projection_styles_across_tables(ddb: Any, make_table: Any) -> None:

@@ -27,18 +27,25 @@ def consumed(
     indexes: dict[str, float] | None = None,
     *,
     read: bool = False,
+    transactional: bool = False,
 ) -> dict[str, Any] | None:
-    """The ConsumedCapacity member for ReturnConsumedCapacity `mode` (None or NONE: absent)."""
+    """The ConsumedCapacity member for ReturnConsumedCapacity `mode` (None or NONE: absent).
+
+    As AWS reports it: one aggregate figure per arm, with the read/write split only for
+    transactions, and an arm only for the indexes the call actually charged."""
     if mode not in ("TOTAL", "INDEXES"):
         return None
     indexes = indexes or {}
-    # As AWS reports it: one aggregate figure per arm (no read/write split), and an arm only for
-    # the indexes the call actually charged.
-    out: dict[str, Any] = {"TableName": table.name, "CapacityUnits": units + sum(indexes.values())}
+    kind = "ReadCapacityUnits" if read else "WriteCapacityUnits"
+
+    def arm(value: float) -> dict[str, float]:
+        return {"CapacityUnits": value, kind: value} if transactional else {"CapacityUnits": value}
+
+    out: dict[str, Any] = {"TableName": table.name, **arm(units + sum(indexes.values()))}
     if mode == "INDEXES":
-        out["Table"] = {"CapacityUnits": units}
-        gsis = {n: {"CapacityUnits": u} for n, u in indexes.items() if u and table.indexes[n].is_global}
-        lsis = {n: {"CapacityUnits": u} for n, u in indexes.items() if u and not table.indexes[n].is_global}
+        out["Table"] = arm(units)
+        gsis = {n: arm(u) for n, u in indexes.items() if u and table.indexes[n].is_global}
+        lsis = {n: arm(u) for n, u in indexes.items() if u and not table.indexes[n].is_global}
         if gsis:
             out["GlobalSecondaryIndexes"] = gsis
         if lsis:

@@ -155,7 +155,11 @@ def transact_write(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[st
     consumed = [
         cc
         for table, units, per_index in per_table.values()
-        if (cc := capacity.consumed(p.get("ReturnConsumedCapacity"), table, units, per_index))
+        if (
+            cc := capacity.consumed(
+                p.get("ReturnConsumedCapacity"), table, units, per_index, transactional=True
+            )
+        )
     ]
     if consumed:
         out["ConsumedCapacity"] = consumed
@@ -194,7 +198,11 @@ def transact_get(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str,
     consumed = [
         cc
         for table, units in per_table.values()
-        if (cc := capacity.consumed(p.get("ReturnConsumedCapacity"), table, units, read=True))
+        if (
+            cc := capacity.consumed(
+                p.get("ReturnConsumedCapacity"), table, units, read=True, transactional=True
+            )
+        )
     ]
     if consumed:
         out["ConsumedCapacity"] = consumed

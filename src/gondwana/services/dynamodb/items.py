@@ -32,7 +32,7 @@ def collection_metrics(
     ):
         return None
     hash_value = key[table.hash_key]
-    size = svc.collection_size(table, hash_value)
+    size = svc.writer.collection_size(table, hash_value)
     gb = size / (1024**3)
     return {"ItemCollectionKey": {table.hash_key: hash_value}, "SizeEstimateRangeGB": [gb, gb + 1.0]}
 

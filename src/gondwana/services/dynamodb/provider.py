@@ -40,16 +40,6 @@ class DynamoDBService(Service):
     def close(self) -> None:
         self.ttl.stop()
 
-    def collection_size(self, table: Any, hash_value: dict[str, Any]) -> int:
-        from gondwana.services.dynamodb import keys
-
-        hk = keys.encode(hash_value)
-        row = self.runtime.store.query_one(
-            "SELECT COALESCE(SUM(size), 0) FROM dynamodb_items WHERE tid = ? AND spread = ? AND hk = ?",
-            (table.tid, keys.spread(hk), hk),
-        )
-        return row[0] if row else 0
-
     # ---- control plane -----------------------------------------------------------------------
 
     def create_table(self, ctx: RequestContext, p: Params) -> Params:

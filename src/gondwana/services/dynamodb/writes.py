@@ -35,6 +35,15 @@ class Writer:
         )
         return codec.loads(row[0]) if row else None
 
+    def collection_size(self, table: Table, hash_value: dict[str, Any]) -> int:
+        """Bytes stored under one partition key (an item collection)."""
+        hk = keys.encode(hash_value)
+        row = self.store.query_one(
+            "SELECT COALESCE(SUM(size), 0) FROM dynamodb_items WHERE tid = ? AND spread = ? AND hk = ?",
+            (table.tid, keys.spread(hk), hk),
+        )
+        return row[0] if row else 0
+
     # ---- the change --------------------------------------------------------------------------
 
     def apply(

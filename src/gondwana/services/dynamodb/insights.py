@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from gondwana.protocols.errors import ServiceError
-from gondwana.services.dynamodb.errors import not_found
-from gondwana.services.dynamodb.tables import table_name
 
 if TYPE_CHECKING:
     from gondwana.services.dynamodb.provider import DynamoDBService
@@ -14,9 +12,7 @@ if TYPE_CHECKING:
 
 
 def _table(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> Table:
-    table = svc.tables.find(ctx.account, ctx.region, p["TableName"])
-    if table is None:
-        raise not_found(table_name(p["TableName"]))
+    table = svc.tables.named(ctx, p["TableName"])
     index = p.get("IndexName")
     if index is not None and index not in table.indexes:
         raise ServiceError(

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from gondwana.protocols.errors import ServiceError
 from gondwana.services.dynamodb import codec
-from gondwana.services.dynamodb.errors import not_found, validation
+from gondwana.services.dynamodb.errors import validation
 from gondwana.services.dynamodb.tables import table_name
 from gondwana.services.dynamodb.writes import expiry
 
@@ -33,10 +33,7 @@ def describe_endpoints(ctx: Any) -> dict[str, Any]:
 
 
 def _table(svc: DynamoDBService, ctx: Any, name: str) -> Table:
-    table = svc.tables.find(ctx.account, ctx.region, name)
-    if table is None:
-        raise not_found(table_name(name))
-    return table
+    return svc.tables.named(ctx, name)
 
 
 # ---- TTL ---------------------------------------------------------------------------------------

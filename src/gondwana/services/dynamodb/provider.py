@@ -46,13 +46,7 @@ class DynamoDBService(Service):
         return {"TableDescription": self.tables.create(ctx, p)}
 
     def describe_table(self, ctx: RequestContext, p: Params) -> Params:
-        table = self.tables.find(ctx.account, ctx.region, p["TableName"])
-        if table is None:
-            from gondwana.services.dynamodb.errors import not_found
-            from gondwana.services.dynamodb.tables import table_name
-
-            raise not_found(table_name(p["TableName"]))
-        return {"Table": self.tables.describe(table)}
+        return {"Table": self.tables.describe(self.tables.named(ctx, p["TableName"]))}
 
     def delete_table(self, ctx: RequestContext, p: Params) -> Params:
         return {"TableDescription": self.tables.delete(ctx, p)}

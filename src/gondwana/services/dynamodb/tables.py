@@ -66,6 +66,13 @@ class Tables:
             return None
         return table
 
+    def named(self, ctx: Any, raw_name: str) -> Table:
+        """The table for a control-plane call, whose not-found message names it."""
+        table = self.find(ctx.account, ctx.region, raw_name)
+        if table is None:
+            raise not_found(table_name(raw_name))
+        return table
+
     def require(self, ctx: Any, raw_name: str, *, named: bool = False) -> Table:
         """The table for a data-plane call; AWS answers a bare "Requested resource not found"."""
         table = self.find(ctx.account, ctx.region, raw_name)
@@ -220,9 +227,7 @@ class Tables:
             close_shard(store, arn, now)
 
     def delete(self, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
-        table = self.find(ctx.account, ctx.region, p["TableName"])
-        if table is None:
-            raise not_found(table_name(p["TableName"]))
+        table = self.named(ctx, p["TableName"])
         if table.status == "DELETING":
             raise in_use(
                 f"Attempt to change a resource which is still in use: Table is being deleted: {table.name}"
@@ -273,9 +278,7 @@ class Tables:
     def update(self, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
         from gondwana.services.dynamodb.table_updates import apply_update
 
-        table = self.find(ctx.account, ctx.region, p["TableName"])
-        if table is None:
-            raise not_found(table_name(p["TableName"]))
+        table = self.named(ctx, p["TableName"])
         if table.status != "ACTIVE":
             word = {"CREATING": "created", "UPDATING": "updated", "DELETING": "deleted"}[table.status]
             raise in_use(

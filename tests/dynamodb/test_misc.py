@@ -136,3 +136,15 @@ def test_contributor_insights_state(ddb: Any, make_table: Any) -> None:
     with pytest.raises(ClientError) as exc:
         ddb.describe_contributor_insights(TableName="no-such-table")
     assert error(exc)[0] == "ResourceNotFoundException"
+
+
+def test_tables_belong_to_their_account(client: Any) -> None:
+    mine = client("dynamodb", aws_access_key_id="111111111111")
+    theirs = client("dynamodb", aws_access_key_id="222222222222")
+    name = create(mine)
+    arn = mine.describe_table(TableName=name)["Table"]["TableArn"]
+    assert arn == f"arn:aws:dynamodb:us-east-1:111111111111:table/{name}"
+    assert name not in theirs.list_tables()["TableNames"]
+    with pytest.raises(ClientError):
+        theirs.get_item(TableName=name, Key={"id": {"S": "x"}})
+    mine.delete_table(TableName=name)

@@ -367,3 +367,30 @@ def test_index_write_charges_follow_what_the_index_stores(ddb: Any) -> None:
     out = ddb.delete_item(TableName=name, Key=key, ReturnConsumedCapacity="TOTAL")
     assert out["ConsumedCapacity"] == {"TableName": name, "CapacityUnits": 3.0}
     ddb.delete_table(TableName=name)
+
+
+def test_one_online_index_change_at_a_time(ddb: Any, make_table: Any) -> None:
+    name = make_table()
+    attrs = [{"AttributeName": "a", "AttributeType": "S"}, {"AttributeName": "b", "AttributeType": "S"}]
+
+    def create(index: str, attr: str) -> dict[str, Any]:
+        return {
+            "Create": {
+                "IndexName": index,
+                "KeySchema": [{"AttributeName": attr, "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            }
+        }
+
+    with pytest.raises(ClientError) as exc:
+        ddb.update_table(
+            TableName=name, GlobalSecondaryIndexUpdates=[create("by-a", "a"), create("by-b", "b")]
+        )
+    assert error(exc) == (
+        "LimitExceededException",
+        "Subscriber limit exceeded: Only 1 online index can be created or deleted simultaneously per table",
+    )
+    ddb.update_table(TableName=name, GlobalSecondaryIndexUpdates=[create("by-a", "a")])
+    assert [
+        g["IndexName"] for g in ddb.describe_table(TableName=name)["Table"]["GlobalSecondaryIndexes"]
+    ] == ["by-a"]

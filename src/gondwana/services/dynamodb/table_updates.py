@@ -87,7 +87,16 @@ def apply_update(tables: Tables, table: Table, p: dict[str, Any]) -> None:
                 )
             _change_throughput(d["ProvisionedThroughput"], pt, now, "Table")
             changed_throughput = True
-        for update in p.get("GlobalSecondaryIndexUpdates") or []:
+        updates = p.get("GlobalSecondaryIndexUpdates") or []
+        online = [u for u in updates if "Create" in u or "Delete" in u]
+        busy = any(g["IndexStatus"] in ("CREATING", "DELETING") for g in d.get("GlobalSecondaryIndexes", []))
+        if len(online) > 1 or (online and busy):
+            raise ServiceError(
+                "LimitExceededException",
+                "Subscriber limit exceeded: Only 1 online index can be created or deleted "
+                "simultaneously per table",
+            )
+        for update in updates:
             _gsi_update(tables, table, update, p.get("AttributeDefinitions") or [], now, delay)
         stream = p.get("StreamSpecification")
         if stream is not None:

@@ -384,13 +384,17 @@ def test_one_online_index_change_at_a_time(ddb: Any, make_table: Any) -> None:
 
     with pytest.raises(ClientError) as exc:
         ddb.update_table(
-            TableName=name, GlobalSecondaryIndexUpdates=[create("by-a", "a"), create("by-b", "b")]
+            TableName=name,
+            AttributeDefinitions=attrs,
+            GlobalSecondaryIndexUpdates=[create("by-a", "a"), create("by-b", "b")],
         )
     assert error(exc) == (
         "LimitExceededException",
         "Subscriber limit exceeded: Only 1 online index can be created or deleted simultaneously per table",
     )
-    ddb.update_table(TableName=name, GlobalSecondaryIndexUpdates=[create("by-a", "a")])
+    ddb.update_table(
+        TableName=name, AttributeDefinitions=attrs, GlobalSecondaryIndexUpdates=[create("by-a", "a")]
+    )
     assert [
         g["IndexName"] for g in ddb.describe_table(TableName=name)["Table"]["GlobalSecondaryIndexes"]
     ] == ["by-a"]

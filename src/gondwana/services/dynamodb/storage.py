@@ -67,19 +67,22 @@ class TableStore:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._cache: dict[tuple[str, str, str], Table | None] = {}
+        self._cache: dict[tuple[str, str, str], Table] = {}
 
     def clear(self) -> None:
         self._cache.clear()
 
     def get(self, account: str, region: str, name: str) -> Table | None:
         key = (account, region, name)
-        if key not in self._cache:
+        table = self._cache.get(key)
+        if table is None:  # misses are not cached: clients probing names must not grow memory
             row = self.store.query_one(
                 f"SELECT {_COLUMNS} FROM dynamodb_tables WHERE account = ? AND region = ? AND name = ?", key
             )
-            self._cache[key] = _table(row) if row else None
-        return self._cache[key]
+            if row is None:
+                return None
+            table = self._cache[key] = _table(row)
+        return table
 
     def counts(self, table: Table) -> None:
         """Load the live item count and size (kept by every write) into `table`."""

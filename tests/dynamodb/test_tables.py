@@ -262,3 +262,15 @@ def test_sse_table_class_and_billing_summary(ddb: Any, make_table: Any) -> None:
     assert "LastUpdateToPayPerRequestDateTime" in table["BillingModeSummary"]
     out = ddb.update_table(TableName=name, SSESpecification={"Enabled": True})
     assert out["TableDescription"]["SSEDescription"]["KMSMasterKeyArn"] == sse["KMSMasterKeyArn"]
+
+
+def test_failed_update_table_changes_nothing(ddb: Any, make_table: Any) -> None:
+    name = make_table(BillingMode="PROVISIONED", ProvisionedThroughput=PT)
+    with pytest.raises(ClientError):  # the throughput change is valid, the stream request is not
+        ddb.update_table(
+            TableName=name,
+            ProvisionedThroughput={"ReadCapacityUnits": 9, "WriteCapacityUnits": 9},
+            StreamSpecification={"StreamEnabled": False},
+        )
+    table = ddb.describe_table(TableName=name)["Table"]
+    assert table["ProvisionedThroughput"]["ReadCapacityUnits"] == 5

@@ -102,12 +102,12 @@ def _by_arn(svc: DynamoDBService, ctx: Any, arn: str) -> Table:
 
 def tag_resource(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> None:
     table = _by_arn(svc, ctx, p["ResourceArn"])
-    tags = table.desc.setdefault("_tags", {})
-    tags.update({t["Key"]: t["Value"] for t in p["Tags"]})
+    tags = {**table.desc.get("_tags", {}), **{t["Key"]: t["Value"] for t in p["Tags"]}}
     if len(tags) > 50:
         raise ServiceError(
             "LimitExceededException", "Tag limit exceeded: a resource can have at most 50 tags"
         )
+    table.desc["_tags"] = tags
     with svc.runtime.store.transaction():
         svc.table_store.save(table)
 

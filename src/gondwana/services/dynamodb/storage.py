@@ -84,6 +84,10 @@ class TableStore:
             table = self._cache[key] = _table(row)
         return table
 
+    def forget(self, table: Table) -> None:
+        """Drop a cached table (after a failed change) so the next lookup reads the store."""
+        self._cache.pop((table.account, table.region, table.name), None)
+
     def counts(self, table: Table) -> None:
         """Load the live item count and size (kept by every write) into `table`."""
         row = self.store.query_one(

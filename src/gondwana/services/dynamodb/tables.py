@@ -284,6 +284,9 @@ class Tables:
             raise in_use(
                 f"Attempt to change a resource which is still in use: Table is being {word}: {table.name}"
             )
-        apply_update(self, table, p)
-        out = self.describe(table, live=False)
-        return out
+        try:
+            apply_update(self, table, p)
+        except BaseException:
+            self.store.forget(table)  # the store rolled back; so must the cached description
+            raise
+        return self.describe(table, live=False)

@@ -398,3 +398,17 @@ def test_one_online_index_change_at_a_time(ddb: Any, make_table: Any) -> None:
     assert [
         g["IndexName"] for g in ddb.describe_table(TableName=name)["Table"]["GlobalSecondaryIndexes"]
     ] == ["by-a"]
+
+
+def test_lsi_projections_count_against_the_item_size_limit(ddb: Any) -> None:
+    name = _table(ddb)  # lsi-inc projects `extra`
+    big = "x" * 250_000
+    ddb.put_item(
+        TableName=name, Item={"pk": {"S": "p"}, "sk": {"S": "1"}, "extra": {"S": big}}
+    )  # not in the LSI
+    with pytest.raises(ClientError) as exc:
+        ddb.put_item(
+            TableName=name, Item={"pk": {"S": "p"}, "sk": {"S": "2"}, "l": {"N": "1"}, "extra": {"S": big}}
+        )
+    assert error(exc) == ("ValidationException", "Item size has exceeded the maximum allowed size")
+    ddb.delete_table(TableName=name)

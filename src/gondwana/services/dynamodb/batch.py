@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from gondwana.services.dynamodb import capacity
 from gondwana.services.dynamodb.errors import validation
 from gondwana.services.dynamodb.params import check_mixed, ex, finish, placeholders, projection
-from gondwana.services.dynamodb.types import MAX_ITEM_SIZE, check_item, item_size
+from gondwana.services.dynamodb.types import check_item, item_size
 
 if TYPE_CHECKING:
     from gondwana.services.dynamodb.provider import DynamoDBService
@@ -85,7 +85,7 @@ def batch_write(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, 
             if put is not None:
                 item = check_item(put["Item"])
                 table.check_item_keys(item, batch=True)
-                if item_size(item) > MAX_ITEM_SIZE:
+                if table.too_large(item):
                     raise validation("Item size has exceeded the maximum allowed size")
                 key = table.key_of(item)
             else:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from gondwana.services.dynamodb import capacity
 from gondwana.services.dynamodb.errors import condition_failed, invalid, validation
 from gondwana.services.dynamodb.params import check_mixed, condition, ex, finish, placeholders, projection
-from gondwana.services.dynamodb.types import MAX_ITEM_SIZE, check_item, item_size
+from gondwana.services.dynamodb.types import check_item, item_size
 
 if TYPE_CHECKING:
     from gondwana.services.dynamodb.provider import DynamoDBService
@@ -50,7 +50,7 @@ def put_item(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any
     ph = placeholders(p, _COND)
     item = check_item(p["Item"])
     table.check_item_keys(item)
-    if item_size(item) > MAX_ITEM_SIZE:
+    if table.too_large(item):
         raise validation("Item size has exceeded the maximum allowed size")
     cond = condition(p, ph)
     finish(ph)
@@ -154,7 +154,7 @@ def new_image(table: Table, key: Item, old: Item | None, update: Any) -> Item:
         if new.get(name) != key[name]:
             raise invalid(f"Cannot update attribute {name}. This attribute is part of the key")
     table.check_item_keys(new)
-    if item_size(new) > MAX_ITEM_SIZE:
+    if table.too_large(new):
         raise validation("Item size to update has exceeded the maximum allowed size")
     return new
 

@@ -14,7 +14,7 @@ from gondwana.services.dynamodb.partiql import parse
 from gondwana.services.dynamodb.partiql_tokens import Statement
 from gondwana.services.dynamodb.query import PAGE_BYTES
 from gondwana.services.dynamodb.transactions import digest, remember, replayed
-from gondwana.services.dynamodb.types import MAX_ITEM_SIZE, check_item, item_size
+from gondwana.services.dynamodb.types import check_item
 
 if TYPE_CHECKING:
     from gondwana.services.dynamodb.provider import DynamoDBService
@@ -39,7 +39,7 @@ class Plan:
         if st.kind == "INSERT":
             item = check_item(st.item or {})
             self.table.check_item_keys(item)
-            if item_size(item) > MAX_ITEM_SIZE:
+            if self.table.too_large(item):
                 raise validation("Item size has exceeded the maximum allowed size")
             self.item = item
             self.key = self.table.key_of(item)

@@ -7,7 +7,7 @@ from typing import Any
 
 from gondwana.services.dynamodb import keys
 from gondwana.services.dynamodb.errors import invalid, key_mismatch, validation
-from gondwana.services.dynamodb.types import MAX_HASH_KEY, MAX_RANGE_KEY, Item
+from gondwana.services.dynamodb.types import MAX_HASH_KEY, MAX_ITEM_SIZE, MAX_RANGE_KEY, Item, item_size
 
 
 @dataclass(slots=True)
@@ -87,6 +87,17 @@ class Table:
         hk = keys.encode(key[self.hash_key])
         rk = keys.encode(key[self.range_key]) if self.range_key else b""
         return keys.spread(hk), hk, rk
+
+    def stored_size(self, item: Item) -> int:
+        """What counts against the 400 KB limit: the item plus its projections into the table's LSIs."""
+        size = item_size(item)
+        for index in self.indexes.values():
+            if not index.is_global and index.range_key in item:
+                size += item_size(index.project(item, self))
+        return size
+
+    def too_large(self, item: Item) -> bool:
+        return self.stored_size(item) > MAX_ITEM_SIZE
 
     def check_key(self, key: Item) -> None:
         """A Key parameter: exactly the key attributes, of the declared types."""

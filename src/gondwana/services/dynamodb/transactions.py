@@ -11,7 +11,7 @@ from gondwana.protocols.errors import ServiceError
 from gondwana.services.dynamodb import capacity, items
 from gondwana.services.dynamodb.errors import validation
 from gondwana.services.dynamodb.params import check_mixed, condition, ex, finish, placeholders, projection
-from gondwana.services.dynamodb.types import MAX_ITEM_SIZE, check_item, item_size
+from gondwana.services.dynamodb.types import check_item, item_size
 
 if TYPE_CHECKING:
     from gondwana.services.dynamodb.provider import DynamoDBService
@@ -74,7 +74,7 @@ class _Action:
         if kind == "Put":
             self.item = check_item(a["Item"])
             self.table.check_item_keys(self.item)
-            if item_size(self.item) > MAX_ITEM_SIZE:
+            if self.table.too_large(self.item):
                 raise validation("Item size has exceeded the maximum allowed size")
             self.key = self.table.key_of(self.item)
         else:

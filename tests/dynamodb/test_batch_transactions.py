@@ -253,3 +253,24 @@ def test_batch_get_charges_misses(ddb: Any, make_table: Any) -> None:
         ReturnConsumedCapacity="TOTAL",
     )
     assert len(out["Responses"][name]) == 1 and out["ConsumedCapacity"][0]["CapacityUnits"] == 2.0
+
+
+def test_resource_batch_writer_and_paginator(resource: Any, ddb: Any, make_table: Any) -> None:
+    from boto3.dynamodb.conditions import Key
+
+    name = make_table(range_key=("n", "N"))
+    table = resource.Table(name)
+    with table.batch_writer(overwrite_by_pkeys=["id", "n"]) as writer:
+        for i in range(60):  # more than one BatchWriteItem call
+            writer.put_item(Item={"id": "p", "n": i, "blob": b"\x00\x01"})
+        writer.delete_item(Key={"id": "p", "n": 59})
+    pages = ddb.get_paginator("query").paginate(
+        TableName=name,
+        KeyConditionExpression="id = :p",
+        ExpressionAttributeValues={":p": {"S": "p"}},
+        PaginationConfig={"PageSize": 25},
+    )
+    numbers = [int(i["n"]["N"]) for page in pages for i in page["Items"]]
+    assert numbers == list(range(59))
+    got = table.query(KeyConditionExpression=Key("id").eq("p") & Key("n").gte(57))["Items"]
+    assert [int(i["n"]) for i in got] == [57, 58] and got[0]["blob"].value == b"\x00\x01"

@@ -148,3 +148,53 @@ def test_tables_belong_to_their_account(client: Any) -> None:
     with pytest.raises(ClientError):
         theirs.get_item(TableName=name, Key={"id": {"S": "x"}})
     mine.delete_table(TableName=name)
+
+
+def test_kinesis_streaming_destination_settings(ddb: Any, make_table: Any) -> None:
+    name = make_table()
+    arn = "arn:aws:kinesis:us-east-1:000000000000:stream/changes"
+    with pytest.raises(ClientError) as exc:
+        ddb.enable_kinesis_streaming_destination(TableName="bad-table", StreamArn=arn)
+    assert error(exc) == (
+        "ResourceNotFoundException",
+        "Requested resource not found: Table: bad-table not found",
+    )
+    out = ddb.enable_kinesis_streaming_destination(TableName=name, StreamArn=arn)
+    assert (out["DestinationStatus"], out["EnableKinesisStreamingConfiguration"]) == ("ENABLING", {})
+    described = ddb.describe_kinesis_streaming_destination(TableName=name)["KinesisDataStreamDestinations"]
+    assert described == [{"StreamArn": arn, "DestinationStatus": "ACTIVE"}]
+    with pytest.raises(ClientError) as exc:
+        ddb.update_kinesis_streaming_destination(
+            TableName=name, StreamArn=arn, UpdateKinesisStreamingConfiguration={}
+        )
+    assert error(exc) == (
+        "ValidationException",
+        "Streaming destination cannot be updated with given parameters: "
+        "UpdateKinesisStreamingConfiguration cannot be null or contain only null values",
+    )
+    precision = {"ApproximateCreationDateTimePrecision": "MICROSECOND"}
+    with pytest.raises(ClientError) as exc:
+        ddb.update_kinesis_streaming_destination(
+            TableName=name, StreamArn=arn + "-bad", UpdateKinesisStreamingConfiguration=precision
+        )
+    assert error(exc)[1].startswith(
+        "Table is not in a valid state to enable Kinesis Streaming Destination: No "
+        f"streaming destination with streamArn: {arn}-bad found"
+    )
+    out = ddb.update_kinesis_streaming_destination(
+        TableName=name, StreamArn=arn, UpdateKinesisStreamingConfiguration=precision
+    )
+    assert out["DestinationStatus"] == "UPDATING" and out["UpdateKinesisStreamingConfiguration"] == precision
+    with pytest.raises(ClientError) as exc:
+        ddb.update_kinesis_streaming_destination(
+            TableName=name, StreamArn=arn, UpdateKinesisStreamingConfiguration=precision
+        )
+    assert error(exc)[1].startswith(
+        "Invalid Request: Precision is already set to the desired value of MICROSECOND"
+    )
+    assert (
+        ddb.disable_kinesis_streaming_destination(TableName=name, StreamArn=arn)["DestinationStatus"]
+        == "DISABLING"
+    )
+    described = ddb.describe_kinesis_streaming_destination(TableName=name)["KinesisDataStreamDestinations"]
+    assert described[0]["DestinationStatus"] == "DISABLED"

@@ -6,7 +6,16 @@ from typing import Any
 
 from gondwana.server.context import RequestContext
 from gondwana.services.base import Service
-from gondwana.services.dynamodb import batch, insights, items, misc, partiql_ops, query, transactions
+from gondwana.services.dynamodb import (
+    batch,
+    insights,
+    items,
+    kinesis_destinations,
+    misc,
+    partiql_ops,
+    query,
+    transactions,
+)
 from gondwana.services.dynamodb.storage import MIGRATIONS, TableStore
 from gondwana.services.dynamodb.tables import Tables
 from gondwana.services.dynamodb.ttl import TtlSweeper
@@ -101,6 +110,18 @@ class DynamoDBService(Service):
 
     def list_contributor_insights(self, ctx: RequestContext, p: Params) -> Params:
         return insights.list_all(self, ctx, p)
+
+    def enable_kinesis_streaming_destination(self, ctx: RequestContext, p: Params) -> Params:
+        return kinesis_destinations.enable(self, ctx, p)
+
+    def describe_kinesis_streaming_destination(self, ctx: RequestContext, p: Params) -> Params:
+        return kinesis_destinations.describe(self, ctx, p)
+
+    def update_kinesis_streaming_destination(self, ctx: RequestContext, p: Params) -> Params:
+        return kinesis_destinations.update(self, ctx, p)
+
+    def disable_kinesis_streaming_destination(self, ctx: RequestContext, p: Params) -> Params:
+        return kinesis_destinations.disable(self, ctx, p)
 
     # ---- data plane --------------------------------------------------------------------------
 

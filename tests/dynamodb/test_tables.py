@@ -274,3 +274,29 @@ def test_failed_update_table_changes_nothing(ddb: Any, make_table: Any) -> None:
         )
     table = ddb.describe_table(TableName=name)["Table"]
     assert table["ProvisionedThroughput"]["ReadCapacityUnits"] == 5
+
+
+def test_tables_in_transition_refuse_changes(fresh_server: Any) -> None:
+    from tests.conftest import make_client
+
+    proc = fresh_server("--state-delay", "60000", in_memory=True)
+    ddb = make_client(proc.url, "dynamodb")
+    name = create(ddb, BillingMode="PROVISIONED", ProvisionedThroughput=PT)
+    with pytest.raises(ClientError) as exc:
+        ddb.delete_table(TableName=name)
+    assert error(exc) == (
+        "ResourceInUseException",
+        f"Attempt to change a resource which is still in use: Table is being created: {name}",
+    )
+    proc.advance_clock(61)
+    ddb.update_table(TableName=name, ProvisionedThroughput={"ReadCapacityUnits": 6, "WriteCapacityUnits": 6})
+    assert ddb.describe_table(TableName=name)["Table"]["TableStatus"] == "UPDATING"
+    ddb.put_item(TableName=name, Item={"id": {"S": "still-writable"}})
+    with pytest.raises(ClientError) as exc:
+        ddb.update_table(
+            TableName=name, ProvisionedThroughput={"ReadCapacityUnits": 7, "WriteCapacityUnits": 7}
+        )
+    assert error(exc) == (
+        "ResourceInUseException",
+        f"Attempt to change a resource which is still in use: Table is being updated: {name}",
+    )

@@ -110,6 +110,13 @@ class Tables:
 
     # ---- description -------------------------------------------------------------------------
 
+    def _require_active(self, table: Table) -> None:
+        if table.status != "ACTIVE":
+            word = {"CREATING": "created", "UPDATING": "updated", "DELETING": "deleted"}[table.status]
+            raise in_use(
+                f"Attempt to change a resource which is still in use: Table is being {word}: {table.name}"
+            )
+
     def describe(self, table: Table, *, live: bool = True) -> dict[str, Any]:
         self.store.counts(table)
         d = copy.deepcopy(table.desc)
@@ -228,14 +235,7 @@ class Tables:
 
     def delete(self, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
         table = self.named(ctx, p["TableName"])
-        if table.status == "DELETING":
-            raise in_use(
-                f"Attempt to change a resource which is still in use: Table is being deleted: {table.name}"
-            )
-        if table.status == "CREATING":
-            raise in_use(
-                f"Attempt to change a resource which is still in use: Table is being created: {table.name}"
-            )
+        self._require_active(table)
         if table.desc.get("DeletionProtectionEnabled"):
             raise validation(
                 "Resource cannot be deleted as it is currently protected against deletion. "
@@ -279,11 +279,7 @@ class Tables:
         from gondwana.services.dynamodb.table_updates import apply_update
 
         table = self.named(ctx, p["TableName"])
-        if table.status != "ACTIVE":
-            word = {"CREATING": "created", "UPDATING": "updated", "DELETING": "deleted"}[table.status]
-            raise in_use(
-                f"Attempt to change a resource which is still in use: Table is being {word}: {table.name}"
-            )
+        self._require_active(table)
         try:
             apply_update(self, table, p)
         except BaseException:

@@ -48,6 +48,7 @@ MIGRATIONS = [
         seq INTEGER PRIMARY KEY AUTOINCREMENT, arn TEXT NOT NULL, shard_id TEXT NOT NULL,
         created REAL NOT NULL, record TEXT NOT NULL);
     CREATE INDEX dynamodb_stream_records_by_arn ON dynamodb_stream_records (arn, seq);
+    CREATE INDEX dynamodb_stream_records_by_age ON dynamodb_stream_records (created);
     CREATE TABLE dynamodb_tokens (
         account TEXT NOT NULL, region TEXT NOT NULL, token TEXT NOT NULL, digest TEXT NOT NULL,
         created REAL NOT NULL, PRIMARY KEY (account, region, token));

@@ -61,8 +61,8 @@ class TtlSweeper:
             "LIMIT ?",
             (now, now - FIVE_YEARS, BATCH),
         )
-        first = store.query_one("SELECT created FROM dynamodb_stream_records ORDER BY seq LIMIT 1")
-        trim = first is not None and first[0] < now - RETENTION
+        first = store.query_one("SELECT MIN(created) FROM dynamodb_stream_records")
+        trim = first is not None and first[0] is not None and first[0] < now - RETENTION
         if not rows and not trim:
             return 0
         tables = {t.tid: t for t in self.svc.table_store.all()} if rows else {}

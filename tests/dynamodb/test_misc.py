@@ -198,3 +198,11 @@ def test_kinesis_streaming_destination_settings(ddb: Any, make_table: Any) -> No
     )
     described = ddb.describe_kinesis_streaming_destination(TableName=name)["KinesisDataStreamDestinations"]
     assert described[0]["DestinationStatus"] == "DISABLED"
+
+
+def test_resource_policy_given_at_creation(ddb: Any, make_table: Any) -> None:
+    policy = json.dumps({"Version": "2012-10-17", "Statement": []})
+    name = make_table(ResourcePolicy=policy)
+    arn = ddb.describe_table(TableName=name)["Table"]["TableArn"]
+    got = ddb.get_resource_policy(ResourceArn=arn)
+    assert got["Policy"] == policy and got["RevisionId"]

@@ -144,7 +144,7 @@ def validate_create(p: dict[str, Any]) -> dict[str, Any]:
     if p.get("WarmThroughput"):
         desc["WarmThroughput"] = {**p["WarmThroughput"], "Status": "ACTIVE"}
     if p.get("ResourcePolicy"):
-        desc["_policy"] = p["ResourcePolicy"]
+        desc["_policy"], desc["_policy_rev"] = p["ResourcePolicy"], str(uuid.uuid4().int)[:13]
     return desc
 
 

@@ -400,3 +400,26 @@ def test_updated_values_are_the_written_paths(ddb: Any, make_table: Any) -> None
     assert out["Attributes"] == {"a": {"M": {"c": {"N": "2"}}}}
     out = ddb.update_item(TableName=name, Key=key, UpdateExpression="REMOVE a.c", ReturnValues="UPDATED_NEW")
     assert "Attributes" not in out
+
+
+def test_nesting_depth_and_range_key_size(raw: Any, make_table: Any) -> None:
+    name = make_table(range_key=("r", "S"))
+
+    def nested(depth: int) -> dict[str, Any]:
+        value: dict[str, Any] = {"S": "leaf"}
+        for _ in range(depth):
+            value = {"M": {"m": value}}
+        return value
+
+    raw.put_item(TableName=name, Item={"id": {"S": "a"}, "r": {"S": "1"}, "deep": nested(32)})
+    with pytest.raises(ClientError) as exc:
+        raw.put_item(TableName=name, Item={"id": {"S": "a"}, "r": {"S": "2"}, "deep": nested(33)})
+    assert error(exc) == ("ValidationException", "Nesting Levels have exceeded supported limits")
+    raw.put_item(TableName=name, Item={"id": {"S": "a"}, "r": {"S": "x" * 1024}})
+    with pytest.raises(ClientError) as exc:
+        raw.put_item(TableName=name, Item={"id": {"S": "a"}, "r": {"S": "x" * 1025}})
+    assert error(exc) == (
+        "ValidationException",
+        "One or more parameter values were invalid: Aggregated size of all "
+        "range keys has exceeded the size limit of 1024 bytes",
+    )

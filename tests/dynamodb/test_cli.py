@@ -76,3 +76,51 @@ def test_cli_table_and_items(server: Any) -> None:
     bad = _aws(server, "dynamodb", "get-item", "--table-name", name, "--key", '{"nope": {"S": "a"}}')
     assert bad.returncode != 0 and "The provided key element does not match the schema" in bad.stderr
     assert _aws(server, "dynamodb", "delete-table", "--table-name", name).returncode == 0
+
+
+def test_cli_streams(server: Any) -> None:
+    name = unique("clis")
+    made = _aws(
+        server,
+        "dynamodb",
+        "create-table",
+        "--table-name",
+        name,
+        "--attribute-definitions",
+        "AttributeName=id,AttributeType=S",
+        "--key-schema",
+        "AttributeName=id,KeyType=HASH",
+        "--billing-mode",
+        "PAY_PER_REQUEST",
+        "--stream-specification",
+        "StreamEnabled=true,StreamViewType=NEW_IMAGE",
+    )
+    assert made.returncode == 0, made.stderr
+    arn = json.loads(made.stdout)["TableDescription"]["LatestStreamArn"]
+    assert (
+        _aws(server, "dynamodb", "put-item", "--table-name", name, "--item", '{"id": {"S": "a"}}').returncode
+        == 0
+    )
+    listed = json.loads(_aws(server, "dynamodbstreams", "list-streams", "--table-name", name).stdout)
+    assert [s["StreamArn"] for s in listed["Streams"]] == [arn]
+    shard = json.loads(_aws(server, "dynamodbstreams", "describe-stream", "--stream-arn", arn).stdout)[
+        "StreamDescription"
+    ]["Shards"][0]["ShardId"]
+    it = json.loads(
+        _aws(
+            server,
+            "dynamodbstreams",
+            "get-shard-iterator",
+            "--stream-arn",
+            arn,
+            "--shard-id",
+            shard,
+            "--shard-iterator-type",
+            "TRIM_HORIZON",
+        ).stdout
+    )["ShardIterator"]
+    records = json.loads(_aws(server, "dynamodbstreams", "get-records", "--shard-iterator", it).stdout)[
+        "Records"
+    ]
+    assert [r["eventName"] for r in records] == ["INSERT"]
+    assert records[0]["dynamodb"]["NewImage"] == {"id": {"S": "a"}}

@@ -337,3 +337,20 @@ def test_query_filter_may_not_name_keys(ddb: Any, make_table: Any) -> None:
         "ValidationException",
         "QueryFilter can only contain non-key attributes: Primary key attribute: r",
     )
+
+
+def test_start_key_outside_the_key_condition(ddb: Any, make_table: Any) -> None:
+    name = make_table(range_key=("r", "N"))
+    query = {
+        "TableName": name,
+        "KeyConditionExpression": "id = :h AND r > :a",
+        "ExpressionAttributeValues": {":h": {"S": "h"}, ":a": {"N": "5"}},
+    }
+    for start in ({"id": {"S": "other"}, "r": {"N": "7"}}, {"id": {"S": "h"}, "r": {"N": "2"}}):
+        with pytest.raises(ClientError) as exc:
+            ddb.query(**query, ExclusiveStartKey=start)
+        assert error(exc) == (
+            "ValidationException",
+            "The provided starting key is outside query boundaries based on provided conditions",
+        )
+    assert ddb.query(**query, ExclusiveStartKey={"id": {"S": "h"}, "r": {"N": "7"}})["Count"] == 0

@@ -90,6 +90,19 @@ def _lek(table: Table, index: Index | None, item: Item) -> Item:
     return {k: item[k] for k in names}
 
 
+def _within(kc: Any, rk: bytes) -> bool:
+    """Whether an encoded sort key satisfies the key condition's sort-key part."""
+    op, values = kc.range_op, [keys.encode(v) for v in (kc.range_values or [])]
+    if op is None:
+        return True
+    if op == "BETWEEN":
+        return values[0] <= rk <= values[1]
+    if op == "begins_with":
+        return rk.startswith(values[0])
+    bound = values[0]
+    return {"=": rk == bound, "<": rk < bound, "<=": rk <= bound, ">": rk > bound, ">=": rk >= bound}[op]
+
+
 def _successor(prefix: bytes) -> bytes | None:
     trimmed = prefix.rstrip(b"\xff")
     return trimmed[:-1] + bytes([trimmed[-1] + 1]) if trimmed else None
@@ -211,6 +224,10 @@ def query(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
     start = _start(table, index, p)
     order = "rk" if index is None else "rk, bhk, brk"
     if start is not None:
+        if start[1] != hk or not _within(kc, start[2]):
+            raise validation(
+                "The provided starting key is outside query boundaries based on provided conditions"
+            )
         cmp = ">" if forward else "<"
         if index is None:
             where.append(f"rk {cmp} ?")

@@ -60,6 +60,9 @@ def _put(ddb: Any, name: str, sk: str, **attrs: Any) -> None:
 
 def test_gsi_and_lsi_follow_writes_with_projections(ddb: Any) -> None:
     name = _table(ddb)
+    gsis = ddb.describe_table(TableName=name)["Table"]["GlobalSecondaryIndexes"]
+    assert {g["IndexStatus"] for g in gsis} == {"ACTIVE"}
+    assert gsis[0]["IndexArn"].endswith(f"table/{name}/index/gsi-all")
     _put(ddb, name, "1", g="red", gs=3, l=30, extra="e1", other="o1")
     _put(ddb, name, "2", g="red", gs=1, l=10, extra="e2", other="o2")
     _put(ddb, name, "3", g="blue", gs=2, l=20)

@@ -197,6 +197,8 @@ class Tables:
                 self.store.save(table)
         out = self.describe(table, live=False)
         out["TableStatus"] = "CREATING"
+        for gsi in out.get("GlobalSecondaryIndexes", []):
+            gsi["IndexStatus"] = "CREATING"
         out.get("BillingModeSummary", {}).pop("LastUpdateToPayPerRequestDateTime", None)
         return out
 

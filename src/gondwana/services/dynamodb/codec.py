@@ -9,19 +9,6 @@ from typing import Any
 _b64 = base64.b64encode
 
 
-def _out(value: dict[str, Any]) -> dict[str, Any]:
-    ((kind, raw),) = value.items()
-    if kind == "B":
-        return {"B": _b64(raw).decode()}
-    if kind == "BS":
-        return {"BS": [_b64(b).decode() for b in raw]}
-    if kind == "M":
-        return {"M": {k: _out(v) for k, v in raw.items()}}
-    if kind == "L":
-        return {"L": [_out(v) for v in raw]}
-    return value
-
-
 def _in(value: dict[str, Any]) -> dict[str, Any]:
     ((kind, raw),) = value.items()
     if kind == "B":
@@ -35,9 +22,19 @@ def _in(value: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
+def _encode_bytes(value: Any) -> str:
+    if isinstance(value, bytes | bytearray):
+        return _b64(value).decode()
+    raise TypeError(f"cannot store {type(value).__name__}")
+
+
 def dumps(item: dict[str, Any]) -> str:
-    return json.dumps({k: _out(v) for k, v in item.items()}, separators=(",", ":"))
+    # Binary values sit only under "B"/"BS", so they can be encoded in passing and told apart on load.
+    return json.dumps(item, separators=(",", ":"), default=_encode_bytes)
 
 
 def loads(text: str) -> dict[str, Any]:
-    return {k: _in(v) for k, v in json.loads(text).items()}
+    item = json.loads(text)
+    if '"B' not in text:  # no binary anywhere: nothing to decode (the common case, kept fast)
+        return item
+    return {k: _in(v) for k, v in item.items()}

@@ -127,22 +127,25 @@ def _page(
     fetch_base = (
         index is not None and not index.is_global and index.projection != "ALL" and select == "ALL_ATTRIBUTES"
     )
+    loads, evaluate, project = codec.loads, ex().evaluate, ex().project
+    counting = select == "COUNT"
+    cap = limit if limit is not None else -1
     for text, size in rows:
-        if (limit is not None and scanned >= limit) or total >= PAGE_BYTES:
+        if scanned == cap or total >= PAGE_BYTES:
             exhausted = False
             break
-        item = codec.loads(text)
+        item = loads(text)
         scanned += 1
         total += size
         last = item
-        if filt is not None and not ex().evaluate(filt, item):
+        if filt is not None and not evaluate(filt, item):
             continue
         count += 1
-        if select == "COUNT":
+        if counting:
             continue
         if fetch_base:
             item = svc.writer.get(table, table.key_of(item)) or item
-        found.append(ex().project(proj, item) if proj is not None else item)
+        found.append(project(proj, item) if proj is not None else item)
     out: dict[str, Any] = {"Count": count, "ScannedCount": scanned}
     if select != "COUNT":
         out["Items"] = found

@@ -228,3 +228,21 @@ def test_shards_rotate_with_lineage(fresh_server: Any) -> None:
             StreamArn=arn, ShardId="shardId-00000000000000000000-00000000", ShardIteratorType="LATEST"
         )
     assert error(exc)[0] == "ResourceNotFoundException"
+
+
+def test_get_records_pages_at_one_megabyte(ddb: Any, streams: Any, make_table: Any) -> None:
+    name = make_table(StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"})
+    arn = ddb.describe_table(TableName=name)["Table"]["LatestStreamArn"]
+    for i in range(5):
+        ddb.put_item(TableName=name, Item={"id": {"S": str(i)}, "v": {"S": "x" * 300_000}})
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")[
+        "ShardIterator"
+    ]
+    seen = []
+    while it and len(seen) < 5:
+        out = streams.get_records(ShardIterator=it)
+        assert len(out["Records"]) <= 3
+        seen += [r["dynamodb"]["Keys"]["id"]["S"] for r in out["Records"]]
+        it = out.get("NextShardIterator")
+    assert seen == ["0", "1", "2", "3", "4"]

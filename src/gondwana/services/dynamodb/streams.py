@@ -18,6 +18,7 @@ from gondwana.services.dynamodb.storage import MIGRATIONS
 
 ITERATOR_LIFETIME = 900.0
 RETENTION = 86400.0
+RESPONSE_BYTES = 1024 * 1024
 _STREAM_COLUMNS = "arn, table_name, label, view_type, key_schema, created, closed"
 _SHARD_COLUMNS = "shard_id, parent, start_seq, end_seq, created, closed"
 
@@ -193,11 +194,16 @@ class DynamoDBStreamsService(Service):
             "ORDER BY seq LIMIT ?",
             (arn, shard_id, position, limit),
         )
-        out: dict[str, Any] = {
-            "Records": [_record(seq, created, json.loads(text)) for seq, created, text in rows]
-        }
-        following = rows[-1][0] + 1 if rows else position
-        if closed is None or len(rows) == limit:  # a closed shard read to its end has no next iterator
+        records, size, following = [], 0, position
+        for seq, created, text in rows:
+            if records and size + len(text) > RESPONSE_BYTES:  # at most 1 MB per call
+                break
+            records.append(_record(seq, created, json.loads(text)))
+            size += len(text)
+            following = seq + 1
+        out: dict[str, Any] = {"Records": records}
+        more = len(records) < len(rows) or len(rows) == limit
+        if closed is None or more:  # a closed shard read to its end has no next iterator
             out["NextShardIterator"] = self._iterator(arn, shard_id, following)
         return out
 

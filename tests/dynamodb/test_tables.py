@@ -300,3 +300,38 @@ def test_tables_in_transition_refuse_changes(fresh_server: Any) -> None:
         "ResourceInUseException",
         f"Attempt to change a resource which is still in use: Table is being updated: {name}",
     )
+
+
+def test_capacity_decreases_are_rationed_per_utc_day(fresh_server: Any) -> None:
+    from tests.conftest import make_client
+
+    proc = fresh_server(in_memory=True)
+    ddb = make_client(proc.url, "dynamodb")
+    name = create(
+        ddb,
+        BillingMode="PROVISIONED",
+        ProvisionedThroughput={"ReadCapacityUnits": 100, "WriteCapacityUnits": 100},
+    )
+    for units in (90, 80, 70, 60):  # the first four decreases of a day are free
+        ddb.update_table(
+            TableName=name, ProvisionedThroughput={"ReadCapacityUnits": units, "WriteCapacityUnits": 5}
+        )
+    with pytest.raises(ClientError) as exc:
+        ddb.update_table(
+            TableName=name, ProvisionedThroughput={"ReadCapacityUnits": 50, "WriteCapacityUnits": 5}
+        )
+    code, message = error(exc)
+    assert code == "LimitExceededException"
+    assert message.startswith(
+        "Subscriber limit exceeded: Provisioned throughput decreases are limited within a "
+        "given UTC day. After the first 4 decreases"
+    )
+    ddb.update_table(
+        TableName=name, ProvisionedThroughput={"ReadCapacityUnits": 500, "WriteCapacityUnits": 5}
+    )
+    proc.advance_clock(3601)  # then one an hour
+    ddb.update_table(TableName=name, ProvisionedThroughput={"ReadCapacityUnits": 50, "WriteCapacityUnits": 5})
+    pt = ddb.describe_table(TableName=name)["Table"]["ProvisionedThroughput"]
+    assert pt["NumberOfDecreasesToday"] == 5
+    proc.advance_clock(86400)
+    assert ddb.describe_table(TableName=name)["Table"]["ProvisionedThroughput"]["NumberOfDecreasesToday"] == 0

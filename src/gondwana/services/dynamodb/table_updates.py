@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import TYPE_CHECKING, Any
 
 from gondwana.protocols.errors import ServiceError
@@ -132,6 +133,18 @@ def apply_update(tables: Tables, table: Table, p: dict[str, Any]) -> None:
         tables.store.save(table)
 
 
+FREE_DECREASES = 4
+
+
+def same_utc_day(a: float, b: float) -> bool:
+    return int(a // 86400) == int(b // 86400)
+
+
+def _aws_time(t: float) -> str:
+    moment = datetime.datetime.fromtimestamp(t, datetime.UTC)
+    return moment.strftime("%A, %B %d, %Y %I:%M:%S %p UTC").replace(" 0", " ")
+
+
 def _change_throughput(current: dict[str, Any], wanted: dict[str, Any], now: float, what: str) -> None:
     r, w = current["ReadCapacityUnits"], current["WriteCapacityUnits"]
     nr, nw = wanted["ReadCapacityUnits"], wanted["WriteCapacityUnits"]
@@ -146,7 +159,19 @@ def _change_throughput(current: dict[str, Any], wanted: dict[str, Any], now: flo
             "DynamoDB Developer Guide for current limits and how to request higher limits."
         )
     if nr < r or nw < w:
-        current["NumberOfDecreasesToday"] = current.get("NumberOfDecreasesToday", 0) + 1
+        last = current.get("LastDecreaseDateTime")
+        done = current.get("NumberOfDecreasesToday", 0) if last and same_utc_day(last, now) else 0
+        if done >= FREE_DECREASES and now - last < 3600:
+            raise ServiceError(
+                "LimitExceededException",
+                "Subscriber limit exceeded: Provisioned throughput decreases are limited within a given "
+                "UTC day. "
+                f"After the first {FREE_DECREASES} decreases, each subsequent decrease in the same UTC "
+                f"day can be "
+                f"performed at most once every 1 hour. Number of decreases today: {done}. "
+                f"Last decrease at {_aws_time(last)}. Next decrease can be made at {_aws_time(last + 3600)}",
+            )
+        current["NumberOfDecreasesToday"] = done + 1
         current["LastDecreaseDateTime"] = now
     if nr > r or nw > w:
         current["LastIncreaseDateTime"] = now

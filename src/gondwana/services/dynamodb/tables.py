@@ -124,6 +124,14 @@ class Tables:
         d["ItemCount"] = table.item_count
         d["TableSizeBytes"] = table.size_bytes
         ppr = d.get("BillingModeSummary", {}).get("BillingMode") == "PAY_PER_REQUEST"
+        now = self.runtime.now()
+        for pt in [
+            d["ProvisionedThroughput"],
+            *(g["ProvisionedThroughput"] for g in d.get("GlobalSecondaryIndexes", [])),
+        ]:
+            last = pt.get("LastDecreaseDateTime")
+            if last and int(last // 86400) != int(now // 86400):
+                pt["NumberOfDecreasesToday"] = 0  # the count is per UTC day
         for key in ("LocalSecondaryIndexes", "GlobalSecondaryIndexes"):
             for index in d.get(key, []):
                 index.pop("_until", None)

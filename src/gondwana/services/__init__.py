@@ -10,6 +10,8 @@ from gondwana.services.base import Service
 AVAILABLE: dict[str, str] = {
     "sqs": "gondwana.services.sqs.provider:SqsService",
     "sts": "gondwana.services.sts.provider:StsService",
+    "dynamodb": "gondwana.services.dynamodb.provider:DynamoDBService",
+    "dynamodbstreams": "gondwana.services.dynamodb.streams:DynamoDBStreamsService",
 }
 
 

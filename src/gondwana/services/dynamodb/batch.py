@@ -1,0 +1,121 @@
+"""BatchGetItem and BatchWriteItem: limits, duplicates, unprocessed leftovers, capacity."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from gondwana.services.dynamodb import capacity
+from gondwana.services.dynamodb.errors import validation
+from gondwana.services.dynamodb.params import check_mixed, ex, finish, placeholders, projection
+from gondwana.services.dynamodb.types import check_item, item_size
+
+if TYPE_CHECKING:
+    from gondwana.services.dynamodb.provider import DynamoDBService
+
+MAX_GET = 100
+MAX_WRITE = 25
+MAX_RESPONSE = 16 * 1024 * 1024
+
+
+def batch_get(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
+    requests = p["RequestItems"]
+    if sum(len(r.get("Keys", [])) for r in requests.values()) > MAX_GET:
+        raise validation("Too many items requested for the BatchGetItem call")
+    # one request may not mix the legacy and the expression projection, even across tables
+    merged = {
+        k: True for r in requests.values() for k in ("AttributesToGet", "ProjectionExpression") if k in r
+    }
+    check_mixed(merged, ["AttributesToGet"], ["ProjectionExpression"])
+    plans = []
+    for name, req in requests.items():
+        table = svc.tables.require(ctx, name)
+        check_mixed(req, ["AttributesToGet"], ["ProjectionExpression"])
+        ph = placeholders(req, ["ProjectionExpression"])
+        proj = projection(req, ph)
+        finish(ph)
+        keys = [check_item(k) for k in req["Keys"]]
+        encoded = set()
+        for key in keys:
+            table.check_key(key)
+            where = table.encode_key(key)
+            if where in encoded:
+                raise validation("Provided list of item keys contains duplicates")
+            encoded.add(where)
+        plans.append((name, table, keys, proj, req))
+    responses: dict[str, list[Any]] = {}
+    unprocessed: dict[str, Any] = {}
+    consumed = []
+    total = 0
+    for name, table, keys, proj, req in plans:
+        found = responses.setdefault(name, [])
+        units = 0.0
+        for n, key in enumerate(keys):
+            if total >= MAX_RESPONSE:
+                left = {k: v for k, v in req.items() if k != "Keys"}
+                unprocessed[name] = {**left, "Keys": keys[n:]}
+                break
+            item = svc.writer.get(table, key)
+            size = item_size(item) if item is not None else 0
+            units += capacity.read_units(size, bool(req.get("ConsistentRead")))  # a miss costs a read too
+            if item is None:
+                continue
+            total += size
+            found.append(ex().project(proj, item) if proj is not None else item)
+        cc = capacity.consumed(p.get("ReturnConsumedCapacity"), table, units, read=True)
+        if cc:
+            consumed.append(cc)
+    out: dict[str, Any] = {"Responses": responses, "UnprocessedKeys": unprocessed}
+    if consumed:
+        out["ConsumedCapacity"] = consumed
+    return out
+
+
+def batch_write(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
+    requests = p["RequestItems"]
+    if sum(len(r) for r in requests.values()) > MAX_WRITE:
+        raise validation("Too many items requested for the BatchWriteItem call")
+    plans = []
+    for name, writes in requests.items():
+        table = svc.tables.require(ctx, name)
+        seen = set()
+        for write in writes:
+            put, delete = write.get("PutRequest"), write.get("DeleteRequest")
+            if (put is None) == (delete is None):
+                raise validation("A WriteRequest must contain exactly one of PutRequest or DeleteRequest")
+            if put is not None:
+                item = check_item(put["Item"])
+                table.check_item_keys(item, batch=True)
+                if table.too_large(item):
+                    raise validation("Item size has exceeded the maximum allowed size")
+                key = table.key_of(item)
+            else:
+                item = None
+                key = check_item(delete["Key"])
+                table.check_key(key)
+            where = table.encode_key(key)
+            if where in seen:
+                raise validation("Provided list of item keys contains duplicates")
+            seen.add(where)
+            plans.append((table, key, item))
+    units: dict[str, tuple[Any, float, dict[str, float]]] = {}
+    now = svc.runtime.now()
+    with svc.runtime.store.transaction():
+        for table, key, item in plans:
+            old = svc.writer.get(table, key)
+            idx = svc.writer.apply(table, old, item, now=now, region=ctx.region)
+            size = max(item_size(item) if item else 0, item_size(old) if old else 0)
+            _, total, per_index = units.get(table.name, (table, 0.0, {}))
+            for k, v in idx.items():
+                per_index[k] = per_index.get(k, 0.0) + v
+            units[table.name] = (table, total + capacity.write_units(size), per_index)
+    out: dict[str, Any] = {"UnprocessedItems": {}}
+    consumed = [
+        cc
+        for table, total, per_index in units.values()
+        if (cc := capacity.consumed(p.get("ReturnConsumedCapacity"), table, total, per_index))
+    ]
+    if consumed:
+        out["ConsumedCapacity"] = consumed
+    if p.get("ReturnItemCollectionMetrics") == "SIZE":
+        out["ItemCollectionMetrics"] = {}
+    return out

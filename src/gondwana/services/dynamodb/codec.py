@@ -1,0 +1,40 @@
+"""Items to and from their stored form (JSON, with binary values base64-encoded)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+_b64 = base64.b64encode
+
+
+def _in(value: dict[str, Any]) -> dict[str, Any]:
+    ((kind, raw),) = value.items()
+    if kind == "B":
+        return {"B": base64.b64decode(raw)}
+    if kind == "BS":
+        return {"BS": [base64.b64decode(b) for b in raw]}
+    if kind == "M":
+        return {"M": {k: _in(v) for k, v in raw.items()}}
+    if kind == "L":
+        return {"L": [_in(v) for v in raw]}
+    return value
+
+
+def _encode_bytes(value: Any) -> str:
+    if isinstance(value, bytes | bytearray):
+        return _b64(value).decode()
+    raise TypeError(f"cannot store {type(value).__name__}")
+
+
+def dumps(item: dict[str, Any]) -> str:
+    # Binary values sit only under "B"/"BS", so they can be encoded in passing and told apart on load.
+    return json.dumps(item, separators=(",", ":"), default=_encode_bytes)
+
+
+def loads(text: str) -> dict[str, Any]:
+    item = json.loads(text)
+    if '"B' not in text:  # no binary anywhere: nothing to decode (the common case, kept fast)
+        return item
+    return {k: _in(v) for k, v in item.items()}

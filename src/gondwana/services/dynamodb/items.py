@@ -1,0 +1,195 @@
+"""PutItem, GetItem, UpdateItem, DeleteItem: validation, conditions, ReturnValues, capacity."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from gondwana.services.dynamodb import capacity
+from gondwana.services.dynamodb.errors import condition_failed, invalid, validation
+from gondwana.services.dynamodb.params import check_mixed, condition, ex, finish, placeholders, projection
+from gondwana.services.dynamodb.types import check_item, item_size
+
+if TYPE_CHECKING:
+    from gondwana.services.dynamodb.provider import DynamoDBService
+    from gondwana.services.dynamodb.schema import Table
+    from gondwana.services.dynamodb.types import Item
+
+_COND = ["ConditionExpression"]
+
+
+def check_return_values(p: dict[str, Any], allowed: tuple[str, ...]) -> str:
+    rv = p.get("ReturnValues") or "NONE"
+    if rv not in allowed:
+        raise validation("ReturnValues can only be ALL_OLD or NONE")
+    return rv
+
+
+def collection_metrics(
+    p: dict[str, Any], table: Table, key: Item, svc: DynamoDBService
+) -> dict[str, Any] | None:
+    if p.get("ReturnItemCollectionMetrics") != "SIZE" or not any(
+        not i.is_global for i in table.indexes.values()
+    ):
+        return None
+    hash_value = key[table.hash_key]
+    size = svc.writer.collection_size(table, hash_value)
+    gb = size / (1024**3)
+    return {"ItemCollectionKey": {table.hash_key: hash_value}, "SizeEstimateRangeGB": [gb, gb + 1.0]}
+
+
+def failed(p: dict[str, Any], old: Item | None) -> Exception:
+    if p.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and old is not None:
+        return condition_failed(old)
+    return condition_failed()
+
+
+def put_item(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
+    table = svc.tables.require(ctx, p["TableName"])
+    check_mixed(p, ["Expected"], _COND)
+    rv = check_return_values(p, ("NONE", "ALL_OLD"))
+    ph = placeholders(p, _COND)
+    item = check_item(p["Item"])
+    table.check_item_keys(item)
+    if table.too_large(item):
+        raise validation("Item size has exceeded the maximum allowed size")
+    cond = condition(p, ph)
+    finish(ph)
+    old = svc.writer.get(table, table.key_of(item))
+    if cond is not None and not ex().evaluate(cond, old):
+        raise failed(p, old)
+    with svc.runtime.store.transaction():
+        idx = svc.writer.apply(table, old, item, now=svc.runtime.now(), region=ctx.region)
+    out: dict[str, Any] = {}
+    if rv == "ALL_OLD" and old is not None:
+        out["Attributes"] = old
+    units = capacity.write_units(max(item_size(item), item_size(old) if old else 0))
+    cc = capacity.consumed(p.get("ReturnConsumedCapacity"), table, units, idx)
+    if cc:
+        out["ConsumedCapacity"] = cc
+    icm = collection_metrics(p, table, table.key_of(item), svc)
+    if icm:
+        out["ItemCollectionMetrics"] = icm
+    return out
+
+
+def get_item(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
+    table = svc.tables.require(ctx, p["TableName"])
+    check_mixed(p, ["AttributesToGet"], ["ProjectionExpression"])
+    ph = placeholders(p, ["ProjectionExpression"])
+    key = check_item(p["Key"])
+    table.check_key(key)
+    proj = projection(p, ph)
+    finish(ph)
+    item = svc.writer.get(table, key)
+    out: dict[str, Any] = {}
+    size = item_size(item) if item else 0
+    if item is not None:
+        out["Item"] = ex().project(proj, item) if proj is not None else item
+    cc = capacity.consumed(
+        p.get("ReturnConsumedCapacity"),
+        table,
+        capacity.read_units(size, bool(p.get("ConsistentRead"))),
+        read=True,
+    )
+    if cc:
+        out["ConsumedCapacity"] = cc
+    return out
+
+
+def delete_item(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
+    table = svc.tables.require(ctx, p["TableName"])
+    check_mixed(p, ["Expected"], _COND)
+    rv = check_return_values(p, ("NONE", "ALL_OLD"))
+    ph = placeholders(p, _COND)
+    key = check_item(p["Key"])
+    table.check_key(key)
+    cond = condition(p, ph)
+    finish(ph)
+    old = svc.writer.get(table, key)
+    if cond is not None and not ex().evaluate(cond, old):
+        raise failed(p, old)
+    idx: dict[str, float] = {}
+    if old is not None:
+        with svc.runtime.store.transaction():
+            idx = svc.writer.apply(table, old, None, now=svc.runtime.now(), region=ctx.region)
+    out: dict[str, Any] = {}
+    if rv == "ALL_OLD" and old is not None:
+        out["Attributes"] = old
+    cc = capacity.consumed(
+        p.get("ReturnConsumedCapacity"), table, capacity.write_units(item_size(old) if old else 0), idx
+    )
+    if cc:
+        out["ConsumedCapacity"] = cc
+    icm = collection_metrics(p, table, key, svc)
+    if icm:
+        out["ItemCollectionMetrics"] = icm
+    return out
+
+
+def updated(update: Any, old: Item | None, new: Item) -> tuple[Item, Item]:
+    """What the update wrote, path by path (a.b, not all of a): (old values, new values)."""
+    if update is None:
+        return {}, {}
+    written = ex().Projection(tuple(update.paths()))
+    return ex().project(written, old or {}), ex().project(written, new)
+
+
+def build_update(table: Table, p: dict[str, Any], ph: Any) -> Any:
+    update = None
+    if p.get("UpdateExpression") is not None:
+        update = ex().parse_update(p["UpdateExpression"], ph)
+    elif p.get("AttributeUpdates"):
+        update = ex().update_from_attribute_updates(p["AttributeUpdates"])
+    if update is not None:
+        for name in table.key_names:
+            if name in update.modified_attributes():
+                raise invalid(f"Cannot update attribute {name}. This attribute is part of the key")
+    return update
+
+
+def new_image(table: Table, key: Item, old: Item | None, update: Any) -> Item:
+    base = old if old is not None else dict(key)
+    new = ex().apply_update(update, base) if update is not None else dict(base)
+    for name in table.key_names:
+        if new.get(name) != key[name]:
+            raise invalid(f"Cannot update attribute {name}. This attribute is part of the key")
+    table.check_item_keys(new)
+    if table.too_large(new):
+        raise validation("Item size to update has exceeded the maximum allowed size")
+    return new
+
+
+def update_item(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
+    table = svc.tables.require(ctx, p["TableName"])
+    check_mixed(p, ["AttributeUpdates", "Expected"], ["UpdateExpression", "ConditionExpression"])
+    rv = p.get("ReturnValues") or "NONE"
+    ph = placeholders(p, ["UpdateExpression", "ConditionExpression"])
+    key = check_item(p["Key"])
+    table.check_key(key)
+    update = build_update(table, p, ph)
+    cond = condition(p, ph)
+    finish(ph)
+    old = svc.writer.get(table, key)
+    if cond is not None and not ex().evaluate(cond, old):
+        raise failed(p, old)
+    new = new_image(table, key, old, update)
+    with svc.runtime.store.transaction():
+        idx = svc.writer.apply(table, old, new, now=svc.runtime.now(), region=ctx.region)
+    out: dict[str, Any] = {}
+    if rv == "ALL_OLD" and old is not None:
+        out["Attributes"] = old
+    elif rv == "ALL_NEW":
+        out["Attributes"] = new
+    elif rv in ("UPDATED_OLD", "UPDATED_NEW"):
+        before, after = updated(update, old, new)
+        chosen = before if rv == "UPDATED_OLD" else after
+        if chosen:
+            out["Attributes"] = chosen
+    units = capacity.write_units(max(item_size(new), item_size(old) if old else 0))
+    cc = capacity.consumed(p.get("ReturnConsumedCapacity"), table, units, idx)
+    if cc:
+        out["ConsumedCapacity"] = cc
+    icm = collection_metrics(p, table, key, svc)
+    if icm:
+        out["ItemCollectionMetrics"] = icm
+    return out

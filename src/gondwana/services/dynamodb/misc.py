@@ -1,0 +1,216 @@
+"""Small control-plane operations: limits, endpoints, TTL settings, tags, continuous backups and
+resource policies. Their state lives in the table's stored description (private `_` keys)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from gondwana.protocols.errors import ServiceError
+from gondwana.services.dynamodb import codec
+from gondwana.services.dynamodb.errors import validation
+from gondwana.services.dynamodb.tables import table_name
+from gondwana.services.dynamodb.writes import expiry
+
+if TYPE_CHECKING:
+    from gondwana.services.dynamodb.provider import DynamoDBService
+    from gondwana.services.dynamodb.schema import Table
+
+TTL_COOLDOWN = 3600.0
+
+
+def describe_limits() -> dict[str, Any]:
+    return {
+        "AccountMaxReadCapacityUnits": 80000,
+        "AccountMaxWriteCapacityUnits": 80000,
+        "TableMaxReadCapacityUnits": 40000,
+        "TableMaxWriteCapacityUnits": 40000,
+    }
+
+
+def describe_endpoints(ctx: Any) -> dict[str, Any]:
+    return {"Endpoints": [{"Address": f"dynamodb.{ctx.region}.amazonaws.com", "CachePeriodInMinutes": 1440}]}
+
+
+def _table(svc: DynamoDBService, ctx: Any, name: str) -> Table:
+    return svc.tables.named(ctx, name)
+
+
+# ---- TTL ---------------------------------------------------------------------------------------
+
+
+def update_ttl(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
+    table = svc.tables.require(ctx, p["TableName"], named=True)
+    spec = p["TimeToLiveSpecification"]
+    now = svc.runtime.now()
+    current = table.desc.get("_ttl", {"TimeToLiveStatus": "DISABLED"})
+    enabled = current["TimeToLiveStatus"] in ("ENABLED", "ENABLING")
+    if spec["Enabled"] and enabled:
+        raise validation("TimeToLive is already enabled")
+    if not spec["Enabled"] and not enabled:
+        raise validation("TimeToLive is already disabled")
+    if now - current.get("changed", -TTL_COOLDOWN) < TTL_COOLDOWN:
+        raise validation("Time to live has been modified multiple times within a fixed interval")
+    if not spec["Enabled"] and current.get("AttributeName") != spec["AttributeName"]:
+        raise validation(
+            "TimeToLive is active on a different AttributeName: current AttributeName is "
+            f"{current.get('AttributeName')}"
+        )
+    status = "ENABLED" if spec["Enabled"] else "DISABLED"
+    table.desc["_ttl"] = {"TimeToLiveStatus": status, "AttributeName": spec["AttributeName"], "changed": now}
+    store = svc.runtime.store
+    with store.transaction():
+        svc.table_store.save(table)
+        rows = store.query("SELECT spread, hk, rk, item FROM dynamodb_items WHERE tid = ?", (table.tid,))
+        for spread, hk, rk, text in rows:  # index the expiry of existing items
+            store.execute(
+                "UPDATE dynamodb_items SET expires = ? WHERE tid = ? AND spread = ? AND hk = ? AND rk = ?",
+                (expiry(table, codec.loads(text)), table.tid, spread, hk, rk),
+            )
+    return {"TimeToLiveSpecification": {"Enabled": spec["Enabled"], "AttributeName": spec["AttributeName"]}}
+
+
+def describe_ttl(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
+    table = _table(svc, ctx, p["TableName"])
+    ttl = table.desc.get("_ttl")
+    if not ttl or ttl["TimeToLiveStatus"] == "DISABLED":
+        return {"TimeToLiveDescription": {"TimeToLiveStatus": "DISABLED"}}
+    return {
+        "TimeToLiveDescription": {
+            "TimeToLiveStatus": ttl["TimeToLiveStatus"],
+            "AttributeName": ttl["AttributeName"],
+        }
+    }
+
+
+# ---- tags --------------------------------------------------------------------------------------
+
+
+def _by_arn(svc: DynamoDBService, ctx: Any, arn: str) -> Table:
+    parts = arn.split(":", 5)
+    table = None
+    if len(parts) == 6 and parts[2] == "dynamodb" and parts[5].startswith("table/"):
+        name = parts[5].split("/")[1]
+        if parts[3] == ctx.region and parts[4] == ctx.account:
+            table = svc.tables.find(ctx.account, ctx.region, name)
+    if table is None:
+        raise ServiceError(
+            "ResourceNotFoundException", f"Requested resource not found: ResourcArn: {arn} not found"
+        )
+    return table
+
+
+def tag_resource(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> None:
+    table = _by_arn(svc, ctx, p["ResourceArn"])
+    tags = {**table.desc.get("_tags", {}), **{t["Key"]: t["Value"] for t in p["Tags"]}}
+    if len(tags) > 50:
+        raise ServiceError(
+            "LimitExceededException", "Tag limit exceeded: a resource can have at most 50 tags"
+        )
+    table.desc["_tags"] = tags
+    with svc.runtime.store.transaction():
+        svc.table_store.save(table)
+
+
+def untag_resource(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> None:
+    table = _by_arn(svc, ctx, p["ResourceArn"])
+    tags = table.desc.setdefault("_tags", {})
+    for key in p["TagKeys"]:
+        tags.pop(key, None)
+    with svc.runtime.store.transaction():
+        svc.table_store.save(table)
+
+
+def list_tags(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
+    table = _by_arn(svc, ctx, p["ResourceArn"])
+    return {"Tags": [{"Key": k, "Value": v} for k, v in table.desc.get("_tags", {}).items()]}
+
+
+# ---- continuous backups ------------------------------------------------------------------------
+
+
+def _backups(svc: DynamoDBService, ctx: Any, name: str) -> Table:
+    table = svc.tables.find(ctx.account, ctx.region, name)
+    if table is None:
+        raise ServiceError("TableNotFoundException", f"Table not found: {table_name(name)}")
+    return table
+
+
+def _backup_description(table: Table, now: float) -> dict[str, Any]:
+    pitr = table.desc.get("_pitr")
+    if not pitr:
+        return {
+            "ContinuousBackupsStatus": "ENABLED",
+            "PointInTimeRecoveryDescription": {"PointInTimeRecoveryStatus": "DISABLED"},
+        }
+    return {
+        "ContinuousBackupsStatus": "ENABLED",
+        "PointInTimeRecoveryDescription": {
+            "PointInTimeRecoveryStatus": "ENABLED",
+            "RecoveryPeriodInDays": pitr["days"],
+            "EarliestRestorableDateTime": max(pitr["since"], now - pitr["days"] * 86400),
+            "LatestRestorableDateTime": now,
+        },
+    }
+
+
+def describe_backups(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
+    table = _backups(svc, ctx, p["TableName"])
+    return {"ContinuousBackupsDescription": _backup_description(table, svc.runtime.now())}
+
+
+def update_backups(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
+    table = _backups(svc, ctx, p["TableName"])
+    spec = p["PointInTimeRecoverySpecification"]
+    now = svc.runtime.now()
+    days = spec.get("RecoveryPeriodInDays") or 35
+    if spec["PointInTimeRecoveryEnabled"]:
+        table.desc["_pitr"] = {"since": table.desc.get("_pitr", {}).get("since", now), "days": days}
+    else:
+        table.desc.pop("_pitr", None)
+    with svc.runtime.store.transaction():
+        svc.table_store.save(table)
+    return {"ContinuousBackupsDescription": _backup_description(table, now)}
+
+
+# ---- resource policies -------------------------------------------------------------------------
+
+
+def _no_policy(arn: str) -> ServiceError:
+    return ServiceError(
+        "PolicyNotFoundException", f"Resource-based policy not found for the provided ResourceArn: {arn}"
+    )
+
+
+def put_policy(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
+    table = _by_arn(svc, ctx, p["ResourceArn"])
+    current = table.desc.get("_policy_rev")
+    expected = p.get("ExpectedRevisionId")
+    if expected is not None and expected != current:
+        raise ServiceError(
+            "PolicyNotFoundException",
+            f"A policy with the revision ID {expected} was not found for {p['ResourceArn']}",
+        )
+    revision = str(uuid.uuid4().int)[:13]
+    table.desc["_policy"], table.desc["_policy_rev"] = p["Policy"], revision
+    with svc.runtime.store.transaction():
+        svc.table_store.save(table)
+    return {"RevisionId": revision}
+
+
+def get_policy(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
+    table = _by_arn(svc, ctx, p["ResourceArn"])
+    if not table.desc.get("_policy"):
+        raise _no_policy(p["ResourceArn"])
+    return {"Policy": table.desc["_policy"], "RevisionId": table.desc.get("_policy_rev", "0")}
+
+
+def delete_policy(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
+    table = _by_arn(svc, ctx, p["ResourceArn"])
+    if not table.desc.get("_policy"):
+        raise _no_policy(p["ResourceArn"])
+    revision = table.desc.pop("_policy_rev", "0")
+    table.desc.pop("_policy")
+    with svc.runtime.store.transaction():
+        svc.table_store.save(table)
+    return {"RevisionId": revision}

@@ -1,0 +1,167 @@
+"""DynamoDB's operations, dispatched to the modules that hold their semantics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gondwana.server.context import RequestContext
+from gondwana.services.base import Service
+from gondwana.services.dynamodb import (
+    batch,
+    insights,
+    items,
+    kinesis_destinations,
+    misc,
+    partiql_ops,
+    query,
+    transactions,
+)
+from gondwana.services.dynamodb.storage import MIGRATIONS, TableStore
+from gondwana.services.dynamodb.tables import Tables
+from gondwana.services.dynamodb.ttl import TtlSweeper
+from gondwana.services.dynamodb.writes import Writer
+
+Params = dict[str, Any]
+
+
+class DynamoDBService(Service):
+    name = "dynamodb"
+    model_name = "dynamodb"
+    signing_name = "dynamodb"
+    endpoint_prefix = "dynamodb"
+    target_prefix = "DynamoDB_20120810"
+    error_namespace = "com.amazonaws.dynamodb.v20120810#"
+    crc32 = True
+
+    def start(self) -> None:
+        store = self.runtime.store
+        store.register("dynamodb", MIGRATIONS)
+        self.table_store = TableStore(store)
+        self.writer = Writer(store, self.table_store)
+        self.tables = Tables(self.runtime, self.table_store, self.writer)
+        self.ttl = TtlSweeper(self)
+        self.ttl.start()
+
+    def reset(self) -> None:
+        self.table_store.clear()
+        self.ttl.start()
+
+    def close(self) -> None:
+        self.ttl.stop()
+
+    # ---- control plane -----------------------------------------------------------------------
+
+    def create_table(self, ctx: RequestContext, p: Params) -> Params:
+        return {"TableDescription": self.tables.create(ctx, p)}
+
+    def describe_table(self, ctx: RequestContext, p: Params) -> Params:
+        return {"Table": self.tables.describe(self.tables.named(ctx, p["TableName"]))}
+
+    def delete_table(self, ctx: RequestContext, p: Params) -> Params:
+        return {"TableDescription": self.tables.delete(ctx, p)}
+
+    def list_tables(self, ctx: RequestContext, p: Params) -> Params:
+        return self.tables.list(ctx, p)
+
+    def update_table(self, ctx: RequestContext, p: Params) -> Params:
+        return {"TableDescription": self.tables.update(ctx, p)}
+
+    def describe_limits(self, ctx: RequestContext, p: Params) -> Params:
+        return misc.describe_limits()
+
+    def describe_endpoints(self, ctx: RequestContext, p: Params) -> Params:
+        return misc.describe_endpoints(ctx)
+
+    def update_time_to_live(self, ctx: RequestContext, p: Params) -> Params:
+        return misc.update_ttl(self, ctx, p)
+
+    def describe_time_to_live(self, ctx: RequestContext, p: Params) -> Params:
+        return misc.describe_ttl(self, ctx, p)
+
+    def tag_resource(self, ctx: RequestContext, p: Params) -> None:
+        misc.tag_resource(self, ctx, p)
+
+    def untag_resource(self, ctx: RequestContext, p: Params) -> None:
+        misc.untag_resource(self, ctx, p)
+
+    def list_tags_of_resource(self, ctx: RequestContext, p: Params) -> Params:
+        return misc.list_tags(self, ctx, p)
+
+    def describe_continuous_backups(self, ctx: RequestContext, p: Params) -> Params:
+        return misc.describe_backups(self, ctx, p)
+
+    def update_continuous_backups(self, ctx: RequestContext, p: Params) -> Params:
+        return misc.update_backups(self, ctx, p)
+
+    def put_resource_policy(self, ctx: RequestContext, p: Params) -> Params:
+        return misc.put_policy(self, ctx, p)
+
+    def get_resource_policy(self, ctx: RequestContext, p: Params) -> Params:
+        return misc.get_policy(self, ctx, p)
+
+    def delete_resource_policy(self, ctx: RequestContext, p: Params) -> Params:
+        return misc.delete_policy(self, ctx, p)
+
+    def describe_contributor_insights(self, ctx: RequestContext, p: Params) -> Params:
+        return insights.describe(self, ctx, p)
+
+    def update_contributor_insights(self, ctx: RequestContext, p: Params) -> Params:
+        return insights.update(self, ctx, p)
+
+    def list_contributor_insights(self, ctx: RequestContext, p: Params) -> Params:
+        return insights.list_all(self, ctx, p)
+
+    def enable_kinesis_streaming_destination(self, ctx: RequestContext, p: Params) -> Params:
+        return kinesis_destinations.enable(self, ctx, p)
+
+    def describe_kinesis_streaming_destination(self, ctx: RequestContext, p: Params) -> Params:
+        return kinesis_destinations.describe(self, ctx, p)
+
+    def update_kinesis_streaming_destination(self, ctx: RequestContext, p: Params) -> Params:
+        return kinesis_destinations.update(self, ctx, p)
+
+    def disable_kinesis_streaming_destination(self, ctx: RequestContext, p: Params) -> Params:
+        return kinesis_destinations.disable(self, ctx, p)
+
+    # ---- data plane --------------------------------------------------------------------------
+
+    def put_item(self, ctx: RequestContext, p: Params) -> Params:
+        return items.put_item(self, ctx, p)
+
+    def get_item(self, ctx: RequestContext, p: Params) -> Params:
+        return items.get_item(self, ctx, p)
+
+    def update_item(self, ctx: RequestContext, p: Params) -> Params:
+        return items.update_item(self, ctx, p)
+
+    def delete_item(self, ctx: RequestContext, p: Params) -> Params:
+        return items.delete_item(self, ctx, p)
+
+    def query(self, ctx: RequestContext, p: Params) -> Params:
+        return query.query(self, ctx, p)
+
+    def scan(self, ctx: RequestContext, p: Params) -> Params:
+        return query.scan(self, ctx, p)
+
+    def batch_get_item(self, ctx: RequestContext, p: Params) -> Params:
+        return batch.batch_get(self, ctx, p)
+
+    def batch_write_item(self, ctx: RequestContext, p: Params) -> Params:
+        return batch.batch_write(self, ctx, p)
+
+    def transact_write_items(self, ctx: RequestContext, p: Params) -> Params:
+        return transactions.transact_write(self, ctx, p)
+
+    def transact_get_items(self, ctx: RequestContext, p: Params) -> Params:
+        return transactions.transact_get(self, ctx, p)
+
+    # ---- PartiQL -----------------------------------------------------------------------------
+
+    def execute_statement(self, ctx: RequestContext, p: Params) -> Params:
+        return partiql_ops.execute_statement(self, ctx, p)
+
+    def batch_execute_statement(self, ctx: RequestContext, p: Params) -> Params:
+        return partiql_ops.batch_execute_statement(self, ctx, p)
+
+    def execute_transaction(self, ctx: RequestContext, p: Params) -> Params:
+        return partiql_ops.execute_transaction(self, ctx, p)

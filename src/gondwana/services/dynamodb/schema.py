@@ -1,0 +1,168 @@
+"""A table's shape as the data plane needs it: keys, attribute types, indexes and projections."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from gondwana.services.dynamodb import keys
+from gondwana.services.dynamodb.errors import invalid, key_mismatch, validation
+from gondwana.services.dynamodb.types import MAX_HASH_KEY, MAX_ITEM_SIZE, MAX_RANGE_KEY, Item, item_size
+
+
+@dataclass(slots=True)
+class Index:
+    name: str
+    is_global: bool
+    hash_key: str
+    range_key: str | None
+    projection: str  # ALL, KEYS_ONLY, INCLUDE
+    include: tuple[str, ...] = ()
+    status: str = "ACTIVE"
+    status_until: float = 0.0
+
+    def project(self, item: Item, table: Table) -> Item:
+        if self.projection == "ALL":
+            return item
+        wanted = {table.hash_key, self.hash_key}
+        if table.range_key:
+            wanted.add(table.range_key)
+        if self.range_key:
+            wanted.add(self.range_key)
+        wanted.update(self.include)
+        return {k: v for k, v in item.items() if k in wanted}
+
+
+@dataclass(slots=True)
+class Table:
+    tid: int
+    account: str
+    region: str
+    name: str
+    desc: dict[str, Any]  # the stored, static part of the TableDescription
+    status: str
+    status_until: float
+    item_count: int = 0
+    size_bytes: int = 0
+    hash_key: str = ""
+    range_key: str | None = None
+    attr_types: dict[str, str] = field(default_factory=dict)
+    indexes: dict[str, Index] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.refresh()
+
+    def refresh(self) -> None:
+        d = self.desc
+        self.attr_types = {a["AttributeName"]: a["AttributeType"] for a in d["AttributeDefinitions"]}
+        self.hash_key, self.range_key = split_schema(d["KeySchema"])
+        self.indexes = {}
+        for is_global, key in ((False, "LocalSecondaryIndexes"), (True, "GlobalSecondaryIndexes")):
+            for spec in d.get(key, []):
+                h, r = split_schema(spec["KeySchema"])
+                proj = spec["Projection"]
+                self.indexes[spec["IndexName"]] = Index(
+                    spec["IndexName"],
+                    is_global,
+                    h,
+                    r,
+                    proj.get("ProjectionType", "ALL"),
+                    tuple(proj.get("NonKeyAttributes", ())),
+                    spec.get("IndexStatus", "ACTIVE"),
+                    spec.get("_until", 0.0),
+                )
+
+    @property
+    def arn(self) -> str:
+        return self.desc["TableArn"]
+
+    @property
+    def key_names(self) -> tuple[str, ...]:
+        return (self.hash_key, self.range_key) if self.range_key else (self.hash_key,)
+
+    def key_of(self, item: Item) -> Item:
+        return {k: item[k] for k in self.key_names}
+
+    def encode_key(self, key: Item) -> tuple[int, bytes, bytes]:
+        hk = keys.encode(key[self.hash_key])
+        rk = keys.encode(key[self.range_key]) if self.range_key else b""
+        return keys.spread(hk), hk, rk
+
+    def stored_size(self, item: Item) -> int:
+        """What counts against the 400 KB limit: the item plus its projections into the table's LSIs."""
+        size = item_size(item)
+        for index in self.indexes.values():
+            if not index.is_global and index.range_key in item:
+                size += item_size(index.project(item, self))
+        return size
+
+    def too_large(self, item: Item) -> bool:
+        return self.stored_size(item) > MAX_ITEM_SIZE
+
+    def check_key(self, key: Item) -> None:
+        """A Key parameter: exactly the key attributes, of the declared types."""
+        if len(key) != len(self.key_names) or any(k not in key for k in self.key_names):
+            raise key_mismatch()
+        for name in self.key_names:
+            value = key[name]
+            if next(iter(value)) != self.attr_types[name]:
+                raise key_mismatch()
+            check_key_value(name, value, name == self.hash_key)
+
+    def check_item_keys(self, item: Item, *, batch: bool = False) -> None:
+        """An Item parameter: key attributes present and typed; index keys typed when present.
+
+        BatchWriteItem words a missing or mistyped key as a schema mismatch."""
+        for name in self.key_names:
+            if name not in item:
+                raise key_mismatch() if batch else invalid(f"Missing the key {name} in the item")
+            actual = next(iter(item[name]))
+            if actual != self.attr_types[name]:
+                expected = self.attr_types[name]
+                raise (
+                    key_mismatch()
+                    if batch
+                    else invalid(f"Type mismatch for key {name} expected: {expected} actual: {actual}")
+                )
+            check_key_value(name, item[name], name == self.hash_key)
+        for index in sorted(self.indexes.values(), key=lambda i: i.name):  # AWS names the first by name
+            for name in (index.hash_key, index.range_key):
+                if name and name in item and name not in self.key_names:
+                    actual = next(iter(item[name]))
+                    expected = self.attr_types[name]
+                    if actual != expected:
+                        raise invalid(
+                            f"Type mismatch for Index Key {name} Expected: {expected} Actual: {actual} "
+                            f"IndexName: {index.name}"
+                        )
+                    if len(item[name][actual]) == 0:
+                        raise validation(
+                            "One or more parameter values are not valid. A value specified for a secondary "
+                            "index key is not supported. The AttributeValue for a key attribute cannot "
+                            f"contain an empty {_WORD[actual]} value. "
+                            f"IndexName: {index.name}, IndexKey: {name}"
+                        )
+
+
+_WORD = {"S": "string", "B": "binary", "N": "number"}
+
+
+def check_key_value(name: str, value: dict[str, Any], is_hash: bool) -> None:
+    ((kind, raw),) = value.items()
+    if kind in ("S", "B") and len(raw) == 0:
+        raise validation(
+            f"One or more parameter values are not valid. The AttributeValue for a key attribute cannot "
+            f"contain an "
+            f"empty {_WORD[kind]} value. Key: {name}"
+        )
+    size = len(raw.encode()) if kind == "S" else len(raw) if kind == "B" else 0
+    if is_hash and size > MAX_HASH_KEY:
+        raise invalid("Size of hashkey has exceeded the maximum size limit of2048 bytes")
+    if not is_hash and size > MAX_RANGE_KEY:
+        raise invalid("Aggregated size of all range keys has exceeded the size limit of 1024 bytes")
+
+
+def split_schema(schema: list[dict[str, str]]) -> tuple[str, str | None]:
+    hash_key = next(k["AttributeName"] for k in schema if k["KeyType"] == "HASH")
+    range_key = next((k["AttributeName"] for k in schema if k["KeyType"] == "RANGE"), None)
+    return hash_key, range_key

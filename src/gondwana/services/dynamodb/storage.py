@@ -1,0 +1,142 @@
+"""SQL for DynamoDB: table metadata, items, index entries, stream records and idempotency tokens.
+
+Every item row carries its write timestamp (`written`) and the region that made the write
+(`origin`): what global-table replication needs to resolve conflicts last-writer-wins (ties broken
+by origin). Stream records carry the same pair (`created`, the record's `region`) and are kept in
+write order per stream, so a replicator can follow a table's changes in order, as AWS's global
+tables follow the table's stream. (Replicated deletes will also need tombstones with their
+timestamp; they belong with the replica machinery.)
+
+Primary keys put (table, spread, hash, range) first so point reads, queries and ordered scans are
+index walks whose cost does not depend on the size of the table.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from gondwana.services.dynamodb.schema import Table
+from gondwana.storage import Store
+
+MIGRATIONS = [
+    """
+    CREATE TABLE dynamodb_tables (
+        tid INTEGER PRIMARY KEY AUTOINCREMENT,
+        account TEXT NOT NULL, region TEXT NOT NULL, name TEXT NOT NULL,
+        descr TEXT NOT NULL, status TEXT NOT NULL, status_until REAL NOT NULL,
+        item_count INTEGER NOT NULL DEFAULT 0, size_bytes INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (account, region, name));
+    CREATE TABLE dynamodb_items (
+        tid INTEGER NOT NULL, spread INTEGER NOT NULL, hk BLOB NOT NULL, rk BLOB NOT NULL,
+        item TEXT NOT NULL, size INTEGER NOT NULL, written REAL NOT NULL, origin TEXT NOT NULL, expires REAL,
+        PRIMARY KEY (tid, spread, hk, rk)) WITHOUT ROWID;
+    CREATE INDEX dynamodb_items_expiry ON dynamodb_items (expires) WHERE expires IS NOT NULL;
+    CREATE TABLE dynamodb_index_items (
+        tid INTEGER NOT NULL, idx TEXT NOT NULL, spread INTEGER NOT NULL, hk BLOB NOT NULL, rk BLOB NOT NULL,
+        bhk BLOB NOT NULL, brk BLOB NOT NULL, item TEXT NOT NULL, size INTEGER NOT NULL,
+        PRIMARY KEY (tid, idx, spread, hk, rk, bhk, brk)) WITHOUT ROWID;
+    CREATE TABLE dynamodb_streams (
+        arn TEXT PRIMARY KEY, account TEXT NOT NULL, region TEXT NOT NULL, table_name TEXT NOT NULL,
+        tid INTEGER NOT NULL, label TEXT NOT NULL, view_type TEXT NOT NULL, key_schema TEXT NOT NULL,
+        created REAL NOT NULL, closed REAL);
+    CREATE INDEX dynamodb_streams_by_table ON dynamodb_streams (account, region, table_name);
+    CREATE TABLE dynamodb_stream_shards (
+        arn TEXT NOT NULL, shard_id TEXT NOT NULL, parent TEXT, start_seq INTEGER, end_seq INTEGER,
+        created REAL NOT NULL, closed REAL, PRIMARY KEY (arn, shard_id));
+    CREATE TABLE dynamodb_stream_records (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, arn TEXT NOT NULL, shard_id TEXT NOT NULL,
+        created REAL NOT NULL, record TEXT NOT NULL);
+    CREATE INDEX dynamodb_stream_records_by_arn ON dynamodb_stream_records (arn, seq);
+    CREATE INDEX dynamodb_stream_records_by_age ON dynamodb_stream_records (created);
+    CREATE TABLE dynamodb_tokens (
+        account TEXT NOT NULL, region TEXT NOT NULL, token TEXT NOT NULL, digest TEXT NOT NULL,
+        created REAL NOT NULL, PRIMARY KEY (account, region, token));
+    """
+]
+
+_COLUMNS = "tid, account, region, name, descr, status, status_until, item_count, size_bytes"
+
+
+def _table(row: tuple[Any, ...]) -> Table:
+    tid, account, region, name, descr, status, until, count, size = row
+    return Table(tid, account, region, name, json.loads(descr), status, until, count, size)
+
+
+class TableStore:
+    """Table metadata, cached in memory (the row in the store stays the truth)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._cache: dict[tuple[str, str, str], Table] = {}
+
+    def clear(self) -> None:
+        self._cache.clear()
+
+    def get(self, account: str, region: str, name: str) -> Table | None:
+        key = (account, region, name)
+        table = self._cache.get(key)
+        if table is None:  # misses are not cached: clients probing names must not grow memory
+            row = self.store.query_one(
+                f"SELECT {_COLUMNS} FROM dynamodb_tables WHERE account = ? AND region = ? AND name = ?", key
+            )
+            if row is None:
+                return None
+            table = self._cache[key] = _table(row)
+        return table
+
+    def forget(self, table: Table) -> None:
+        """Drop a cached table (after a failed change) so the next lookup reads the store."""
+        self._cache.pop((table.account, table.region, table.name), None)
+
+    def counts(self, table: Table) -> None:
+        """Load the live item count and size (kept by every write) into `table`."""
+        row = self.store.query_one(
+            "SELECT item_count, size_bytes FROM dynamodb_tables WHERE tid = ?", (table.tid,)
+        )
+        if row is not None:
+            table.item_count, table.size_bytes = row
+
+    def names(self, account: str, region: str) -> list[str]:
+        rows = self.store.query(
+            "SELECT name FROM dynamodb_tables WHERE account = ? AND region = ? ORDER BY name",
+            (account, region),
+        )
+        return [r[0] for r in rows]
+
+    def all(self) -> list[Table]:
+        return [_table(r) for r in self.store.query(f"SELECT {_COLUMNS} FROM dynamodb_tables")]
+
+    def create(
+        self, account: str, region: str, name: str, desc: dict[str, Any], status: str, until: float
+    ) -> Table:
+        tid = self.store.insert(
+            "INSERT INTO dynamodb_tables (account, region, name, descr, status, status_until) VALUES "
+            "(?, ?, ?, ?, ?, ?)",
+            (account, region, name, json.dumps(desc), status, until),
+        )
+        self._cache.pop((account, region, name), None)
+        return Table(tid, account, region, name, desc, status, until)
+
+    def save(self, table: Table) -> None:
+        self.store.execute(
+            "UPDATE dynamodb_tables SET descr = ?, status = ?, status_until = ? WHERE tid = ?",
+            (json.dumps(table.desc), table.status, table.status_until, table.tid),
+        )
+        table.refresh()
+
+    def drop(self, table: Table) -> None:
+        for sql in (
+            "DELETE FROM dynamodb_items WHERE tid = ?",
+            "DELETE FROM dynamodb_index_items WHERE tid = ?",
+            "DELETE FROM dynamodb_tables WHERE tid = ?",
+        ):
+            self.store.execute(sql, (table.tid,))
+        self._cache.pop((table.account, table.region, table.name), None)
+
+    def count(self, table: Table, delta_items: int, delta_bytes: int) -> None:
+        self.store.execute(
+            "UPDATE dynamodb_tables SET item_count = item_count + ?, size_bytes = size_bytes + ? WHERE "
+            "tid = ?",
+            (delta_items, delta_bytes, table.tid),
+        )

@@ -1,0 +1,167 @@
+"""CreateTable's rules: key schema, attribute definitions, indexes, billing mode and the stored
+TableDescription they produce (also used by UpdateTable for new GSIs)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from gondwana.services.dynamodb.errors import invalid, validation
+
+MAX_LSI = 5
+MAX_GSI = 20
+
+
+def check_key_schema(schema: list[dict[str, str]], what: str = "KeySchema") -> None:
+    if schema[0]["KeyType"] != "HASH":
+        raise validation(f"Invalid {what}: The first KeySchemaElement is not a HASH key type")
+    if len(schema) == 2:
+        if schema[1]["KeyType"] != "RANGE":
+            raise validation(f"Invalid {what}: The second KeySchemaElement is not a RANGE key type")
+        if schema[0]["AttributeName"] == schema[1]["AttributeName"]:
+            raise validation("Invalid KeySchema: Some index key attribute have no definition")
+
+
+def check_projection(projection: dict[str, Any]) -> None:
+    kind = projection.get("ProjectionType")
+    attrs = projection.get("NonKeyAttributes")
+    if kind == "INCLUDE" and not attrs:
+        raise invalid("ProjectionType is INCLUDE, but NonKeyAttributes is not specified")
+    if kind in ("ALL", "KEYS_ONLY", None) and attrs:
+        raise invalid(f"NonKeyAttributes must not be specified when ProjectionType is {kind or 'ALL'}")
+    if kind is None:
+        raise invalid("Unknown ProjectionType: null")
+
+
+def throughput(pt: dict[str, Any] | None) -> dict[str, Any]:
+    if not pt:
+        return {"NumberOfDecreasesToday": 0, "ReadCapacityUnits": 0, "WriteCapacityUnits": 0}
+    return {
+        "NumberOfDecreasesToday": 0,
+        "ReadCapacityUnits": pt["ReadCapacityUnits"],
+        "WriteCapacityUnits": pt["WriteCapacityUnits"],
+    }
+
+
+def validate_create(p: dict[str, Any]) -> dict[str, Any]:
+    """The stored TableDescription for a valid CreateTable request, or AWS's error."""
+    attrs = p["AttributeDefinitions"]
+    defined = {a["AttributeName"]: a["AttributeType"] for a in attrs}
+    schema = p["KeySchema"]
+    check_key_schema(schema)
+    billing = p.get("BillingMode")
+    ppr = billing == "PAY_PER_REQUEST"
+    pt = p.get("ProvisionedThroughput")
+    if ppr and pt:
+        raise invalid(
+            "Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode is "
+            "PAY_PER_REQUEST"
+        )
+    if not ppr and not pt:
+        raise invalid(
+            "ReadCapacityUnits and WriteCapacityUnits must both be specified when BillingMode is PROVISIONED"
+        )
+    used = [k["AttributeName"] for k in schema]
+    lsis, gsis = p.get("LocalSecondaryIndexes") or [], p.get("GlobalSecondaryIndexes") or []
+    names: set[str] = set()
+    for index in [*lsis, *gsis]:
+        if index["IndexName"] in names:
+            raise invalid(f"Duplicate index name: {index['IndexName']}")
+        names.add(index["IndexName"])
+        check_key_schema(index["KeySchema"])
+        check_projection(index["Projection"])
+        used.extend(k["AttributeName"] for k in index["KeySchema"])
+    missing = [u for u in dict.fromkeys(used) if u not in defined]
+    if missing:
+        raise invalid(
+            f"Some index key attributes are not defined in AttributeDefinitions. Keys: "
+            f"[{', '.join(missing)}], "
+            f"AttributeDefinitions: [{', '.join(defined)}]"
+        )
+    if len(set(used)) != len(defined):
+        raise invalid(
+            "Number of attributes in KeySchema does not exactly match number of attributes defined in "
+            "AttributeDefinitions"
+        )
+    for name in used:
+        if defined[name] not in ("S", "N", "B"):
+            raise invalid(f"Member must satisfy enum value set: [B, N, S] for attribute {name}")
+    if lsis:
+        if len(schema) < 2:
+            raise invalid(
+                "Table KeySchema does not have a range key, which is required when specifying a "
+                "LocalSecondaryIndex"
+            )
+        if len(lsis) > MAX_LSI:
+            raise invalid(f"Number of LocalSecondaryIndexes exceeds per-table limit of {MAX_LSI}")
+        for lsi in lsis:
+            if (
+                lsi["KeySchema"][0]["AttributeName"] != schema[0]["AttributeName"]
+                or len(lsi["KeySchema"]) != 2
+            ):
+                raise invalid(
+                    f"Index KeySchema does not have the same leading hash key as table KeySchema for index: "
+                    f"{lsi['IndexName']}. index hash key: {lsi['KeySchema'][0]['AttributeName']}, "
+                    f"table hash key: {schema[0]['AttributeName']}"
+                )
+    if len(gsis) > MAX_GSI:
+        raise validation(f"GlobalSecondaryIndex count exceeds the per-table limit of {MAX_GSI}")
+    for gsi in gsis:
+        if ppr and gsi.get("ProvisionedThroughput"):
+            raise invalid(
+                f"ProvisionedThroughput should not be specified for index: {gsi['IndexName']} when "
+                "BillingMode is PAY_PER_REQUEST"
+            )
+        if not ppr and not gsi.get("ProvisionedThroughput"):
+            raise invalid(f"ProvisionedThroughput must be specified for index: {gsi['IndexName']}")
+    desc: dict[str, Any] = {
+        "AttributeDefinitions": attrs,
+        "KeySchema": schema,
+        "ProvisionedThroughput": throughput(pt),
+        "DeletionProtectionEnabled": bool(p.get("DeletionProtectionEnabled", False)),
+    }
+    if billing:
+        desc["BillingModeSummary"] = {"BillingMode": billing}
+    if lsis:
+        desc["LocalSecondaryIndexes"] = [
+            {"IndexName": i["IndexName"], "KeySchema": i["KeySchema"], "Projection": i["Projection"]}
+            for i in lsis
+        ]
+    if gsis:
+        desc["GlobalSecondaryIndexes"] = [gsi_description(g, "ACTIVE") for g in gsis]
+    stream = p.get("StreamSpecification")
+    if stream and not stream.get("StreamEnabled") and stream.get("StreamViewType"):
+        raise invalid("Table is being created with a stream disabled, UpdateViewType should not be specified")
+    if stream and stream.get("StreamEnabled"):
+        if not stream.get("StreamViewType"):
+            raise validation("StreamSpecification: StreamViewType is required when StreamEnabled is true")
+        desc["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream["StreamViewType"]}
+    if p.get("TableClass"):
+        desc["TableClassSummary"] = {"TableClass": p["TableClass"]}
+    sse = p.get("SSESpecification")
+    if sse and sse.get("Enabled"):
+        desc["SSEDescription"] = {"Status": "ENABLED", "SSEType": "KMS", "_key": sse.get("KMSMasterKeyId")}
+    if p.get("WarmThroughput"):
+        desc["WarmThroughput"] = {**p["WarmThroughput"], "Status": "ACTIVE"}
+    if p.get("ResourcePolicy"):
+        desc["_policy"], desc["_policy_rev"] = p["ResourcePolicy"], str(uuid.uuid4().int)[:13]
+    return desc
+
+
+def gsi_description(g: dict[str, Any], status: str) -> dict[str, Any]:
+    return {
+        "IndexName": g["IndexName"],
+        "KeySchema": g["KeySchema"],
+        "Projection": g["Projection"],
+        "IndexStatus": status,
+        "ProvisionedThroughput": throughput(g.get("ProvisionedThroughput")),
+    }
+
+
+def sse_description(key: str | None, region: str, account: str) -> dict[str, Any]:
+    """SSE with KMS: the given key as an ARN, else the account's AWS-managed DynamoDB key."""
+    if not key:
+        key = str(uuid.uuid5(uuid.NAMESPACE_URL, f"aws/dynamodb/{account}/{region}"))
+    if not key.startswith("arn:"):
+        key = f"arn:aws:kms:{region}:{account}:key/{key.removeprefix('alias/')}"
+    return {"Status": "ENABLED", "SSEType": "KMS", "KMSMasterKeyArn": key}

@@ -1,0 +1,275 @@
+"""UpdateTable: capacity, billing mode, GSI create/update/delete with backfill, streams, flags."""
+
+from __future__ import annotations
+
+import datetime
+from typing import TYPE_CHECKING, Any
+
+from gondwana.protocols.errors import ServiceError
+from gondwana.services.dynamodb import codec
+from gondwana.services.dynamodb.errors import invalid, validation
+from gondwana.services.dynamodb.table_specs import (
+    MAX_GSI,
+    check_key_schema,
+    check_projection,
+    gsi_description,
+    sse_description,
+    throughput,
+)
+from gondwana.services.dynamodb.types import item_size
+from gondwana.services.dynamodb.writes import index_key
+
+if TYPE_CHECKING:
+    from gondwana.services.dynamodb.schema import Table
+    from gondwana.services.dynamodb.tables import Tables
+
+_NOTHING = (
+    "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates "
+    "or SSESpecification or ReplicaUpdates is required"
+)
+
+
+def apply_update(tables: Tables, table: Table, p: dict[str, Any]) -> None:
+    now = tables.runtime.now()
+    delay = tables.runtime.state_delay
+    d = table.desc
+    changed_throughput = False
+    ppr = d.get("BillingModeSummary", {}).get("BillingMode") == "PAY_PER_REQUEST"
+    billing = p.get("BillingMode")
+    pt = p.get("ProvisionedThroughput")
+    known = (
+        "ProvisionedThroughput",
+        "BillingMode",
+        "StreamSpecification",
+        "GlobalSecondaryIndexUpdates",
+        "SSESpecification",
+        "ReplicaUpdates",
+        "DeletionProtectionEnabled",
+        "TableClass",
+        "WarmThroughput",
+        "OnDemandThroughput",
+    )
+    if not any(p.get(k) is not None for k in known):
+        raise validation(_NOTHING)
+    with tables.runtime.store.transaction():
+        if billing == "PAY_PER_REQUEST" and not ppr:
+            if pt:
+                raise invalid(
+                    "Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode "
+                    "is PAY_PER_REQUEST"
+                )
+            d["BillingModeSummary"] = {
+                "BillingMode": "PAY_PER_REQUEST",
+                "LastUpdateToPayPerRequestDateTime": now,
+            }
+            d["ProvisionedThroughput"] = throughput(None)
+            for gsi in d.get("GlobalSecondaryIndexes", []):
+                gsi["ProvisionedThroughput"] = throughput(None)
+            changed_throughput = True
+        elif billing == "PROVISIONED" and ppr:
+            if not pt:
+                raise invalid(
+                    "ReadCapacityUnits and WriteCapacityUnits must both be specified when BillingMode is "
+                    "PROVISIONED"
+                )
+            d["BillingModeSummary"] = {
+                "BillingMode": "PROVISIONED",
+                "LastUpdateToPayPerRequestDateTime": d["BillingModeSummary"].get(
+                    "LastUpdateToPayPerRequestDateTime", now
+                ),
+            }
+            d["ProvisionedThroughput"] = throughput(pt)
+            changed_throughput = True
+        elif pt:
+            if ppr:
+                raise invalid(
+                    "Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode "
+                    "is PAY_PER_REQUEST"
+                )
+            _change_throughput(d["ProvisionedThroughput"], pt, now, "Table")
+            changed_throughput = True
+        updates = p.get("GlobalSecondaryIndexUpdates") or []
+        online = [u for u in updates if "Create" in u or "Delete" in u]
+        busy = any(g["IndexStatus"] in ("CREATING", "DELETING") for g in d.get("GlobalSecondaryIndexes", []))
+        if len(online) > 1 or (online and busy):
+            raise ServiceError(
+                "LimitExceededException",
+                "Subscriber limit exceeded: Only 1 online index can be created or deleted "
+                "simultaneously per table",
+            )
+        for update in updates:
+            _gsi_update(tables, table, update, p.get("AttributeDefinitions") or [], now, delay)
+        stream = p.get("StreamSpecification")
+        if stream is not None:
+            current = d.get("StreamSpecification", {}).get("StreamEnabled", False)
+            if stream.get("StreamEnabled") and current:
+                raise validation(f"Table already has an enabled stream: TableName: {table.name}")
+            if not stream.get("StreamEnabled") and not current:
+                raise validation(f"Table already has no stream enabled: TableName: {table.name}")
+            if stream.get("StreamEnabled"):
+                if not stream.get("StreamViewType"):
+                    raise validation(
+                        "StreamSpecification: StreamViewType is required when StreamEnabled is true"
+                    )
+                d["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream["StreamViewType"]}
+                tables._open_stream(table, now)
+            else:
+                tables._close_stream(table, now)
+                d.pop("StreamSpecification", None)
+        if p.get("DeletionProtectionEnabled") is not None:
+            d["DeletionProtectionEnabled"] = p["DeletionProtectionEnabled"]
+        if p.get("TableClass"):
+            d["TableClassSummary"] = {"TableClass": p["TableClass"], "LastUpdateDateTime": now}
+        sse = p.get("SSESpecification")
+        if sse is not None:
+            if sse.get("Enabled"):
+                d["SSEDescription"] = sse_description(sse.get("KMSMasterKeyId"), table.region, table.account)
+            else:
+                d.pop("SSEDescription", None)
+        if p.get("WarmThroughput"):
+            d["WarmThroughput"] = {**p["WarmThroughput"], "Status": "ACTIVE"}
+        if (changed_throughput or p.get("GlobalSecondaryIndexUpdates")) and delay:
+            table.status, table.status_until = "UPDATING", now + delay
+        tables.store.save(table)
+
+
+FREE_DECREASES = 4
+
+
+def same_utc_day(a: float, b: float) -> bool:
+    return int(a // 86400) == int(b // 86400)
+
+
+def _aws_time(t: float) -> str:
+    moment = datetime.datetime.fromtimestamp(t, datetime.UTC)
+    return moment.strftime("%A, %B %d, %Y %I:%M:%S %p UTC").replace(" 0", " ")
+
+
+def _change_throughput(current: dict[str, Any], wanted: dict[str, Any], now: float, what: str) -> None:
+    r, w = current["ReadCapacityUnits"], current["WriteCapacityUnits"]
+    nr, nw = wanted["ReadCapacityUnits"], wanted["WriteCapacityUnits"]
+    if (r, w) == (nr, nw):
+        raise validation(
+            f"The provisioned throughput for the table will not change. The requested value equals the "
+            f"current "
+            f"value. Current ReadCapacityUnitsFor{what}: {r}. Requested ReadCapacityUnitsFor{what}: "
+            f"{nr}. Current "
+            f"WriteCapacityUnitsFor{what}: {w}. Requested WriteCapacityUnitsFor{what}: {nw}. Refer to "
+            f"the Amazon "
+            "DynamoDB Developer Guide for current limits and how to request higher limits."
+        )
+    if nr < r or nw < w:
+        last = current.get("LastDecreaseDateTime")
+        done = current.get("NumberOfDecreasesToday", 0) if last and same_utc_day(last, now) else 0
+        if done >= FREE_DECREASES and now - last < 3600:
+            raise ServiceError(
+                "LimitExceededException",
+                "Subscriber limit exceeded: Provisioned throughput decreases are limited within a given "
+                "UTC day. "
+                f"After the first {FREE_DECREASES} decreases, each subsequent decrease in the same UTC "
+                f"day can be "
+                f"performed at most once every 1 hour. Number of decreases today: {done}. "
+                f"Last decrease at {_aws_time(last)}. Next decrease can be made at {_aws_time(last + 3600)}",
+            )
+        current["NumberOfDecreasesToday"] = done + 1
+        current["LastDecreaseDateTime"] = now
+    if nr > r or nw > w:
+        current["LastIncreaseDateTime"] = now
+    current["ReadCapacityUnits"], current["WriteCapacityUnits"] = nr, nw
+
+
+def _gsi_update(
+    tables: Tables,
+    table: Table,
+    update: dict[str, Any],
+    attrs: list[dict[str, str]],
+    now: float,
+    delay: float,
+) -> None:
+    d = table.desc
+    gsis = d.setdefault("GlobalSecondaryIndexes", [])
+    ppr = d.get("BillingModeSummary", {}).get("BillingMode") == "PAY_PER_REQUEST"
+    if "Create" in update:
+        spec = update["Create"]
+        name = spec["IndexName"]
+        if name in table.indexes:
+            raise validation(f"Attempting to create an index which already exists: {name}")
+        if len(gsis) >= MAX_GSI:
+            raise validation(f"GlobalSecondaryIndex count exceeds the per-table limit of {MAX_GSI}")
+        check_key_schema(spec["KeySchema"])
+        check_projection(spec["Projection"])
+        defined = {a["AttributeName"]: a["AttributeType"] for a in d["AttributeDefinitions"]}
+        for a in attrs:
+            defined.setdefault(a["AttributeName"], a["AttributeType"])
+        keys = [k["AttributeName"] for k in spec["KeySchema"]]
+        missing = [k for k in keys if k not in defined]
+        if missing:
+            raise invalid(
+                f"Some index key attributes are not defined in AttributeDefinitions. Keys: "
+                f"[{', '.join(missing)}], "
+                f"AttributeDefinitions: [{', '.join(defined)}]"
+            )
+        if not ppr and not spec.get("ProvisionedThroughput"):
+            raise invalid(f"ProvisionedThroughput must be specified for index: {name}")
+        if ppr and spec.get("ProvisionedThroughput"):
+            raise invalid(
+                f"ProvisionedThroughput should not be specified for index: {name} when BillingMode is "
+                "PAY_PER_REQUEST"
+            )
+        d["AttributeDefinitions"] = [{"AttributeName": k, "AttributeType": v} for k, v in defined.items()]
+        entry = gsi_description(spec, "CREATING" if delay else "ACTIVE")
+        entry["IndexArn"] = f"{table.arn}/index/{name}"
+        if delay:
+            entry["Backfilling"] = True
+            entry["_until"] = now + delay
+        gsis.append(entry)
+        table.refresh()
+        _backfill(tables, table, table.indexes[name])
+    elif "Delete" in update:
+        name = update["Delete"]["IndexName"]
+        if name not in [g["IndexName"] for g in gsis]:
+            raise tables_not_found_index(table.name, name)
+        tables.runtime.store.execute(
+            "DELETE FROM dynamodb_index_items WHERE tid = ? AND idx = ?", (table.tid, name)
+        )
+        if delay:
+            for g in gsis:
+                if g["IndexName"] == name:
+                    g["IndexStatus"], g["_until"] = "DELETING", now + delay
+        else:
+            d["GlobalSecondaryIndexes"] = [g for g in gsis if g["IndexName"] != name]
+    elif "Update" in update:
+        name = update["Update"]["IndexName"]
+        found = [g for g in gsis if g["IndexName"] == name]
+        if not found:
+            raise tables_not_found_index(table.name, name)
+        if update["Update"].get("ProvisionedThroughput"):
+            _change_throughput(
+                found[0]["ProvisionedThroughput"], update["Update"]["ProvisionedThroughput"], now, "Index"
+            )
+    if not d.get("GlobalSecondaryIndexes"):
+        d.pop("GlobalSecondaryIndexes", None)
+
+
+def tables_not_found_index(table: str, index: str) -> Exception:
+    return ServiceError(
+        "ResourceNotFoundException", f"Requested resource not found: Index: {index} not found"
+    )
+
+
+def _backfill(tables: Tables, table: Table, index: Any) -> None:
+    store = tables.runtime.store
+    rows = store.query("SELECT hk, rk, item FROM dynamodb_items WHERE tid = ?", (table.tid,))
+    for hk, rk, text in rows:
+        item = codec.loads(text)
+        where = index_key(index, item)
+        if where is None or next(iter(item[index.hash_key])) != table.attr_types[index.hash_key]:
+            continue
+        if index.range_key and next(iter(item[index.range_key])) != table.attr_types[index.range_key]:
+            continue
+        projected = index.project(item, table)
+        store.execute(
+            "INSERT INTO dynamodb_index_items (tid, idx, spread, hk, rk, bhk, brk, item, size) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (table.tid, index.name, *where, hk, rk, codec.dumps(projected), item_size(projected)),
+        )

@@ -1,0 +1,298 @@
+"""The control plane: create, describe, list, update and delete tables, and their lifecycle.
+
+A table's status is stored with the time it settles (`status_until`), so CREATING/UPDATING/
+DELETING pass for the server's state delay without timers, and survive restarts.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import json
+import re
+import uuid
+from typing import Any
+
+from gondwana.services.dynamodb.errors import in_use, not_found, validation
+from gondwana.services.dynamodb.schema import Table
+from gondwana.services.dynamodb.shards import close_shard, open_shard
+from gondwana.services.dynamodb.storage import TableStore
+from gondwana.services.dynamodb.table_specs import sse_description, validate_create
+from gondwana.services.dynamodb.writes import Writer
+
+PPR_WARM = {"ReadUnitsPerSecond": 12000, "WriteUnitsPerSecond": 4000}
+
+
+_NAME = re.compile(r"[a-zA-Z0-9_.-]+")
+
+
+def table_name(raw: str) -> str:
+    """TableName may be a table ARN (arn:aws:dynamodb:region:account:table/name); a plain name must be
+    3-255 characters of [a-zA-Z0-9_.-] (the model now allows ARNs, so the service checks this itself)."""
+    if raw.startswith("arn:"):
+        resource = raw.split(":", 5)[-1]
+        return resource.split("/", 2)[1] if resource.startswith("table/") else resource
+    problems = []
+    if not _NAME.fullmatch(raw):
+        problems.append("Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+")
+    if len(raw) < 3:
+        problems.append("Member must have length greater than or equal to 3")
+    if len(raw) > 255:
+        problems.append("Member must have length less than or equal to 255")
+    if problems:
+        noun = "error" if len(problems) == 1 else "errors"
+        raise validation(
+            f"{len(problems)} validation {noun} detected: "
+            + "; ".join(f"Value '{raw}' at 'tableName' failed to satisfy constraint: {p}" for p in problems)
+        )
+    return raw
+
+
+def stream_label(now: float) -> str:
+    return datetime.datetime.fromtimestamp(now, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
+
+
+class Tables:
+    def __init__(self, runtime: Any, store: TableStore, writer: Writer) -> None:
+        self.runtime = runtime
+        self.store = store
+        self.writer = writer
+
+    # ---- lookup and lifecycle ----------------------------------------------------------------
+
+    def find(self, account: str, region: str, raw_name: str) -> Table | None:
+        table = self.store.get(account, region, table_name(raw_name))
+        if table is not None and not self._settle(table):
+            return None
+        return table
+
+    def named(self, ctx: Any, raw_name: str) -> Table:
+        """The table for a control-plane call, whose not-found message names it."""
+        table = self.find(ctx.account, ctx.region, raw_name)
+        if table is None:
+            raise not_found(table_name(raw_name))
+        return table
+
+    def require(self, ctx: Any, raw_name: str, *, named: bool = False) -> Table:
+        """The table for a data-plane call; AWS answers a bare "Requested resource not found"."""
+        table = self.find(ctx.account, ctx.region, raw_name)
+        if table is None or table.status in ("CREATING", "DELETING"):
+            raise not_found(table_name(raw_name) if named else None)
+        return table
+
+    def _settle(self, table: Table) -> bool:
+        """Move a table (and its indexes) past transitions whose time has come; False if it is gone."""
+        now = self.runtime.now()
+        changed = False
+        if table.status != "ACTIVE" and now >= table.status_until:
+            if table.status == "DELETING":
+                with self.runtime.store.transaction():
+                    self.store.drop(table)
+                return False
+            table.status = "ACTIVE"
+            changed = True
+        for gsi in table.desc.get("GlobalSecondaryIndexes", []):
+            if gsi["IndexStatus"] != "ACTIVE" and now >= gsi.get("_until", 0):
+                if gsi["IndexStatus"] == "DELETING":
+                    table.desc["GlobalSecondaryIndexes"] = [
+                        g for g in table.desc["GlobalSecondaryIndexes"] if g is not gsi
+                    ]
+                else:
+                    gsi["IndexStatus"] = "ACTIVE"
+                    gsi.pop("Backfilling", None)
+                changed = True
+        if changed:
+            if not table.desc.get("GlobalSecondaryIndexes"):
+                table.desc.pop("GlobalSecondaryIndexes", None)
+            with self.runtime.store.transaction():
+                self.store.save(table)
+        return True
+
+    # ---- description -------------------------------------------------------------------------
+
+    def _require_active(self, table: Table) -> None:
+        if table.status != "ACTIVE":
+            word = {"CREATING": "created", "UPDATING": "updated", "DELETING": "deleted"}[table.status]
+            raise in_use(
+                f"Attempt to change a resource which is still in use: Table is being {word}: {table.name}"
+            )
+
+    def describe(self, table: Table, *, live: bool = True) -> dict[str, Any]:
+        self.store.counts(table)
+        d = copy.deepcopy(table.desc)
+        d["TableStatus"] = table.status
+        d["ItemCount"] = table.item_count
+        d["TableSizeBytes"] = table.size_bytes
+        ppr = d.get("BillingModeSummary", {}).get("BillingMode") == "PAY_PER_REQUEST"
+        now = self.runtime.now()
+        for pt in [
+            d["ProvisionedThroughput"],
+            *(g["ProvisionedThroughput"] for g in d.get("GlobalSecondaryIndexes", [])),
+        ]:
+            last = pt.get("LastDecreaseDateTime")
+            if last and int(last // 86400) != int(now // 86400):
+                pt["NumberOfDecreasesToday"] = 0  # the count is per UTC day
+        for key in ("LocalSecondaryIndexes", "GlobalSecondaryIndexes"):
+            for index in d.get(key, []):
+                index.pop("_until", None)
+                count, size = self._index_counts(table, index["IndexName"])
+                index["ItemCount"], index["IndexSizeBytes"] = count, size
+                if live and key == "GlobalSecondaryIndexes" and index["IndexStatus"] == "ACTIVE":
+                    pt = index["ProvisionedThroughput"]
+                    warm = (
+                        PPR_WARM
+                        if ppr
+                        else {
+                            "ReadUnitsPerSecond": pt["ReadCapacityUnits"],
+                            "WriteUnitsPerSecond": pt["WriteCapacityUnits"],
+                        }
+                    )
+                    index["WarmThroughput"] = {**warm, "Status": "ACTIVE"}
+        if live and table.status == "ACTIVE" and "WarmThroughput" not in d:
+            pt = d["ProvisionedThroughput"]
+            warm = (
+                PPR_WARM
+                if ppr
+                else {
+                    "ReadUnitsPerSecond": pt["ReadCapacityUnits"],
+                    "WriteUnitsPerSecond": pt["WriteCapacityUnits"],
+                }
+            )
+            d["WarmThroughput"] = {**warm, "Status": "ACTIVE"}
+        for private in [k for k in d if k.startswith("_")]:
+            d.pop(private)
+        return d
+
+    def _index_counts(self, table: Table, index: str) -> tuple[int, int]:
+        row = self.runtime.store.query_one(
+            "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM dynamodb_index_items WHERE tid = ? AND idx = ?",
+            (table.tid, index),
+        )
+        return (row[0], row[1]) if row else (0, 0)
+
+    # ---- operations --------------------------------------------------------------------------
+
+    def create(self, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
+        name = p["TableName"]
+        if name.startswith("arn:"):
+            name = table_name(name)
+        desc = validate_create(p)
+        if self.find(ctx.account, ctx.region, name) is not None:
+            raise in_use(f"Table already exists: {name}")
+        now = self.runtime.now()
+        arn = f"arn:aws:dynamodb:{ctx.region}:{ctx.account}:table/{name}"
+        desc.update(TableName=name, TableArn=arn, TableId=str(uuid.uuid4()), CreationDateTime=now)
+        if "BillingModeSummary" in desc and desc["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST":
+            desc["BillingModeSummary"]["LastUpdateToPayPerRequestDateTime"] = now
+        if "SSEDescription" in desc:
+            desc["SSEDescription"] = sse_description(
+                desc["SSEDescription"].pop("_key"), ctx.region, ctx.account
+            )
+        for key in ("LocalSecondaryIndexes", "GlobalSecondaryIndexes"):
+            for index in desc.get(key, []):
+                index["IndexArn"] = f"{arn}/index/{index['IndexName']}"
+        spec = desc.get("StreamSpecification")
+        delay = self.runtime.state_delay
+        with self.runtime.store.transaction():
+            table = self.store.create(
+                ctx.account, ctx.region, name, desc, "CREATING" if delay else "ACTIVE", now + delay
+            )
+            if spec and spec.get("StreamEnabled"):
+                self._open_stream(table, now)
+                self.store.save(table)
+            if p.get("Tags"):
+                table.desc["_tags"] = {t["Key"]: t["Value"] for t in p["Tags"]}
+                self.store.save(table)
+        out = self.describe(table, live=False)
+        out["TableStatus"] = "CREATING"
+        for gsi in out.get("GlobalSecondaryIndexes", []):
+            gsi["IndexStatus"] = "CREATING"
+        out.get("BillingModeSummary", {}).pop("LastUpdateToPayPerRequestDateTime", None)
+        return out
+
+    def _open_stream(self, table: Table, now: float) -> None:
+        label = stream_label(now)
+        arn = f"{table.arn}/stream/{label}"
+        table.desc["LatestStreamArn"] = arn
+        table.desc["LatestStreamLabel"] = label
+        view = table.desc["StreamSpecification"]["StreamViewType"]
+        self.runtime.store.execute(
+            "INSERT INTO dynamodb_streams (arn, account, region, table_name, tid, label, view_type, "
+            "key_schema, "
+            "created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                arn,
+                table.account,
+                table.region,
+                table.name,
+                table.tid,
+                label,
+                view,
+                json.dumps(table.desc["KeySchema"]),
+                now,
+            ),
+        )
+        open_shard(self.runtime.store, arn, now)
+
+    def _close_stream(self, table: Table, now: float) -> None:
+        arn = table.desc.get("LatestStreamArn")
+        if arn and table.desc.get("StreamSpecification"):
+            store = self.runtime.store
+            store.execute(
+                "UPDATE dynamodb_streams SET closed = ? WHERE arn = ? AND closed IS NULL", (now, arn)
+            )
+            close_shard(store, arn, now)
+
+    def delete(self, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
+        table = self.named(ctx, p["TableName"])
+        self._require_active(table)
+        if table.desc.get("DeletionProtectionEnabled"):
+            raise validation(
+                "Resource cannot be deleted as it is currently protected against deletion. "
+                "Disable deletion protection first."
+            )
+        out = self.describe(table, live=False)
+        for key in (
+            "AttributeDefinitions",
+            "KeySchema",
+            "CreationDateTime",
+            "LocalSecondaryIndexes",
+            "GlobalSecondaryIndexes",
+            "WarmThroughput",
+        ):
+            out.pop(key, None)
+        out["TableStatus"] = "DELETING"
+        now = self.runtime.now()
+        with self.runtime.store.transaction():
+            self._close_stream(table, now)
+            if self.runtime.state_delay:
+                table.status, table.status_until = "DELETING", now + self.runtime.state_delay
+                self.store.save(table)
+            else:
+                self.store.drop(table)
+        return out
+
+    def list(self, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
+        names = [
+            n for n in self.store.names(ctx.account, ctx.region) if self.find(ctx.account, ctx.region, n)
+        ]
+        start = p.get("ExclusiveStartTableName")
+        if start:
+            names = [n for n in names if n > table_name(start)]
+        limit = p.get("Limit", 100)
+        out: dict[str, Any] = {"TableNames": names[:limit]}
+        if len(names) > limit:
+            out["LastEvaluatedTableName"] = names[limit - 1]
+        return out
+
+    def update(self, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
+        from gondwana.services.dynamodb.table_updates import apply_update
+
+        table = self.named(ctx, p["TableName"])
+        self._require_active(table)
+        try:
+            apply_update(self, table, p)
+        except BaseException:
+            self.store.forget(table)  # the store rolled back; so must the cached description
+            raise
+        return self.describe(table, live=False)

@@ -1,0 +1,83 @@
+"""The TTL sweeper: a background task that deletes expired items as the DynamoDB service would.
+
+Runs every `GONDWANA_DYNAMODB_TTL_INTERVAL` seconds (default 1) against the runtime clock; skips
+items whose TTL is more than five years in the past (AWS ignores those); deletions go through the
+ordinary write path, so indexes follow and the stream record carries the service identity. It also
+trims stream records older than 24 hours.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from typing import TYPE_CHECKING, Any
+
+from gondwana.services.dynamodb import codec
+from gondwana.services.dynamodb.writes import SERVICE_IDENTITY
+
+if TYPE_CHECKING:
+    from gondwana.services.dynamodb.provider import DynamoDBService
+
+log = logging.getLogger("gondwana.dynamodb")
+FIVE_YEARS = 5 * 365 * 86400.0
+RETENTION = 86400.0
+BATCH = 500
+
+
+class TtlSweeper:
+    def __init__(self, svc: DynamoDBService) -> None:
+        self.svc = svc
+        self.interval = float(os.environ.get("GONDWANA_DYNAMODB_TTL_INTERVAL", "1.0"))
+        self.task: asyncio.Task[Any] | None = None
+
+    def start(self) -> None:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        if self.task is None or self.task.done():
+            self.task = self.svc.runtime.spawn(self._run())
+
+    def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+
+    async def _run(self) -> None:
+        while not self.svc.runtime.shutting_down.is_set():
+            await asyncio.sleep(self.interval)
+            try:
+                self.sweep()
+            except Exception:
+                log.exception("TTL sweep failed")
+
+    def sweep(self) -> int:
+        runtime = self.svc.runtime
+        now = runtime.now()
+        store = runtime.store
+        rows = store.query(
+            "SELECT tid, item FROM dynamodb_items WHERE expires IS NOT NULL AND expires <= ? AND "
+            "expires >= ? "
+            "LIMIT ?",
+            (now, now - FIVE_YEARS, BATCH),
+        )
+        first = store.query_one("SELECT MIN(created) FROM dynamodb_stream_records")
+        trim = first is not None and first[0] is not None and first[0] < now - RETENTION
+        if not rows and not trim:
+            return 0
+        tables = {t.tid: t for t in self.svc.table_store.all()} if rows else {}
+        deleted = 0
+        with store.transaction():
+            for tid, text in rows:
+                info = tables.get(tid)
+                if info is None:
+                    continue
+                table = self.svc.table_store.get(info.account, info.region, info.name) or info
+                old = codec.loads(text)
+                self.svc.writer.apply(
+                    table, old, None, now=now, region=table.region, identity=SERVICE_IDENTITY
+                )
+                deleted += 1
+            if trim:
+                store.execute("DELETE FROM dynamodb_stream_records WHERE created < ?", (now - RETENTION,))
+        return deleted

@@ -1,0 +1,70 @@
+"""Everything acknowledged survives kill -9: items, index entries, stream records, TTL settings and
+transaction tokens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.conftest import make_client
+from tests.dynamodb.conftest import create
+
+
+def test_kill_9_keeps_items_indexes_streams_and_tokens(fresh_server: Any) -> None:
+    proc = fresh_server()
+    ddb = make_client(proc.url, "dynamodb")
+    name = create(
+        ddb,
+        range_key=("r", "N"),
+        more_attrs={"g": "S"},
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "by-g",
+                "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+    )
+    for i in range(30):
+        ddb.put_item(TableName=name, Item={"id": {"S": "h"}, "r": {"N": str(i)}, "g": {"S": f"g{i % 3}"}})
+    ddb.batch_write_item(
+        RequestItems={
+            name: [{"DeleteRequest": {"Key": {"id": {"S": "h"}, "r": {"N": str(i)}}}} for i in range(5)]
+        }
+    )
+    update = {
+        "Update": {
+            "TableName": name,
+            "Key": {"id": {"S": "h"}, "r": {"N": "10"}},
+            "UpdateExpression": "ADD n :one",
+            "ExpressionAttributeValues": {":one": {"N": "1"}},
+        }
+    }
+    ddb.transact_write_items(TransactItems=[update], ClientRequestToken="durable-token")
+    ddb.update_time_to_live(TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "exp"})
+    proc.kill()
+    proc.start()
+    ddb = make_client(proc.url, "dynamodb")
+    items = ddb.query(
+        TableName=name, KeyConditionExpression="id = :h", ExpressionAttributeValues={":h": {"S": "h"}}
+    )
+    assert [int(i["r"]["N"]) for i in items["Items"]] == list(range(5, 30))
+    assert ddb.describe_table(TableName=name)["Table"]["ItemCount"] == 25
+    g0 = ddb.query(
+        TableName=name,
+        IndexName="by-g",
+        KeyConditionExpression="g = :g",
+        ExpressionAttributeValues={":g": {"S": "g0"}},
+    )
+    assert sorted(int(i["r"]["N"]) for i in g0["Items"]) == [i for i in range(5, 30) if i % 3 == 0]
+    ddb.transact_write_items(TransactItems=[update], ClientRequestToken="durable-token")  # idempotent replay
+    assert ddb.get_item(TableName=name, Key={"id": {"S": "h"}, "r": {"N": "10"}})["Item"]["n"] == {"N": "1"}
+    assert ddb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]["TimeToLiveStatus"] == "ENABLED"
+    streams = make_client(proc.url, "dynamodbstreams")
+    arn = ddb.describe_table(TableName=name)["Table"]["LatestStreamArn"]
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")[
+        "ShardIterator"
+    ]
+    records = streams.get_records(ShardIterator=it)["Records"]
+    assert [r["eventName"] for r in records] == ["INSERT"] * 30 + ["REMOVE"] * 5 + ["MODIFY"]

@@ -9,6 +9,7 @@ from gondwana.services.base import Service
 # name -> "module:Class"; a service appears here once its package lands.
 AVAILABLE: dict[str, str] = {
     "sts": "gondwana.services.sts.provider:StsService",
+    "kinesis": "gondwana.services.kinesis.provider:KinesisService",
 }
 
 

@@ -1,0 +1,455 @@
+"""Amazon Kinesis Data Streams: the stream lifecycle, shard listing, resharding and retention here;
+records, consumers and the remaining control plane in their own modules."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from gondwana.server.context import RequestContext
+from gondwana.services.base import Service
+from gondwana.services.kinesis import errors, records, storage
+from gondwana.services.kinesis.consumers import Consumers
+from gondwana.services.kinesis.control import Control
+from gondwana.services.kinesis.dataplane import DataPlane
+from gondwana.services.kinesis.shards import Shard, Shards, filter_shards, shard_index
+from gondwana.services.kinesis.streams import (
+    DEFAULT_RETENTION,
+    MAX_CREATING,
+    MAX_RETENTION,
+    ON_DEMAND_SHARDS,
+    ON_DEMAND_STREAM_LIMIT,
+    Stream,
+    Streams,
+    stream_arn,
+)
+from gondwana.services.kinesis.throttle import Throttle
+from gondwana.services.kinesis.tokens import make_token, read_token
+
+TRIM_EVERY = 60.0  # seconds between background retention sweeps
+MAX_SCALINGS_PER_DAY = 10
+MAX_SHARDS_PER_STREAM = 10_000
+
+
+class KinesisService(DataPlane, Control, Consumers, Service):
+    name = "kinesis"
+    model_name = "kinesis"
+    signing_name = "kinesis"
+    endpoint_prefix = "kinesis"
+    target_prefix = "Kinesis_20131202"
+    error_namespace = ""
+    error_overrides: ClassVar[dict[str, tuple[int, str]]] = {}
+
+    def __init__(self, runtime: Any) -> None:
+        super().__init__(runtime)
+        self.store = runtime.store
+        self.streams = Streams(self.store, runtime)
+        self.shards = Shards(self.store)
+        self.throttle = Throttle()
+        self._secret: bytes | None = None
+
+    # ---- lifecycle -----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        storage.register(self.store)
+        self.runtime.clock_listeners.append(self._on_clock)
+        self.runtime.later(0, self._sweep)
+
+    def reset(self) -> None:
+        self._secret = None
+        self.throttle.reset()
+        self.runtime.later(0, self._sweep)
+
+    @property
+    def secret(self) -> bytes:
+        if self._secret is None:
+            self._secret = storage.secret(self.store)
+        return self._secret
+
+    def _on_clock(self) -> None:
+        self.runtime.later(0, self._trim)
+
+    def _sweep(self) -> None:
+        """Settle transitions that fell due while we were down, trim, and come back in a minute."""
+        self.streams.settle_due()
+        self._settle_consumers()
+        self._trim()
+        self.runtime.later(TRIM_EVERY, self._sweep)
+
+    def _trim(self) -> None:
+        """Delete records older than their stream's retention (reads never return them anyway)."""
+        now = self.runtime.now()
+        rows = self.store.query(
+            "SELECT s.stream_id, s.idx, t.retention FROM kinesis_shards s "
+            "JOIN kinesis_streams t ON s.stream_id = t.id"
+        )
+        with self.store.transaction():
+            for stream_id, index, retention in rows:
+                records.trim(self.store, stream_id, index, now - retention * 3600)
+
+    # ---- streams -------------------------------------------------------------------------------
+
+    def create_stream(self, ctx: RequestContext, params: dict[str, Any]) -> None:
+        name = params["StreamName"]
+        mode_details = params.get("StreamModeDetails") or {}
+        count = params.get("ShardCount")
+        mode = mode_details.get("StreamMode") or ("PROVISIONED" if count is not None else "ON_DEMAND")
+        if mode == "ON_DEMAND":
+            count = ON_DEMAND_SHARDS
+        elif count is None:
+            raise errors.invalid("ShardCount must be provided for a stream in PROVISIONED mode.")
+        if self.streams.load(ctx.account, ctx.region, name) is not None:
+            raise errors.stream_exists(name, ctx.account)
+        if self.streams.count(ctx.account, ctx.region, "status = 'CREATING'") >= MAX_CREATING:
+            raise errors.limit(
+                f"This request would exceed the limit of {MAX_CREATING} streams in CREATING state "
+                f"for the account {ctx.account} in {ctx.region}."
+            )
+        if count > MAX_SHARDS_PER_STREAM:
+            raise errors.limit(
+                f"The shard count {count} exceeds the maximum of {MAX_SHARDS_PER_STREAM} shards for a stream."
+            )
+        self.streams.check_shard_limit(ctx.account, ctx.region, count)
+        if mode == "ON_DEMAND" and (
+            self.streams.count(ctx.account, ctx.region, "mode = 'ON_DEMAND'") >= ON_DEMAND_STREAM_LIMIT
+        ):
+            raise errors.limit(
+                f"This request would exceed the limit of {ON_DEMAND_STREAM_LIMIT} on-demand streams "
+                f"for the account {ctx.account} in {ctx.region}."
+            )
+        tags = params.get("Tags") or {}
+        self.check_tag_count(0, tags)
+        now = self.runtime.now()
+        with self.store.transaction():
+            stream = Stream(
+                id=storage.next_stream_id(self.store),
+                account=ctx.account,
+                region=ctx.region,
+                name=name,
+                status="CREATING",
+                settle_at=None,
+                mode=mode,
+                created=now,
+                retention=DEFAULT_RETENTION,
+                encryption="NONE",
+                key_id=None,
+                metrics=[],
+                max_record_kib=params.get("MaxRecordSizeInKiB") or 1024,
+                warm=params.get("WarmThroughputMiBps"),
+                next_shard=0,
+                seq=0,
+                history={},
+            )
+            self.store.execute(
+                "INSERT INTO kinesis_streams (id, account, region, name, status, settle_at, mode, created, retention, "
+                "encryption, key_id, metrics, max_record_kib, warm, next_shard, seq, history) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    stream.id,
+                    ctx.account,
+                    ctx.region,
+                    name,
+                    "CREATING",
+                    None,
+                    mode,
+                    now,
+                    DEFAULT_RETENTION,
+                    "NONE",
+                    None,
+                    "[]",
+                    stream.max_record_kib,
+                    stream.warm,
+                    0,
+                    0,
+                    "{}",
+                ),
+            )
+            self.shards.create_uniform(stream, count, now)
+            self.streams.save(stream, "next_shard")
+            self.put_tags(stream.arn, tags)
+            self.streams.transition(stream, "CREATING")
+
+    def delete_stream(self, ctx: RequestContext, params: dict[str, Any]) -> None:
+        stream = self.streams.find(ctx, params, deleting_ok=False)
+        if not params.get("EnforceConsumerDeletion") and self.consumer_count(stream) > 0:
+            raise errors.in_use(
+                f"Stream {stream.name} under account {stream.account} has registered consumers. Deregister them "
+                "or set EnforceConsumerDeletion to true."
+            )
+        with self.store.transaction():
+            self.store.execute(
+                "UPDATE kinesis_consumers SET status = 'DELETING' WHERE stream_id = ?", (stream.id,)
+            )
+            self.streams.transition(stream, "DELETING")
+
+    def _mode(self, stream: Stream) -> dict[str, Any]:
+        return {"StreamMode": stream.mode}
+
+    def _monitoring(self, stream: Stream) -> list[dict[str, Any]]:
+        return [{"ShardLevelMetrics": list(stream.metrics)}]
+
+    def _encryption(self, stream: Stream) -> dict[str, Any]:
+        out: dict[str, Any] = {"EncryptionType": stream.encryption}
+        if stream.key_id:
+            out["KeyId"] = stream.key_id
+        return out
+
+    def describe_stream(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        stream = self.streams.find(ctx, params)
+        shards = self.shards.visible(stream, self.runtime.now())
+        start = params.get("ExclusiveStartShardId")
+        if start is not None:
+            index = shard_index(start)
+            shards = [s for s in shards if index is not None and s.idx > index]
+        limit = params.get("Limit") or 100
+        return {
+            "StreamDescription": {
+                "StreamName": stream.name,
+                "StreamARN": stream.arn,
+                "StreamStatus": stream.status,
+                "StreamModeDetails": self._mode(stream),
+                "Shards": [s.describe() for s in shards[:limit]],
+                "HasMoreShards": len(shards) > limit,
+                "RetentionPeriodHours": stream.retention,
+                "StreamCreationTimestamp": stream.created,
+                "EnhancedMonitoring": self._monitoring(stream),
+                **self._encryption(stream),
+            }
+        }
+
+    def describe_stream_summary(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        stream = self.streams.find(ctx, params)
+        open_count = sum(1 for s in self.shards.all(stream.id) if s.is_open)
+        summary: dict[str, Any] = {
+            "StreamName": stream.name,
+            "StreamARN": stream.arn,
+            "StreamId": stream.stream_id,
+            "StreamStatus": stream.status,
+            "StreamModeDetails": self._mode(stream),
+            "RetentionPeriodHours": stream.retention,
+            "StreamCreationTimestamp": stream.created,
+            "EnhancedMonitoring": self._monitoring(stream),
+            **self._encryption(stream),
+            "OpenShardCount": open_count,
+            "ConsumerCount": self.consumer_count(stream),
+            "MaxRecordSizeInKiB": stream.max_record_kib,
+        }
+        if stream.warm is not None:
+            summary["WarmThroughput"] = {"TargetMiBps": stream.warm, "CurrentMiBps": stream.warm}
+        return {"StreamDescriptionSummary": summary}
+
+    def list_streams(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self.streams.settle_due()
+        now = self.runtime.now()
+        after = params.get("ExclusiveStartStreamName") or ""
+        if params.get("NextToken") is not None:
+            after = read_token(self.secret, params["NextToken"], "streams", now)["after"]
+        limit = params.get("Limit") or 100
+        rows = self.store.query(
+            "SELECT name, status, mode, created FROM kinesis_streams WHERE account = ? AND region = ? AND name > ? "
+            "ORDER BY name LIMIT ?",
+            (ctx.account, ctx.region, after, limit + 1),
+        )
+        page, more = rows[:limit], len(rows) > limit
+        result: dict[str, Any] = {
+            "StreamNames": [r[0] for r in page],
+            "HasMoreStreams": more,
+            "StreamSummaries": [
+                {
+                    "StreamName": n,
+                    "StreamARN": stream_arn(ctx.region, ctx.account, n),
+                    "StreamStatus": s,
+                    "StreamModeDetails": {"StreamMode": m},
+                    "StreamCreationTimestamp": c,
+                }
+                for n, s, m, c in page
+            ],
+        }
+        if more:
+            result["NextToken"] = make_token(self.secret, "streams", now, after=page[-1][0])
+        return result
+
+    # ---- shards --------------------------------------------------------------------------------
+
+    def list_shards(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        now = self.runtime.now()
+        token = params.get("NextToken")
+        named = params.get("StreamName") is not None or params.get("StreamARN") is not None
+        if token is not None and named:
+            raise errors.invalid("NextToken and StreamName cannot be provided together.")
+        if token is None and not named:
+            raise errors.invalid("Either NextToken or StreamName should be provided.")
+        limit = params.get("MaxResults") or 1000
+        if token is not None:
+            state = read_token(self.secret, token, "shards", now)
+            stream = self.streams.load_id(state["stream"])
+            if stream is None or stream.account != ctx.account or stream.region != ctx.region:
+                raise errors.not_found("Requested resource not found: Stream does not exist")
+            kind, at, after, start = state["kind"], state["at"], state["after"], state["start"]
+        else:
+            stream = self.streams.find(ctx, params)
+            kind, at, after, start = self._shard_filter(params.get("ShardFilter"))
+            if params.get("ExclusiveStartShardId") is not None:
+                start = shard_index(params["ExclusiveStartShardId"])
+                start = -1 if start is None else start
+        shards = filter_shards(self.shards.visible(stream, now), stream, now, kind, at, after)
+        shards = [s for s in shards if s.idx > start]
+        result: dict[str, Any] = {"Shards": [s.describe() for s in shards[:limit]]}
+        if len(shards) > limit:
+            result["NextToken"] = make_token(
+                self.secret,
+                "shards",
+                now,
+                stream=stream.id,
+                kind=kind,
+                at=at,
+                after=after,
+                start=shards[limit - 1].idx,
+            )
+        return result
+
+    def _shard_filter(self, shard_filter: dict[str, Any] | None) -> tuple[str, float | None, int | None, int]:
+        if not shard_filter:
+            return "FROM_TRIM_HORIZON", None, None, -1
+        kind = shard_filter["Type"]
+        at = shard_filter.get("Timestamp")
+        after = None
+        if kind == "AFTER_SHARD_ID":
+            if shard_filter.get("ShardId") is None:
+                raise errors.invalid("ShardId must be provided when the ShardFilter type is AFTER_SHARD_ID.")
+            after = shard_index(shard_filter["ShardId"])
+            after = -1 if after is None else after
+        elif kind in ("AT_TIMESTAMP", "FROM_TIMESTAMP") and at is None:
+            raise errors.invalid(f"Timestamp must be provided when the ShardFilter type is {kind}.")
+        elif shard_filter.get("ShardId") is not None or (
+            at is not None and kind not in ("AT_TIMESTAMP", "FROM_TIMESTAMP")
+        ):
+            raise errors.invalid(f"Only the Type may be provided for a ShardFilter of type {kind}.")
+        return kind, at, after, -1
+
+    def _resharding_target(self, ctx: RequestContext, params: dict[str, Any], operation: str) -> Stream:
+        stream = self.streams.find(ctx, params)
+        if stream.mode == "ON_DEMAND":
+            raise errors.validation(f"{operation} is not supported for streams in ON_DEMAND capacity mode.")
+        return stream
+
+    def _open_shard(self, stream: Stream, text: str) -> Shard:
+        index = shard_index(text)
+        shard = None if index is None else self.shards.get(stream, index, self.runtime.now())
+        if shard is None:
+            raise errors.could_not_find_shard(text, stream.name, stream.account)
+        if not shard.is_open:
+            raise errors.invalid(
+                f"Shard {shard.id} in stream {stream.name} under account {stream.account} has already been "
+                "merged or split, and thus is not eligible for merging or splitting."
+            )
+        return shard
+
+    def split_shard(self, ctx: RequestContext, params: dict[str, Any]) -> None:
+        stream = self._resharding_target(ctx, params, "SplitShard")
+        shard = self._open_shard(stream, params["ShardToSplit"])
+        if stream.status != "ACTIVE":
+            raise errors.not_active(stream.name, stream.account, stream.status)
+        self.streams.check_shard_limit(stream.account, stream.region, 1)
+        with self.store.transaction():
+            self.shards.split(stream, shard, int(params["NewStartingHashKey"]), self.runtime.now())
+            self.streams.save(stream, "next_shard")
+            self.streams.transition(stream, "UPDATING")
+
+    def merge_shards(self, ctx: RequestContext, params: dict[str, Any]) -> None:
+        stream = self._resharding_target(ctx, params, "MergeShards")
+        shard = self._open_shard(stream, params["ShardToMerge"])
+        adjacent = self._open_shard(stream, params["AdjacentShardToMerge"])
+        if shard.idx == adjacent.idx:
+            raise errors.invalid(
+                f"ShardToMerge and AdjacentShardToMerge must be different shards; both are {shard.id}."
+            )
+        if stream.status != "ACTIVE":
+            raise errors.not_active(stream.name, stream.account, stream.status)
+        with self.store.transaction():
+            self.shards.merge(stream, shard, adjacent, self.runtime.now())
+            self.streams.save(stream, "next_shard")
+            self.streams.transition(stream, "UPDATING")
+
+    def update_shard_count(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        stream = self._resharding_target(ctx, params, "UpdateShardCount")
+        if stream.status != "ACTIVE":
+            raise errors.not_active(stream.name, stream.account, stream.status)
+        target = params["TargetShardCount"]
+        current = sum(1 for s in self.shards.all(stream.id) if s.is_open)
+        counts = f"Current open shard count: {current}, Target shard count: {target}"
+        if target > MAX_SHARDS_PER_STREAM:
+            raise errors.limit(
+                f"Target shard count or number of open shards cannot be greater than "
+                f"{MAX_SHARDS_PER_STREAM}. {counts}"
+            )
+        if target > current * 2:
+            raise errors.limit(
+                f"UpdateShardCount cannot scale up over double your current open shard count. {counts}"
+            )
+        if target * 2 < current:
+            raise errors.limit(
+                f"UpdateShardCount cannot scale down below half your current open shard count. {counts}"
+            )
+        if target == current:
+            raise errors.invalid(f"Target shard count is the same as the current open shard count. {counts}")
+        self.streams.check_shard_limit(stream.account, stream.region, max(0, target - current))
+        now = self.runtime.now()
+        if not self.streams.record_event(stream, "scale", now, MAX_SCALINGS_PER_DAY):
+            raise errors.limit(
+                f"Exceeded the limit of {MAX_SCALINGS_PER_DAY} UpdateShardCount calls in a rolling 24 hour period "
+                f"for stream {stream.name} under account {stream.account}."
+            )
+        with self.store.transaction():
+            self.shards.rescale(stream, target, now)
+            self.streams.save(stream, "next_shard", "history")
+            self.streams.transition(stream, "UPDATING")
+        return {
+            "StreamName": stream.name,
+            "CurrentShardCount": current,
+            "TargetShardCount": target,
+            "StreamARN": stream.arn,
+        }
+
+    # ---- retention -----------------------------------------------------------------------------
+
+    def _retention(self, ctx: RequestContext, params: dict[str, Any]) -> tuple[Stream, int]:
+        stream = self.streams.find(ctx, params)
+        hours = params["RetentionPeriodHours"]
+        if hours < DEFAULT_RETENTION:
+            raise errors.invalid(
+                f"Minimum allowed retention period is {DEFAULT_RETENTION} hours. "
+                f"Requested retention period ({hours} hours) is too short."
+            )
+        if hours > MAX_RETENTION:
+            raise errors.invalid(
+                f"Maximum allowed retention period is {MAX_RETENTION} hours. "
+                f"Requested retention period ({hours} hours) is too long."
+            )
+        if stream.status != "ACTIVE":
+            raise errors.not_active(stream.name, stream.account, stream.status)
+        return stream, hours
+
+    def increase_stream_retention_period(self, ctx: RequestContext, params: dict[str, Any]) -> None:
+        stream, hours = self._retention(ctx, params)
+        if hours < stream.retention:
+            raise errors.invalid(
+                f"Requested retention period ({hours} hours) for stream {stream.name} can not be shorter than "
+                f"existing retention period ({stream.retention} hours). Use DecreaseRetentionPeriod API."
+            )
+        self._set_retention(stream, hours)
+
+    def decrease_stream_retention_period(self, ctx: RequestContext, params: dict[str, Any]) -> None:
+        stream, hours = self._retention(ctx, params)
+        if hours > stream.retention:
+            raise errors.invalid(
+                f"Requested retention period ({hours} hours) for stream {stream.name} can not be longer than "
+                f"existing retention period ({stream.retention} hours). Use IncreaseRetentionPeriod API."
+            )
+        self._set_retention(stream, hours)
+
+    def _set_retention(self, stream: Stream, hours: int) -> None:
+        # Records already past the old retention stay gone: trim before widening the window.
+        self._trim()
+        with self.store.transaction():
+            stream.retention = hours
+            self.streams.save(stream, "retention")

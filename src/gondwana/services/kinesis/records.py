@@ -8,6 +8,7 @@ compare correctly after a restart; the fixed width makes text order equal numeri
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -38,14 +39,21 @@ def belongs(stream_id: int, tag: int) -> bool:
     return _tag(stream_id) == tag
 
 
+def arrival_time(now: float) -> float:
+    """Arrival times are kept to the millisecond, as returned, so a client passing a record's
+    ApproximateArrivalTimestamp back as an AT_TIMESTAMP position finds that very record."""
+    return math.floor(now * 1000) / 1000
+
+
 def append(
     store: Store, stream_id: int, first_counter: int, rows: Sequence[tuple[int, str, bytes]], now: float
 ) -> None:
     """Store records [(shard, partition key, data)] with counters first_counter, first_counter + 1, ..."""
+    arrival = arrival_time(now)
     store.executemany(
         "INSERT INTO kinesis_records (stream_id, shard, seq, arrival, pkey, data) VALUES (?, ?, ?, ?, ?, ?)",
         [
-            (stream_id, shard, first_counter + i, now, pkey, data)
+            (stream_id, shard, first_counter + i, arrival, pkey, data)
             for i, (shard, pkey, data) in enumerate(rows)
         ],
     )

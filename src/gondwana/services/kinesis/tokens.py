@@ -12,11 +12,11 @@ from gondwana.services.kinesis.iterators import seal, unseal
 TOKEN_TTL = 300.0
 
 
-def make_token(secret: bytes, kind: str, now: float, **state: Any) -> str:
-    return seal(secret, json.dumps({"k": kind, "t": now, **state}, separators=(",", ":")).encode())
+def make_token(secret: bytes, purpose: str, now: float, **state: Any) -> str:
+    return seal(secret, json.dumps({"k": purpose, "t": now, **state}, separators=(",", ":")).encode())
 
 
-def read_token(secret: bytes, token: str, kind: str, now: float) -> dict[str, Any]:
+def read_token(secret: bytes, token: str, purpose: str, now: float) -> dict[str, Any]:
     payload = unseal(secret, token)
     state: Any = None
     if payload is not None:
@@ -24,7 +24,7 @@ def read_token(secret: bytes, token: str, kind: str, now: float) -> dict[str, An
             state = json.loads(payload)
         except ValueError:
             state = None
-    if not isinstance(state, dict) or state.get("k") != kind:
+    if not isinstance(state, dict) or state.get("k") != purpose:
         raise errors.invalid(f"Invalid NextToken: {token}")
     if now - state["t"] > TOKEN_TTL:
         raise ServiceError("ExpiredNextTokenException", f"The NextToken {token} has expired.")

@@ -15,7 +15,7 @@ import cbor2
 
 from gondwana.protocols.base import WireProtocol, request_id_headers
 from gondwana.protocols.errors import ServiceError, serialization_error
-from gondwana.protocols.shapes import CBOR_INPUT, JSON_INPUT, JSON_OUTPUT, OutputCodec, epoch_number
+from gondwana.protocols.shapes import CBOR_INPUT, JSON_INPUT, JSON_OUTPUT, OutputCodec, epoch_millis
 from gondwana.server.messages import Request, Response
 
 if TYPE_CHECKING:
@@ -97,7 +97,10 @@ class JsonProtocol(WireProtocol):
         return self._response(ctx, status, _dumps(body).encode("utf-8", "surrogatepass"), extra)
 
 
-CBOR_OUTPUT = OutputCodec("cbor", bytes, lambda v: cbor2.CBORTag(1, epoch_number(v)))
+# Timestamps travel as tag 1 + epoch milliseconds both ways (the Java SDKs' CBOR format); the tag
+# is kept raw on input (cbor2 would read its value as seconds) and converted by the binder.
+CBOR_OUTPUT = OutputCodec("cbor", bytes, lambda v: cbor2.CBORTag(1, epoch_millis(v)))
+_RAW_EPOCH = {1: lambda value, immutable: cbor2.CBORTag(1, value)}
 
 
 class CborProtocol(WireProtocol):
@@ -109,7 +112,7 @@ class CborProtocol(WireProtocol):
         if not request.body:
             return {}
         try:
-            params = cbor2.loads(request.body)
+            params = cbor2.loads(request.body, semantic_decoders=_RAW_EPOCH)
         except Exception:  # cbor2 raises a family of decode errors and ValueErrors
             raise serialization_error() from None
         if type(params) is not dict:

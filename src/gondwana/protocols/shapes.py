@@ -91,8 +91,18 @@ class InputCodec:
     timestamp: Callable[[Any], float]
 
 
+def cbor_epoch(value: Any) -> float:
+    """AWS's CBOR (`application/x-amz-cbor-1.1`, spoken by the Java SDKs) carries timestamps as
+    epoch *milliseconds*, tagged 1 (the SDKs' UNIX_TIMESTAMP_MILLIS payload format)."""
+    if getattr(value, "tag", None) == 1:
+        value = value.value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return value / 1000.0
+    return to_epoch(value)
+
+
 JSON_INPUT = InputCodec("json", b64_blob, to_epoch)
-CBOR_INPUT = InputCodec("cbor", raw_blob, to_epoch)
+CBOR_INPUT = InputCodec("cbor", raw_blob, cbor_epoch)
 TYPED_INPUT = InputCodec("typed", raw_blob, to_epoch)  # query/rest parsers already converted
 
 
@@ -368,6 +378,12 @@ class OutputCodec:
     name: str
     blob: Callable[[bytes], Any]
     timestamp: Callable[[Any], Any]
+
+
+def epoch_millis(value: Any) -> int:
+    if isinstance(value, dt.datetime):
+        value = value.timestamp()
+    return round(float(value) * 1000)
 
 
 def epoch_number(value: Any) -> float | int:

@@ -46,18 +46,30 @@ class KinesisService(DataPlane, Control, Consumers, Service):
         self.shards = Shards(self.store)
         self.throttle = Throttle()
         self._secret: bytes | None = None
+        self._sweeper: object = None
 
     # ---- lifecycle -----------------------------------------------------------------------------
 
     def start(self) -> None:
         storage.register(self.store)
         self.runtime.clock_listeners.append(self._on_clock)
-        self.runtime.later(0, self._sweep)
+        self._start_sweeping()
 
     def reset(self) -> None:
         self._secret = None
         self.throttle.reset()
-        self.runtime.later(0, self._sweep)
+        self._start_sweeping()
+
+    def _start_sweeping(self) -> None:
+        """One chain of sweeps at a time: a new chain (after a reset) retires the previous one."""
+        token = self._sweeper = object()
+
+        def tick() -> None:
+            if self._sweeper is token:
+                self._sweep()
+                self.runtime.later(TRIM_EVERY, tick)
+
+        self.runtime.later(0, tick)
 
     @property
     def secret(self) -> bytes:
@@ -69,11 +81,10 @@ class KinesisService(DataPlane, Control, Consumers, Service):
         self.runtime.later(0, self._trim)
 
     def _sweep(self) -> None:
-        """Settle transitions that fell due while we were down, trim, and come back in a minute."""
+        """Settle transitions that fell due (also while we were down) and trim expired records."""
         self.streams.settle_due()
         self._settle_consumers()
         self._trim()
-        self.runtime.later(TRIM_EVERY, self._sweep)
 
     def _trim(self) -> None:
         """Delete records older than their stream's retention (reads never return them anyway)."""

@@ -36,7 +36,9 @@ def new_stream(kinesis: Any) -> Callable[..., str]:
         if shards is not None:
             kwargs["ShardCount"] = shards
         kinesis.create_stream(StreamName=name, **kwargs)
-        kinesis.get_waiter("stream_exists").wait(StreamName=name, WaiterConfig={"Delay": 0.05, "MaxAttempts": 40})
+        kinesis.get_waiter("stream_exists").wait(
+            StreamName=name, WaiterConfig={"Delay": 0.05, "MaxAttempts": 40}
+        )
         return name
 
     return make

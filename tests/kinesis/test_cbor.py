@@ -33,8 +33,10 @@ def call(server: Any, operation: str, body: dict[str, Any]) -> tuple[int, dict[s
         )
         response = conn.getresponse()
         data = response.read()
-        return response.status, cbor2.loads(data, semantic_decoders={1: lambda v, _: ("epoch", v)}), (
-            response.getheader("Content-Type") or ""
+        return (
+            response.status,
+            cbor2.loads(data, semantic_decoders={1: lambda v, _: ("epoch", v)}),
+            (response.getheader("Content-Type") or ""),
         )
     finally:
         conn.close()
@@ -57,8 +59,12 @@ def test_cbor_put_and_get_records(server: Any, kinesis: Any) -> None:
     status, out, _ = call(
         server,
         "GetShardIterator",
-        {"StreamName": name, "ShardId": "shardId-000000000000", "ShardIteratorType": "AT_TIMESTAMP",
-         "Timestamp": cbor2.CBORTag(1, before)},
+        {
+            "StreamName": name,
+            "ShardId": "shardId-000000000000",
+            "ShardIteratorType": "AT_TIMESTAMP",
+            "Timestamp": cbor2.CBORTag(1, before),
+        },
     )
     assert status == 200
     status, out, _ = call(server, "GetRecords", {"ShardIterator": out["ShardIterator"]})
@@ -68,7 +74,9 @@ def test_cbor_put_and_get_records(server: Any, kinesis: Any) -> None:
     assert kind == "epoch" and isinstance(millis, int)
     assert abs(millis - time.time() * 1000) < 60_000  # milliseconds, as the Java SDK reads them
     # the same records over JSON agree on the arrival instant
-    it = kinesis.get_shard_iterator(StreamName=name, ShardId="shardId-000000000000", ShardIteratorType="TRIM_HORIZON")
+    it = kinesis.get_shard_iterator(
+        StreamName=name, ShardId="shardId-000000000000", ShardIteratorType="TRIM_HORIZON"
+    )
     first = kinesis.get_records(ShardIterator=it["ShardIterator"])["Records"][0]
     assert first["ApproximateArrivalTimestamp"] == dt.datetime.fromtimestamp(millis / 1000, dt.UTC)
 

@@ -29,7 +29,10 @@ def aws(server: Any, *args: str, check: bool = True) -> subprocess.CompletedProc
     env.pop("AWS_PROFILE", None)
     result = subprocess.run(
         [str(AWS), "--endpoint-url", server.url, "--output", "json", "kinesis", *args],
-        capture_output=True, text=True, env=env, timeout=60,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
     )
     if check:
         assert result.returncode == 0, result.stderr
@@ -45,11 +48,23 @@ def test_cli_round_trip(server: Any) -> None:
     aws(server, "wait", "stream-exists", "--stream-name", name)
     # AWS CLI v1 sends a blob argument's text as the bytes (base64-encoding them on the wire)
     payload = "hello from the cli"
-    put = json.loads(aws(server, "put-record", "--stream-name", name, "--partition-key", "k", "--data", payload).stdout)
+    put = json.loads(
+        aws(server, "put-record", "--stream-name", name, "--partition-key", "k", "--data", payload).stdout
+    )
     assert put["ShardId"].startswith("shardId-") and len(put["SequenceNumber"]) == 56
     iterator = json.loads(
-        aws(server, "get-shard-iterator", "--stream-name", name, "--shard-id", put["ShardId"],
-            "--shard-iterator-type", "AT_SEQUENCE_NUMBER", "--starting-sequence-number", put["SequenceNumber"]).stdout
+        aws(
+            server,
+            "get-shard-iterator",
+            "--stream-name",
+            name,
+            "--shard-id",
+            put["ShardId"],
+            "--shard-iterator-type",
+            "AT_SEQUENCE_NUMBER",
+            "--starting-sequence-number",
+            put["SequenceNumber"],
+        ).stdout
     )["ShardIterator"]
     records = json.loads(aws(server, "get-records", "--shard-iterator", iterator).stdout)["Records"]
     assert len(records) == 1 and records[0]["SequenceNumber"] == put["SequenceNumber"]

@@ -22,7 +22,11 @@ def test_stream_tags(kinesis: Any, new_stream: Any) -> None:
     name = new_stream(1, Tags={"team": "data"})
     kinesis.add_tags_to_stream(StreamName=name, Tags={"foo": "bar", "a": "1"})
     listed = kinesis.list_tags_for_stream(StreamName=name)
-    assert listed["Tags"] == [{"Key": "a", "Value": "1"}, {"Key": "foo", "Value": "bar"}, {"Key": "team", "Value": "data"}]
+    assert listed["Tags"] == [
+        {"Key": "a", "Value": "1"},
+        {"Key": "foo", "Value": "bar"},
+        {"Key": "team", "Value": "data"},
+    ]
     assert listed["HasMoreTags"] is False
     page = kinesis.list_tags_for_stream(StreamName=name, Limit=1, ExclusiveStartTagKey="a")
     assert page["Tags"] == [{"Key": "foo", "Value": "bar"}] and page["HasMoreTags"] is True
@@ -49,7 +53,9 @@ def test_consumer_lifecycle(kinesis: Any, new_stream: Any) -> None:
     assert consumer["ConsumerStatus"] in ("CREATING", "ACTIVE")
     described = kinesis.describe_stream_consumer(ConsumerARN=consumer["ConsumerARN"])["ConsumerDescription"]
     assert described["ConsumerStatus"] == "ACTIVE" and described["StreamARN"] == stream_arn
-    by_name = kinesis.describe_stream_consumer(StreamARN=stream_arn, ConsumerName="consumer")["ConsumerDescription"]
+    by_name = kinesis.describe_stream_consumer(StreamARN=stream_arn, ConsumerName="consumer")[
+        "ConsumerDescription"
+    ]
     assert by_name["ConsumerARN"] == consumer["ConsumerARN"]
     listed = kinesis.list_stream_consumers(StreamARN=stream_arn)["Consumers"]
     assert [(c["ConsumerName"], c["ConsumerStatus"]) for c in listed] == [("consumer", "ACTIVE")]
@@ -84,7 +90,9 @@ def test_twenty_consumers_per_stream_and_pagination(kinesis: Any, new_stream: An
     ]
     assert names == [f"c{i:02d}" for i in range(20)]
     kinesis.delete_stream(StreamName=name, EnforceConsumerDeletion=True)
-    kinesis.get_waiter("stream_not_exists").wait(StreamName=name, WaiterConfig={"Delay": 0.05, "MaxAttempts": 20})
+    kinesis.get_waiter("stream_not_exists").wait(
+        StreamName=name, WaiterConfig={"Delay": 0.05, "MaxAttempts": 20}
+    )
 
 
 def test_consumer_states_with_delay(fresh_server: Any) -> None:
@@ -95,11 +103,16 @@ def test_consumer_states_with_delay(fresh_server: Any) -> None:
     consumer = kinesis.register_stream_consumer(StreamARN=arn_of("c"), ConsumerName="x")["Consumer"]
     assert consumer["ConsumerStatus"] == "CREATING"
     proc.advance_clock(1)
-    assert kinesis.describe_stream_consumer(ConsumerARN=consumer["ConsumerARN"])["ConsumerDescription"][
-        "ConsumerStatus"
-    ] == "ACTIVE"
+    assert (
+        kinesis.describe_stream_consumer(ConsumerARN=consumer["ConsumerARN"])["ConsumerDescription"][
+            "ConsumerStatus"
+        ]
+        == "ACTIVE"
+    )
     kinesis.deregister_stream_consumer(ConsumerARN=consumer["ConsumerARN"])
-    assert kinesis.list_stream_consumers(StreamARN=arn_of("c"))["Consumers"][0]["ConsumerStatus"] == "DELETING"
+    assert (
+        kinesis.list_stream_consumers(StreamARN=arn_of("c"))["Consumers"][0]["ConsumerStatus"] == "DELETING"
+    )
     proc.advance_clock(1)
     assert kinesis.list_stream_consumers(StreamARN=arn_of("c"))["Consumers"] == []
 
@@ -110,9 +123,15 @@ def test_resource_policy_crud(kinesis: Any, new_stream: Any) -> None:
     assert json.loads(kinesis.get_resource_policy(ResourceARN=arn)["Policy"]) == {}
     policy = {
         "Version": "2012-10-17",
-        "Statement": [{"Sid": "AllowCrossAccountWrite", "Effect": "Allow",
-                       "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "kinesis:PutRecord",
-                       "Resource": arn}],
+        "Statement": [
+            {
+                "Sid": "AllowCrossAccountWrite",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                "Action": "kinesis:PutRecord",
+                "Resource": arn,
+            }
+        ],
     }
     kinesis.put_resource_policy(ResourceARN=arn, Policy=json.dumps(policy))
     assert json.loads(kinesis.get_resource_policy(ResourceARN=arn)["Policy"]) == policy
@@ -132,8 +151,12 @@ def test_enhanced_monitoring_and_encryption(kinesis: Any, new_stream: Any) -> No
     assert out["CurrentShardLevelMetrics"] == [] and out["DesiredShardLevelMetrics"] == ["IncomingBytes"]
     out = kinesis.enable_enhanced_monitoring(StreamName=name, ShardLevelMetrics=["ALL"])
     assert len(out["DesiredShardLevelMetrics"]) == 7
-    out = kinesis.disable_enhanced_monitoring(StreamName=name, ShardLevelMetrics=["IncomingBytes", "OutgoingBytes"])
-    assert "IncomingBytes" not in out["DesiredShardLevelMetrics"] and len(out["DesiredShardLevelMetrics"]) == 5
+    out = kinesis.disable_enhanced_monitoring(
+        StreamName=name, ShardLevelMetrics=["IncomingBytes", "OutgoingBytes"]
+    )
+    assert (
+        "IncomingBytes" not in out["DesiredShardLevelMetrics"] and len(out["DesiredShardLevelMetrics"]) == 5
+    )
     desc = kinesis.describe_stream(StreamName=name)["StreamDescription"]
     assert desc["EnhancedMonitoring"] == [{"ShardLevelMetrics": out["DesiredShardLevelMetrics"]}]
 
@@ -153,9 +176,9 @@ def test_update_stream_mode(fresh_server: Any) -> None:
     kinesis = make_client(proc.url, "kinesis")
     kinesis.create_stream(StreamName="m", ShardCount=2)
     kinesis.update_stream_mode(StreamARN=arn_of("m"), StreamModeDetails={"StreamMode": "ON_DEMAND"})
-    assert kinesis.describe_stream_summary(StreamName="m")["StreamDescriptionSummary"]["StreamModeDetails"] == {
-        "StreamMode": "ON_DEMAND"
-    }
+    assert kinesis.describe_stream_summary(StreamName="m")["StreamDescriptionSummary"][
+        "StreamModeDetails"
+    ] == {"StreamMode": "ON_DEMAND"}
     kinesis.update_stream_mode(StreamARN=arn_of("m"), StreamModeDetails={"StreamMode": "PROVISIONED"})
     with pytest.raises(ClientError) as exc:
         kinesis.update_stream_mode(StreamARN=arn_of("m"), StreamModeDetails={"StreamMode": "ON_DEMAND"})

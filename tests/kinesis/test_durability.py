@@ -19,10 +19,18 @@ def test_records_and_iterators_survive_kill(fresh_server: Any) -> None:
     proc = fresh_server()
     kinesis = make_client(proc.url, "kinesis")
     kinesis.create_stream(StreamName="d", ShardCount=2)
-    acked = [kinesis.put_record(StreamName="d", Data=f"r{i}".encode(), PartitionKey=f"k{i}") for i in range(20)]
-    batch = kinesis.put_records(StreamName="d", Records=[{"Data": b"b", "PartitionKey": str(i)} for i in range(30)])
-    trim = kinesis.get_shard_iterator(StreamName="d", ShardId=SHARD, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-    latest = kinesis.get_shard_iterator(StreamName="d", ShardId=SHARD, ShardIteratorType="LATEST")["ShardIterator"]
+    acked = [
+        kinesis.put_record(StreamName="d", Data=f"r{i}".encode(), PartitionKey=f"k{i}") for i in range(20)
+    ]
+    batch = kinesis.put_records(
+        StreamName="d", Records=[{"Data": b"b", "PartitionKey": str(i)} for i in range(30)]
+    )
+    trim = kinesis.get_shard_iterator(StreamName="d", ShardId=SHARD, ShardIteratorType="TRIM_HORIZON")[
+        "ShardIterator"
+    ]
+    latest = kinesis.get_shard_iterator(StreamName="d", ShardId=SHARD, ShardIteratorType="LATEST")[
+        "ShardIterator"
+    ]
     before = {r["SequenceNumber"]: r["Data"] for r in drain(kinesis, trim)[0]}
 
     proc.kill()
@@ -69,13 +77,22 @@ def test_transitions_pending_at_a_crash_settle_after_restart(fresh_server: Any) 
     proc = fresh_server("--state-delay", "60000")
     kinesis = make_client(proc.url, "kinesis")
     kinesis.create_stream(StreamName="slow", ShardCount=1)
-    assert kinesis.describe_stream_summary(StreamName="slow")["StreamDescriptionSummary"]["StreamStatus"] == "CREATING"
+    assert (
+        kinesis.describe_stream_summary(StreamName="slow")["StreamDescriptionSummary"]["StreamStatus"]
+        == "CREATING"
+    )
     proc.kill()
     proc.restart()
     kinesis = make_client(proc.url, "kinesis")
-    assert kinesis.describe_stream_summary(StreamName="slow")["StreamDescriptionSummary"]["StreamStatus"] == "CREATING"
+    assert (
+        kinesis.describe_stream_summary(StreamName="slow")["StreamDescriptionSummary"]["StreamStatus"]
+        == "CREATING"
+    )
     proc.advance_clock(61)
-    assert kinesis.describe_stream_summary(StreamName="slow")["StreamDescriptionSummary"]["StreamStatus"] == "ACTIVE"
+    assert (
+        kinesis.describe_stream_summary(StreamName="slow")["StreamDescriptionSummary"]["StreamStatus"]
+        == "ACTIVE"
+    )
     assert kinesis.list_streams()["StreamSummaries"][0]["StreamStatus"] == "ACTIVE"
 
 
@@ -83,7 +100,9 @@ def test_reset_wipes_streams_and_keeps_serving(fresh_server: Any) -> None:
     proc = fresh_server(in_memory=True)
     kinesis = make_client(proc.url, "kinesis")
     kinesis.create_stream(StreamName="r", ShardCount=1)
-    it = kinesis.get_shard_iterator(StreamName="r", ShardId=SHARD, ShardIteratorType="LATEST")["ShardIterator"]
+    it = kinesis.get_shard_iterator(StreamName="r", ShardId=SHARD, ShardIteratorType="LATEST")[
+        "ShardIterator"
+    ]
     proc.reset()
     assert kinesis.list_streams()["StreamNames"] == []
     kinesis.create_stream(StreamName="r", ShardCount=1)

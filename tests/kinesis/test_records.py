@@ -24,8 +24,12 @@ def shard_for(shards: list[dict[str, Any]], key: str) -> str:
     raise AssertionError("no shard")
 
 
-def read_all(kinesis: Any, name: str, shard: str, kind: str = "TRIM_HORIZON", **kw: Any) -> list[dict[str, Any]]:
-    it = kinesis.get_shard_iterator(StreamName=name, ShardId=shard, ShardIteratorType=kind, **kw)["ShardIterator"]
+def read_all(
+    kinesis: Any, name: str, shard: str, kind: str = "TRIM_HORIZON", **kw: Any
+) -> list[dict[str, Any]]:
+    it = kinesis.get_shard_iterator(StreamName=name, ShardId=shard, ShardIteratorType=kind, **kw)[
+        "ShardIterator"
+    ]
     out = kinesis.get_records(ShardIterator=it)
     return out["Records"]
 
@@ -37,7 +41,9 @@ def test_md5_of_partition_key_picks_the_shard(kinesis: Any, new_stream: Any) -> 
         key = f"key-{i}"
         put = kinesis.put_record(StreamName=name, Data=f"d{i}".encode(), PartitionKey=key)
         assert put["ShardId"] == shard_for(shards, key)
-    explicit = kinesis.put_record(StreamName=name, Data=b"x", PartitionKey="any", ExplicitHashKey=str(2**128 - 1))
+    explicit = kinesis.put_record(
+        StreamName=name, Data=b"x", PartitionKey="any", ExplicitHashKey=str(2**128 - 1)
+    )
     assert explicit["ShardId"] == "shardId-000000000003"
     explicit = kinesis.put_record(StreamName=name, Data=b"x", PartitionKey="any", ExplicitHashKey="0")
     assert explicit["ShardId"] == "shardId-000000000000"
@@ -113,7 +119,10 @@ def test_put_records_validates_the_whole_batch(kinesis: Any, raw_kinesis: Any, n
     with pytest.raises(ClientError) as exc:
         kinesis.put_records(
             StreamName=name,
-            Records=[{"Data": b"x", "PartitionKey": "a"}, {"Data": b"y", "PartitionKey": "b", "ExplicitHashKey": str(2**129)}],
+            Records=[
+                {"Data": b"x", "PartitionKey": "a"},
+                {"Data": b"y", "PartitionKey": "b", "ExplicitHashKey": str(2**129)},
+            ],
         )
     assert error_of(exc)[0] == "InvalidArgumentException"
     # nothing of the rejected batch was stored
@@ -127,12 +136,17 @@ def test_put_records_reports_throttled_entries_without_failing_the_batch(fresh_s
     kinesis = make_client(proc.url, "kinesis")
     kinesis.create_stream(StreamName="hot", ShardCount=1)
     big = b"x" * (400 * 1024)
-    out = kinesis.put_records(StreamName="hot", Records=[{"Data": big, "PartitionKey": str(i)} for i in range(4)])
+    out = kinesis.put_records(
+        StreamName="hot", Records=[{"Data": big, "PartitionKey": str(i)} for i in range(4)]
+    )
     assert out["FailedRecordCount"] >= 1
     assert "SequenceNumber" in out["Records"][0]
     failed = [r for r in out["Records"] if "ErrorCode" in r]
     assert failed and failed[0]["ErrorCode"] == "ProvisionedThroughputExceededException"
-    assert failed[0]["ErrorMessage"] == f"Rate exceeded for shard shardId-000000000000 in stream hot under account {ACCOUNT}."
+    assert (
+        failed[0]["ErrorMessage"]
+        == f"Rate exceeded for shard shardId-000000000000 in stream hot under account {ACCOUNT}."
+    )
     stored = read_all(kinesis, "hot", "shardId-000000000000")
     assert len(stored) == 4 - out["FailedRecordCount"]
 
@@ -149,7 +163,9 @@ def test_iterator_types(kinesis: Any, new_stream: Any) -> None:
     after = read_all(kinesis, name, shard, "AFTER_SEQUENCE_NUMBER", StartingSequenceNumber=seqs[2])
     assert [r["SequenceNumber"] for r in after] == seqs[3:]
 
-    latest = kinesis.get_shard_iterator(StreamName=name, ShardId=shard, ShardIteratorType="LATEST")["ShardIterator"]
+    latest = kinesis.get_shard_iterator(StreamName=name, ShardId=shard, ShardIteratorType="LATEST")[
+        "ShardIterator"
+    ]
     assert kinesis.get_records(ShardIterator=latest)["Records"] == []
     new = kinesis.put_record(StreamName=name, Data=b"new", PartitionKey="k")
     got = kinesis.get_records(ShardIterator=latest)
@@ -188,7 +204,9 @@ def test_at_timestamp_after_clock_advance(fresh_server: Any) -> None:
 
 def test_iterator_argument_errors(kinesis: Any, new_stream: Any) -> None:
     name = new_stream(2)
-    seq = kinesis.put_record(StreamName=name, Data=b"x", PartitionKey="k", ExplicitHashKey="0")["SequenceNumber"]
+    seq = kinesis.put_record(StreamName=name, Data=b"x", PartitionKey="k", ExplicitHashKey="0")[
+        "SequenceNumber"
+    ]
     shard = "shardId-000000000000"
 
     def fails(**kw: Any) -> tuple[str, str, int]:
@@ -201,12 +219,16 @@ def test_iterator_argument_errors(kinesis: Any, new_stream: Any) -> None:
     assert message.endswith("Request specified AT_SEQUENCE_NUMBER and no StartingSequenceNumber.")
     code, message, _ = fails(ShardId=shard, ShardIteratorType="LATEST", StartingSequenceNumber=seq)
     assert message.endswith("Request specified LATEST and also a StartingSequenceNumber.")
-    code, message, _ = fails(ShardId="shardId-000000000001", ShardIteratorType="AT_SEQUENCE_NUMBER", StartingSequenceNumber=seq)
+    code, message, _ = fails(
+        ShardId="shardId-000000000001", ShardIteratorType="AT_SEQUENCE_NUMBER", StartingSequenceNumber=seq
+    )
     assert message == (
         "Invalid StartingSequenceNumber. It encodes shardId-000000000000, while it was used in a call to a shard "
         "with shardId-000000000001"
     )
-    code, message, _ = fails(ShardId=shard, ShardIteratorType="AT_SEQUENCE_NUMBER", StartingSequenceNumber="1234")
+    code, message, _ = fails(
+        ShardId=shard, ShardIteratorType="AT_SEQUENCE_NUMBER", StartingSequenceNumber="1234"
+    )
     assert message == (
         f"StartingSequenceNumber 1234 used in GetShardIterator on shard {shard} in stream {name} under account "
         f"{ACCOUNT} is invalid."
@@ -225,7 +247,9 @@ def test_iterator_argument_errors(kinesis: Any, new_stream: Any) -> None:
 
 def test_iterators_are_tamper_evident(kinesis: Any, new_stream: Any) -> None:
     name = new_stream(1)
-    it = kinesis.get_shard_iterator(StreamName=name, ShardId="shardId-000000000000", ShardIteratorType="TRIM_HORIZON")
+    it = kinesis.get_shard_iterator(
+        StreamName=name, ShardId="shardId-000000000000", ShardIteratorType="TRIM_HORIZON"
+    )
     token = it["ShardIterator"]
     raw = bytearray(base64.urlsafe_b64decode(token))
     raw[12] ^= 1  # move the position by one shard/counter bit
@@ -242,7 +266,9 @@ def test_iterator_expires_after_five_minutes(fresh_server: Any) -> None:
     proc = fresh_server(in_memory=True)
     kinesis = make_client(proc.url, "kinesis")
     kinesis.create_stream(StreamName="e", ShardCount=1)
-    it = kinesis.get_shard_iterator(StreamName="e", ShardId="shardId-000000000000", ShardIteratorType="LATEST")
+    it = kinesis.get_shard_iterator(
+        StreamName="e", ShardId="shardId-000000000000", ShardIteratorType="LATEST"
+    )
     proc.advance_clock(299)
     nxt = kinesis.get_records(ShardIterator=it["ShardIterator"])["NextShardIterator"]
     proc.advance_clock(2)
@@ -264,7 +290,9 @@ def test_get_records_limit_and_millis_behind(fresh_server: Any) -> None:
     for _ in range(3):
         kinesis.put_records(StreamName="m", Records=[{"Data": b"x", "PartitionKey": "k"}] * 10)
     proc.advance_clock(10)
-    it = kinesis.get_shard_iterator(StreamName="m", ShardId="shardId-000000000000", ShardIteratorType="TRIM_HORIZON")
+    it = kinesis.get_shard_iterator(
+        StreamName="m", ShardId="shardId-000000000000", ShardIteratorType="TRIM_HORIZON"
+    )
     first = kinesis.get_records(ShardIterator=it["ShardIterator"], Limit=25)
     assert len(first["Records"]) == 25
     assert first["MillisBehindLatest"] >= 10_000
@@ -278,7 +306,9 @@ def test_get_records_caps_a_response_at_ten_mebibytes(kinesis: Any, new_stream: 
     blob = b"z" * (3 * 1024 * 1024)
     for _ in range(2):
         kinesis.put_records(StreamName=name, Records=[{"Data": blob, "PartitionKey": "k"}] * 2)
-    it = kinesis.get_shard_iterator(StreamName=name, ShardId="shardId-000000000000", ShardIteratorType="TRIM_HORIZON")
+    it = kinesis.get_shard_iterator(
+        StreamName=name, ShardId="shardId-000000000000", ShardIteratorType="TRIM_HORIZON"
+    )
     first = kinesis.get_records(ShardIterator=it["ShardIterator"])
     assert len(first["Records"]) == 3
     second = kinesis.get_records(ShardIterator=first["NextShardIterator"])
@@ -291,9 +321,14 @@ def test_record_size_limit(kinesis: Any, raw_kinesis: Any, new_stream: Any) -> N
     with pytest.raises(ClientError) as exc:
         kinesis.put_record(StreamName=name, Data=b"x" * (1024 * 1024), PartitionKey="k")
     assert error_of(exc)[0] == "ValidationException"
-    kinesis.update_max_record_size(StreamARN=f"arn:aws:kinesis:us-east-1:{ACCOUNT}:stream/{name}", MaxRecordSizeInKiB=2048)
+    kinesis.update_max_record_size(
+        StreamARN=f"arn:aws:kinesis:us-east-1:{ACCOUNT}:stream/{name}", MaxRecordSizeInKiB=2048
+    )
     kinesis.put_record(StreamName=name, Data=b"x" * (1024 * 1024), PartitionKey="k")
-    assert kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["MaxRecordSizeInKiB"] == 2048
+    assert (
+        kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["MaxRecordSizeInKiB"]
+        == 2048
+    )
     with pytest.raises(ClientError) as exc:
         raw_kinesis.put_record(StreamName=name, Data=b"x")
     assert error_of(exc) == (

@@ -16,7 +16,9 @@ HOUR = 3600
 
 
 def read(kinesis: Any, name: str, kind: str = "TRIM_HORIZON", **kw: Any) -> list[bytes]:
-    it = kinesis.get_shard_iterator(StreamName=name, ShardId=SHARD, ShardIteratorType=kind, **kw)["ShardIterator"]
+    it = kinesis.get_shard_iterator(StreamName=name, ShardId=SHARD, ShardIteratorType=kind, **kw)[
+        "ShardIterator"
+    ]
     return [r["Data"] for r in kinesis.get_records(ShardIterator=it)["Records"]]
 
 
@@ -26,9 +28,9 @@ def test_records_past_retention_are_gone_and_trimmed(fresh_server: Any, tmp_path
     kinesis.create_stream(StreamName="r", ShardCount=1)
     first = kinesis.put_record(StreamName="r", Data=b"old", PartitionKey="k")
     stamp = kinesis.get_records(
-        ShardIterator=kinesis.get_shard_iterator(StreamName="r", ShardId=SHARD, ShardIteratorType="TRIM_HORIZON")[
-            "ShardIterator"
-        ]
+        ShardIterator=kinesis.get_shard_iterator(
+            StreamName="r", ShardId=SHARD, ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
     )["Records"][0]["ApproximateArrivalTimestamp"]
     proc.advance_clock(23 * HOUR)
     kinesis.put_record(StreamName="r", Data=b"new", PartitionKey="k")
@@ -36,14 +38,20 @@ def test_records_past_retention_are_gone_and_trimmed(fresh_server: Any, tmp_path
     proc.advance_clock(2 * HOUR)  # "old" is now 25 h old
     assert read(kinesis, "r") == [b"new"]
     assert read(kinesis, "r", "AT_TIMESTAMP", Timestamp=stamp) == [b"new"]
-    assert read(kinesis, "r", "AT_SEQUENCE_NUMBER", StartingSequenceNumber=first["SequenceNumber"]) == [b"new"]
+    assert read(kinesis, "r", "AT_SEQUENCE_NUMBER", StartingSequenceNumber=first["SequenceNumber"]) == [
+        b"new"
+    ]
     # raising the retention does not bring expired data back
     kinesis.increase_stream_retention_period(StreamName="r", RetentionPeriodHours=48)
     assert read(kinesis, "r") == [b"new"]
     proc.advance_clock(24 * HOUR)  # "new" is 25 h old but within 48 h
     assert read(kinesis, "r") == [b"new"]
     proc.stop()
-    rows = sqlite3.connect(tmp_path / "ret" / "gondwana.db").execute("SELECT pkey, data FROM kinesis_records").fetchall()
+    rows = (
+        sqlite3.connect(tmp_path / "ret" / "gondwana.db")
+        .execute("SELECT pkey, data FROM kinesis_records")
+        .fetchall()
+    )
     assert rows == [("k", b"new")]  # the expired record was deleted from storage, not just hidden
 
 
@@ -80,7 +88,10 @@ def test_retention_period_rules(kinesis: Any, new_stream: Any) -> None:
         "period (48 hours). Use IncreaseRetentionPeriod API.",
         400,
     )
-    assert kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["RetentionPeriodHours"] == 48
+    assert (
+        kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["RetentionPeriodHours"]
+        == 48
+    )
 
 
 def test_decreasing_retention_hides_older_records(fresh_server: Any) -> None:

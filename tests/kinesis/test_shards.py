@@ -9,6 +9,7 @@ from botocore.exceptions import ClientError
 
 from tests.conftest import make_client
 from tests.kinesis.conftest import error_of
+import itertools
 
 ACCOUNT = "000000000000"
 HALF = 2**127
@@ -30,13 +31,24 @@ def test_list_shards_pagination(kinesis: Any, new_stream: Any) -> None:
         page = kinesis.list_shards(NextToken=page["NextToken"], MaxResults=3)
         got += ids(page["Shards"])
     assert got == [sid(i) for i in range(7)]
-    assert ids(kinesis.list_shards(StreamName=name, ExclusiveStartShardId=sid(4))["Shards"]) == [sid(5), sid(6)]
+    assert ids(kinesis.list_shards(StreamName=name, ExclusiveStartShardId=sid(4))["Shards"]) == [
+        sid(5),
+        sid(6),
+    ]
     with pytest.raises(ClientError) as exc:
         kinesis.list_shards(StreamName=name, NextToken=page.get("NextToken", "x"))
-    assert error_of(exc) == ("InvalidArgumentException", "NextToken and StreamName cannot be provided together.", 400)
+    assert error_of(exc) == (
+        "InvalidArgumentException",
+        "NextToken and StreamName cannot be provided together.",
+        400,
+    )
     with pytest.raises(ClientError) as exc:
         kinesis.list_shards()
-    assert error_of(exc) == ("InvalidArgumentException", "Either NextToken or StreamName should be provided.", 400)
+    assert error_of(exc) == (
+        "InvalidArgumentException",
+        "Either NextToken or StreamName should be provided.",
+        400,
+    )
     with pytest.raises(ClientError) as exc:
         kinesis.list_shards(NextToken="garbage")
     assert error_of(exc)[0] == "InvalidArgumentException"
@@ -65,15 +77,21 @@ def test_split_and_merge_lineage(kinesis: Any, new_stream: Any) -> None:
     assert list(shards) == [sid(0), sid(1), sid(2), sid(3)]
     assert "EndingSequenceNumber" in shards[sid(0)]["SequenceNumberRange"]  # parent CLOSED
     assert shards[sid(2)]["ParentShardId"] == sid(0) and shards[sid(3)]["ParentShardId"] == sid(0)
-    assert shards[sid(2)]["HashKeyRange"] == {"StartingHashKey": str(start0), "EndingHashKey": str(middle - 1)}
+    assert shards[sid(2)]["HashKeyRange"] == {
+        "StartingHashKey": str(start0),
+        "EndingHashKey": str(middle - 1),
+    }
     assert shards[sid(3)]["HashKeyRange"] == {"StartingHashKey": str(middle), "EndingHashKey": str(end0)}
 
     # the children and shard 1 still partition the space
     open_shards = kinesis.list_shards(StreamName=name, ShardFilter={"Type": "AT_LATEST"})["Shards"]
     assert ids(open_shards) == [sid(1), sid(2), sid(3)]
-    ranges = sorted((int(s["HashKeyRange"]["StartingHashKey"]), int(s["HashKeyRange"]["EndingHashKey"])) for s in open_shards)
+    ranges = sorted(
+        (int(s["HashKeyRange"]["StartingHashKey"]), int(s["HashKeyRange"]["EndingHashKey"]))
+        for s in open_shards
+    )
     assert ranges[0][0] == 0 and ranges[-1][1] == 2**128 - 1
-    assert all(a[1] + 1 == b[0] for a, b in zip(ranges, ranges[1:], strict=False))
+    assert all(a[1] + 1 == b[0] for a, b in itertools.pairwise(ranges))
 
     kinesis.merge_shards(StreamName=name, ShardToMerge=sid(3), AdjacentShardToMerge=sid(1))
     merged = kinesis.list_shards(StreamName=name)["Shards"][-1]
@@ -95,7 +113,9 @@ def test_split_and_merge_lineage(kinesis: Any, new_stream: Any) -> None:
     with pytest.raises(ClientError) as exc:
         kinesis.split_shard(StreamName=name, ShardToSplit=sid(99), NewStartingHashKey=str(middle))
     assert error_of(exc) == (
-        "ResourceNotFoundException", f"Could not find shard {sid(99)} in stream {name} under account {ACCOUNT}.", 400
+        "ResourceNotFoundException",
+        f"Could not find shard {sid(99)} in stream {name} under account {ACCOUNT}.",
+        400,
     )
 
 
@@ -113,13 +133,19 @@ def test_non_adjacent_merge_is_rejected(kinesis: Any, new_stream: Any) -> None:
 
 def test_closed_shard_ends_with_null_iterator_and_child_shards(kinesis: Any, new_stream: Any) -> None:
     name = new_stream(1)
-    before = [kinesis.put_record(StreamName=name, Data=f"a{i}".encode(), PartitionKey=f"k{i}") for i in range(10)]
+    before = [
+        kinesis.put_record(StreamName=name, Data=f"a{i}".encode(), PartitionKey=f"k{i}") for i in range(10)
+    ]
     kinesis.split_shard(StreamName=name, ShardToSplit=sid(0), NewStartingHashKey=str(HALF))
-    after = [kinesis.put_record(StreamName=name, Data=f"b{i}".encode(), PartitionKey=f"k{i}") for i in range(10)]
+    after = [
+        kinesis.put_record(StreamName=name, Data=f"b{i}".encode(), PartitionKey=f"k{i}") for i in range(10)
+    ]
     assert all(p["ShardId"] == sid(0) for p in before)
     assert all(p["ShardId"] in (sid(1), sid(2)) for p in after)
 
-    it = kinesis.get_shard_iterator(StreamName=name, ShardId=sid(0), ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    it = kinesis.get_shard_iterator(StreamName=name, ShardId=sid(0), ShardIteratorType="TRIM_HORIZON")[
+        "ShardIterator"
+    ]
     out = kinesis.get_records(ShardIterator=it, Limit=4)
     parent: list[dict[str, Any]] = list(out["Records"])
     while out.get("NextShardIterator"):
@@ -152,9 +178,12 @@ def test_update_shard_count_uniform_scaling(kinesis: Any, new_stream: Any) -> No
     assert len(open_shards) == 4
     for shard in open_shards:
         assert shard["ParentShardId"] in (sid(0), sid(1))
-    bounds = [(int(s["HashKeyRange"]["StartingHashKey"]), int(s["HashKeyRange"]["EndingHashKey"])) for s in open_shards]
+    bounds = [
+        (int(s["HashKeyRange"]["StartingHashKey"]), int(s["HashKeyRange"]["EndingHashKey"]))
+        for s in open_shards
+    ]
     assert bounds[0][0] == 0 and bounds[-1][1] == 2**128 - 1
-    assert all(a[1] + 1 == b[0] for a, b in zip(bounds, bounds[1:], strict=False))
+    assert all(a[1] + 1 == b[0] for a, b in itertools.pairwise(bounds))
     summary = kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]
     assert summary["OpenShardCount"] == 4
 
@@ -175,7 +204,9 @@ def test_update_shard_count_ten_per_rolling_day(fresh_server: Any) -> None:
     kinesis = make_client(proc.url, "kinesis")
     kinesis.create_stream(StreamName="u", ShardCount=1)
     for i in range(10):
-        kinesis.update_shard_count(StreamName="u", TargetShardCount=2 if i % 2 == 0 else 1, ScalingType="UNIFORM_SCALING")
+        kinesis.update_shard_count(
+            StreamName="u", TargetShardCount=2 if i % 2 == 0 else 1, ScalingType="UNIFORM_SCALING"
+        )
     with pytest.raises(ClientError) as exc:
         kinesis.update_shard_count(StreamName="u", TargetShardCount=2, ScalingType="UNIFORM_SCALING")
     assert error_of(exc)[0] == "LimitExceededException"
@@ -195,7 +226,9 @@ def test_shard_filters(fresh_server: Any) -> None:
     proc = fresh_server(in_memory=True)
     kinesis = make_client(proc.url, "kinesis")
     kinesis.create_stream(StreamName="f", ShardCount=2)
-    created = kinesis.describe_stream_summary(StreamName="f")["StreamDescriptionSummary"]["StreamCreationTimestamp"]
+    created = kinesis.describe_stream_summary(StreamName="f")["StreamDescriptionSummary"][
+        "StreamCreationTimestamp"
+    ]
     proc.advance_clock(3600)
     kinesis.split_shard(StreamName="f", ShardToSplit=sid(0), NewStartingHashKey=str(2**126))  # -> 2, 3
     proc.advance_clock(3600)

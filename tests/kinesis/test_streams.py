@@ -9,6 +9,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.kinesis.conftest import error_of, unique
+import itertools
 
 ACCOUNT = "000000000000"
 
@@ -34,18 +35,27 @@ def test_create_describe_delete_lifecycle(kinesis: Any) -> None:
     assert summary["StreamName"] == name
 
     kinesis.delete_stream(StreamName=name)
-    kinesis.get_waiter("stream_not_exists").wait(StreamName=name, WaiterConfig={"Delay": 0.05, "MaxAttempts": 20})
+    kinesis.get_waiter("stream_not_exists").wait(
+        StreamName=name, WaiterConfig={"Delay": 0.05, "MaxAttempts": 20}
+    )
     with pytest.raises(ClientError) as exc:
         kinesis.describe_stream(StreamName=name)
-    assert error_of(exc) == ("ResourceNotFoundException", f"Stream {name} under account {ACCOUNT} not found.", 400)
+    assert error_of(exc) == (
+        "ResourceNotFoundException",
+        f"Stream {name} under account {ACCOUNT} not found.",
+        400,
+    )
 
 
 def test_hash_ranges_partition_the_key_space(kinesis: Any, new_stream: Any) -> None:
     for count in (1, 3, 7):
         shards = kinesis.list_shards(StreamName=new_stream(count))["Shards"]
-        ranges = [(int(s["HashKeyRange"]["StartingHashKey"]), int(s["HashKeyRange"]["EndingHashKey"])) for s in shards]
+        ranges = [
+            (int(s["HashKeyRange"]["StartingHashKey"]), int(s["HashKeyRange"]["EndingHashKey"]))
+            for s in shards
+        ]
         assert ranges[0][0] == 0 and ranges[-1][1] == 2**128 - 1
-        for (_, end), (start, _) in zip(ranges, ranges[1:], strict=False):
+        for (_, end), (start, _) in itertools.pairwise(ranges):
             assert start == end + 1
         assert all(s["SequenceNumberRange"]["StartingSequenceNumber"].isdigit() for s in shards)
 
@@ -63,7 +73,11 @@ def test_create_existing_stream_is_in_use(kinesis: Any, new_stream: Any) -> None
     name = new_stream()
     with pytest.raises(ClientError) as exc:
         kinesis.create_stream(StreamName=name, ShardCount=1)
-    assert error_of(exc) == ("ResourceInUseException", f"Stream {name} under account {ACCOUNT} already exists.", 400)
+    assert error_of(exc) == (
+        "ResourceInUseException",
+        f"Stream {name} under account {ACCOUNT} already exists.",
+        400,
+    )
 
 
 def test_limits_are_checked_before_anything_is_allocated(kinesis: Any, raw_kinesis: Any) -> None:
@@ -94,7 +108,10 @@ def test_limits_are_checked_before_anything_is_allocated(kinesis: Any, raw_kines
         raw_kinesis.create_stream(StreamName="bad name!", ShardCount=0)
     code, message, _ = error_of(exc)
     assert code == "ValidationException" and message.startswith("2 validation errors detected: ")
-    assert "at 'shardCount' failed to satisfy constraint: Member must have value greater than or equal to 1" in message
+    assert (
+        "at 'shardCount' failed to satisfy constraint: Member must have value greater than or equal to 1"
+        in message
+    )
 
 
 def test_list_streams_paginates_with_summaries(kinesis: Any) -> None:
@@ -153,14 +170,26 @@ def test_state_delay_shows_transient_states(fresh_server: Any) -> None:
     kinesis.create_stream(StreamName="slow", ShardCount=1)
     assert kinesis.describe_stream(StreamName="slow")["StreamDescription"]["StreamStatus"] == "CREATING"
     with pytest.raises(ClientError) as exc:
-        kinesis.split_shard(StreamName="slow", ShardToSplit="shardId-000000000000", NewStartingHashKey=str(2**127))
+        kinesis.split_shard(
+            StreamName="slow", ShardToSplit="shardId-000000000000", NewStartingHashKey=str(2**127)
+        )
     assert error_of(exc) == (
-        "ResourceInUseException", f"Stream slow under account {ACCOUNT} not ACTIVE, instead in state CREATING", 400
+        "ResourceInUseException",
+        f"Stream slow under account {ACCOUNT} not ACTIVE, instead in state CREATING",
+        400,
     )
-    kinesis.get_waiter("stream_exists").wait(StreamName="slow", WaiterConfig={"Delay": 0.1, "MaxAttempts": 50})
-    kinesis.split_shard(StreamName="slow", ShardToSplit="shardId-000000000000", NewStartingHashKey=str(2**127))
+    kinesis.get_waiter("stream_exists").wait(
+        StreamName="slow", WaiterConfig={"Delay": 0.1, "MaxAttempts": 50}
+    )
+    kinesis.split_shard(
+        StreamName="slow", ShardToSplit="shardId-000000000000", NewStartingHashKey=str(2**127)
+    )
     assert kinesis.describe_stream(StreamName="slow")["StreamDescription"]["StreamStatus"] == "UPDATING"
-    kinesis.get_waiter("stream_exists").wait(StreamName="slow", WaiterConfig={"Delay": 0.1, "MaxAttempts": 50})
+    kinesis.get_waiter("stream_exists").wait(
+        StreamName="slow", WaiterConfig={"Delay": 0.1, "MaxAttempts": 50}
+    )
     kinesis.delete_stream(StreamName="slow")
     assert kinesis.describe_stream(StreamName="slow")["StreamDescription"]["StreamStatus"] == "DELETING"
-    kinesis.get_waiter("stream_not_exists").wait(StreamName="slow", WaiterConfig={"Delay": 0.1, "MaxAttempts": 50})
+    kinesis.get_waiter("stream_not_exists").wait(
+        StreamName="slow", WaiterConfig={"Delay": 0.1, "MaxAttempts": 50}
+    )

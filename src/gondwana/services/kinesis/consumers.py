@@ -85,7 +85,8 @@ class Consumers:
         )
         if row is None:
             raise errors.not_found(
-                f"Consumer {params['ConsumerName']} under stream {stream.arn} not found for account {ctx.account}."
+                f"Consumer {params['ConsumerName']} under stream {stream.arn} not found "
+                f"for account {ctx.account}."
             )
         return stream, row
 
@@ -104,7 +105,8 @@ class Consumers:
             )
         if len(rows) >= MAX_CONSUMERS:
             raise errors.limit(
-                f"Consumer limit of {MAX_CONSUMERS} reached for stream {stream.arn} under account {ctx.account}."
+                f"Consumer limit of {MAX_CONSUMERS} reached for stream {stream.arn} "
+                f"under account {ctx.account}."
             )
         if sum(1 for _, s in rows if s == "CREATING") >= MAX_CREATING:
             raise errors.limit(
@@ -142,7 +144,8 @@ class Consumers:
             after = state["after"]
         limit = params.get("MaxResults") or 100
         rows = self.store.query(
-            f"SELECT {_COLUMNS} FROM kinesis_consumers WHERE stream_id = ? AND name > ? ORDER BY name LIMIT ?",
+            f"SELECT {_COLUMNS} FROM kinesis_consumers WHERE stream_id = ? AND name > ? "
+            "ORDER BY name LIMIT ?",
             (stream.id, after, limit + 1),
         )
         result: dict[str, Any] = {"Consumers": [self._consumer_view(r) for r in rows[:limit]]}

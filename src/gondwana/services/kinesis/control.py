@@ -276,8 +276,9 @@ class Control:
             row = ("DISABLED", current["StartedAt"], now)
         with self.store.transaction():
             self.store.execute(
-                "INSERT INTO kinesis_accounts (account, region, status, started, ended) VALUES (?, ?, ?, ?, ?) "
-                "ON CONFLICT (account, region) DO UPDATE SET status = excluded.status, started = excluded.started, "
+                "INSERT INTO kinesis_accounts (account, region, status, started, ended) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (account, region) DO UPDATE SET "
+                "status = excluded.status, started = excluded.started, "
                 "ended = excluded.ended",
                 (ctx.account, ctx.region, *row),
             )

@@ -89,7 +89,8 @@ class DataPlane:
             total += self._check_size(stream, entry)
         if total > MAX_PUT_RECORDS_BYTES:
             raise errors.invalid(
-                f"Records size exceeds {MAX_PUT_RECORDS_BYTES // (1024 * 1024)} MB limit for the PutRecords request."
+                f"Records size exceeds {MAX_PUT_RECORDS_BYTES // (1024 * 1024)} MB limit "
+                "for the PutRecords request."
             )
         starts, ranges = self.shards.open_ranges(stream.id)
         targets = [route(starts, ranges, h) for h in hashes]
@@ -168,12 +169,17 @@ class DataPlane:
     def _after_sequence(self, stream: Stream, shard: Shard, kind: str, start: str | None) -> int:
         if start is None or kind not in _NEEDS_SEQUENCE:
             raise errors.invalid(
-                "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber or "
+                "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and "
+                "StartingSequenceNumber or "
                 "(2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. "
-                f"Request specified {kind} and {'also a' if start is not None else 'no'} StartingSequenceNumber."
+                f"Request specified {kind} and {'also a' if start is not None else 'no'} "
+                "StartingSequenceNumber."
             )
         parsed = records.parse_seq(start)
-        where = f"used in GetShardIterator on shard {shard.id} in stream {stream.name} under account {stream.account}"
+        where = (
+            f"used in GetShardIterator on shard {shard.id} in stream {stream.name} "
+            f"under account {stream.account}"
+        )
         if parsed is None:
             raise errors.invalid(f"StartingSequenceNumber {start} {where} is invalid.")
         counter, index, tag = parsed
@@ -183,7 +189,8 @@ class DataPlane:
             )
         if index != shard.idx:
             raise errors.invalid(
-                f"Invalid StartingSequenceNumber. It encodes {shard_id(index)}, while it was used in a call to a "
+                f"Invalid StartingSequenceNumber. It encodes {shard_id(index)}, "
+                "while it was used in a call to a "
                 f"shard with {shard.id}"
             )
         return counter - 1 if kind == "AT_SEQUENCE_NUMBER" else counter

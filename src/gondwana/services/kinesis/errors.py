@@ -48,7 +48,8 @@ def could_not_find_shard(shard_id: str, name: str, account: str) -> ServiceError
 def missing_field(field: str) -> ServiceError:
     """A member the current model marks optional but streams still need (PutRecord's PartitionKey)."""
     return validation(
-        f"1 validation error detected: Value null at '{field}' failed to satisfy constraint: Member must not be null"
+        f"1 validation error detected: Value null at '{field}' failed to satisfy constraint: "
+        "Member must not be null"
     )
 
 

@@ -151,7 +151,8 @@ class KinesisService(DataPlane, Control, Consumers, Service):
                 history={},
             )
             self.store.execute(
-                "INSERT INTO kinesis_streams (id, account, region, name, status, settle_at, mode, created, retention, "
+                "INSERT INTO kinesis_streams (id, account, region, name, status, settle_at, mode, "
+                "created, retention, "
                 "encryption, key_id, metrics, max_record_kib, warm, next_shard, seq, history) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -183,7 +184,8 @@ class KinesisService(DataPlane, Control, Consumers, Service):
         stream = self.streams.find(ctx, params, deleting_ok=False)
         if not params.get("EnforceConsumerDeletion") and self.consumer_count(stream) > 0:
             raise errors.in_use(
-                f"Stream {stream.name} under account {stream.account} has registered consumers. Deregister them "
+                f"Stream {stream.name} under account {stream.account} has registered consumers. "
+                "Deregister them "
                 "or set EnforceConsumerDeletion to true."
             )
         with self.store.transaction():
@@ -256,7 +258,8 @@ class KinesisService(DataPlane, Control, Consumers, Service):
             after = read_token(self.secret, params["NextToken"], "streams", now)["after"]
         limit = params.get("Limit") or 100
         rows = self.store.query(
-            "SELECT name, status, mode, created FROM kinesis_streams WHERE account = ? AND region = ? AND name > ? "
+            "SELECT name, status, mode, created FROM kinesis_streams "
+            "WHERE account = ? AND region = ? AND name > ? "
             "ORDER BY name LIMIT ?",
             (ctx.account, ctx.region, after, limit + 1),
         )
@@ -407,7 +410,8 @@ class KinesisService(DataPlane, Control, Consumers, Service):
         now = self.runtime.now()
         if not self.streams.record_event(stream, "scale", now, MAX_SCALINGS_PER_DAY):
             raise errors.limit(
-                f"Exceeded the limit of {MAX_SCALINGS_PER_DAY} UpdateShardCount calls in a rolling 24 hour period "
+                f"Exceeded the limit of {MAX_SCALINGS_PER_DAY} UpdateShardCount calls "
+                "in a rolling 24 hour period "
                 f"for stream {stream.name} under account {stream.account}."
             )
         with self.store.transaction():
@@ -444,7 +448,8 @@ class KinesisService(DataPlane, Control, Consumers, Service):
         stream, hours = self._retention(ctx, params)
         if hours < stream.retention:
             raise errors.invalid(
-                f"Requested retention period ({hours} hours) for stream {stream.name} can not be shorter than "
+                f"Requested retention period ({hours} hours) for stream {stream.name} "
+                "can not be shorter than "
                 f"existing retention period ({stream.retention} hours). Use DecreaseRetentionPeriod API."
             )
         self._set_retention(stream, hours)

@@ -129,7 +129,8 @@ class Shards:
 
     def children(self, stream_id: int, index: int) -> list[Shard]:
         rows = self.store.query(
-            f"SELECT {COLUMNS} FROM kinesis_shards WHERE stream_id = ? AND (parent = ? OR adjacent = ?) ORDER BY idx",
+            f"SELECT {COLUMNS} FROM kinesis_shards "
+            "WHERE stream_id = ? AND (parent = ? OR adjacent = ?) ORDER BY idx",
             (stream_id, index, index),
         )
         return [Shard.from_row(r) for r in rows]
@@ -179,8 +180,9 @@ class Shards:
     def split(self, stream: Stream, shard: Shard, new_start: int, now: float) -> None:
         if not (shard.start_hash + 1 < new_start < shard.end_hash):
             raise errors.invalid(
-                f"NewStartingHashKey {new_start} used in SplitShard() on shard {shard.id} in stream {stream.name} "
-                f"under account {stream.account} is not both greater than one plus the shard's StartingHashKey "
+                f"NewStartingHashKey {new_start} used in SplitShard() on shard {shard.id} "
+                f"in stream {stream.name} under account {stream.account} is not both greater than "
+                "one plus the shard's StartingHashKey "
                 f"{shard.start_hash} and less than the shard's EndingHashKey {shard.end_hash}."
             )
         self.close(stream, shard, now)

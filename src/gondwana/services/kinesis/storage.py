@@ -97,7 +97,8 @@ def meta_get(store: Store, key: str) -> str | None:
 
 def meta_put(store: Store, key: str, value: str) -> None:
     store.execute(
-        "INSERT INTO kinesis_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        "INSERT INTO kinesis_meta (key, value) VALUES (?, ?) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         (key, value),
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
@@ -9,7 +10,6 @@ from botocore.exceptions import ClientError
 
 from tests.conftest import make_client
 from tests.kinesis.conftest import error_of
-import itertools
 
 ACCOUNT = "000000000000"
 HALF = 2**127

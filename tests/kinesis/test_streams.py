@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from typing import Any
 
@@ -9,7 +10,6 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.kinesis.conftest import error_of, unique
-import itertools
 
 ACCOUNT = "000000000000"
 

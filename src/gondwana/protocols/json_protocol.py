@@ -15,6 +15,8 @@ import cbor2
 
 from gondwana.protocols.base import WireProtocol, request_id_headers
 from gondwana.protocols.errors import ServiceError, serialization_error
+from gondwana.protocols.eventstream import CONTENT_TYPE as EVENT_STREAM
+from gondwana.protocols.eventstream import event_stream_member, json_events
 from gondwana.protocols.shapes import CBOR_INPUT, JSON_INPUT, JSON_OUTPUT, OutputCodec, epoch_millis
 from gondwana.server.messages import Request, Response
 
@@ -85,6 +87,10 @@ class JsonProtocol(WireProtocol):
         return Response(status, headers, payload)
 
     def serialize(self, ctx: RequestContext, op: OperationSpec, result: dict[str, Any] | None) -> Response:
+        member = event_stream_member(op)
+        if member is not None and result and member in result:
+            headers = request_id_headers(ctx, EVENT_STREAM)
+            return Response(200, headers, stream=json_events(op, member, result))
         if result:
             encoder = op.encoder(JSON_OUTPUT)
             payload = _dumps(encoder(result) if encoder else result).encode("utf-8", "surrogatepass")

@@ -140,31 +140,45 @@ class DataPlane:
         stream = self.streams.find_writable(ctx, params)
         now = self.runtime.now()
         shard = self._shard(stream, params["ShardId"], now)
-        kind = params["ShardIteratorType"]
-        start = params.get("StartingSequenceNumber")
-        if kind in _NEEDS_SEQUENCE or (start is not None and kind != "AT_TIMESTAMP"):
-            after = self._after_sequence(stream, shard, kind, start)
-        elif kind == "TRIM_HORIZON":
-            after = shard.start_seq
-        elif kind == "LATEST":
-            after = stream.seq if shard.end_seq is None else shard.end_seq
-        else:  # AT_TIMESTAMP
-            at = params.get("Timestamp")
-            if at is None:
-                raise errors.invalid(
-                    "Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP. "
-                    "Current request has no timestamp parameter."
-                )
-            if at > now:
-                raise errors.invalid(
-                    f"The timestampInMillis parameter cannot be greater than the currentTimestampInMillis. "
-                    f"timestampInMillis: {int(at * 1000)}, currentTimestampInMillis: {int(now * 1000)}"
-                )
-            first = records.first_at(self.store, stream.id, shard.idx, at)
-            after = (first - 1) if first is not None else max(stream.seq, shard.start_seq)
-            if shard.end_seq is not None:
-                after = min(after, shard.end_seq)
+        after = self.start_after(
+            stream,
+            shard,
+            params["ShardIteratorType"],
+            params.get("StartingSequenceNumber"),
+            params.get("Timestamp"),
+            now,
+        )
         return {"ShardIterator": encode_iterator(self.secret, stream.id, shard.idx, after, now)}
+
+    def start_after(
+        self: KinesisService,
+        stream: Stream,
+        shard: Shard,
+        kind: str,
+        start: str | None,
+        at: float | None,
+        now: float,
+    ) -> int:
+        """The counter a reader starting at this position reads after (shared with SubscribeToShard)."""
+        if kind in _NEEDS_SEQUENCE or (start is not None and kind != "AT_TIMESTAMP"):
+            return self._after_sequence(stream, shard, kind, start)
+        if kind == "TRIM_HORIZON":
+            return shard.start_seq
+        if kind == "LATEST":
+            return stream.seq if shard.end_seq is None else shard.end_seq
+        if at is None:
+            raise errors.invalid(
+                "Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP. "
+                "Current request has no timestamp parameter."
+            )
+        if at > now:
+            raise errors.invalid(
+                "The timestampInMillis parameter cannot be greater than the currentTimestampInMillis. "
+                f"timestampInMillis: {int(at * 1000)}, currentTimestampInMillis: {int(now * 1000)}"
+            )
+        first = records.first_at(self.store, stream.id, shard.idx, at)
+        after = (first - 1) if first is not None else max(stream.seq, shard.start_seq)
+        return after if shard.end_seq is None else min(after, shard.end_seq)
 
     def _after_sequence(self, stream: Stream, shard: Shard, kind: str, start: str | None) -> int:
         if start is None or kind not in _NEEDS_SEQUENCE:
@@ -217,12 +231,22 @@ class DataPlane:
             raise errors.not_found("Requested resource not found: Shard does not exist")
         limit = params.get("Limit") or records.MAX_RECORDS
         self.throttle.admit_read(stream, shard.idx, now)
-        rows = records.read(
-            self.store, stream.id, shard.idx, position.after, limit, now - stream.retention * 3600
-        )
+        out, after, millis, at_end = self.read_batch(stream, shard, position.after, limit, now)
+        result: dict[str, Any] = {"Records": out, "MillisBehindLatest": millis}
+        if at_end:  # a closed shard, read to its end
+            result["ChildShards"] = [c.child_view() for c in self.shards.children(stream.id, shard.idx)]
+        else:
+            result["NextShardIterator"] = encode_iterator(self.secret, stream.id, shard.idx, after, now)
+        return result
+
+    def read_batch(
+        self: KinesisService, stream: Stream, shard: Shard, after: int, limit: int, now: float
+    ) -> tuple[list[dict[str, Any]], int, int, bool]:
+        """Records after `after` within retention, up to `limit` and 10 MiB: (records, new position,
+        MillisBehindLatest, whether a closed shard is now read to its end)."""
+        rows = records.read(self.store, stream.id, shard.idx, after, limit, now - stream.retention * 3600)
         out: list[dict[str, Any]] = []
         size = 0
-        after = position.after
         encryption = self._result_extra(stream)
         for seq, arrival, pkey, data in rows[:limit]:
             size += len(data) + len(pkey.encode("utf-8"))
@@ -239,12 +263,5 @@ class DataPlane:
             )
             after = seq
         unread = rows[len(out)] if len(rows) > len(out) else None
-        result: dict[str, Any] = {
-            "Records": out,
-            "MillisBehindLatest": 0 if unread is None else max(0, int((now - unread[1]) * 1000)),
-        }
-        if unread is None and shard.end_seq is not None:  # a closed shard, read to its end
-            result["ChildShards"] = [c.child_view() for c in self.shards.children(stream.id, shard.idx)]
-        else:
-            result["NextShardIterator"] = encode_iterator(self.secret, stream.id, shard.idx, after, now)
-        return result
+        millis = 0 if unread is None else max(0, int((now - unread[1]) * 1000))
+        return out, after, millis, unread is None and shard.end_seq is not None

@@ -22,6 +22,7 @@ from gondwana.services.kinesis.streams import (
     Streams,
     stream_arn,
 )
+from gondwana.services.kinesis.subscriptions import Subscription, Subscriptions
 from gondwana.services.kinesis.throttle import Throttle
 from gondwana.services.kinesis.tokens import make_token, read_token
 
@@ -30,7 +31,7 @@ MAX_SCALINGS_PER_DAY = 10
 MAX_SHARDS_PER_STREAM = 10_000
 
 
-class KinesisService(DataPlane, Control, Consumers, Service):
+class KinesisService(DataPlane, Subscriptions, Control, Consumers, Service):
     name = "kinesis"
     model_name = "kinesis"
     signing_name = "kinesis"
@@ -47,6 +48,7 @@ class KinesisService(DataPlane, Control, Consumers, Service):
         self.throttle = Throttle()
         self._secret: bytes | None = None
         self._sweeper: object = None
+        self.subscriptions: dict[tuple[str, int, int], Subscription] = {}
 
     # ---- lifecycle -----------------------------------------------------------------------------
 

@@ -219,3 +219,30 @@ def test_account_settings(fresh_server: Any) -> None:
     assert out["MinimumThroughputBillingCommitment"]["Status"] == "ENABLED_UNTIL_EARLIEST_ALLOWED_END"
     proc.advance_clock(86401)
     assert kinesis.describe_account_settings()["MinimumThroughputBillingCommitment"]["Status"] == "DISABLED"
+
+
+def test_tag_characters_are_checked(kinesis: Any, new_stream: Any) -> None:
+    name = new_stream(1)
+    with pytest.raises(ClientError) as exc:
+        kinesis.add_tags_to_stream(StreamName=name, Tags={"ok": "fine", "bad": "semi;colon"})
+    assert error_of(exc) == (
+        "InvalidArgumentException",
+        "Some tags contain invalid characters. Valid characters: Unicode letters, digits, white space, "
+        "_ . / = + - % @ :.",
+        400,
+    )
+    assert kinesis.list_tags_for_stream(StreamName=name)["Tags"] == []
+    kinesis.add_tags_to_stream(StreamName=name, Tags={"path/key": "a b=c+d@e:f", "ünï": "çødé"})
+    assert len(kinesis.list_tags_for_stream(StreamName=name)["Tags"]) == 2
+
+
+def test_dry_run_stops_after_the_checks(kinesis: Any, new_stream: Any) -> None:
+    name = new_stream(1)
+    with pytest.raises(ClientError) as exc:
+        kinesis.put_record(StreamName=name, Data=b"x", PartitionKey="k", DryRun=True)
+    assert error_of(exc)[0] == "DryRunOperationException"
+    with pytest.raises(ClientError) as exc:
+        kinesis.put_record(StreamName=unique(), Data=b"x", PartitionKey="k", DryRun=True)
+    assert error_of(exc)[0] == "ResourceNotFoundException"
+    it = kinesis.get_shard_iterator(StreamName=name, ShardId="shardId-000000000000", ShardIteratorType="TRIM_HORIZON")
+    assert kinesis.get_records(ShardIterator=it["ShardIterator"])["Records"] == []  # nothing was written

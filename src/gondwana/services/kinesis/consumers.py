@@ -114,7 +114,7 @@ class Consumers:
                 "CREATING state."
             )
         tags = params.get("Tags") or {}
-        self.check_tag_count(0, tags, name)
+        self.check_tags(set(), tags, name)
         now = self.runtime.now()
         arn = f"{stream.arn}/consumer/{name}:{int(now)}"
         row = (stream.id, name, arn, "CREATING", now + self.runtime.state_delay, now)

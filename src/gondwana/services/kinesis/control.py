@@ -4,6 +4,7 @@ monitoring, encryption, capacity mode, record size, limits and account settings.
 from __future__ import annotations
 
 import json
+import re
 from typing import TYPE_CHECKING, Any
 
 from gondwana.server.context import RequestContext
@@ -21,14 +22,22 @@ if TYPE_CHECKING:
     from gondwana.services.kinesis.provider import KinesisService
 
 MAX_TAGS = 50
+_BAD_TAG_CHARACTER = re.compile(r"[^\u00C0-\u1FFF\u2C00-\uD7FF\w./=+\-_ @%:]")
 MODE_SWITCHES_PER_DAY = 2
 
 
 class Control:
     # ---- tags ----------------------------------------------------------------------------------
 
-    def check_tag_count(self: KinesisService, existing: int, tags: dict[str, str], name: str = "") -> None:
-        if existing + len(tags) > MAX_TAGS:
+    def check_tags(self: KinesisService, existing: set[str], tags: dict[str, str], name: str = "") -> None:
+        """Tag characters, then the 50-tag limit over the existing and the new keys."""
+        texts = [*tags.keys(), *tags.values()]
+        if any(_BAD_TAG_CHARACTER.search(t) for t in texts):
+            raise errors.invalid(
+                "Some tags contain invalid characters. Valid characters: "
+                "Unicode letters, digits, white space, _ . / = + - % @ :."
+            )
+        if len(existing | tags.keys()) > MAX_TAGS:
             raise errors.invalid(
                 f"Failed to add tags to stream {name} because a given stream cannot have more than "
                 f"{MAX_TAGS} tags associated with it."
@@ -46,9 +55,7 @@ class Control:
         return dict(rows)
 
     def _add_tags(self: KinesisService, arn: str, label: str, tags: dict[str, str]) -> None:
-        current = self._tags(arn)
-        new = {k: v for k, v in tags.items() if k not in current}
-        self.check_tag_count(len(current), new, label)
+        self.check_tags(set(self._tags(arn)), tags, label)
         with self.store.transaction():
             self.put_tags(arn, tags)
 

@@ -62,6 +62,7 @@ class DataPlane:
                     f"ExclusiveMinimumSequenceNumber {ordering} used in PutRecord on stream {stream.name} "
                     f"under account {stream.account} is invalid."
                 )
+        errors.dry_run_check(params)
         starts, ranges = self.shards.open_ranges(stream.id)
         shard = route(starts, ranges, hash_key)
         now = self.runtime.now()
@@ -92,6 +93,7 @@ class DataPlane:
                 f"Records size exceeds {MAX_PUT_RECORDS_BYTES // (1024 * 1024)} MB limit "
                 "for the PutRecords request."
             )
+        errors.dry_run_check(params)
         starts, ranges = self.shards.open_ranges(stream.id)
         targets = [route(starts, ranges, h) for h in hashes]
         now = self.runtime.now()
@@ -148,6 +150,7 @@ class DataPlane:
             params.get("Timestamp"),
             now,
         )
+        errors.dry_run_check(params)
         return {"ShardIterator": encode_iterator(self.secret, stream.id, shard.idx, after, now)}
 
     def start_after(
@@ -229,6 +232,7 @@ class DataPlane:
         shard = self.shards.get(stream, position.shard, now)
         if shard is None:
             raise errors.not_found("Requested resource not found: Shard does not exist")
+        errors.dry_run_check(params)
         limit = params.get("Limit") or records.MAX_RECORDS
         self.throttle.admit_read(stream, shard.idx, now)
         out, after, millis, at_end = self.read_batch(stream, shard, position.after, limit, now)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from gondwana.protocols.errors import ServiceError
 
 
@@ -55,3 +57,11 @@ def missing_field(field: str) -> ServiceError:
 
 def invalid_iterator() -> ServiceError:
     return invalid("Invalid ShardIterator.")
+
+
+def dry_run_check(params: dict[str, Any]) -> None:
+    """A DryRun request that passed every check stops here, as AWS's does."""
+    if params.get("DryRun"):
+        raise ServiceError(
+            "DryRunOperationException", "The request would have succeeded, but DryRun was set."
+        )

@@ -130,7 +130,7 @@ class KinesisService(DataPlane, Subscriptions, Control, Consumers, Service):
                 f"for the account {ctx.account} in {ctx.region}."
             )
         tags = params.get("Tags") or {}
-        self.check_tag_count(0, tags)
+        self.check_tags(set(), tags, f"{name} under account {ctx.account}")
         now = self.runtime.now()
         with self.store.transaction():
             stream = Stream(

@@ -49,6 +49,7 @@ class Subscriptions:
         after = self.start_after(
             stream, shard, position["Type"], position.get("SequenceNumber"), position.get("Timestamp"), now
         )
+        errors.dry_run_check(params)
         key = (row[2], stream.id, shard.idx)
         current = self.subscriptions.get(key)
         if current is not None and not current.superseded and now - current.started < TAKEOVER_SECONDS:

@@ -1,0 +1,50 @@
+"""@aws-sdk/client-kinesis (JavaScript v3) against Kinesis: PutRecords and GetRecords.
+
+The JS Kinesis client speaks HTTP/2 by default (for SubscribeToShard); until the server speaks h2c,
+the test gives it the SDK's HTTP/1.1 handler, which every other operation accepts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.kinesis.conftest import unique
+
+node = pytest.importorskip("tests.support.node", reason="the JavaScript SDK harness (tests/support/node.py)")
+
+
+def test_js_sdk_put_records_and_get_records(server: Any) -> None:
+    name = unique("js")
+    out = node.run_js(
+        """
+        import { NodeHttpHandler } from "@smithy/node-http-handler";
+        import { KinesisClient, CreateStreamCommand, PutRecordsCommand, GetShardIteratorCommand,
+                 GetRecordsCommand, waitUntilStreamExists } from "@aws-sdk/client-kinesis";
+        const client = new KinesisClient({ endpoint: process.env.ENDPOINT, region: process.env.REGION,
+                                           requestHandler: new NodeHttpHandler() });
+        const StreamName = process.env.STREAM;
+        await client.send(new CreateStreamCommand({ StreamName, ShardCount: 1 }));
+        await waitUntilStreamExists({ client, minDelay: 1, maxWaitTime: 20 }, { StreamName });
+        const put = await client.send(new PutRecordsCommand({ StreamName, Records: [
+          { Data: new TextEncoder().encode("one"), PartitionKey: "a" },
+          { Data: new Uint8Array([0, 255, 1]), PartitionKey: "b" } ] }));
+        const it = await client.send(new GetShardIteratorCommand({
+          StreamName, ShardId: put.Records[0].ShardId, ShardIteratorType: "TRIM_HORIZON" }));
+        const got = await client.send(new GetRecordsCommand({ ShardIterator: it.ShardIterator }));
+        console.log(JSON.stringify({
+          failed: put.FailedRecordCount, seqs: put.Records.map(r => r.SequenceNumber),
+          records: got.Records.map(r => ({ seq: r.SequenceNumber, data: Array.from(r.Data), key: r.PartitionKey,
+                                          dated: r.ApproximateArrivalTimestamp instanceof Date })),
+          next: typeof got.NextShardIterator, behind: got.MillisBehindLatest }));
+        """,
+        server.url,
+        STREAM=name,
+    )
+    assert out["failed"] == 0
+    assert [r["seq"] for r in out["records"]] == out["seqs"]
+    assert [r["data"] for r in out["records"]] == [list(b"one"), [0, 255, 1]]
+    assert [r["key"] for r in out["records"]] == ["a", "b"]
+    assert all(r["dated"] for r in out["records"])
+    assert (out["next"], out["behind"]) == ("string", 0)

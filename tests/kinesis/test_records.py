@@ -336,3 +336,35 @@ def test_record_size_limit(kinesis: Any, raw_kinesis: Any, new_stream: Any) -> N
         "1 validation error detected: Value null at 'partitionKey' failed to satisfy constraint: Member must not be null",
         400,
     )
+
+
+def test_throughput_limits_when_enabled(fresh_server: Any) -> None:
+    from tests.conftest import make_client
+
+    proc = fresh_server(in_memory=True, GONDWANA_KINESIS_THROTTLE="1")
+    kinesis = make_client(proc.url, "kinesis")
+    kinesis.create_stream(StreamName="limited", ShardCount=1)
+    shard = "shardId-000000000000"
+    # 1 MiB/s per shard in: four 600 KiB puts span at most two one-second windows, so one must fail
+    codes = []
+    for _ in range(4):
+        try:
+            kinesis.put_record(StreamName="limited", Data=b"x" * (600 * 1024), PartitionKey="k")
+        except ClientError as exc:
+            err = exc.response["Error"]
+            codes.append((err["Code"], err["Message"], exc.response["ResponseMetadata"]["HTTPStatusCode"]))
+    assert codes and codes[0] == (
+        "ProvisionedThroughputExceededException",
+        f"Rate exceeded for shard {shard} in stream limited under account {ACCOUNT}.",
+        400,
+    )
+    # 5 GetRecords/s per shard out
+    it = kinesis.get_shard_iterator(StreamName="limited", ShardId=shard, ShardIteratorType="LATEST")["ShardIterator"]
+    refused = 0
+    for _ in range(40):  # 40 quick calls cannot all fit five to a second
+        try:
+            it = kinesis.get_records(ShardIterator=it)["NextShardIterator"]
+        except ClientError as exc:
+            assert exc.response["Error"]["Code"] == "ProvisionedThroughputExceededException"
+            refused += 1
+    assert refused >= 1

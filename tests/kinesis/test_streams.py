@@ -193,3 +193,21 @@ def test_state_delay_shows_transient_states(fresh_server: Any) -> None:
     kinesis.get_waiter("stream_not_exists").wait(
         StreamName="slow", WaiterConfig={"Delay": 0.1, "MaxAttempts": 50}
     )
+
+
+def test_at_most_five_streams_creating_at_once(fresh_server: Any) -> None:
+    from tests.conftest import make_client
+
+    proc = fresh_server("--state-delay", "60000", in_memory=True)
+    kinesis = make_client(proc.url, "kinesis")
+    for i in range(5):
+        kinesis.create_stream(StreamName=f"c{i}", ShardCount=1)
+    with pytest.raises(ClientError) as exc:
+        kinesis.create_stream(StreamName="c5", ShardCount=1)
+    assert error_of(exc)[0] == "LimitExceededException"
+    with pytest.raises(ClientError):
+        kinesis.describe_stream(StreamName="c5")
+    proc.advance_clock(61)
+    kinesis.create_stream(StreamName="c5", ShardCount=1)
+    statuses = {s["StreamName"]: s["StreamStatus"] for s in kinesis.list_streams()["StreamSummaries"]}
+    assert statuses == {"c0": "ACTIVE", "c1": "ACTIVE", "c2": "ACTIVE", "c3": "ACTIVE", "c4": "ACTIVE", "c5": "CREATING"}

@@ -112,6 +112,7 @@ class KinesisService(DataPlane, Subscriptions, Control, Consumers, Service):
             raise errors.invalid("ShardCount must be provided for a stream in PROVISIONED mode.")
         if self.streams.load(ctx.account, ctx.region, name) is not None:
             raise errors.stream_exists(name, ctx.account)
+        self.streams.settle_due()
         if self.streams.count(ctx.account, ctx.region, "status = 'CREATING'") >= MAX_CREATING:
             raise errors.limit(
                 f"This request would exceed the limit of {MAX_CREATING} streams in CREATING state "

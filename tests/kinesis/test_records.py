@@ -361,10 +361,30 @@ def test_throughput_limits_when_enabled(fresh_server: Any) -> None:
     # 5 GetRecords/s per shard out
     it = kinesis.get_shard_iterator(StreamName="limited", ShardId=shard, ShardIteratorType="LATEST")["ShardIterator"]
     refused = 0
-    for _ in range(40):  # 40 quick calls cannot all fit five to a second
+    for _ in range(40):  # 40 calls take far less than 8 s, so some exceed 5 per second
         try:
             it = kinesis.get_records(ShardIterator=it)["NextShardIterator"]
         except ClientError as exc:
             assert exc.response["Error"]["Code"] == "ProvisionedThroughputExceededException"
             refused += 1
     assert refused >= 1
+
+
+def test_a_large_read_blocks_the_shard_for_a_while_when_throttling(fresh_server: Any) -> None:
+    from tests.conftest import make_client
+
+    proc = fresh_server(in_memory=True, GONDWANA_KINESIS_THROTTLE="1")
+    kinesis = make_client(proc.url, "kinesis")
+    kinesis.create_stream(StreamName="big", ShardCount=1)
+    shard = "shardId-000000000000"
+    for _ in range(3):  # three ~1 MiB records, one a second to stay within the 1 MiB/s write limit
+        kinesis.put_record(StreamName="big", Data=b"r" * (1024 * 1024 - 1), PartitionKey="k")
+        proc.advance_clock(1)
+    it = kinesis.get_shard_iterator(StreamName="big", ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    first = kinesis.get_records(ShardIterator=it)  # ~3 MiB: the shard's 2 MiB/s is spent for ~1.5 s
+    assert len(first["Records"]) == 3
+    with pytest.raises(ClientError) as exc:
+        kinesis.get_records(ShardIterator=first["NextShardIterator"])
+    assert error_of(exc)[0] == "ProvisionedThroughputExceededException"
+    proc.advance_clock(2)
+    assert kinesis.get_records(ShardIterator=first["NextShardIterator"])["Records"] == []

@@ -236,6 +236,9 @@ class DataPlane:
         limit = params.get("Limit") or records.MAX_RECORDS
         self.throttle.admit_read(stream, shard.idx, now)
         out, after, millis, at_end = self.read_batch(stream, shard, position.after, limit, now)
+        self.throttle.charge_read(
+            stream, shard.idx, sum(len(r["Data"]) + len(r["PartitionKey"]) for r in out), now
+        )
         result: dict[str, Any] = {"Records": out, "MillisBehindLatest": millis}
         if at_end:  # a closed shard, read to its end
             result["ChildShards"] = [c.child_view() for c in self.shards.children(stream.id, shard.idx)]

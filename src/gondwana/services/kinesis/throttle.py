@@ -1,5 +1,6 @@
-"""Per-shard throughput limits (1,000 records/s and 1 MiB/s in; 5 GetRecords/s out), enforced only
-when the server runs with GONDWANA_KINESIS_THROTTLE=1, so nobody is throttled unless they ask."""
+"""Per-shard throughput limits, enforced only when the server runs with GONDWANA_KINESIS_THROTTLE=1,
+so nobody is throttled unless they ask: 1,000 records/s and 1 MiB/s in; 5 GetRecords/s and 2 MiB/s
+out, where a large read borrows ahead (after a 10 MiB response, reads fail for the next 5 s)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from gondwana.services.kinesis.streams import Stream
 WRITE_RECORDS = 1000
 WRITE_BYTES = 1024 * 1024
 READ_CALLS = 5
+READ_BYTES_PER_SECOND = 2 * 1024 * 1024
 
 
 def _exceeded(stream: Stream, shard: int) -> ServiceError:
@@ -27,10 +29,12 @@ class Throttle:
         # (stream id, shard) -> [second, records, bytes] and [second, calls]
         self._writes: dict[tuple[int, int], list[int]] = {}
         self._reads: dict[tuple[int, int], list[int]] = {}
+        self._read_until: dict[tuple[int, int], float] = {}  # no reads before this instant
 
     def reset(self) -> None:
         self._writes.clear()
         self._reads.clear()
+        self._read_until.clear()
 
     def _window(
         self, table: dict[tuple[int, int], list[int]], key: tuple[int, int], now: float, width: int
@@ -62,7 +66,14 @@ class Throttle:
     def admit_read(self, stream: Stream, shard: int, now: float) -> None:
         if not self.enabled:
             return
+        if now < self._read_until.get((stream.id, shard), 0.0):
+            raise _exceeded(stream, shard)
         window = self._window(self._reads, (stream.id, shard), now, 1)
         if window[1] >= READ_CALLS:
             raise _exceeded(stream, shard)
         window[1] += 1
+
+    def charge_read(self, stream: Stream, shard: int, size: int, now: float) -> None:
+        """Bytes returned by a read use up the shard's 2 MiB/s for size / 2 MiB seconds."""
+        if self.enabled and size > READ_BYTES_PER_SECOND:
+            self._read_until[(stream.id, shard)] = now + size / READ_BYTES_PER_SECOND

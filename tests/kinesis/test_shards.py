@@ -269,3 +269,46 @@ def test_describe_stream_pages_shards(kinesis: Any, new_stream: Any) -> None:
     assert ids(first["Shards"]) == [sid(0), sid(1)] and first["HasMoreShards"] is True
     rest = kinesis.describe_stream(StreamName=name, ExclusiveStartShardId=sid(1))["StreamDescription"]
     assert ids(rest["Shards"]) == [sid(2), sid(3), sid(4)] and rest["HasMoreShards"] is False
+
+
+def read_in_lineage_order(kinesis: Any, name: str) -> list[dict[str, Any]]:
+    """Read every shard, each only after all of its parents, one at a time and eagerly: a child is
+    read as soon as its parents are done (so a lineage that forgets a parent shows up as disorder)."""
+    shards = {s["ShardId"]: s for s in kinesis.list_shards(StreamName=name)["Shards"]}
+    done: set[str] = set()
+    out: list[dict[str, Any]] = []
+
+    def parents(shard: dict[str, Any]) -> list[str]:
+        return [p for p in (shard.get("ParentShardId"), shard.get("AdjacentParentShardId")) if p in shards]
+
+    while len(done) < len(shards):
+        ready = [i for i, s in shards.items() if i not in done and all(p in done for p in parents(s))]
+        assert ready, "lineage has a cycle"
+        shard_id = min(ready, key=lambda i: (not parents(shards[i]), i))
+        it = kinesis.get_shard_iterator(StreamName=name, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON")
+        out += kinesis.get_records(ShardIterator=it["ShardIterator"])["Records"]
+        done.add(shard_id)
+    return out
+
+
+@pytest.mark.parametrize(("start", "target"), [(3, 5), (5, 3), (4, 7), (6, 4)])
+def test_uniform_scaling_keeps_per_key_order_through_lineage(kinesis: Any, new_stream: Any, start: int, target: int) -> None:
+    name = new_stream(start)
+    keys = [f"key-{i}" for i in range(40)]
+    for round_ in range(2):
+        kinesis.put_records(StreamName=name, Records=[{"Data": f"{k}:{round_}".encode(), "PartitionKey": k} for k in keys])
+    kinesis.update_shard_count(StreamName=name, TargetShardCount=target, ScalingType="UNIFORM_SCALING")
+    for round_ in range(2, 4):
+        kinesis.put_records(StreamName=name, Records=[{"Data": f"{k}:{round_}".encode(), "PartitionKey": k} for k in keys])
+
+    open_shards = kinesis.list_shards(StreamName=name, ShardFilter={"Type": "AT_LATEST"})["Shards"]
+    bounds = sorted(
+        (int(s["HashKeyRange"]["StartingHashKey"]), int(s["HashKeyRange"]["EndingHashKey"])) for s in open_shards
+    )
+    assert bounds == [(i * 2**128 // target, (i + 1) * 2**128 // target - 1) for i in range(target)]
+
+    seen: dict[str, list[int]] = {}
+    for record in read_in_lineage_order(kinesis, name):
+        key, round_ = record["Data"].decode().split(":")
+        seen.setdefault(key, []).append(int(round_))
+    assert seen == {k: [0, 1, 2, 3] for k in keys}

@@ -202,18 +202,35 @@ class Shards:
         self.add(stream, start, end, now, parent=shard.idx, adjacent=adjacent.idx)
 
     def rescale(self, stream: Stream, target: int, now: float) -> None:
-        """Uniform scaling: close every open shard and open `target` evenly sized ones. Each new shard
-        names the old shard holding its starting hash as parent and, when it also covers the next old
-        shard, that one as adjacent parent."""
+        """Uniform scaling done as AWS does it, by splits then merges, so every new shard has at most
+        a parent and an adjacent parent and a reader that finishes parents first keeps per-key order.
+        Old shards are split at each new boundary inside them; the pieces of each new range are then
+        merged left to right. Intermediate shards are opened and closed at once (they hold no records)."""
         old = sorted((s for s in self.all(stream.id) if s.is_open), key=lambda s: s.start_hash)
-        starts = [s.start_hash for s in old]
+        ranges = uniform_ranges(target)
+        cuts = [start for start, _ in ranges[1:]]
+        pieces: list[Shard] = []
         for shard in old:
-            self.close(stream, shard, now)
-        for start, end in uniform_ranges(target):
-            first = bisect.bisect_right(starts, start) - 1
-            last = bisect.bisect_right(starts, end) - 1
-            adjacent = old[first + 1].idx if last > first else None
-            self.add(stream, start, end, now, parent=old[first].idx, adjacent=adjacent)
+            current = shard
+            for cut in cuts[bisect.bisect_right(cuts, shard.start_hash) :]:
+                if cut > shard.end_hash:
+                    break
+                self.close(stream, current, now)
+                pieces.append(self.add(stream, current.start_hash, cut - 1, now, parent=current.idx))
+                current = self.add(stream, cut, current.end_hash, now, parent=current.idx)
+            pieces.append(current)
+        position = 0
+        for _, end in ranges:
+            merged = pieces[position]
+            position += 1
+            while merged.end_hash < end:
+                piece = pieces[position]
+                position += 1
+                self.close(stream, merged, now)
+                self.close(stream, piece, now)
+                merged = self.add(
+                    stream, merged.start_hash, piece.end_hash, now, parent=merged.idx, adjacent=piece.idx
+                )
 
 
 def route(starts: list[int], ranges: list[tuple[int, int]], hash_key: int) -> int:

@@ -345,29 +345,32 @@ def test_throughput_limits_when_enabled(fresh_server: Any) -> None:
     kinesis = make_client(proc.url, "kinesis")
     kinesis.create_stream(StreamName="limited", ShardCount=1)
     shard = "shardId-000000000000"
-    # 1 MiB/s per shard in: four 600 KiB puts span at most two one-second windows, so one must fail
+    # 1 MiB/s per shard in: ten ~1 MiB puts cannot all land in different seconds, so one is refused
     codes = []
-    for _ in range(4):
+    for _ in range(10):
         try:
-            kinesis.put_record(StreamName="limited", Data=b"x" * (600 * 1024), PartitionKey="k")
+            kinesis.put_record(StreamName="limited", Data=b"x" * (1024 * 1024 - 1), PartitionKey="k")
         except ClientError as exc:
             err = exc.response["Error"]
             codes.append((err["Code"], err["Message"], exc.response["ResponseMetadata"]["HTTPStatusCode"]))
-    assert codes and codes[0] == (
-        "ProvisionedThroughputExceededException",
-        f"Rate exceeded for shard {shard} in stream limited under account {ACCOUNT}.",
-        400,
-    )
-    # 5 GetRecords/s per shard out
+            break
+    assert codes == [
+        (
+            "ProvisionedThroughputExceededException",
+            f"Rate exceeded for shard {shard} in stream limited under account {ACCOUNT}.",
+            400,
+        )
+    ]
+    # 5 GetRecords/s per shard out: a hundred quick calls cannot all fit five to a second
     it = kinesis.get_shard_iterator(StreamName="limited", ShardId=shard, ShardIteratorType="LATEST")["ShardIterator"]
-    refused = 0
-    for _ in range(40):  # 40 calls take far less than 8 s, so some exceed 5 per second
+    refused = None
+    for _ in range(100):
         try:
             it = kinesis.get_records(ShardIterator=it)["NextShardIterator"]
         except ClientError as exc:
-            assert exc.response["Error"]["Code"] == "ProvisionedThroughputExceededException"
-            refused += 1
-    assert refused >= 1
+            refused = exc.response["Error"]["Code"]
+            break
+    assert refused == "ProvisionedThroughputExceededException"
 
 
 def test_a_large_read_blocks_the_shard_for_a_while_when_throttling(fresh_server: Any) -> None:

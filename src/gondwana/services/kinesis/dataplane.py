@@ -254,21 +254,26 @@ class DataPlane:
         rows = records.read(self.store, stream.id, shard.idx, after, limit, now - stream.retention * 3600)
         out: list[dict[str, Any]] = []
         size = 0
-        encryption = self._result_extra(stream)
+        prefix, suffix = (
+            records.SEQ_PREFIX,
+            records.seq_suffix(stream.id, shard.idx),
+        )  # hot loop: counter only
         for seq, arrival, pkey, data in rows[:limit]:
             size += len(data) + len(pkey.encode("utf-8"))
             if out and size > records.MAX_BYTES:
                 break
             out.append(
                 {
-                    "SequenceNumber": records.format_seq(stream.id, seq, shard.idx),
+                    "SequenceNumber": f"{prefix}{seq:036d}{suffix}",
                     "ApproximateArrivalTimestamp": arrival,
                     "Data": data,
                     "PartitionKey": pkey,
-                    **encryption,
                 }
             )
             after = seq
+        if stream.encryption == "KMS":
+            for record in out:
+                record["EncryptionType"] = "KMS"
         unread = rows[len(out)] if len(rows) > len(out) else None
         millis = 0 if unread is None else max(0, int((now - unread[1]) * 1000))
         return out, after, millis, unread is None and shard.end_seq is not None

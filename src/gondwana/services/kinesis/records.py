@@ -16,7 +16,7 @@ from gondwana.storage import Store
 
 MAX_RECORDS = 10_000
 MAX_BYTES = 10 * 1024 * 1024
-_PREFIX = "49"
+SEQSEQ_PREFIX = "49"
 _LENGTH = 56
 
 
@@ -24,13 +24,18 @@ def _tag(stream_id: int) -> int:
     return stream_id % 100_000_000
 
 
+def seq_suffix(stream_id: int, shard: int) -> str:
+    """The shard and stream digits that end every sequence number of a shard."""
+    return f"{shard:010d}{_tag(stream_id):08d}"
+
+
 def format_seq(stream_id: int, counter: int, shard: int) -> str:
-    return f"{_PREFIX}{counter:036d}{shard:010d}{_tag(stream_id):08d}"
+    return f"{SEQ_PREFIX}{counter:036d}{seq_suffix(stream_id, shard)}"
 
 
 def parse_seq(text: str) -> tuple[int, int, int] | None:
     """(counter, shard index, stream tag) of a sequence number this server issued, else None."""
-    if len(text) != _LENGTH or not text.startswith(_PREFIX) or not text.isdigit():
+    if len(text) != _LENGTH or not text.startswith(SEQ_PREFIX) or not text.isdigit():
         return None
     return int(text[2:38]), int(text[38:48]), int(text[48:])
 

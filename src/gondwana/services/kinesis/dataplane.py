@@ -254,10 +254,8 @@ class DataPlane:
         rows = records.read(self.store, stream.id, shard.idx, after, limit, now - stream.retention * 3600)
         out: list[dict[str, Any]] = []
         size = 0
-        prefix, suffix = (
-            records.SEQ_PREFIX,
-            records.seq_suffix(stream.id, shard.idx),
-        )  # hot loop: counter only
+        # the hot loop formats only the counter of each sequence number
+        prefix, suffix = records.SEQ_PREFIX, records.seq_suffix(stream.id, shard.idx)
         for seq, arrival, pkey, data in rows[:limit]:
             size += len(data) + len(pkey.encode("utf-8"))
             if out and size > records.MAX_BYTES:

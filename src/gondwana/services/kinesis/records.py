@@ -16,7 +16,7 @@ from gondwana.storage import Store
 
 MAX_RECORDS = 10_000
 MAX_BYTES = 10 * 1024 * 1024
-SEQSEQ_PREFIX = "49"
+SEQ_PREFIX = "49"
 _LENGTH = 56
 
 

@@ -391,3 +391,16 @@ def test_a_large_read_blocks_the_shard_for_a_while_when_throttling(fresh_server:
     assert error_of(exc)[0] == "ProvisionedThroughputExceededException"
     proc.advance_clock(2)
     assert kinesis.get_records(ShardIterator=first["NextShardIterator"])["Records"] == []
+
+
+def test_get_records_returns_at_most_ten_thousand_records(kinesis: Any, new_stream: Any) -> None:
+    name = new_stream(1)
+    for _ in range(21):
+        kinesis.put_records(StreamName=name, Records=[{"Data": b"", "PartitionKey": "k"}] * 500)
+    it = kinesis.get_shard_iterator(StreamName=name, ShardId="shardId-000000000000", ShardIteratorType="TRIM_HORIZON")
+    first = kinesis.get_records(ShardIterator=it["ShardIterator"])
+    assert len(first["Records"]) == 10_000
+    assert first["MillisBehindLatest"] >= 0
+    rest = kinesis.get_records(ShardIterator=first["NextShardIterator"])
+    assert len(rest["Records"]) == 500
+    assert int(rest["Records"][0]["SequenceNumber"]) > int(first["Records"][-1]["SequenceNumber"])

@@ -21,7 +21,9 @@ os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
 os.environ.pop("AWS_PROFILE", None)
 
-CLIENT_CONFIG = Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=5, read_timeout=60)
+CLIENT_CONFIG = Config(
+    retries={"total_max_attempts": 1, "mode": "standard"}, connect_timeout=5, read_timeout=60
+)
 
 
 def make_client(url: str, service: str, region: str = "us-east-1", **kwargs: Any) -> Any:
@@ -33,7 +35,7 @@ def make_client(url: str, service: str, region: str = "us-east-1", **kwargs: Any
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    proc = ServerProcess(tmp_path_factory.mktemp("data")).start()
+    proc = ServerProcess(tmp_path_factory.mktemp("data"), "--plugin", "tests.plugins.echo").start()
     yield proc
     proc.stop()
 
@@ -48,13 +50,31 @@ def client(server: ServerProcess) -> Callable[..., Any]:
     return factory
 
 
+@pytest.fixture(scope="session")
+def echo_session(tmp_path_factory: pytest.TempPathFactory) -> boto3.Session:
+    """A boto3 session that knows the test-only echo services' models."""
+    import botocore.session
+
+    from tests.plugins.echo import write_models
+
+    core = botocore.session.get_session()
+    core.get_component("data_loader").search_paths.insert(
+        0, str(write_models(tmp_path_factory.mktemp("models")))
+    )
+    return boto3.Session(botocore_session=core, aws_access_key_id="test", aws_secret_access_key="test")
+
+
 @pytest.fixture
 def fresh_server(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
     """Start private servers (for restart and kill tests); all are stopped at the end."""
     started: list[ServerProcess] = []
 
-    def factory(*args: str, data_dir: Path | None = None, in_memory: bool = False, **env: str) -> ServerProcess:
-        proc = ServerProcess(None if in_memory else (data_dir or tmp_path / f"data{len(started)}"), *args, env=env)
+    def factory(
+        *args: str, data_dir: Path | None = None, in_memory: bool = False, **env: str
+    ) -> ServerProcess:
+        proc = ServerProcess(
+            None if in_memory else (data_dir or tmp_path / f"data{len(started)}"), *args, env=env
+        )
         started.append(proc.start())
         return proc
 

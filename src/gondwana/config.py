@@ -26,6 +26,7 @@ class Settings:
     credentials: dict[str, tuple[str, str]] = field(default_factory=dict)
     plugins: list[str] = field(default_factory=list)  # extra modules that register services
     services: list[str] = field(default_factory=list)  # empty: all
+    region_ports: dict[str, int] = field(default_factory=dict)  # a listener per region
 
     @property
     def state_delay(self) -> float:
@@ -48,12 +49,25 @@ def parse_credentials(text: str) -> dict[str, tuple[str, str]]:
     return found
 
 
+def parse_region_ports(text: str) -> dict[str, int]:
+    """`us-east-1=4567,eu-west-1=4568` -> {"us-east-1": 4567, "eu-west-1": 4568}."""
+    found: dict[str, int] = {}
+    for item in filter(None, (p.strip() for p in text.split(","))):
+        region, sep, port = item.partition("=")
+        if not sep or not port.isdigit():
+            raise argparse.ArgumentTypeError(f"region port {item!r} is not REGION=PORT")
+        found[region] = int(port)
+    return found
+
+
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     add = parser.add_argument
     add("--host", default=_env("HOST", "127.0.0.1"), help="address to listen on [GONDWANA_HOST]")
     add("--port", type=int, default=int(_env("PORT", "4566") or 4566), help="port [GONDWANA_PORT]")
     store = parser.add_mutually_exclusive_group()
-    store.add_argument("--data-dir", default=_env("DATA_DIR", ".gondwana"), help="where state lives [GONDWANA_DATA_DIR]")
+    store.add_argument(
+        "--data-dir", default=_env("DATA_DIR", ".gondwana"), help="where state lives [GONDWANA_DATA_DIR]"
+    )
     store.add_argument(
         "--in-memory",
         action="store_true",
@@ -79,8 +93,20 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="AKID:SECRET:ACCOUNT[,...]",
         help="known access keys [GONDWANA_CREDENTIALS]",
     )
-    add("--plugin", action="append", dest="plugins", default=[p for p in (_env("PLUGINS", "") or "").split(",") if p])
+    add(
+        "--plugin",
+        action="append",
+        dest="plugins",
+        default=[p for p in (_env("PLUGINS", "") or "").split(",") if p],
+    )
     add("--services", default=_env("SERVICES", ""), help="comma-separated services to enable (default: all)")
+    add(
+        "--region-ports",
+        type=parse_region_ports,
+        default=parse_region_ports(_env("REGION_PORTS", "") or ""),
+        metavar="REGION=PORT[,...]",
+        help="a listener per region (for the refuse fault) [GONDWANA_REGION_PORTS]",
+    )
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -97,4 +123,5 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         credentials=args.credentials,
         plugins=args.plugins,
         services=[s for s in args.services.split(",") if s],
+        region_ports=args.region_ports,
     )

@@ -9,6 +9,7 @@ from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from gondwana.config import Settings
+from gondwana.faults import Faults
 from gondwana.storage import Store
 
 if TYPE_CHECKING:
@@ -35,6 +36,7 @@ class Runtime:
         self.settings = settings
         self.store = store
         self.clock = Clock()
+        self.faults = Faults()
         self.services: dict[str, Service] = {}
         self.started = time.time()
         self.shutting_down = asyncio.Event()
@@ -85,8 +87,8 @@ class Runtime:
             task.cancel()
 
     def reset(self) -> None:
-        """Wipe all state: every service, account and region."""
-        self.cancel_background()
+        """Wipe all state: every service, account and region. Background work keeps running (a
+        sweeper finds nothing to do; a timer for a resource that is gone finds no resource)."""
         self.store.reset()
         self.clock.offset = 0.0
         for service in self.services.values():

@@ -7,6 +7,7 @@ service model, so boto3 talks to it through a data path the tests write out (`wr
 from __future__ import annotations
 
 import asyncio
+import base64
 import copy
 import json
 from pathlib import Path
@@ -35,7 +36,11 @@ _SHAPES: dict[str, Any] = {
         "value": {"shape": "String", "locationName": "Value"},
         "flattened": True,
     },
-    "Nested": {"type": "structure", "required": ["Id"], "members": {"Id": {"shape": "Name"}, "Depth": {"shape": "Count"}}},
+    "Nested": {
+        "type": "structure",
+        "required": ["Id"],
+        "members": {"Id": {"shape": "Name"}, "Depth": {"shape": "Count"}},
+    },
     "NestedList": {"type": "list", "member": {"shape": "Nested"}},
     "EchoRequest": {
         "type": "structure",
@@ -66,8 +71,32 @@ _SHAPES: dict[str, Any] = {
     "GetRequest": {"type": "structure", "required": ["Key"], "members": {"Key": {"shape": "String"}}},
     "GetResult": {"type": "structure", "members": {"Value": {"shape": "String"}}},
     "CountResult": {"type": "structure", "members": {"Count": {"shape": "Long"}}},
-    "SleepRequest": {"type": "structure", "required": ["Seconds"], "members": {"Seconds": {"shape": "Double"}}},
+    "SleepRequest": {
+        "type": "structure",
+        "required": ["Seconds"],
+        "members": {"Seconds": {"shape": "Double"}},
+    },
     "SleepResult": {"type": "structure", "members": {"Slept": {"shape": "Boolean"}}},
+    "WatchRequest": {
+        "type": "structure",
+        "required": ["Count"],
+        "members": {"Count": {"shape": "Long"}, "FailAfter": {"shape": "Long"}},
+    },
+    "WatchResult": {
+        "type": "structure",
+        "required": ["Events"],
+        "members": {"Events": {"shape": "WatchEvents"}, "Started": {"shape": "Timestamp"}},
+    },
+    "WatchEvents": {
+        "type": "structure",
+        "members": {"Tick": {"shape": "TickEvent"}, "ThingNotFound": {"shape": "ThingNotFound"}},
+        "eventstream": True,
+    },
+    "TickEvent": {
+        "type": "structure",
+        "members": {"Number": {"shape": "Long"}, "Data": {"shape": "Blob"}, "At": {"shape": "Timestamp"}},
+        "event": True,
+    },
     "ThingNotFound": {
         "type": "structure",
         "members": {"message": {"shape": "String"}},
@@ -85,7 +114,9 @@ _SHAPES["EchoResult"] = copy.deepcopy(_SHAPES["EchoRequest"])
 _SHAPES["EchoResult"].pop("required")
 
 
-def _operation(name: str, input_shape: str | None, output_shape: str | None, errors: list[str] = ()) -> dict[str, Any]:
+def _operation(
+    name: str, input_shape: str | None, output_shape: str | None, errors: list[str] = ()
+) -> dict[str, Any]:
     op: dict[str, Any] = {"name": name, "http": {"method": "POST", "requestUri": "/"}}
     if input_shape:
         op["input"] = {"shape": input_shape}
@@ -95,7 +126,9 @@ def _operation(name: str, input_shape: str | None, output_shape: str | None, err
     return op
 
 
-def build_model(protocol: str, json_version: str, target_prefix: str, endpoint_prefix: str) -> dict[str, Any]:
+def build_model(
+    protocol: str, json_version: str, target_prefix: str, endpoint_prefix: str, query_compatible: bool = False
+) -> dict[str, Any]:
     operations = {
         "Echo": _operation("Echo", "EchoRequest", "EchoResult"),
         "Fail": _operation("Fail", "FailRequest", None, ["ThingNotFound", "Throttled"]),
@@ -106,6 +139,8 @@ def build_model(protocol: str, json_version: str, target_prefix: str, endpoint_p
         "Sleep": _operation("Sleep", "SleepRequest", "SleepResult"),
         "Missing": _operation("Missing", "Empty", None),
     }
+    if protocol == "json":
+        operations["Watch"] = _operation("Watch", "WatchRequest", "WatchResult", ["ThingNotFound"])
     metadata: dict[str, Any] = {
         "apiVersion": API_VERSION,
         "endpointPrefix": endpoint_prefix,
@@ -120,10 +155,16 @@ def build_model(protocol: str, json_version: str, target_prefix: str, endpoint_p
     if protocol == "json":
         metadata["jsonVersion"] = json_version
         metadata["targetPrefix"] = target_prefix
-        metadata["awsQueryCompatible"] = {}
+        if query_compatible:
+            metadata["awsQueryCompatible"] = {}
     else:
         metadata["xmlNamespace"] = "http://echo.gondwana.dev/doc/2026-11-27/"
-    return {"version": "2.0", "metadata": metadata, "operations": operations, "shapes": copy.deepcopy(_SHAPES)}
+    return {
+        "version": "2.0",
+        "metadata": metadata,
+        "operations": operations,
+        "shapes": copy.deepcopy(_SHAPES),
+    }
 
 
 class _Echo(Service):
@@ -136,7 +177,9 @@ class _Echo(Service):
     def start(self) -> None:
         self.runtime.store.register(
             self.name,
-            [f"CREATE TABLE {self.table} (account TEXT, region TEXT, key TEXT, value TEXT, PRIMARY KEY (account, region, key))"],
+            [
+                f"CREATE TABLE {self.table} (account TEXT, region TEXT, key TEXT, value TEXT, PRIMARY KEY (account, region, key))"
+            ],
         )
 
     def echo(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -177,6 +220,16 @@ class _Echo(Service):
         )
         return {"Count": row[0] if row else 0}
 
+    def watch(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        async def ticks() -> Any:
+            for number in range(params["Count"]):
+                if number == params.get("FailAfter"):
+                    raise ServiceError("ThingNotFound", f"tick {number} is missing")
+                await asyncio.sleep(0.01)
+                yield "Tick", {"Number": number, "Data": bytes([number % 256]) * 3, "At": 1767225600 + number}
+
+        return {"Events": ticks(), "Started": 1767225600}
+
     async def sleep(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         await asyncio.sleep(params["Seconds"])
         return {"Slept": True}
@@ -194,11 +247,11 @@ class EchoJson(_Echo):
     xml_namespace = "http://echo.gondwana.dev/doc/2026-11-27/"
     speaks_query = True
     table = "echo_items"
-    model = build_model("json", "1.0", "GondwanaEcho_20261127", "echo")
+    model = build_model("json", "1.0", "GondwanaEcho_20261127", "echo", query_compatible=True)
 
 
 class EchoJson11(_Echo):
-    """JSON 1.1 with the CBOR twin (like Kinesis), with x-amz-crc32 (like DynamoDB)."""
+    """JSON 1.1 with the CBOR twin and bare error names (like Kinesis), with x-amz-crc32 (like DynamoDB)."""
 
     name = "echo11"
     model_name = "echo11"
@@ -206,6 +259,7 @@ class EchoJson11(_Echo):
     endpoint_prefix = "echo11"
     target_prefix = "GondwanaEcho11_20261127"
     crc32 = True
+    bare_error_types = True
     table = "echo11_items"
     model = build_model("json", "1.1", "GondwanaEcho11_20261127", "echo11")
 
@@ -232,3 +286,132 @@ def write_models(directory: Path) -> Path:
         target.mkdir(parents=True, exist_ok=True)
         (target / "service-2.json").write_text(json.dumps(cls.model))
     return directory
+
+
+# ---- REST flavours --------------------------------------------------------------------------------
+
+_REST_SHAPES: dict[str, Any] = {
+    "MetaMap": {"type": "map", "key": {"shape": "String"}, "value": {"shape": "String"}},
+    "RestEchoRequest": {
+        "type": "structure",
+        "required": ["Name"],
+        "members": {
+            "Name": {"shape": "Name", "location": "uri", "locationName": "Name"},
+            "Count": {"shape": "Count", "location": "querystring", "locationName": "count"},
+            "Tags": {"shape": "TagList", "location": "querystring", "locationName": "tag"},
+            "Flag": {"shape": "Boolean", "location": "header", "locationName": "x-echo-flag"},
+            "When": {"shape": "Timestamp", "location": "header", "locationName": "x-echo-when"},
+            "Meta": {"shape": "MetaMap", "location": "headers", "locationName": "x-echo-meta-"},
+            "Ratio": {"shape": "Double"},
+            "Data": {"shape": "Blob"},
+            "Choice": {"shape": "Choice"},
+            "Nested": {"shape": "Nested"},
+            "Items": {"shape": "NestedList"},
+        },
+    },
+    "RestEchoResult": {
+        "type": "structure",
+        "members": {
+            "Name": {"shape": "Name", "location": "header", "locationName": "x-echo-name"},
+            "Count": {"shape": "Count"},
+            "Tags": {"shape": "TagList"},
+            "Flag": {"shape": "Boolean"},
+            "When": {"shape": "Timestamp"},
+            "Meta": {"shape": "MetaMap"},
+            "Ratio": {"shape": "Double"},
+            "Data": {"shape": "Blob"},
+            "Choice": {"shape": "Choice"},
+            "Nested": {"shape": "Nested"},
+            "Items": {"shape": "NestedList"},
+        },
+    },
+    "RawRequest": {
+        "type": "structure",
+        "required": ["Key"],
+        "members": {
+            "Key": {"shape": "String", "location": "uri", "locationName": "Key"},
+            "Body": {"shape": "Blob"},
+            "ContentType": {"shape": "String", "location": "header", "locationName": "Content-Type"},
+        },
+        "payload": "Body",
+    },
+    "RawResult": {
+        "type": "structure",
+        "members": {
+            "Body": {"shape": "Blob"},
+            "ContentType": {"shape": "String", "location": "header", "locationName": "Content-Type"},
+        },
+        "payload": "Body",
+    },
+    "RestFailRequest": {
+        "type": "structure",
+        "required": ["Code"],
+        "members": {"Code": {"shape": "String", "location": "uri", "locationName": "Code"}},
+    },
+    "ListThingsResult": {"type": "structure", "members": {"Names": {"shape": "TagList"}}},
+}
+
+
+def build_rest_model(protocol: str, endpoint_prefix: str) -> dict[str, Any]:
+    def op(
+        name: str, method: str, uri: str, inp: str | None, out: str | None, code: int = 200
+    ) -> dict[str, Any]:
+        spec = _operation(name, inp, out, ["ThingNotFound", "Throttled"])
+        spec["http"] = {"method": method, "requestUri": uri, "responseCode": code}
+        if protocol == "rest-xml" and inp:
+            spec["input"]["locationName"] = inp
+            spec["input"]["xmlNamespace"] = {"uri": "http://echo.gondwana.dev/doc/2026-11-27/"}
+        return spec
+
+    model = build_model(protocol, "", "", endpoint_prefix)
+    model["metadata"].pop("xmlNamespace", None)
+    model["shapes"].update(copy.deepcopy(_REST_SHAPES))
+    model["operations"] = {
+        "Echo": op("Echo", "POST", "/v1/things/{Name}", "RestEchoRequest", "RestEchoResult"),
+        "ListThings": op("ListThings", "GET", "/v1/things?list", None, "ListThingsResult"),
+        "PutRaw": op("PutRaw", "PUT", "/v1/raw/{Key+}", "RawRequest", None, 201),
+        "GetRaw": op("GetRaw", "GET", "/v1/raw/{Key+}", "RawRequest", "RawResult"),
+        "Fail": op("Fail", "DELETE", "/v1/fail/{Code}", "RestFailRequest", None),
+    }
+    return model
+
+
+class _RestEcho(_Echo):
+    speaks_rest = True
+    xml_namespace = "http://echo.gondwana.dev/doc/2026-11-27/"
+
+    def list_things(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        rows = self.runtime.store.query(
+            f"SELECT key FROM {self.table} WHERE account = ? AND region = ? ORDER BY key",
+            (ctx.account, ctx.region),
+        )
+        return {"Names": [r[0] for r in rows]}
+
+    def put_raw(self, ctx: RequestContext, params: dict[str, Any]) -> None:
+        body = params.get("Body", b"")
+        self.put(ctx, {"Key": params["Key"], "Value": base64.b64encode(body).decode()})
+
+    def get_raw(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        value = self.get(ctx, {"Key": params["Key"]})["Value"]
+        return {"Body": base64.b64decode(value), "ContentType": "application/octet-stream"}
+
+
+class EchoRestJson(_RestEcho):
+    name = "echorest"
+    model_name = "echorest"
+    signing_name = "echorest"
+    endpoint_prefix = "echorest"
+    table = "echorest_items"
+    model = build_rest_model("rest-json", "echorest")
+
+
+class EchoRestXml(_RestEcho):
+    name = "echoxml"
+    model_name = "echoxml"
+    signing_name = "echoxml"
+    endpoint_prefix = "echoxml"
+    table = "echoxml_items"
+    model = build_rest_model("rest-xml", "echoxml")
+
+
+SERVICES += [EchoRestJson, EchoRestXml]

@@ -31,7 +31,16 @@ class ServerProcess:
 
     def start(self, port: int = 0) -> ServerProcess:
         store = ["--in-memory"] if self.data_dir is None else ["--data-dir", str(self.data_dir)]
-        cmd = [sys.executable, "-m", "gondwana", "serve", "--port", str(port or self.port or 0), *store, *self.args]
+        cmd = [
+            sys.executable,
+            "-m",
+            "gondwana",
+            "serve",
+            "--port",
+            str(port or self.port or 0),
+            *store,
+            *self.args,
+        ]
         env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}", **self.env}
         self.proc = subprocess.Popen(
             cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=ROOT

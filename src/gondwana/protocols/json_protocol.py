@@ -11,13 +11,18 @@ import json
 import zlib
 from typing import TYPE_CHECKING, Any
 
-import cbor2
-
 from gondwana.protocols.base import WireProtocol, request_id_headers
 from gondwana.protocols.errors import ServiceError, serialization_error
-from gondwana.protocols.eventstream import CONTENT_TYPE as EVENT_STREAM
-from gondwana.protocols.eventstream import event_stream_member, json_events
-from gondwana.protocols.shapes import CBOR_INPUT, JSON_INPUT, JSON_OUTPUT, OutputCodec, epoch_millis
+from gondwana.protocols.eventstream import CONTENT_TYPE as EVENTSTREAM_TYPE
+from gondwana.protocols.eventstream import stream_events
+from gondwana.protocols.shapes import (
+    CBOR_INPUT,
+    JSON_INPUT,
+    JSON_OUTPUT,
+    OutputCodec,
+    compile_encoder,
+    epoch_number,
+)
 from gondwana.server.messages import Request, Response
 
 if TYPE_CHECKING:
@@ -29,12 +34,16 @@ _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 def _error_type(ctx: RequestContext, error: ServiceError) -> str:
     if error.type_name is not None:
+        if ctx.service is not None and ctx.service.bare_error_types:
+            return error.type_name.rsplit("#", 1)[-1]
         return error.type_name
     namespace = ctx.service.error_namespace if ctx.service is not None else ""
     return namespace + error.code
 
 
-def _error_fields(ctx: RequestContext, error: ServiceError) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
+def _error_fields(
+    ctx: RequestContext, error: ServiceError
+) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
     """Status, body members and extra headers shared by the JSON and CBOR error forms."""
     extra: list[tuple[str, str]] = []
     if ctx.service is not None and error.type_name is None:
@@ -79,7 +88,9 @@ class JsonProtocol(WireProtocol):
             raise serialization_error("Start of structure or map expected")
         return params
 
-    def _response(self, ctx: RequestContext, status: int, payload: bytes, extra: list[tuple[str, str]]) -> Response:
+    def _response(
+        self, ctx: RequestContext, status: int, payload: bytes, extra: list[tuple[str, str]]
+    ) -> Response:
         headers = request_id_headers(ctx, self.content_type)
         if ctx.service is not None and ctx.service.crc32:
             headers.append(("x-amz-crc32", str(zlib.crc32(payload))))
@@ -87,10 +98,8 @@ class JsonProtocol(WireProtocol):
         return Response(status, headers, payload)
 
     def serialize(self, ctx: RequestContext, op: OperationSpec, result: dict[str, Any] | None) -> Response:
-        member = event_stream_member(op)
-        if member is not None and result and member in result:
-            headers = request_id_headers(ctx, EVENT_STREAM)
-            return Response(200, headers, stream=json_events(op, member, result))
+        if op.event_stream is not None and result and op.event_stream[0] in result:
+            return self._event_stream(ctx, op, result)
         if result:
             encoder = op.encoder(JSON_OUTPUT)
             payload = _dumps(encoder(result) if encoder else result).encode("utf-8", "surrogatepass")
@@ -102,11 +111,38 @@ class JsonProtocol(WireProtocol):
         status, body, extra = _error_fields(ctx, error)
         return self._response(ctx, status, _dumps(body).encode("utf-8", "surrogatepass"), extra)
 
+    def _event_stream(self, ctx: RequestContext, op: OperationSpec, result: dict[str, Any]) -> Response:
+        """The result's event-stream member is an async iterator of (event name, event members)."""
+        member, union = op.event_stream  # type: ignore[misc]
+        rest = dict(result)
+        events = rest.pop(member)
+        shapes = op.spec.shapes
 
-# Timestamps travel as tag 1 + epoch milliseconds both ways (the Java SDKs' CBOR format); the tag
-# is kept raw on input (cbor2 would read its value as seconds) and converted by the binder.
-CBOR_OUTPUT = OutputCodec("cbor", bytes, lambda v: cbor2.CBORTag(1, epoch_millis(v)))
-_RAW_EPOCH = {1: lambda value, immutable: cbor2.CBORTag(1, value)}
+        def encode(shape_name: str, value: dict[str, Any]) -> bytes:
+            key = ("event_encoder", shape_name)
+            if key not in op.cache:
+                op.cache[key] = compile_encoder(shapes, shape_name, JSON_OUTPUT)
+            encoder = op.cache[key]
+            return _dumps(encoder(value) if encoder else value).encode("utf-8", "surrogatepass")
+
+        def encode_event(name: str, event: dict[str, Any]) -> bytes:
+            return encode(shapes[union]["members"][name]["shape"], event)
+
+        def encode_error(error: ServiceError) -> bytes:
+            return _dumps({"message": error.message or ""}).encode()
+
+        initial = encode(op.output_shape, rest) if op.output_shape else b"{}"  # type: ignore[arg-type]
+        body = stream_events(initial, events, encode_event, encode_error, "application/json")
+        return Response(200, request_id_headers(ctx, EVENTSTREAM_TYPE), stream=body)
+
+
+def _cbor_timestamp(value: Any) -> Any:
+    import cbor2
+
+    return cbor2.CBORTag(1, epoch_number(value))
+
+
+CBOR_OUTPUT = OutputCodec("cbor", bytes, _cbor_timestamp)
 
 
 class CborProtocol(WireProtocol):
@@ -115,10 +151,12 @@ class CborProtocol(WireProtocol):
     input_codec = CBOR_INPUT
 
     def decode(self, op: OperationSpec, request: Request) -> dict[str, Any]:
+        import cbor2  # imported on the first CBOR request: most clients never send one
+
         if not request.body:
             return {}
         try:
-            params = cbor2.loads(request.body, semantic_decoders=_RAW_EPOCH)
+            params = cbor2.loads(request.body)
         except Exception:  # cbor2 raises a family of decode errors and ValueErrors
             raise serialization_error() from None
         if type(params) is not dict:
@@ -126,11 +164,15 @@ class CborProtocol(WireProtocol):
         return params
 
     def serialize(self, ctx: RequestContext, op: OperationSpec, result: dict[str, Any] | None) -> Response:
+        import cbor2
+
         encoder = op.encoder(CBOR_OUTPUT)
         value = (encoder(result) if encoder else result) if result else {}
         return Response(200, request_id_headers(ctx, self.content_type), cbor2.dumps(value))
 
     def serialize_error(self, ctx: RequestContext, error: ServiceError) -> Response:
+        import cbor2
+
         status, body, extra = _error_fields(ctx, error)
         return Response(status, request_id_headers(ctx, self.content_type) + extra, cbor2.dumps(body))
 

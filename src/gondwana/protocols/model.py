@@ -56,5 +56,5 @@ def apply_patches(model: dict[str, Any], patches: dict[str, dict[str, Any]]) -> 
 
 
 def lower_camel(name: str) -> str:
-    """Coral's path spelling of a member name: TableName -> tableName, SSESpecification -> sSESpecification."""
+    """Coral's path spelling of a member name: TableName -> tableName, SSESpec -> sSESpec."""
     return name[:1].lower() + name[1:]

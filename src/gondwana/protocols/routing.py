@@ -14,6 +14,7 @@ from gondwana.protocols.base import WireProtocol
 from gondwana.protocols.errors import ServiceError, unknown_operation
 from gondwana.protocols.json_protocol import CBOR, JSON_1_0, JSON_1_1
 from gondwana.protocols.query import QUERY, form_params
+from gondwana.protocols.rest import REST_JSON, REST_XML, RestRoute, compile_routes, match_route
 from gondwana.server.messages import Request
 
 if TYPE_CHECKING:
@@ -36,6 +37,8 @@ class Router:
         self.by_signing_name: dict[str, list[Service]] = {}
         self.by_endpoint: dict[str, Service] = {}
         self.query_services: list[Service] = []
+        self.rest_services: list[Service] = []
+        self._routes: dict[str, list[RestRoute]] = {}
         for service in services:
             if service.target_prefix:
                 self.by_target[service.target_prefix] = service
@@ -43,6 +46,8 @@ class Router:
             self.by_endpoint[service.endpoint_prefix] = service
             if service.speaks_query:
                 self.query_services.append(service)
+            if service.speaks_rest:
+                self.rest_services.append(service)
 
     def route(self, request: Request, ctx: RequestContext) -> None:
         """Fill ctx.service, ctx.operation and ctx.protocol, or raise ServiceError / NotFound."""
@@ -52,6 +57,8 @@ class Router:
             self._route_target(request, ctx, target, content_type)
         elif content_type == FORM or "Action=" in request.query_string:
             self._route_query(request, ctx)
+        elif self.rest_services:
+            self._route_rest(request, ctx)
         else:
             raise NotFound()
 
@@ -64,7 +71,9 @@ class Router:
             ctx.protocol = JSON_1_1 if service.spec.json_version == "1.1" else JSON_1_0
         else:
             ctx.protocol = JSON_1_0
-        if request.method != "POST" or (request.body and content_type not in JSON_TYPES and ctx.protocol is not CBOR):
+        if request.method != "POST" or (
+            request.body and content_type not in JSON_TYPES and ctx.protocol is not CBOR
+        ):
             raise NotFound()
         if service is None:
             raise unknown_operation()
@@ -82,7 +91,9 @@ class Router:
             raise NotFound()
         ctx.service = service
         if not action:
-            raise ServiceError("MissingAction", "Could not find operation to perform.", status=400, type_name="")
+            raise ServiceError(
+                "MissingAction", "Could not find operation to perform.", status=400, type_name=""
+            )
         op: OperationSpec | None = service.spec.operation(action)
         if op is None:
             raise ServiceError(
@@ -93,6 +104,27 @@ class Router:
                 query_code="InvalidAction",
             )
         ctx.operation = op
+
+    def _route_rest(self, request: Request, ctx: RequestContext) -> None:
+        """Method + path against the REST services' URI templates: the credential scope's (or the
+        host's) service first, then every REST service."""
+        preferred: list[Service] = []
+        if ctx.credential is not None and ctx.credential.service:
+            preferred = [s for s in self.by_signing_name.get(ctx.credential.service, []) if s.speaks_rest]
+        label = request.host.split(".", 1)[0]
+        if not preferred and label in self.by_endpoint and self.by_endpoint[label].speaks_rest:
+            preferred = [self.by_endpoint[label]]
+        for service in preferred or self.rest_services:
+            routes = self._routes.get(service.name)
+            if routes is None:
+                routes = self._routes[service.name] = compile_routes(service.spec)
+            route = match_route(routes, request)
+            if route is not None:
+                ctx.service = service
+                ctx.operation = service.spec.operation(route.operation)
+                ctx.protocol = REST_XML if service.spec.protocol == "rest-xml" else REST_JSON
+                return
+        raise NotFound()
 
     def _query_service(self, request: Request, ctx: RequestContext, action: str | None) -> Service | None:
         candidates = [s for s in self.query_services]
@@ -112,6 +144,12 @@ class Router:
 
 def protocol_for(service: Service | None) -> WireProtocol:
     """The protocol to answer in when routing failed before one was chosen."""
-    if service is not None and service.spec.protocol == "query":
-        return QUERY
+    if service is not None:
+        protocol = service.spec.protocol
+        if protocol == "query":
+            return QUERY
+        if protocol == "rest-json":
+            return REST_JSON
+        if protocol == "rest-xml":
+            return REST_XML
     return JSON_1_0

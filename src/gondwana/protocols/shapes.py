@@ -91,18 +91,8 @@ class InputCodec:
     timestamp: Callable[[Any], float]
 
 
-def cbor_epoch(value: Any) -> float:
-    """AWS's CBOR (`application/x-amz-cbor-1.1`, spoken by the Java SDKs) carries timestamps as
-    epoch *milliseconds*, tagged 1 (the SDKs' UNIX_TIMESTAMP_MILLIS payload format)."""
-    if getattr(value, "tag", None) == 1:
-        value = value.value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return value / 1000.0
-    return to_epoch(value)
-
-
 JSON_INPUT = InputCodec("json", b64_blob, to_epoch)
-CBOR_INPUT = InputCodec("cbor", raw_blob, cbor_epoch)
+CBOR_INPUT = InputCodec("cbor", raw_blob, to_epoch)
 TYPED_INPUT = InputCodec("typed", raw_blob, to_epoch)  # query/rest parsers already converted
 
 
@@ -308,26 +298,38 @@ def _size_checks(shape: dict[str, Any]) -> Callable[[Any, int, str, list[Violati
     return check
 
 
-def _constraint_checks(kind: str, shape: dict[str, Any]) -> Callable[[Any, str, list[Violation]], None] | None:
+def _constraint_checks(
+    kind: str, shape: dict[str, Any]
+) -> Callable[[Any, str, list[Violation]], None] | None:
     checks: list[Callable[[Any, str, list[Violation]], None]] = []
     lo, hi = shape.get("min"), shape.get("max")
     if kind in ("string", "blob") and (lo is not None or hi is not None):
         sized = _size_checks(shape)
         assert sized is not None
         checks.append(lambda v, p, e: sized(v, len(v), p, e))
-    elif kind in ("integer", "long", "short", "byte", "float", "double") and (lo is not None or hi is not None):
+    elif kind in ("integer", "long", "short", "byte", "float", "double") and (
+        lo is not None or hi is not None
+    ):
 
         def value_range(v: Any, p: str, e: list[Violation]) -> None:
             if lo is not None and v < lo:
                 e.append(
                     Violation(
-                        "min_value", p, p.rsplit(".", 1)[-1], v, f"Member must have value greater than or equal to {lo}"
+                        "min_value",
+                        p,
+                        p.rsplit(".", 1)[-1],
+                        v,
+                        f"Member must have value greater than or equal to {lo}",
                     )
                 )
             elif hi is not None and v > hi:
                 e.append(
                     Violation(
-                        "max_value", p, p.rsplit(".", 1)[-1], v, f"Member must have value less than or equal to {hi}"
+                        "max_value",
+                        p,
+                        p.rsplit(".", 1)[-1],
+                        v,
+                        f"Member must have value less than or equal to {hi}",
                     )
                 )
 
@@ -378,12 +380,6 @@ class OutputCodec:
     name: str
     blob: Callable[[bytes], Any]
     timestamp: Callable[[Any], Any]
-
-
-def epoch_millis(value: Any) -> int:
-    if isinstance(value, dt.datetime):
-        value = value.timestamp()
-    return round(float(value) * 1000)
 
 
 def epoch_number(value: Any) -> float | int:

@@ -25,6 +25,9 @@ class OperationSpec:
     http_method: str
     request_uri: str
     result_wrapper: str | None
+    response_code: int
+    # (output member, union shape) when the output carries an event stream (SubscribeToShard).
+    event_stream: tuple[str, str] | None
     spec: ServiceSpec
     _binders: dict[str, Binder | None] = field(default_factory=dict)
     _encoders: dict[str, Encoder | None] = field(default_factory=dict)
@@ -33,7 +36,11 @@ class OperationSpec:
     def binder(self, codec: InputCodec) -> Binder | None:
         found = self._binders.get(codec.name, _UNSET)
         if found is _UNSET:
-            found = None if self.input_shape is None else compile_binder(self.spec.shapes, self.input_shape, codec)
+            found = (
+                None
+                if self.input_shape is None
+                else compile_binder(self.spec.shapes, self.input_shape, codec)
+            )
             self._binders[codec.name] = found
         return found
 
@@ -41,7 +48,9 @@ class OperationSpec:
         found = self._encoders.get(codec.name, _UNSET)
         if found is _UNSET:
             found = (
-                None if self.output_shape is None else compile_encoder(self.spec.shapes, self.output_shape, codec)
+                None
+                if self.output_shape is None
+                else compile_encoder(self.spec.shapes, self.output_shape, codec)
             )
             self._encoders[codec.name] = found
         return found
@@ -81,6 +90,10 @@ class ServiceSpec:
     def _compile_operation(self, name: str, raw: dict[str, Any]) -> OperationSpec:
         http = raw.get("http", {})
         output = raw.get("output") or {}
+        event_stream = None
+        for member, target in self.shapes.get(output.get("shape", ""), {}).get("members", {}).items():
+            if self.shapes[target["shape"]].get("eventstream"):
+                event_stream = (member, target["shape"])
         return OperationSpec(
             name=name,
             input_shape=(raw.get("input") or {}).get("shape"),
@@ -90,6 +103,8 @@ class ServiceSpec:
             # Query-compatible JSON models (SQS) lost the wrapper their query ancestors declared.
             result_wrapper=output.get("resultWrapper")
             or (f"{name}Result" if output and self.protocol != "query" else None),
+            response_code=http.get("responseCode", 200),
+            event_stream=event_stream,
             spec=self,
         )
 

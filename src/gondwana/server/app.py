@@ -35,9 +35,13 @@ async def serve(settings: Settings, ready: asyncio.Future[int] | None = None) ->
     chain = Chain(runtime)
     http = HttpServer(chain.handle, loop)
     port = await http.listen(settings.host, settings.port)
+    for region, region_port in settings.region_ports.items():
+        await http.listen(settings.host, region_port, region)
+    runtime.faults.listeners.append(lambda: loop.create_task(_sync_listeners(runtime, http)))
     data = "memory" if settings.data_dir is None else str(settings.data_dir)
     print(
-        f"gondwana {__version__} listening on http://{settings.host}:{port}  data: {data}  regions: all",
+        f"gondwana {__version__} listening on http://{settings.host}:{port}  data: {data}  regions: all"
+        + "".join(f"  {r}: {p}" for r, p in settings.region_ports.items()),
         flush=True,
     )
     if ready is not None:
@@ -57,6 +61,12 @@ async def serve(settings: Settings, ready: asyncio.Future[int] | None = None) ->
         service.close()
     runtime.store.close()
     log.info("stopped")
+
+
+async def _sync_listeners(runtime: Runtime, http: HttpServer) -> None:
+    """Regions down in "refuse" mode stop accepting connections on their own port."""
+    for region in runtime.settings.region_ports:
+        await http.refuse(region, runtime.faults.down_mode(region) == "refuse")
 
 
 def _warm_up(runtime: Runtime) -> None:

@@ -10,9 +10,10 @@ exception is logged and answered as InternalFailure (500), and the server keeps 
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
-import uuid
+import os
 from typing import Any
 
 from gondwana.auth import account_for
@@ -22,15 +23,25 @@ from gondwana.protocols.routing import NotFound, Router, protocol_for
 from gondwana.runtime import Runtime
 from gondwana.server.context import RequestContext, region_from_host
 from gondwana.server.internal import InternalApi
-from gondwana.server.messages import Request, Response
+from gondwana.server.messages import ABORT, Request, Response
 
 log = logging.getLogger("gondwana.request")
 
 NOT_FOUND = Response(404, [("Content-Type", "text/xml")], b"<UnknownOperationException/>\n")
+AVAILABILITY = "com.amazon.coral.availability#"
+
+
+class Abort(Exception):
+    """Answer nothing: reset the connection."""
 
 
 def _request_id() -> str:
-    return str(uuid.uuid4())
+    """A random (version 4) UUID string, without importing uuid (and platform) at start-up."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 class Chain:
@@ -48,13 +59,17 @@ class Chain:
     async def handle(self, request: Request) -> Response:
         if request.path.startswith("/_gondwana/"):
             return await self.internal.handle(request)
-        ctx = RequestContext(request, _request_id(), self.settings.default_account, self.settings.default_region)
+        ctx = RequestContext(
+            request, _request_id(), self.settings.default_account, self.settings.default_region
+        )
         try:
             response = await self._serve(ctx)
         except ServiceError as error:
             response = (ctx.protocol or protocol_for(ctx.service)).serialize_error(ctx, error)
         except NotFound:
             response = NOT_FOUND
+        except Abort:
+            return ABORT
         except Exception:
             log.exception("unexpected failure in %s", ctx.operation.name if ctx.operation else request.path)
             response = (ctx.protocol or protocol_for(ctx.service)).serialize_error(ctx, internal_failure())
@@ -64,7 +79,9 @@ class Chain:
                 await store.flushed()
             except Exception:
                 log.exception("commit failed")
-                response = (ctx.protocol or protocol_for(ctx.service)).serialize_error(ctx, internal_failure())
+                response = (ctx.protocol or protocol_for(ctx.service)).serialize_error(
+                    ctx, internal_failure()
+                )
         if log.isEnabledFor(logging.DEBUG):
             log.debug(
                 "%s %s %s/%s -> %d",
@@ -76,6 +93,41 @@ class Chain:
             )
         return response
 
+    async def _apply_faults(self, ctx: RequestContext) -> None:
+        """A region that is down answers 503, hangs, or drops the connection; a throttled one
+        rejects a fraction of requests."""
+        faults = self.runtime.faults
+        mode = faults.down_mode(ctx.region)
+        while mode == "hang":
+            disconnected = ctx.request.disconnected
+            waiters = [asyncio.ensure_future(faults.changed())]
+            if disconnected is not None:
+                waiters.append(disconnected)  # type: ignore[arg-type]
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            waiters[0].cancel()
+            if disconnected is not None and disconnected.done():
+                raise Abort()
+            mode = faults.down_mode(ctx.region)
+        if mode == "error":
+            raise ServiceError(
+                "ServiceUnavailable",
+                "Service Unavailable",
+                status=503,
+                sender_fault=False,
+                type_name=AVAILABILITY + "ServiceUnavailableException",
+                query_code="ServiceUnavailable",
+            )
+        if mode == "refuse":
+            raise Abort()
+        if faults.throttled(ctx.region):
+            raise ServiceError(
+                "ThrottlingException",
+                "Rate exceeded",
+                status=400,
+                type_name=AVAILABILITY + "ThrottlingException",
+                query_code="Throttling",
+            )
+
     async def _serve(self, ctx: RequestContext) -> Response:
         request = ctx.request
         credential = parse_sigv4(request)
@@ -84,9 +136,12 @@ class Chain:
             if credential.region:
                 ctx.region = credential.region
             ctx.account = account_for(self.settings, credential.access_key)
-        if credential is None or not credential.region:
+        if request.listener_region is not None:
+            ctx.region = request.listener_region
+        elif credential is None or not credential.region:
             ctx.region = region_from_host(request.host) or self.settings.default_region
         self.router.route(request, ctx)
+        await self._apply_faults(ctx)
         service, op, protocol = ctx.service, ctx.operation, ctx.protocol
         assert service is not None and op is not None and protocol is not None
         if self._verify is not None:

@@ -6,10 +6,9 @@ connection's life (a long poll gives up when its client disconnects).
 
 Keep-alive, pipelining (answered in order), chunked request bodies (httptools decodes them),
 `Expect: 100-continue`, and chunked streaming responses (event streams) are supported.
-HTTP/2 (Kinesis SubscribeToShard from the Java SDK) will attach here: a connection whose first
-bytes are the h2 preface ("PRI * HTTP/2.0"), or a TLS connection that negotiated ALPN "h2", is
-handed to an `h2`-library protocol that builds the same `Request` values and calls the same
-chain, so nothing above this module changes.
+HTTP/2: a connection whose first bytes are the h2 preface ("PRI * HTTP/2.0", h2c with prior
+knowledge) is handed to `http2.Http2Session`, which builds the same `Request` values and calls
+the same chain; a TLS listener will do the same for ALPN "h2".
 """
 
 from __future__ import annotations
@@ -19,18 +18,19 @@ import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from email.utils import formatdate
 from http import HTTPStatus
+from typing import Any
 
 import httptools
 
-from gondwana.server.messages import Request, Response
+from gondwana.server.messages import ABORT, Request, Response
 
 log = logging.getLogger("gondwana.http")
 
 Handler = Callable[[Request], Awaitable[Response]]
 
 MAX_BODY = 64 * 1024 * 1024
+PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"  # h2c with prior knowledge
 _REASONS = {s.value: s.phrase for s in HTTPStatus}
 _date_cache: tuple[int, bytes] = (0, b"")
 
@@ -39,7 +39,7 @@ def _date_header() -> bytes:
     global _date_cache
     now = int(time.time())
     if _date_cache[0] != now:
-        _date_cache = (now, f"Date: {formatdate(now, usegmt=True)}\r\n".encode())
+        _date_cache = (now, time.strftime("Date: %a, %d %b %Y %H:%M:%S GMT\r\n", time.gmtime(now)).encode())
     return _date_cache[1]
 
 
@@ -53,17 +53,21 @@ class HttpConnection(asyncio.Protocol):
         "_body_size",
         "_busy",
         "_can_write",
+        "_h2",
         "_headers",
+        "_preface",
         "_queue",
         "_url",
         "closed",
         "parser",
+        "region",
         "server",
         "transport",
     )
 
-    def __init__(self, server: HttpServer) -> None:
+    def __init__(self, server: HttpServer, region: str | None = None) -> None:
         self.server = server
+        self.region = region
         self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpRequestParser(self)
         self._queue: deque[tuple[Request, bool]] = deque()
@@ -73,6 +77,8 @@ class HttpConnection(asyncio.Protocol):
         self._body: list[bytes] = []
         self._body_size = 0
         self._can_write: asyncio.Future[None] | None = None
+        self._h2: Any = None  # an http2.Http2Session once the client spoke HTTP/2
+        self._preface: bytes | None = b""  # bytes seen while they could still be the h2 preface
         self.closed: asyncio.Future[None] = server.loop.create_future()
 
     # ---- asyncio.Protocol ----------------------------------------------------------------------
@@ -83,15 +89,35 @@ class HttpConnection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.server.connections.discard(self)
+        if self._h2 is not None:
+            self._h2.connection_lost()
         if not self.closed.done():
             self.closed.set_result(None)
         if self._can_write is not None and not self._can_write.done():
             self._can_write.set_result(None)
 
     def data_received(self, data: bytes) -> None:
+        if self._h2 is not None:
+            self._h2.data_received(data)
+            return
+        if self._preface is not None:
+            seen = self._preface + data
+            if PREFACE.startswith(seen[: len(PREFACE)]):
+                if len(seen) < len(PREFACE):
+                    self._preface = seen
+                    return
+                from gondwana.server.http2 import Http2Session  # h2 is imported only when needed
+
+                assert self.transport is not None
+                self._h2 = Http2Session(self.server, self.transport, self.region)
+                self._h2.data_received(seen)
+                return
+            self._preface = None
+            data = seen
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
+            # No protocol switching (h2c upgrade, websockets): HTTP/2 clients use prior knowledge.
             self._reject(400)
         except httptools.HttpParserError:
             self._reject(400)
@@ -146,6 +172,7 @@ class HttpConnection(asyncio.Protocol):
             body,
             self.transport.get_extra_info("peername"),
             self.closed,
+            listener_region=self.region,
         )
         self._queue.append((request, self.parser.should_keep_alive()))
         if not self._busy:
@@ -170,6 +197,9 @@ class HttpConnection(asyncio.Protocol):
                 if server.closing:
                     keep_alive = False
                 if self.transport is None or self.transport.is_closing():
+                    return
+                if response is ABORT:
+                    self.transport.abort()
                     return
                 if response.stream is not None:
                     await self._stream(response, keep_alive)
@@ -223,6 +253,8 @@ class HttpConnection(asyncio.Protocol):
 
     @property
     def idle(self) -> bool:
+        if self._h2 is not None:
+            return not self._h2.streams
         return not self._busy and not self._queue
 
 
@@ -234,11 +266,31 @@ class HttpServer:
         self.in_flight = 0
         self.closing = False
         self._servers: list[asyncio.base_events.Server] = []
+        self._regional: dict[str, tuple[asyncio.base_events.Server, str, int]] = {}
 
-    async def listen(self, host: str, port: int) -> int:
-        server = await self.loop.create_server(lambda: HttpConnection(self), host, port, backlog=1024)
+    async def listen(self, host: str, port: int, region: str | None = None) -> int:
+        """Listen on host:port; a region's own listener stamps that region on its requests."""
+        server = await self.loop.create_server(lambda: HttpConnection(self, region), host, port, backlog=1024)
         self._servers.append(server)
-        return server.sockets[0].getsockname()[1]
+        bound = server.sockets[0].getsockname()[1]
+        if region is not None:
+            self._regional[region] = (server, host, bound)
+        return bound
+
+    async def refuse(self, region: str, refusing: bool) -> None:
+        """Close a region's own listener (connections are refused) or open it again."""
+        found = self._regional.get(region)
+        if found is None:
+            return
+        server, host, port = found
+        if refusing and server.is_serving():
+            server.close()
+            for connection in list(self.connections):
+                if connection.region == region and connection.transport is not None:
+                    connection.transport.abort()
+        elif not refusing and not server.is_serving():
+            self._servers.remove(server)
+            await self.listen(host, port, region)
 
     async def shutdown(self, grace: float = 30.0) -> None:
         """Stop accepting, let in-flight requests finish (up to `grace` s), close connections."""

@@ -1,13 +1,16 @@
-"""Gondwana's own control API under /_gondwana/: health, reset, and the test clock."""
+"""Gondwana's own control API under /_gondwana/: health, reset, the test clock, faults."""
 
 from __future__ import annotations
 
 import json
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import asdict
 from typing import Any
+from urllib.parse import unquote
 
 from gondwana import __version__
+from gondwana.faults import FaultError
 from gondwana.runtime import Runtime
 from gondwana.server.messages import Request, Response, json_response
 
@@ -24,9 +27,14 @@ class InternalApi:
             ("POST", "/_gondwana/reset"): self.reset,
             ("GET", "/_gondwana/clock"): self.get_clock,
             ("POST", "/_gondwana/clock"): self.set_clock,
+            ("GET", "/_gondwana/faults"): self.list_faults,
+            ("POST", "/_gondwana/faults"): self.add_fault,
+            ("DELETE", "/_gondwana/faults"): self.clear_faults,
         }
 
     async def handle(self, request: Request) -> Response:
+        if request.method == "DELETE" and request.path.startswith("/_gondwana/faults/"):
+            return await self.remove_fault(request)
         route = self.routes.get((request.method, request.path.rstrip("/")))
         if route is None:
             known = {path for _, path in self.routes}
@@ -48,6 +56,8 @@ class InternalApi:
                 "default_region": settings.default_region,
                 "auth": settings.auth,
                 "state_delay_ms": settings.state_delay_ms,
+                "faults": runtime.faults.snapshot(),
+                "region_ports": settings.region_ports,
             }
         )
 
@@ -72,3 +82,31 @@ class InternalApi:
         for listener in self.runtime.clock_listeners:
             listener()
         return _json({"now": self.runtime.now(), "offset": self.runtime.clock.offset})
+
+    # ---- faults --------------------------------------------------------------------------------
+
+    async def list_faults(self, request: Request) -> Response:
+        return _json({"faults": self.runtime.faults.snapshot()})
+
+    async def add_fault(self, request: Request) -> Response:
+        """Inject a fault: {"type": "region-down", "region": r, "mode": "error|hang|refuse"},
+        {"type": "partition", "regions": [a, b]}, {"type": "lag", "from": a, "to": b, "ms": n},
+        {"type": "throttle", "region": r, "fraction": f}."""
+        try:
+            spec = json.loads(request.body or b"{}")
+            if not isinstance(spec, dict):
+                raise FaultError("expected a JSON object")
+            fault = self.runtime.faults.add(spec)
+        except (ValueError, FaultError) as exc:
+            return _json({"error": str(exc)}, 400)
+        return _json({"fault": asdict(fault)})
+
+    async def remove_fault(self, request: Request) -> Response:
+        fault_id = unquote(request.path.removeprefix("/_gondwana/faults/"))
+        if not self.runtime.faults.remove(fault_id):
+            return _json({"error": f"no fault {fault_id}"}, 404)
+        return _json({"removed": fault_id})
+
+    async def clear_faults(self, request: Request) -> Response:
+        self.runtime.faults.clear()
+        return _json({"faults": []})

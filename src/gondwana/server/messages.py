@@ -19,6 +19,7 @@ class Request:
     # Resolved when the client's connection closes, so a long poll can give up its waiter.
     disconnected: asyncio.Future[None] | None = None
     scheme: str = "http"
+    listener_region: str | None = None  # set when the request came in on a region's own port
     _query: dict[str, str] | None = field(default=None, repr=False)
 
     @property
@@ -39,6 +40,10 @@ class Response:
     body: bytes = b""
     # When set, the body is streamed with chunked transfer encoding (event streams).
     stream: AsyncIterator[bytes] | None = None
+
+
+# Answer nothing and reset the connection (a region that is down in "refuse" mode).
+ABORT = Response(status=0)
 
 
 def json_response(body: bytes, status: int = 200) -> Response:

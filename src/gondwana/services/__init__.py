@@ -8,6 +8,7 @@ from gondwana.services.base import Service
 
 # name -> "module:Class"; a service appears here once its package lands.
 AVAILABLE: dict[str, str] = {
+    "sqs": "gondwana.services.sqs.provider:SqsService",
     "sts": "gondwana.services.sts.provider:StsService",
     "kinesis": "gondwana.services.kinesis.provider:KinesisService",
 }

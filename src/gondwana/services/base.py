@@ -44,7 +44,11 @@ class Service:
     # Error shapes whose status or legacy code the model does not carry: code -> (status, query_code).
     error_overrides: ClassVar[dict[str, tuple[int, str]]] = {}
     crc32: ClassVar[bool] = False  # add x-amz-crc32 to responses (DynamoDB)
+    # Kinesis names every error by its bare name, platform errors (SerializationException,
+    # UnknownOperationException) included, where other JSON services say "com.amazon.coral...#".
+    bare_error_types: ClassVar[bool] = False
     speaks_query: ClassVar[bool] = False  # accepts the form-encoded query protocol (STS, legacy SQS)
+    speaks_rest: ClassVar[bool] = False  # routed by method + path (rest-json, rest-xml)
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
@@ -81,7 +85,9 @@ class Service:
 
     def validation_error(self, violations: list[Violation]) -> ServiceError:
         """Coral's wording; services that speak otherwise (SQS) override this."""
-        return coral_validation_error(violations, self.error_namespace if self._has_validation_shape() else None)
+        return coral_validation_error(
+            violations, self.error_namespace if self._has_validation_shape() else None
+        )
 
     def _has_validation_shape(self) -> bool:
         return "ValidationException" in self.spec.shapes
@@ -109,5 +115,7 @@ def coral_validation_error(violations: list[Violation], namespace: str | None) -
     count = len(parts)
     noun = "error" if count == 1 else "errors"
     message = f"{count} validation {noun} detected: " + "; ".join(parts)
-    type_name = f"{namespace}ValidationException" if namespace is not None else CORAL_VALIDATE + "ValidationException"
+    type_name = (
+        f"{namespace}ValidationException" if namespace is not None else CORAL_VALIDATE + "ValidationException"
+    )
     return ServiceError("ValidationException", message, status=400, type_name=type_name)

@@ -39,7 +39,8 @@ class SqliteStore(Store):
         self._conn.execute("PRAGMA temp_store=MEMORY")
         self._conn.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache
         self._conn.execute(
-            "CREATE TABLE IF NOT EXISTS _gondwana_schema (component TEXT PRIMARY KEY, version INTEGER NOT NULL)"
+            "CREATE TABLE IF NOT EXISTS _gondwana_schema"
+            " (component TEXT PRIMARY KEY, version INTEGER NOT NULL)"
         )
         self._components: list[str] = []
         self._depth = 0

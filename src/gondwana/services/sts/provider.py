@@ -21,5 +21,7 @@ class StsService(Service):
         return {
             "UserId": user,
             "Account": ctx.account,
-            "Arn": f"arn:aws:iam::{ctx.account}:root" if user == "root" else f"arn:aws:iam::{ctx.account}:user/{user}",
+            "Arn": f"arn:aws:iam::{ctx.account}:root"
+            if user == "root"
+            else f"arn:aws:iam::{ctx.account}:user/{user}",
         }

@@ -1,0 +1,286 @@
+"""ReceiveMessage (with long polling), DeleteMessage and ChangeMessageVisibility, single and batch.
+
+A long poll that finds nothing parks a future on the queue and sleeps until the earliest moment a
+hidden message becomes visible (or its wait ends); sends, visibility changes and clock jumps wake
+it at once. A closed client connection or a shutdown ends the wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from gondwana.protocols.errors import ServiceError
+from gondwana.server.context import RequestContext
+from gondwana.services.sqs import engine, errors, messages
+from gondwana.services.sqs.common import SqsBase, new_future
+from gondwana.services.sqs.engine import Msg
+from gondwana.services.sqs.queues import Queue
+from gondwana.services.sqs.sending import check_batch_ids, failure
+
+ATTEMPT_WINDOW = 300.0
+MAX_VISIBILITY = 43_200
+
+
+def _ms(seconds: float) -> str:
+    return str(int(seconds * 1000))
+
+
+class ReceiveOps(SqsBase):
+    async def receive_message(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        queue = self.queue(ctx, params.get("QueueUrl"))
+        count = params.get("MaxNumberOfMessages")
+        if count is not None and not 1 <= count <= 10:
+            raise errors.invalid_value(count, "MaxNumberOfMessages", "Must be between 1 and 10, if provided.")
+        wait = params.get("WaitTimeSeconds")
+        if wait is not None and not 0 <= wait <= 20:
+            raise errors.invalid_value(wait, "WaitTimeSeconds", "Must be >= 0 and <= 20, if provided.")
+        visibility = params.get("VisibilityTimeout")
+        if visibility is not None and not 0 <= visibility <= MAX_VISIBILITY:
+            raise errors.invalid_value(
+                visibility, "VisibilityTimeout", f"Must be >= 0 and <= {MAX_VISIBILITY}, if provided."
+            )
+        attempt = params.get("ReceiveRequestAttemptId") if queue.fifo else None
+        if attempt is not None:
+            messages.check_id(attempt, "ReceiveRequestAttemptId")
+        wait = queue.number("ReceiveMessageWaitTimeSeconds") if wait is None else wait
+        deadline = self.now() + wait
+        while True:
+            vt = queue.number("VisibilityTimeout") if visibility is None else visibility
+            found = self._receive_once(queue, count or 1, vt, attempt)
+            if found or self.registry.by_id.get(queue.id) is not queue:
+                break
+            remaining = deadline - self.now()
+            if remaining <= 0 or not await self._wait(ctx, queue, remaining):
+                break
+        if not found:
+            return {}
+        names = messages.system_names(params)
+        wanted = params.get("MessageAttributeNames")
+        return {"Messages": [self._render(queue, msg, names, wanted) for msg in found]}
+
+    async def _wait(self, ctx: RequestContext, queue: Queue, remaining: float) -> bool:
+        """Sleep until something may have changed; False when the caller is gone or we shut down."""
+        now = self.now()
+        upcoming = engine.next_visible(self.runtime.store, queue, now)
+        timeout = remaining if upcoming is None else min(remaining, max(upcoming - now, 0.0) + 0.001)
+        waiter = new_future()
+        queue.waiters.add(waiter)
+        stop = asyncio.ensure_future(self.runtime.shutting_down.wait())
+        watched: list[asyncio.Future[Any]] = [waiter, stop]
+        disconnected = ctx.request.disconnected
+        if disconnected is not None:
+            watched.append(disconnected)
+        try:
+            await asyncio.wait(watched, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            queue.waiters.discard(waiter)
+            stop.cancel()
+        gone = disconnected is not None and disconnected.done()
+        return not gone and not self.runtime.shutting_down.is_set()
+
+    def _receive_once(self, queue: Queue, count: int, visibility: int, attempt: str | None) -> list[Msg]:
+        store = self.runtime.store
+        now = self.now()
+        with store.transaction():
+            if attempt is not None:
+                replayed = self._replay(queue, attempt, now, visibility)
+                if replayed is not None:
+                    return replayed
+            redrive = self.dead_letter_target(queue)
+
+            def accept(msg: Msg) -> bool:
+                if msg.sent_at + queue.number("MessageRetentionPeriod") <= now:
+                    engine.remove(store, queue, msg)
+                    return False
+                if redrive is not None and msg.receive_count >= redrive[1]:
+                    self.move_to_dead_letter(queue, msg, redrive[0], now)
+                    return False
+                return True
+
+            pick = engine.pick_fifo if queue.fifo else engine.pick_standard
+            found = [
+                engine.mark_received(store, m, now, visibility)
+                for m in pick(store, queue, now, count, accept)
+            ]
+            if attempt is not None and found:
+                self._remember_attempt(queue, attempt, found, now)
+        return found
+
+    def _remember_attempt(self, queue: Queue, attempt: str, found: list[Msg], now: float) -> None:
+        self.runtime.store.execute(
+            "INSERT INTO sqs_attempts (queue_id, attempt_id, handles, expires_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (queue_id, attempt_id) DO UPDATE SET handles = excluded.handles, "
+            "expires_at = excluded.expires_at",
+            (
+                queue.id,
+                attempt,
+                json.dumps([[m.seq, m.token, m.visible_at] for m in found]),
+                now + ATTEMPT_WINDOW,
+            ),
+        )
+
+    def _replay(self, queue: Queue, attempt: str, now: float, visibility: int) -> list[Msg] | None:
+        """The messages an earlier receive with this attempt id returned, with the same receipt
+        handles and a fresh visibility timeout, if none was deleted or had its visibility changed."""
+        store = self.runtime.store
+        row = store.query_one(
+            "SELECT handles, expires_at FROM sqs_attempts WHERE queue_id = ? AND attempt_id = ?",
+            (queue.id, attempt),
+        )
+        if row is None:
+            return None
+        recorded = json.loads(row[0])
+        msgs = [engine.get(store, seq) for seq, _, _ in recorded]
+        intact = row[1] > now and all(
+            m is not None and m.token == token and m.visible_at == visible_at
+            for m, (_, token, visible_at) in zip(msgs, recorded, strict=True)
+        )
+        if not intact:
+            store.execute(
+                "DELETE FROM sqs_attempts WHERE queue_id = ? AND attempt_id = ?", (queue.id, attempt)
+            )
+            return None
+        replayed = []
+        for msg in msgs:
+            assert msg is not None
+            engine.set_visible_at(store, msg, now + visibility)
+            replayed.append(msg._replace(visible_at=now + visibility))
+        store.execute(
+            "UPDATE sqs_attempts SET handles = ? WHERE queue_id = ? AND attempt_id = ?",
+            (json.dumps([[m.seq, m.token, m.visible_at] for m in replayed]), queue.id, attempt),
+        )
+        return replayed
+
+    def _render(self, queue: Queue, msg: Msg, names: set[str], wanted: list[str] | None) -> dict[str, Any]:
+        assert msg.token is not None
+        out: dict[str, Any] = {
+            "MessageId": msg.message_id,
+            "ReceiptHandle": engine.receipt_handle(msg, msg.token),
+            "MD5OfBody": msg.md5_body,
+            "Body": msg.body,
+        }
+        if names:
+            system = engine.system_attributes(msg)
+            values = {
+                "SenderId": msg.sender_id,
+                "SentTimestamp": _ms(msg.sent_at),
+                "ApproximateReceiveCount": str(msg.receive_count),
+                "ApproximateFirstReceiveTimestamp": _ms(msg.first_receive or msg.sent_at),
+            }
+            if queue.fifo:
+                values["SequenceNumber"] = msg.sequence_number
+                values["MessageDeduplicationId"] = msg.dedup_id or ""
+            if msg.group_id is not None:
+                values["MessageGroupId"] = msg.group_id
+            values.update(system)
+            out["Attributes"] = {k: v for k, v in values.items() if k in names}
+        if wanted and msg.attributes:
+            everything = messages.decode_attributes(msg.attributes)
+            chosen = messages.select_attributes(everything, wanted)
+            if chosen:
+                out["MessageAttributes"] = chosen
+                out["MD5OfMessageAttributes"] = (
+                    msg.md5_attributes
+                    if len(chosen) == len(everything)
+                    else messages.md5_of_attributes(chosen)
+                )
+        return out
+
+    # ---- delete --------------------------------------------------------------------------------
+
+    def delete_message(self, ctx: RequestContext, params: dict[str, Any]) -> None:
+        queue = self.queue(ctx, params.get("QueueUrl"))
+        store = self.runtime.store
+        with store.transaction():
+            self._delete(queue, params["ReceiptHandle"], self.now())
+        if queue.fifo:
+            self.wake(queue)  # the delete may have unlocked a message group
+
+    def delete_message_batch(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        queue = self.queue(ctx, params.get("QueueUrl"))
+        entries = check_batch_ids(params.get("Entries"), "DeleteMessageBatchRequestEntry")
+        result = self._batch(
+            entries, lambda entry, now: self._delete(queue, entry.get("ReceiptHandle") or "", now)
+        )
+        if queue.fifo:
+            self.wake(queue)
+        return result
+
+    def _delete(self, queue: Queue, handle: str, now: float) -> None:
+        msg, token = self._locate(queue, handle)
+        if msg is None:
+            return  # already gone: deleting twice succeeds
+        if msg.token != token or (queue.fifo and msg.visible_at <= now):
+            if queue.fifo:
+                raise errors.receipt_handle_expired(handle)
+            return  # an outdated handle of a standard queue: accepted, nothing deleted
+        engine.remove(self.runtime.store, queue, msg)
+
+    def _locate(self, queue: Queue, handle: str) -> tuple[Msg | None, str]:
+        parsed = engine.parse_handle(handle)
+        if parsed is None or parsed[0] != queue.id:
+            raise errors.receipt_handle_invalid(handle)
+        msg = engine.get(self.runtime.store, parsed[1])
+        if msg is not None and msg.queue_id != queue.id:
+            msg = None
+        return msg, parsed[2]
+
+    # ---- visibility ----------------------------------------------------------------------------
+
+    def change_message_visibility(self, ctx: RequestContext, params: dict[str, Any]) -> None:
+        queue = self.queue(ctx, params.get("QueueUrl"))
+        store = self.runtime.store
+        with store.transaction():
+            self._change(queue, params["ReceiptHandle"], params["VisibilityTimeout"], self.now())
+        self.wake(queue)
+
+    def change_message_visibility_batch(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        queue = self.queue(ctx, params.get("QueueUrl"))
+        entries = check_batch_ids(params.get("Entries"), "ChangeMessageVisibilityBatchRequestEntry")
+        result = self._batch(
+            entries,
+            lambda entry, now: self._change(
+                queue, entry.get("ReceiptHandle") or "", entry.get("VisibilityTimeout") or 0, now
+            ),
+        )
+        self.wake(queue)
+        return result
+
+    def _change(self, queue: Queue, handle: str, timeout: int, now: float) -> None:
+        if not 0 <= timeout <= MAX_VISIBILITY:
+            raise errors.invalid_value(
+                timeout, "VisibilityTimeout", f"Must be between 0 and {MAX_VISIBILITY}, if provided."
+            )
+        msg, token = self._locate(queue, handle)
+        if msg is None or msg.token != token:
+            raise errors.invalid_value(
+                handle,
+                "ReceiptHandle",
+                "Message does not exist or is not available for visibility timeout change.",
+            )
+        if queue.fifo and msg.visible_at <= now:
+            raise ServiceError("MessageNotInflight", "The message referred to isn't in flight.")
+        if msg.received_at is not None and now + timeout - msg.received_at > MAX_VISIBILITY:
+            raise errors.invalid_value(
+                timeout,
+                "VisibilityTimeout",
+                f"Total VisibilityTimeout for the message is beyond the limit [{MAX_VISIBILITY} seconds]",
+            )
+        engine.set_visible_at(self.runtime.store, msg, now + timeout)
+
+    def _batch(self, entries: list[dict[str, Any]], apply: Any) -> dict[str, Any]:
+        store = self.runtime.store
+        now = self.now()
+        successful: list[dict[str, Any]] = []
+        failed: list[dict[str, Any]] = []
+        with store.transaction():
+            for entry in entries:
+                try:
+                    with store.transaction():
+                        apply(entry, now)
+                    successful.append({"Id": entry["Id"]})
+                except ServiceError as error:
+                    failed.append(failure(entry["Id"], error))
+        return {"Successful": successful, "Failed": failed}

@@ -1,0 +1,100 @@
+"""The queue catalogue: rows in `sqs_queues`, mirrored in memory so resolving a QueueUrl is a dict hit."""
+
+from __future__ import annotations
+
+import json
+
+from gondwana.services.sqs.queues import Queue
+from gondwana.storage import Store
+
+DELETE_COOLDOWN = 60.0  # seconds a deleted queue's name stays reserved
+
+
+class Registry:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.queues: dict[tuple[str, str, str], Queue] = {}
+        self.by_id: dict[int, Queue] = {}
+
+    def load(self) -> None:
+        self.queues.clear()
+        self.by_id.clear()
+        for row in self.store.query(
+            "SELECT id, account, region, name, fifo, attributes, tags, created, modified, "
+            "purged_at FROM sqs_queues"
+        ):
+            self._remember(
+                Queue(
+                    row[0],
+                    row[1],
+                    row[2],
+                    row[3],
+                    bool(row[4]),
+                    json.loads(row[5]),
+                    json.loads(row[6]),
+                    row[7],
+                    row[8],
+                    row[9],
+                )
+            )
+
+    def _remember(self, queue: Queue) -> None:
+        self.queues[(queue.account, queue.region, queue.name)] = queue
+        self.by_id[queue.id] = queue
+
+    def get(self, account: str, region: str, name: str) -> Queue | None:
+        return self.queues.get((account, region, name))
+
+    def in_region(self, account: str, region: str) -> list[Queue]:
+        return sorted(
+            (q for (a, r, _), q in self.queues.items() if a == account and r == region), key=lambda q: q.name
+        )
+
+    def recently_deleted(self, account: str, region: str, name: str, now: float) -> bool:
+        row = self.store.query_one(
+            "SELECT deleted_at FROM sqs_deleted WHERE account = ? AND region = ? AND name = ?",
+            (account, region, name),
+        )
+        return row is not None and now - row[0] < DELETE_COOLDOWN
+
+    def create(
+        self,
+        account: str,
+        region: str,
+        name: str,
+        fifo: bool,
+        attributes: dict[str, str],
+        tags: dict[str, str],
+        now: float,
+    ) -> Queue:
+        with self.store.transaction():
+            queue_id = self.store.insert(
+                "INSERT INTO sqs_queues (account, region, name, fifo, attributes, tags, created, modified) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (account, region, name, int(fifo), json.dumps(attributes), json.dumps(tags), now, now),
+            )
+            self.store.execute(
+                "DELETE FROM sqs_deleted WHERE account = ? AND region = ? AND name = ?",
+                (account, region, name),
+            )
+        queue = Queue(queue_id, account, region, name, fifo, attributes, tags, now, now)
+        self._remember(queue)
+        return queue
+
+    def save(self, queue: Queue) -> None:
+        """Persist attributes, tags and purge time (call inside a transaction)."""
+        self.store.execute(
+            "UPDATE sqs_queues SET attributes = ?, tags = ?, modified = ?, purged_at = ? WHERE id = ?",
+            (json.dumps(queue.attributes), json.dumps(queue.tags), queue.modified, queue.purged_at, queue.id),
+        )
+
+    def delete(self, queue: Queue, now: float) -> None:
+        """Forget the queue (call inside a transaction, with its messages)."""
+        self.store.execute("DELETE FROM sqs_queues WHERE id = ?", (queue.id,))
+        self.store.execute(
+            "INSERT INTO sqs_deleted (account, region, name, deleted_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (account, region, name) DO UPDATE SET deleted_at = excluded.deleted_at",
+            (queue.account, queue.region, queue.name, now),
+        )
+        self.queues.pop((queue.account, queue.region, queue.name), None)
+        self.by_id.pop(queue.id, None)

@@ -1,0 +1,56 @@
+"""SQS tables. Every message lives in SQLite; the indexes keep receive independent of queue depth.
+
+- standard receive walks `(queue_id, visible_at, seq)` from the front;
+- FIFO receive walks one row per message group (`sqs_groups.head`, the group's oldest message),
+  so its cost follows the number of groups, never the number of messages;
+- deduplication ids and receive attempts are rows with an expiry, so they survive restarts; a
+  sweep drops the expired ones (by their expiry index) once a minute.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS = [
+    """
+    CREATE TABLE sqs_queues (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        account TEXT NOT NULL, region TEXT NOT NULL, name TEXT NOT NULL,
+        fifo INTEGER NOT NULL, attributes TEXT NOT NULL, tags TEXT NOT NULL,
+        created REAL NOT NULL, modified REAL NOT NULL, purged_at REAL,
+        UNIQUE (account, region, name));
+    CREATE TABLE sqs_deleted (
+        account TEXT NOT NULL, region TEXT NOT NULL, name TEXT NOT NULL, deleted_at REAL NOT NULL,
+        PRIMARY KEY (account, region, name));
+    CREATE TABLE sqs_messages (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        queue_id INTEGER NOT NULL, message_id TEXT NOT NULL, body TEXT NOT NULL,
+        attributes TEXT, md5_body TEXT NOT NULL, md5_attributes TEXT, system TEXT,
+        sender_id TEXT NOT NULL, sent_at REAL NOT NULL, visible_at REAL NOT NULL,
+        receive_count INTEGER NOT NULL DEFAULT 0, first_receive REAL, received_at REAL, token TEXT,
+        group_id TEXT, dedup_id TEXT);
+    CREATE INDEX sqs_messages_visible ON sqs_messages (queue_id, visible_at, seq);
+    CREATE INDEX sqs_messages_group ON sqs_messages (queue_id, group_id, seq);
+    CREATE TABLE sqs_groups (
+        queue_id INTEGER NOT NULL, group_id TEXT NOT NULL, head INTEGER NOT NULL,
+        PRIMARY KEY (queue_id, group_id));
+    CREATE INDEX sqs_groups_head ON sqs_groups (queue_id, head);
+    CREATE TABLE sqs_dedup (
+        queue_id INTEGER NOT NULL, scope TEXT NOT NULL, dedup_id TEXT NOT NULL,
+        message_id TEXT NOT NULL, seq INTEGER NOT NULL, expires_at REAL NOT NULL,
+        PRIMARY KEY (queue_id, scope, dedup_id));
+    CREATE INDEX sqs_dedup_expiry ON sqs_dedup (expires_at);
+    CREATE TABLE sqs_attempts (
+        queue_id INTEGER NOT NULL, attempt_id TEXT NOT NULL, handles TEXT NOT NULL, expires_at REAL NOT NULL,
+        PRIMARY KEY (queue_id, attempt_id));
+    CREATE INDEX sqs_attempts_expiry ON sqs_attempts (expires_at);
+    CREATE TABLE sqs_tasks (
+        handle TEXT PRIMARY KEY, account TEXT NOT NULL, region TEXT NOT NULL,
+        source_arn TEXT NOT NULL, destination_arn TEXT, rate INTEGER, status TEXT NOT NULL,
+        started REAL NOT NULL, moved INTEGER NOT NULL, to_move INTEGER NOT NULL, failure TEXT);
+    CREATE INDEX sqs_tasks_source ON sqs_tasks (account, region, source_arn, started)
+    """,
+]
+
+MESSAGE_COLUMNS = (
+    "seq, queue_id, message_id, body, attributes, md5_body, md5_attributes, system, sender_id, sent_at, "
+    "visible_at, receive_count, first_receive, received_at, token, group_id, dedup_id"
+)

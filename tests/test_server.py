@@ -1,0 +1,271 @@
+"""The HTTP server, the CLI and the control API."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from tests.support.server import ROOT, ServerProcess
+
+
+def test_version_flag() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "gondwana", "--version"], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "gondwana 0.1.0"
+
+
+def test_health_reports_version_services_and_storage(server: ServerProcess) -> None:
+    health = server.call("GET", "/_gondwana/health")
+    assert health["version"] == "0.1.0"
+    assert health["uptime"] >= 0
+    assert health["services"]["sts"] == {"state": "running"}
+    assert health["storage"]["path"].endswith("gondwana.db")
+    assert health["regions"] == "all"
+
+
+def test_environment_variables_set_the_flags(fresh_server: Callable[..., ServerProcess]) -> None:
+    proc = fresh_server(in_memory=True, GONDWANA_STATE_DELAY="250", GONDWANA_DEFAULT_REGION="eu-west-2")
+    health = proc.call("GET", "/_gondwana/health")
+    assert health["state_delay_ms"] == 250
+    assert health["default_region"] == "eu-west-2"
+    assert health["storage"]["path"] == ":memory:"
+
+
+def test_listening_line(fresh_server: Callable[..., ServerProcess]) -> None:
+    proc = fresh_server(in_memory=True)
+    assert any(
+        "gondwana 0.1.0 listening on http://127.0.0.1:" in line and "regions: all" in line
+        for line in proc.output
+    )
+
+
+def test_unknown_internal_endpoint_and_wrong_method(server: ServerProcess) -> None:
+    conn = _connect(server)
+    conn.sendall(b"GET /_gondwana/nothing HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert _read_response(conn)[0] == 404
+    conn.sendall(b"GET /_gondwana/reset HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert _read_response(conn)[0] == 405
+
+
+def test_reset_wipes_every_account_and_region(
+    fresh_server: Callable[..., ServerProcess], echo_session: boto3.Session
+) -> None:
+    proc = fresh_server("--plugin", "tests.plugins.echo")
+    clients = [
+        echo_session.client(
+            "echo",
+            endpoint_url=proc.url,
+            region_name=region,
+            aws_access_key_id=key,
+            aws_secret_access_key="x",
+        )
+        for region, key in (("us-east-1", "test"), ("eu-west-1", "111111111111"))
+    ]
+    for c in clients:
+        c.put(Key="k", Value="v")
+        assert c.count_items()["Count"] == 1
+    proc.reset()
+    for c in clients:
+        assert c.count_items()["Count"] == 0
+
+
+def test_clock_advances_only_forward(server: ServerProcess) -> None:
+    before = server.call("GET", "/_gondwana/clock")
+    server.advance_clock(0.5)
+    after = server.call("GET", "/_gondwana/clock")
+    assert after["offset"] == pytest.approx(before["offset"] + 0.5)
+    conn = _connect(server)
+    body = b'{"advance": -5}'
+    conn.sendall(
+        b"POST /_gondwana/clock HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+    )
+    assert _read_response(conn)[0] == 400
+
+
+# ---- HTTP/1.1 details ------------------------------------------------------------------------------
+
+
+def _connect(server: ServerProcess) -> socket.socket:
+    return socket.create_connection(("127.0.0.1", server.port), timeout=10)
+
+
+def _read_response(conn: socket.socket) -> tuple[int, dict[str, str], bytes]:
+    """Read one HTTP/1.1 response (Content-Length framed) from a socket."""
+    return _Buffered(conn, b"").read()
+
+
+def _echo_request(body: bytes, extra: str = "") -> bytes:
+    return (
+        b"POST / HTTP/1.1\r\nHost: localhost\r\nX-Amz-Target: GondwanaEcho_20261127.Echo\r\n"
+        b"Content-Type: application/x-amz-json-1.0\r\n"
+        + extra.encode()
+        + b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+    )
+
+
+def test_keep_alive_serves_many_requests_on_one_connection(server: ServerProcess) -> None:
+    conn = _connect(server)
+    for i in range(20):
+        conn.sendall(_echo_request(json.dumps({"Name": "keep", "Count": i % 10 + 1}).encode()))
+        status, headers, body = _read_response(conn)
+        assert status == 200
+        assert json.loads(body)["Count"] == i % 10 + 1
+        assert "connection" not in headers
+
+
+def test_pipelined_requests_are_answered_in_order(server: ServerProcess) -> None:
+    conn = _connect(server)
+    conn.sendall(
+        b"".join(_echo_request(json.dumps({"Name": "pipe", "Count": n}).encode()) for n in range(1, 9))
+    )
+    buffered = b""
+    counts = []
+    for _ in range(8):
+        sock = _Buffered(conn, buffered)
+        status, _, body = sock.read()
+        assert status == 200
+        buffered = sock.rest
+        counts.append(json.loads(body)["Count"])
+    assert counts == list(range(1, 9))
+
+
+class _Buffered:
+    """Reads consecutive responses from a socket, keeping bytes that belong to the next one."""
+
+    def __init__(self, conn: socket.socket, data: bytes) -> None:
+        self.conn, self.data, self.rest = conn, data, b""
+
+    def read(self) -> tuple[int, dict[str, str], bytes]:
+        while b"\r\n\r\n" not in self.data:
+            chunk = self.conn.recv(65536)
+            if not chunk:
+                raise ConnectionError("closed")
+            self.data += chunk
+        head, _, rest = self.data.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+        length = int(headers.get("content-length", "0"))
+        while len(rest) < length:
+            rest += self.conn.recv(65536)
+        self.rest = rest[length:]
+        return int(lines[0].split()[1]), headers, rest[:length]
+
+
+def test_chunked_request_body(server: ServerProcess) -> None:
+    body = json.dumps({"Name": "chunked", "Count": 4}).encode()
+    half = len(body) // 2
+    chunks = b"%x\r\n%s\r\n%x\r\n%s\r\n0\r\n\r\n" % (half, body[:half], len(body) - half, body[half:])
+    conn = _connect(server)
+    conn.sendall(
+        b"POST / HTTP/1.1\r\nHost: localhost\r\nX-Amz-Target: GondwanaEcho_20261127.Echo\r\n"
+        b"Content-Type: application/x-amz-json-1.0\r\nTransfer-Encoding: chunked\r\n\r\n" + chunks
+    )
+    status, _, answer = _read_response(conn)
+    assert status == 200
+    assert json.loads(answer) == {"Name": "chunked", "Count": 4}
+
+
+def test_expect_100_continue(server: ServerProcess) -> None:
+    body = json.dumps({"Name": "expect"}).encode()
+    conn = _connect(server)
+    conn.sendall(
+        b"POST / HTTP/1.1\r\nHost: localhost\r\nX-Amz-Target: GondwanaEcho_20261127.Echo\r\n"
+        b"Content-Type: application/x-amz-json-1.0\r\nExpect: 100-continue\r\nContent-Length: %d\r\n\r\n"
+        % len(body)
+    )
+    assert conn.recv(64).startswith(b"HTTP/1.1 100 Continue\r\n\r\n")
+    conn.sendall(body)
+    status, _, answer = _read_response(conn)
+    assert status == 200 and json.loads(answer)["Name"] == "expect"
+
+
+def test_connection_close_is_honoured(server: ServerProcess) -> None:
+    conn = _connect(server)
+    conn.sendall(_echo_request(b'{"Name": "bye"}', "Connection: close\r\n"))
+    status, headers, _ = _read_response(conn)
+    assert status == 200 and headers["connection"] == "close"
+    assert conn.recv(10) == b""
+
+
+def test_garbage_gets_400_and_server_lives_on(server: ServerProcess) -> None:
+    conn = _connect(server)
+    conn.sendall(b"\x16\x03\x01 this is not http\r\n\r\n")
+    assert conn.recv(100).startswith(b"HTTP/1.1 400")
+    assert server.call("GET", "/_gondwana/health")["version"] == "0.1.0"
+
+
+def test_many_concurrent_connections(server: ServerProcess, echo_session: boto3.Session) -> None:
+    errors: list[BaseException] = []
+
+    def work(i: int) -> None:
+        try:
+            c = echo_session.client(
+                "echo",
+                endpoint_url=server.url,
+                region_name="us-east-1",
+                config=Config(retries={"total_max_attempts": 1}),
+            )
+            for j in range(10):
+                assert c.echo(Name="many", Count=(i + j) % 10 + 1)["Count"] == (i + j) % 10 + 1
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(64)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+
+
+def test_sigterm_finishes_in_flight_requests(
+    fresh_server: Callable[..., ServerProcess], echo_session: boto3.Session
+) -> None:
+    proc = fresh_server("--plugin", "tests.plugins.echo")
+    c = echo_session.client(
+        "echo",
+        endpoint_url=proc.url,
+        region_name="us-east-1",
+        config=Config(retries={"total_max_attempts": 1}),
+    )
+    result: dict[str, Any] = {}
+    sleeper = threading.Thread(target=lambda: result.update(c.sleep(Seconds=1.0)))
+    sleeper.start()
+    time.sleep(0.3)
+    assert proc.stop() == 0
+    sleeper.join()
+    assert result["Slept"] is True
+    assert any("stopped" in line for line in proc.output)
+
+
+def test_port_in_use_is_a_clean_error(server: ServerProcess) -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "gondwana", "serve", "--port", str(server.port), "--in-memory"],
+        capture_output=True,
+        text=True,
+        timeout=20,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+    )
+    assert out.returncode == 1
+    assert "cannot listen" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_upgrade_requests_are_refused_cleanly(server: ServerProcess) -> None:
+    conn = _connect(server)
+    upgrade = "Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n"
+    conn.sendall(_echo_request(b'{"Name": "upgrade"}', upgrade))
+    status, headers, _ = _read_response(conn)
+    assert (status, headers["connection"]) == (400, "close")

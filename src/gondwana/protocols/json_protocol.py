@@ -21,7 +21,7 @@ from gondwana.protocols.shapes import (
     JSON_OUTPUT,
     OutputCodec,
     compile_encoder,
-    epoch_number,
+    epoch_millis,
 )
 from gondwana.server.messages import Request, Response
 
@@ -136,10 +136,19 @@ class JsonProtocol(WireProtocol):
         return Response(200, request_id_headers(ctx, EVENTSTREAM_TYPE), stream=body)
 
 
+# AWS's CBOR (`application/x-amz-cbor-1.1`, spoken by the Java SDKs) carries timestamps as tag 1
+# with epoch *milliseconds* both ways (the SDKs' UNIX_TIMESTAMP_MILLIS payload format).
 def _cbor_timestamp(value: Any) -> Any:
     import cbor2
 
-    return cbor2.CBORTag(1, epoch_number(value))
+    return cbor2.CBORTag(1, epoch_millis(value))
+
+
+def _raw_epoch(value: Any, immutable: bool) -> Any:
+    """Keep tag 1 raw (cbor2 would read its milliseconds as seconds); the binder converts it."""
+    import cbor2
+
+    return cbor2.CBORTag(1, value)
 
 
 CBOR_OUTPUT = OutputCodec("cbor", bytes, _cbor_timestamp)
@@ -156,7 +165,7 @@ class CborProtocol(WireProtocol):
         if not request.body:
             return {}
         try:
-            params = cbor2.loads(request.body)
+            params = cbor2.loads(request.body, semantic_decoders={1: _raw_epoch})
         except Exception:  # cbor2 raises a family of decode errors and ValueErrors
             raise serialization_error() from None
         if type(params) is not dict:

@@ -92,3 +92,49 @@ def test_cbor_errors(server: Any) -> None:
     assert status == 400 and out["__type"] == "ValidationException"
     status, out, _ = call(server, "GetRecords", {"ShardIterator": "bogus"})
     assert (status, out) == (400, {"__type": "InvalidArgumentException", "message": "Invalid ShardIterator."})
+
+
+def test_cbor_subscribe_to_shard_streams_cbor_events(server: Any, kinesis: Any) -> None:
+    """The Java SDK subscribes over CBOR: every event-stream payload is CBOR, timestamps in milliseconds."""
+    from botocore.eventstream import EventStreamBuffer
+
+    name = unique("cbor-sub")
+    kinesis.create_stream(StreamName=name, ShardCount=1)
+    arn = f"arn:aws:kinesis:us-east-1:{ACCOUNT}:stream/{name}"
+    consumer = kinesis.register_stream_consumer(StreamARN=arn, ConsumerName="java")["Consumer"]["ConsumerARN"]
+    puts = [kinesis.put_record(StreamName=name, Data=f"r{i}".encode(), PartitionKey="k") for i in range(3)]
+    url = urlparse(server.url)
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+    try:
+        body = {
+            "ConsumerARN": consumer,
+            "ShardId": "shardId-000000000000",
+            "StartingPosition": {"Type": "AT_TIMESTAMP", "Timestamp": cbor2.CBORTag(1, int(time.time() * 1000) - 60_000)},
+        }
+        conn.request(
+            "POST",
+            "/",
+            cbor2.dumps(body),
+            {"Content-Type": "application/x-amz-cbor-1.1", "X-Amz-Target": "Kinesis_20131202.SubscribeToShard"},
+        )
+        response = conn.getresponse()
+        assert response.status == 200
+        assert response.getheader("Content-Type") == "application/vnd.amazon.eventstream"
+        buffer = EventStreamBuffer()
+        messages: list[Any] = []
+        while len(messages) < 2:
+            buffer.add_data(response.read1(65536))
+            messages += list(buffer)
+    finally:
+        conn.close()
+    initial, event = messages[:2]
+    assert initial.headers[":event-type"] == "initial-response"
+    assert cbor2.loads(initial.payload) == {}
+    assert event.headers[":event-type"] == "SubscribeToShardEvent"
+    assert event.headers[":content-type"] == "application/x-amz-cbor-1.1"
+    decoded = cbor2.loads(event.payload, semantic_decoders={1: lambda v, _: ("epoch", v)})
+    assert [r["Data"] for r in decoded["Records"]] == [b"r0", b"r1", b"r2"]
+    assert [r["SequenceNumber"] for r in decoded["Records"]] == [p["SequenceNumber"] for p in puts]
+    kind, millis = decoded["Records"][0]["ApproximateArrivalTimestamp"]
+    assert kind == "epoch" and abs(millis - time.time() * 1000) < 60_000
+    assert decoded["ContinuationSequenceNumber"] == puts[-1]["SequenceNumber"]

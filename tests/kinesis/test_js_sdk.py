@@ -7,16 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from tests.kinesis.conftest import unique
-
-node = pytest.importorskip("tests.support.node", reason="the JavaScript SDK harness (tests/support/node.py)")
+from tests.support.node import run_js
 
 
 def test_js_sdk_put_get_and_subscribe(server: Any) -> None:
     name = unique("js")
-    out = node.run_js(
+    out = run_js(
         """
         import { KinesisClient, CreateStreamCommand, PutRecordsCommand, GetShardIteratorCommand,
                  GetRecordsCommand, RegisterStreamConsumerCommand, SubscribeToShardCommand,

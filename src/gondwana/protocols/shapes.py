@@ -92,6 +92,8 @@ class InputCodec:
 
 
 JSON_INPUT = InputCodec("json", b64_blob, to_epoch)
+
+
 def cbor_epoch(value: Any) -> float:
     """CBOR timestamps: tag 1 with epoch milliseconds, as the AWS Java SDKs send them."""
     if getattr(value, "tag", None) == 1:

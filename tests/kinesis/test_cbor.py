@@ -109,13 +109,19 @@ def test_cbor_subscribe_to_shard_streams_cbor_events(server: Any, kinesis: Any) 
         body = {
             "ConsumerARN": consumer,
             "ShardId": "shardId-000000000000",
-            "StartingPosition": {"Type": "AT_TIMESTAMP", "Timestamp": cbor2.CBORTag(1, int(time.time() * 1000) - 60_000)},
+            "StartingPosition": {
+                "Type": "AT_TIMESTAMP",
+                "Timestamp": cbor2.CBORTag(1, int(time.time() * 1000) - 60_000),
+            },
         }
         conn.request(
             "POST",
             "/",
             cbor2.dumps(body),
-            {"Content-Type": "application/x-amz-cbor-1.1", "X-Amz-Target": "Kinesis_20131202.SubscribeToShard"},
+            {
+                "Content-Type": "application/x-amz-cbor-1.1",
+                "X-Amz-Target": "Kinesis_20131202.SubscribeToShard",
+            },
         )
         response = conn.getresponse()
         assert response.status == 200

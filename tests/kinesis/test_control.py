@@ -244,5 +244,7 @@ def test_dry_run_stops_after_the_checks(kinesis: Any, new_stream: Any) -> None:
     with pytest.raises(ClientError) as exc:
         kinesis.put_record(StreamName=unique(), Data=b"x", PartitionKey="k", DryRun=True)
     assert error_of(exc)[0] == "ResourceNotFoundException"
-    it = kinesis.get_shard_iterator(StreamName=name, ShardId="shardId-000000000000", ShardIteratorType="TRIM_HORIZON")
+    it = kinesis.get_shard_iterator(
+        StreamName=name, ShardId="shardId-000000000000", ShardIteratorType="TRIM_HORIZON"
+    )
     assert kinesis.get_records(ShardIterator=it["ShardIterator"])["Records"] == []  # nothing was written

@@ -362,7 +362,9 @@ def test_throughput_limits_when_enabled(fresh_server: Any) -> None:
         )
     ]
     # 5 GetRecords/s per shard out: a hundred quick calls cannot all fit five to a second
-    it = kinesis.get_shard_iterator(StreamName="limited", ShardId=shard, ShardIteratorType="LATEST")["ShardIterator"]
+    it = kinesis.get_shard_iterator(StreamName="limited", ShardId=shard, ShardIteratorType="LATEST")[
+        "ShardIterator"
+    ]
     refused = None
     for _ in range(100):
         try:
@@ -383,7 +385,9 @@ def test_a_large_read_blocks_the_shard_for_a_while_when_throttling(fresh_server:
     for _ in range(3):  # three ~1 MiB records, one a second to stay within the 1 MiB/s write limit
         kinesis.put_record(StreamName="big", Data=b"r" * (1024 * 1024 - 1), PartitionKey="k")
         proc.advance_clock(1)
-    it = kinesis.get_shard_iterator(StreamName="big", ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    it = kinesis.get_shard_iterator(StreamName="big", ShardId=shard, ShardIteratorType="TRIM_HORIZON")[
+        "ShardIterator"
+    ]
     first = kinesis.get_records(ShardIterator=it)  # ~3 MiB: the shard's 2 MiB/s is spent for ~1.5 s
     assert len(first["Records"]) == 3
     with pytest.raises(ClientError) as exc:
@@ -397,7 +401,9 @@ def test_get_records_returns_at_most_ten_thousand_records(kinesis: Any, new_stre
     name = new_stream(1)
     for _ in range(21):
         kinesis.put_records(StreamName=name, Records=[{"Data": b"", "PartitionKey": "k"}] * 500)
-    it = kinesis.get_shard_iterator(StreamName=name, ShardId="shardId-000000000000", ShardIteratorType="TRIM_HORIZON")
+    it = kinesis.get_shard_iterator(
+        StreamName=name, ShardId="shardId-000000000000", ShardIteratorType="TRIM_HORIZON"
+    )
     first = kinesis.get_records(ShardIterator=it["ShardIterator"])
     assert len(first["Records"]) == 10_000
     assert first["MillisBehindLatest"] >= 0

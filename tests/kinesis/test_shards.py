@@ -292,18 +292,25 @@ def read_in_lineage_order(kinesis: Any, name: str) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize(("start", "target"), [(3, 5), (5, 3), (4, 7), (6, 4)])
-def test_uniform_scaling_keeps_per_key_order_through_lineage(kinesis: Any, new_stream: Any, start: int, target: int) -> None:
+def test_uniform_scaling_keeps_per_key_order_through_lineage(
+    kinesis: Any, new_stream: Any, start: int, target: int
+) -> None:
     name = new_stream(start)
     keys = [f"key-{i}" for i in range(40)]
     for round_ in range(2):
-        kinesis.put_records(StreamName=name, Records=[{"Data": f"{k}:{round_}".encode(), "PartitionKey": k} for k in keys])
+        kinesis.put_records(
+            StreamName=name, Records=[{"Data": f"{k}:{round_}".encode(), "PartitionKey": k} for k in keys]
+        )
     kinesis.update_shard_count(StreamName=name, TargetShardCount=target, ScalingType="UNIFORM_SCALING")
     for round_ in range(2, 4):
-        kinesis.put_records(StreamName=name, Records=[{"Data": f"{k}:{round_}".encode(), "PartitionKey": k} for k in keys])
+        kinesis.put_records(
+            StreamName=name, Records=[{"Data": f"{k}:{round_}".encode(), "PartitionKey": k} for k in keys]
+        )
 
     open_shards = kinesis.list_shards(StreamName=name, ShardFilter={"Type": "AT_LATEST"})["Shards"]
     bounds = sorted(
-        (int(s["HashKeyRange"]["StartingHashKey"]), int(s["HashKeyRange"]["EndingHashKey"])) for s in open_shards
+        (int(s["HashKeyRange"]["StartingHashKey"]), int(s["HashKeyRange"]["EndingHashKey"]))
+        for s in open_shards
     )
     assert bounds == [(i * 2**128 // target, (i + 1) * 2**128 // target - 1) for i in range(target)]
 

@@ -210,4 +210,11 @@ def test_at_most_five_streams_creating_at_once(fresh_server: Any) -> None:
     proc.advance_clock(61)
     kinesis.create_stream(StreamName="c5", ShardCount=1)
     statuses = {s["StreamName"]: s["StreamStatus"] for s in kinesis.list_streams()["StreamSummaries"]}
-    assert statuses == {"c0": "ACTIVE", "c1": "ACTIVE", "c2": "ACTIVE", "c3": "ACTIVE", "c4": "ACTIVE", "c5": "CREATING"}
+    assert statuses == {
+        "c0": "ACTIVE",
+        "c1": "ACTIVE",
+        "c2": "ACTIVE",
+        "c3": "ACTIVE",
+        "c4": "ACTIVE",
+        "c5": "CREATING",
+    }

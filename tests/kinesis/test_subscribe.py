@@ -19,13 +19,18 @@ def arn_of(name: str) -> str:
 
 
 def consumer(kinesis: Any, name: str) -> str:
-    return kinesis.register_stream_consumer(StreamARN=arn_of(name), ConsumerName="fan")["Consumer"]["ConsumerARN"]
+    return kinesis.register_stream_consumer(StreamARN=arn_of(name), ConsumerName="fan")["Consumer"][
+        "ConsumerARN"
+    ]
 
 
 def test_subscribe_delivers_records_then_new_ones(kinesis: Any, new_stream: Any) -> None:
     name = new_stream(1)
     consumer_arn = consumer(kinesis, name)
-    puts = [kinesis.put_record(StreamName=name, Data=f"Hello world_{i}".encode(), PartitionKey="1") for i in range(5)]
+    puts = [
+        kinesis.put_record(StreamName=name, Data=f"Hello world_{i}".encode(), PartitionKey="1")
+        for i in range(5)
+    ]
     response = kinesis.subscribe_to_shard(
         ConsumerARN=consumer_arn, ShardId=SHARD, StartingPosition={"Type": "TRIM_HORIZON"}
     )
@@ -46,7 +51,9 @@ def test_subscribe_delivers_records_then_new_ones(kinesis: Any, new_stream: Any)
 
     # a second subscription for the same consumer and shard within 5 seconds is refused
     with pytest.raises(ClientError) as exc:
-        kinesis.subscribe_to_shard(ConsumerARN=consumer_arn, ShardId=SHARD, StartingPosition={"Type": "LATEST"})
+        kinesis.subscribe_to_shard(
+            ConsumerARN=consumer_arn, ShardId=SHARD, StartingPosition={"Type": "LATEST"}
+        )
     assert error_of(exc)[0] == "ResourceInUseException"
     stream.close()
 
@@ -65,7 +72,9 @@ def test_subscribe_positions_and_errors(kinesis: Any, new_stream: Any) -> None:
     response["EventStream"].close()
     with pytest.raises(ClientError) as exc:
         kinesis.subscribe_to_shard(
-            ConsumerARN=consumer_arn.replace("/consumer/fan:", "/consumer/nope:"), ShardId=SHARD, StartingPosition={"Type": "LATEST"}
+            ConsumerARN=consumer_arn.replace("/consumer/fan:", "/consumer/nope:"),
+            ShardId=SHARD,
+            StartingPosition={"Type": "LATEST"},
         )
     assert error_of(exc)[0] == "ResourceNotFoundException"
     with pytest.raises(ClientError) as exc:
@@ -95,11 +104,15 @@ def test_takeover_after_five_seconds_and_five_minute_expiry(fresh_server: Any) -
     kinesis = make_client(proc.url, "kinesis")
     kinesis.create_stream(StreamName="t", ShardCount=1)
     consumer_arn = consumer(kinesis, "t")
-    old = kinesis.subscribe_to_shard(ConsumerARN=consumer_arn, ShardId=SHARD, StartingPosition={"Type": "LATEST"})
+    old = kinesis.subscribe_to_shard(
+        ConsumerARN=consumer_arn, ShardId=SHARD, StartingPosition={"Type": "LATEST"}
+    )
     old_events = iter(old["EventStream"])
     next(old_events)
     proc.advance_clock(6)
-    new = kinesis.subscribe_to_shard(ConsumerARN=consumer_arn, ShardId=SHARD, StartingPosition={"Type": "LATEST"})
+    new = kinesis.subscribe_to_shard(
+        ConsumerARN=consumer_arn, ShardId=SHARD, StartingPosition={"Type": "LATEST"}
+    )
     with pytest.raises(EventStreamError) as exc:
         for _ in old_events:
             pass

@@ -218,3 +218,19 @@ def test_at_most_five_streams_creating_at_once(fresh_server: Any) -> None:
         "c4": "ACTIVE",
         "c5": "CREATING",
     }
+
+
+def test_pages_are_capped_at_one_hundred(fresh_server: Any) -> None:
+    from tests.conftest import make_client
+
+    proc = fresh_server(in_memory=True)
+    kinesis = make_client(proc.url, "kinesis")
+    kinesis.create_stream(StreamName="wide", ShardCount=101)
+    page = kinesis.describe_stream(StreamName="wide", Limit=500)["StreamDescription"]
+    assert len(page["Shards"]) == 100 and page["HasMoreShards"] is True
+    assert len(kinesis.list_shards(StreamName="wide", MaxResults=5000)["Shards"]) == 101
+    for i in range(100):
+        kinesis.create_stream(StreamName=f"s{i:03d}", ShardCount=1)
+    listed = kinesis.list_streams(Limit=1000)
+    assert len(listed["StreamNames"]) == 100 and listed["HasMoreStreams"] is True
+    assert kinesis.list_streams(NextToken=listed["NextToken"])["StreamNames"] == ["wide"]

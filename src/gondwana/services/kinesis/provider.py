@@ -215,7 +215,7 @@ class KinesisService(DataPlane, Subscriptions, ShardOperations, Control, Consume
         if start is not None:
             index = shard_index(start)
             shards = [s for s in shards if index is not None and s.idx > index]
-        limit = params.get("Limit") or 100
+        limit = min(params.get("Limit") or 100, 100)  # "at most 100 results are returned"
         return {
             "StreamDescription": {
                 "StreamName": stream.name,
@@ -258,7 +258,7 @@ class KinesisService(DataPlane, Subscriptions, ShardOperations, Control, Consume
         after = params.get("ExclusiveStartStreamName") or ""
         if params.get("NextToken") is not None:
             after = read_token(self.secret, params["NextToken"], "streams", now)["after"]
-        limit = params.get("Limit") or 100
+        limit = min(params.get("Limit") or 100, 100)  # "at most 100 results are returned"
         rows = self.store.query(
             "SELECT name, status, mode, created FROM kinesis_streams "
             "WHERE account = ? AND region = ? AND name > ? "

@@ -27,7 +27,7 @@ class ShardOperations:
             raise errors.invalid("NextToken and StreamName cannot be provided together.")
         if token is None and not named:
             raise errors.invalid("Either NextToken or StreamName should be provided.")
-        limit = params.get("MaxResults") or 1000
+        limit = min(params.get("MaxResults") or 1000, 1000)  # AWS returns at most 1,000
         if token is not None:
             state = read_token(self.secret, token, "shards", now)
             stream = self.streams.load_id(state["stream"])

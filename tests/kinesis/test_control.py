@@ -248,3 +248,22 @@ def test_dry_run_stops_after_the_checks(kinesis: Any, new_stream: Any) -> None:
         StreamName=name, ShardId="shardId-000000000000", ShardIteratorType="TRIM_HORIZON"
     )
     assert kinesis.get_records(ShardIterator=it["ShardIterator"])["Records"] == []  # nothing was written
+
+
+def test_deleting_a_stream_keeps_other_streams_consumer_tags(fresh_server: Any) -> None:
+    proc = fresh_server(in_memory=True)
+    kinesis = make_client(proc.url, "kinesis")
+    arns = {}
+    for name in ("a_b", "a-b"):  # '_' must not act as a wildcard when the first one goes
+        kinesis.create_stream(StreamName=name, ShardCount=1)
+        consumer = kinesis.register_stream_consumer(
+            StreamARN=arn_of(name), ConsumerName="c", Tags={"who": name}
+        )
+        arns[name] = consumer["Consumer"]["ConsumerARN"]
+    kinesis.delete_stream(StreamName="a_b", EnforceConsumerDeletion=True)
+    assert kinesis.list_tags_for_resource(ResourceARN=arns["a-b"])["Tags"] == [{"Key": "who", "Value": "a-b"}]
+    kinesis.create_stream(StreamName="a_b", ShardCount=1)
+    again = kinesis.register_stream_consumer(StreamARN=arn_of("a_b"), ConsumerName="c")["Consumer"][
+        "ConsumerARN"
+    ]
+    assert kinesis.list_tags_for_resource(ResourceARN=again)["Tags"] == []

@@ -191,12 +191,15 @@ class Streams:
         return stream
 
     def purge(self, stream_id: int, arn: str) -> None:
+        """Everything of a deleted stream: records, shards, consumers, and the tags and policies of
+        the stream and its consumers (matched by ARN prefix; no LIKE, as names may hold '_')."""
         for table in ("kinesis_records", "kinesis_shards", "kinesis_consumers"):
             self.store.execute(f"DELETE FROM {table} WHERE stream_id = ?", (stream_id,))
-        self.store.execute("DELETE FROM kinesis_tags WHERE arn = ? OR arn LIKE ?", (arn, arn + "/consumer/%"))
-        self.store.execute(
-            "DELETE FROM kinesis_policies WHERE arn = ? OR arn LIKE ?", (arn, arn + "/consumer/%")
-        )
+        prefix = arn + "/consumer/"
+        for table in ("kinesis_tags", "kinesis_policies"):
+            self.store.execute(
+                f"DELETE FROM {table} WHERE arn = ? OR substr(arn, 1, ?) = ?", (arn, len(prefix), prefix)
+            )
         self.store.execute("DELETE FROM kinesis_streams WHERE id = ?", (stream_id,))
 
     def settle_due(self) -> None:

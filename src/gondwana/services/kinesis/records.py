@@ -77,10 +77,12 @@ def read(
 
 
 def first_at(store: Store, stream_id: int, shard: int, at: float) -> int | None:
-    """The counter of the first record that arrived at or after `at`."""
+    """The counter of the first record that arrived at or after `at`: two index seeks (the earliest
+    such arrival, then the lowest counter among records of that same millisecond)."""
     row = store.query_one(
-        "SELECT MIN(seq) FROM kinesis_records WHERE stream_id = ? AND shard = ? AND arrival >= ?",
-        (stream_id, shard, at),
+        "SELECT MIN(seq) FROM kinesis_records WHERE stream_id = ? AND shard = ? AND arrival = "
+        "(SELECT MIN(arrival) FROM kinesis_records WHERE stream_id = ? AND shard = ? AND arrival >= ?)",
+        (stream_id, shard, stream_id, shard, at),
     )
     return None if row is None else row[0]
 

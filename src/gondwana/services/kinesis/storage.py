@@ -52,7 +52,7 @@ CREATE TABLE kinesis_records (
     data BLOB NOT NULL,
     PRIMARY KEY (stream_id, shard, seq)
 );
-CREATE INDEX kinesis_records_arrival ON kinesis_records (stream_id, shard, arrival);
+CREATE INDEX kinesis_records_arrival ON kinesis_records (stream_id, shard, arrival, seq);
 CREATE TABLE kinesis_consumers (
     stream_id INTEGER NOT NULL,
     name TEXT NOT NULL,

@@ -30,6 +30,7 @@ CREATE TABLE kinesis_streams (
     history TEXT NOT NULL,
     UNIQUE (account, region, name)
 );
+CREATE INDEX kinesis_streams_settle ON kinesis_streams (settle_at);
 CREATE TABLE kinesis_shards (
     stream_id INTEGER NOT NULL,
     idx INTEGER NOT NULL,
@@ -63,6 +64,7 @@ CREATE TABLE kinesis_consumers (
     PRIMARY KEY (stream_id, name)
 );
 CREATE INDEX kinesis_consumers_arn ON kinesis_consumers (arn);
+CREATE INDEX kinesis_consumers_settle ON kinesis_consumers (settle_at);
 CREATE TABLE kinesis_tags (
     arn TEXT NOT NULL,
     key TEXT NOT NULL,

@@ -66,7 +66,13 @@ def test_consumer_lifecycle(kinesis: Any, new_stream: Any) -> None:
     assert error_of(exc)[0] == "ResourceInUseException"
     with pytest.raises(ClientError) as exc:
         kinesis.delete_stream(StreamName=name)
-    assert error_of(exc)[0] == "ResourceInUseException"
+    assert error_of(exc) == (
+        "ResourceInUseException",
+        f"DeleteStream can\u2019t delete {ACCOUNT}:{name} because there are consumers associated with this data "
+        f"stream. To delete {name} anyway, set the EnforceConsumerDeletion parameter to true to force the "
+        "deletion of all the consumers that are associated with it.",
+        400,
+    )
     kinesis.deregister_stream_consumer(ConsumerARN=consumer["ConsumerARN"])
     with pytest.raises(ClientError) as exc:
         kinesis.describe_stream_consumer(ConsumerARN=consumer["ConsumerARN"])

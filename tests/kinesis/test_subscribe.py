@@ -122,3 +122,23 @@ def test_takeover_after_five_seconds_and_five_minute_expiry(fresh_server: Any) -
     proc.advance_clock(301)
     # the subscription ends after 5 minutes of the server clock: iteration stops instead of hanging
     assert all("SubscribeToShardEvent" in event for event in new_events)
+
+
+def test_subscribing_a_consumer_that_is_not_active_is_refused(fresh_server: Any) -> None:
+    proc = fresh_server("--state-delay", "60000", in_memory=True)
+    kinesis = make_client(proc.url, "kinesis")
+    kinesis.create_stream(StreamName="slow", ShardCount=1)
+    proc.advance_clock(61)
+    consumer = kinesis.register_stream_consumer(StreamARN=arn_of("slow"), ConsumerName="late")["Consumer"]
+    assert consumer["ConsumerStatus"] == "CREATING"
+    with pytest.raises(ClientError) as exc:
+        kinesis.subscribe_to_shard(
+            ConsumerARN=consumer["ConsumerARN"], ShardId=SHARD, StartingPosition={"Type": "LATEST"}
+        )
+    created = int(consumer["ConsumerCreationTimestamp"].timestamp())
+    assert error_of(exc) == (
+        "ResourceInUseException",
+        f"Consumer late with creation timestamp {created} under stream: slow , account {ACCOUNT} "
+        "is not in ACTIVE status.",
+        400,
+    )

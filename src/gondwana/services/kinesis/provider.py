@@ -186,9 +186,10 @@ class KinesisService(DataPlane, Subscriptions, ShardOperations, Control, Consume
         stream = self.streams.find(ctx, params, deleting_ok=False)
         if not params.get("EnforceConsumerDeletion") and self.consumer_count(stream) > 0:
             raise errors.in_use(
-                f"Stream {stream.name} under account {stream.account} has registered consumers. "
-                "Deregister them "
-                "or set EnforceConsumerDeletion to true."
+                f"DeleteStream can\u2019t delete {stream.account}:{stream.name} because there are consumers "
+                f"associated with this data stream. To delete {stream.name} anyway, set the "
+                "EnforceConsumerDeletion parameter to true to force the deletion of all the consumers that "
+                "are associated with it."
             )
         with self.store.transaction():
             self.store.execute(

@@ -40,7 +40,10 @@ class Subscriptions:
     ) -> dict[str, Any]:
         stream, row = self.consumer_by_arn(ctx, params["ConsumerARN"])
         if row[3] != "ACTIVE":
-            raise errors.in_use(f"Consumer {row[2]} under account {ctx.account} is not ACTIVE.")
+            raise errors.in_use(
+                f"Consumer {row[1]} with creation timestamp {int(row[5])} under stream: {stream.name} , "
+                f"account {ctx.account} is not in ACTIVE status."
+            )
         if stream.status not in ("ACTIVE", "UPDATING"):
             raise errors.stream_not_found(stream.name, stream.account)
         now = self.runtime.now()

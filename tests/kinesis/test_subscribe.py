@@ -142,3 +142,18 @@ def test_subscribing_a_consumer_that_is_not_active_is_refused(fresh_server: Any)
         "is not in ACTIVE status.",
         400,
     )
+
+
+def test_a_split_ends_a_live_subscription_with_its_children(kinesis: Any, new_stream: Any) -> None:
+    name = new_stream(1)
+    consumer_arn = consumer(kinesis, name)
+    response = kinesis.subscribe_to_shard(
+        ConsumerARN=consumer_arn, ShardId=SHARD, StartingPosition={"Type": "LATEST"}
+    )
+    events = iter(response["EventStream"])
+    assert next(events)["SubscribeToShardEvent"]["Records"] == []
+    kinesis.put_record(StreamName=name, Data=b"before", PartitionKey="k")
+    kinesis.split_shard(StreamName=name, ShardToSplit=SHARD, NewStartingHashKey=str(2**127))
+    rest = [e["SubscribeToShardEvent"] for e in events]  # ends by itself once the parent is read
+    assert [r["Data"] for e in rest for r in e["Records"]] == [b"before"]
+    assert {c["ShardId"] for c in rest[-1]["ChildShards"]} == {"shardId-000000000001", "shardId-000000000002"}

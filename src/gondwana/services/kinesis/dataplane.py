@@ -74,6 +74,7 @@ class DataPlane:
             records.append(
                 self.store, stream.id, counter, [(shard, params.get("PartitionKey", ""), params["Data"])], now
             )
+        self.records_arrived(stream.id)
         return {
             "ShardId": shard_id(shard),
             "SequenceNumber": records.format_seq(stream.id, counter, shard),
@@ -122,6 +123,7 @@ class DataPlane:
                 stream.seq = counter
                 self.streams.save(stream, "seq")
                 records.append(self.store, stream.id, first, rows, now)
+            self.records_arrived(stream.id)
         failed = len(entries) - len(rows)
         return {"FailedRecordCount": failed, "Records": results, **self._result_extra(stream)}
 

@@ -3,6 +3,7 @@ records, consumers and the remaining control plane in their own modules."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, ClassVar
 
 from gondwana.server.context import RequestContext
@@ -48,6 +49,7 @@ class KinesisService(DataPlane, Subscriptions, ShardOperations, Control, Consume
         self._secret: bytes | None = None
         self._sweeper: object = None
         self.subscriptions: dict[tuple[str, int, int], Subscription] = {}
+        self.arrivals: dict[int, asyncio.Event] = {}  # stream id -> woken when records arrive
 
     # ---- lifecycle -----------------------------------------------------------------------------
 

@@ -105,6 +105,7 @@ class ShardOperations:
             self.shards.split(stream, shard, int(params["NewStartingHashKey"]), self.runtime.now())
             self.streams.save(stream, "next_shard")
             self.streams.transition(stream, "UPDATING")
+        self.records_arrived(stream.id)  # subscriptions of closed shards finish now
 
     def merge_shards(self: KinesisService, ctx: RequestContext, params: dict[str, Any]) -> None:
         stream = self._resharding_target(ctx, params, "MergeShards")
@@ -120,6 +121,7 @@ class ShardOperations:
             self.shards.merge(stream, shard, adjacent, self.runtime.now())
             self.streams.save(stream, "next_shard")
             self.streams.transition(stream, "UPDATING")
+        self.records_arrived(stream.id)  # subscriptions of closed shards finish now
 
     def update_shard_count(
         self: KinesisService, ctx: RequestContext, params: dict[str, Any]
@@ -157,6 +159,7 @@ class ShardOperations:
             self.shards.rescale(stream, target, now)
             self.streams.save(stream, "next_shard", "history")
             self.streams.transition(stream, "UPDATING")
+        self.records_arrived(stream.id)  # subscriptions of closed shards finish now
         return {
             "StreamName": stream.name,
             "CurrentShardCount": current,

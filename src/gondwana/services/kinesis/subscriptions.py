@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 SUBSCRIPTION_SECONDS = 300.0
 TAKEOVER_SECONDS = 5.0
 HEARTBEAT_SECONDS = 5.0
-POLL_SECONDS = 0.1
+WAKE_SECONDS = 1.0  # the longest an idle subscription sleeps before re-checking its deadline
 EVENT_RECORDS = 10_000
 
 
@@ -35,6 +35,21 @@ class Subscription:
 
 
 class Subscriptions:
+    def records_arrived(self: KinesisService, stream_id: int) -> None:
+        """Wake the subscriptions of a stream (new records, a reshard, a takeover)."""
+        event = self.arrivals.pop(stream_id, None)
+        if event is not None:
+            event.set()
+
+    async def _wait_for_records(self: KinesisService, stream_id: int) -> None:
+        event = self.arrivals.get(stream_id)
+        if event is None:
+            event = self.arrivals[stream_id] = asyncio.Event()
+        try:
+            await asyncio.wait_for(event.wait(), WAKE_SECONDS)
+        except TimeoutError:
+            pass
+
     def subscribe_to_shard(
         self: KinesisService, ctx: RequestContext, params: dict[str, Any]
     ) -> dict[str, Any]:
@@ -59,6 +74,7 @@ class Subscriptions:
             raise errors.in_use(f"Another active subscription exists for this consumer: {row[2]}")
         if current is not None:
             current.superseded = True
+            self.records_arrived(stream.id)
         subscription = self.subscriptions[key] = Subscription(now)
         events = self._events(ctx, key, subscription, after)
         return {"EventStream": events}
@@ -108,7 +124,7 @@ class Subscriptions:
                     if at_end:
                         return
                 if not out:
-                    await asyncio.sleep(POLL_SECONDS)
+                    await self._wait_for_records(stream_id)
         finally:
             if self.subscriptions.get(key) is subscription:
                 del self.subscriptions[key]

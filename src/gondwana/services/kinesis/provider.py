@@ -4,7 +4,7 @@ records, consumers and the remaining control plane in their own modules."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from gondwana.server.context import RequestContext
 from gondwana.services.base import Service
@@ -28,6 +28,9 @@ from gondwana.services.kinesis.subscriptions import Subscription, Subscriptions
 from gondwana.services.kinesis.throttle import Throttle
 from gondwana.services.kinesis.tokens import make_token, read_token
 
+if TYPE_CHECKING:
+    from gondwana.runtime import Runtime
+
 TRIM_EVERY = 60.0  # seconds between background retention sweeps
 
 
@@ -40,7 +43,7 @@ class KinesisService(DataPlane, Subscriptions, ShardOperations, Control, Consume
     error_namespace = ""
     error_overrides: ClassVar[dict[str, tuple[int, str]]] = {}
 
-    def __init__(self, runtime: Any) -> None:
+    def __init__(self, runtime: Runtime) -> None:
         super().__init__(runtime)
         self.store = runtime.store
         self.streams = Streams(self.store, runtime)

@@ -87,13 +87,6 @@ def first_at(store: Store, stream_id: int, shard: int, at: float) -> int | None:
     return None if row is None else row[0]
 
 
-def last_counter(store: Store, stream_id: int, shard: int) -> int | None:
-    row = store.query_one(
-        "SELECT MAX(seq) FROM kinesis_records WHERE stream_id = ? AND shard = ?", (stream_id, shard)
-    )
-    return None if row is None else row[0]
-
-
 def trim(store: Store, stream_id: int, shard: int, cutoff: float) -> int:
     """Delete the records that fell out of retention."""
     return store.execute(

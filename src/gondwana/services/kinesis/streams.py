@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gondwana.server.context import RequestContext
 from gondwana.services.kinesis import errors
 from gondwana.storage import Store
+
+if TYPE_CHECKING:
+    from gondwana.runtime import Runtime
 
 COLUMNS = (
     "id, account, region, name, status, settle_at, mode, created, retention, encryption, key_id, metrics, "
@@ -100,7 +103,7 @@ def parse_arn(arn: str) -> tuple[str, str, str] | None:
 class Streams:
     """Stream rows and their lifecycle; the provider's single way to find a stream."""
 
-    def __init__(self, store: Store, runtime: Any) -> None:
+    def __init__(self, store: Store, runtime: Runtime) -> None:
         self.store = store
         self.runtime = runtime
 

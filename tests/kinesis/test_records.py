@@ -373,6 +373,15 @@ def test_throughput_limits_when_enabled(fresh_server: Any) -> None:
             refused = exc.response["Error"]["Code"]
             break
     assert refused == "ProvisionedThroughputExceededException"
+    # 5 GetShardIterator/s per shard
+    refused = None
+    for _ in range(100):
+        try:
+            kinesis.get_shard_iterator(StreamName="limited", ShardId=shard, ShardIteratorType="LATEST")
+        except ClientError as exc:
+            refused = exc.response["Error"]["Code"]
+            break
+    assert refused == "ProvisionedThroughputExceededException"
 
 
 def test_a_large_read_blocks_the_shard_for_a_while_when_throttling(fresh_server: Any) -> None:

@@ -144,6 +144,7 @@ class DataPlane:
         stream = self.streams.find_writable(ctx, params)
         now = self.runtime.now()
         shard = self._shard(stream, params["ShardId"], now)
+        self.throttle.admit_iterator(stream, shard.idx, now)
         after = self.start_after(
             stream,
             shard,

@@ -1,6 +1,7 @@
 """Per-shard throughput limits, enforced only when the server runs with GONDWANA_KINESIS_THROTTLE=1,
 so nobody is throttled unless they ask: 1,000 records/s and 1 MiB/s in; 5 GetRecords/s and 2 MiB/s
-out, where a large read borrows ahead (after a 10 MiB response, reads fail for the next 5 s)."""
+out, where a large read borrows ahead (after a 10 MiB response, reads fail for the next 5 s); 5
+GetShardIterator calls/s per shard."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from gondwana.services.kinesis.streams import Stream
 WRITE_RECORDS = 1000
 WRITE_BYTES = 1024 * 1024
 READ_CALLS = 5
+ITERATOR_CALLS = 5  # GetShardIterator per open shard per second
 READ_BYTES_PER_SECOND = 2 * 1024 * 1024
 
 
@@ -30,11 +32,13 @@ class Throttle:
         self._writes: dict[tuple[int, int], list[int]] = {}
         self._reads: dict[tuple[int, int], list[int]] = {}
         self._read_until: dict[tuple[int, int], float] = {}  # no reads before this instant
+        self._iterators: dict[tuple[int, int], list[int]] = {}
 
     def reset(self) -> None:
         self._writes.clear()
         self._reads.clear()
         self._read_until.clear()
+        self._iterators.clear()
 
     def _window(
         self, table: dict[tuple[int, int], list[int]], key: tuple[int, int], now: float, width: int
@@ -77,3 +81,11 @@ class Throttle:
         """Bytes returned by a read use up the shard's 2 MiB/s for size / 2 MiB seconds."""
         if self.enabled and size > READ_BYTES_PER_SECOND:
             self._read_until[(stream.id, shard)] = now + size / READ_BYTES_PER_SECOND
+
+    def admit_iterator(self, stream: Stream, shard: int, now: float) -> None:
+        if not self.enabled:
+            return
+        window = self._window(self._iterators, (stream.id, shard), now, 1)
+        if window[1] >= ITERATOR_CALLS:
+            raise _exceeded(stream, shard)
+        window[1] += 1

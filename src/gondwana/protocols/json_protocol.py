@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import zlib
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from gondwana.protocols.base import WireProtocol, request_id_headers
@@ -21,7 +22,7 @@ from gondwana.protocols.shapes import (
     JSON_OUTPUT,
     OutputCodec,
     compile_encoder,
-    epoch_number,
+    epoch_millis,
 )
 from gondwana.server.messages import Request, Response
 
@@ -112,34 +113,59 @@ class JsonProtocol(WireProtocol):
         return self._response(ctx, status, _dumps(body).encode("utf-8", "surrogatepass"), extra)
 
     def _event_stream(self, ctx: RequestContext, op: OperationSpec, result: dict[str, Any]) -> Response:
-        """The result's event-stream member is an async iterator of (event name, event members)."""
-        member, union = op.event_stream  # type: ignore[misc]
-        rest = dict(result)
-        events = rest.pop(member)
-        shapes = op.spec.shapes
-
-        def encode(shape_name: str, value: dict[str, Any]) -> bytes:
-            key = ("event_encoder", shape_name)
-            if key not in op.cache:
-                op.cache[key] = compile_encoder(shapes, shape_name, JSON_OUTPUT)
-            encoder = op.cache[key]
-            return _dumps(encoder(value) if encoder else value).encode("utf-8", "surrogatepass")
-
-        def encode_event(name: str, event: dict[str, Any]) -> bytes:
-            return encode(shapes[union]["members"][name]["shape"], event)
-
-        def encode_error(error: ServiceError) -> bytes:
-            return _dumps({"message": error.message or ""}).encode()
-
-        initial = encode(op.output_shape, rest) if op.output_shape else b"{}"  # type: ignore[arg-type]
-        body = stream_events(initial, events, encode_event, encode_error, "application/json")
-        return Response(200, request_id_headers(ctx, EVENTSTREAM_TYPE), stream=body)
+        return event_stream_response(ctx, op, result, JSON_OUTPUT, _json_bytes, "application/json")
 
 
+def _json_bytes(value: Any) -> bytes:
+    return _dumps(value).encode("utf-8", "surrogatepass")
+
+
+def event_stream_response(
+    ctx: RequestContext,
+    op: OperationSpec,
+    result: dict[str, Any],
+    codec: OutputCodec,
+    dump: Callable[[Any], bytes],
+    content_type: str,
+) -> Response:
+    """The result's event-stream member is an async iterator of (event name, event members); each
+    message's payload is encoded like a response body of the request's protocol (JSON or CBOR)."""
+    member, union = op.event_stream  # type: ignore[misc]
+    rest = dict(result)
+    events = rest.pop(member)
+    shapes = op.spec.shapes
+
+    def encode(shape_name: str, value: dict[str, Any]) -> bytes:
+        key = ("event_encoder", codec.name, shape_name)
+        if key not in op.cache:
+            op.cache[key] = compile_encoder(shapes, shape_name, codec)
+        encoder = op.cache[key]
+        return dump(encoder(value) if encoder else value)
+
+    def encode_event(name: str, event: dict[str, Any]) -> bytes:
+        return encode(shapes[union]["members"][name]["shape"], event)
+
+    def encode_error(error: ServiceError) -> bytes:
+        return dump({"message": error.message or ""})
+
+    initial = encode(op.output_shape, rest) if op.output_shape else dump({})  # type: ignore[arg-type]
+    body = stream_events(initial, events, encode_event, encode_error, content_type)
+    return Response(200, request_id_headers(ctx, EVENTSTREAM_TYPE), stream=body)
+
+
+# AWS's CBOR (`application/x-amz-cbor-1.1`, spoken by the Java SDKs) carries timestamps as tag 1
+# with epoch *milliseconds* both ways (the SDKs' UNIX_TIMESTAMP_MILLIS payload format).
 def _cbor_timestamp(value: Any) -> Any:
     import cbor2
 
-    return cbor2.CBORTag(1, epoch_number(value))
+    return cbor2.CBORTag(1, epoch_millis(value))
+
+
+def _raw_epoch(value: Any, immutable: bool) -> Any:
+    """Keep tag 1 raw (cbor2 would read its milliseconds as seconds); the binder converts it."""
+    import cbor2
+
+    return cbor2.CBORTag(1, value)
 
 
 CBOR_OUTPUT = OutputCodec("cbor", bytes, _cbor_timestamp)
@@ -156,7 +182,7 @@ class CborProtocol(WireProtocol):
         if not request.body:
             return {}
         try:
-            params = cbor2.loads(request.body)
+            params = cbor2.loads(request.body, semantic_decoders={1: _raw_epoch})
         except Exception:  # cbor2 raises a family of decode errors and ValueErrors
             raise serialization_error() from None
         if type(params) is not dict:
@@ -166,6 +192,8 @@ class CborProtocol(WireProtocol):
     def serialize(self, ctx: RequestContext, op: OperationSpec, result: dict[str, Any] | None) -> Response:
         import cbor2
 
+        if op.event_stream is not None and result and op.event_stream[0] in result:
+            return event_stream_response(ctx, op, result, CBOR_OUTPUT, cbor2.dumps, self.content_type)
         encoder = op.encoder(CBOR_OUTPUT)
         value = (encoder(result) if encoder else result) if result else {}
         return Response(200, request_id_headers(ctx, self.content_type), cbor2.dumps(value))

@@ -92,7 +92,18 @@ class InputCodec:
 
 
 JSON_INPUT = InputCodec("json", b64_blob, to_epoch)
-CBOR_INPUT = InputCodec("cbor", raw_blob, to_epoch)
+
+
+def cbor_epoch(value: Any) -> float:
+    """CBOR timestamps: tag 1 with epoch milliseconds, as the AWS Java SDKs send them."""
+    if getattr(value, "tag", None) == 1:
+        value = value.value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return value / 1000.0
+    return to_epoch(value)
+
+
+CBOR_INPUT = InputCodec("cbor", raw_blob, cbor_epoch)
 TYPED_INPUT = InputCodec("typed", raw_blob, to_epoch)  # query/rest parsers already converted
 
 
@@ -380,6 +391,12 @@ class OutputCodec:
     name: str
     blob: Callable[[bytes], Any]
     timestamp: Callable[[Any], Any]
+
+
+def epoch_millis(value: Any) -> int:
+    if isinstance(value, dt.datetime):
+        value = value.timestamp()
+    return round(float(value) * 1000)
 
 
 def epoch_number(value: Any) -> float | int:

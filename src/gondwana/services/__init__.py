@@ -10,6 +10,7 @@ from gondwana.services.base import Service
 AVAILABLE: dict[str, str] = {
     "sqs": "gondwana.services.sqs.provider:SqsService",
     "sts": "gondwana.services.sts.provider:StsService",
+    "kinesis": "gondwana.services.kinesis.provider:KinesisService",
     "dynamodb": "gondwana.services.dynamodb.provider:DynamoDBService",
     "dynamodbstreams": "gondwana.services.dynamodb.streams:DynamoDBStreamsService",
 }

@@ -1,0 +1,1 @@
+"""Amazon Kinesis Data Streams (API 2013-12-02)."""

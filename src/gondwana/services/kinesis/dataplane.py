@@ -1,0 +1,280 @@
+"""PutRecord, PutRecords, GetShardIterator and GetRecords."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from gondwana.protocols.errors import ServiceError
+from gondwana.server.context import RequestContext
+from gondwana.services.kinesis import errors, records
+from gondwana.services.kinesis.iterators import (
+    ITERATOR_TTL,
+    decode_iterator,
+    encode_iterator,
+    expired_message,
+)
+from gondwana.services.kinesis.shards import MAX_HASH, Shard, hash_of, route, shard_id, shard_index
+from gondwana.services.kinesis.streams import Stream
+
+if TYPE_CHECKING:
+    from gondwana.services.kinesis.provider import KinesisService
+
+MAX_PUT_RECORDS_BYTES = 10 * 1024 * 1024
+_NEEDS_SEQUENCE = ("AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER")
+
+
+class DataPlane:
+    def _hash_key(self: KinesisService, entry: dict[str, Any], path: str) -> int:
+        explicit = entry.get("ExplicitHashKey")
+        if explicit is not None:
+            value = int(explicit)
+            if value > MAX_HASH:
+                raise errors.invalid(
+                    "Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. "
+                    f"Specified value was {explicit}"
+                )
+            return value
+        if entry.get("PartitionKey") is None:
+            raise errors.missing_field(path + "partitionKey")
+        return hash_of(entry["PartitionKey"])
+
+    def _check_size(self: KinesisService, stream: Stream, entry: dict[str, Any]) -> int:
+        size = len(entry["Data"]) + len(entry.get("PartitionKey", "").encode("utf-8"))
+        if size > stream.max_record_kib * 1024:
+            raise errors.validation(
+                f"Record size {size} bytes exceeds the maximum record size of {stream.max_record_kib} KiB "
+                f"of stream {stream.name} under account {stream.account}."
+            )
+        return size
+
+    def _result_extra(self, stream: Stream) -> dict[str, Any]:
+        return {"EncryptionType": "KMS"} if stream.encryption == "KMS" else {}
+
+    def put_record(self: KinesisService, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        stream = self.streams.find_writable(ctx, params)
+        hash_key = self._hash_key(params, "")
+        self._check_size(stream, params)
+        ordering = params.get("SequenceNumberForOrdering")
+        if ordering is not None:
+            parsed = records.parse_seq(ordering)
+            if parsed is None or parsed[0] > stream.seq:
+                raise errors.invalid(
+                    f"ExclusiveMinimumSequenceNumber {ordering} used in PutRecord on stream {stream.name} "
+                    f"under account {stream.account} is invalid."
+                )
+        errors.dry_run_check(params)
+        starts, ranges = self.shards.open_ranges(stream.id)
+        shard = route(starts, ranges, hash_key)
+        now = self.runtime.now()
+        self.throttle.admit_write(stream, shard, len(params["Data"]), now)
+        with self.store.transaction():
+            counter = stream.seq + 1
+            stream.seq = counter
+            self.streams.save(stream, "seq")
+            records.append(
+                self.store, stream.id, counter, [(shard, params.get("PartitionKey", ""), params["Data"])], now
+            )
+        self.records_arrived(stream.id)
+        return {
+            "ShardId": shard_id(shard),
+            "SequenceNumber": records.format_seq(stream.id, counter, shard),
+            **self._result_extra(stream),
+        }
+
+    def put_records(self: KinesisService, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        stream = self.streams.find_writable(ctx, params)
+        entries = params["Records"]
+        total = 0
+        hashes = []
+        for i, entry in enumerate(entries):
+            hashes.append(self._hash_key(entry, f"records.{i + 1}.member."))
+            total += self._check_size(stream, entry)
+        if total > MAX_PUT_RECORDS_BYTES:
+            raise errors.invalid(
+                f"Records size exceeds {MAX_PUT_RECORDS_BYTES // (1024 * 1024)} MB limit "
+                "for the PutRecords request."
+            )
+        errors.dry_run_check(params)
+        starts, ranges = self.shards.open_ranges(stream.id)
+        targets = [route(starts, ranges, h) for h in hashes]
+        now = self.runtime.now()
+        accepted = self.throttle.admit_batch(stream, targets, [len(e["Data"]) for e in entries], now)
+        results: list[dict[str, Any]] = []
+        rows = []
+        counter = stream.seq
+        for entry, shard, ok in zip(entries, targets, accepted, strict=True):
+            if not ok:
+                results.append(
+                    {
+                        "ErrorCode": "ProvisionedThroughputExceededException",
+                        "ErrorMessage": f"Rate exceeded for shard {shard_id(shard)} in stream {stream.name} "
+                        f"under account {stream.account}.",
+                    }
+                )
+                continue
+            counter += 1
+            rows.append((shard, entry.get("PartitionKey", ""), entry["Data"]))
+            results.append(
+                {"SequenceNumber": records.format_seq(stream.id, counter, shard), "ShardId": shard_id(shard)}
+            )
+        if rows:
+            with self.store.transaction():
+                first = stream.seq + 1
+                stream.seq = counter
+                self.streams.save(stream, "seq")
+                records.append(self.store, stream.id, first, rows, now)
+            self.records_arrived(stream.id)
+        failed = len(entries) - len(rows)
+        return {"FailedRecordCount": failed, "Records": results, **self._result_extra(stream)}
+
+    # ---- reading -------------------------------------------------------------------------------
+
+    def _shard(self: KinesisService, stream: Stream, text: str, now: float) -> Shard:
+        index = shard_index(text)
+        shard = None if index is None else self.shards.get(stream, index, now)
+        if shard is None:
+            raise errors.shard_not_found(
+                text if index is None else shard_id(index), stream.name, stream.account
+            )
+        return shard
+
+    def get_shard_iterator(
+        self: KinesisService, ctx: RequestContext, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        stream = self.streams.find_writable(ctx, params)
+        now = self.runtime.now()
+        shard = self._shard(stream, params["ShardId"], now)
+        self.throttle.admit_iterator(stream, shard.idx, now)
+        after = self.start_after(
+            stream,
+            shard,
+            params["ShardIteratorType"],
+            params.get("StartingSequenceNumber"),
+            params.get("Timestamp"),
+            now,
+        )
+        errors.dry_run_check(params)
+        return {"ShardIterator": encode_iterator(self.secret, stream.id, shard.idx, after, now)}
+
+    def start_after(
+        self: KinesisService,
+        stream: Stream,
+        shard: Shard,
+        kind: str,
+        start: str | None,
+        at: float | None,
+        now: float,
+    ) -> int:
+        """The counter a reader starting at this position reads after (shared with SubscribeToShard)."""
+        if kind in _NEEDS_SEQUENCE or (start is not None and kind != "AT_TIMESTAMP"):
+            return self._after_sequence(stream, shard, kind, start)
+        if kind == "TRIM_HORIZON":
+            return shard.start_seq
+        if kind == "LATEST":
+            return stream.seq if shard.end_seq is None else shard.end_seq
+        if at is None:
+            raise errors.invalid(
+                "Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP. "
+                "Current request has no timestamp parameter."
+            )
+        if at > now:
+            raise errors.invalid(
+                "The timestampInMillis parameter cannot be greater than the currentTimestampInMillis. "
+                f"timestampInMillis: {int(at * 1000)}, currentTimestampInMillis: {int(now * 1000)}"
+            )
+        first = records.first_at(self.store, stream.id, shard.idx, at)
+        after = (first - 1) if first is not None else max(stream.seq, shard.start_seq)
+        return after if shard.end_seq is None else min(after, shard.end_seq)
+
+    def _after_sequence(self, stream: Stream, shard: Shard, kind: str, start: str | None) -> int:
+        if start is None or kind not in _NEEDS_SEQUENCE:
+            raise errors.invalid(
+                "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and "
+                "StartingSequenceNumber or "
+                "(2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. "
+                f"Request specified {kind} and {'also a' if start is not None else 'no'} "
+                "StartingSequenceNumber."
+            )
+        parsed = records.parse_seq(start)
+        where = (
+            f"used in GetShardIterator on shard {shard.id} in stream {stream.name} "
+            f"under account {stream.account}"
+        )
+        if parsed is None:
+            raise errors.invalid(f"StartingSequenceNumber {start} {where} is invalid.")
+        counter, index, tag = parsed
+        if not records.belongs(stream.id, tag):
+            raise errors.invalid(
+                f"StartingSequenceNumber {start} {where} is invalid because it did not come from this stream."
+            )
+        if index != shard.idx:
+            raise errors.invalid(
+                f"Invalid StartingSequenceNumber. It encodes {shard_id(index)}, "
+                "while it was used in a call to a "
+                f"shard with {shard.id}"
+            )
+        return counter - 1 if kind == "AT_SEQUENCE_NUMBER" else counter
+
+    def get_records(self: KinesisService, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        position = decode_iterator(self.secret, params["ShardIterator"])
+        if position is None:
+            raise errors.invalid_iterator()
+        now = self.runtime.now()
+        if now - position.issued > ITERATOR_TTL:
+            raise ServiceError("ExpiredIteratorException", expired_message(position.issued, now))
+        stream = self.streams.load_id(position.stream_id)
+        if (
+            stream is None
+            or stream.status == "DELETING"
+            or stream.account != ctx.account
+            or stream.region != ctx.region
+        ):
+            raise errors.not_found("Requested resource not found: Shard does not exist")
+        if params.get("StreamARN") is not None and params["StreamARN"] != stream.arn:
+            raise errors.invalid("StreamARN does not match the stream of the ShardIterator.")
+        shard = self.shards.get(stream, position.shard, now)
+        if shard is None:
+            raise errors.not_found("Requested resource not found: Shard does not exist")
+        errors.dry_run_check(params)
+        limit = params.get("Limit") or records.MAX_RECORDS
+        self.throttle.admit_read(stream, shard.idx, now)
+        out, after, millis, at_end = self.read_batch(stream, shard, position.after, limit, now)
+        self.throttle.charge_read(
+            stream, shard.idx, sum(len(r["Data"]) + len(r["PartitionKey"]) for r in out), now
+        )
+        result: dict[str, Any] = {"Records": out, "MillisBehindLatest": millis}
+        if at_end:  # a closed shard, read to its end
+            result["ChildShards"] = [c.child_view() for c in self.shards.children(stream.id, shard.idx)]
+        else:
+            result["NextShardIterator"] = encode_iterator(self.secret, stream.id, shard.idx, after, now)
+        return result
+
+    def read_batch(
+        self: KinesisService, stream: Stream, shard: Shard, after: int, limit: int, now: float
+    ) -> tuple[list[dict[str, Any]], int, int, bool]:
+        """Records after `after` within retention, up to `limit` and 10 MiB: (records, new position,
+        MillisBehindLatest, whether a closed shard is now read to its end)."""
+        rows = records.read(self.store, stream.id, shard.idx, after, limit, now - stream.retention * 3600)
+        out: list[dict[str, Any]] = []
+        size = 0
+        # the hot loop formats only the counter of each sequence number
+        prefix, suffix = records.SEQ_PREFIX, records.seq_suffix(stream.id, shard.idx)
+        for seq, arrival, pkey, data in rows[:limit]:
+            size += len(data) + len(pkey.encode("utf-8"))
+            if out and size > records.MAX_BYTES:
+                break
+            out.append(
+                {
+                    "SequenceNumber": f"{prefix}{seq:036d}{suffix}",
+                    "ApproximateArrivalTimestamp": arrival,
+                    "Data": data,
+                    "PartitionKey": pkey,
+                }
+            )
+            after = seq
+        if stream.encryption == "KMS":
+            for record in out:
+                record["EncryptionType"] = "KMS"
+        unread = rows[len(out)] if len(rows) > len(out) else None
+        millis = 0 if unread is None else max(0, int((now - unread[1]) * 1000))
+        return out, after, millis, unread is None and shard.end_seq is not None

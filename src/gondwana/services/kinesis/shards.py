@@ -1,0 +1,259 @@
+"""Shards: hash-key ranges over [0, 2^128 - 1], resharding lineage, and the ShardFilter views.
+
+A shard is OPEN until a split, merge or scaling closes it; it stays readable while CLOSED and
+disappears (EXPIRED) once its newest record is older than the retention period.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from gondwana.services.kinesis import errors
+from gondwana.services.kinesis.records import format_seq
+from gondwana.services.kinesis.streams import Stream
+from gondwana.storage import Store
+
+HASH_SPACE = 1 << 128
+MAX_HASH = HASH_SPACE - 1
+_WIDTH = 39  # digits of 2^128 - 1: fixed-width text keeps SQL ordering numeric
+COLUMNS = "stream_id, idx, parent, adjacent, start_hash, end_hash, start_seq, end_seq, created, closed"
+
+
+def shard_id(index: int) -> str:
+    return f"shardId-{index:012d}"
+
+
+def shard_index(text: str) -> int | None:
+    """The index of `shardId-000000000003` (AWS also accepts the bare number)."""
+    tail = text.rsplit("-", 1)[-1]
+    if not tail.isdigit() or len(tail) > 12 or (text != tail and not text.startswith("shardId-")):
+        return None
+    return int(tail)
+
+
+def hash_of(partition_key: str) -> int:
+    """MD5 of the partition key read as a 128-bit unsigned integer."""
+    return int.from_bytes(hashlib.md5(partition_key.encode("utf-8"), usedforsecurity=False).digest(), "big")
+
+
+def uniform_ranges(count: int) -> list[tuple[int, int]]:
+    """`count` contiguous ranges that exactly cover the hash space."""
+    bounds = [i * HASH_SPACE // count for i in range(count + 1)]
+    return [(bounds[i], bounds[i + 1] - 1) for i in range(count)]
+
+
+@dataclass(slots=True)
+class Shard:
+    stream_id: int
+    idx: int
+    parent: int | None
+    adjacent: int | None
+    start_hash: int
+    end_hash: int
+    start_seq: int
+    end_seq: int | None
+    created: float
+    closed: float | None
+
+    @classmethod
+    def from_row(cls, row: tuple[Any, ...]) -> Shard:
+        values = list(row)
+        values[4] = int(values[4])
+        values[5] = int(values[5])
+        return cls(*values)
+
+    @property
+    def id(self) -> str:
+        return shard_id(self.idx)
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed is None
+
+    def expired(self, stream: Stream, now: float) -> bool:
+        return self.closed is not None and self.closed + stream.retention * 3600 <= now
+
+    def describe(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"ShardId": self.id}
+        if self.parent is not None:
+            out["ParentShardId"] = shard_id(self.parent)
+        if self.adjacent is not None:
+            out["AdjacentParentShardId"] = shard_id(self.adjacent)
+        out["HashKeyRange"] = {"StartingHashKey": str(self.start_hash), "EndingHashKey": str(self.end_hash)}
+        seq_range = {"StartingSequenceNumber": format_seq(self.stream_id, self.start_seq, self.idx)}
+        if self.end_seq is not None:
+            seq_range["EndingSequenceNumber"] = format_seq(self.stream_id, self.end_seq, self.idx)
+        out["SequenceNumberRange"] = seq_range
+        return out
+
+    def child_view(self) -> dict[str, Any]:
+        parents = [shard_id(p) for p in (self.parent, self.adjacent) if p is not None]
+        return {
+            "ShardId": self.id,
+            "ParentShards": parents,
+            "HashKeyRange": {"StartingHashKey": str(self.start_hash), "EndingHashKey": str(self.end_hash)},
+        }
+
+
+class Shards:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def all(self, stream_id: int) -> list[Shard]:
+        rows = self.store.query(
+            f"SELECT {COLUMNS} FROM kinesis_shards WHERE stream_id = ? ORDER BY idx", (stream_id,)
+        )
+        return [Shard.from_row(r) for r in rows]
+
+    def visible(self, stream: Stream, now: float) -> list[Shard]:
+        return [s for s in self.all(stream.id) if not s.expired(stream, now)]
+
+    def get(self, stream: Stream, index: int, now: float) -> Shard | None:
+        row = self.store.query_one(
+            f"SELECT {COLUMNS} FROM kinesis_shards WHERE stream_id = ? AND idx = ?", (stream.id, index)
+        )
+        shard = None if row is None else Shard.from_row(row)
+        return None if shard is None or shard.expired(stream, now) else shard
+
+    def open_ranges(self, stream_id: int) -> tuple[list[int], list[tuple[int, int]]]:
+        """Open shards as (sorted starting hashes, [(index, ending hash)]) for routing by bisection."""
+        rows = self.store.query(
+            "SELECT start_hash, end_hash, idx FROM kinesis_shards WHERE stream_id = ? AND closed IS NULL "
+            "ORDER BY start_hash",
+            (stream_id,),
+        )
+        return [int(r[0]) for r in rows], [(r[2], int(r[1])) for r in rows]
+
+    def children(self, stream_id: int, index: int) -> list[Shard]:
+        rows = self.store.query(
+            f"SELECT {COLUMNS} FROM kinesis_shards "
+            "WHERE stream_id = ? AND (parent = ? OR adjacent = ?) ORDER BY idx",
+            (stream_id, index, index),
+        )
+        return [Shard.from_row(r) for r in rows]
+
+    # ---- changes -------------------------------------------------------------------------------
+
+    def add(
+        self,
+        stream: Stream,
+        start: int,
+        end: int,
+        now: float,
+        parent: int | None = None,
+        adjacent: int | None = None,
+    ) -> Shard:
+        shard = Shard(stream.id, stream.next_shard, parent, adjacent, start, end, stream.seq, None, now, None)
+        stream.next_shard += 1
+        self.store.execute(
+            f"INSERT INTO kinesis_shards ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                stream.id,
+                shard.idx,
+                parent,
+                adjacent,
+                f"{start:0{_WIDTH}d}",
+                f"{end:0{_WIDTH}d}",
+                stream.seq,
+                None,
+                now,
+                None,
+            ),
+        )
+        return shard
+
+    def close(self, stream: Stream, shard: Shard, now: float) -> None:
+        shard.closed = now
+        shard.end_seq = stream.seq
+        self.store.execute(
+            "UPDATE kinesis_shards SET closed = ?, end_seq = ? WHERE stream_id = ? AND idx = ?",
+            (now, stream.seq, stream.id, shard.idx),
+        )
+
+    def create_uniform(self, stream: Stream, count: int, now: float) -> None:
+        for start, end in uniform_ranges(count):
+            self.add(stream, start, end, now)
+
+    def split(self, stream: Stream, shard: Shard, new_start: int, now: float) -> None:
+        if not (shard.start_hash + 1 < new_start < shard.end_hash):
+            raise errors.invalid(
+                f"NewStartingHashKey {new_start} used in SplitShard() on shard {shard.id} "
+                f"in stream {stream.name} under account {stream.account} is not both greater than "
+                "one plus the shard's StartingHashKey "
+                f"{shard.start_hash} and less than the shard's EndingHashKey {shard.end_hash}."
+            )
+        self.close(stream, shard, now)
+        self.add(stream, shard.start_hash, new_start - 1, now, parent=shard.idx)
+        self.add(stream, new_start, shard.end_hash, now, parent=shard.idx)
+
+    def merge(self, stream: Stream, shard: Shard, adjacent: Shard, now: float) -> None:
+        if shard.end_hash + 1 != adjacent.start_hash and adjacent.end_hash + 1 != shard.start_hash:
+            raise errors.invalid(
+                f"Shards {shard.id} and {adjacent.id} in stream {stream.name} under account {stream.account} "
+                "are not an adjacent pair of shards eligible for merging"
+            )
+        self.close(stream, shard, now)
+        self.close(stream, adjacent, now)
+        start = min(shard.start_hash, adjacent.start_hash)
+        end = max(shard.end_hash, adjacent.end_hash)
+        self.add(stream, start, end, now, parent=shard.idx, adjacent=adjacent.idx)
+
+    def rescale(self, stream: Stream, target: int, now: float) -> None:
+        """Uniform scaling done as AWS does it, by splits then merges, so every new shard has at most
+        a parent and an adjacent parent and a reader that finishes parents first keeps per-key order.
+        Old shards are split at each new boundary inside them; the pieces of each new range are then
+        merged left to right. Intermediate shards are opened and closed at once (they hold no records)."""
+        old = sorted((s for s in self.all(stream.id) if s.is_open), key=lambda s: s.start_hash)
+        ranges = uniform_ranges(target)
+        cuts = [start for start, _ in ranges[1:]]
+        pieces: list[Shard] = []
+        for shard in old:
+            current = shard
+            for cut in cuts[bisect.bisect_right(cuts, shard.start_hash) :]:
+                if cut > shard.end_hash:
+                    break
+                self.close(stream, current, now)
+                pieces.append(self.add(stream, current.start_hash, cut - 1, now, parent=current.idx))
+                current = self.add(stream, cut, current.end_hash, now, parent=current.idx)
+            pieces.append(current)
+        position = 0
+        for _, end in ranges:
+            merged = pieces[position]
+            position += 1
+            while merged.end_hash < end:
+                piece = pieces[position]
+                position += 1
+                self.close(stream, merged, now)
+                self.close(stream, piece, now)
+                merged = self.add(
+                    stream, merged.start_hash, piece.end_hash, now, parent=merged.idx, adjacent=piece.idx
+                )
+
+
+def route(starts: list[int], ranges: list[tuple[int, int]], hash_key: int) -> int:
+    """The index of the open shard whose range holds `hash_key`."""
+    position = bisect.bisect_right(starts, hash_key) - 1
+    return ranges[position][0]
+
+
+def filter_shards(
+    shards: list[Shard], stream: Stream, now: float, kind: str, at: float | None, after: int | None
+) -> list[Shard]:
+    """ListShards' ShardFilter: which shards a reader starting at that point needs."""
+    if kind == "AFTER_SHARD_ID":
+        return [s for s in shards if after is None or s.idx > after]
+    if kind == "AT_LATEST":
+        return [s for s in shards if s.is_open]
+    if kind == "FROM_TRIM_HORIZON":
+        return shards
+    if kind == "AT_TRIM_HORIZON":
+        at = now - stream.retention * 3600
+    assert at is not None
+    at = max(at, stream.created)
+    if kind in ("AT_TRIM_HORIZON", "AT_TIMESTAMP"):
+        return [s for s in shards if s.created <= at and (s.closed is None or s.closed > at)]
+    # FROM_TIMESTAMP: the shards open at that time and every shard opened since.
+    return [s for s in shards if s.closed is None or s.closed > at]

@@ -41,6 +41,7 @@ class KinesisService(DataPlane, Subscriptions, ShardOperations, Control, Consume
     endpoint_prefix = "kinesis"
     target_prefix = "Kinesis_20131202"
     error_namespace = ""
+    bare_error_types = True  # Kinesis names platform errors bare too (SerializationException)
     error_overrides: ClassVar[dict[str, tuple[int, str]]] = {}
 
     def __init__(self, runtime: Runtime) -> None:

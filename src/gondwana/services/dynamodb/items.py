@@ -130,7 +130,7 @@ def updated(update: Any, old: Item | None, new: Item) -> tuple[Item, Item]:
     """What the update wrote, path by path (a.b, not all of a): (old values, new values)."""
     if update is None:
         return {}, {}
-    written = ex().Projection(tuple(update.paths()))
+    written = update.updated_projection()
     return ex().project(written, old or {}), ex().project(written, new)
 
 
@@ -149,7 +149,7 @@ def build_update(table: Table, p: dict[str, Any], ph: Any) -> Any:
 
 def new_image(table: Table, key: Item, old: Item | None, update: Any) -> Item:
     base = old if old is not None else dict(key)
-    new = ex().apply_update(update, base) if update is not None else dict(base)
+    new = ex().apply_update(update, base, exists=old is not None) if update is not None else dict(base)
     for name in table.key_names:
         if new.get(name) != key[name]:
             raise invalid(f"Cannot update attribute {name}. This attribute is part of the key")

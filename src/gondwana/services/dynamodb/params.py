@@ -57,6 +57,7 @@ def placeholders(p: dict[str, Any], expressions: list[str]) -> Any:
 def condition(p: dict[str, Any], ph: Any) -> Any:
     if p.get("ConditionExpression") is not None:
         return ex().parse_condition(p["ConditionExpression"], ph)
+    ex().check_conditional_operator(p.get("Expected"), p.get("ConditionalOperator"))
     if p.get("Expected"):
         return ex().condition_from_expected(p["Expected"], p.get("ConditionalOperator"))
     return None

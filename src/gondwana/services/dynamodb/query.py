@@ -181,7 +181,9 @@ def query(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
     filt = None
     if p.get("FilterExpression") is not None:
         filt = ex().parse_condition(p["FilterExpression"], ph, "FilterExpression")
-    elif p.get("QueryFilter"):
+    else:
+        ex().check_conditional_operator(p.get("QueryFilter"), p.get("ConditionalOperator"))
+    if filt is None and p.get("QueryFilter"):
         filt = ex().condition_from_filter(p["QueryFilter"], p.get("ConditionalOperator"))
     proj = projection(p, ph)
     finish(ph)
@@ -271,7 +273,9 @@ def scan(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
     filt = None
     if p.get("FilterExpression") is not None:
         filt = ex().parse_condition(p["FilterExpression"], ph, "FilterExpression")
-    elif p.get("ScanFilter"):
+    else:
+        ex().check_conditional_operator(p.get("ScanFilter"), p.get("ConditionalOperator"))
+    if filt is None and p.get("ScanFilter"):
         filt = ex().condition_from_filter(p["ScanFilter"], p.get("ConditionalOperator"))
     proj = projection(p, ph)
     finish(ph)

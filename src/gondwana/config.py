@@ -27,6 +27,8 @@ class Settings:
     plugins: list[str] = field(default_factory=list)  # extra modules that register services
     services: list[str] = field(default_factory=list)  # empty: all
     region_ports: dict[str, int] = field(default_factory=dict)  # a listener per region
+    kinesis_throttle: bool = False  # enforce Kinesis per-shard throughput limits
+    ttl_interval: float = 1.0  # seconds between DynamoDB TTL sweeps
 
     @property
     def state_delay(self) -> float:
@@ -71,7 +73,7 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     store.add_argument(
         "--in-memory",
         action="store_true",
-        default=(_env("IN_MEMORY", "") or "").lower() in ("1", "true", "yes"),
+        default=_flag("IN_MEMORY"),
         help="keep state in memory only [GONDWANA_IN_MEMORY]",
     )
     add("--log-level", default=_env("LOG_LEVEL", "info"), choices=["debug", "info", "warning", "error"])
@@ -107,6 +109,23 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="REGION=PORT[,...]",
         help="a listener per region (for the refuse fault) [GONDWANA_REGION_PORTS]",
     )
+    add(
+        "--kinesis-throttle",
+        action="store_true",
+        default=_flag("KINESIS_THROTTLE"),
+        help="enforce Kinesis per-shard throughput limits [GONDWANA_KINESIS_THROTTLE]",
+    )
+    add(
+        "--ttl-interval",
+        type=float,
+        default=float(_env("TTL_INTERVAL", "1") or 1),
+        metavar="SECONDS",
+        help="how often DynamoDB's TTL sweeper runs [GONDWANA_TTL_INTERVAL]",
+    )
+
+
+def _flag(name: str) -> bool:
+    return (_env(name, "") or "").lower() in ("1", "true", "yes")
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -124,4 +143,6 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         plugins=args.plugins,
         services=[s for s in args.services.split(",") if s],
         region_ports=args.region_ports,
+        kinesis_throttle=args.kinesis_throttle,
+        ttl_interval=args.ttl_interval,
     )

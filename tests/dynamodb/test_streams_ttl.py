@@ -101,7 +101,7 @@ def test_stream_shapes_iterators_and_disable(ddb: Any, streams: Any, make_table:
 
 
 def test_iterator_expiry_and_retention(fresh_server: Any) -> None:
-    proc = fresh_server(in_memory=True, GONDWANA_DYNAMODB_TTL_INTERVAL="0.05")
+    proc = fresh_server("--ttl-interval", "0.05", in_memory=True)
     ddb, streams = make_client(proc.url, "dynamodb"), make_client(proc.url, "dynamodbstreams")
     name = create(ddb, StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"})
     arn = ddb.describe_table(TableName=name)["Table"]["LatestStreamArn"]
@@ -134,7 +134,7 @@ def test_iterator_expiry_and_retention(fresh_server: Any) -> None:
 
 
 def test_ttl_sweeper_deletes_expired_items_as_the_service(fresh_server: Any) -> None:
-    proc = fresh_server(in_memory=True, GONDWANA_DYNAMODB_TTL_INTERVAL="0.05")
+    proc = fresh_server("--ttl-interval", "0.05", in_memory=True)
     ddb, streams = make_client(proc.url, "dynamodb"), make_client(proc.url, "dynamodbstreams")
     name = create(
         ddb,

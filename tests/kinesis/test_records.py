@@ -132,7 +132,7 @@ def test_put_records_validates_the_whole_batch(kinesis: Any, raw_kinesis: Any, n
 def test_put_records_reports_throttled_entries_without_failing_the_batch(fresh_server: Any) -> None:
     from tests.conftest import make_client
 
-    proc = fresh_server(in_memory=True, GONDWANA_KINESIS_THROTTLE="1")
+    proc = fresh_server("--kinesis-throttle", in_memory=True)
     kinesis = make_client(proc.url, "kinesis")
     kinesis.create_stream(StreamName="hot", ShardCount=1)
     big = b"x" * (400 * 1024)
@@ -341,7 +341,7 @@ def test_record_size_limit(kinesis: Any, raw_kinesis: Any, new_stream: Any) -> N
 def test_throughput_limits_when_enabled(fresh_server: Any) -> None:
     from tests.conftest import make_client
 
-    proc = fresh_server(in_memory=True, GONDWANA_KINESIS_THROTTLE="1")
+    proc = fresh_server("--kinesis-throttle", in_memory=True)
     kinesis = make_client(proc.url, "kinesis")
     kinesis.create_stream(StreamName="limited", ShardCount=1)
     shard = "shardId-000000000000"
@@ -387,7 +387,7 @@ def test_throughput_limits_when_enabled(fresh_server: Any) -> None:
 def test_a_large_read_blocks_the_shard_for_a_while_when_throttling(fresh_server: Any) -> None:
     from tests.conftest import make_client
 
-    proc = fresh_server(in_memory=True, GONDWANA_KINESIS_THROTTLE="1")
+    proc = fresh_server("--kinesis-throttle", in_memory=True)
     kinesis = make_client(proc.url, "kinesis")
     kinesis.create_stream(StreamName="big", ShardCount=1)
     shard = "shardId-000000000000"

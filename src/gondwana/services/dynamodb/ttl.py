@@ -1,6 +1,6 @@
 """The TTL sweeper: a background task that deletes expired items as the DynamoDB service would.
 
-Runs every `GONDWANA_DYNAMODB_TTL_INTERVAL` seconds (default 1) against the runtime clock; skips
+Runs every `--ttl-interval` seconds (default 1) against the runtime clock; skips
 items whose TTL is more than five years in the past (AWS ignores those); deletions go through the
 ordinary write path, so indexes follow and the stream record carries the service identity. It also
 trims stream records older than 24 hours.
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from typing import TYPE_CHECKING, Any
 
 from gondwana.services.dynamodb import codec
@@ -28,7 +27,7 @@ BATCH = 500
 class TtlSweeper:
     def __init__(self, svc: DynamoDBService) -> None:
         self.svc = svc
-        self.interval = float(os.environ.get("GONDWANA_DYNAMODB_TTL_INTERVAL", "1.0"))
+        self.interval = svc.runtime.settings.ttl_interval
         self.task: asyncio.Task[Any] | None = None
 
     def start(self) -> None:

@@ -49,7 +49,7 @@ class KinesisService(DataPlane, Subscriptions, ShardOperations, Control, Consume
         self.store = runtime.store
         self.streams = Streams(self.store, runtime)
         self.shards = Shards(self.store)
-        self.throttle = Throttle()
+        self.throttle = Throttle(runtime.settings.kinesis_throttle)
         self._secret: bytes | None = None
         self._sweeper: object = None
         self.subscriptions: dict[tuple[str, int, int], Subscription] = {}

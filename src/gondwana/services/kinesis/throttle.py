@@ -1,11 +1,9 @@
-"""Per-shard throughput limits, enforced only when the server runs with GONDWANA_KINESIS_THROTTLE=1,
+"""Per-shard throughput limits, enforced only when the server runs with --kinesis-throttle,
 so nobody is throttled unless they ask: 1,000 records/s and 1 MiB/s in; 5 GetRecords/s and 2 MiB/s
 out, where a large read borrows ahead (after a 10 MiB response, reads fail for the next 5 s); 5
 GetShardIterator calls/s per shard."""
 
 from __future__ import annotations
-
-import os
 
 from gondwana.protocols.errors import ServiceError
 from gondwana.services.kinesis.shards import shard_id
@@ -26,8 +24,8 @@ def _exceeded(stream: Stream, shard: int) -> ServiceError:
 
 
 class Throttle:
-    def __init__(self) -> None:
-        self.enabled = os.environ.get("GONDWANA_KINESIS_THROTTLE", "").lower() in ("1", "true", "yes")
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
         # (stream id, shard) -> [second, records, bytes] and [second, calls]
         self._writes: dict[tuple[int, int], list[int]] = {}
         self._reads: dict[tuple[int, int], list[int]] = {}

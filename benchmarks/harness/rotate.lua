@@ -1,0 +1,44 @@
+-- wrk script: replay pre-built raw HTTP/1.1 requests in rotation.
+-- The harness writes the requests file as records "<byte length>\n<raw request bytes>" and passes
+-- its path after `--`. Each wrk thread starts at a different offset. A workload may append Lua
+-- that redefines request() / response() (e.g. receive, then delete what was received).
+
+local reqs = {}
+local index = 1
+local thread_count = 0
+
+function setup(thread)
+  thread:set("thread_id", thread_count)
+  thread_count = thread_count + 1
+end
+
+function init(args)
+  local f = assert(io.open(args[1], "rb"))
+  local data = f:read("*a")
+  f:close()
+  local pos = 1
+  while pos <= #data do
+    local nl = data:find("\n", pos, true)
+    local len = tonumber(data:sub(pos, nl - 1))
+    reqs[#reqs + 1] = data:sub(nl + 1, nl + len)
+    pos = nl + len + 1
+  end
+  index = ((thread_id or 0) * 7919) % #reqs + 1
+end
+
+function request()
+  local r = reqs[index]
+  index = index % #reqs + 1
+  return r
+end
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'WRK_JSON {"requests":%d,"duration_us":%d,"bytes":%d,' ..
+    '"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d},' ..
+    '"latency_us":{"mean":%.1f,"p50":%d,"p90":%d,"p99":%d,"max":%d}}\n',
+    summary.requests, summary.duration, summary.bytes,
+    e.connect, e.read, e.write, e.status, e.timeout,
+    latency.mean, latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max))
+end

@@ -1,0 +1,149 @@
+"""Gondwana's benchmark: one entry point that sets itself up, measures, prints, and records.
+
+    python benchmarks/run.py [--quick] [--only core,stacks,startup,...] [--workload SUBSTRING]
+
+Groups: every module in benchmarks/workloads/ (core, later sqs, kinesis, dynamodb), plus
+`stacks` (HTTP stack comparison) and `startup` (start-up time and idle memory). Every load run
+is preceded and followed by the ceiling: the same load against a trivial server answering {}.
+Results: a table on stdout and JSON in benchmarks/results/ (git-ignored). See README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+
+
+def _reexec_in_project_venv() -> None:
+    """The harness signs requests with botocore: run under the project's venv if this is not it."""
+    try:
+        import botocore  # noqa: F401
+    except ImportError as missing:
+        for candidate in (ROOT / ".venv/bin/python", Path(os.environ.get("GONDWANA_PYTHON", ""))):
+            if candidate.is_file() and str(candidate) != sys.executable:
+                os.execv(str(candidate), [str(candidate), __file__, *sys.argv[1:]])
+        raise SystemExit(
+            "run this with the project's Python (botocore is missing): .venv/bin/python benchmarks/run.py"
+        ) from missing
+
+
+def main() -> int:
+    _reexec_in_project_venv()
+    sys.path[:0] = [str(BENCH), str(ROOT)]
+    import http_stacks
+    from harness.env import ensure_peers, ensure_wrk
+    from harness.measure import Settings, measure
+    from harness.report import machine, print_report, write_record
+    from harness.servers import PEERS, ceiling, gondwana
+    from harness.startup import measure_startup
+    from workloads import Workload, discover
+    from workloads.core import echo_calls
+
+    groups = discover()
+    choices = [*groups, "stacks", "startup"]
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--quick", action="store_true", help="3 s per workload, 5 start-up runs (for development)"
+    )
+    parser.add_argument("--only", default=",".join(choices), help=f"comma-separated groups from {choices}")
+    parser.add_argument("--workload", default="", help="only workloads whose name contains this")
+    parser.add_argument("--seconds", type=float, help="measured seconds per workload")
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--no-peers", action="store_true", help="skip moto and the other peers")
+    args = parser.parse_args()
+    only = [g.strip() for g in args.only.split(",") if g.strip()]
+    if unknown := set(only) - set(choices):
+        parser.error(f"unknown group(s) {sorted(unknown)}; choose from {choices}")
+
+    settings = Settings.quick() if args.quick else Settings()
+    settings = replace(
+        settings, connections=args.connections, **({"seconds": args.seconds} if args.seconds else {})
+    )
+    workloads: list[Workload] = [w for g in only if g in groups for w in groups[g] if args.workload in w.name]
+    load_needed = bool(workloads) or "stacks" in only
+    record: dict[str, Any] = {
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "settings": {**settings.__dict__, "quick": args.quick, "only": only},
+        "machine": {},
+        "rows": [],
+    }
+
+    if load_needed:
+        ensure_wrk()
+    record["machine"] = machine()
+    requirements = set() if args.no_peers else {n for w in workloads for p in w.peers for n in PEERS[p].needs}
+    if "stacks" in only:
+        requirements |= http_stacks.needs()
+    installed = ensure_peers(requirements) if requirements else set()
+
+    ceiling_runs: list[dict[str, Any]] = []
+    if load_needed:
+        print("ceiling ...", flush=True)
+        ceiling_runs.append(measure(ceiling(), echo_calls, settings))
+    rows: list[dict[str, Any]] = record["rows"]
+    for workload in workloads:
+        targets = [("gondwana", gondwana(*workload.server_args))]
+        if not args.no_peers:
+            targets += [(p, PEERS[p]) for p in workload.peers]
+        for target, spec in targets:
+            print(f"{workload.name} on {target} ...", flush=True)
+            row: dict[str, Any] = {
+                "group": workload.group,
+                "workload": workload.name,
+                "target": target,
+                "description": workload.description,
+                "unit": workload.unit,
+                "target_pct": workload.target_pct,
+            }
+            if not set(spec.needs) <= installed and target != "gondwana":
+                row["error"] = f"not installed: {', '.join(spec.needs)}"
+            else:
+                try:
+                    row.update(measure(spec, workload.build, settings, workload.lua))
+                    row["units_per_s"] = row["rps"] * workload.units_per_request
+                except Exception as exc:  # record it and go on: one broken workload must not lose the run
+                    row["error"] = str(exc)[:2000]
+            rows.append(row)
+    if "stacks" in only:
+        print("stacks ...", flush=True)
+        rows.extend(http_stacks.run_stacks(settings, installed))
+    if load_needed:
+        print("ceiling ...", flush=True)
+        ceiling_runs.append(measure(ceiling(), echo_calls, settings))
+        ceiling_rps = sum(r["rps"] for r in ceiling_runs) / len(ceiling_runs)
+        record["ceiling"] = {"rps": ceiling_rps, "runs": ceiling_runs}
+        _relate(rows, ceiling_rps)
+    if "startup" in only:
+        print("start-up ...", flush=True)
+        record["startup"] = measure_startup(settings.startup_runs)
+
+    record["machine"]["loadavg_after"] = os.getloadavg()
+    print_report(record)
+    path = write_record(record)
+    print(f"\nrecorded in {path.relative_to(ROOT)}")
+    return 1 if any("error" in r for r in rows) else 0
+
+
+def _relate(rows: list[dict[str, Any]], ceiling_rps: float) -> None:
+    """% of the ceiling for every row, and Gondwana's ratio to each peer on the same workload."""
+    ours = {r["workload"]: r for r in rows if r["target"] == "gondwana" and "rps" in r}
+    for row in rows:
+        if "rps" not in row:
+            continue
+        row["pct_ceiling"] = round(100 * row["rps"] / ceiling_rps, 1)
+        mine = ours.get(row["workload"])
+        if row["group"] != "stacks" and row["target"] != "gondwana" and mine is not None:
+            row["gondwana_ratio"] = round(mine["rps"] / row["rps"], 2)
+            row["note"] = f"gondwana is {row['gondwana_ratio']}x this"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -56,6 +56,7 @@ def main() -> int:
     parser.add_argument("--only", default=",".join(choices), help=f"comma-separated groups from {choices}")
     parser.add_argument("--workload", default="", help="only workloads whose name contains this")
     parser.add_argument("--seconds", type=float, help="measured seconds per workload")
+    parser.add_argument("--repeats", type=int, help="measured loads per workload (the best counts)")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--no-peers", action="store_true", help="skip moto and the other peers")
     args = parser.parse_args()
@@ -64,6 +65,8 @@ def main() -> int:
         parser.error(f"unknown group(s) {sorted(unknown)}; choose from {choices}")
 
     settings = Settings.quick() if args.quick else Settings()
+    if args.repeats:
+        settings = replace(settings, repeats=args.repeats)
     settings = replace(
         settings, connections=args.connections, **({"seconds": args.seconds} if args.seconds else {})
     )
@@ -102,12 +105,22 @@ def main() -> int:
                 "description": workload.description,
                 "unit": workload.unit,
                 "target_pct": workload.target_pct,
+                "baseline": workload.baseline,
             }
             if not set(spec.needs) <= installed and target != "gondwana":
                 row["error"] = f"not installed: {', '.join(spec.needs)}"
             else:
                 try:
-                    row.update(measure(spec, workload.build, settings, workload.lua))
+                    row.update(
+                        measure(
+                            spec,
+                            workload.build,
+                            settings,
+                            workload.lua,
+                            workload.prefill,
+                            workload.prefill_requests,
+                        )
+                    )
                     row["units_per_s"] = row["rps"] * workload.units_per_request
                 except Exception as exc:  # record it and go on: one broken workload must not lose the run
                     row["error"] = str(exc)[:2000]
@@ -134,15 +147,23 @@ def main() -> int:
 
 def _relate(rows: list[dict[str, Any]], ceiling_rps: float) -> None:
     """% of the ceiling for every row, and Gondwana's ratio to each peer on the same workload."""
-    ours = {r["workload"]: r for r in rows if r["target"] == "gondwana" and "rps" in r}
+    measured = {(r["workload"], r["target"]): r for r in rows if "rps" in r}
     for row in rows:
         if "rps" not in row:
             continue
         row["pct_ceiling"] = round(100 * row["rps"] / ceiling_rps, 1)
-        mine = ours.get(row["workload"])
+        notes = []
+        mine = measured.get((row["workload"], "gondwana"))
         if row["group"] != "stacks" and row["target"] != "gondwana" and mine is not None:
             row["gondwana_ratio"] = round(mine["rps"] / row["rps"], 2)
-            row["note"] = f"gondwana is {row['gondwana_ratio']}x this"
+            notes.append(f"gondwana is {row['gondwana_ratio']}x this")
+        base = measured.get((row.get("baseline"), row["target"]))
+        if base is not None:
+            row["pct_baseline"] = round(100 * row["rps"] / base["rps"], 1)
+            notes.append(f"{row['pct_baseline']}% of {row['baseline']}")
+        if "prefill" in row:
+            notes.append(f"after {row['prefill']['requests']:,} prefill requests")
+        row["note"] = "; ".join(notes)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@ verify them by default (and moto never does).
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +23,11 @@ from botocore.config import Config
 ACCESS_KEY = "AKIAIOSFODNN7EXAMPLE"
 SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 REGION = "us-east-1"
+# Put this in a parameter and the load generator replaces it, in each request it sends, by a
+# 12-digit number unique within the run (same length, so Content-Length holds): distinct keys,
+# message bodies or dedup ids from one pre-built request. Letters and digits only, so no protocol
+# escapes it.
+SEQ = "Zseq00000000"
 
 
 @dataclass(frozen=True)
@@ -108,4 +115,5 @@ def _extra_models() -> Path:
         from tests.plugins.echo import write_models
 
         _models_dir = write_models(Path(tempfile.mkdtemp(prefix="bench-models-")))
+        atexit.register(shutil.rmtree, _models_dir, True)
     return _models_dir

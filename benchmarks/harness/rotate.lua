@@ -2,9 +2,14 @@
 -- The harness writes the requests file as records "<byte length>\n<raw request bytes>" and passes
 -- its path after `--`. Each wrk thread starts at a different offset. A workload may append Lua
 -- that redefines request() / response() (e.g. receive, then delete what was received).
+-- Every occurrence of the 12-character marker SEQ (harness/requests.py) is replaced by a 12-digit
+-- number unique to each request sent (the harness passes each wrk run's number as the 2nd arg), so one pre-built request can create a million keys.
 
+local SEQ = "Zseq00000000"
 local reqs = {}
+local has_seq = {}
 local index = 1
+local seq = 0
 local thread_count = 0
 
 function setup(thread)
@@ -21,15 +26,22 @@ function init(args)
     local nl = data:find("\n", pos, true)
     local len = tonumber(data:sub(pos, nl - 1))
     reqs[#reqs + 1] = data:sub(nl + 1, nl + len)
+    has_seq[#reqs] = reqs[#reqs]:find(SEQ, 1, true) ~= nil
     pos = nl + len + 1
   end
   index = ((thread_id or 0) * 7919) % #reqs + 1
+  -- thread (1 digit) + wrk run within the harness process (2 digits) + 9 digits of count
+  seq = (thread_id or 0) * 100000000000 + tonumber(args[2] or "0") * 1000000000
 end
 
 function request()
-  local r = reqs[index]
+  local i = index
   index = index % #reqs + 1
-  return r
+  if has_seq[i] then
+    seq = seq + 1
+    return (reqs[i]:gsub(SEQ, string.format("%012d", seq)))
+  end
+  return reqs[i]
 end
 
 function done(summary, latency, requests)

@@ -28,6 +28,11 @@ class Workload:
     unit: str = "req"
     target_pct: float | None = None  # the target as % of the ceiling (reported, never asserted)
     lua: str = ""  # extra wrk Lua (redefine request/response for dynamic flows)
+    # Fill the target before measuring, at full speed through wrk: these calls in rotation until
+    # `prefill_requests` responses (e.g. 10,000 SendMessageBatch of 10 = a 100,000-message queue).
+    prefill: Callable[[Clients], list[Call]] | None = None
+    prefill_requests: int = 0
+    baseline: str = ""  # another workload's name: the report shows this one's speed as % of it
     group: str = ""  # filled from the module name
 
 

@@ -8,7 +8,7 @@ measures the store with group commit, in the default durability and in `--durabi
 
 from __future__ import annotations
 
-from harness.requests import Call, Clients
+from harness.requests import SEQ, Call, Clients
 from workloads import Workload
 
 ECHO = ("--plugin", "tests.plugins.echo")
@@ -28,6 +28,15 @@ def _put(clients: Clients) -> list[Call]:
     return [Call("echo", "put", {"Key": f"key-{i:04d}", "Value": "v" * 64}) for i in range(1000)]
 
 
+def _insert(clients: Clients) -> list[Call]:
+    # A new row per request: the load generator numbers the keys.
+    return [Call("echo", "put", {"Key": f"new-{SEQ}", "Value": "v" * 64})]
+
+
+def _fill(clients: Clients) -> list[Call]:
+    return [Call("echo", "put", {"Key": f"old-{SEQ}", "Value": "v" * 64})]
+
+
 WORKLOADS = [
     Workload(
         "echo.Echo",
@@ -45,5 +54,15 @@ WORKLOADS = [
         "the same with --durability strict (fsync per group commit)",
         _put,
         (*ECHO, "--durability", "strict"),
+    ),
+    Workload("echo.Insert", "insert a new row per request (empty table)", _insert, ECHO),
+    Workload(
+        "echo.Insert.100k",
+        "the same on a table prefilled with 100,000 rows: the cost must not grow with size",
+        _insert,
+        ECHO,
+        prefill=_fill,
+        prefill_requests=100_000,
+        baseline="echo.Insert",
     ),
 ]

@@ -41,6 +41,7 @@ def main() -> int:
     import http_stacks
     from harness.env import ensure_peers, ensure_wrk
     from harness.measure import Settings, measure
+    from harness.paths import tree
     from harness.report import machine, print_report, write_record
     from harness.servers import PEERS, ceiling, gondwana
     from harness.startup import measure_startup
@@ -58,8 +59,13 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, help="measured seconds per workload")
     parser.add_argument("--repeats", type=int, help="measured loads per workload (the best counts)")
     parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument(
+        "--tree", help="benchmark the gondwana sources of another checkout (default: this one)"
+    )
     parser.add_argument("--no-peers", action="store_true", help="skip moto and the other peers")
     args = parser.parse_args()
+    if args.tree:
+        os.environ["GONDWANA_TREE"] = str(Path(args.tree).resolve())
     only = [g.strip() for g in args.only.split(",") if g.strip()]
     if unknown := set(only) - set(choices):
         parser.error(f"unknown group(s) {sorted(unknown)}; choose from {choices}")
@@ -75,6 +81,8 @@ def main() -> int:
     record: dict[str, Any] = {
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "settings": {**settings.__dict__, "quick": args.quick, "only": only},
+        "tree": str(tree()),
+        "commit": _commit(tree()),
         "machine": {},
         "rows": [],
     }
@@ -143,6 +151,21 @@ def main() -> int:
     path = write_record(record)
     print(f"\nrecorded in {path.relative_to(ROOT)}")
     return 1 if any("error" in r for r in rows) else 0
+
+
+def _commit(path: Path) -> str:
+    """The tree's git commit, with "+changes" when its working tree differs from it."""
+    import subprocess
+
+    head = subprocess.run(
+        ["git", "-C", str(path), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    )
+    if head.returncode != 0:
+        return "unknown"
+    dirty = subprocess.run(
+        ["git", "-C", str(path), "status", "--porcelain", "--", "src"], capture_output=True, text=True
+    )
+    return head.stdout.strip() + ("+changes" if dirty.stdout.strip() else "")
 
 
 def _relate(rows: list[dict[str, Any]], ceiling_rps: float) -> None:

@@ -19,6 +19,12 @@ def project_python() -> str:
     return os.environ.get("GONDWANA_PYTHON") or sys.executable
 
 
+def tree() -> Path:
+    """The source tree under test: this one, or $GONDWANA_TREE (`run.py --tree`) to measure
+    another checkout (before/after a change) with this harness."""
+    return Path(os.environ.get("GONDWANA_TREE") or ROOT).resolve()
+
+
 def gondwana_env() -> dict[str, str]:
-    """This tree's sources first (worktrees share one venv), and the tests for the echo plugin."""
-    return {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"}
+    """The tree's sources first (worktrees share one venv), and its tests for the echo plugin."""
+    return {**os.environ, "PYTHONPATH": f"{tree() / 'src'}{os.pathsep}{tree()}"}

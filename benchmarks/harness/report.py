@@ -36,6 +36,7 @@ def _num(value: float) -> str:
 
 
 def print_report(record: dict[str, Any]) -> None:
+    print(f"\nGondwana tree: {record.get('tree')} ({record.get('commit')})")
     ceiling = record.get("ceiling")
     if ceiling:
         runs = " / ".join(_num(r["rps"]) for r in ceiling["runs"])

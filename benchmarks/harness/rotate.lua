@@ -44,6 +44,17 @@ function request()
   return reqs[i]
 end
 
+-- For dynamic flows (a workload's extra Lua): `reqs` holds the pre-built requests in the order the
+-- workload built them; substitute() puts a value from an earlier response into a template
+-- request's body in place of a placeholder, and fixes its Content-Length.
+function substitute(raw, placeholder, value)
+  local head, body = raw:match("^(.-\r\n\r\n)(.*)$")
+  local i, j = body:find(placeholder, 1, true)
+  body = body:sub(1, i - 1) .. value .. body:sub(j + 1)
+  head = head:gsub("\r\n[Cc]ontent%-[Ll]ength: %d+\r\n", "\r\nContent-Length: " .. #body .. "\r\n", 1)
+  return head .. body
+end
+
 function done(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from harness.load import run_wrk
 from harness.requests import Call, Clients
 from harness.servers import Server, ServerSpec, http_call
+
+if TYPE_CHECKING:
+    from workloads import Workload
 
 
 @dataclass(frozen=True)
@@ -40,10 +44,10 @@ def measure(
     lua: str = "",
     prefill: Callable[[Clients], list[Call]] | None = None,
     prefill_requests: int = 0,
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """Requests/s (and latency, failures, memory) of `spec` under the calls `build` returns,
     after `prefill_requests` of the `prefill` calls if given."""
-    extra: dict[str, object] = {}
+    extra: dict[str, Any] = {}
     with Server(spec) as server:
         clients = Clients(f"http://127.0.0.1:{server.port}")
         if prefill is not None and prefill_requests > 0:
@@ -72,3 +76,40 @@ def measure(
         "rss_mib": {k: round(v, 1) for k, v in rss.items()},
         "distinct_requests": len(raws),
     }
+
+
+def run_workload(
+    workload: Workload, targets: list[tuple[str, ServerSpec]], settings: Settings, installed: set[str]
+) -> list[dict[str, Any]]:
+    """One row per target (Gondwana, then the peers); a failure is recorded in its row."""
+    rows = []
+    for target, spec in targets:
+        print(f"{workload.name} on {target} ...", flush=True)
+        row: dict[str, Any] = {
+            "group": workload.group,
+            "workload": workload.name,
+            "target": target,
+            "description": workload.description,
+            "unit": workload.unit,
+            "target_pct": workload.target_pct,
+            "baseline": workload.baseline,
+        }
+        if not set(spec.needs) <= installed:
+            row["error"] = f"not installed: {', '.join(spec.needs)}"
+        else:
+            try:
+                row.update(
+                    measure(
+                        spec,
+                        workload.build,
+                        settings,
+                        workload.lua,
+                        workload.prefill,
+                        workload.prefill_requests,
+                    )
+                )
+                row["units_per_s"] = row["rps"] * workload.units_per_request
+            except Exception as exc:  # record it and go on: one broken workload must not lose the run
+                row["error"] = str(exc)[:2000]
+        rows.append(row)
+    return rows

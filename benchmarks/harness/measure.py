@@ -60,7 +60,8 @@ def measure(
         raws = [clients.raw(call) for call in build(clients)]
         if not raws:
             raise RuntimeError("the workload built no requests")
-        probe(server.port, raws)
+        # A dynamic flow's later requests are templates (placeholders) its Lua fills in: probe the first.
+        probe(server.port, raws[:1] if lua else raws)
         if settings.warmup > 0:
             run_wrk(server.port, raws, settings.warmup, settings.connections, settings.threads, lua)
         runs = [

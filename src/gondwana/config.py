@@ -27,6 +27,9 @@ class Settings:
     plugins: list[str] = field(default_factory=list)  # extra modules that register services
     services: list[str] = field(default_factory=list)  # empty: all
     region_ports: dict[str, int] = field(default_factory=dict)  # a listener per region
+    tls_port: int | None = None  # an HTTPS listener (HTTP/1.1 and, by ALPN, HTTP/2)
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
     kinesis_throttle: bool = False  # enforce Kinesis per-shard throughput limits
     ttl_interval: float = 1.0  # seconds between DynamoDB TTL sweeps
 
@@ -110,6 +113,14 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         help="a listener per region (for the refuse fault) [GONDWANA_REGION_PORTS]",
     )
     add(
+        "--tls-port",
+        type=int,
+        default=int(_env("TLS_PORT", "0") or 0) or None,
+        help="HTTPS port [GONDWANA_TLS_PORT]",
+    )
+    add("--tls-cert", default=_env("TLS_CERT"), metavar="PEM", help="certificate chain [GONDWANA_TLS_CERT]")
+    add("--tls-key", default=_env("TLS_KEY"), metavar="PEM", help="private key [GONDWANA_TLS_KEY]")
+    add(
         "--kinesis-throttle",
         action="store_true",
         default=_flag("KINESIS_THROTTLE"),
@@ -143,6 +154,9 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         plugins=args.plugins,
         services=[s for s in args.services.split(",") if s],
         region_ports=args.region_ports,
+        tls_port=args.tls_port,
+        tls_cert=Path(args.tls_cert) if args.tls_cert else None,
+        tls_key=Path(args.tls_key) if args.tls_key else None,
         kinesis_throttle=args.kinesis_throttle,
         ttl_interval=args.ttl_interval,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import ssl
 import sys
 import time
 
@@ -37,11 +38,16 @@ async def serve(settings: Settings, ready: asyncio.Future[int] | None = None) ->
     port = await http.listen(settings.host, settings.port)
     for region, region_port in settings.region_ports.items():
         await http.listen(settings.host, region_port, region)
+    tls_line = ""
+    if settings.tls_port:
+        tls_port = await http.listen(settings.host, settings.tls_port, tls=tls_context(settings))
+        tls_line = f"  https: {tls_port}"
     runtime.faults.listeners.append(lambda: loop.create_task(_sync_listeners(runtime, http)))
     data = "memory" if settings.data_dir is None else str(settings.data_dir)
     print(
         f"gondwana {__version__} listening on http://{settings.host}:{port}  data: {data}  regions: all"
-        + "".join(f"  {r}: {p}" for r, p in settings.region_ports.items()),
+        + "".join(f"  {r}: {p}" for r, p in settings.region_ports.items())
+        + tls_line,
         flush=True,
     )
     if ready is not None:
@@ -67,6 +73,17 @@ async def _sync_listeners(runtime: Runtime, http: HttpServer) -> None:
     """Regions down in "refuse" mode stop accepting connections on their own port."""
     for region in runtime.settings.region_ports:
         await http.refuse(region, runtime.faults.down_mode(region) == "refuse")
+
+
+def tls_context(settings: Settings) -> ssl.SSLContext:
+    """The HTTPS listener's context: TLS 1.2 or newer, ALPN offering h2 then http/1.1."""
+    if settings.tls_cert is None or settings.tls_key is None:
+        raise ValueError("--tls-port needs --tls-cert and --tls-key")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(settings.tls_cert, settings.tls_key)
+    context.set_alpn_protocols(["h2", "http/1.1"])
+    return context
 
 
 def _warm_up(runtime: Runtime) -> None:

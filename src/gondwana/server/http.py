@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -61,6 +62,7 @@ class HttpConnection(asyncio.Protocol):
         "closed",
         "parser",
         "region",
+        "scheme",
         "server",
         "transport",
     )
@@ -68,6 +70,7 @@ class HttpConnection(asyncio.Protocol):
     def __init__(self, server: HttpServer, region: str | None = None) -> None:
         self.server = server
         self.region = region
+        self.scheme = "http"
         self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpRequestParser(self)
         self._queue: deque[tuple[Request, bool]] = deque()
@@ -86,6 +89,14 @@ class HttpConnection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
         self.server.connections.add(self)
+        tls = transport.get_extra_info("ssl_object")
+        if tls is not None:
+            self.scheme = "https"
+        if tls is not None and tls.selected_alpn_protocol() == "h2":
+            from gondwana.server.http2 import Http2Session
+
+            self._preface = None
+            self._h2 = Http2Session(self.server, self.transport, self.region)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.server.connections.discard(self)
@@ -173,6 +184,7 @@ class HttpConnection(asyncio.Protocol):
             self.transport.get_extra_info("peername"),
             self.closed,
             listener_region=self.region,
+            scheme=self.scheme,
         )
         self._queue.append((request, self.parser.should_keep_alive()))
         if not self._busy:
@@ -268,9 +280,14 @@ class HttpServer:
         self._servers: list[asyncio.base_events.Server] = []
         self._regional: dict[str, tuple[asyncio.base_events.Server, str, int]] = {}
 
-    async def listen(self, host: str, port: int, region: str | None = None) -> int:
-        """Listen on host:port; a region's own listener stamps that region on its requests."""
-        server = await self.loop.create_server(lambda: HttpConnection(self, region), host, port, backlog=1024)
+    async def listen(
+        self, host: str, port: int, region: str | None = None, tls: ssl.SSLContext | None = None
+    ) -> int:
+        """Listen on host:port; a region's own listener stamps that region on its requests; with
+        `tls`, HTTPS, where ALPN "h2" selects HTTP/2."""
+        server = await self.loop.create_server(
+            lambda: HttpConnection(self, region), host, port, backlog=1024, ssl=tls
+        )
         self._servers.append(server)
         bound = server.sockets[0].getsockname()[1]
         if region is not None:

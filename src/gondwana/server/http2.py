@@ -105,6 +105,7 @@ class Http2Session:
             self.transport.get_extra_info("peername"),
             stream.closed,
             listener_region=self.region,
+            scheme="https" if self.transport.get_extra_info("ssl_object") is not None else "http",
         )
         self.server.in_flight += 1
         try:

@@ -27,6 +27,7 @@ class Settings:
     plugins: list[str] = field(default_factory=list)  # extra modules that register services
     services: list[str] = field(default_factory=list)  # empty: all
     region_ports: dict[str, int] = field(default_factory=dict)  # a listener per region
+    replication_delay_ms: int = 300  # default delay of cross-region replication (global tables)
 
     @property
     def state_delay(self) -> float:
@@ -107,6 +108,13 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="REGION=PORT[,...]",
         help="a listener per region (for the refuse fault) [GONDWANA_REGION_PORTS]",
     )
+    add(
+        "--replication-delay",
+        type=int,
+        default=int(_env("REPLICATION_DELAY", "300") or 300),
+        metavar="MS",
+        help="default cross-region replication delay [GONDWANA_REPLICATION_DELAY]",
+    )
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -124,4 +132,5 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         plugins=args.plugins,
         services=[s for s in args.services.split(",") if s],
         region_ports=args.region_ports,
+        replication_delay_ms=args.replication_delay,
     )

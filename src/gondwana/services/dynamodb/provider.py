@@ -14,6 +14,7 @@ from gondwana.services.dynamodb import (
     misc,
     partiql_ops,
     query,
+    replication,
     transactions,
 )
 from gondwana.services.dynamodb.storage import MIGRATIONS, TableStore
@@ -39,15 +40,29 @@ class DynamoDBService(Service):
         self.table_store = TableStore(store)
         self.writer = Writer(store, self.table_store)
         self.tables = Tables(self.runtime, self.table_store, self.writer)
+        store.register("dynamodb_repl", replication.MIGRATIONS)
+        self.replication = replication.Replication(self)
+        self.writer.replication = self.replication
+        self.tables.replication_service = self
         self.ttl = TtlSweeper(self)
         self.ttl.start()
+        self.replication.replicator.start()
 
     def reset(self) -> None:
         self.table_store.clear()
+        self.replication.replicator.reset()
         self.ttl.start()
+        self.replication.replicator.start()
 
     def close(self) -> None:
         self.ttl.stop()
+        self.replication.replicator.stop()
+
+    def health(self) -> dict[str, Any]:
+        return {"state": "running", "replication": replication.summary(self)}
+
+    def control_routes(self) -> dict[Any, Any]:
+        return replication.control_routes(self)
 
     # ---- control plane -----------------------------------------------------------------------
 

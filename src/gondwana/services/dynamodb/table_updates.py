@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from gondwana.protocols.errors import ServiceError
 from gondwana.services.dynamodb import codec
 from gondwana.services.dynamodb.errors import invalid, validation
+from gondwana.services.dynamodb.replication import replicas
 from gondwana.services.dynamodb.table_specs import (
     MAX_GSI,
     check_key_schema,
@@ -48,6 +49,8 @@ def apply_update(tables: Tables, table: Table, p: dict[str, Any]) -> None:
         "TableClass",
         "WarmThroughput",
         "OnDemandThroughput",
+        "MultiRegionConsistency",
+        "GlobalTableWitnessUpdates",
     )
     if not any(p.get(k) is not None for k in known):
         raise validation(_NOTHING)
@@ -99,6 +102,11 @@ def apply_update(tables: Tables, table: Table, p: dict[str, Any]) -> None:
             )
         for update in updates:
             _gsi_update(tables, table, update, p.get("AttributeDefinitions") or [], now, delay)
+        svc = tables.replication_service
+        for other in replicas.members(svc, table) if updates else []:  # GSIs are kept in step
+            for update in updates:
+                _gsi_update(tables, other, update, p.get("AttributeDefinitions") or [], now, delay)
+            tables.store.save(other)
         stream = p.get("StreamSpecification")
         if stream is not None:
             current = d.get("StreamSpecification", {}).get("StreamEnabled", False)
@@ -126,6 +134,8 @@ def apply_update(tables: Tables, table: Table, p: dict[str, Any]) -> None:
                 d["SSEDescription"] = sse_description(sse.get("KMSMasterKeyId"), table.region, table.account)
             else:
                 d.pop("SSEDescription", None)
+        if p.get("ReplicaUpdates") or p.get("MultiRegionConsistency") or p.get("GlobalTableWitnessUpdates"):
+            replicas.apply_updates(svc, table, p, now)
         if p.get("WarmThroughput"):
             d["WarmThroughput"] = {**p["WarmThroughput"], "Status": "ACTIVE"}
         if (changed_throughput or p.get("GlobalSecondaryIndexUpdates")) and delay:

@@ -14,6 +14,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from gondwana.services.dynamodb import codec
+from gondwana.services.dynamodb.replication import replicas
 from gondwana.services.dynamodb.writes import SERVICE_IDENTITY
 
 if TYPE_CHECKING:
@@ -56,7 +57,7 @@ class TtlSweeper:
         now = runtime.now()
         store = runtime.store
         rows = store.query(
-            "SELECT tid, item FROM dynamodb_items WHERE expires IS NOT NULL AND expires <= ? AND "
+            "SELECT tid, item, origin FROM dynamodb_items WHERE expires IS NOT NULL AND expires <= ? AND "
             "expires >= ? "
             "LIMIT ?",
             (now, now - FIVE_YEARS, BATCH),
@@ -68,11 +69,13 @@ class TtlSweeper:
         tables = {t.tid: t for t in self.svc.table_store.all()} if rows else {}
         deleted = 0
         with store.transaction():
-            for tid, text in rows:
+            for tid, text, origin in rows:
                 info = tables.get(tid)
                 if info is None:
                     continue
                 table = self.svc.table_store.get(info.account, info.region, info.name) or info
+                if origin != table.region and origin in replicas.regions(table):
+                    continue  # a global table's item expires where it was written; the delete replicates
                 old = codec.loads(text)
                 self.svc.writer.apply(
                     table, old, None, now=now, region=table.region, identity=SERVICE_IDENTITY

@@ -1,0 +1,243 @@
+"""Global tables (version 2019.11.21): replicas added, updated and removed with UpdateTable.
+
+The group lives in every member's description (`_replicas`: one entry per region, the member's
+own included), so each region answers DescribeTable from its own table. Adding a replica creates
+the table in the target region (same keys, indexes, streams and TTL, not tags) and backfills it.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from gondwana.protocols.errors import ServiceError
+from gondwana.services.dynamodb import codec
+from gondwana.services.dynamodb.errors import validation
+
+if TYPE_CHECKING:
+    from gondwana.services.dynamodb.provider import DynamoDBService
+    from gondwana.services.dynamodb.schema import Table
+
+VERSION = "2019.11.21"
+REGION_SETS = {
+    "US": ("us-east-1", "us-east-2", "us-west-2"),
+    "EU": ("eu-west-1", "eu-west-2", "eu-west-3", "eu-central-1"),
+    "AP": ("ap-northeast-1", "ap-northeast-2", "ap-northeast-3"),
+}
+REGIONS = {
+    *(r for rs in REGION_SETS.values() for r in rs),
+    "us-west-1", "af-south-1", "ap-east-1", "ap-south-1", "ap-south-2", "ap-southeast-1",
+    "ap-southeast-2", "ap-southeast-3", "ap-southeast-4", "ca-central-1", "ca-west-1", "eu-central-2",
+    "eu-north-1", "eu-south-1", "eu-south-2", "il-central-1", "me-central-1", "me-south-1", "sa-east-1",
+}  # fmt: skip
+_OVERRIDES = ("KMSMasterKeyId", "ProvisionedThroughputOverride", "OnDemandThroughputOverride",
+              "GlobalSecondaryIndexes", "TableClassOverride")  # fmt: skip
+
+
+def delete_hold() -> float:
+    return float(os.environ.get("GONDWANA_DYNAMODB_REPLICA_DELETE_HOLD", "86400"))
+
+
+def regions(table: Table) -> list[str]:
+    return [r["RegionName"] for r in table.desc.get("_replicas", [])] or [table.region]
+
+
+def members(svc: DynamoDBService, table: Table) -> list[Table]:
+    """The other replicas of `table`'s group."""
+    out = []
+    for region in regions(table):
+        if region != table.region:
+            other = svc.table_store.get(table.account, region, table.name)
+            if other is not None:
+                out.append(other)
+    return out
+
+
+def describe(table: Table, d: dict[str, Any], now: float) -> None:
+    """Add `Replicas`, `GlobalTableVersion` and the MRSC fields to a description."""
+    if "_replicas" not in table.desc:
+        return
+    d["GlobalTableVersion"] = VERSION
+    out = []
+    for entry in table.desc["_replicas"]:
+        if entry["RegionName"] == table.region:
+            continue
+        status = entry["ReplicaStatus"]
+        if status == "CREATING" and now >= entry.get("_until", 0):
+            status = "ACTIVE"
+        public = {k: copy.deepcopy(v) for k, v in entry.items() if not k.startswith("_")}
+        public["ReplicaStatus"] = status
+        if status == "ACTIVE":
+            public.setdefault("ReplicaTableClassSummary", {"TableClass": "STANDARD"})
+        out.append(public)
+    d["Replicas"] = out
+    if table.desc.get("_consistency") == "STRONG":
+        d["MultiRegionConsistency"] = "STRONG"
+        if table.desc.get("_witness"):
+            d["GlobalTableWitnesses"] = [{"RegionName": table.desc["_witness"], "WitnessStatus": "ACTIVE"}]
+    else:
+        d["MultiRegionConsistency"] = "EVENTUAL"
+
+
+def _exists(name: str) -> ServiceError:
+    return validation(
+        f"Failed to create a the new replica of table with name: '{name}' because one or more replicas "
+        "already existed as tables."
+    )
+
+
+def check_region(region: str) -> None:
+    if region not in REGIONS:
+        raise validation(f"Provided region is not valid: {region}")
+
+
+def apply_updates(svc: DynamoDBService, table: Table, p: dict[str, Any], now: float) -> None:
+    """UpdateTable's ReplicaUpdates / MultiRegionConsistency / GlobalTableWitnessUpdates (inside the
+    caller's store transaction)."""
+    from gondwana.services.dynamodb.replication import strong
+
+    updates = p.get("ReplicaUpdates") or []
+    witness = p.get("GlobalTableWitnessUpdates") or []
+    if p.get("MultiRegionConsistency") == "STRONG" or witness:
+        strong.check_conversion(svc, table, updates, witness)
+    for update in updates:
+        if "Create" in update:
+            create(svc, table, update["Create"], now)
+        elif "Update" in update:
+            _update(svc, table, update["Update"])
+        elif "Delete" in update:
+            delete(svc, table, update["Delete"]["RegionName"], now)
+    if p.get("MultiRegionConsistency") == "STRONG" or witness:
+        strong.convert(svc, table, witness)
+
+
+def _save_group(svc: DynamoDBService, table: Table, entries: list[dict[str, Any]]) -> None:
+    """Write the group's membership into every member (and drop it when one table remains)."""
+    tables = [svc.table_store.get(table.account, e["RegionName"], table.name) for e in entries]
+    for member in [t for t in tables if t is not None]:
+        keep = [e for e in entries if svc.table_store.get(member.account, e["RegionName"], member.name)]
+        if len(keep) > 1:
+            member.desc["_replicas"] = copy.deepcopy(keep)
+        else:
+            for key in ("_replicas", "_consistency", "_witness", "_seeded"):
+                member.desc.pop(key, None)
+        svc.table_store.save(member)
+
+
+def create(svc: DynamoDBService, table: Table, spec: dict[str, Any], now: float) -> Table:
+    target = spec["RegionName"]
+    check_region(target)
+    if target in regions(table) or svc.table_store.get(table.account, target, table.name):
+        raise _exists(table.name)
+    if table.desc.get("_consistency") == "STRONG":
+        raise validation("Replicas cannot be added to a table with MultiRegionConsistency set to STRONG")
+    stream = table.desc.get("StreamSpecification")
+    if stream and stream["StreamViewType"] != "NEW_AND_OLD_IMAGES":
+        raise validation(
+            f"Table: {table.name} has a stream enabled with a view type other than NEW_AND_OLD_IMAGES; "
+            "replication requires NEW_AND_OLD_IMAGES"
+        )
+    if not stream:  # MREC replication follows the stream: it is turned on
+        table.desc["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+        svc.tables._open_stream(table, now)
+    delay = svc.runtime.state_delay
+    desc = copy.deepcopy({k: v for k, v in table.desc.items() if not k.startswith("_") or k == "_ttl"})
+    arn = f"arn:aws:dynamodb:{target}:{table.account}:table/{table.name}"
+    desc.update(TableArn=arn, TableId=str(uuid.uuid4()), CreationDateTime=now)
+    for key in ("LocalSecondaryIndexes", "GlobalSecondaryIndexes"):
+        for index in desc.get(key, []):
+            index["IndexArn"] = f"{arn}/index/{index['IndexName']}"
+    if "SSEDescription" in desc:
+        desc["SSEDescription"] = copy.deepcopy(desc["SSEDescription"])
+    replica = svc.table_store.create(
+        table.account, target, table.name, desc, "CREATING" if delay else "ACTIVE", now + delay
+    )
+    svc.tables._open_stream(replica, now)
+    svc.table_store.save(replica)
+    _backfill(svc, table, replica)
+    entries = copy.deepcopy(
+        table.desc.get("_replicas") or [{"RegionName": table.region, "ReplicaStatus": "ACTIVE"}]
+    )
+    entry: dict[str, Any] = {"RegionName": target, "ReplicaStatus": "CREATING" if delay else "ACTIVE"}
+    entry["_until"] = now + delay
+    entry.update({k: spec[k] for k in _OVERRIDES if spec.get(k) is not None})
+    entries.append(entry)
+    table.desc["_seeded"] = now
+    # Changes from third regions still queued for this one must reach the new replica too.
+    svc.runtime.store.execute(
+        "INSERT INTO dynamodb_repl_outbox (account, name, source, target, keys, item, written, origin) "
+        "SELECT account, name, source, ?, keys, item, written, origin FROM dynamodb_repl_outbox "
+        "WHERE account = ? AND name = ? AND target = ? ORDER BY seq",
+        (target, table.account, table.name, table.region),
+    )
+    _save_group(svc, table, entries)
+    svc.replication.replicator.start_pairs(table.account, table.name)
+    return replica
+
+
+def _backfill(svc: DynamoDBService, source: Table, replica: Table) -> None:
+    rows = svc.runtime.store.query(
+        "SELECT item, written, origin FROM dynamodb_items WHERE tid = ?", (source.tid,)
+    )
+    for text, written, origin in rows:
+        svc.writer.apply(replica, None, codec.loads(text), now=written, region=origin, replicated=True)
+
+
+def _update(svc: DynamoDBService, table: Table, spec: dict[str, Any]) -> None:
+    region = spec["RegionName"]
+    check_region(region)
+    entries = copy.deepcopy(table.desc.get("_replicas") or [])
+    found = [e for e in entries if e["RegionName"] == region]
+    if not found:
+        raise validation(f"Update global table operation failed: replica does not exist in region {region}")
+    found[0].update({k: spec[k] for k in _OVERRIDES if spec.get(k) is not None})
+    _save_group(svc, table, entries)
+
+
+def check_hold(svc: DynamoDBService, table: Table, now: float) -> None:
+    """A table used to add a replica cannot be deleted for 24 h."""
+    seeded = table.desc.get("_seeded")
+    if seeded is not None and now - seeded < delete_hold():
+        raise validation(
+            "Replica cannot be deleted because it has acted as a source region for new replica(s) being "
+            "added to the table in the last 24 hours."
+        )
+
+
+def delete(svc: DynamoDBService, table: Table, region: str, now: float) -> None:
+    check_region(region)
+    if region not in regions(table) or "_replicas" not in table.desc:
+        raise validation(f"Update global table operation failed: replica does not exist in region {region}")
+    if region == table.region:
+        leave(svc, table, now)
+        return
+    replica = svc.table_store.get(table.account, region, table.name)
+    if replica is not None:
+        check_hold(svc, replica, now)
+        svc.tables._close_stream(replica, now)
+        svc.table_store.drop(replica)
+    entries = [e for e in table.desc["_replicas"] if e["RegionName"] != region]
+    _forget_region(svc, table, region)
+    _save_group(svc, table, entries)
+
+
+def leave(svc: DynamoDBService, table: Table, now: float) -> None:
+    """`table` stops being a replica (DeleteTable on a member): the others forget it."""
+    check_hold(svc, table, now)
+    others = members(svc, table)
+    entries = [e for e in table.desc.get("_replicas", []) if e["RegionName"] != table.region]
+    _forget_region(svc, table, table.region)
+    for key in ("_replicas", "_consistency", "_witness", "_seeded"):
+        table.desc.pop(key, None)
+    svc.table_store.save(table)
+    if others:
+        _save_group(svc, others[0], entries)
+
+
+def _forget_region(svc: DynamoDBService, table: Table, region: str) -> None:
+    svc.runtime.store.execute(
+        "DELETE FROM dynamodb_repl_outbox WHERE account = ? AND name = ? AND (source = ? OR target = ?)",
+        (table.account, table.name, region, region),
+    )

@@ -1,0 +1,162 @@
+"""Global tables (2019.11.21): replicas through UpdateTable ReplicaUpdates, their description,
+errors, GSIs and TTL kept in step, and the 24-hour rule."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.dynamodb.global_helpers import (
+    add_replica,
+    clients,
+    create_table,
+    global_table,
+    item,
+    name,
+    scan,
+    set_delay,
+    wait_for,
+)
+from tests.support.server import ServerProcess
+
+
+@pytest.fixture(autouse=True)
+def fast(server: ServerProcess) -> Any:
+    set_delay(server, 0)
+    yield
+    set_delay(server, 300)
+
+
+def test_add_replica_backfills_and_describes_in_every_region(server: ServerProcess) -> None:
+    table = name()
+    east, west = clients(server, "us-east-1", "us-west-2")
+    create_table(east, table, Tags=[{"Key": "team", "Value": "a"}])
+    east.put_item(TableName=table, Item={"pk": {"S": "old"}, "v": {"N": "1"}})
+    out = add_replica(east, table, "us-west-2")["TableDescription"]
+    assert out["GlobalTableVersion"] == "2019.11.21"
+    assert [r["RegionName"] for r in out["Replicas"]] == ["us-west-2"]
+    assert out["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+    d = west.describe_table(TableName=table)["Table"]
+    assert d["TableArn"] == f"arn:aws:dynamodb:us-west-2:000000000000:table/{table}"
+    assert d["GlobalTableVersion"] == "2019.11.21"
+    assert [(r["RegionName"], r["ReplicaStatus"]) for r in d["Replicas"]] == [("us-east-1", "ACTIVE")]
+    assert d["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]
+    assert d["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
+    assert item(west, table, "old") == {"pk": {"S": "old"}, "v": {"N": "1"}}  # backfilled
+    assert west.list_tags_of_resource(ResourceArn=d["TableArn"])["Tags"] == []  # tags stay home
+
+
+def test_writes_replicate_both_ways_and_deletes_too(server: ServerProcess) -> None:
+    table, (east, west) = global_table(server, "us-east-1", "us-west-2")
+    east.put_item(TableName=table, Item={"pk": {"S": "a"}, "v": {"S": "east"}})
+    west.put_item(TableName=table, Item={"pk": {"S": "b"}, "v": {"S": "west"}})
+    wait_for(lambda: item(west, table, "a") and item(east, table, "b"))
+    east.delete_item(TableName=table, Key={"pk": {"S": "b"}})
+    west.update_item(
+        TableName=table, Key={"pk": {"S": "a"}}, UpdateExpression="SET v = :v",
+        ExpressionAttributeValues={":v": {"S": "updated"}},
+    )  # fmt: skip
+    wait_for(lambda: item(west, table, "b") is None and item(east, table, "a")["v"] == {"S": "updated"})
+    assert scan(east, table) == scan(west, table)
+
+
+def test_batch_and_transaction_and_partiql_writes_replicate(server: ServerProcess) -> None:
+    table, (east, west) = global_table(server, "us-east-1", "eu-west-1")
+    east.batch_write_item(
+        RequestItems={table: [{"PutRequest": {"Item": {"pk": {"S": f"b{i}"}}}} for i in range(3)]}
+    )
+    east.transact_write_items(TransactItems=[{"Put": {"TableName": table, "Item": {"pk": {"S": "t"}}}}])
+    east.execute_statement(Statement=f"INSERT INTO \"{table}\" VALUE {{'pk': 'q'}}")
+    wait_for(lambda: len(scan(west, table)) == 5)
+
+
+def test_replica_errors(server: ServerProcess) -> None:
+    table, (east, west) = global_table(server, "us-east-1", "us-west-2")
+    for region in ("us-west-2", "us-east-1"):  # already a replica; the table's own region
+        with pytest.raises(ClientError) as err:
+            add_replica(east, table, region)
+        assert err.value.response["Error"]["Code"] == "ValidationException"
+        assert (
+            "because one or more replicas already existed as tables" in err.value.response["Error"]["Message"]
+        )
+    with pytest.raises(ClientError) as err:
+        add_replica(east, table, "moon-central-1")
+    assert err.value.response["Error"] == {
+        "Code": "ValidationException", "Message": "Provided region is not valid: moon-central-1"
+    }  # fmt: skip
+    with pytest.raises(ClientError) as err:
+        east.update_table(TableName=table, ReplicaUpdates=[{"Delete": {"RegionName": "eu-west-2"}}])
+    assert err.value.response["Error"]["Code"] == "ValidationException"
+    with pytest.raises(ClientError) as err:
+        add_replica(east, name("missing"), "eu-west-1")
+    assert err.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    other = name()
+    create_table(east, other, StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"})
+    with pytest.raises(ClientError) as err:
+        add_replica(east, other, "eu-west-1")
+    assert err.value.response["Error"]["Code"] == "ValidationException"
+    clash = name()
+    create_table(east, clash)
+    create_table(west, clash)  # a plain table of that name already in the target region
+    with pytest.raises(ClientError) as err:
+        add_replica(east, clash, "us-west-2")
+    assert "already existed as tables" in err.value.response["Error"]["Message"]
+
+
+def test_gsi_created_on_one_replica_is_on_all_and_filled_by_replication(server: ServerProcess) -> None:
+    table, (east, west) = global_table(server, "us-east-1", "us-west-2")
+    east.update_table(
+        TableName=table,
+        AttributeDefinitions=[{"AttributeName": "g", "AttributeType": "S"}],
+        GlobalSecondaryIndexUpdates=[{"Create": {
+            "IndexName": "byg", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+            "Projection": {"ProjectionType": "ALL"},
+        }}],
+    )  # fmt: skip
+    assert [
+        g["IndexName"] for g in west.describe_table(TableName=table)["Table"]["GlobalSecondaryIndexes"]
+    ] == ["byg"]
+    east.put_item(TableName=table, Item={"pk": {"S": "x"}, "g": {"S": "red"}})
+
+    def indexed() -> Any:
+        return west.query(
+            TableName=table, IndexName="byg", KeyConditionExpression="g = :g",
+            ExpressionAttributeValues={":g": {"S": "red"}},
+        )["Items"]  # fmt: skip
+
+    assert wait_for(indexed) == [{"pk": {"S": "x"}, "g": {"S": "red"}}]
+
+
+def test_ttl_setting_applies_to_every_replica(server: ServerProcess) -> None:
+    table, (east, west) = global_table(server, "us-east-1", "us-west-2")
+    east.update_time_to_live(
+        TableName=table, TimeToLiveSpecification={"Enabled": True, "AttributeName": "exp"}
+    )
+    assert west.describe_time_to_live(TableName=table)["TimeToLiveDescription"] == {
+        "TimeToLiveStatus": "ENABLED", "AttributeName": "exp"
+    }  # fmt: skip
+
+
+def test_remove_replica_and_the_24_hour_rule(server: ServerProcess) -> None:
+    table, (east, west, eu) = global_table(server, "us-east-1", "us-west-2", "eu-west-1")
+    with pytest.raises(ClientError) as err:
+        east.delete_table(TableName=table)  # it seeded the other replicas less than 24 h ago
+    assert err.value.response["Error"]["Code"] == "ValidationException"
+    assert "24 hours" in err.value.response["Error"]["Message"]
+    east.update_table(TableName=table, ReplicaUpdates=[{"Delete": {"RegionName": "eu-west-1"}}])
+    with pytest.raises(ClientError) as err:
+        eu.describe_table(TableName=table)
+    assert err.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    assert [r["RegionName"] for r in west.describe_table(TableName=table)["Table"]["Replicas"]] == [
+        "us-east-1"
+    ]
+    west.delete_table(TableName=table)  # west seeded nothing: it may leave at once
+    d = east.describe_table(TableName=table)["Table"]
+    assert "Replicas" not in d
+    server.advance_clock(86400)
+    other, (a, b) = global_table(server, "us-east-2", "us-west-2")
+    server.advance_clock(86401)
+    a.delete_table(TableName=other)
+    assert "Replicas" not in b.describe_table(TableName=other)["Table"]

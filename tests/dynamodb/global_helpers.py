@@ -20,11 +20,11 @@ def clients(server: ServerProcess, *regions: str) -> list[Any]:
 
 
 def create_table(ddb: Any, table: str, **extra: Any) -> None:
+    extra.setdefault("BillingMode", "PAY_PER_REQUEST")
     ddb.create_table(
         TableName=table,
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
         **extra,
     )
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from tests.conftest import make_client
 from tests.dynamodb.global_helpers import add_replica, create_table, name, scan, set_delay, wait_for

@@ -3,6 +3,7 @@ errors, GSIs and TTL kept in step, and the 24-hour rule."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -160,3 +161,33 @@ def test_remove_replica_and_the_24_hour_rule(server: ServerProcess) -> None:
     server.advance_clock(86401)
     a.delete_table(TableName=other)
     assert "Replicas" not in b.describe_table(TableName=other)["Table"]
+
+
+def test_replica_status_follows_the_state_delay_and_overrides_show(
+    fresh_server: Callable[..., ServerProcess],
+) -> None:
+    proc = fresh_server("--state-delay", "1500")
+    east, west = clients(proc, "us-east-1", "us-west-2")
+    table = name()
+    create_table(east, table, BillingMode="PROVISIONED", ProvisionedThroughput={
+        "ReadCapacityUnits": 5, "WriteCapacityUnits": 5})  # fmt: skip
+    with pytest.raises(ClientError) as err:  # the table is still CREATING
+        add_replica(east, table, "us-west-2")
+    assert err.value.response["Error"]["Code"] == "ResourceInUseException"
+    wait_for(lambda: east.describe_table(TableName=table)["Table"]["TableStatus"] == "ACTIVE")
+    out = east.update_table(TableName=table, ReplicaUpdates=[{"Create": {
+        "RegionName": "us-west-2", "ProvisionedThroughputOverride": {"ReadCapacityUnits": 2}}}])  # fmt: skip
+    assert out["TableDescription"]["Replicas"][0]["ReplicaStatus"] == "CREATING"
+    assert west.describe_table(TableName=table)["Table"]["TableStatus"] == "CREATING"
+    wait_for(lambda: east.describe_table(TableName=table)["Table"]["Replicas"][0]["ReplicaStatus"] == "ACTIVE")
+    replica = east.describe_table(TableName=table)["Table"]["Replicas"][0]
+    assert replica["ProvisionedThroughputOverride"] == {"ReadCapacityUnits": 2}
+    wait_for(lambda: west.describe_table(TableName=table)["Table"]["TableStatus"] == "ACTIVE")
+    east.update_table(TableName=table, ReplicaUpdates=[{"Update": {
+        "RegionName": "us-west-2", "ProvisionedThroughputOverride": {"ReadCapacityUnits": 7}}}])  # fmt: skip
+    replica = west.describe_table(TableName=table)["Table"]
+    assert replica["Replicas"] == [{"RegionName": "us-east-1", "ReplicaStatus": "ACTIVE",
+                                    "ReplicaTableClassSummary": {"TableClass": "STANDARD"}}]  # fmt: skip
+    assert east.describe_table(TableName=table)["Table"]["Replicas"][0]["ProvisionedThroughputOverride"] == {
+        "ReadCapacityUnits": 7
+    }

@@ -37,12 +37,15 @@ def test_add_replica_backfills_and_describes_in_every_region(server: ServerProce
     east.put_item(TableName=table, Item={"pk": {"S": "old"}, "v": {"N": "1"}})
     out = add_replica(east, table, "us-west-2")["TableDescription"]
     assert out["GlobalTableVersion"] == "2019.11.21"
-    assert [r["RegionName"] for r in out["Replicas"]] == ["us-west-2"]
+    assert [r["RegionName"] for r in out["Replicas"]] == ["us-east-1", "us-west-2"]
     assert out["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
     d = west.describe_table(TableName=table)["Table"]
     assert d["TableArn"] == f"arn:aws:dynamodb:us-west-2:000000000000:table/{table}"
     assert d["GlobalTableVersion"] == "2019.11.21"
-    assert [(r["RegionName"], r["ReplicaStatus"]) for r in d["Replicas"]] == [("us-east-1", "ACTIVE")]
+    assert [(r["RegionName"], r["ReplicaStatus"]) for r in d["Replicas"]] == [
+        ("us-east-1", "ACTIVE"),
+        ("us-west-2", "ACTIVE"),
+    ]
     assert d["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]
     assert d["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
     assert item(west, table, "old") == {"pk": {"S": "old"}, "v": {"N": "1"}}  # backfilled
@@ -151,7 +154,8 @@ def test_remove_replica_and_the_24_hour_rule(server: ServerProcess) -> None:
         eu.describe_table(TableName=table)
     assert err.value.response["Error"]["Code"] == "ResourceNotFoundException"
     assert [r["RegionName"] for r in west.describe_table(TableName=table)["Table"]["Replicas"]] == [
-        "us-east-1"
+        "us-east-1",
+        "us-west-2",
     ]
     west.delete_table(TableName=table)  # west seeded nothing: it may leave at once
     d = east.describe_table(TableName=table)["Table"]
@@ -177,17 +181,19 @@ def test_replica_status_follows_the_state_delay_and_overrides_show(
     wait_for(lambda: east.describe_table(TableName=table)["Table"]["TableStatus"] == "ACTIVE")
     out = east.update_table(TableName=table, ReplicaUpdates=[{"Create": {
         "RegionName": "us-west-2", "ProvisionedThroughputOverride": {"ReadCapacityUnits": 2}}}])  # fmt: skip
-    assert out["TableDescription"]["Replicas"][0]["ReplicaStatus"] == "CREATING"
+    assert out["TableDescription"]["Replicas"][1]["ReplicaStatus"] == "CREATING"
     assert west.describe_table(TableName=table)["Table"]["TableStatus"] == "CREATING"
-    wait_for(lambda: east.describe_table(TableName=table)["Table"]["Replicas"][0]["ReplicaStatus"] == "ACTIVE")
-    replica = east.describe_table(TableName=table)["Table"]["Replicas"][0]
+    wait_for(
+        lambda: east.describe_table(TableName=table)["Table"]["Replicas"][1]["ReplicaStatus"] == "ACTIVE"
+    )
+    replica = east.describe_table(TableName=table)["Table"]["Replicas"][1]
     assert replica["ProvisionedThroughputOverride"] == {"ReadCapacityUnits": 2}
     wait_for(lambda: west.describe_table(TableName=table)["Table"]["TableStatus"] == "ACTIVE")
     east.update_table(TableName=table, ReplicaUpdates=[{"Update": {
         "RegionName": "us-west-2", "ProvisionedThroughputOverride": {"ReadCapacityUnits": 7}}}])  # fmt: skip
     replica = west.describe_table(TableName=table)["Table"]
-    assert replica["Replicas"] == [{"RegionName": "us-east-1", "ReplicaStatus": "ACTIVE",
-                                    "ReplicaTableClassSummary": {"TableClass": "STANDARD"}}]  # fmt: skip
-    assert east.describe_table(TableName=table)["Table"]["Replicas"][0]["ProvisionedThroughputOverride"] == {
+    assert replica["Replicas"][0] == {"RegionName": "us-east-1", "ReplicaStatus": "ACTIVE",
+                                      "ReplicaTableClassSummary": {"TableClass": "STANDARD"}}  # fmt: skip
+    assert east.describe_table(TableName=table)["Table"]["Replicas"][1]["ProvisionedThroughputOverride"] == {
         "ReadCapacityUnits": 7
     }

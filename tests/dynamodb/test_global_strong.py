@@ -30,7 +30,7 @@ def test_writes_are_visible_everywhere_before_the_response(server: ServerProcess
     create_table(east, table)
     out = strong(east, table, "us-east-2", "us-west-2")
     assert out["MultiRegionConsistency"] == "STRONG"
-    assert sorted(r["RegionName"] for r in out["Replicas"]) == ["us-east-2", "us-west-2"]
+    assert sorted(r["RegionName"] for r in out["Replicas"]) == ["us-east-1", "us-east-2", "us-west-2"]
     east.put_item(TableName=table, Item={"pk": {"S": "k"}, "v": {"S": "1"}})
     assert item(west, table, "k") == {"pk": {"S": "k"}, "v": {"S": "1"}}  # no waiting: synchronous
     assert item(east2, table, "k") == {"pk": {"S": "k"}, "v": {"S": "1"}}

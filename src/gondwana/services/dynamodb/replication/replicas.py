@@ -61,9 +61,7 @@ def describe(table: Table, d: dict[str, Any], now: float) -> None:
         return
     d["GlobalTableVersion"] = VERSION
     out = []
-    for entry in table.desc["_replicas"]:
-        if entry["RegionName"] == table.region:
-            continue
+    for entry in table.desc["_replicas"]:  # every replica, the described one included
         status = entry["ReplicaStatus"]
         if status == "CREATING" and now >= entry.get("_until", 0):
             status = "ACTIVE"

@@ -160,7 +160,11 @@ def test_remove_replica_and_the_24_hour_rule(server: ServerProcess) -> None:
     west.delete_table(TableName=table)  # west seeded nothing: it may leave at once
     d = east.describe_table(TableName=table)["Table"]
     assert "Replicas" not in d
-    server.advance_clock(86400)
+    with pytest.raises(ClientError) as err:  # no longer global, still held
+        east.delete_table(TableName=table)
+    assert "24 hours" in err.value.response["Error"]["Message"]
+    server.advance_clock(86401)
+    east.delete_table(TableName=table)
     other, (a, b) = global_table(server, "us-east-2", "us-west-2")
     server.advance_clock(86401)
     a.delete_table(TableName=other)

@@ -266,7 +266,7 @@ class Tables:
             out.pop(key, None)
         out["TableStatus"] = "DELETING"
         now = self.runtime.now()
-        if "_replicas" in table.desc:
+        if "_seeded" in table.desc:  # it seeded a replica: held for 24 h, global table or not
             replicas.check_hold(self.replication_service, table, now)
         with self.runtime.store.transaction():
             if "_replicas" in table.desc:  # a replica leaves its global table

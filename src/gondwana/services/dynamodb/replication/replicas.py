@@ -59,7 +59,7 @@ def describe(table: Table, d: dict[str, Any], now: float) -> None:
     """Add `Replicas`, `GlobalTableVersion` and the MRSC fields to a description."""
     if "_replicas" not in table.desc:
         return
-    d["GlobalTableVersion"] = VERSION
+    d["GlobalTableVersion"] = table.desc.get("_version", VERSION)  # the legacy API sets 2017.11.29
     out = []
     for entry in table.desc["_replicas"]:  # every replica, the described one included
         status = entry["ReplicaStatus"]
@@ -119,7 +119,7 @@ def _save_group(svc: DynamoDBService, table: Table, entries: list[dict[str, Any]
         if len(keep) > 1:
             member.desc["_replicas"] = copy.deepcopy(keep)
         else:
-            for key in ("_replicas", "_consistency", "_witness", "_seeded"):
+            for key in ("_replicas", "_consistency", "_witness", "_version"):
                 member.desc.pop(key, None)
         svc.table_store.save(member)
 
@@ -227,7 +227,7 @@ def leave(svc: DynamoDBService, table: Table, now: float) -> None:
     others = members(svc, table)
     entries = [e for e in table.desc.get("_replicas", []) if e["RegionName"] != table.region]
     _forget_region(svc, table, table.region)
-    for key in ("_replicas", "_consistency", "_witness", "_seeded"):
+    for key in ("_replicas", "_consistency", "_witness", "_version"):
         table.desc.pop(key, None)
     svc.table_store.save(table)
     if others:

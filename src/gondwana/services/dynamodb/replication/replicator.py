@@ -122,16 +122,20 @@ class Replicator:
         store transaction)."""
         keys_text = codec.dumps(key)
         item_text = codec.dumps(new) if new is not None else None
+        wake = False
         for target in targets(table):
             self.store.execute(
                 "INSERT INTO dynamodb_repl_outbox (account, name, source, target, keys, item, written, "
                 "origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (table.account, table.name, table.region, target, keys_text, item_text, now, region),
             )
+            # A pair already queued has a timer for its head, which is due no later than this entry.
+            wake = wake or (table.region, target) not in self.pending
             self.pending.add((table.region, target))
         if new is None:
             tombstone(self.store, table, key, now, region)
-        self.wake()
+        if wake:
+            self.wake()
 
     # ---- delivery ------------------------------------------------------------------------------
 
@@ -176,6 +180,8 @@ class Replicator:
             else:
                 if len(rows) == BATCH:
                     soonest = 0.0
+                else:  # the queue is empty now: the next record for this pair wakes us
+                    self.pending.discard((source, target))
             if due_rows:
                 self._deliver(source, target, due_rows, now)
         return soonest

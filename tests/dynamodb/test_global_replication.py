@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -158,3 +159,19 @@ def test_ttl_delete_replicates_and_is_not_a_service_delete_on_the_replica(
 
     assert removes("ca-central-1", east)[0]["userIdentity"]["PrincipalId"] == "dynamodb.amazonaws.com"
     assert "userIdentity" not in wait_for(lambda: removes("sa-east-1", west))[0]
+
+
+def test_concurrent_writes_one_winner_and_the_loser_counted(server: ServerProcess) -> None:
+    set_delay(server, 600_000)
+    table, (east, west) = global_table(server, "us-east-1", "ap-northeast-2")
+    dropped = pair(server, "us-east-1", "ap-northeast-2")["conflicts_dropped"]
+    east.put_item(TableName=table, Item={"pk": {"S": "k"}, "v": {"S": "first"}})
+    west.put_item(TableName=table, Item={"pk": {"S": "k"}, "v": {"S": "second"}})  # the later writer
+    set_delay(server, 0)
+    for ddb in (east, west):
+        wait_for(lambda ddb=ddb: item(ddb, table, "k") == {"pk": {"S": "k"}, "v": {"S": "second"}})
+    wait_for(lambda: pair(server, "us-east-1", "ap-northeast-2")["pending"] == 0)
+    assert pair(server, "us-east-1", "ap-northeast-2")["conflicts_dropped"] == dropped + 1
+    with pytest.raises(ClientError) as err:  # replication follows the stream: it stays on
+        east.update_table(TableName=table, StreamSpecification={"StreamEnabled": False})
+    assert err.value.response["Error"]["Code"] == "ValidationException"

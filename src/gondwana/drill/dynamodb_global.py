@@ -77,7 +77,8 @@ class _Writer(threading.Thread):
             self.failed_writes += 1
             if self.failed_at is None:
                 self.failed_at = _now_ms()
-            self.active = self.d.secondary  # fail over: the next tick writes to the secondary
+            self.active = self.d.secondary  # fail over: retry this write in the secondary at once
+            self._write(seq)
             return
         if region == self.d.secondary and self.failover_at is None:
             self.failover_at = acked
@@ -92,7 +93,7 @@ class _Reader(threading.Thread):
         self.d, self.writer = drill, writer
         self.client = DynamoDB(drill.endpoint, drill.secondary, timeout=5)
         self.seen: dict[str, float] = {}  # id -> first seen in the secondary (ms)
-        self.samples: list[tuple[float, float]] = []  # (visible at ms, lag ms)
+        self.samples: list[tuple[float, float]] = []  # (acknowledged at ms, lag ms)
         self.stop = threading.Event()
 
     def run(self) -> None:
@@ -111,7 +112,7 @@ class _Reader(threading.Thread):
                 self.seen[key] = now
                 region, at = acked.get(key, (None, None))
                 if region == self.d.primary and at is not None:
-                    self.samples.append((now, max(0.0, now - at)))
+                    self.samples.append((at, max(0.0, now - at)))
             self.stop.wait(self.d.poll)
 
 
@@ -257,9 +258,9 @@ def run_drill(
     report.converged, report.convergence_ms = converged, took
     report.items = {primary: len(items_a), secondary: len(items_b)}
     report.conflicts = drill.conflicts() - conflicts_before
-    steady = [lag for at, lag in reader.samples if at < fault_at]
+    steady = [lag for at, lag in reader.samples if at + lag < fault_at]
     report.lag_ms = percentiles(steady)
-    report.stranded_lag_ms = percentiles([lag for at, lag in reader.samples if at >= fault_at])
+    report.stranded_lag_ms = percentiles([lag for at, lag in reader.samples if at + lag >= fault_at])
     report.lag_samples = [((at - t0) / 1000, lag) for at, lag in reader.samples]
     report.timeline = {"fault_s": (fault_at - t0) / 1000, "failover_s": (writer.failover_at - t0) / 1000,  # type: ignore[operator]
                        "heal_s": (heal_at - t0) / 1000}

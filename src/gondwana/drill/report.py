@@ -41,7 +41,7 @@ class DrillReport:
     lag_ms: dict[str, Any] = field(default_factory=dict)  # steady state, before the outage
     stranded_lag_ms: dict[str, Any] = field(default_factory=dict)  # writes that arrived after it
     missing_at_failover: list[str] = field(default_factory=list)
-    lag_samples: list[tuple[float, float]] = field(default_factory=list)  # (s since start, lag ms)
+    lag_samples: list[tuple[float, float]] = field(default_factory=list)  # (write s since start, lag ms)
     timeline: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> str:
@@ -68,6 +68,7 @@ class DrillReport:
             ("replication lag p50 / p99 / max",
              f"{ms(lag.get('p50'))} / {ms(lag.get('p99'))} / {ms(lag.get('max'))} "
              f"({lag.get('count', 0)} samples)"),
+            ("lag of stranded writes (max)", ms(self.stranded_lag_ms.get("max"))),
         ]
         width = max(len(name) for name, _ in rows)
         line = "-" * (width + 2 + max(len(v) for _, v in rows))

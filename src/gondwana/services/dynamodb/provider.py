@@ -8,6 +8,7 @@ from gondwana.server.context import RequestContext
 from gondwana.services.base import Service
 from gondwana.services.dynamodb import (
     batch,
+    global_legacy,
     insights,
     items,
     kinesis_destinations,
@@ -137,6 +138,26 @@ class DynamoDBService(Service):
 
     def disable_kinesis_streaming_destination(self, ctx: RequestContext, p: Params) -> Params:
         return kinesis_destinations.disable(self, ctx, p)
+
+    # ---- global tables, version 2017.11.29 -------------------------------------------------------
+
+    def create_global_table(self, ctx: RequestContext, p: Params) -> Params:
+        return global_legacy.create(self, ctx, p)
+
+    def update_global_table(self, ctx: RequestContext, p: Params) -> Params:
+        return global_legacy.update(self, ctx, p)
+
+    def describe_global_table(self, ctx: RequestContext, p: Params) -> Params:
+        return global_legacy.describe(self, ctx, p)
+
+    def list_global_tables(self, ctx: RequestContext, p: Params) -> Params:
+        return global_legacy.list_all(self, ctx, p)
+
+    def describe_global_table_settings(self, ctx: RequestContext, p: Params) -> Params:
+        return global_legacy.describe_settings(self, ctx, p)
+
+    def update_global_table_settings(self, ctx: RequestContext, p: Params) -> Params:
+        return global_legacy.update_settings(self, ctx, p)
 
     # ---- data plane --------------------------------------------------------------------------
 

@@ -66,6 +66,7 @@ def test_create_describe_list_and_replicate(ddbs: dict[str, Any]) -> None:
     names = {g["GlobalTableName"]: g for g in ddbs[EAST].list_global_tables(RegionName=EU)["GlobalTables"]}
     assert names[name]["ReplicationGroup"] == [{"RegionName": EAST}, {"RegionName": EU}]
     assert name not in {g["GlobalTableName"] for g in ddbs[EAST].list_global_tables(RegionName=WEST)["GlobalTables"]}
+    assert ddbs[EU].describe_table(TableName=name)["Table"]["GlobalTableVersion"] == "2017.11.29"
     # Writes in either region reach the other.
     ddbs[EAST].put_item(TableName=name, Item={"pk": {"S": "a"}, "v": {"N": "1"}})
     ddbs[EU].put_item(TableName=name, Item={"pk": {"S": "b"}, "v": {"N": "2"}})
@@ -136,7 +137,7 @@ def test_update_global_table(ddbs: dict[str, Any]) -> None:
     assert [r["RegionName"] for r in out["GlobalTableDescription"]["ReplicationGroup"]] == [EAST, WEST]
     # The removed replica stays as an ordinary table, no longer replicated to.
     left = ddbs[EU].describe_table(TableName=name)["Table"]
-    assert "Replicas" not in left and left["TableStatus"] == "ACTIVE"
+    assert "Replicas" not in left and "GlobalTableVersion" not in left and left["TableStatus"] == "ACTIVE"
     ddbs[EAST].put_item(TableName=name, Item={"pk": {"S": "after"}})
     wait_for(ddbs[WEST], name, "after")
     assert "Item" not in ddbs[EU].get_item(TableName=name, Key={"pk": {"S": "after"}}, ConsistentRead=True)

@@ -89,6 +89,7 @@ def _regroup(svc: DynamoDBService, tables: list[Table], created: float) -> None:
     regions = [t.region for t in tables]
     for table in tables:
         table.desc["_legacy"] = {"created": created, "regions": regions}
+        table.desc["_version"] = "2017.11.29"  # what DescribeTable shows as GlobalTableVersion
         svc.table_store.save(table)
     entries = [{"RegionName": r, "ReplicaStatus": "ACTIVE"} for r in regions]
     replicas._save_group(svc, tables[0], entries)
@@ -149,7 +150,7 @@ def update(svc: DynamoDBService, ctx: RequestContext, p: Params) -> Params:
     with svc.runtime.store.transaction():
         for table in removed:
             replicas._forget_region(svc, table, table.region)
-            for key in ("_legacy", "_replicas"):
+            for key in ("_legacy", "_replicas", "_version"):
                 table.desc.pop(key, None)
             svc.table_store.save(table)
         if tables:

@@ -90,6 +90,19 @@ def test_replica_errors(server: ServerProcess) -> None:
     assert err.value.response["Error"] == {
         "Code": "ValidationException", "Message": "Provided region is not valid: moon-central-1"
     }  # fmt: skip
+    with pytest.raises(ClientError) as err:  # all or nothing: the first replica is not left behind
+        east.update_table(
+            TableName=table,
+            ReplicaUpdates=[{"Create": {"RegionName": "eu-north-1"}}, {"Create": {"RegionName": "moon-1"}}],
+        )
+    assert err.value.response["Error"]["Code"] == "ValidationException"
+    with pytest.raises(ClientError) as err:
+        clients(server, "eu-north-1")[0].describe_table(TableName=table)
+    assert err.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    assert [r["RegionName"] for r in west.describe_table(TableName=table)["Table"]["Replicas"]] == [
+        "us-east-1",
+        "us-west-2",
+    ]
     with pytest.raises(ClientError) as err:
         east.update_table(TableName=table, ReplicaUpdates=[{"Delete": {"RegionName": "eu-west-2"}}])
     assert err.value.response["Error"]["Code"] == "ValidationException"

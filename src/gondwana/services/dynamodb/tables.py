@@ -300,6 +300,8 @@ class Tables:
         try:
             apply_update(self, table, p)
         except BaseException:
-            self.store.forget(table)  # the store rolled back; so must the cached description
+            # The store rolled back; so must the cached descriptions (replica updates touch the
+            # tables of other regions too).
+            self.store.clear()
             raise
         return self.describe(table, live=False)

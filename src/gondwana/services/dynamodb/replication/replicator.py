@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import logging
+from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +33,7 @@ class PairStats:
     conflicts_dropped: int = 0
     last: float | None = None
     sorted_ms: list[float] = field(default_factory=list)  # the latest SAMPLES latencies, sorted
-    recent: list[float] = field(default_factory=list)
+    recent: deque[float] = field(default_factory=deque)
     max_ms: float = 0.0
 
     def add(self, ms: float) -> None:
@@ -42,7 +43,7 @@ class PairStats:
         self.recent.append(ms)
         bisect.insort(self.sorted_ms, ms)
         if len(self.recent) > SAMPLES:
-            old = self.recent.pop(0)
+            old = self.recent.popleft()
             del self.sorted_ms[bisect.bisect_left(self.sorted_ms, old)]
 
     def latency(self) -> dict[str, float | None]:

@@ -87,7 +87,8 @@ class Locks:
         if held is not None and held[0] != region and now - held[1] < self.window:
             raise ServiceError(
                 "ReplicatedWriteConflictException",
-                "One or more items in this request are being modified by a request in another Region.",
+                "The request was rejected because one or more items in the request are being modified by a "
+                "request in another Region.",
                 status=409,
             )
         if len(self._last) > 10000:

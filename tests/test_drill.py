@@ -31,7 +31,10 @@ def by_region(items: dict[str, dict[str, Any]], region: str) -> set[str]:
 
 def test_drill_report_matches_the_replicas(fresh_server: Any) -> None:
     proc = fresh_server()
-    primary, secondary = make_client(proc.url, "dynamodb", PRIMARY), make_client(proc.url, "dynamodb", SECONDARY)
+    primary, secondary = (
+        make_client(proc.url, "dynamodb", PRIMARY),
+        make_client(proc.url, "dynamodb", SECONDARY),
+    )
     observed: dict[str, Any] = {}
 
     def on_failover(report: DrillReport) -> None:
@@ -40,8 +43,9 @@ def test_drill_report_matches_the_replicas(fresh_server: Any) -> None:
         observed["secondary"] = scan(secondary, report.table)
         observed["acked"] = report.acked_before_outage
 
-    report = run_drill(proc.url, PRIMARY, SECONDARY, rate=40, before=2.5, after=2, delay_ms=500,
-                       on_failover=on_failover)
+    report = run_drill(
+        proc.url, PRIMARY, SECONDARY, rate=40, before=2.5, after=2, delay_ms=500, on_failover=on_failover
+    )
 
     after_primary, after_secondary = scan(primary, report.table), scan(secondary, report.table)
     # Every write the primary acknowledged is in it (a 503 from the outage applies nothing).
@@ -74,16 +78,38 @@ def test_drill_report_matches_the_replicas(fresh_server: Any) -> None:
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"}
-    return subprocess.run([sys.executable, "-m", "gondwana", "drill", "dynamodb-global-table", *args],
-                          capture_output=True, text=True, env=env, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "gondwana", "drill", "dynamodb-global-table", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
 
 
 def test_cli_prints_the_table_and_writes_json_and_png(fresh_server: Any, tmp_path: Path) -> None:
     proc = fresh_server(in_memory=True)
     out_json, out_png = tmp_path / "drill.json", tmp_path / "lag.png"
-    done = run_cli("--endpoint", proc.url, "--primary", "eu-west-1", "--secondary", "eu-central-1",
-                   "--rate", "20", "--before", "1.5", "--after", "1", "--delay-ms", "300",
-                   "--json", str(out_json), "--plot", str(out_png))
+    done = run_cli(
+        "--endpoint",
+        proc.url,
+        "--primary",
+        "eu-west-1",
+        "--secondary",
+        "eu-central-1",
+        "--rate",
+        "20",
+        "--before",
+        "1.5",
+        "--after",
+        "1",
+        "--delay-ms",
+        "300",
+        "--json",
+        str(out_json),
+        "--plot",
+        str(out_png),
+    )
     assert done.returncode == 0, done.stderr
     report = json.loads(out_json.read_text())
     assert report["primary"] == "eu-west-1" and report["converged"] is True

@@ -21,21 +21,35 @@ def unique() -> str:
     return f"legacy-{uuid.uuid4().hex[:10]}"
 
 
-def table(ddb: Any, name: str, *, stream: dict[str, Any] | None = STREAM, key: str = "pk", gsi: bool = False,
-          **extra: Any) -> None:
+def table(
+    ddb: Any,
+    name: str,
+    *,
+    stream: dict[str, Any] | None = STREAM,
+    key: str = "pk",
+    gsi: bool = False,
+    **extra: Any,
+) -> None:
     extra.setdefault("ProvisionedThroughput", {"ReadCapacityUnits": 5, "WriteCapacityUnits": 5})
     attrs = [{"AttributeName": key, "AttributeType": "S"}]
     if gsi:
         attrs.append({"AttributeName": "g", "AttributeType": "S"})
-        extra["GlobalSecondaryIndexes"] = [{
-            "IndexName": "by-g", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
-            "Projection": {"ProjectionType": "ALL"},
-            "ProvisionedThroughput": {"ReadCapacityUnits": 3, "WriteCapacityUnits": 3},
-        }]
+        extra["GlobalSecondaryIndexes"] = [
+            {
+                "IndexName": "by-g",
+                "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"},
+                "ProvisionedThroughput": {"ReadCapacityUnits": 3, "WriteCapacityUnits": 3},
+            }
+        ]
     if stream:
         extra["StreamSpecification"] = stream
-    ddb.create_table(TableName=name, KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
-                     AttributeDefinitions=attrs, **extra)
+    ddb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
+        AttributeDefinitions=attrs,
+        **extra,
+    )
 
 
 def fail(call: Any, **kwargs: Any) -> tuple[str, str]:
@@ -53,8 +67,9 @@ def test_create_describe_list_and_replicate(ddbs: dict[str, Any]) -> None:
     name = unique()
     for region in (EAST, EU):
         table(ddbs[region], name)
-    out = ddbs[EAST].create_global_table(GlobalTableName=name, ReplicationGroup=[{"RegionName": EAST},
-                                                                                 {"RegionName": EU}])
+    out = ddbs[EAST].create_global_table(
+        GlobalTableName=name, ReplicationGroup=[{"RegionName": EAST}, {"RegionName": EU}]
+    )
     desc = out["GlobalTableDescription"]
     assert desc["GlobalTableName"] == name and desc["GlobalTableStatus"] == "ACTIVE"
     assert desc["GlobalTableArn"] == f"arn:aws:dynamodb::000000000000:global-table/{name}"
@@ -65,7 +80,9 @@ def test_create_describe_list_and_replicate(ddbs: dict[str, Any]) -> None:
         assert again == desc
     names = {g["GlobalTableName"]: g for g in ddbs[EAST].list_global_tables(RegionName=EU)["GlobalTables"]}
     assert names[name]["ReplicationGroup"] == [{"RegionName": EAST}, {"RegionName": EU}]
-    assert name not in {g["GlobalTableName"] for g in ddbs[EAST].list_global_tables(RegionName=WEST)["GlobalTables"]}
+    assert name not in {
+        g["GlobalTableName"] for g in ddbs[EAST].list_global_tables(RegionName=WEST)["GlobalTables"]
+    }
     assert ddbs[EU].describe_table(TableName=name)["Table"]["GlobalTableVersion"] == "2017.11.29"
     # Writes in either region reach the other.
     ddbs[EAST].put_item(TableName=name, Item={"pk": {"S": "a"}, "v": {"N": "1"}})
@@ -90,7 +107,9 @@ def test_create_rules_and_errors(ddbs: dict[str, Any]) -> None:
     group = [{"RegionName": EAST}, {"RegionName": WEST}]
     create = ddbs[EAST].create_global_table
     assert fail(create, GlobalTableName=name, ReplicationGroup=group) == (
-        "TableNotFoundException", f"Table: {name} not found in region {WEST}")
+        "TableNotFoundException",
+        f"Table: {name} not found in region {WEST}",
+    )
     table(ddbs[WEST], name, stream={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"})
     code, message = fail(create, GlobalTableName=name, ReplicationGroup=group)
     assert code == "ValidationException" and "NEW_AND_OLD_IMAGES" in message
@@ -107,7 +126,9 @@ def test_create_rules_and_errors(ddbs: dict[str, Any]) -> None:
     ddbs[WEST].put_item(TableName=name, Item={"pk": {"S": "x"}})
     code, message = fail(create, GlobalTableName=name, ReplicationGroup=group)
     assert code == "ValidationException" and "not empty" in message
-    code, _ = fail(create, GlobalTableName=name, ReplicationGroup=[{"RegionName": EAST}, {"RegionName": EAST}])
+    code, _ = fail(
+        create, GlobalTableName=name, ReplicationGroup=[{"RegionName": EAST}, {"RegionName": EAST}]
+    )
     assert code == "ValidationException"
     # Nothing was half-made by the failures.
     assert fail(ddbs[EAST].describe_global_table, GlobalTableName=name)[0] == "GlobalTableNotFoundException"
@@ -115,7 +136,9 @@ def test_create_rules_and_errors(ddbs: dict[str, Any]) -> None:
     ddbs[WEST].delete_item(TableName=name, Key={"pk": {"S": "x"}})
     create(GlobalTableName=name, ReplicationGroup=group)
     assert fail(create, GlobalTableName=name, ReplicationGroup=group) == (
-        "GlobalTableAlreadyExistsException", "Global table with this name already exists")
+        "GlobalTableAlreadyExistsException",
+        "Global table with this name already exists",
+    )
 
 
 def test_update_global_table(ddbs: dict[str, Any]) -> None:
@@ -127,9 +150,13 @@ def test_update_global_table(ddbs: dict[str, Any]) -> None:
     out = update(GlobalTableName=name, ReplicaUpdates=[{"Create": {"RegionName": WEST}}])
     assert out["GlobalTableDescription"]["ReplicationGroup"] == [{"RegionName": EAST}, {"RegionName": WEST}]
     assert fail(update, GlobalTableName=name, ReplicaUpdates=[{"Create": {"RegionName": WEST}}]) == (
-        "ReplicaAlreadyExistsException", f"Replica already exists in region {WEST}")
+        "ReplicaAlreadyExistsException",
+        f"Replica already exists in region {WEST}",
+    )
     assert fail(update, GlobalTableName=name, ReplicaUpdates=[{"Delete": {"RegionName": EU}}]) == (
-        "ReplicaNotFoundException", f"Replica does not exist in region {EU}")
+        "ReplicaNotFoundException",
+        f"Replica does not exist in region {EU}",
+    )
     update(GlobalTableName=name, ReplicaUpdates=[{"Create": {"RegionName": EU}}])
     ddbs[WEST].put_item(TableName=name, Item={"pk": {"S": "w"}})
     assert wait_for(ddbs[EU], name, "w") and wait_for(ddbs[EAST], name, "w")
@@ -142,9 +169,14 @@ def test_update_global_table(ddbs: dict[str, Any]) -> None:
     wait_for(ddbs[WEST], name, "after")
     assert "Item" not in ddbs[EU].get_item(TableName=name, Key={"pk": {"S": "after"}}, ConsistentRead=True)
     missing = unique()
-    assert fail(ddbs[EAST].update_global_table, GlobalTableName=missing,
-                ReplicaUpdates=[{"Delete": {"RegionName": EU}}]) == (
-        "GlobalTableNotFoundException", f"Global table not found: Global table with name: '{missing}' does not exist.")
+    assert fail(
+        ddbs[EAST].update_global_table,
+        GlobalTableName=missing,
+        ReplicaUpdates=[{"Delete": {"RegionName": EU}}],
+    ) == (
+        "GlobalTableNotFoundException",
+        f"Global table not found: Global table with name: '{missing}' does not exist.",
+    )
 
 
 def test_not_found_messages(ddbs: dict[str, Any]) -> None:
@@ -152,11 +184,19 @@ def test_not_found_messages(ddbs: dict[str, Any]) -> None:
     table(ddbs[EAST], regional)
     for missing in (regional, unique()):  # a plain regional table is not a global table either
         assert fail(ddbs[EAST].describe_global_table, GlobalTableName=missing) == (
-            "GlobalTableNotFoundException", f"Global table not found: Global table with name: '{missing}' does not exist.")
+            "GlobalTableNotFoundException",
+            f"Global table not found: Global table with name: '{missing}' does not exist.",
+        )
         settings = ("GlobalTableNotFoundException", f"Global table with name: '{missing}' does not exist.")
         assert fail(ddbs[EAST].describe_global_table_settings, GlobalTableName=missing) == settings
-        assert fail(ddbs[EAST].update_global_table_settings, GlobalTableName=missing,
-                    GlobalTableBillingMode="PAY_PER_REQUEST") == settings
+        assert (
+            fail(
+                ddbs[EAST].update_global_table_settings,
+                GlobalTableName=missing,
+                GlobalTableBillingMode="PAY_PER_REQUEST",
+            )
+            == settings
+        )
 
 
 def test_list_pagination(ddbs: dict[str, Any]) -> None:
@@ -183,43 +223,80 @@ def test_settings(ddbs: dict[str, Any]) -> None:
     name = unique()
     for region in (EAST, EU):
         table(ddbs[region], name, gsi=True)
-    ddbs[EAST].create_global_table(GlobalTableName=name, ReplicationGroup=[{"RegionName": EAST},
-                                                                           {"RegionName": EU}])
+    ddbs[EAST].create_global_table(
+        GlobalTableName=name, ReplicationGroup=[{"RegionName": EAST}, {"RegionName": EU}]
+    )
     settings = ddbs[EU].describe_global_table_settings(GlobalTableName=name)
     assert settings["GlobalTableName"] == name
     first = settings["ReplicaSettings"][0]
     assert first["RegionName"] == EAST and first["ReplicaStatus"] == "ACTIVE"
     assert first["ReplicaBillingModeSummary"]["BillingMode"] == "PROVISIONED"
-    assert (first["ReplicaProvisionedReadCapacityUnits"], first["ReplicaProvisionedWriteCapacityUnits"]) == (5, 5)
+    assert (first["ReplicaProvisionedReadCapacityUnits"], first["ReplicaProvisionedWriteCapacityUnits"]) == (
+        5,
+        5,
+    )
     assert first["ReplicaGlobalSecondaryIndexSettings"][0]["IndexName"] == "by-g"
     update = ddbs[EAST].update_global_table_settings
     out = update(
         GlobalTableName=name,
         GlobalTableProvisionedWriteCapacityUnits=10,
-        GlobalTableGlobalSecondaryIndexSettingsUpdate=[{"IndexName": "by-g", "ProvisionedWriteCapacityUnits": 4}],
-        ReplicaSettingsUpdate=[{"RegionName": EU, "ReplicaProvisionedReadCapacityUnits": 7,
-                                "ReplicaGlobalSecondaryIndexSettingsUpdate": [
-                                    {"IndexName": "by-g", "ProvisionedReadCapacityUnits": 6}]}],
+        GlobalTableGlobalSecondaryIndexSettingsUpdate=[
+            {"IndexName": "by-g", "ProvisionedWriteCapacityUnits": 4}
+        ],
+        ReplicaSettingsUpdate=[
+            {
+                "RegionName": EU,
+                "ReplicaProvisionedReadCapacityUnits": 7,
+                "ReplicaGlobalSecondaryIndexSettingsUpdate": [
+                    {"IndexName": "by-g", "ProvisionedReadCapacityUnits": 6}
+                ],
+            }
+        ],
         GlobalTableProvisionedWriteCapacityAutoScalingSettingsUpdate={"MinimumUnits": 5, "MaximumUnits": 50},
     )
     by_region = {s["RegionName"]: s for s in out["ReplicaSettings"]}
-    assert by_region[EAST]["ReplicaProvisionedWriteCapacityUnits"] == by_region[EU]["ReplicaProvisionedWriteCapacityUnits"] == 10
-    assert (by_region[EAST]["ReplicaProvisionedReadCapacityUnits"], by_region[EU]["ReplicaProvisionedReadCapacityUnits"]) == (5, 7)
+    assert (
+        by_region[EAST]["ReplicaProvisionedWriteCapacityUnits"]
+        == by_region[EU]["ReplicaProvisionedWriteCapacityUnits"]
+        == 10
+    )
+    assert (
+        by_region[EAST]["ReplicaProvisionedReadCapacityUnits"],
+        by_region[EU]["ReplicaProvisionedReadCapacityUnits"],
+    ) == (5, 7)
     assert by_region[EU]["ReplicaGlobalSecondaryIndexSettings"][0] == {
-        "IndexName": "by-g", "IndexStatus": "ACTIVE", "ProvisionedReadCapacityUnits": 6, "ProvisionedWriteCapacityUnits": 4}
+        "IndexName": "by-g",
+        "IndexStatus": "ACTIVE",
+        "ProvisionedReadCapacityUnits": 6,
+        "ProvisionedWriteCapacityUnits": 4,
+    }
     assert by_region[EU]["ReplicaProvisionedWriteCapacityAutoScalingSettings"]["MaximumUnits"] == 50
     described = ddbs[EU].describe_table(TableName=name)["Table"]["ProvisionedThroughput"]
     assert (described["ReadCapacityUnits"], described["WriteCapacityUnits"]) == (7, 10)
     # Unknown replica or index: AWS's errors, and nothing changed.
-    code, _ = fail(update, GlobalTableName=name, GlobalTableProvisionedWriteCapacityUnits=20,
-                   ReplicaSettingsUpdate=[{"RegionName": WEST, "ReplicaProvisionedReadCapacityUnits": 1}])
+    code, _ = fail(
+        update,
+        GlobalTableName=name,
+        GlobalTableProvisionedWriteCapacityUnits=20,
+        ReplicaSettingsUpdate=[{"RegionName": WEST, "ReplicaProvisionedReadCapacityUnits": 1}],
+    )
     assert code == "ReplicaNotFoundException"
-    code, _ = fail(update, GlobalTableName=name, GlobalTableGlobalSecondaryIndexSettingsUpdate=[
-        {"IndexName": "nope", "ProvisionedWriteCapacityUnits": 2}])
+    code, _ = fail(
+        update,
+        GlobalTableName=name,
+        GlobalTableGlobalSecondaryIndexSettingsUpdate=[
+            {"IndexName": "nope", "ProvisionedWriteCapacityUnits": 2}
+        ],
+    )
     assert code == "IndexNotFoundException"
-    assert ddbs[EAST].describe_table(TableName=name)["Table"]["ProvisionedThroughput"]["WriteCapacityUnits"] == 10
+    assert (
+        ddbs[EAST].describe_table(TableName=name)["Table"]["ProvisionedThroughput"]["WriteCapacityUnits"]
+        == 10
+    )
     out = update(GlobalTableName=name, GlobalTableBillingMode="PAY_PER_REQUEST")
-    assert {s["ReplicaBillingModeSummary"]["BillingMode"] for s in out["ReplicaSettings"]} == {"PAY_PER_REQUEST"}
+    assert {s["ReplicaBillingModeSummary"]["BillingMode"] for s in out["ReplicaSettings"]} == {
+        "PAY_PER_REQUEST"
+    }
     code, _ = fail(update, GlobalTableName=name, GlobalTableProvisionedWriteCapacityUnits=3)
     assert code == "ValidationException"
 
@@ -230,7 +307,9 @@ def test_survives_kill_and_restart(fresh_server: Any) -> None:
     name = unique()
     table(east, name)
     table(eu, name)
-    east.create_global_table(GlobalTableName=name, ReplicationGroup=[{"RegionName": EAST}, {"RegionName": EU}])
+    east.create_global_table(
+        GlobalTableName=name, ReplicationGroup=[{"RegionName": EAST}, {"RegionName": EU}]
+    )
     proc.kill()
     proc.restart()
     desc = east.describe_global_table(GlobalTableName=name)["GlobalTableDescription"]

@@ -35,9 +35,16 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         report = run_drill(
-            args.endpoint, args.primary, args.secondary, rate=args.rate, before=args.before,
-            after=args.after, outage_mode=args.outage_mode, delay_ms=args.delay_ms,
-            converge_timeout=args.converge_timeout, log=lambda text: print(f"- {text}", file=sys.stderr),
+            args.endpoint,
+            args.primary,
+            args.secondary,
+            rate=args.rate,
+            before=args.before,
+            after=args.after,
+            outage_mode=args.outage_mode,
+            delay_ms=args.delay_ms,
+            converge_timeout=args.converge_timeout,
+            log=lambda text: print(f"- {text}", file=sys.stderr),
         )
     except (ControlError, CallFailed, TimeoutError, ValueError) as exc:
         print(f"gondwana drill: {exc}", file=sys.stderr)

@@ -61,8 +61,12 @@ class _Writer(threading.Thread):
     def _write(self, seq: int) -> None:
         region = self.active
         key = f"w-{seq:07d}"
-        item = {"id": {"S": key}, "seq": {"N": str(seq)}, "region": {"S": region},
-                "written_at": {"N": f"{_now_ms():.3f}"}}
+        item = {
+            "id": {"S": key},
+            "seq": {"N": str(seq)},
+            "region": {"S": region},
+            "written_at": {"N": f"{_now_ms():.3f}"},
+        }
         client = self.d.clients[region]
         try:
             client.call("PutItem", {"TableName": self.d.table, "Item": item})
@@ -126,17 +130,27 @@ class _Drill:
 
     def create_global_table(self, timeout: float) -> None:
         primary = self.clients[self.primary]
-        primary.call("CreateTable", {
-            "TableName": self.table,
-            "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
-            "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
-            "BillingMode": "PAY_PER_REQUEST",
-            "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-        })
-        self._wait(lambda: primary.call("DescribeTable", {"TableName": self.table})["Table"]
-                   ["TableStatus"] == "ACTIVE", timeout, "the primary table to become ACTIVE")
-        primary.call("UpdateTable", {"TableName": self.table,
-                                     "ReplicaUpdates": [{"Create": {"RegionName": self.secondary}}]})
+        primary.call(
+            "CreateTable",
+            {
+                "TableName": self.table,
+                "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+                "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+                "BillingMode": "PAY_PER_REQUEST",
+                "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+            },
+        )
+        self._wait(
+            lambda: (
+                primary.call("DescribeTable", {"TableName": self.table})["Table"]["TableStatus"] == "ACTIVE"
+            ),
+            timeout,
+            "the primary table to become ACTIVE",
+        )
+        primary.call(
+            "UpdateTable",
+            {"TableName": self.table, "ReplicaUpdates": [{"Create": {"RegionName": self.secondary}}]},
+        )
         self._wait(self._replica_active, timeout, f"the replica in {self.secondary} to become ACTIVE")
 
     def _replica_active(self) -> bool:
@@ -161,8 +175,9 @@ class _Drill:
     def conflicts(self) -> int:
         pairs = self.control.call("GET", "replication").get("pairs", [])
         regions = {self.primary, self.secondary}
-        return sum(int(p.get("conflicts_dropped", 0)) for p in pairs
-                   if {p.get("source"), p.get("target")} == regions)
+        return sum(
+            int(p.get("conflicts_dropped", 0)) for p in pairs if {p.get("source"), p.get("target")} == regions
+        )
 
     def converge(self, timeout: float) -> tuple[bool, float, dict[str, Any], dict[str, Any]]:
         start, deadline = time.monotonic(), time.monotonic() + timeout
@@ -206,8 +221,14 @@ def run_drill(
     if delay_ms is not None:
         drill.control.call("POST", "replication", {"delay_ms": delay_ms})
     configured = drill.control.call("GET", "replication").get("delay_ms")
-    report = DrillReport(table=drill.table, primary=primary, secondary=secondary, rate=rate,
-                         outage_mode=outage_mode, replication_delay_ms=configured)
+    report = DrillReport(
+        table=drill.table,
+        primary=primary,
+        secondary=secondary,
+        rate=rate,
+        outage_mode=outage_mode,
+        replication_delay_ms=configured,
+    )
     log(f"creating global table {drill.table} in {primary} with a replica in {secondary}")
     drill.create_global_table(timeout=30)
     conflicts_before = drill.conflicts()
@@ -262,6 +283,9 @@ def run_drill(
     report.lag_ms = percentiles(steady)
     report.stranded_lag_ms = percentiles([lag for at, lag in reader.samples if at + lag >= fault_at])
     report.lag_samples = [((at - t0) / 1000, lag) for at, lag in reader.samples]
-    report.timeline = {"fault_s": (fault_at - t0) / 1000, "failover_s": (writer.failover_at - t0) / 1000,  # type: ignore[operator]
-                       "heal_s": (heal_at - t0) / 1000}
+    report.timeline = {
+        "fault_s": (fault_at - t0) / 1000,
+        "failover_s": (writer.failover_at - t0) / 1000,  # type: ignore[operator]
+        "heal_s": (heal_at - t0) / 1000,
+    }
     return report

@@ -17,10 +17,20 @@ MARKERS: dict[str, Color] = {"fault_s": (214, 39, 40), "failover_s": (255, 127, 
 
 # 3x5 glyphs, rows top to bottom, 3 bits each.
 FONT = {
-    "0": (7, 5, 5, 5, 7), "1": (2, 6, 2, 2, 7), "2": (7, 1, 7, 4, 7), "3": (7, 1, 7, 1, 7),
-    "4": (5, 5, 7, 1, 1), "5": (7, 4, 7, 1, 7), "6": (7, 4, 7, 5, 7), "7": (7, 1, 2, 2, 2),
-    "8": (7, 5, 7, 5, 7), "9": (7, 5, 7, 1, 7), "s": (0, 3, 6, 3, 6), "m": (0, 0, 7, 7, 5),
-    ".": (0, 0, 0, 0, 2), " ": (0, 0, 0, 0, 0),
+    "0": (7, 5, 5, 5, 7),
+    "1": (2, 6, 2, 2, 7),
+    "2": (7, 1, 7, 4, 7),
+    "3": (7, 1, 7, 1, 7),
+    "4": (5, 5, 7, 1, 1),
+    "5": (7, 4, 7, 1, 7),
+    "6": (7, 4, 7, 5, 7),
+    "7": (7, 1, 2, 2, 2),
+    "8": (7, 5, 7, 5, 7),
+    "9": (7, 5, 7, 1, 7),
+    "s": (0, 3, 6, 3, 6),
+    "m": (0, 0, 7, 7, 5),
+    ".": (0, 0, 0, 0, 2),
+    " ": (0, 0, 0, 0, 0),
 }
 
 
@@ -34,7 +44,7 @@ class Canvas:
             for dx in range(size):
                 px, py = x + dx, y + dy
                 if 0 <= px < self.width and 0 <= py < self.height:
-                    self.rows[py][3 * px:3 * px + 3] = bytes(color)
+                    self.rows[py][3 * px : 3 * px + 3] = bytes(color)
 
     def line(self, x0: int, y0: int, x1: int, y1: int, color: Color, size: int = 1) -> None:
         dx, dy = abs(x1 - x0), -abs(y1 - y0)
@@ -64,8 +74,12 @@ class Canvas:
             return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
         header = struct.pack(">IIBBBBB", self.width, self.height, 8, 2, 0, 0, 0)
-        return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
-                + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b""))
+        return (
+            b"\x89PNG\r\n\x1a\n"
+            + chunk(b"IHDR", header)
+            + chunk(b"IDAT", zlib.compress(raw, 6))
+            + chunk(b"IEND", b"")
+        )
 
 
 def _step(span: float) -> float:
@@ -75,8 +89,13 @@ def _step(span: float) -> float:
     return next(m * scale for m in (1, 2, 5, 10) if m * scale >= raw)
 
 
-def lag_chart(points: list[tuple[float, float]], markers: dict[str, float], path: str | Path,
-              width: int = 800, height: int = 400) -> None:
+def lag_chart(
+    points: list[tuple[float, float]],
+    markers: dict[str, float],
+    path: str | Path,
+    width: int = 800,
+    height: int = 400,
+) -> None:
     canvas = Canvas(width, height)
     left, right, top, bottom = 80, width - 20, 20, height - 40
     xmax = max([t for t, _ in points] + list(markers.values()) + [1.0])

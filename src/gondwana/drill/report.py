@@ -65,9 +65,11 @@ class DrillReport:
             ("conflicts resolved (last writer wins)", f"{self.conflicts:,}"),
             ("converged", f"{'yes' if self.converged else 'NO'} ({ms(self.convergence_ms)} after heal)"),
             ("items per replica", ", ".join(f"{r}: {n:,}" for r, n in self.items.items())),
-            ("replication lag p50 / p99 / max",
-             f"{ms(lag.get('p50'))} / {ms(lag.get('p99'))} / {ms(lag.get('max'))} "
-             f"({lag.get('count', 0)} samples)"),
+            (
+                "replication lag p50 / p99 / max",
+                f"{ms(lag.get('p50'))} / {ms(lag.get('p99'))} / {ms(lag.get('max'))} "
+                f"({lag.get('count', 0)} samples)",
+            ),
             ("lag of stranded writes (max)", ms(self.stranded_lag_ms.get("max"))),
         ]
         width = max(len(name) for name, _ in rows)

@@ -156,7 +156,10 @@ def test_ttl_setting_applies_to_every_replica(server: ServerProcess) -> None:
     }  # fmt: skip
 
 
-def test_remove_replica_and_the_24_hour_rule(server: ServerProcess) -> None:
+def test_remove_replica_and_the_24_hour_rule(fresh_server: Callable[..., ServerProcess]) -> None:
+    """The hold is 24 h; GONDWANA_DYNAMODB_REPLICA_DELETE_HOLD shortens it (here to an hour), and
+    this private server's clock is advanced past it (the session server's clock stays real)."""
+    server = fresh_server(GONDWANA_DYNAMODB_REPLICA_DELETE_HOLD="3600")
     table, (east, west, eu) = global_table(server, "us-east-1", "us-west-2", "eu-west-1")
     with pytest.raises(ClientError) as err:
         east.delete_table(TableName=table)  # it seeded the other replicas less than 24 h ago
@@ -176,10 +179,10 @@ def test_remove_replica_and_the_24_hour_rule(server: ServerProcess) -> None:
     with pytest.raises(ClientError) as err:  # no longer global, still held
         east.delete_table(TableName=table)
     assert "24 hours" in err.value.response["Error"]["Message"]
-    server.advance_clock(86401)
+    server.advance_clock(3601)
     east.delete_table(TableName=table)
     other, (a, b) = global_table(server, "us-east-2", "us-west-2")
-    server.advance_clock(86401)
+    server.advance_clock(3601)
     a.delete_table(TableName=other)
     assert "Replicas" not in b.describe_table(TableName=other)["Table"]
 

@@ -83,4 +83,6 @@ class TtlSweeper:
                 deleted += 1
             if trim:
                 store.execute("DELETE FROM dynamodb_stream_records WHERE created < ?", (now - RETENTION,))
+                # Replication tombstones guard against late writes for as long as streams keep them.
+                store.execute("DELETE FROM dynamodb_repl_tombstones WHERE written < ?", (now - RETENTION,))
         return deleted

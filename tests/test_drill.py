@@ -76,6 +76,26 @@ def test_drill_report_matches_the_replicas(fresh_server: Any) -> None:
     assert proc.call("GET", "/_gondwana/faults")["faults"] == []
 
 
+def test_hung_primary_is_noticed_after_the_writer_timeout(fresh_server: Any) -> None:
+    proc = fresh_server(in_memory=True)
+    secondary = make_client(proc.url, "dynamodb", "eu-west-1")
+    observed: dict[str, Any] = {}
+
+    def on_failover(report: DrillReport) -> None:
+        observed["secondary"] = scan(secondary, report.table)
+
+    report = run_drill(
+        proc.url, "us-east-2", "eu-west-1", rate=20, before=1.5, after=1, outage_mode="hang",
+        delay_ms=400, timeout=1.0, on_failover=on_failover,
+    )  # fmt: skip
+    # Nothing answers from a hung region: the writer only learns of the outage when its request times out.
+    assert report.rto_ms >= 1000 and report.detect_ms >= 1000
+    arrived = by_region(observed["secondary"], "us-east-2")
+    assert set(report.missing_at_failover).isdisjoint(arrived)
+    assert report.rpo_items == len(report.missing_at_failover) == report.acked_before_outage - len(arrived)
+    assert report.converged and report.writes_after_failover > 0
+
+
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"}
     return subprocess.run(

@@ -121,11 +121,13 @@ class _Reader(threading.Thread):
 
 
 class _Drill:
-    def __init__(self, endpoint: str, primary: str, secondary: str, rate: float, poll: float) -> None:
+    def __init__(
+        self, endpoint: str, primary: str, secondary: str, rate: float, poll: float, timeout: float
+    ) -> None:
         self.endpoint, self.primary, self.secondary = endpoint, primary, secondary
         self.rate, self.poll = rate, poll
         self.table = f"gondwana-drill-{uuid.uuid4().hex[:8]}"
-        self.clients = {r: DynamoDB(endpoint, r) for r in (primary, secondary)}
+        self.clients = {r: DynamoDB(endpoint, r, timeout) for r in (primary, secondary)}
         self.control = Control(endpoint)
 
     def create_global_table(self, timeout: float) -> None:
@@ -206,10 +208,13 @@ def run_drill(
     delay_ms: int | None = None,
     converge_timeout: float = 30,
     poll: float = 0.02,
+    timeout: float = 2.0,
     on_failover: Callable[[DrillReport], None] | None = None,
     log: Callable[[str], None] = lambda _: None,
 ) -> DrillReport:
     """Run the drill end to end against a running server and return its report.
+
+    `timeout` is the writer's per-request timeout: how long a hung primary takes to be noticed.
 
     `delay_ms` sets the server's replication delay first (None keeps the server's). `on_failover` is
     called once the writer has failed over, while the primary is still down, with the partial report
@@ -217,7 +222,7 @@ def run_drill(
     """
     if primary == secondary:
         raise ValueError("the primary and the secondary must be different regions")
-    drill = _Drill(Control(endpoint).endpoint, primary, secondary, rate, poll)
+    drill = _Drill(Control(endpoint).endpoint, primary, secondary, rate, poll, timeout)
     if delay_ms is not None:
         drill.control.call("POST", "replication", {"delay_ms": delay_ms})
     configured = drill.control.call("GET", "replication").get("delay_ms")
@@ -247,7 +252,7 @@ def run_drill(
             raise TimeoutError("the writer never managed to write to the secondary")
         with writer.lock:
             acked = {k: at for k, (r, at) in writer.acked.items() if r == primary}
-        in_secondary = drill.clients[secondary].scan_all(drill.table)
+        in_secondary = DynamoDB(drill.endpoint, secondary, timeout=5).scan_all(drill.table)  # own connection
         missing = sorted(k for k in acked if k not in in_secondary)
         report.acked_before_outage = len(acked)
         report.missing_at_failover = missing

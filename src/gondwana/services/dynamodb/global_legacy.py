@@ -40,16 +40,21 @@ def _regions(svc: DynamoDBService, account: str, name: str) -> list[str]:
     for (region,) in rows:
         table = svc.table_store.get(account, region, name)
         if table is not None and "_legacy" in table.desc:
-            return list(table.desc["_legacy"]["regions"])
+            # A member dropped with DeleteTable is simply gone from the group.
+            return [r for r in table.desc["_legacy"]["regions"] if _is_member(svc, account, r, name)]
     return []
+
+
+def _is_member(svc: DynamoDBService, account: str, region: str, name: str) -> bool:
+    table = svc.table_store.get(account, region, name)
+    return table is not None and "_legacy" in table.desc
 
 
 def _members(svc: DynamoDBService, account: str, name: str, *, settings: bool = False) -> list[Table]:
     regions = _regions(svc, account, name)
-    tables = [svc.table_store.get(account, r, name) for r in regions]
-    if not tables or None in tables:
+    if not regions:
         raise _not_found(name, settings=settings)
-    return tables  # type: ignore[return-value]
+    return [svc.table_store.get(account, r, name) for r in regions]  # type: ignore[misc]
 
 
 def _check_joinable(svc: DynamoDBService, account: str, name: str, region: str, first: Table | None) -> Table:

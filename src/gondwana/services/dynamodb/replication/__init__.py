@@ -19,8 +19,16 @@ if TYPE_CHECKING:
     from gondwana.services.dynamodb.provider import DynamoDBService
     from gondwana.services.dynamodb.schema import Table
 
-__all__ = ["MIGRATIONS", "Replication", "add_replica", "control_routes", "remove_replica", "replica_regions",
-           "summary"]  # fmt: skip
+__all__ = [
+    "MIGRATIONS",
+    "Replication",
+    "add_replica",
+    "control_routes",
+    "join_tables",
+    "remove_replica",
+    "replica_regions",
+    "summary",
+]
 
 
 class Replication:
@@ -62,3 +70,27 @@ def remove_replica(service: Any, account: str, region: str, table_name: str, tar
 def replica_regions(service: Any, account: str, region: str, table_name: str) -> list[str]:
     """Every region of the table's group, its own included (just [region] for a plain table)."""
     return replicas.regions(_table(service, account, region, table_name))
+
+
+def join_tables(
+    service: Any, account: str, table_name: str, regions: list[str], version: str = "2017.11.29"
+) -> None:
+    """Make the existing same-named tables in `regions` exactly one replication group, as the legacy
+    CreateGlobalTable/UpdateGlobalTable do (the caller checks that API's preconditions). Members of
+    the previous group not listed leave it and keep their table and data."""
+    tables = [_table(service, account, region, table_name) for region in regions]
+    previous = {r for t in tables for r in replicas.regions(t)} - set(regions)
+    now = service.runtime.now()
+    entries = [{"RegionName": t.region, "ReplicaStatus": "ACTIVE", "_until": now} for t in tables]
+    with service.runtime.store.transaction():
+        for region in previous:
+            gone = service.table_store.get(account, region, table_name)
+            if gone is not None:
+                for key in ("_replicas", "_consistency", "_witness", "_version"):
+                    gone.desc.pop(key, None)
+                service.table_store.save(gone)
+            replicas._forget_region(service, tables[0], region)
+        for table in tables:
+            table.desc["_version"] = version
+        replicas._save_group(service, tables[0], entries)
+    service.replication.replicator.wake()

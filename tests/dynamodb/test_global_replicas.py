@@ -3,6 +3,8 @@ errors, GSIs and TTL kept in step, and the 24-hour rule."""
 
 from __future__ import annotations
 
+import json
+import shutil
 from collections.abc import Callable
 from typing import Any
 
@@ -20,6 +22,7 @@ from tests.dynamodb.global_helpers import (
     set_delay,
     wait_for,
 )
+from tests.dynamodb.test_cli import _aws
 from tests.support.server import ServerProcess
 
 
@@ -217,3 +220,22 @@ def test_replica_status_follows_the_state_delay_and_overrides_show(
     assert east.describe_table(TableName=table)["Table"]["Replicas"][1]["ProvisionedThroughputOverride"] == {
         "ReadCapacityUnits": 7
     }
+
+
+@pytest.mark.skipif(shutil.which("aws") is None, reason="AWS CLI not installed")
+def test_aws_cli_with_region_flags(server: ServerProcess) -> None:
+    table = name()
+    east = clients(server, "us-east-1")[0]
+    create_table(east, table)
+    out = _aws(server, "dynamodb", "update-table", "--region", "us-east-1", "--table-name", table,
+               "--replica-updates", '[{"Create": {"RegionName": "eu-west-3"}}]')  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["TableDescription"]["GlobalTableVersion"] == "2019.11.21"
+    put = _aws(server, "dynamodb", "put-item", "--region", "eu-west-3", "--table-name", table,
+               "--item", '{"pk": {"S": "cli"}}')  # fmt: skip
+    assert put.returncode == 0, put.stderr
+    wait_for(lambda: item(east, table, "cli"))
+    described = json.loads(
+        _aws(server, "dynamodb", "describe-table", "--region", "eu-west-3", "--table-name", table).stdout
+    )
+    assert [r["RegionName"] for r in described["Table"]["Replicas"]] == ["us-east-1", "eu-west-3"]

@@ -147,6 +147,33 @@ def test_gsi_created_on_one_replica_is_on_all_and_filled_by_replication(server: 
         )["Items"]  # fmt: skip
 
     assert wait_for(indexed) == [{"pk": {"S": "x"}, "g": {"S": "red"}}]
+    west.update_table(TableName=table, GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": "byg"}}])
+    assert "GlobalSecondaryIndexes" not in east.describe_table(TableName=table)["Table"]
+
+
+def test_lsi_on_the_replica_is_maintained_by_replication(server: ServerProcess) -> None:
+    table = name()
+    east, west = clients(server, "us-east-1", "us-west-2")
+    east.create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk", "l")],
+        LocalSecondaryIndexes=[{
+            "IndexName": "byl", "Projection": {"ProjectionType": "KEYS_ONLY"},
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "l", "KeyType": "RANGE"}],
+        }],
+        BillingMode="PAY_PER_REQUEST",
+    )  # fmt: skip
+    add_replica(east, table, "us-west-2")
+    east.put_item(TableName=table, Item={"pk": {"S": "p"}, "sk": {"S": "1"}, "l": {"S": "z"}})
+
+    def local() -> Any:
+        return west.query(
+            TableName=table, IndexName="byl", KeyConditionExpression="pk = :p AND l = :l",
+            ExpressionAttributeValues={":p": {"S": "p"}, ":l": {"S": "z"}},
+        )["Items"]  # fmt: skip
+
+    assert wait_for(local) == [{"pk": {"S": "p"}, "sk": {"S": "1"}, "l": {"S": "z"}}]
 
 
 def test_ttl_setting_applies_to_every_replica(server: ServerProcess) -> None:

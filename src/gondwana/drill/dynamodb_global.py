@@ -1,11 +1,11 @@
 """The disaster-recovery drill for a DynamoDB global table (active/passive, article 3).
 
-A writer writes at a steady rate to the primary; a reader watches the secondary and records when each
-write becomes visible there (replication lag). The primary is taken down with a `region-down` fault;
-the writer notices its first failed write and fails over to the secondary. At that moment the drill
-counts the writes the primary acknowledged that the secondary lacks (RPO), and RTO runs from the fault
-to the first write the secondary acknowledges. The primary is then healed and both replicas are
-scanned until they hold identical items.
+A writer writes at a steady rate to the primary; a reader watches the secondary and records when
+each acknowledged write becomes visible there (replication lag). The primary is taken down with a
+`region-down` fault; the writer notices its first failed write and fails over to the secondary. At
+that moment the drill counts the writes the primary acknowledged that the secondary lacks (RPO), and
+RTO runs from the fault to the first write the secondary acknowledges. The primary is then healed
+and both replicas are scanned until they hold identical items.
 
 Every item carries its sequence number, the region that took it and its write time (epoch ms); a
 `heartbeat` item is rewritten on every tick in whichever region is active, so writes stranded in the
@@ -39,6 +39,7 @@ class _Writer(threading.Thread):
         self.d = drill
         self.lock = threading.Lock()
         self.acked: dict[str, tuple[str, float]] = {}  # id -> (region, ack time ms)
+        self.log: list[tuple[str, str, float]] = []  # the same, in order, for the reader
         self.active = drill.primary
         self.failed_at: float | None = None  # first failed write in the primary (ms)
         self.failover_at: float | None = None  # first write acknowledged by the secondary (ms)
@@ -73,6 +74,7 @@ class _Writer(threading.Thread):
             acked = _now_ms()
             with self.lock:
                 self.acked[key] = (region, acked)
+                self.log.append((key, region, acked))
             beat = dict(item, id={"S": HEARTBEAT})
             client.call("PutItem", {"TableName": self.d.table, "Item": beat})
         except CallFailed:
@@ -90,34 +92,44 @@ class _Writer(threading.Thread):
 
 
 class _Reader(threading.Thread):
-    """Scans the secondary and records when each primary write first appears there."""
+    """Watches the secondary for the primary's acknowledged writes and records when each appears.
+
+    It asks only for what it has not seen yet (BatchGetItem of the pending keys), so a poll costs the
+    same however long the drill runs."""
 
     def __init__(self, drill: _Drill, writer: _Writer) -> None:
         super().__init__(daemon=True, name="drill-reader")
         self.d, self.writer = drill, writer
         self.client = DynamoDB(drill.endpoint, drill.secondary, timeout=5)
-        self.seen: dict[str, float] = {}  # id -> first seen in the secondary (ms)
+        self.unseen: dict[str, float] = {}  # primary write -> its acknowledgement (ms)
+        self.cursor = 0  # how much of the writer's log has been read
         self.samples: list[tuple[float, float]] = []  # (acknowledged at ms, lag ms)
         self.stop = threading.Event()
 
     def run(self) -> None:
         while not self.stop.is_set():
-            try:
-                items = self.client.scan_all(self.d.table)
-            except CallFailed:
-                self.stop.wait(0.05)
-                continue
-            now = _now_ms()
             with self.writer.lock:
-                acked = dict(self.writer.acked)
-            for key in items.keys() - self.seen.keys():
-                if key == HEARTBEAT:
-                    continue
-                self.seen[key] = now
-                region, at = acked.get(key, (None, None))
-                if region == self.d.primary and at is not None:
-                    self.samples.append((at, max(0.0, now - at)))
+                fresh = self.writer.log[self.cursor :]
+            self.cursor += len(fresh)
+            self.unseen.update((key, at) for key, region, at in fresh if region == self.d.primary)
+            try:
+                self._poll()
+            except CallFailed:
+                pass  # the secondary hiccuped: try again next time
             self.stop.wait(self.d.poll)
+
+    def _poll(self) -> None:
+        keys = sorted(self.unseen)
+        for i in range(0, len(keys), 100):
+            chunk = [{"id": {"S": k}} for k in keys[i : i + 100]]
+            out = self.client.call(
+                "BatchGetItem",
+                {"RequestItems": {self.d.table: {"Keys": chunk, "ProjectionExpression": "id"}}},
+            )
+            now = _now_ms()
+            for item in out.get("Responses", {}).get(self.d.table, []):
+                at = self.unseen.pop(item["id"]["S"])
+                self.samples.append((at, max(0.0, now - at)))
 
 
 class _Drill:

@@ -223,6 +223,19 @@ def test_list_pagination(ddbs: dict[str, Any]) -> None:
     assert [g["GlobalTableName"] for g in page["GlobalTables"]][:2] == names[1:]
 
 
+def test_list_with_an_unknown_region(ddbs: dict[str, Any]) -> None:
+    # Recorded from AWS: HTTP 500 InternalServerError, not a ValidationException.
+    with pytest.raises(ClientError) as exc:
+        ddbs[EAST].list_global_tables(RegionName="us-fake-9")
+    error = exc.value.response
+    assert error["ResponseMetadata"]["HTTPStatusCode"] == 500
+    assert (error["Error"]["Code"], error["Error"]["Message"]) == (
+        "InternalServerError",
+        "Internal server error",
+    )
+    assert ddbs[EAST].list_global_tables(RegionName="ap-south-2", Limit=1)["GlobalTables"] == []
+
+
 def test_settings(ddbs: dict[str, Any]) -> None:
     name = unique()
     for region in (EAST, EU):

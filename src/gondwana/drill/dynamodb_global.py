@@ -269,6 +269,7 @@ def run_drill(
         report.acked_before_outage = len(acked)
         report.missing_at_failover = missing
         report.rpo_items = len(missing)
+        report.fault_at_ms = fault_at
         report.rpo_ms = max((fault_at - acked[k] for k in missing), default=0.0)
         report.rto_ms = writer.failover_at - fault_at  # type: ignore[operator]
         report.detect_ms = (writer.failed_at or fault_at) - fault_at

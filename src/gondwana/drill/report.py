@@ -42,7 +42,8 @@ class DrillReport:
     stranded_lag_ms: dict[str, Any] = field(default_factory=dict)  # writes that arrived after it
     missing_at_failover: list[str] = field(default_factory=list)
     lag_samples: list[tuple[float, float]] = field(default_factory=list)  # (write s since start, lag ms)
-    timeline: dict[str, float] = field(default_factory=dict)
+    timeline: dict[str, float] = field(default_factory=dict)  # fault/failover/heal, s since start
+    fault_at_ms: float = 0.0  # when the fault was injected (epoch ms, the drill's clock)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)

@@ -73,7 +73,7 @@ def test_drill_report_matches_the_replicas(fresh_server: Any) -> None:
     # Replication lag: never visible before the configured delay.
     lag = report.lag_ms
     assert lag["count"] > 0 and lag["p50"] <= lag["p99"] <= lag["max"]
-    assert lag["p50"] >= 400
+    assert lag["p50"] >= 300  # visible only after the 500 ms delay (less the time the ack took)
     assert proc.call("GET", "/_gondwana/faults")["faults"] == []
 
 

@@ -81,24 +81,40 @@ def test_batch_and_transaction_and_partiql_writes_replicate(server: ServerProces
 
 def test_replica_errors(server: ServerProcess) -> None:
     table, (east, west) = global_table(server, "us-east-1", "us-west-2")
-    for region in ("us-west-2", "us-east-1"):  # already a replica; the table's own region
+
+    def error(**kwargs: Any) -> dict[str, str]:
         with pytest.raises(ClientError) as err:
-            add_replica(east, table, region)
-        assert err.value.response["Error"]["Code"] == "ValidationException"
-        assert (
-            "because one or more replicas already existed as tables" in err.value.response["Error"]["Message"]
-        )
-    with pytest.raises(ClientError) as err:
-        add_replica(east, table, "moon-central-1")
-    assert err.value.response["Error"] == {
-        "Code": "ValidationException", "Message": "Provided region is not valid: moon-central-1"
-    }  # fmt: skip
-    with pytest.raises(ClientError) as err:  # all or nothing: the first replica is not left behind
-        east.update_table(
-            TableName=table,
-            ReplicaUpdates=[{"Create": {"RegionName": "eu-north-1"}}, {"Create": {"RegionName": "moon-1"}}],
-        )
-    assert err.value.response["Error"]["Code"] == "ValidationException"
+            east.update_table(TableName=table, **kwargs)
+        return err.value.response["Error"]
+
+    assert error(ReplicaUpdates=[{"Create": {"RegionName": "us-west-2"}}]) == {
+        "Code": "ValidationException",
+        "Message": f"Failed to create a the new replica of table with name: \u2018{table}\u2019 because one or "
+        "more replicas already existed as tables.",
+    }
+    assert error(ReplicaUpdates=[{"Create": {"RegionName": "us-east-1"}}])["Message"] == (
+        "Cannot add or delete the local region through ReplicaUpdates. Use CreateTable, DeleteTable, or "
+        "UpdateTable as required."
+    )
+    assert error(ReplicaUpdates=[{"Delete": {"RegionName": "eu-west-2"}}])["Message"] == (
+        "Update global table operation failed because one or more replicas were not part of the global table. "
+        "Please retry the request without these replicas: [eu-west-2]."
+    )
+    assert error(ReplicaUpdates=[{"Create": {"RegionName": "moon-central-1"}}])["Message"].startswith(
+        "Region moon-central-1 is not supported. The latest version of global tables are only supported in "
+        "the following regions: ["
+    )
+    two = [{"Create": {"RegionName": "eu-north-1"}}, {"Create": {"RegionName": "eu-west-3"}}]
+    assert error(ReplicaUpdates=two)["Message"] == (
+        "Update table operation with more than one create or delete replica actions not allowed"
+    )
+    mixed = [{"Create": {"RegionName": "eu-north-1"}}, {"Delete": {"RegionName": "us-west-2"}}]
+    assert error(ReplicaUpdates=mixed)["Message"] == (
+        "Update table operation with more than one type of replica actions not allowed."
+    )
+    # All or nothing: a replica created before a later action fails is not left behind.
+    bad = [{"Create": {"RegionName": "eu-north-1"}}, {"Update": {"RegionName": "ap-south-1"}}]
+    assert error(ReplicaUpdates=bad)["Code"] == "ValidationException"
     with pytest.raises(ClientError) as err:
         clients(server, "eu-north-1")[0].describe_table(TableName=table)
     assert err.value.response["Error"]["Code"] == "ResourceNotFoundException"
@@ -106,9 +122,6 @@ def test_replica_errors(server: ServerProcess) -> None:
         "us-east-1",
         "us-west-2",
     ]
-    with pytest.raises(ClientError) as err:
-        east.update_table(TableName=table, ReplicaUpdates=[{"Delete": {"RegionName": "eu-west-2"}}])
-    assert err.value.response["Error"]["Code"] == "ValidationException"
     with pytest.raises(ClientError) as err:
         add_replica(east, name("missing"), "eu-west-1")
     assert err.value.response["Error"]["Code"] == "ResourceNotFoundException"

@@ -73,7 +73,16 @@ def test_transactions_and_ttl_are_refused(server: ServerProcess) -> None:
     assert err.value.response["Error"]["Code"] == "ValidationException"
     with pytest.raises(ClientError) as err:
         ap1.update_table(TableName=table, ReplicaUpdates=[{"Create": {"RegionName": "us-east-1"}}])
-    assert err.value.response["Error"]["Code"] == "ValidationException"
+    assert err.value.response["Error"] == {
+        "Code": "ValidationException",
+        "Message": "Cannot add replicas to a global table with strong MultiRegionConsistency",
+    }
+    with pytest.raises(ClientError) as err:
+        ap1.delete_table(TableName=table)
+    assert err.value.response["Error"]["Message"] == (
+        "Deletion of only one table replica is not supported for global tables with MultiRegionConsistency "
+        "set to STRONG."
+    )
 
 
 @pytest.mark.parametrize(

@@ -266,6 +266,7 @@ class Tables:
             out.pop(key, None)
         out["TableStatus"] = "DELETING"
         now = self.runtime.now()
+        replicas.refuse_single_strong_delete(table)
         if "_seeded" in table.desc:  # it seeded a replica: held for 24 h, global table or not
             replicas.check_hold(self.replication_service, table, now)
         with self.runtime.store.transaction():

@@ -81,14 +81,24 @@ def describe(table: Table, d: dict[str, Any], now: float) -> None:
 
 def _exists(name: str) -> ServiceError:
     return validation(
-        f"Failed to create a the new replica of table with name: '{name}' because one or more replicas "
-        "already existed as tables."
+        f"Failed to create a the new replica of table with name: \u2018{name}\u2019 because one or more "
+        "replicas already existed as tables."
+    )
+
+
+def _not_member(region: str) -> ServiceError:
+    return validation(
+        "Update global table operation failed because one or more replicas were not part of the global "
+        f"table. Please retry the request without these replicas: [{region}]."
     )
 
 
 def check_region(region: str) -> None:
     if region not in REGIONS:
-        raise validation(f"Provided region is not valid: {region}")
+        raise validation(
+            f"Region {region} is not supported. The latest version of global tables are only supported in "
+            f"the following regions: [{', '.join(sorted(REGIONS))}]."
+        )
 
 
 def apply_updates(svc: DynamoDBService, table: Table, p: dict[str, Any], now: float) -> None:
@@ -98,8 +108,30 @@ def apply_updates(svc: DynamoDBService, table: Table, p: dict[str, Any], now: fl
 
     updates = p.get("ReplicaUpdates") or []
     witness = p.get("GlobalTableWitnessUpdates") or []
-    if p.get("MultiRegionConsistency") == "STRONG" or witness:
+    if any(not any(update.get(k) for k in ("Create", "Update", "Delete")) for update in updates):
+        raise validation("There are no actions specified in the Replica Update Action of the request.")
+    for update in updates:
+        action = next(k for k in ("Create", "Update", "Delete") if update.get(k))
+        if action != "Update" and update[action]["RegionName"] == table.region:
+            raise validation(
+                "Cannot add or delete the local region through ReplicaUpdates. Use CreateTable, DeleteTable, "
+                "or UpdateTable as required."
+            )
+    if witness and p.get("MultiRegionConsistency") != "STRONG":
+        raise validation(
+            "MultiRegionConsistency must be set as STRONG when GlobalTableWitnessUpdates parameter is "
+            "present."
+        )
+    if p.get("MultiRegionConsistency") == "STRONG":
         strong.check_conversion(svc, table, updates, witness)
+    else:
+        kinds = {k for u in updates for k in ("Create", "Delete") if u.get(k)}
+        if len(kinds) > 1:
+            raise validation("Update table operation with more than one type of replica actions not allowed.")
+        if sum(1 for u in updates if u.get("Create") or u.get("Delete")) > 1:
+            raise validation(
+                "Update table operation with more than one create or delete replica actions not allowed"
+            )
     for update in updates:
         if "Create" in update:
             create(svc, table, update["Create"], now)
@@ -107,7 +139,7 @@ def apply_updates(svc: DynamoDBService, table: Table, p: dict[str, Any], now: fl
             _update(svc, table, update["Update"])
         elif "Delete" in update:
             delete(svc, table, update["Delete"]["RegionName"], now)
-    if p.get("MultiRegionConsistency") == "STRONG" or witness:
+    if p.get("MultiRegionConsistency") == "STRONG":
         strong.convert(svc, table, witness)
 
 
@@ -130,7 +162,7 @@ def create(svc: DynamoDBService, table: Table, spec: dict[str, Any], now: float)
     if target in regions(table) or svc.table_store.get(table.account, target, table.name):
         raise _exists(table.name)
     if table.desc.get("_consistency") == "STRONG":
-        raise validation("Replicas cannot be added to a table with MultiRegionConsistency set to STRONG")
+        raise validation("Cannot add replicas to a global table with strong MultiRegionConsistency")
     stream = table.desc.get("StreamSpecification")
     if stream and stream["StreamViewType"] != "NEW_AND_OLD_IMAGES":
         raise validation(
@@ -189,7 +221,7 @@ def _update(svc: DynamoDBService, table: Table, spec: dict[str, Any]) -> None:
     entries = copy.deepcopy(table.desc.get("_replicas") or [])
     found = [e for e in entries if e["RegionName"] == region]
     if not found:
-        raise validation(f"Update global table operation failed: replica does not exist in region {region}")
+        raise _not_member(region)
     found[0].update({k: spec[k] for k in _OVERRIDES if spec.get(k) is not None})
     _save_group(svc, table, entries)
 
@@ -207,7 +239,8 @@ def check_hold(svc: DynamoDBService, table: Table, now: float) -> None:
 def delete(svc: DynamoDBService, table: Table, region: str, now: float) -> None:
     check_region(region)
     if region not in regions(table) or "_replicas" not in table.desc:
-        raise validation(f"Update global table operation failed: replica does not exist in region {region}")
+        raise _not_member(region)
+    refuse_single_strong_delete(table)
     if region == table.region:
         leave(svc, table, now)
         return
@@ -223,6 +256,7 @@ def delete(svc: DynamoDBService, table: Table, region: str, now: float) -> None:
 
 def leave(svc: DynamoDBService, table: Table, now: float) -> None:
     """`table` stops being a replica (DeleteTable on a member): the others forget it."""
+    refuse_single_strong_delete(table)
     check_hold(svc, table, now)
     others = members(svc, table)
     entries = [e for e in table.desc.get("_replicas", []) if e["RegionName"] != table.region]
@@ -239,3 +273,11 @@ def _forget_region(svc: DynamoDBService, table: Table, region: str) -> None:
         "DELETE FROM dynamodb_repl_outbox WHERE account = ? AND name = ? AND (source = ? OR target = ?)",
         (table.account, table.name, region, region),
     )
+
+
+def refuse_single_strong_delete(table: Table) -> None:
+    if table.desc.get("_consistency") == "STRONG":
+        raise validation(
+            "Deletion of only one table replica is not supported for global tables with "
+            "MultiRegionConsistency set to STRONG."
+        )

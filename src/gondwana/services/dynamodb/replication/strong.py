@@ -31,9 +31,11 @@ def check_conversion(
     from gondwana.services.dynamodb.replication.replicas import REGION_SETS, check_region, regions
 
     if "_replicas" in table.desc:
-        raise validation("MultiRegionConsistency cannot be changed for an existing global table")
-    if any("Create" not in u for u in updates):
-        raise validation("Only replica creation is supported when setting MultiRegionConsistency to STRONG")
+        raise validation("MultiRegionConsistency parameter is unsupported on existing global table")
+    if any(not u.get("Create") for u in updates):
+        raise validation(
+            "Only Replica Create actions are supported when MultiRegionConsistency parameter is provided."
+        )
     svc.table_store.counts(table)
     if table.item_count:
         raise validation(
@@ -47,14 +49,17 @@ def check_conversion(
     for region in wanted + witnesses:
         check_region(region)
     everything = [*regions(table), *wanted, *witnesses]
+    if set(witnesses) & set([*regions(table), *wanted]):
+        raise validation("Cannot add a witness in the same region as an existing replica")
     if len(witnesses) > 1 or len(everything) != 3 or len(set(everything)) != 3:
         raise validation(
-            "A multi-Region strongly consistent global table requires exactly three Regions: three "
-            "replicas, or two replicas and one witness"
+            f"Unsupported replica count: {len(everything)}. A global table with MultiRegionConsistency "
+            "set to STRONG needs exactly three Regions: three replicas, or two replicas and one witness"
         )
     if not any(set(everything) <= set(rs) for rs in REGION_SETS.values()):
         raise validation(
-            "The Regions of a multi-Region strongly consistent global table must be in the same Region set"
+            f"Unsupported Region(s) specified: [{', '.join(everything)}]. The Regions of a global table "
+            "with MultiRegionConsistency set to STRONG must belong to one Region set"
         )
 
 

@@ -168,6 +168,10 @@ def test_update_global_table(ddbs: dict[str, Any]) -> None:
     ddbs[EAST].put_item(TableName=name, Item={"pk": {"S": "after"}})
     wait_for(ddbs[WEST], name, "after")
     assert "Item" not in ddbs[EU].get_item(TableName=name, Key={"pk": {"S": "after"}}, ConsistentRead=True)
+    assert fail(update, GlobalTableName=name, ReplicaUpdates=[]) == (
+        "ValidationException",
+        "One or more parameter values were invalid",
+    )
     # A member dropped with DeleteTable leaves the group.
     ddbs[WEST].delete_table(TableName=name)
     desc = ddbs[EU].describe_global_table(GlobalTableName=name)["GlobalTableDescription"]

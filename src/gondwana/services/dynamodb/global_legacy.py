@@ -132,6 +132,8 @@ def create(svc: DynamoDBService, ctx: RequestContext, p: Params) -> Params:
 
 def update(svc: DynamoDBService, ctx: RequestContext, p: Params) -> Params:
     name = p["GlobalTableName"]
+    if not p["ReplicaUpdates"]:  # recorded from AWS: the bare message, no detail
+        raise validation("One or more parameter values were invalid")
     tables = _members(svc, ctx.account, name)
     created = tables[0].desc["_legacy"]["created"]
     removed: list[Table] = []

@@ -127,9 +127,11 @@ def test_replica_errors(server: ServerProcess) -> None:
     assert err.value.response["Error"]["Code"] == "ResourceNotFoundException"
     other = name()
     create_table(east, other, StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"})
-    with pytest.raises(ClientError) as err:
-        add_replica(east, other, "eu-west-1")
-    assert err.value.response["Error"]["Code"] == "ValidationException"
+    out = add_replica(east, other, "eu-west-1")["TableDescription"]  # an existing stream keeps its view
+    assert out["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"}
+    assert error(ReplicaUpdates=[{"Update": {"RegionName": "us-west-2"}}])["Message"] == (
+        "There are no actions specified in the Replica Update Action of the request."
+    )
     clash = name()
     create_table(east, clash)
     create_table(west, clash)  # a plain table of that name already in the target region
@@ -219,12 +221,14 @@ def test_remove_replica_and_the_24_hour_rule(fresh_server: Callable[..., ServerP
     west.delete_table(TableName=table)  # west seeded nothing: it may leave at once
     d = east.describe_table(TableName=table)["Table"]
     assert "Replicas" not in d
-    with pytest.raises(ClientError) as err:  # no longer global, still held
-        east.delete_table(TableName=table)
-    assert "24 hours" in err.value.response["Error"]["Message"]
-    server.advance_clock(3601)
-    east.delete_table(TableName=table)
+    east.delete_table(TableName=table)  # the replicas it sourced are gone: nothing holds it
     other, (a, b) = global_table(server, "us-east-2", "us-west-2")
+    with pytest.raises(ClientError) as err:
+        a.update_table(TableName=other, ReplicaUpdates=[{"Delete": {"RegionName": "us-east-2"}}])
+    assert err.value.response["Error"]["Message"].startswith("Cannot add or delete the local region")
+    with pytest.raises(ClientError) as err:
+        a.delete_table(TableName=other)
+    assert "24 hours" in err.value.response["Error"]["Message"]
     server.advance_clock(3601)
     a.delete_table(TableName=other)
     assert "Replicas" not in b.describe_table(TableName=other)["Table"]

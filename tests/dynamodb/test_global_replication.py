@@ -174,4 +174,7 @@ def test_concurrent_writes_one_winner_and_the_loser_counted(server: ServerProces
     assert pair(server, "us-east-1", "ap-northeast-2")["conflicts_dropped"] == dropped + 1
     with pytest.raises(ClientError) as err:  # replication follows the stream: it stays on
         east.update_table(TableName=table, StreamSpecification={"StreamEnabled": False})
-    assert err.value.response["Error"]["Code"] == "ValidationException"
+    assert err.value.response["Error"] == {
+        "Code": "ValidationException",
+        "Message": "Disabling Stream is not allowed for a Global Table replica",
+    }

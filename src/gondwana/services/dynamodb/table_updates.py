@@ -113,9 +113,7 @@ def apply_update(tables: Tables, table: Table, p: dict[str, Any]) -> None:
             if stream.get("StreamEnabled") and current:
                 raise validation(f"Table already has an enabled stream: TableName: {table.name}")
             if not stream.get("StreamEnabled") and "_replicas" in d and not d.get("_consistency"):
-                raise validation(  # MREC replication follows the stream
-                    f"Table {table.name} is a global table replica: its stream cannot be disabled"
-                )
+                raise validation("Disabling Stream is not allowed for a Global Table replica")
             if not stream.get("StreamEnabled") and not current:
                 raise validation(f"Table already has no stream enabled: TableName: {table.name}")
             if stream.get("StreamEnabled"):

@@ -267,7 +267,7 @@ class Tables:
         out["TableStatus"] = "DELETING"
         now = self.runtime.now()
         replicas.refuse_single_strong_delete(table)
-        if "_seeded" in table.desc:  # it seeded a replica: held for 24 h, global table or not
+        if "_replicas" in table.desc:  # it may have sourced a replica in the last 24 h
             replicas.check_hold(self.replication_service, table, now)
         with self.runtime.store.transaction():
             if "_replicas" in table.desc:  # a replica leaves its global table

@@ -164,12 +164,7 @@ def create(svc: DynamoDBService, table: Table, spec: dict[str, Any], now: float)
     if table.desc.get("_consistency") == "STRONG":
         raise validation("Cannot add replicas to a global table with strong MultiRegionConsistency")
     stream = table.desc.get("StreamSpecification")
-    if stream and stream["StreamViewType"] != "NEW_AND_OLD_IMAGES":
-        raise validation(
-            f"Table: {table.name} has a stream enabled with a view type other than NEW_AND_OLD_IMAGES; "
-            "replication requires NEW_AND_OLD_IMAGES"
-        )
-    if not stream:  # MREC replication follows the stream: it is turned on
+    if not stream:  # AWS turns a stream on (an existing one keeps its view type)
         table.desc["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
         svc.tables._open_stream(table, now)
     delay = svc.runtime.state_delay
@@ -194,7 +189,7 @@ def create(svc: DynamoDBService, table: Table, spec: dict[str, Any], now: float)
     entry["_until"] = now + delay
     entry.update({k: spec[k] for k in _OVERRIDES if spec.get(k) is not None})
     entries.append(entry)
-    table.desc["_seeded"] = now
+    table.desc.setdefault("_seeded", {})[target] = now  # replica region -> when this table sourced it
     # Changes from third regions still queued for this one must reach the new replica too.
     svc.runtime.store.execute(
         "INSERT INTO dynamodb_repl_outbox (account, name, source, target, keys, item, written, origin) "
@@ -222,14 +217,17 @@ def _update(svc: DynamoDBService, table: Table, spec: dict[str, Any]) -> None:
     found = [e for e in entries if e["RegionName"] == region]
     if not found:
         raise _not_member(region)
+    if not any(spec.get(k) is not None for k in _OVERRIDES):
+        raise validation("There are no actions specified in the Replica Update Action of the request.")
     found[0].update({k: spec[k] for k in _OVERRIDES if spec.get(k) is not None})
     _save_group(svc, table, entries)
 
 
 def check_hold(svc: DynamoDBService, table: Table, now: float) -> None:
-    """A table used to add a replica cannot be deleted for 24 h."""
-    seeded = table.desc.get("_seeded")
-    if seeded is not None and now - seeded < delete_hold():
+    """A table that sourced a replica in the last 24 h cannot be deleted while that replica exists."""
+    members = regions(table)
+    seeded = table.desc.get("_seeded") or {}
+    if any(r in members and now - t < delete_hold() for r, t in seeded.items()):
         raise validation(
             "Replica cannot be deleted because it has acted as a source region for new replica(s) being "
             "added to the table in the last 24 hours."

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import struct
 import subprocess
 import sys
@@ -95,6 +96,25 @@ def test_hung_primary_is_noticed_after_the_writer_timeout(fresh_server: Any) -> 
     assert set(report.missing_at_failover).isdisjoint(arrived)
     assert report.rpo_items == len(report.missing_at_failover) == report.acked_before_outage - len(arrived)
     assert report.converged and report.writes_after_failover > 0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_refused_primary_on_its_own_port(fresh_server: Any) -> None:
+    ports = {"us-east-1": free_port(), "us-west-2": free_port()}
+    proc = fresh_server("--region-ports", ",".join(f"{r}={p}" for r, p in ports.items()), in_memory=True)
+    report = run_drill(proc.url, PRIMARY, SECONDARY, rate=20, before=1.5, after=1, outage_mode="refuse",
+                       delay_ms=400)  # fmt: skip
+    assert report.outage_mode == "refuse" and report.converged
+    assert report.rpo_items == len(report.missing_at_failover) > 0 and report.rto_ms > 0
+    # The primary's own port answers again after the heal and holds every acknowledged write.
+    east = make_client(f"http://127.0.0.1:{ports['us-east-1']}", "dynamodb", PRIMARY)
+    items = scan(east, report.table)
+    assert len(by_region(items, PRIMARY)) == report.acked_before_outage
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:

@@ -16,7 +16,13 @@ def add_arguments(commands: argparse._SubParsersAction) -> None:  # type: ignore
     table.add_argument("--secondary", default="us-west-2")
     table.add_argument("--rate", type=float, default=50, help="writes per second (default 50)")
     table.add_argument("--before", type=float, default=5, help="seconds of writing before the outage")
-    table.add_argument("--outage-mode", choices=["error", "hang"], default="error")
+    table.add_argument(
+        "--outage-mode",
+        choices=["error", "hang", "refuse"],
+        default="error",
+        help="how the primary fails: 503s, hung requests, or refused connections (best with "
+        "`serve --region-ports`: the drill then calls each region on its own port)",
+    )
     table.add_argument("--after", type=float, default=5, help="seconds of writing after failover")
     table.add_argument("--delay-ms", type=int, help="set the server's replication delay first")
     table.add_argument("--converge-timeout", type=float, default=30)

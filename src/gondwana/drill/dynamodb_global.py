@@ -19,6 +19,7 @@ import time
 import uuid
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from gondwana.control import Control, ControlError
 from gondwana.drill.client import CallFailed, DynamoDB
@@ -100,7 +101,7 @@ class _Reader(threading.Thread):
     def __init__(self, drill: _Drill, writer: _Writer) -> None:
         super().__init__(daemon=True, name="drill-reader")
         self.d, self.writer = drill, writer
-        self.client = DynamoDB(drill.endpoint, drill.secondary, timeout=5)
+        self.client = drill.client(drill.secondary, timeout=5)
         self.unseen: dict[str, float] = {}  # primary write -> its acknowledgement (ms)
         self.cursor = 0  # how much of the writer's log has been read
         self.samples: list[tuple[float, float]] = []  # (acknowledged at ms, lag ms)
@@ -139,8 +140,18 @@ class _Drill:
         self.endpoint, self.primary, self.secondary = endpoint, primary, secondary
         self.rate, self.poll = rate, poll
         self.table = f"gondwana-drill-{uuid.uuid4().hex[:8]}"
-        self.clients = {r: DynamoDB(endpoint, r, timeout) for r in (primary, secondary)}
         self.control = Control(endpoint)
+        # A server with a listener per region (`serve --region-ports`) is called on the region's own
+        # port, so that the `refuse` outage mode really refuses connections.
+        self.ports: dict[str, int] = self.control.health().get("region_ports") or {}
+        self.clients = {r: self.client(r, timeout) for r in (primary, secondary)}
+
+    def client(self, region: str, timeout: float) -> DynamoDB:
+        endpoint = self.endpoint
+        if region in self.ports:
+            parts = urlsplit(endpoint)
+            endpoint = f"{parts.scheme}://{parts.hostname}:{self.ports[region]}"
+        return DynamoDB(endpoint, region, timeout)
 
     def create_global_table(self, timeout: float) -> None:
         primary = self.clients[self.primary]
@@ -195,7 +206,7 @@ class _Drill:
 
     def converge(self, timeout: float) -> tuple[bool, float, dict[str, Any], dict[str, Any]]:
         start, deadline = time.monotonic(), time.monotonic() + timeout
-        scans = [DynamoDB(self.endpoint, r, timeout=5) for r in (self.primary, self.secondary)]
+        scans = [self.client(r, timeout=5) for r in (self.primary, self.secondary)]
         while True:
             try:
                 a, b = (c.scan_all(self.table) for c in scans)
@@ -264,7 +275,7 @@ def run_drill(
             raise TimeoutError("the writer never managed to write to the secondary")
         with writer.lock:
             acked = {k: at for k, (r, at) in writer.acked.items() if r == primary}
-        in_secondary = DynamoDB(drill.endpoint, secondary, timeout=5).scan_all(drill.table)  # own connection
+        in_secondary = drill.client(secondary, timeout=5).scan_all(drill.table)  # its own connection
         missing = sorted(k for k in acked if k not in in_secondary)
         report.acked_before_outage = len(acked)
         report.missing_at_failover = missing

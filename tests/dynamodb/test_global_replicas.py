@@ -40,15 +40,14 @@ def test_add_replica_backfills_and_describes_in_every_region(server: ServerProce
     east.put_item(TableName=table, Item={"pk": {"S": "old"}, "v": {"N": "1"}})
     out = add_replica(east, table, "us-west-2")["TableDescription"]
     assert out["GlobalTableVersion"] == "2019.11.21"
-    assert [r["RegionName"] for r in out["Replicas"]] == ["us-east-1", "us-west-2"]
+    assert [r["RegionName"] for r in out["Replicas"]] == ["us-west-2"]  # never itself
+    assert out["GlobalTableSettingsReplicationMode"] == "ENABLED_WITH_OVERRIDES"
+    assert "MultiRegionConsistency" not in out  # only STRONG is ever shown
     assert out["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
     d = west.describe_table(TableName=table)["Table"]
     assert d["TableArn"] == f"arn:aws:dynamodb:us-west-2:000000000000:table/{table}"
     assert d["GlobalTableVersion"] == "2019.11.21"
-    assert [(r["RegionName"], r["ReplicaStatus"]) for r in d["Replicas"]] == [
-        ("us-east-1", "ACTIVE"),
-        ("us-west-2", "ACTIVE"),
-    ]
+    assert [(r["RegionName"], r["ReplicaStatus"]) for r in d["Replicas"]] == [("us-east-1", "ACTIVE")]
     assert d["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]
     assert d["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
     assert item(west, table, "old") == {"pk": {"S": "old"}, "v": {"N": "1"}}  # backfilled
@@ -119,8 +118,7 @@ def test_replica_errors(server: ServerProcess) -> None:
         clients(server, "eu-north-1")[0].describe_table(TableName=table)
     assert err.value.response["Error"]["Code"] == "ResourceNotFoundException"
     assert [r["RegionName"] for r in west.describe_table(TableName=table)["Table"]["Replicas"]] == [
-        "us-east-1",
-        "us-west-2",
+        "us-east-1"
     ]
     with pytest.raises(ClientError) as err:
         add_replica(east, name("missing"), "eu-west-1")
@@ -215,8 +213,7 @@ def test_remove_replica_and_the_24_hour_rule(fresh_server: Callable[..., ServerP
         eu.describe_table(TableName=table)
     assert err.value.response["Error"]["Code"] == "ResourceNotFoundException"
     assert [r["RegionName"] for r in west.describe_table(TableName=table)["Table"]["Replicas"]] == [
-        "us-east-1",
-        "us-west-2",
+        "us-east-1"
     ]
     west.delete_table(TableName=table)  # west seeded nothing: it may leave at once
     d = east.describe_table(TableName=table)["Table"]
@@ -248,12 +245,12 @@ def test_replica_status_follows_the_state_delay_and_overrides_show(
     wait_for(lambda: east.describe_table(TableName=table)["Table"]["TableStatus"] == "ACTIVE")
     out = east.update_table(TableName=table, ReplicaUpdates=[{"Create": {
         "RegionName": "us-west-2", "ProvisionedThroughputOverride": {"ReadCapacityUnits": 2}}}])  # fmt: skip
-    assert out["TableDescription"]["Replicas"][1]["ReplicaStatus"] == "CREATING"
+    assert out["TableDescription"]["Replicas"][0]["ReplicaStatus"] == "CREATING"
     assert west.describe_table(TableName=table)["Table"]["TableStatus"] == "CREATING"
     wait_for(
-        lambda: east.describe_table(TableName=table)["Table"]["Replicas"][1]["ReplicaStatus"] == "ACTIVE"
+        lambda: east.describe_table(TableName=table)["Table"]["Replicas"][0]["ReplicaStatus"] == "ACTIVE"
     )
-    replica = east.describe_table(TableName=table)["Table"]["Replicas"][1]
+    replica = east.describe_table(TableName=table)["Table"]["Replicas"][0]
     assert replica["ProvisionedThroughputOverride"] == {"ReadCapacityUnits": 2}
     wait_for(lambda: west.describe_table(TableName=table)["Table"]["TableStatus"] == "ACTIVE")
     east.update_table(TableName=table, ReplicaUpdates=[{"Update": {
@@ -261,7 +258,7 @@ def test_replica_status_follows_the_state_delay_and_overrides_show(
     replica = west.describe_table(TableName=table)["Table"]
     assert replica["Replicas"][0] == {"RegionName": "us-east-1", "ReplicaStatus": "ACTIVE",
                                       "ReplicaTableClassSummary": {"TableClass": "STANDARD"}}  # fmt: skip
-    assert east.describe_table(TableName=table)["Table"]["Replicas"][1]["ProvisionedThroughputOverride"] == {
+    assert east.describe_table(TableName=table)["Table"]["Replicas"][0]["ProvisionedThroughputOverride"] == {
         "ReadCapacityUnits": 7
     }
 
@@ -282,4 +279,4 @@ def test_aws_cli_with_region_flags(server: ServerProcess) -> None:
     described = json.loads(
         _aws(server, "dynamodb", "describe-table", "--region", "eu-west-3", "--table-name", table).stdout
     )
-    assert [r["RegionName"] for r in described["Table"]["Replicas"]] == ["us-east-1", "eu-west-3"]
+    assert [r["RegionName"] for r in described["Table"]["Replicas"]] == ["us-east-1"]

@@ -30,7 +30,7 @@ def test_writes_are_visible_everywhere_before_the_response(server: ServerProcess
     create_table(east, table)
     out = strong(east, table, "us-east-2", "us-west-2")
     assert out["MultiRegionConsistency"] == "STRONG"
-    assert sorted(r["RegionName"] for r in out["Replicas"]) == ["us-east-1", "us-east-2", "us-west-2"]
+    assert sorted(r["RegionName"] for r in out["Replicas"]) == ["us-east-2", "us-west-2"]
     east.put_item(TableName=table, Item={"pk": {"S": "k"}, "v": {"S": "1"}})
     assert item(west, table, "k") == {"pk": {"S": "k"}, "v": {"S": "1"}}  # no waiting: synchronous
     assert item(east2, table, "k") == {"pk": {"S": "k"}, "v": {"S": "1"}}
@@ -102,6 +102,15 @@ def test_invalid_region_choices(server: ServerProcess, regions: list[str], witne
         strong(east, table, *regions, witness=witness)
     assert err.value.response["Error"]["Code"] == "ValidationException"
     assert "Replicas" not in east.describe_table(TableName=table)["Table"]
+
+
+def test_consistency_alone_is_no_update(server: ServerProcess) -> None:
+    table = name()
+    (east,) = clients(server, "us-east-1")
+    create_table(east, table)
+    with pytest.raises(ClientError) as err:
+        east.update_table(TableName=table, MultiRegionConsistency="STRONG")
+    assert err.value.response["Error"]["Message"].startswith("At least one of")
 
 
 def test_table_must_be_empty(server: ServerProcess) -> None:

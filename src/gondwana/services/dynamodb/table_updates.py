@@ -49,8 +49,6 @@ def apply_update(tables: Tables, table: Table, p: dict[str, Any]) -> None:
         "TableClass",
         "WarmThroughput",
         "OnDemandThroughput",
-        "MultiRegionConsistency",
-        "GlobalTableWitnessUpdates",
     )
     if not any(p.get(k) is not None for k in known):
         raise validation(_NOTHING)

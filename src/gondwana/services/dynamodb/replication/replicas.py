@@ -61,7 +61,9 @@ def describe(table: Table, d: dict[str, Any], now: float) -> None:
         return
     d["GlobalTableVersion"] = table.desc.get("_version", VERSION)  # the legacy API sets 2017.11.29
     out = []
-    for entry in table.desc["_replicas"]:  # every replica, the described one included
+    for entry in table.desc["_replicas"]:
+        if entry["RegionName"] == table.region:
+            continue  # AWS never lists the described table itself
         status = entry["ReplicaStatus"]
         if status == "CREATING" and now >= entry.get("_until", 0):
             status = "ACTIVE"
@@ -71,12 +73,11 @@ def describe(table: Table, d: dict[str, Any], now: float) -> None:
             public.setdefault("ReplicaTableClassSummary", {"TableClass": "STANDARD"})
         out.append(public)
     d["Replicas"] = out
-    if table.desc.get("_consistency") == "STRONG":
+    d["GlobalTableSettingsReplicationMode"] = "ENABLED_WITH_OVERRIDES"
+    if table.desc.get("_consistency") == "STRONG":  # EVENTUAL is never shown
         d["MultiRegionConsistency"] = "STRONG"
         if table.desc.get("_witness"):
             d["GlobalTableWitnesses"] = [{"RegionName": table.desc["_witness"], "WitnessStatus": "ACTIVE"}]
-    else:
-        d["MultiRegionConsistency"] = "EVENTUAL"
 
 
 def _exists(name: str) -> ServiceError:

@@ -280,3 +280,21 @@ def test_aws_cli_with_region_flags(server: ServerProcess) -> None:
         _aws(server, "dynamodb", "describe-table", "--region", "eu-west-3", "--table-name", table).stdout
     )
     assert [r["RegionName"] for r in described["Table"]["Replicas"]] == ["us-east-1"]
+
+
+def test_throughput_changed_in_any_region_applies_to_all(server: ServerProcess) -> None:
+    table = name()
+    east, west = clients(server, "us-east-1", "us-west-2")
+    create_table(east, table, BillingMode="PROVISIONED", ProvisionedThroughput={
+        "ReadCapacityUnits": 5, "WriteCapacityUnits": 5})  # fmt: skip
+    add_replica(east, table, "us-west-2")
+    west.update_table(
+        TableName=table, ProvisionedThroughput={"ReadCapacityUnits": 7, "WriteCapacityUnits": 9}
+    )
+    pt = east.describe_table(TableName=table)["Table"]["ProvisionedThroughput"]
+    assert (pt["ReadCapacityUnits"], pt["WriteCapacityUnits"]) == (7, 9)
+    east.update_table(TableName=table, BillingMode="PAY_PER_REQUEST")
+    assert (
+        west.describe_table(TableName=table)["Table"]["BillingModeSummary"]["BillingMode"]
+        == "PAY_PER_REQUEST"
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -140,6 +141,12 @@ def apply_update(tables: Tables, table: Table, p: dict[str, Any]) -> None:
             d["WarmThroughput"] = {**p["WarmThroughput"], "Status": "ACTIVE"}
         if (changed_throughput or p.get("GlobalSecondaryIndexUpdates")) and delay:
             table.status, table.status_until = "UPDATING", now + delay
+        for other in replicas.members(svc, table) if changed_throughput else []:
+            # Throughput and billing mode changed in any region apply to the whole group.
+            for key in ("ProvisionedThroughput", "BillingModeSummary"):
+                if key in d:
+                    other.desc[key] = copy.deepcopy(d[key])
+            tables.store.save(other)
         tables.store.save(table)
 
 

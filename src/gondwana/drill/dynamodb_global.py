@@ -70,6 +70,7 @@ class _Writer(threading.Thread):
             "written_at": {"N": f"{_now_ms():.3f}"},
         }
         client = self.d.clients[region]
+        acked = None
         try:
             client.call("PutItem", {"TableName": self.d.table, "Item": item})
             acked = _now_ms()
@@ -84,8 +85,9 @@ class _Writer(threading.Thread):
             self.failed_writes += 1
             if self.failed_at is None:
                 self.failed_at = _now_ms()
-            self.active = self.d.secondary  # fail over: retry this write in the secondary at once
-            self._write(seq)
+            self.active = self.d.secondary  # fail over
+            if acked is None:
+                self._write(seq)  # the item was not acknowledged: retry it in the secondary at once
             return
         if region == self.d.secondary and self.failover_at is None:
             self.failover_at = acked

@@ -107,9 +107,13 @@ def test_replica_errors(server: ServerProcess) -> None:
     assert error(ReplicaUpdates=two)["Message"] == (
         "Update table operation with more than one create or delete replica actions not allowed"
     )
-    mixed = [{"Create": {"RegionName": "eu-north-1"}}, {"Delete": {"RegionName": "us-west-2"}}]
+    mixed = [{"Create": {"RegionName": "eu-north-1"}, "Delete": {"RegionName": "us-west-2"}}]
     assert error(ReplicaUpdates=mixed)["Message"] == (
         "Update table operation with more than one type of replica actions not allowed."
+    )
+    assert error(ReplicaUpdates=two[:1], DeletionProtectionEnabled=True)["Message"] == (
+        "One or more parameter values were invalid: Replica modification must be the only operation in the "
+        "request"
     )
     # All or nothing: a replica created before a later action fails is not left behind.
     bad = [{"Create": {"RegionName": "eu-north-1"}}, {"Update": {"RegionName": "ap-south-1"}}]

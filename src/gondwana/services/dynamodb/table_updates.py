@@ -53,6 +53,8 @@ def apply_update(tables: Tables, table: Table, p: dict[str, Any]) -> None:
     )
     if not any(p.get(k) is not None for k in known):
         raise validation(_NOTHING)
+    if p.get("ReplicaUpdates") and any(p.get(k) is not None for k in known if k != "ReplicaUpdates"):
+        raise invalid("Replica modification must be the only operation in the request")
     with tables.runtime.store.transaction():
         if billing == "PAY_PER_REQUEST" and not ppr:
             if pt:

@@ -111,6 +111,13 @@ def apply_updates(svc: DynamoDBService, table: Table, p: dict[str, Any], now: fl
     witness = p.get("GlobalTableWitnessUpdates") or []
     if any(not any(update.get(k) for k in ("Create", "Update", "Delete")) for update in updates):
         raise validation("There are no actions specified in the Replica Update Action of the request.")
+    if any(sum(bool(update.get(k)) for k in ("Create", "Update", "Delete")) > 1 for update in updates):
+        raise validation("Update table operation with more than one type of replica actions not allowed.")
+    unique: list[dict[str, Any]] = []  # the same action twice counts once
+    for update in updates:
+        if update not in unique:
+            unique.append(update)
+    updates = unique
     for update in updates:
         action = next(k for k in ("Create", "Update", "Delete") if update.get(k))
         if action != "Update" and update[action]["RegionName"] == table.region:
@@ -126,9 +133,6 @@ def apply_updates(svc: DynamoDBService, table: Table, p: dict[str, Any], now: fl
     if p.get("MultiRegionConsistency") == "STRONG":
         strong.check_conversion(svc, table, updates, witness)
     else:
-        kinds = {k for u in updates for k in ("Create", "Delete") if u.get(k)}
-        if len(kinds) > 1:
-            raise validation("Update table operation with more than one type of replica actions not allowed.")
         if sum(1 for u in updates if u.get("Create") or u.get("Delete")) > 1:
             raise validation(
                 "Update table operation with more than one create or delete replica actions not allowed"

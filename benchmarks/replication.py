@@ -13,7 +13,9 @@ latest 2,000 changes). After the load the queue drains. Reported:
 - offered: item changes the source acknowledged per second;
 - replicated (sustained): changes applied in the target per second during the load window;
 - replicated (end to end): every change, from the first write to the last apply;
-- p99 delay and p99 - configured delay (the target: within 50 ms); max queue length.
+- p99 delay and p99 - configured delay (the target: within 50 ms); max queue length;
+- baseline: the same writers unpaced on a table with a stream but no replica (the source's own
+  ceiling: what the write path costs before replication adds its outbox and the target's apply).
 
 Prints a table and writes JSON to benchmarks/results/<UTC time>-replication.json. A benchmark, not a
 test: it asserts nothing. Targets: >= 5,000 changes/s, p99 within 50 ms of the configured delay.
@@ -76,7 +78,7 @@ def start_server(data_dir: str) -> tuple[subprocess.Popen[str], str]:
     raise RuntimeError("the server exited before listening")
 
 
-def setup(url: str) -> str:
+def setup(url: str, replica: bool = True) -> str:
     table = f"bench-repl-{uuid.uuid4().hex[:8]}"
     ddb = DynamoDB(url, SOURCE, timeout=30)
     ddb.call(
@@ -86,8 +88,12 @@ def setup(url: str) -> str:
             "BillingMode": "PAY_PER_REQUEST",
             "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
             "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+            # Replication needs the stream (UpdateTable turns it on): the baseline has it too.
+            "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
         },
     )
+    if not replica:
+        return table
     ddb.call("UpdateTable", {"TableName": table, "ReplicaUpdates": [{"Create": {"RegionName": TARGET}}]})
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -130,10 +136,29 @@ def writer(url: str, table: str, rate: float, stop: threading.Event, acked: list
                 tick = time.monotonic()
 
 
+def _baseline(url: str, seconds: float, writers: int) -> float:
+    """The source's own write rate, unpaced, with a stream and no replica: the ceiling for the rest."""
+    table = setup(url, replica=False)
+    stop, acked = threading.Event(), [0] * writers
+    threads = [
+        threading.Thread(target=writer, args=(url, table, 0, stop, acked, i), daemon=True)
+        for i in range(writers)
+    ]
+    start = time.monotonic()
+    for thread in threads:
+        thread.start()
+    time.sleep(seconds)
+    stop.set()
+    for thread in threads:
+        thread.join()
+    return sum(acked) / (time.monotonic() - start)
+
+
 def run(url: str, rate: float, seconds: float, writers: int, delay_ms: int | None) -> dict[str, Any]:
     control = Control(url)
     if delay_ms is not None:
         control.call("POST", "replication", {"delay_ms": delay_ms})
+    baseline = _baseline(url, min(seconds, 5.0), writers)
     table = setup(url)
     configured = control.call("GET", "replication")["delay_ms"]
     stop, acked = threading.Event(), [0] * writers
@@ -194,6 +219,7 @@ def run(url: str, rate: float, seconds: float, writers: int, delay_ms: int | Non
         "seconds": seconds,
         "configured_delay_ms": configured,
         "changes": total,
+        "baseline_unreplicated_per_s": round(baseline, 1),
         "applied": p["applied"] - base,
         "offered_per_s": round(offered, 1),
         "replicated_sustained_per_s": round(sustained, 1),
@@ -222,6 +248,7 @@ def table_text(r: dict[str, Any]) -> str:
             if r["target_rate"]
             else f"{r['seconds']:g} s, unpaced",
         ),
+        ("baseline: stream, no replica", f"{r['baseline_unreplicated_per_s']:,.0f} changes/s acknowledged"),
         ("item changes acknowledged", f"{r['changes']:,} ({r['offered_per_s']:,.0f}/s)"),
         ("replicated, sustained", f"{r['replicated_sustained_per_s']:,.0f}/s   (target >= 5,000/s)"),
         (

@@ -260,8 +260,10 @@ def test_replica_status_follows_the_state_delay_and_overrides_show(
     east.update_table(TableName=table, ReplicaUpdates=[{"Update": {
         "RegionName": "us-west-2", "ProvisionedThroughputOverride": {"ReadCapacityUnits": 7}}}])  # fmt: skip
     replica = west.describe_table(TableName=table)["Table"]
-    assert replica["Replicas"][0] == {"RegionName": "us-east-1", "ReplicaStatus": "ACTIVE",
-                                      "ReplicaTableClassSummary": {"TableClass": "STANDARD"}}  # fmt: skip
+    assert replica["Replicas"][0] == {
+        "RegionName": "us-east-1", "ReplicaStatus": "ACTIVE", "GlobalTableSettingsReplicationMode": "ENABLED_WITH_OVERRIDES",
+        "WarmThroughput": {"ReadUnitsPerSecond": 5, "WriteUnitsPerSecond": 5, "Status": "ACTIVE"},
+    }  # fmt: skip
     assert east.describe_table(TableName=table)["Table"]["Replicas"][0]["ProvisionedThroughputOverride"] == {
         "ReadCapacityUnits": 7
     }

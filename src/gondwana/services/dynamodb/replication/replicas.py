@@ -69,8 +69,9 @@ def describe(table: Table, d: dict[str, Any], now: float) -> None:
             status = "ACTIVE"
         public = {k: copy.deepcopy(v) for k, v in entry.items() if not k.startswith("_")}
         public["ReplicaStatus"] = status
-        if status == "ACTIVE":
-            public.setdefault("ReplicaTableClassSummary", {"TableClass": "STANDARD"})
+        if status == "ACTIVE" and "WarmThroughput" in d:  # the group shares its capacity settings
+            public["WarmThroughput"] = copy.deepcopy(d["WarmThroughput"])
+        public["GlobalTableSettingsReplicationMode"] = "ENABLED_WITH_OVERRIDES"
         out.append(public)
     d["Replicas"] = out
     d["GlobalTableSettingsReplicationMode"] = "ENABLED_WITH_OVERRIDES"

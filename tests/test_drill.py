@@ -37,8 +37,10 @@ def test_drill_report_matches_the_replicas(fresh_server: Any) -> None:
         make_client(proc.url, "dynamodb", SECONDARY),
     )
     observed: dict[str, Any] = {}
+    default_delay = proc.call("GET", "/_gondwana/replication")["delay_ms"]
 
     def on_failover(report: DrillReport) -> None:
+        assert proc.call("GET", "/_gondwana/replication")["delay_ms"] == 500
         # The primary is down: nothing more reaches the secondary from it until the heal.
         assert proc.call("GET", "/_gondwana/health")["faults"], "the primary should be down now"
         observed["secondary"] = scan(secondary, report.table)
@@ -76,6 +78,7 @@ def test_drill_report_matches_the_replicas(fresh_server: Any) -> None:
     assert lag["count"] > 0 and lag["p50"] <= lag["p99"] <= lag["max"]
     assert lag["p50"] >= 300  # visible only after the 500 ms delay (less the time the ack took)
     assert proc.call("GET", "/_gondwana/faults")["faults"] == []
+    assert proc.call("GET", "/_gondwana/replication")["delay_ms"] == default_delay  # restored
 
 
 def test_hung_primary_is_noticed_after_the_writer_timeout(fresh_server: Any) -> None:

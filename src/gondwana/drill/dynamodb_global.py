@@ -248,8 +248,26 @@ def run_drill(
     if primary == secondary:
         raise ValueError("the primary and the secondary must be different regions")
     drill = _Drill(Control(endpoint).endpoint, primary, secondary, rate, poll, timeout)
+    previous = drill.control.call("GET", "replication").get("delay_ms")
     if delay_ms is not None:
         drill.control.call("POST", "replication", {"delay_ms": delay_ms})
+    try:
+        return _run(drill, before, after, outage_mode, converge_timeout, on_failover, log)
+    finally:
+        if delay_ms is not None and previous is not None:  # leave the server as it was
+            drill.control.call("POST", "replication", {"delay_ms": previous})
+
+
+def _run(
+    drill: _Drill,
+    before: float,
+    after: float,
+    outage_mode: str,
+    converge_timeout: float,
+    on_failover: Callable[[DrillReport], None] | None,
+    log: Callable[[str], None],
+) -> DrillReport:
+    primary, secondary, rate = drill.primary, drill.secondary, drill.rate
     configured = drill.control.call("GET", "replication").get("delay_ms")
     report = DrillReport(
         table=drill.table,

@@ -122,3 +122,27 @@ def test_table_must_be_empty(server: ServerProcess) -> None:
         strong(east, table, "us-east-2", "us-west-2")
     assert err.value.response["Error"]["Code"] == "ValidationException"
     assert "empty" in err.value.response["Error"]["Message"]
+
+
+def test_group_is_torn_down_in_one_call(server: ServerProcess) -> None:
+    table = name()
+    east1, east2 = clients(server, "us-east-1", "us-east-2")
+    create_table(east1, table)
+    strong(east1, table, "us-east-2", witness="us-west-2")
+    with pytest.raises(ClientError) as err:  # the witness must go too
+        east1.update_table(TableName=table, ReplicaUpdates=[{"Delete": {"RegionName": "us-east-2"}}])
+    assert (
+        err.value.response["Error"]["Message"]
+        == "Update table delete operation does not include all witnesses."
+    )
+    east1.update_table(
+        TableName=table,
+        ReplicaUpdates=[{"Delete": {"RegionName": "us-east-2"}}],
+        GlobalTableWitnessUpdates=[{"Delete": {"RegionName": "us-west-2"}}],
+    )
+    d = east1.describe_table(TableName=table)["Table"]
+    assert "Replicas" not in d and "MultiRegionConsistency" not in d and "GlobalTableWitnesses" not in d
+    with pytest.raises(ClientError) as err:
+        east2.describe_table(TableName=table)
+    assert err.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    east1.delete_table(TableName=table)

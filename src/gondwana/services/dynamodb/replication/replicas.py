@@ -126,6 +126,9 @@ def apply_updates(svc: DynamoDBService, table: Table, p: dict[str, Any], now: fl
                 "Cannot add or delete the local region through ReplicaUpdates. Use CreateTable, DeleteTable, "
                 "or UpdateTable as required."
             )
+    if strong.is_strong(table) and any(u.get("Delete") for u in updates):
+        strong.dissolve(svc, table, updates, witness, now)
+        return
     if witness and p.get("MultiRegionConsistency") != "STRONG":
         raise validation(
             "MultiRegionConsistency must be set as STRONG when GlobalTableWitnessUpdates parameter is "

@@ -117,3 +117,29 @@ def refuse_transaction(table: Table) -> None:
         raise validation(
             "Transactions are not supported for tables with MultiRegionConsistency set to STRONG"
         )
+
+
+def dissolve(
+    svc: DynamoDBService,
+    table: Table,
+    updates: list[dict[str, Any]],
+    witness: list[dict[str, Any]],
+    now: float,
+) -> None:
+    """An MRSC group is torn down in one call deleting every other replica and the witness; what remains
+    is a plain regional table."""
+    from gondwana.services.dynamodb.replication.replicas import members, refuse_single_strong_delete
+
+    others = members(svc, table)
+    deleting = {u["Delete"]["RegionName"] for u in updates if u.get("Delete")}
+    if any(not u.get("Delete") for u in updates) or deleting != {o.region for o in others}:
+        refuse_single_strong_delete(table)
+    gone = {w["Delete"]["RegionName"] for w in witness if w.get("Delete")}
+    if table.desc.get("_witness") and gone != {table.desc["_witness"]}:
+        raise validation("Update table delete operation does not include all witnesses.")
+    for other in others:
+        svc.tables._close_stream(other, now)
+        svc.table_store.drop(other)
+    for key in ("_replicas", "_consistency", "_witness", "_version", "_seeded"):
+        table.desc.pop(key, None)
+    svc.table_store.save(table)

@@ -14,6 +14,7 @@ import copy
 from typing import TYPE_CHECKING, Any
 
 from gondwana.protocols.errors import ServiceError
+from gondwana.services.dynamodb import replication
 from gondwana.services.dynamodb.errors import validation
 from gondwana.services.dynamodb.replication import replicas
 
@@ -94,11 +95,9 @@ def _regroup(svc: DynamoDBService, tables: list[Table], created: float) -> None:
     regions = [t.region for t in tables]
     for table in tables:
         table.desc["_legacy"] = {"created": created, "regions": regions}
-        table.desc["_version"] = "2017.11.29"  # what DescribeTable shows as GlobalTableVersion
         svc.table_store.save(table)
-    entries = [{"RegionName": r, "ReplicaStatus": "ACTIVE"} for r in regions]
-    replicas._save_group(svc, tables[0], entries)
-    svc.replication.replicator.start_pairs(tables[0].account, tables[0].name)
+    # DescribeTable then shows GlobalTableVersion 2017.11.29.
+    replication.join_tables(svc, tables[0].account, tables[0].name, regions, version="2017.11.29")
 
 
 def _description(svc: DynamoDBService, tables: list[Table]) -> Params:

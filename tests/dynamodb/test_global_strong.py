@@ -67,6 +67,12 @@ def test_transactions_and_ttl_are_refused(server: ServerProcess) -> None:
         ap1.transact_write_items(TransactItems=[{"Put": {"TableName": table, "Item": {"pk": {"S": "t"}}}}])
     assert err.value.response["Error"]["Code"] == "ValidationException"
     with pytest.raises(ClientError) as err:
+        ap1.execute_transaction(
+            TransactStatements=[{"Statement": f"INSERT INTO \"{table}\" VALUE {{'pk': 'p'}}"}]
+        )
+    assert err.value.response["Error"]["Code"] == "ValidationException"
+    assert ap1.scan(TableName=table)["Items"] == []
+    with pytest.raises(ClientError) as err:
         ap1.update_time_to_live(
             TableName=table, TimeToLiveSpecification={"Enabled": True, "AttributeName": "e"}
         )

@@ -188,8 +188,29 @@ class Replicator:
         return soonest
 
     def _deliver(self, source: str, target: str, rows: list[Any], now: float) -> None:
+        try:
+            outcomes = self._apply(source, target, rows)
+        except Exception:  # one bad entry must not stall the pair: apply them one by one
+            log.exception("replication %s -> %s failed; retrying entry by entry", source, target)
+            outcomes = []
+            for row in rows:
+                try:
+                    outcomes += self._apply(source, target, [row])
+                except Exception:
+                    log.exception("dropping replication entry %s (%s -> %s)", row[0], source, target)
+                    with self.store.transaction():
+                        self.store.execute("DELETE FROM dynamodb_repl_outbox WHERE seq = ?", (row[0],))
         stats = self.stats.setdefault((source, target), PairStats())
+        for applied, written in outcomes:
+            if applied:
+                stats.add((now - written) * 1000.0)
+            else:
+                stats.conflicts_dropped += 1
+
+    def _apply(self, source: str, target: str, rows: list[Any]) -> list[tuple[bool, float]]:
+        """Apply `rows` in one transaction: (applied, written) per delivered entry."""
         tables: dict[tuple[str, str], Table | None] = {}
+        outcomes = []
         with self.store.transaction():
             for seq, account, name, keys_text, item_text, written, origin in rows:
                 self.store.execute("DELETE FROM dynamodb_repl_outbox WHERE seq = ?", (seq,))
@@ -199,10 +220,9 @@ class Replicator:
                 if table is None or source not in [r["RegionName"] for r in table.desc.get("_replicas", [])]:
                     continue  # the replica (or the group) is gone
                 new = codec.loads(item_text) if item_text is not None else None
-                if apply_change(self.svc, table, codec.loads(keys_text), new, written, origin):
-                    stats.add((now - written) * 1000.0)
-                else:
-                    stats.conflicts_dropped += 1
+                applied = apply_change(self.svc, table, codec.loads(keys_text), new, written, origin)
+                outcomes.append((applied, written))
+        return outcomes
 
     # ---- the control API -----------------------------------------------------------------------
 

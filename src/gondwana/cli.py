@@ -16,6 +16,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the server")
     add_serve_arguments(serve)
     _add_fault_commands(commands)
+    from gondwana.drill.cli import add_arguments as add_drill_arguments
+
+    add_drill_arguments(commands)
     return parser
 
 
@@ -91,5 +94,9 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     if args.command == "fault":
         return _fault(args)
+    if args.command == "drill":
+        from gondwana.drill.cli import run as run_drill
+
+        return run_drill(args)
     parser.print_help()
     return 2

@@ -32,6 +32,7 @@ class Settings:
     tls_key: Path | None = None
     kinesis_throttle: bool = False  # enforce Kinesis per-shard throughput limits
     ttl_interval: float = 1.0  # seconds between DynamoDB TTL sweeps
+    replication_delay_ms: int = 300  # default delay of cross-region replication (global tables)
 
     @property
     def state_delay(self) -> float:
@@ -134,6 +135,14 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         help="how often DynamoDB's TTL sweeper runs [GONDWANA_TTL_INTERVAL]",
     )
 
+    add(
+        "--replication-delay",
+        type=int,
+        default=int(_env("REPLICATION_DELAY", "300") or 300),
+        metavar="MS",
+        help="default cross-region replication delay [GONDWANA_REPLICATION_DELAY]",
+    )
+
 
 def _flag(name: str) -> bool:
     return (_env(name, "") or "").lower() in ("1", "true", "yes")
@@ -159,4 +168,5 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         tls_key=Path(args.tls_key) if args.tls_key else None,
         kinesis_throttle=args.kinesis_throttle,
         ttl_interval=args.ttl_interval,
+        replication_delay_ms=args.replication_delay,
     )

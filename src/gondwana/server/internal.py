@@ -37,11 +37,34 @@ class InternalApi:
             return await self.remove_fault(request)
         route = self.routes.get((request.method, request.path.rstrip("/")))
         if route is None:
+            contributed = self._service_route(request.method, request.path.rstrip("/"))
+            if contributed is not None:
+                return await self._call_service_route(contributed, request)
             known = {path for _, path in self.routes}
             if request.path.rstrip("/") in known:
                 return _json({"error": f"method {request.method} not allowed"}, 405)
             return _json({"error": f"no such endpoint: {request.path}"}, 404)
         return await route(request)
+
+    def _service_route(self, method: str, path: str) -> Callable[[Any], tuple[int, Any]] | None:
+        """A route a service contributes: its `control_routes()` maps (method, path) to a callable
+        taking the parsed JSON body (None when empty) and returning (status, JSON value)."""
+        for service in self.runtime.services.values():
+            routes = getattr(service, "control_routes", None)
+            handler = routes().get((method, path)) if routes else None
+            if handler is not None:
+                return handler
+        return None
+
+    async def _call_service_route(
+        self, handler: Callable[[Any], tuple[int, Any]], request: Request
+    ) -> Response:
+        try:
+            body = json.loads(request.body) if request.body else None
+        except ValueError:
+            return _json({"error": "expected a JSON body"}, 400)
+        status, value = handler(body)
+        return _json(value, status)
 
     async def health(self, request: Request) -> Response:
         runtime = self.runtime

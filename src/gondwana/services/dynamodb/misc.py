@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from gondwana.protocols.errors import ServiceError
 from gondwana.services.dynamodb import codec
 from gondwana.services.dynamodb.errors import validation
+from gondwana.services.dynamodb.replication import replicas, strong
 from gondwana.services.dynamodb.tables import table_name
 from gondwana.services.dynamodb.writes import expiry
 
@@ -56,17 +57,25 @@ def update_ttl(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, A
             "TimeToLive is active on a different AttributeName: current AttributeName is "
             f"{current.get('AttributeName')}"
         )
+    if spec["Enabled"] and strong.is_strong(table):
+        raise validation("Time to live is not supported for tables with MultiRegionConsistency set to STRONG")
     status = "ENABLED" if spec["Enabled"] else "DISABLED"
-    table.desc["_ttl"] = {"TimeToLiveStatus": status, "AttributeName": spec["AttributeName"], "changed": now}
     store = svc.runtime.store
     with store.transaction():
-        svc.table_store.save(table)
-        rows = store.query("SELECT spread, hk, rk, item FROM dynamodb_items WHERE tid = ?", (table.tid,))
-        for spread, hk, rk, text in rows:  # index the expiry of existing items
-            store.execute(
-                "UPDATE dynamodb_items SET expires = ? WHERE tid = ? AND spread = ? AND hk = ? AND rk = ?",
-                (expiry(table, codec.loads(text)), table.tid, spread, hk, rk),
-            )
+        for each in [table, *replicas.members(svc, table)]:  # TTL settings sync to every replica
+            each.desc["_ttl"] = {
+                "TimeToLiveStatus": status,
+                "AttributeName": spec["AttributeName"],
+                "changed": now,
+            }
+            svc.table_store.save(each)
+            rows = store.query("SELECT spread, hk, rk, item FROM dynamodb_items WHERE tid = ?", (each.tid,))
+            for spread, hk, rk, text in rows:  # index the expiry of existing items
+                store.execute(
+                    "UPDATE dynamodb_items SET expires = ? WHERE tid = ? AND spread = ? AND hk = ? "
+                    "AND rk = ?",
+                    (expiry(each, codec.loads(text)), each.tid, spread, hk, rk),
+                )
     return {"TimeToLiveSpecification": {"Enabled": spec["Enabled"], "AttributeName": spec["AttributeName"]}}
 
 

@@ -13,6 +13,7 @@ from gondwana.services.dynamodb.params import ex
 from gondwana.services.dynamodb.partiql import parse
 from gondwana.services.dynamodb.partiql_tokens import Statement
 from gondwana.services.dynamodb.query import PAGE_BYTES
+from gondwana.services.dynamodb.replication import strong
 from gondwana.services.dynamodb.transactions import digest, remember, replayed
 from gondwana.services.dynamodb.types import check_item
 
@@ -244,6 +245,7 @@ def execute_transaction(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> di
         raise validation("Transaction must consist of either all read statements or all write statements")
     seen = set()
     for plan in plans:
+        strong.refuse_transaction(plan.table)
         key = plan.key if plan.st.kind != "SELECT" else plan.full_key()
         if key is None:
             raise validation("Select statements within ExecuteTransaction must specify the full primary key")

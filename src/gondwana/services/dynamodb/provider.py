@@ -8,12 +8,14 @@ from gondwana.server.context import RequestContext
 from gondwana.services.base import Service
 from gondwana.services.dynamodb import (
     batch,
+    global_legacy,
     insights,
     items,
     kinesis_destinations,
     misc,
     partiql_ops,
     query,
+    replication,
     transactions,
 )
 from gondwana.services.dynamodb.storage import MIGRATIONS, TableStore
@@ -39,15 +41,29 @@ class DynamoDBService(Service):
         self.table_store = TableStore(store)
         self.writer = Writer(store, self.table_store)
         self.tables = Tables(self.runtime, self.table_store, self.writer)
+        store.register("dynamodb_repl", replication.MIGRATIONS)
+        self.replication = replication.Replication(self)
+        self.writer.replication = self.replication
+        self.tables.replication_service = self
         self.ttl = TtlSweeper(self)
         self.ttl.start()
+        self.replication.replicator.start()
 
     def reset(self) -> None:
         self.table_store.clear()
+        self.replication.replicator.reset()
         self.ttl.start()
+        self.replication.replicator.start()
 
     def close(self) -> None:
         self.ttl.stop()
+        self.replication.replicator.stop()
+
+    def health(self) -> dict[str, Any]:
+        return {"state": "running", "replication": replication.summary(self)}
+
+    def control_routes(self) -> dict[Any, Any]:
+        return replication.control_routes(self)
 
     # ---- control plane -----------------------------------------------------------------------
 
@@ -122,6 +138,26 @@ class DynamoDBService(Service):
 
     def disable_kinesis_streaming_destination(self, ctx: RequestContext, p: Params) -> Params:
         return kinesis_destinations.disable(self, ctx, p)
+
+    # ---- global tables, version 2017.11.29 -------------------------------------------------------
+
+    def create_global_table(self, ctx: RequestContext, p: Params) -> Params:
+        return global_legacy.create(self, ctx, p)
+
+    def update_global_table(self, ctx: RequestContext, p: Params) -> Params:
+        return global_legacy.update(self, ctx, p)
+
+    def describe_global_table(self, ctx: RequestContext, p: Params) -> Params:
+        return global_legacy.describe(self, ctx, p)
+
+    def list_global_tables(self, ctx: RequestContext, p: Params) -> Params:
+        return global_legacy.list_all(self, ctx, p)
+
+    def describe_global_table_settings(self, ctx: RequestContext, p: Params) -> Params:
+        return global_legacy.describe_settings(self, ctx, p)
+
+    def update_global_table_settings(self, ctx: RequestContext, p: Params) -> Params:
+        return global_legacy.update_settings(self, ctx, p)
 
     # ---- data plane --------------------------------------------------------------------------
 

@@ -129,6 +129,7 @@ class TableStore:
         for sql in (
             "DELETE FROM dynamodb_items WHERE tid = ?",
             "DELETE FROM dynamodb_index_items WHERE tid = ?",
+            "DELETE FROM dynamodb_repl_tombstones WHERE tid = ?",
             "DELETE FROM dynamodb_tables WHERE tid = ?",
         ):
             self.store.execute(sql, (table.tid,))

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 import datetime
 from typing import TYPE_CHECKING, Any
 
 from gondwana.protocols.errors import ServiceError
 from gondwana.services.dynamodb import codec
 from gondwana.services.dynamodb.errors import invalid, validation
+from gondwana.services.dynamodb.replication import replicas
 from gondwana.services.dynamodb.table_specs import (
     MAX_GSI,
     check_key_schema,
@@ -51,6 +53,8 @@ def apply_update(tables: Tables, table: Table, p: dict[str, Any]) -> None:
     )
     if not any(p.get(k) is not None for k in known):
         raise validation(_NOTHING)
+    if p.get("ReplicaUpdates") and any(p.get(k) is not None for k in known if k != "ReplicaUpdates"):
+        raise invalid("Replica modification must be the only operation in the request")
     with tables.runtime.store.transaction():
         if billing == "PAY_PER_REQUEST" and not ppr:
             if pt:
@@ -99,11 +103,18 @@ def apply_update(tables: Tables, table: Table, p: dict[str, Any]) -> None:
             )
         for update in updates:
             _gsi_update(tables, table, update, p.get("AttributeDefinitions") or [], now, delay)
+        svc = tables.replication_service
+        for other in replicas.members(svc, table) if updates else []:  # GSIs are kept in step
+            for update in updates:
+                _gsi_update(tables, other, update, p.get("AttributeDefinitions") or [], now, delay)
+            tables.store.save(other)
         stream = p.get("StreamSpecification")
         if stream is not None:
             current = d.get("StreamSpecification", {}).get("StreamEnabled", False)
             if stream.get("StreamEnabled") and current:
                 raise validation(f"Table already has an enabled stream: TableName: {table.name}")
+            if not stream.get("StreamEnabled") and "_replicas" in d and not d.get("_consistency"):
+                raise validation("Disabling Stream is not allowed for a Global Table replica")
             if not stream.get("StreamEnabled") and not current:
                 raise validation(f"Table already has no stream enabled: TableName: {table.name}")
             if stream.get("StreamEnabled"):
@@ -126,10 +137,18 @@ def apply_update(tables: Tables, table: Table, p: dict[str, Any]) -> None:
                 d["SSEDescription"] = sse_description(sse.get("KMSMasterKeyId"), table.region, table.account)
             else:
                 d.pop("SSEDescription", None)
+        if p.get("ReplicaUpdates") or p.get("MultiRegionConsistency") or p.get("GlobalTableWitnessUpdates"):
+            replicas.apply_updates(svc, table, p, now)
         if p.get("WarmThroughput"):
             d["WarmThroughput"] = {**p["WarmThroughput"], "Status": "ACTIVE"}
         if (changed_throughput or p.get("GlobalSecondaryIndexUpdates")) and delay:
             table.status, table.status_until = "UPDATING", now + delay
+        for other in replicas.members(svc, table) if changed_throughput else []:
+            # Throughput and billing mode changed in any region apply to the whole group.
+            for key in ("ProvisionedThroughput", "BillingModeSummary"):
+                if key in d:
+                    other.desc[key] = copy.deepcopy(d[key])
+            tables.store.save(other)
         tables.store.save(table)
 
 

@@ -14,6 +14,7 @@ import uuid
 from typing import Any
 
 from gondwana.services.dynamodb.errors import in_use, not_found, validation
+from gondwana.services.dynamodb.replication import replicas
 from gondwana.services.dynamodb.schema import Table
 from gondwana.services.dynamodb.shards import close_shard, open_shard
 from gondwana.services.dynamodb.storage import TableStore
@@ -57,6 +58,7 @@ class Tables:
         self.runtime = runtime
         self.store = store
         self.writer = writer
+        self.replication_service: Any = None  # the service, for global-table membership
 
     # ---- lookup and lifecycle ----------------------------------------------------------------
 
@@ -159,6 +161,7 @@ class Tables:
                 }
             )
             d["WarmThroughput"] = {**warm, "Status": "ACTIVE"}
+        replicas.describe(table, d, now)
         for private in [k for k in d if k.startswith("_")]:
             d.pop(private)
         return d
@@ -263,7 +266,12 @@ class Tables:
             out.pop(key, None)
         out["TableStatus"] = "DELETING"
         now = self.runtime.now()
+        replicas.refuse_single_strong_delete(table)
+        if "_replicas" in table.desc:  # it may have sourced a replica in the last 24 h
+            replicas.check_hold(self.replication_service, table, now)
         with self.runtime.store.transaction():
+            if "_replicas" in table.desc:  # a replica leaves its global table
+                replicas.leave(self.replication_service, table, now)
             self._close_stream(table, now)
             if self.runtime.state_delay:
                 table.status, table.status_until = "DELETING", now + self.runtime.state_delay
@@ -293,6 +301,8 @@ class Tables:
         try:
             apply_update(self, table, p)
         except BaseException:
-            self.store.forget(table)  # the store rolled back; so must the cached description
+            # The store rolled back; so must the cached descriptions (replica updates touch the
+            # tables of other regions too).
+            self.store.clear()
             raise
         return self.describe(table, live=False)

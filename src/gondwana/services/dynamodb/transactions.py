@@ -11,6 +11,7 @@ from gondwana.protocols.errors import ServiceError
 from gondwana.services.dynamodb import capacity, items
 from gondwana.services.dynamodb.errors import validation
 from gondwana.services.dynamodb.params import check_mixed, condition, ex, finish, placeholders, projection
+from gondwana.services.dynamodb.replication import strong
 from gondwana.services.dynamodb.types import check_item, item_size
 
 if TYPE_CHECKING:
@@ -102,6 +103,7 @@ def transact_write(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[st
         actions.append(_Action(svc, ctx, kinds[0], entry[kinds[0]]))
     seen = set()
     for action in actions:
+        strong.refuse_transaction(action.table)
         where = (action.table.tid, *action.table.encode_key(action.key))
         if where in seen:
             raise validation("Transaction request cannot include multiple operations on one item")

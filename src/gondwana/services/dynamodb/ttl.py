@@ -13,6 +13,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from gondwana.services.dynamodb import codec
+from gondwana.services.dynamodb.replication import replicas
 from gondwana.services.dynamodb.writes import SERVICE_IDENTITY
 
 if TYPE_CHECKING:
@@ -55,7 +56,7 @@ class TtlSweeper:
         now = runtime.now()
         store = runtime.store
         rows = store.query(
-            "SELECT tid, item FROM dynamodb_items WHERE expires IS NOT NULL AND expires <= ? AND "
+            "SELECT tid, item, origin FROM dynamodb_items WHERE expires IS NOT NULL AND expires <= ? AND "
             "expires >= ? "
             "LIMIT ?",
             (now, now - FIVE_YEARS, BATCH),
@@ -67,11 +68,13 @@ class TtlSweeper:
         tables = {t.tid: t for t in self.svc.table_store.all()} if rows else {}
         deleted = 0
         with store.transaction():
-            for tid, text in rows:
+            for tid, text, origin in rows:
                 info = tables.get(tid)
                 if info is None:
                     continue
                 table = self.svc.table_store.get(info.account, info.region, info.name) or info
+                if origin != table.region and origin in replicas.regions(table):
+                    continue  # a global table's item expires where it was written; the delete replicates
                 old = codec.loads(text)
                 self.svc.writer.apply(
                     table, old, None, now=now, region=table.region, identity=SERVICE_IDENTITY
@@ -79,4 +82,6 @@ class TtlSweeper:
                 deleted += 1
             if trim:
                 store.execute("DELETE FROM dynamodb_stream_records WHERE created < ?", (now - RETENTION,))
+                # Replication tombstones guard against late writes for as long as streams keep them.
+                store.execute("DELETE FROM dynamodb_repl_tombstones WHERE written < ?", (now - RETENTION,))
         return deleted

@@ -25,6 +25,7 @@ class Writer:
     def __init__(self, store: Store, tables: TableStore) -> None:
         self.store = store
         self.tables = tables
+        self.replication: Any = None  # told of every local change to a global table
 
     # ---- reads -------------------------------------------------------------------------------
 
@@ -55,13 +56,17 @@ class Writer:
         now: float,
         region: str,
         identity: dict[str, str] | None = None,
+        replicated: bool = False,
     ) -> dict[str, float]:
         """Replace `old` with `new` (either may be None) for the item whose key they share.
 
+        `replicated` marks a change arriving from another replica (not to be sent on again).
         Returns the write units each secondary index consumed."""
         if old is None and new is None:
             return {}
         key = table.key_of(new if new is not None else old)  # type: ignore[arg-type]
+        if not replicated and "_replicas" in table.desc and self.replication is not None:
+            self.replication.local_change(table, key, new, now, region)
         spread, hk, rk = table.encode_key(key)
         old_size = item_size(old) if old is not None else 0
         new_size = item_size(new) if new is not None else 0

@@ -1,0 +1,21 @@
+"""SQL for replication: the durable outbox of changes still to deliver, and delete tombstones.
+
+An outbox row is one item change for one target region, written in the same store transaction as
+the local change and deleted in the same transaction as its application in the target, so a change
+is delivered exactly once across `kill -9`. Tombstones keep a deleted item's (written, origin) so a
+late, older write cannot bring it back.
+"""
+
+MIGRATIONS = [
+    """
+    CREATE TABLE dynamodb_repl_outbox (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, account TEXT NOT NULL, name TEXT NOT NULL,
+        source TEXT NOT NULL, target TEXT NOT NULL, keys TEXT NOT NULL, item TEXT,
+        written REAL NOT NULL, origin TEXT NOT NULL);
+    CREATE INDEX dynamodb_repl_outbox_by_pair ON dynamodb_repl_outbox (source, target, seq);
+    CREATE TABLE dynamodb_repl_tombstones (
+        tid INTEGER NOT NULL, spread INTEGER NOT NULL, hk BLOB NOT NULL, rk BLOB NOT NULL,
+        written REAL NOT NULL, origin TEXT NOT NULL,
+        PRIMARY KEY (tid, spread, hk, rk)) WITHOUT ROWID;
+    """
+]

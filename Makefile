@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: serve test lint bench clean
+.PHONY: serve test lint bench drill clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,3 +32,12 @@ bench: $(VENV)/.installed
 
 clean:
 	rm -rf $(VENV) .gondwana .pytest_cache .ruff_cache
+
+# The disaster-recovery drill of article 3, end to end: a throwaway server (in memory, port 4599),
+# a global table in two regions, an outage of the primary, failover, heal, and the report
+# (drill-report.json, drill-lag.png).
+drill: $(VENV)/.installed
+	@$(VENV)/bin/gondwana serve --port 4599 --in-memory --log-level warning & pid=$$!; \
+	trap "kill $$pid" EXIT; \
+	for i in $$(seq 50); do $(PY) -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:4599/_gondwana/health')" 2>/dev/null && break; sleep 0.1; done; \
+	$(VENV)/bin/gondwana drill dynamodb-global-table --endpoint http://127.0.0.1:4599 --json drill-report.json --plot drill-lag.png

@@ -161,7 +161,8 @@ def _relate(rows: list[dict[str, Any]], ceiling_rps: float) -> None:
             )
             notes.append(f"gondwana is {row['gondwana_ratio']}x this")
         base = measured.get((row.get("baseline"), row["target"]))
-        if base is not None:  # in units/s: a batch of 10 against single messages compares messages
+        # In units/s: a batch of 10 against single messages compares messages.
+        if base is not None and base["units_per_s"]:
             row["pct_baseline"] = round(100 * row["units_per_s"] / base["units_per_s"], 1)
             notes.append(f"{row['pct_baseline']}% of {row['baseline']}")
         if "prefill" in row:

@@ -49,9 +49,10 @@ def _sends(fifo: bool, batch: int, name: str):
 def _receive_delete(fifo: bool, batch: int, name: str):
     def build(clients: Clients) -> list[Call]:
         url = _queue(clients, fifo, name)
-        receive = Call(
-            "sqs", "receive_message", {"QueueUrl": url, "MaxNumberOfMessages": batch, "WaitTimeSeconds": 0}
-        )
+        # A short visibility timeout: on FIFO, the messages a run leaves received but not deleted
+        # lock their groups until it expires, and the next run would find nothing to receive.
+        params = {"QueueUrl": url, "MaxNumberOfMessages": batch, "WaitTimeSeconds": 0, "VisibilityTimeout": 2}
+        receive = Call("sqs", "receive_message", params)
         if batch == 1:
             delete = Call("sqs", "delete_message", {"QueueUrl": url, "ReceiptHandle": "ZhandlesZ"})
         else:

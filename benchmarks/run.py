@@ -155,11 +155,15 @@ def _relate(rows: list[dict[str, Any]], ceiling_rps: float) -> None:
         notes = []
         mine = measured.get((row["workload"], "gondwana"))
         if row["group"] != "stacks" and row["target"] != "gondwana" and mine is not None:
-            row["gondwana_ratio"] = round(mine["rps"] / row["rps"], 2)
+            # in units/s, so a Lua flow compares what it moved, not how many requests it took
+            row["gondwana_ratio"] = (
+                round(mine["units_per_s"] / row["units_per_s"], 2) if row["units_per_s"] else None
+            )
             notes.append(f"gondwana is {row['gondwana_ratio']}x this")
         base = measured.get((row.get("baseline"), row["target"]))
-        if base is not None:
-            row["pct_baseline"] = round(100 * row["rps"] / base["rps"], 1)
+        # In units/s: a batch of 10 against single messages compares messages.
+        if base is not None and base["units_per_s"]:
+            row["pct_baseline"] = round(100 * row["units_per_s"] / base["units_per_s"], 1)
             notes.append(f"{row['pct_baseline']}% of {row['baseline']}")
         if "prefill" in row:
             notes.append(f"after {row['prefill']['requests']:,} prefill requests")

@@ -26,6 +26,7 @@ class LoadResult:
     rps: float
     errors: dict[str, int]
     latency_ms: dict[str, float]
+    units: int | None = None  # what a dynamic flow's Lua counted in `units`, if it counts
 
     @property
     def failed(self) -> int:
@@ -102,4 +103,7 @@ def run_wrk(
     raw = json.loads(line.removeprefix("WRK_JSON "))
     elapsed = raw["duration_us"] / 1e6
     lat = {k: round(v / 1000, 3) for k, v in raw["latency_us"].items()}
-    return LoadResult(raw["requests"], elapsed, raw["requests"] / elapsed, raw["errors"], lat)
+    units = raw.get("units", -1)
+    return LoadResult(
+        raw["requests"], elapsed, raw["requests"] / elapsed, raw["errors"], lat, None if units < 0 else units
+    )

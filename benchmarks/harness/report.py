@@ -48,7 +48,7 @@ def print_report(record: dict[str, Any]) -> None:
     if rows:
         head = (
             f"{'group':<8} {'workload':<26} {'target':<14} {'req/s':>9} {'units/s':>14} {'% ceil':>7} "
-            f"{'goal':>5} {'p50 ms':>7} {'p99 ms':>7} {'failed':>6} {'RSS MiB':>8}  note"
+            f"{'goal':>8} {'p50 ms':>7} {'p99 ms':>7} {'failed':>6} {'RSS MiB':>8}  note"
         )
         print("\n" + head + "\n" + "-" * len(head))
         for row in rows:
@@ -79,10 +79,14 @@ def _row(row: dict[str, Any]) -> str:
     if row.get("unit", "req") != "req":
         units = f"{_num(row['units_per_s'])} {row['unit']}"
     pct = f"{row['pct_ceiling']:.1f}" if row.get("pct_ceiling") is not None else "-"
-    goal = f"{row['target_pct']:.0f}%" if row.get("target_pct") and row["target"] == "gondwana" else ""
+    goal = ""
+    if row["target"] == "gondwana" and row.get("target_pct"):
+        goal = f"{row['target_pct']:.0f}%"
+    elif row["target"] == "gondwana" and row.get("target_units"):
+        goal = f"{row['target_units'] / 1000:,.0f}k/s"
     rss = row.get("rss_mib", {}).get("VmRSS")
     return (
-        f"{name} {_num(row['rps']):>9} {units:>14} {pct:>7} {goal:>5} "
+        f"{name} {_num(row['rps']):>9} {units:>14} {pct:>7} {goal:>8} "
         f"{row['latency_ms']['p50']:>7.2f} {row['latency_ms']['p99']:>7.2f} {row['failed']:>6} "
         f"{rss if rss is not None else '':>8}  {row.get('note', '')}"
     )

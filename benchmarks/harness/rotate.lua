@@ -11,10 +11,13 @@ local has_seq = {}
 local index = 1
 local seq = 0
 local thread_count = 0
+local threads = {}
+units = nil  -- a dynamic flow may count what it moves here (messages deleted, records read)
 
 function setup(thread)
   thread:set("thread_id", thread_count)
   thread_count = thread_count + 1
+  threads[#threads + 1] = thread
 end
 
 function init(args)
@@ -57,11 +60,16 @@ end
 
 function done(summary, latency, requests)
   local e = summary.errors
+  local counted = -1  -- -1: the flow counts no units
+  for _, thread in ipairs(threads) do
+    local n = thread:get("units")
+    if n ~= nil then counted = math.max(counted, 0) + n end
+  end
   io.write(string.format(
-    'WRK_JSON {"requests":%d,"duration_us":%d,"bytes":%d,' ..
+    'WRK_JSON {"requests":%d,"duration_us":%d,"bytes":%d,"units":%d,' ..
     '"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d},' ..
     '"latency_us":{"mean":%.1f,"p50":%d,"p90":%d,"p99":%d,"max":%d}}\n',
-    summary.requests, summary.duration, summary.bytes,
+    summary.requests, summary.duration, summary.bytes, counted,
     e.connect, e.read, e.write, e.status, e.timeout,
     latency.mean, latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max))
 end

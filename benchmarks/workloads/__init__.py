@@ -27,11 +27,15 @@ class Workload:
     units_per_request: int = 1  # messages per SendMessageBatch, records per PutRecords ...
     unit: str = "req"
     target_pct: float | None = None  # the target as % of the ceiling (reported, never asserted)
-    lua: str = ""  # extra wrk Lua (redefine request/response for dynamic flows)
+    target_units: float | None = None  # the target in units/s (records/s ...), likewise
+    # Extra wrk Lua (redefine request/response for dynamic flows). It may count what moves in the
+    # global `units` (e.g. messages deleted): units/s is then that count per second.
+    lua: str = ""
     # Fill the target before measuring, at full speed through wrk: these calls in rotation until
     # `prefill_requests` responses (e.g. 10,000 SendMessageBatch of 10 = a 100,000-message queue).
     prefill: Callable[[Clients], list[Call]] | None = None
     prefill_requests: int = 0
+    prefill_seconds: float = 3600  # stop the prefill earlier (a slow peer still gets some data)
     baseline: str = ""  # another workload's name: the report shows this one's speed as % of it
     group: str = ""  # filled from the module name
 

@@ -23,12 +23,16 @@ class WireProtocol:
 
     def parse(self, service: Service, op: OperationSpec, request: Request) -> dict[str, Any]:
         """Decode, then bind to the input shape; constraint failures become the service's error."""
-        params = self.decode(op, request)
+        return self.bind(service, op, self.decode(op, request), [])
+
+    def bind(
+        self, service: Service, op: OperationSpec, params: dict[str, Any], violations: list[Violation]
+    ) -> dict[str, Any]:
+        """Check `params` against the input shape, adding to the violations the decoding found;
+        any violation becomes the service's validation error."""
         binder = op.binder(self.input_codec)
-        if binder is None:
-            return params
-        violations: list[Violation] = []
-        binder(params, "", violations)
+        if binder is not None:
+            binder(params, "", violations)
         if violations:
             raise service.validation_error(violations)
         return params

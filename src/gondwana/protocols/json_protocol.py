@@ -33,6 +33,17 @@ if TYPE_CHECKING:
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
+def decode_json_object(body: bytes) -> dict[str, Any]:
+    """A JSON body that must be an object (Coral's SerializationException otherwise)."""
+    try:
+        value = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise serialization_error() from None
+    if type(value) is not dict:
+        raise serialization_error("Start of structure or map expected")
+    return value
+
+
 def _error_type(ctx: RequestContext, error: ServiceError) -> str:
     if error.type_name is not None:
         if ctx.service is not None and ctx.service.bare_error_types:
@@ -78,16 +89,7 @@ class JsonProtocol(WireProtocol):
         self.content_type = f"application/x-amz-json-{version}"
 
     def decode(self, op: OperationSpec, request: Request) -> dict[str, Any]:
-        body = request.body
-        if not body.strip():
-            return {}
-        try:
-            params = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            raise serialization_error() from None
-        if type(params) is not dict:
-            raise serialization_error("Start of structure or map expected")
-        return params
+        return decode_json_object(request.body) if request.body.strip() else {}
 
     def _response(
         self, ctx: RequestContext, status: int, payload: bytes, extra: list[tuple[str, str]]

@@ -298,13 +298,7 @@ class QueryProtocol(WireProtocol):
             reader = op.cache["query_reader"] = compile_reader(op.spec.shapes, op.input_shape)
         params = form_params(request)
         violations: list[Violation] = []
-        value = reader(params, _prefixes(params), violations)
-        binder = op.binder(TYPED_INPUT)
-        if binder is not None:
-            binder(value, "", violations)
-        if violations:
-            raise service.validation_error(violations)
-        return value
+        return self.bind(service, op, reader(params, _prefixes(params), violations), violations)
 
     def serialize(self, ctx: RequestContext, op: OperationSpec, result: dict[str, Any] | None) -> Response:
         ns = _namespace(op.spec, ctx)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import json
 import re
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
@@ -21,7 +20,7 @@ from xml.etree import ElementTree
 
 from gondwana.protocols.base import WireProtocol, request_id_headers
 from gondwana.protocols.errors import ServiceError, Violation, serialization_error
-from gondwana.protocols.json_protocol import _dumps, _error_fields
+from gondwana.protocols.json_protocol import _dumps, _error_fields, decode_json_object
 from gondwana.protocols.query import compile_writer
 from gondwana.protocols.shapes import JSON_OUTPUT, TYPED_INPUT
 from gondwana.server.messages import Request, Response
@@ -255,12 +254,7 @@ class RestProtocol(WireProtocol):
             decoded = self._decode_body(op, op.input_shape, request.body)
             decoded.update(params)
             params = decoded
-        binder = op.binder(TYPED_INPUT)
-        if binder is not None:
-            binder(params, "", violations)
-        if violations:
-            raise service.validation_error(violations)
-        return params
+        return self.bind(service, op, params, violations)
 
     def serialize(self, ctx: RequestContext, op: OperationSpec, result: dict[str, Any] | None) -> Response:
         plan: _Plan | None = op.cache.get("rest_out")
@@ -303,13 +297,7 @@ class RestJsonProtocol(RestProtocol):
     content_type = "application/json"
 
     def _decode_body(self, op: OperationSpec, shape_name: str, body: bytes) -> Any:
-        try:
-            value = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            raise serialization_error() from None
-        if type(value) is not dict:
-            raise serialization_error("Start of structure or map expected")
-        return value
+        return decode_json_object(body)
 
     def _encode_body(self, op: OperationSpec, shape_name: str, value: dict[str, Any]) -> bytes:
         members = op.spec.shapes[shape_name].get("members", {})

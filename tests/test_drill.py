@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import struct
 import subprocess
 import sys
@@ -14,6 +13,7 @@ from typing import Any
 
 from gondwana.drill import DrillReport, run_drill
 from tests.conftest import make_client
+from tests.support.server import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 PRIMARY, SECONDARY = "us-east-1", "us-west-2"
@@ -99,12 +99,6 @@ def test_hung_primary_is_noticed_after_the_writer_timeout(fresh_server: Any) -> 
     assert set(report.missing_at_failover).isdisjoint(arrived)
     assert report.rpo_items == len(report.missing_at_failover) == report.acked_before_outage - len(arrived)
     assert report.converged and report.writes_after_failover > 0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_refused_primary_on_its_own_port(fresh_server: Any) -> None:

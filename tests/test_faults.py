@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -20,15 +19,9 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 
-from tests.support.server import ROOT, ServerProcess
+from tests.support.server import ROOT, ServerProcess, free_port
 
 NO_RETRY = Config(retries={"total_max_attempts": 1}, read_timeout=3, connect_timeout=2)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def fault_cli(proc: ServerProcess, *args: str) -> subprocess.CompletedProcess[str]:

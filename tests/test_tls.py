@@ -15,7 +15,7 @@ import pytest
 from botocore.config import Config
 
 from tests.support.node import run_js
-from tests.support.server import ServerProcess
+from tests.support.server import ServerProcess, free_port
 
 
 @pytest.fixture(scope="module")
@@ -47,12 +47,6 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         capture_output=True,
     )
     return cert, key
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

@@ -140,27 +140,9 @@ class Tables:
                 count, size = self._index_counts(table, index["IndexName"])
                 index["ItemCount"], index["IndexSizeBytes"] = count, size
                 if live and key == "GlobalSecondaryIndexes" and index["IndexStatus"] == "ACTIVE":
-                    pt = index["ProvisionedThroughput"]
-                    warm = (
-                        PPR_WARM
-                        if ppr
-                        else {
-                            "ReadUnitsPerSecond": pt["ReadCapacityUnits"],
-                            "WriteUnitsPerSecond": pt["WriteCapacityUnits"],
-                        }
-                    )
-                    index["WarmThroughput"] = {**warm, "Status": "ACTIVE"}
+                    index["WarmThroughput"] = warm_throughput(index["ProvisionedThroughput"], ppr)
         if live and table.status == "ACTIVE" and "WarmThroughput" not in d:
-            pt = d["ProvisionedThroughput"]
-            warm = (
-                PPR_WARM
-                if ppr
-                else {
-                    "ReadUnitsPerSecond": pt["ReadCapacityUnits"],
-                    "WriteUnitsPerSecond": pt["WriteCapacityUnits"],
-                }
-            )
-            d["WarmThroughput"] = {**warm, "Status": "ACTIVE"}
+            d["WarmThroughput"] = warm_throughput(d["ProvisionedThroughput"], ppr)
         replicas.describe(table, d, now)
         for private in [k for k in d if k.startswith("_")]:
             d.pop(private)
@@ -306,3 +288,16 @@ class Tables:
             self.store.clear()
             raise
         return self.describe(table, live=False)
+
+
+def warm_throughput(provisioned: dict[str, Any], on_demand: bool) -> dict[str, Any]:
+    """An ACTIVE table's or GSI's WarmThroughput: on-demand's fixed figures, else its capacity."""
+    warm = (
+        PPR_WARM
+        if on_demand
+        else {
+            "ReadUnitsPerSecond": provisioned["ReadCapacityUnits"],
+            "WriteUnitsPerSecond": provisioned["WriteCapacityUnits"],
+        }
+    )
+    return {**warm, "Status": "ACTIVE"}

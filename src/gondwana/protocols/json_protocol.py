@@ -7,11 +7,11 @@ sends blobs as byte strings and timestamps as tag-1 epoch values.
 
 from __future__ import annotations
 
-import json
 import zlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from gondwana.protocols import json_codec
 from gondwana.protocols.base import WireProtocol, request_id_headers
 from gondwana.protocols.errors import ServiceError, serialization_error
 from gondwana.protocols.eventstream import CONTENT_TYPE as EVENTSTREAM_TYPE
@@ -30,13 +30,11 @@ if TYPE_CHECKING:
     from gondwana.protocols.spec import OperationSpec
     from gondwana.server.context import RequestContext
 
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-
 
 def decode_json_object(body: bytes) -> dict[str, Any]:
     """A JSON body that must be an object (Coral's SerializationException otherwise)."""
     try:
-        value = json.loads(body)
+        value = json_codec.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise serialization_error() from None
     if type(value) is not dict:
@@ -105,21 +103,17 @@ class JsonProtocol(WireProtocol):
             return self._event_stream(ctx, op, result)
         if result:
             encoder = op.encoder(JSON_OUTPUT)
-            payload = _dumps(encoder(result) if encoder else result).encode("utf-8", "surrogatepass")
+            payload = json_codec.dumps(encoder(result) if encoder else result)
         else:
             payload = b"{}"
         return self._response(ctx, 200, payload, [])
 
     def serialize_error(self, ctx: RequestContext, error: ServiceError) -> Response:
         status, body, extra = _error_fields(ctx, error)
-        return self._response(ctx, status, _dumps(body).encode("utf-8", "surrogatepass"), extra)
+        return self._response(ctx, status, json_codec.dumps(body), extra)
 
     def _event_stream(self, ctx: RequestContext, op: OperationSpec, result: dict[str, Any]) -> Response:
-        return event_stream_response(ctx, op, result, JSON_OUTPUT, _json_bytes, "application/json")
-
-
-def _json_bytes(value: Any) -> bytes:
-    return _dumps(value).encode("utf-8", "surrogatepass")
+        return event_stream_response(ctx, op, result, JSON_OUTPUT, json_codec.dumps, "application/json")
 
 
 def event_stream_response(

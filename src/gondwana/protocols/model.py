@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import gzip
 import importlib.util
-import json
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+from gondwana.protocols import json_codec
 
 
 @cache
@@ -29,8 +30,8 @@ def load_botocore_model(name: str, api_version: str | None = None) -> dict[str, 
     version = api_version or max(p.name for p in service_dir.iterdir() if p.is_dir())
     base = service_dir / version / "service-2.json"
     if base.exists():
-        return json.loads(base.read_bytes())
-    return json.loads(gzip.decompress(base.with_suffix(".json.gz").read_bytes()))
+        return json_codec.loads(base.read_bytes())
+    return json_codec.loads(gzip.decompress(base.with_suffix(".json.gz").read_bytes()))
 
 
 def apply_patches(model: dict[str, Any], patches: dict[str, dict[str, Any]]) -> dict[str, Any]:

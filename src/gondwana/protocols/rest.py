@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote
 from xml.etree import ElementTree
 
+from gondwana.protocols import json_codec
 from gondwana.protocols.base import WireProtocol, request_id_headers
 from gondwana.protocols.errors import ServiceError, Violation, serialization_error
-from gondwana.protocols.json_protocol import _dumps, _error_fields, decode_json_object
+from gondwana.protocols.json_protocol import _error_fields, decode_json_object
 from gondwana.protocols.query import compile_writer
 from gondwana.protocols.shapes import JSON_OUTPUT, TYPED_INPUT
 from gondwana.server.messages import Request, Response
@@ -303,13 +304,13 @@ class RestJsonProtocol(RestProtocol):
         members = op.spec.shapes[shape_name].get("members", {})
         body = {k: v for k, v in value.items() if k in members and not members[k].get("location")}
         encoder = op.encoder(JSON_OUTPUT) if shape_name == op.output_shape else None
-        return _dumps(encoder(body) if encoder else body).encode("utf-8", "surrogatepass")
+        return json_codec.dumps(encoder(body) if encoder else body)
 
     def serialize_error(self, ctx: RequestContext, error: ServiceError) -> Response:
         status, body, extra = _error_fields(ctx, error)
         code = body.pop("__type").rsplit("#", 1)[-1]
         headers = [*request_id_headers(ctx, self.content_type), ("x-amzn-ErrorType", code), *extra]
-        return Response(status, headers, _dumps(body).encode("utf-8", "surrogatepass"))
+        return Response(status, headers, json_codec.dumps(body))
 
 
 class RestXmlProtocol(RestProtocol):

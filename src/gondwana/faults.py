@@ -50,6 +50,7 @@ class Faults:
         self._throttle: dict[str, float] = {}
         self._partitions: set[frozenset[str]] = set()
         self._lag: dict[tuple[str, str], float] = {}
+        self.active = False  # any region down or throttled: the chain checks only then
         self._healed = asyncio.Event()
         self.listeners: list[Callable[[], None]] = []  # told after every change
 
@@ -106,6 +107,7 @@ class Faults:
         self._throttle = {f.regions[0]: f.fraction or 0.0 for f in faults if f.type == "throttle"}
         self._partitions = {frozenset(f.regions) for f in faults if f.type == "partition"}
         self._lag = {(f.regions[0], f.regions[1]): (f.ms or 0) / 1000 for f in faults if f.type == "lag"}
+        self.active = bool(self._down or self._throttle)
         # Wake everything waiting for a heal (hung requests re-check their region).
         self._healed.set()
         self._healed = asyncio.Event()

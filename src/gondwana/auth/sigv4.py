@@ -43,7 +43,34 @@ def _scope(text: str) -> tuple[str, str, str, str, bool]:
     return parts[0], parts[1], parts[2], parts[3], True
 
 
+# The header's part before the signature repeats from request to request (same key, day, region,
+# service and signed headers): parsed once, kept in a small cache.
+_scopes: dict[str, tuple[str, str, str, str, list[str], bool]] = {}
+
+
 def _from_header(header: str) -> SigV4Credential:
+    head, sep, signature = header.rpartition("Signature=")
+    if not sep or "," in signature or " " in signature.strip():
+        return _parse_header(header)
+    known = _scopes.get(head)
+    if known is None:
+        parsed = _parse_header(header)
+        known = (
+            parsed.access_key,
+            parsed.date,
+            parsed.region,
+            parsed.service,
+            parsed.signed_headers,
+            parsed.complete,
+        )
+        if len(_scopes) >= 1024:
+            _scopes.clear()
+        _scopes[head] = known
+    access_key, date, region, service, signed, complete = known
+    return SigV4Credential(access_key, date, region, service, signed, signature.strip(), False, complete)
+
+
+def _parse_header(header: str) -> SigV4Credential:
     algorithm, _, rest = header.strip().partition(" ")
     fields: dict[str, str] = {}
     for item in rest.split(","):

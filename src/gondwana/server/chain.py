@@ -15,6 +15,7 @@ import inspect
 import itertools
 import logging
 import os
+from collections.abc import Awaitable
 from typing import Any
 
 from gondwana.auth import account_for
@@ -59,49 +60,75 @@ class Chain:
 
             self._verify = verify_request
 
-    async def handle(self, request: Request) -> Response:
+    def handle(self, request: Request) -> Response | Awaitable[Response]:
+        """The response, computed synchronously when nothing needs to wait (the common case: no
+        task, no coroutine), or an awaitable of it (long polls, group commits, hanging faults)."""
         if request.path.startswith("/_gondwana/"):
-            return await self.internal.handle(request)
+            return self.internal.handle(request)
         ctx = RequestContext(
             request, _request_id(), self.settings.default_account, self.settings.default_region
         )
         try:
-            response = await self._serve(ctx)
-        except ServiceError as error:
-            response = (ctx.protocol or protocol_for(ctx.service)).serialize_error(ctx, error)
-        except NotFound:
-            response = NOT_FOUND
-        except Abort:
-            return ABORT
-        except Exception:
-            log.exception("unexpected failure in %s", ctx.operation.name if ctx.operation else request.path)
-            response = (ctx.protocol or protocol_for(ctx.service)).serialize_error(ctx, internal_failure())
+            response = self._serve(ctx)
+            if type(response) is not Response:
+                return self._finish(ctx, response)  # type: ignore[arg-type]
+        except Exception as error:
+            response = self._error_response(ctx, error)
+        if self.runtime.store.pending:
+            return self._after_commit(ctx, response)
+        if log.isEnabledFor(logging.DEBUG):
+            self._log(ctx, response)
+        return response
+
+    async def _finish(self, ctx: RequestContext, pending: Awaitable[Response]) -> Response:
+        try:
+            response = await pending
+        except Exception as error:
+            response = self._error_response(ctx, error)
+        return await self._after_commit(ctx, response)
+
+    async def _after_commit(self, ctx: RequestContext, response: Response) -> Response:
+        """A response that wrote waits for its group commit: what we acknowledge is durable."""
         store = self.runtime.store
         if store.pending:
             try:
                 await store.flushed()
             except Exception:
                 log.exception("commit failed")
-                response = (ctx.protocol or protocol_for(ctx.service)).serialize_error(
-                    ctx, internal_failure()
-                )
+                response = self._error_response(ctx, None)
         if log.isEnabledFor(logging.DEBUG):
-            log.debug(
-                "%s %s %s/%s -> %d",
-                ctx.request_id,
-                ctx.service.name if ctx.service else "-",
-                ctx.region,
-                ctx.operation.name if ctx.operation else request.path,
-                response.status,
-            )
+            self._log(ctx, response)
         return response
 
-    async def _apply_faults(self, ctx: RequestContext) -> None:
-        """A region that is down answers 503, hangs, or drops the connection; a throttled one
-        rejects a fraction of requests."""
+    def _error_response(self, ctx: RequestContext, error: BaseException | None) -> Response:
+        if isinstance(error, ServiceError):
+            return (ctx.protocol or protocol_for(ctx.service)).serialize_error(ctx, error)
+        if isinstance(error, NotFound):
+            return NOT_FOUND
+        if isinstance(error, Abort):
+            return ABORT
+        if error is not None:
+            log.exception(
+                "unexpected failure in %s", ctx.operation.name if ctx.operation else ctx.request.path
+            )
+        return (ctx.protocol or protocol_for(ctx.service)).serialize_error(ctx, internal_failure())
+
+    @staticmethod
+    def _log(ctx: RequestContext, response: Response) -> None:
+        log.debug(
+            "%s %s %s/%s -> %d",
+            ctx.request_id,
+            ctx.service.name if ctx.service else "-",
+            ctx.region,
+            ctx.operation.name if ctx.operation else ctx.request.path,
+            response.status,
+        )
+
+    async def _hang(self, ctx: RequestContext) -> Response:
+        """A region down in "hang" mode holds the request until the fault changes or the client
+        goes away; then it is served (or faulted) as usual."""
         faults = self.runtime.faults
-        mode = faults.down_mode(ctx.region)
-        while mode == "hang":
+        while faults.down_mode(ctx.region) == "hang":
             disconnected = ctx.request.disconnected
             waiters = [asyncio.ensure_future(faults.changed())]
             if disconnected is not None:
@@ -110,7 +137,15 @@ class Chain:
             waiters[0].cancel()
             if disconnected is not None and disconnected.done():
                 raise Abort()
-            mode = faults.down_mode(ctx.region)
+        self._apply_faults(ctx)
+        response = self._invoke(ctx)
+        return response if type(response) is Response else await response  # type: ignore[misc]
+
+    def _apply_faults(self, ctx: RequestContext) -> None:
+        """A region that is down answers 503 or drops the connection; a throttled one rejects a
+        fraction of requests."""
+        faults = self.runtime.faults
+        mode = faults.down_mode(ctx.region)
         if mode == "error":
             raise ServiceError(
                 "ServiceUnavailable",
@@ -131,7 +166,7 @@ class Chain:
                 query_code="Throttling",
             )
 
-    async def _serve(self, ctx: RequestContext) -> Response:
+    def _serve(self, ctx: RequestContext) -> Response | Awaitable[Response]:
         request = ctx.request
         credential = parse_sigv4(request)
         if credential is not None:
@@ -144,7 +179,13 @@ class Chain:
         elif credential is None or not credential.region:
             ctx.region = region_from_host(request.host) or self.settings.default_region
         self.router.route(request, ctx)
-        await self._apply_faults(ctx)
+        if self.runtime.faults.active:
+            if self.runtime.faults.down_mode(ctx.region) == "hang":
+                return self._hang(ctx)
+            self._apply_faults(ctx)
+        return self._invoke(ctx)
+
+    def _invoke(self, ctx: RequestContext) -> Response | Awaitable[Response]:
         service, op, protocol = ctx.service, ctx.operation, ctx.protocol
         assert service is not None and op is not None and protocol is not None
         if self._verify is not None:
@@ -158,8 +199,12 @@ class Chain:
                 sender_fault=False,
                 type_name="NotImplemented",
             )
-        params = protocol.parse(service, op, request)
-        result = handler(ctx, params)
+        result = handler(ctx, protocol.parse(service, op, ctx.request))
         if inspect.isawaitable(result):
-            result = await result
+            return self._serialize_later(ctx, result)
         return protocol.serialize(ctx, op, result)
+
+    @staticmethod
+    async def _serialize_later(ctx: RequestContext, result: Awaitable[Any]) -> Response:
+        value = await result
+        return ctx.protocol.serialize(ctx, ctx.operation, value)  # type: ignore[union-attr,arg-type]

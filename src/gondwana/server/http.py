@@ -28,7 +28,9 @@ from gondwana.server.messages import ABORT, Request, Response
 
 log = logging.getLogger("gondwana.http")
 
-Handler = Callable[[Request], Awaitable[Response]]
+# A handler answers at once when it can (no task, no coroutine) or returns an awaitable.
+Handler = Callable[[Request], "Response | Awaitable[Response]"]
+INTERNAL_ERROR = Response(500, [("Content-Type", "text/plain")], b"internal error")
 
 MAX_BODY = 64 * 1024 * 1024
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"  # h2c with prior knowledge
@@ -58,6 +60,7 @@ class HttpConnection(asyncio.Protocol):
         "_headers",
         "_preface",
         "_queue",
+        "_raw_headers",
         "_url",
         "closed",
         "parser",
@@ -77,6 +80,7 @@ class HttpConnection(asyncio.Protocol):
         self._busy = False
         self._url = b""
         self._headers: dict[str, str] = {}
+        self._raw_headers: list[tuple[bytes, bytes]] = []
         self._body: list[bytes] = []
         self._body_size = 0
         self._can_write: asyncio.Future[None] | None = None
@@ -145,7 +149,7 @@ class HttpConnection(asyncio.Protocol):
 
     def on_message_begin(self) -> None:
         self._url = b""
-        self._headers = {}
+        self._raw_headers = []
         self._body = []
         self._body_size = 0
 
@@ -153,13 +157,18 @@ class HttpConnection(asyncio.Protocol):
         self._url += url
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        key = name.decode("latin-1").lower()
-        text = value.decode("latin-1")
-        previous = self._headers.get(key)
-        self._headers[key] = text if previous is None else f"{previous},{text}"
+        self._raw_headers.append((name, value))  # decoded once, all together, below
 
     def on_headers_complete(self) -> None:
-        if self._headers.get("expect", "").lower() == "100-continue" and self.transport is not None:
+        raw = self._raw_headers
+        headers = {name.lower().decode("latin-1"): value.decode("latin-1") for name, value in raw}
+        if len(headers) != len(raw):  # a repeated header: its values joined with ","
+            headers = {}
+            for name, value in raw:
+                key, text = name.lower().decode("latin-1"), value.decode("latin-1")
+                headers[key] = text if key not in headers else f"{headers[key]},{text}"
+        self._headers = headers
+        if "expect" in headers and headers["expect"].lower() == "100-continue" and self.transport is not None:
             self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
 
     def on_body(self, body: bytes) -> None:
@@ -170,8 +179,8 @@ class HttpConnection(asyncio.Protocol):
         self._body.append(body)
 
     def on_message_complete(self) -> None:
-        if self.transport is None or self.transport.is_closing():
-            return
+        if self.transport is None or self.transport.is_closing() or self.parser.should_upgrade():
+            return  # an upgrade request is refused as the parser raises (data_received)
         url = self._url.decode("latin-1")
         path, _, query = url.partition("?")
         body = self._body[0] if len(self._body) == 1 else b"".join(self._body)
@@ -186,42 +195,68 @@ class HttpConnection(asyncio.Protocol):
             listener_region=self.region,
             scheme=self.scheme,
         )
-        self._queue.append((request, self.parser.should_keep_alive()))
-        if not self._busy:
-            self._busy = True
-            self.server.loop.create_task(self._drain())
+        keep_alive = self.parser.should_keep_alive()
+        if self._busy:  # an earlier response is still pending: answer in order
+            self._queue.append((request, keep_alive))
+            return
+        try:
+            pending = self.server.handler(request)
+        except Exception:
+            log.exception("handler failed")
+            pending = INTERNAL_ERROR
+        if type(pending) is Response and pending.stream is None and pending is not ABORT:
+            # Answered synchronously (most requests): written now, no task.
+            self._send(pending, keep_alive)
+            return
+        self._busy = True
+        self.server.loop.create_task(self._drain(pending, keep_alive))
 
     # ---- responses -----------------------------------------------------------------------------
 
-    async def _drain(self) -> None:
+    async def _drain(self, pending: Response | Awaitable[Response], keep_alive: bool) -> None:
+        """Answer a request that is still being served, then the ones pipelined behind it."""
         server = self.server
         try:
-            while self._queue:
-                request, keep_alive = self._queue.popleft()
+            while True:
                 server.in_flight += 1
                 try:
-                    response = await server.handler(request)
+                    response = pending if type(pending) is Response else await pending  # type: ignore[misc]
                 except Exception:
                     log.exception("handler failed")
-                    response = Response(500, [("Content-Type", "text/plain")], b"internal error")
+                    response = INTERNAL_ERROR
                 finally:
                     server.in_flight -= 1
-                if server.closing:
-                    keep_alive = False
                 if self.transport is None or self.transport.is_closing():
                     return
                 if response is ABORT:
                     self.transport.abort()
                     return
                 if response.stream is not None:
-                    await self._stream(response, keep_alive)
-                else:
-                    self._write(response, keep_alive)
-                if not keep_alive:
-                    self.transport.close()
+                    await self._stream(response, keep_alive and not server.closing)
+                    if not keep_alive or server.closing:
+                        self.transport.close()
+                        return
+                elif not self._send(response, keep_alive):
                     return
+                if not self._queue:
+                    return
+                request, keep_alive = self._queue.popleft()
+                try:
+                    pending = server.handler(request)
+                except Exception:
+                    log.exception("handler failed")
+                    pending = INTERNAL_ERROR
         finally:
             self._busy = False
+
+    def _send(self, response: Response, keep_alive: bool) -> bool:
+        """Write a whole response; False when the connection is closed after it."""
+        keep_alive = keep_alive and not self.server.closing
+        self._write(response, keep_alive)
+        if not keep_alive:
+            assert self.transport is not None
+            self.transport.close()
+        return keep_alive
 
     def _head(self, response: Response, keep_alive: bool) -> list[bytes]:
         parts = [_status_line(response.status), _date_header()]

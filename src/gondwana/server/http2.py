@@ -109,7 +109,9 @@ class Http2Session:
         )
         self.server.in_flight += 1
         try:
-            response = await self.server.handler(request)
+            response = self.server.handler(request)
+            if type(response) is not Response:
+                response = await response
         except Exception:
             log.exception("handler failed")
             response = Response(500, [("content-type", "text/plain")], b"internal error")

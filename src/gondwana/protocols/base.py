@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from gondwana.protocols.errors import ServiceError, Violation
+from gondwana.protocols.shapes import NeedPaths
 from gondwana.server.messages import Request, Response
 
 if TYPE_CHECKING:
@@ -22,8 +23,18 @@ class WireProtocol:
         raise NotImplementedError
 
     def parse(self, service: Service, op: OperationSpec, request: Request) -> dict[str, Any]:
-        """Decode, then bind to the input shape; constraint failures become the service's error."""
-        return self.bind(service, op, self.decode(op, request), [])
+        """Decode, then bind to the input shape; constraint failures become the service's error.
+
+        Valid input (nearly all of it) is bound once without building member paths; at the first
+        violation the request is decoded and bound again with paths, to word every violation."""
+        params = self.decode(op, request)
+        binder = op.binder(self.input_codec)
+        if binder is None:
+            return params
+        try:
+            return binder(params, None, [])  # type: ignore[no-any-return]
+        except NeedPaths:
+            return self.bind(service, op, self.decode(op, request), [])
 
     def bind(
         self, service: Service, op: OperationSpec, params: dict[str, Any], violations: list[Violation]

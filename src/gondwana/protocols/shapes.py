@@ -23,7 +23,7 @@ from typing import Any
 from gondwana.protocols.errors import Violation, serialization_error
 from gondwana.protocols.model import lower_camel
 
-Binder = Callable[[Any, str, list[Violation]], Any]
+Binder = Callable[[Any, str | None, list[Violation]], Any]  # path None: the fast pass (NeedPaths)
 Encoder = Callable[[Any], Any]
 
 _JSON_TYPE_NAMES = {str: "STRING_VALUE", int: "NUMBER_VALUE", float: "NUMBER_VALUE", bool: "BOOLEAN_VALUE"}
@@ -152,9 +152,18 @@ class _Compiler:
         }
         required = tuple((m, lower_camel(m)) for m in shape.get("required", ()))
 
-        def bind(value: Any, path: str, errs: list[Violation]) -> Any:
+        def bind(value: Any, path: str | None, errs: list[Violation]) -> Any:
             if type(value) is not dict:
                 raise serialization_error(f"{_kind(value)} can not be converted to a structure")
+            if path is None:  # the fast pass: no member paths unless something is wrong
+                for key, item in value.items():
+                    member = members.get(key)
+                    if member is not None and item is not None:
+                        value[key] = member[0](item, None, errs)
+                for key, _ in required:
+                    if value.get(key) is None:
+                        raise NeedPaths()
+                return value
             prefix = path + "." if path else ""
             for key, item in value.items():
                 member = members.get(key)
@@ -171,12 +180,17 @@ class _Compiler:
         item_bind = self.binder(shape["member"]["shape"])
         size = _size_checks(shape)
 
-        def bind(value: Any, path: str, errs: list[Violation]) -> Any:
+        def bind(value: Any, path: str | None, errs: list[Violation]) -> Any:
             if type(value) is not list:
                 raise serialization_error(f"{_kind(value)} can not be converted to a list")
-            for i, item in enumerate(value):
-                if item is not None:
-                    value[i] = item_bind(item, f"{path}.{i + 1}.member", errs)
+            if path is None:
+                for i, item in enumerate(value):
+                    if item is not None:
+                        value[i] = item_bind(item, None, errs)
+            else:
+                for i, item in enumerate(value):
+                    if item is not None:
+                        value[i] = item_bind(item, f"{path}.{i + 1}.member", errs)
             if size:
                 size(value, len(value), path, errs)
             return value
@@ -188,13 +202,13 @@ class _Compiler:
         value_bind = self.binder(shape["value"]["shape"])
         size = _size_checks(shape)
 
-        def bind(value: Any, path: str, errs: list[Violation]) -> Any:
+        def bind(value: Any, path: str | None, errs: list[Violation]) -> Any:
             if type(value) is not dict:
                 raise serialization_error(f"{_kind(value)} can not be converted to a map")
             for key, item in value.items():
                 key_bind(key, path, errs)
                 if item is not None:
-                    value[key] = value_bind(item, f"{path}.{key}.member", errs)
+                    value[key] = value_bind(item, None if path is None else f"{path}.{key}.member", errs)
             if size:
                 size(value, len(value), path, errs)
             return value
@@ -207,12 +221,12 @@ class _Compiler:
 
         if checks is None:
 
-            def bind_plain(value: Any, path: str, errs: list[Violation]) -> Any:
+            def bind_plain(value: Any, path: str | None, errs: list[Violation]) -> Any:
                 return convert(value)
 
             return bind_plain
 
-        def bind(value: Any, path: str, errs: list[Violation]) -> Any:
+        def bind(value: Any, path: str | None, errs: list[Violation]) -> Any:
             value = convert(value)
             checks(value, path, errs)
             return value
@@ -279,32 +293,29 @@ def _converter(kind: str, codec: InputCodec) -> Callable[[Any], Any]:
     raise ValueError(f"unknown shape type {kind}")
 
 
+class NeedPaths(Exception):
+    """Raised by a binder run without paths (the fast pass) at the first violation: the caller
+    binds a fresh decoding again with paths, which words every violation."""
+
+
+def _violate(errs: list[Violation], kind: str, path: str | None, value: Any, text: str) -> None:
+    if path is None:
+        raise NeedPaths()
+    errs.append(Violation(kind, path, path.rsplit(".", 1)[-1], value, text))
+
+
 def _size_checks(shape: dict[str, Any]) -> Callable[[Any, int, str, list[Violation]], None] | None:
     lo, hi = shape.get("min"), shape.get("max")
     if lo is None and hi is None:
         return None
 
-    def check(value: Any, size: int, path: str, errs: list[Violation]) -> None:
+    def check(value: Any, size: int, path: str | None, errs: list[Violation]) -> None:
         if lo is not None and size < lo:
-            errs.append(
-                Violation(
-                    "min_length",
-                    path,
-                    path.rsplit(".", 1)[-1],
-                    value,
-                    f"Member must have length greater than or equal to {lo}",
-                )
+            _violate(
+                errs, "min_length", path, value, f"Member must have length greater than or equal to {lo}"
             )
         elif hi is not None and size > hi:
-            errs.append(
-                Violation(
-                    "max_length",
-                    path,
-                    path.rsplit(".", 1)[-1],
-                    value,
-                    f"Member must have length less than or equal to {hi}",
-                )
-            )
+            _violate(errs, "max_length", path, value, f"Member must have length less than or equal to {hi}")
 
     return check
 
@@ -322,36 +333,20 @@ def _constraint_checks(
         lo is not None or hi is not None
     ):
 
-        def value_range(v: Any, p: str, e: list[Violation]) -> None:
+        def value_range(v: Any, p: str | None, e: list[Violation]) -> None:
             if lo is not None and v < lo:
-                e.append(
-                    Violation(
-                        "min_value",
-                        p,
-                        p.rsplit(".", 1)[-1],
-                        v,
-                        f"Member must have value greater than or equal to {lo}",
-                    )
-                )
+                _violate(e, "min_value", p, v, f"Member must have value greater than or equal to {lo}")
             elif hi is not None and v > hi:
-                e.append(
-                    Violation(
-                        "max_value",
-                        p,
-                        p.rsplit(".", 1)[-1],
-                        v,
-                        f"Member must have value less than or equal to {hi}",
-                    )
-                )
+                _violate(e, "max_value", p, v, f"Member must have value less than or equal to {hi}")
 
         checks.append(value_range)
     if kind == "string" and "enum" in shape:
         allowed = frozenset(shape["enum"])
         text = "Member must satisfy enum value set: [" + ", ".join(shape["enum"]) + "]"
 
-        def enum(v: Any, p: str, e: list[Violation]) -> None:
+        def enum(v: Any, p: str | None, e: list[Violation]) -> None:
             if v not in allowed:
-                e.append(Violation("enum", p, p.rsplit(".", 1)[-1], v, text))
+                _violate(e, "enum", p, v, text)
 
         checks.append(enum)
     if kind == "string" and "pattern" in shape:
@@ -362,9 +357,9 @@ def _constraint_checks(
         if regex is not None:
             ptext = "Member must satisfy regular expression pattern: " + shape["pattern"]
 
-            def pattern(v: Any, p: str, e: list[Violation]) -> None:
+            def pattern(v: Any, p: str | None, e: list[Violation]) -> None:
                 if regex.fullmatch(v) is None:
-                    e.append(Violation("pattern", p, p.rsplit(".", 1)[-1], v, ptext))
+                    _violate(e, "pattern", p, v, ptext)
 
             checks.append(pattern)
     if not checks:

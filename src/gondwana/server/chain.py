@@ -37,15 +37,15 @@ class Abort(Exception):
     """Answer nothing: reset the connection."""
 
 
-_ID_PREFIX = os.urandom(10).hex()
+_RANDOM = os.urandom(10).hex()
+_ID_HEAD = f"{_RANDOM[:8]}-{_RANDOM[8:12]}-4{_RANDOM[13:16]}-a{_RANDOM[17:20]}-"
 _id_counter = itertools.count(int.from_bytes(os.urandom(3), "big"))
 
 
 def _request_id() -> str:
-    """A UUID-shaped request id, unique per process: a random prefix drawn once at start-up and a
+    """A UUID-shaped request id, unique per process: a random head drawn once at start-up and a
     counter (reading the OS random source per request costs more than the rest of this)."""
-    p = _ID_PREFIX
-    return f"{p[:8]}-{p[8:12]}-4{p[13:16]}-a{p[17:20]}-{next(_id_counter) & 0xFFFFFFFFFFFF:012x}"
+    return f"{_ID_HEAD}{next(_id_counter) & 0xFFFFFFFFFFFF:012x}"
 
 
 class Chain:

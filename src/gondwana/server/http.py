@@ -35,19 +35,33 @@ INTERNAL_ERROR = Response(500, [("Content-Type", "text/plain")], b"internal erro
 MAX_BODY = 64 * 1024 * 1024
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"  # h2c with prior knowledge
 _REASONS = {s.value: s.phrase for s in HTTPStatus}
-_date_cache: tuple[int, bytes] = (0, b"")
+_date_cache: tuple[int, str] = (0, "")
+_status_lines: dict[int, str] = {}
+_header_names: dict[bytes, str] = {}  # raw header name -> lower-cased text, for names seen before
 
 
-def _date_header() -> bytes:
+def _date_header() -> str:
     global _date_cache
     now = int(time.time())
     if _date_cache[0] != now:
-        _date_cache = (now, time.strftime("Date: %a, %d %b %Y %H:%M:%S GMT\r\n", time.gmtime(now)).encode())
+        _date_cache = (now, time.strftime("Date: %a, %d %b %Y %H:%M:%S GMT\r\n", time.gmtime(now)))
     return _date_cache[1]
 
 
-def _status_line(status: int) -> bytes:
-    return f"HTTP/1.1 {status} {_REASONS.get(status, 'Unknown')}\r\n".encode()
+def _status_line(status: int) -> str:
+    line = _status_lines.get(status)
+    if line is None:
+        line = _status_lines[status] = f"HTTP/1.1 {status} {_REASONS.get(status, 'Unknown')}\r\n"
+    return line
+
+
+def _header_name(raw: bytes) -> str:
+    name = _header_names.get(raw)
+    if name is None:
+        name = raw.lower().decode("latin-1")
+        if len(_header_names) < 512:  # clients send few distinct names; never let one grow it
+            _header_names[raw] = name
+    return name
 
 
 class HttpConnection(asyncio.Protocol):
@@ -58,6 +72,7 @@ class HttpConnection(asyncio.Protocol):
         "_can_write",
         "_h2",
         "_headers",
+        "_peer",
         "_preface",
         "_queue",
         "_raw_headers",
@@ -75,6 +90,7 @@ class HttpConnection(asyncio.Protocol):
         self.region = region
         self.scheme = "http"
         self.transport: asyncio.Transport | None = None
+        self._peer: Any = None
         self.parser = httptools.HttpRequestParser(self)
         self._queue: deque[tuple[Request, bool]] = deque()
         self._busy = False
@@ -92,6 +108,7 @@ class HttpConnection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+        self._peer = transport.get_extra_info("peername")
         self.server.connections.add(self)
         tls = transport.get_extra_info("ssl_object")
         if tls is not None:
@@ -161,11 +178,12 @@ class HttpConnection(asyncio.Protocol):
 
     def on_headers_complete(self) -> None:
         raw = self._raw_headers
-        headers = {name.lower().decode("latin-1"): value.decode("latin-1") for name, value in raw}
+        names = _header_names
+        headers = {names.get(name) or _header_name(name): value.decode("latin-1") for name, value in raw}
         if len(headers) != len(raw):  # a repeated header: its values joined with ","
             headers = {}
             for name, value in raw:
-                key, text = name.lower().decode("latin-1"), value.decode("latin-1")
+                key, text = _header_name(name), value.decode("latin-1")
                 headers[key] = text if key not in headers else f"{headers[key]},{text}"
         self._headers = headers
         if "expect" in headers and headers["expect"].lower() == "100-continue" and self.transport is not None:
@@ -190,7 +208,7 @@ class HttpConnection(asyncio.Protocol):
             query,
             self._headers,
             body,
-            self.transport.get_extra_info("peername"),
+            self._peer,
             self.closed,
             listener_region=self.region,
             scheme=self.scheme,
@@ -258,26 +276,26 @@ class HttpConnection(asyncio.Protocol):
             self.transport.close()
         return keep_alive
 
-    def _head(self, response: Response, keep_alive: bool) -> list[bytes]:
-        parts = [_status_line(response.status), _date_header()]
+    @staticmethod
+    def _head(response: Response, keep_alive: bool) -> list[str]:
+        lines = [_status_line(response.status), _date_header()]
         for name, value in response.headers:
-            parts.append(f"{name}: {value}\r\n".encode("latin-1"))
+            lines.append(f"{name}: {value}\r\n")
         if not keep_alive:
-            parts.append(b"Connection: close\r\n")
-        return parts
+            lines.append("Connection: close\r\n")
+        return lines
 
     def _write(self, response: Response, keep_alive: bool) -> None:
-        parts = self._head(response, keep_alive)
-        parts.append(b"Content-Length: %d\r\n\r\n" % len(response.body))
-        parts.append(response.body)
+        lines = self._head(response, keep_alive)
+        lines.append(f"Content-Length: {len(response.body)}\r\n\r\n")
         assert self.transport is not None
-        self.transport.write(b"".join(parts))
+        self.transport.write("".join(lines).encode("latin-1") + response.body)
 
     async def _stream(self, response: Response, keep_alive: bool) -> None:
         assert self.transport is not None and response.stream is not None
-        parts = self._head(response, keep_alive)
-        parts.append(b"Transfer-Encoding: chunked\r\n\r\n")
-        self.transport.write(b"".join(parts))
+        lines = self._head(response, keep_alive)
+        lines.append("Transfer-Encoding: chunked\r\n\r\n")
+        self.transport.write("".join(lines).encode("latin-1"))
         try:
             async for chunk in response.stream:
                 if self.transport.is_closing():
@@ -295,7 +313,8 @@ class HttpConnection(asyncio.Protocol):
 
     def _reject(self, status: int) -> None:
         if self.transport is not None and not self.transport.is_closing():
-            self.transport.write(_status_line(status) + b"Content-Length: 0\r\nConnection: close\r\n\r\n")
+            closing = "Content-Length: 0\r\nConnection: close\r\n\r\n"
+            self.transport.write(f"{_status_line(status)}{closing}".encode())
             self.transport.close()
 
     @property

@@ -7,12 +7,26 @@ we accept and produce does not change with the codec.
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
 import json
 from typing import Any
 
 import orjson
 
-_std_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+def _convert(value: Any) -> Any:
+    """What the models' blobs (bytes: base64) and timestamps (datetimes: epoch seconds) become."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, dt.datetime):
+        seconds = value.timestamp()
+        return int(seconds) if seconds.is_integer() else round(seconds, 3)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+_std_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_convert).encode
+_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME  # datetimes as epoch seconds (_convert), not ISO text
 
 
 def loads(data: bytes | str) -> Any:
@@ -24,8 +38,9 @@ def loads(data: bytes | str) -> Any:
 
 
 def dumps(value: Any) -> bytes:
-    """Compact UTF-8 JSON (non-ASCII unescaped, as AWS sends it)."""
+    """Compact UTF-8 JSON (non-ASCII unescaped, as AWS sends it); bytes become base64 text and
+    datetimes epoch seconds, as the AWS JSON protocols send blobs and timestamps."""
     try:
-        return orjson.dumps(value)
+        return orjson.dumps(value, default=_convert, option=_OPTIONS)
     except TypeError:  # orjson.JSONEncodeError: big integers, lone surrogates, subclasses it skips
         return _std_dumps(value).encode("utf-8", "surrogatepass")

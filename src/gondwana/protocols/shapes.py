@@ -386,6 +386,9 @@ class OutputCodec:
     name: str
     blob: Callable[[bytes], Any]
     timestamp: Callable[[Any], Any]
+    # The shape kinds an encoder must walk the result for; a codec whose serializer converts
+    # values by their Python type (JSON: bytes and datetimes, see json_codec) walks nothing.
+    walks: tuple[str, ...] = ("blob", "timestamp")
 
 
 def epoch_millis(value: Any) -> int:
@@ -400,29 +403,33 @@ def epoch_number(value: Any) -> float | int:
     return int(value) if float(value).is_integer() else round(float(value), 3)
 
 
-JSON_OUTPUT = OutputCodec("json", lambda b: base64.b64encode(b).decode("ascii"), epoch_number)
+# Blobs (bytes) and datetimes are converted by json_codec.dumps as it meets them, so JSON results
+# are never walked; timestamps given as numbers pass through as numbers.
+JSON_OUTPUT = OutputCodec("json", lambda b: base64.b64encode(b).decode("ascii"), epoch_number, walks=())
 
 
-def _needs_encoding(shapes: dict[str, Any], name: str, seen: set[str]) -> bool:
+def _needs_encoding(shapes: dict[str, Any], name: str, seen: set[str], walks: tuple[str, ...]) -> bool:
     if name in seen:
         return False
     seen.add(name)
     shape = shapes[name]
     kind = shape["type"]
-    if kind in ("blob", "timestamp"):
+    if kind in walks:
         return True
     if kind == "structure":
-        return any(_needs_encoding(shapes, m["shape"], seen) for m in shape.get("members", {}).values())
+        members = shape.get("members", {}).values()
+        return any(_needs_encoding(shapes, m["shape"], seen, walks) for m in members)
     if kind == "list":
-        return _needs_encoding(shapes, shape["member"]["shape"], seen)
+        return _needs_encoding(shapes, shape["member"]["shape"], seen, walks)
     if kind == "map":
-        return _needs_encoding(shapes, shape["value"]["shape"], seen)
+        return _needs_encoding(shapes, shape["value"]["shape"], seen, walks)
     return False
 
 
 def compile_encoder(shapes: dict[str, Any], shape_name: str, codec: OutputCodec) -> Encoder | None:
     """A function that converts a result for the wire, or None when nothing needs converting."""
-    if not _needs_encoding(shapes, shape_name, set()):
+    walks = codec.walks
+    if not _needs_encoding(shapes, shape_name, set(), walks):
         return None
     done: dict[str, Encoder] = {}
 
@@ -434,7 +441,7 @@ def compile_encoder(shapes: dict[str, Any], shape_name: str, codec: OutputCodec)
         shape = shapes[name]
         kind = shape["type"]
         enc: Encoder
-        if not _needs_encoding(shapes, name, set()):
+        if not _needs_encoding(shapes, name, set(), walks):
             enc = _identity
         elif kind == "blob":
             enc = codec.blob
@@ -444,28 +451,48 @@ def compile_encoder(shapes: dict[str, Any], shape_name: str, codec: OutputCodec)
             members = {
                 m: build(s["shape"])
                 for m, s in shape.get("members", {}).items()
-                if _needs_encoding(shapes, s["shape"], set())
+                if _needs_encoding(shapes, s["shape"], set(), walks)
             }
 
             def enc(v: dict[str, Any]) -> dict[str, Any]:
-                out = dict(v)
-                for key, member_enc in members.items():
-                    item = out.get(key)
-                    if item is not None:
-                        out[key] = member_enc(item)
-                return out
+                # Copy on write: a value with nothing to convert is passed through untouched
+                # (most are: DynamoDB items without binary values, records without timestamps).
+                out = None
+                for key, item in v.items():
+                    member_enc = members.get(key)
+                    if member_enc is not None and item is not None:
+                        new = member_enc(item)
+                        if new is not item:
+                            if out is None:
+                                out = dict(v)
+                            out[key] = new
+                return v if out is None else out
 
         elif kind == "list":
             item_enc = build(shape["member"]["shape"])
 
             def enc(v: list[Any]) -> list[Any]:
-                return [item_enc(i) for i in v]
+                out = None
+                for i, item in enumerate(v):
+                    new = item_enc(item)
+                    if new is not item:
+                        if out is None:
+                            out = list(v)
+                        out[i] = new
+                return v if out is None else out
 
         else:  # map
             value_enc = build(shape["value"]["shape"])
 
             def enc(v: dict[str, Any]) -> dict[str, Any]:
-                return {k: value_enc(i) for k, i in v.items()}
+                out = None
+                for key, item in v.items():
+                    new = value_enc(item)
+                    if new is not item:
+                        if out is None:
+                            out = dict(v)
+                        out[key] = new
+                return v if out is None else out
 
         cell.append(enc)
         done[name] = enc

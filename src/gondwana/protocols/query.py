@@ -36,10 +36,14 @@ _MISSING = object()
 
 
 def form_params(request: Request) -> dict[str, str]:
-    """Form fields from the body (POST) merged over the URL's query string."""
+    """Form fields from the body (POST) merged over the URL's query string (read once per request:
+    routing and parsing both need them)."""
+    if request._form is not None:
+        return request._form
     params = dict(request.query) if request.query_string else {}
     if request.body:
         params.update(parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True))
+    request._form = params
     return params
 
 

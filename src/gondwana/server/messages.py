@@ -21,6 +21,7 @@ class Request:
     scheme: str = "http"
     listener_region: str | None = None  # set when the request came in on a region's own port
     _query: dict[str, str] | None = field(default=None, repr=False)
+    _form: dict[str, str] | None = field(default=None, repr=False)  # protocols/query.form_params
 
     @property
     def query(self) -> dict[str, str]:

@@ -47,7 +47,15 @@ def test_drill_report_matches_the_replicas(fresh_server: Any) -> None:
         observed["acked"] = report.acked_before_outage
 
     report = run_drill(
-        proc.url, PRIMARY, SECONDARY, rate=40, before=2.5, after=2, delay_ms=500, on_failover=on_failover
+        proc.url,
+        PRIMARY,
+        SECONDARY,
+        rate=40,
+        before=2.5,
+        after=2,
+        delay_ms=500,
+        on_failover=on_failover,
+        keep_table=True,
     )
 
     after_primary, after_secondary = scan(primary, report.table), scan(secondary, report.table)
@@ -105,7 +113,7 @@ def test_refused_primary_on_its_own_port(fresh_server: Any) -> None:
     ports = {"us-east-1": free_port(), "us-west-2": free_port()}
     proc = fresh_server("--region-ports", ",".join(f"{r}={p}" for r, p in ports.items()), in_memory=True)
     report = run_drill(proc.url, PRIMARY, SECONDARY, rate=20, before=1.5, after=1, outage_mode="refuse",
-                       delay_ms=400)  # fmt: skip
+                       delay_ms=400, keep_table=True)  # fmt: skip
     assert report.outage_mode == "refuse" and report.converged
     assert report.rpo_items == len(report.missing_at_failover) > 0 and report.rto_ms > 0
     # The primary's own port answers again after the heal and holds every acknowledged write.
@@ -158,6 +166,9 @@ def test_cli_prints_the_table_and_writes_json_and_png(fresh_server: Any, tmp_pat
     assert lines["RTO (fault -> first write in secondary)"] == f"{report['rto_ms']:,.0f} ms"
     assert lines["converged"].startswith("yes")
     assert "replication lag p50 / p99 / max" in lines
+    # The drill cleaned up after itself: its table and replica are gone.
+    for region in ("eu-west-1", "eu-central-1"):
+        assert make_client(proc.url, "dynamodb", region).list_tables()["TableNames"] == []
     png = out_png.read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and png[12:16] == b"IHDR"
     assert struct.unpack(">II", png[16:24]) == (800, 400)

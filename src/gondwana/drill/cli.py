@@ -27,6 +27,7 @@ def add_arguments(commands: argparse._SubParsersAction) -> None:  # type: ignore
     table.add_argument("--delay-ms", type=int, help="set the server's replication delay first")
     table.add_argument("--converge-timeout", type=float, default=30)
     table.add_argument("--timeout", type=float, default=2.0, help="the writer's request timeout (s)")
+    table.add_argument("--keep-table", action="store_true", help="keep the drill's table and replica")
     table.add_argument("--json", metavar="PATH", help="write the report as JSON")
     table.add_argument("--plot", metavar="PATH.png", help="write a PNG of replication lag over time")
 
@@ -53,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
             converge_timeout=args.converge_timeout,
             timeout=args.timeout,
             log=lambda text: print(f"- {text}", file=sys.stderr),
+            keep_table=args.keep_table,
         )
     except (ControlError, CallFailed, TimeoutError, ValueError) as exc:
         print(f"gondwana drill: {exc}", file=sys.stderr)

@@ -180,6 +180,18 @@ class _Drill:
         )
         self._wait(self._replica_active, timeout, f"the replica in {self.secondary} to become ACTIVE")
 
+    def delete_global_table(self, timeout: float) -> None:
+        """Remove the replica (DeleteTable in its region), then the table itself."""
+        secondary, primary = self.client(self.secondary, 5), self.client(self.primary, 5)
+        secondary.call("DeleteTable", {"TableName": self.table})
+
+        def replica_gone() -> bool:
+            table = primary.call("DescribeTable", {"TableName": self.table})["Table"]
+            return all(r["RegionName"] != self.secondary for r in table.get("Replicas", []))
+
+        self._wait(replica_gone, timeout, f"the replica in {self.secondary} to be deleted")
+        primary.call("DeleteTable", {"TableName": self.table})
+
     def _replica_active(self) -> bool:
         table = self.clients[self.primary].call("DescribeTable", {"TableName": self.table})["Table"]
         replicas = {r["RegionName"]: r.get("ReplicaStatus") for r in table.get("Replicas", [])}
@@ -236,6 +248,7 @@ def run_drill(
     timeout: float = 2.0,
     on_failover: Callable[[DrillReport], None] | None = None,
     log: Callable[[str], None] = lambda _: None,
+    keep_table: bool = False,
 ) -> DrillReport:
     """Run the drill end to end against a running server and return its report.
 
@@ -244,6 +257,7 @@ def run_drill(
     `delay_ms` sets the server's replication delay first (None keeps the server's). `on_failover` is
     called once the writer has failed over, while the primary is still down, with the partial report
     (what was acknowledged and missing at failover): tests use it to check against their own scans.
+    The drill's table and its replica are deleted at the end unless `keep_table`.
     """
     if primary == secondary:
         raise ValueError("the primary and the secondary must be different regions")
@@ -252,10 +266,14 @@ def run_drill(
     if delay_ms is not None:
         drill.control.call("POST", "replication", {"delay_ms": delay_ms})
     try:
-        return _run(drill, before, after, outage_mode, converge_timeout, on_failover, log)
+        report = _run(drill, before, after, outage_mode, converge_timeout, on_failover, log)
     finally:
         if delay_ms is not None and previous is not None:  # leave the server as it was
             drill.control.call("POST", "replication", {"delay_ms": previous})
+    if not keep_table:
+        log(f"deleting {drill.table} and its replica (--keep-table keeps them)")
+        drill.delete_global_table(timeout=30)
+    return report
 
 
 def _run(

@@ -200,7 +200,7 @@ class Chain:
                 type_name="NotImplemented",
             )
         result = handler(ctx, protocol.parse(service, op, ctx.request))
-        if inspect.isawaitable(result):
+        if type(result) is not dict and result is not None and inspect.isawaitable(result):
             return self._serialize_later(ctx, result)
         return protocol.serialize(ctx, op, result)
 

@@ -164,12 +164,6 @@ class HttpConnection(asyncio.Protocol):
 
     # ---- httptools callbacks -------------------------------------------------------------------
 
-    def on_message_begin(self) -> None:
-        self._url = b""
-        self._raw_headers = []
-        self._body = []
-        self._body_size = 0
-
     def on_url(self, url: bytes) -> None:
         self._url += url
 
@@ -197,11 +191,12 @@ class HttpConnection(asyncio.Protocol):
         self._body.append(body)
 
     def on_message_complete(self) -> None:
+        url, chunks = self._url, self._body
+        self._url, self._raw_headers, self._body, self._body_size = b"", [], [], 0  # the next one
         if self.transport is None or self.transport.is_closing() or self.parser.should_upgrade():
             return  # an upgrade request is refused as the parser raises (data_received)
-        url = self._url.decode("latin-1")
-        path, _, query = url.partition("?")
-        body = self._body[0] if len(self._body) == 1 else b"".join(self._body)
+        path, _, query = url.decode("latin-1").partition("?")
+        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         request = Request(
             self.parser.get_method().decode("ascii"),
             path,

@@ -7,18 +7,18 @@ we accept and produce does not change with the codec.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import json
 from typing import Any
 
 import orjson
+import pybase64
 
 
 def _convert(value: Any) -> Any:
     """What the models' blobs (bytes: base64) and timestamps (datetimes: epoch seconds) become."""
     if isinstance(value, bytes | bytearray | memoryview):
-        return base64.b64encode(value).decode("ascii")
+        return pybase64.b64encode_as_string(value)
     if isinstance(value, dt.datetime):
         seconds = value.timestamp()
         return int(seconds) if seconds.is_integer() else round(seconds, 3)

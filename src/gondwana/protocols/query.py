@@ -16,6 +16,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
+import pybase64
+
 from gondwana.protocols.base import WireProtocol, request_id_headers
 from gondwana.protocols.errors import ServiceError, Violation
 from gondwana.protocols.model import lower_camel
@@ -208,7 +210,7 @@ def _text(kind: str, value: Any) -> str:
             value = dt.datetime.fromtimestamp(float(value), dt.UTC)
         return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
     if kind == "blob":
-        return base64.b64encode(value).decode("ascii")
+        return pybase64.b64encode_as_string(value)
     return escape(str(value))
 
 

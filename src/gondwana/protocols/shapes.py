@@ -20,6 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import pybase64
+
 from gondwana.protocols.errors import Violation, serialization_error
 from gondwana.protocols.model import lower_camel
 
@@ -67,7 +69,7 @@ def b64_blob(value: Any) -> bytes:
     if not isinstance(value, str):
         raise TypeError("blob must be a base64 string")
     try:
-        return base64.b64decode(value, validate=True)
+        return pybase64.b64decode(value, validate=True)  # SIMD: 5x the standard library
     except (binascii.Error, ValueError):
         # AWS's Jackson decoder tolerates missing padding and whitespace; so do we.
         cleaned = "".join(value.split())
@@ -405,7 +407,7 @@ def epoch_number(value: Any) -> float | int:
 
 # Blobs (bytes) and datetimes are converted by json_codec.dumps as it meets them, so JSON results
 # are never walked; timestamps given as numbers pass through as numbers.
-JSON_OUTPUT = OutputCodec("json", lambda b: base64.b64encode(b).decode("ascii"), epoch_number, walks=())
+JSON_OUTPUT = OutputCodec("json", pybase64.b64encode_as_string, epoch_number, walks=())
 
 
 def _needs_encoding(shapes: dict[str, Any], name: str, seen: set[str], walks: tuple[str, ...]) -> bool:

@@ -81,6 +81,26 @@ def test_failed_request_rolls_back_its_own_writes(server: ServerProcess, echo_se
         c.get(Key="rollback")
 
 
+def test_a_failed_commit_is_never_acknowledged(
+    fresh_server: Callable[..., ServerProcess], echo_session: boto3.Session
+) -> None:
+    proc = fresh_server("--plugin", "tests.plugins.echo")
+    client = echo(echo_session, proc)
+    client.put(Key="kept", Value="before")
+    with pytest.raises(ClientError) as failed:
+        client.put(Key="doomed", Value="fail-at-commit")  # the plugin fails this group's COMMIT
+    assert failed.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+    assert failed.value.response["Error"]["Code"] == "InternalFailure"
+    with pytest.raises(ClientError) as missing:
+        client.get(Key="doomed")
+    assert missing.value.response["Error"]["Code"] == "Echo.ThingNotFound"
+    client.put(Key="after", Value="fine")  # the store goes on
+    proc.kill()
+    proc.restart()
+    client = echo(echo_session, proc)
+    assert [client.get(Key=k)["Value"] for k in ("kept", "after")] == ["before", "fine"]
+
+
 def test_in_memory_store_forgets_on_restart(
     fresh_server: Callable[..., ServerProcess], echo_session: boto3.Session
 ) -> None:

@@ -10,6 +10,7 @@ import asyncio
 import base64
 import copy
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -204,6 +205,8 @@ class _Echo(Service):
             )
             if params["Value"] == "explode-after-write":
                 raise RuntimeError("fails after writing: the write must roll back")
+            if params["Value"] == "fail-at-commit":
+                store._conn = _FailCommitOnce(store)  # type: ignore[attr-defined]
 
     def get(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         row = self.runtime.store.query_one(
@@ -277,6 +280,23 @@ class EchoQuery(_Echo):
 
 
 SERVICES = [EchoJson, EchoJson11, EchoQuery]
+
+
+class _FailCommitOnce:
+    """Stands in for the store's SQLite connection until the next COMMIT, which it fails as a full
+    disk would: the group's requests must be answered with errors, and nothing of it kept."""
+
+    def __init__(self, store: Any) -> None:
+        self.store, self.conn = store, store._conn
+
+    def execute(self, sql: str, *args: Any) -> Any:
+        if sql == "COMMIT":
+            self.store._conn = self.conn
+            raise sqlite3.OperationalError("database or disk is full (injected by the echo plugin)")
+        return self.conn.execute(sql, *args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.conn, name)
 
 
 def write_models(directory: Path) -> Path:

@@ -75,10 +75,24 @@ class Chain:
         except Exception as error:
             response = self._error_response(ctx, error)
         if self.runtime.store.pending:
-            return self._after_commit(ctx, response)
+            return self._when_committed(ctx, response)
         if log.isEnabledFor(logging.DEBUG):
             self._log(ctx, response)
         return response
+
+    def _when_committed(self, ctx: RequestContext, response: Response) -> asyncio.Future[Response]:
+        """A response that wrote is answered once its group commit is done, so what we acknowledge
+        is durable (a future and a callback: cheaper than a task per write)."""
+        answered: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
+
+        def committed(error: BaseException | None) -> None:
+            final = response if error is None else self._error_response(ctx, None)
+            if log.isEnabledFor(logging.DEBUG):
+                self._log(ctx, final)
+            answered.set_result(final)
+
+        self.runtime.store.after_commit(committed)
+        return answered
 
     async def _finish(self, ctx: RequestContext, pending: Awaitable[Response]) -> Response:
         try:

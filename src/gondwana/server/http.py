@@ -14,6 +14,7 @@ the same chain; a TLS listener will do the same for ALPN "h2".
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import ssl
 import time
@@ -222,6 +223,36 @@ class HttpConnection(asyncio.Protocol):
             self._send(pending, keep_alive)
             return
         self._busy = True
+        if isinstance(pending, asyncio.Future):  # a write waiting for its group commit
+            self.server.in_flight += 1
+            pending.add_done_callback(functools.partial(self._answered, keep_alive))
+        else:
+            self.server.loop.create_task(self._drain(pending, keep_alive))
+
+    def _answered(self, keep_alive: bool, future: asyncio.Future[Response]) -> None:
+        """The future a request returned is done: write its answer, then serve what was pipelined
+        behind it."""
+        self.server.in_flight -= 1
+        try:
+            response = future.result()
+        except Exception:
+            log.exception("handler failed")
+            response = INTERNAL_ERROR
+        if self.transport is None or self.transport.is_closing():
+            self._busy = False
+            return
+        if response is ABORT or response.stream is not None:
+            self.server.loop.create_task(self._drain(response, keep_alive))
+            return
+        if not self._send(response, keep_alive) or not self._queue:
+            self._busy = False
+            return
+        request, keep_alive = self._queue.popleft()
+        try:
+            pending = self.server.handler(request)
+        except Exception:
+            log.exception("handler failed")
+            pending = INTERNAL_ERROR
         self.server.loop.create_task(self._drain(pending, keep_alive))
 
     # ---- responses -----------------------------------------------------------------------------

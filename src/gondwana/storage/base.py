@@ -58,6 +58,11 @@ class Store:
         """Return once everything written so far is committed (at once when nothing is pending)."""
         raise NotImplementedError
 
+    def after_commit(self, callback: Callable[[BaseException | None], None]) -> None:
+        """Call `callback(None)` once everything written so far is committed, or with the error if
+        that commit fails; at once when nothing is pending."""
+        raise NotImplementedError
+
     def reset(self) -> None:
         """Delete every row of every registered component (the schema stays)."""
         raise NotImplementedError

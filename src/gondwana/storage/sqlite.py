@@ -18,7 +18,7 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,7 @@ class SqliteStore(Store):
         self._depth = 0
         self._open = False
         self._waiters: list[asyncio.Future[None]] = []
+        self._callbacks: list[Callable[[BaseException | None], None]] = []
         self._closed = False
 
     # ---- schema --------------------------------------------------------------------------------
@@ -121,21 +122,28 @@ class SqliteStore(Store):
             asyncio.get_running_loop().call_soon(self._commit)
             return
         waiters, self._waiters = self._waiters, []
+        callbacks, self._callbacks = self._callbacks, []
+        error: sqlite3.Error | None = None
         try:
             self._conn.execute("COMMIT")
         except sqlite3.Error as exc:
             log.exception("commit failed; rolling back the group")
             with contextlib.suppress(sqlite3.Error):
                 self._conn.execute("ROLLBACK")
-            for waiter in waiters:
-                if not waiter.done():
-                    waiter.set_exception(exc)
-            return
+            error = exc
         finally:
             self._open = False
+        for callback in callbacks:
+            try:
+                callback(error)
+            except Exception:
+                log.exception("a commit callback failed")
         for waiter in waiters:
             if not waiter.done():
-                waiter.set_result(None)
+                if error is None:
+                    waiter.set_result(None)
+                else:
+                    waiter.set_exception(error)
 
     def _commit_now(self) -> None:
         if self._open and not self._depth:
@@ -169,6 +177,12 @@ class SqliteStore(Store):
         waiter = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
         await waiter
+
+    def after_commit(self, callback: Callable[[BaseException | None], None]) -> None:
+        if self._open:
+            self._callbacks.append(callback)
+        else:
+            callback(None)
 
     def reset(self) -> None:
         with self.transaction():

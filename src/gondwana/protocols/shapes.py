@@ -220,6 +220,10 @@ class _Compiler:
     def _scalar(self, kind: str, shape: dict[str, Any]) -> Binder:
         checks = _constraint_checks(kind, shape)
         convert = _converter(kind, self.codec)
+        if kind == "string":
+            return _string_binder(shape, checks)
+        if kind in ("integer", "long", "short", "byte"):
+            return _integer_binder(shape, convert, checks)
 
         if checks is None:
 
@@ -234,6 +238,45 @@ class _Compiler:
             return value
 
         return bind
+
+
+# Strings and integers are most of what requests carry: their binders test every constraint in
+# one expression and call the worded checks only when one fails.
+
+
+def _string_binder(shape: dict[str, Any], checks: Any) -> Binder:
+    lo, hi = shape.get("min", 0), shape.get("max", float("inf"))
+    allowed = frozenset(shape["enum"]) if "enum" in shape else None
+    try:
+        regex = re.compile(shape["pattern"]) if "pattern" in shape else None
+    except re.error:
+        regex = None  # as _constraint_checks: a Java-only construct is the service's to check
+
+    def bind_string(value: Any, path: str | None, errs: list[Violation]) -> Any:
+        if type(value) is not str:
+            raise serialization_error(f"{_kind(value)} cannot be converted to String")
+        if checks is not None and (
+            not lo <= len(value) <= hi
+            or (allowed is not None and value not in allowed)
+            or (regex is not None and regex.fullmatch(value) is None)
+        ):
+            checks(value, path, errs)
+        return value
+
+    return bind_string
+
+
+def _integer_binder(shape: dict[str, Any], convert: Callable[[Any], Any], checks: Any) -> Binder:
+    lo, hi = shape.get("min", float("-inf")), shape.get("max", float("inf"))
+
+    def bind_integer(value: Any, path: str | None, errs: list[Violation]) -> Any:
+        if type(value) is not int:
+            value = convert(value)  # an integral float, or SerializationException
+        if checks is not None and not lo <= value <= hi:
+            checks(value, path, errs)
+        return value
+
+    return bind_integer
 
 
 def _converter(kind: str, codec: InputCodec) -> Callable[[Any], Any]:

@@ -70,7 +70,7 @@ class DataPlane:
         with self.store.transaction():
             counter = stream.seq + 1
             stream.seq = counter
-            self.streams.save(stream, "seq")
+            self.streams.save_seq(stream)
             records.append(
                 self.store, stream.id, counter, [(shard, params.get("PartitionKey", ""), params["Data"])], now
             )
@@ -121,7 +121,7 @@ class DataPlane:
             with self.store.transaction():
                 first = stream.seq + 1
                 stream.seq = counter
-                self.streams.save(stream, "seq")
+                self.streams.save_seq(stream)
                 records.append(self.store, stream.id, first, rows, now)
             self.records_arrived(stream.id)
         failed = len(entries) - len(rows)
@@ -131,7 +131,7 @@ class DataPlane:
 
     def _shard(self: KinesisService, stream: Stream, text: str, now: float) -> Shard:
         index = shard_index(text)
-        shard = None if index is None else self.shards.get(stream, index, now)
+        shard = None if index is None else self.shards.hot_get(stream, index, now)
         if shard is None:
             raise errors.shard_not_found(
                 text if index is None else shard_id(index), stream.name, stream.account
@@ -222,7 +222,7 @@ class DataPlane:
         now = self.runtime.now()
         if now - position.issued > ITERATOR_TTL:
             raise ServiceError("ExpiredIteratorException", expired_message(position.issued, now))
-        stream = self.streams.load_id(position.stream_id)
+        stream = self.streams.hot_id(position.stream_id)
         if (
             stream is None
             or stream.status == "DELETING"
@@ -232,7 +232,7 @@ class DataPlane:
             raise errors.not_found("Requested resource not found: Shard does not exist")
         if params.get("StreamARN") is not None and params["StreamARN"] != stream.arn:
             raise errors.invalid("StreamARN does not match the stream of the ShardIterator.")
-        shard = self.shards.get(stream, position.shard, now)
+        shard = self.shards.hot_get(stream, position.shard, now)
         if shard is None:
             raise errors.not_found("Requested resource not found: Shard does not exist")
         errors.dry_run_check(params)

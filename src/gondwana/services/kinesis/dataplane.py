@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+from bisect import bisect_right
 from typing import TYPE_CHECKING, Any
 
 from gondwana.protocols.errors import ServiceError
@@ -53,7 +55,7 @@ class DataPlane:
     def put_record(self: KinesisService, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         stream = self.streams.find_writable(ctx, params)
         hash_key = self._hash_key(params, "")
-        self._check_size(stream, params)
+        size = self._check_size(stream, params)
         ordering = params.get("SequenceNumberForOrdering")
         if ordering is not None:
             parsed = records.parse_seq(ordering)
@@ -71,9 +73,9 @@ class DataPlane:
             counter = stream.seq + 1
             stream.seq = counter
             self.streams.save_seq(stream)
-            records.append(
-                self.store, stream.id, counter, [(shard, params.get("PartitionKey", ""), params["Data"])], now
-            )
+            block = records.Block()
+            block.add(counter, params.get("PartitionKey", ""), params["Data"], size)
+            records.append(self.store, stream.id, {shard: block}, now)
         self.records_arrived(stream.id)
         return {
             "ShardId": shard_id(shard),
@@ -81,28 +83,54 @@ class DataPlane:
             **self._result_extra(stream),
         }
 
+    def _measure(
+        self: KinesisService, stream: Stream, entries: list[dict[str, Any]]
+    ) -> tuple[list[int], list[int]]:
+        """The hash key and size of each PutRecords entry, checked in order as AWS does."""
+        hashes: list[int] = []
+        sizes: list[int] = []
+        limit = stream.max_record_kib * 1024
+        md5 = hashlib.md5
+        for i, entry in enumerate(entries):
+            key = entry.get("PartitionKey")
+            if key is None or entry.get("ExplicitHashKey") is not None:
+                hashes.append(self._hash_key(entry, f"records.{i + 1}.member."))
+                sizes.append(self._check_size(stream, entry))
+                continue
+            encoded = key.encode("utf-8")  # the common case, inline: this runs for every record
+            hashes.append(int.from_bytes(md5(encoded, usedforsecurity=False).digest(), "big"))
+            size = len(entry["Data"]) + len(encoded)
+            if size > limit:
+                self._check_size(stream, entry)  # raises, in AWS's words
+            sizes.append(size)
+        return hashes, sizes
+
     def put_records(self: KinesisService, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         stream = self.streams.find_writable(ctx, params)
         entries = params["Records"]
-        total = 0
-        hashes = []
-        for i, entry in enumerate(entries):
-            hashes.append(self._hash_key(entry, f"records.{i + 1}.member."))
-            total += self._check_size(stream, entry)
-        if total > MAX_PUT_RECORDS_BYTES:
+        hashes, sizes = self._measure(stream, entries)
+        if sum(sizes) > MAX_PUT_RECORDS_BYTES:
             raise errors.invalid(
                 f"Records size exceeds {MAX_PUT_RECORDS_BYTES // (1024 * 1024)} MB limit "
                 "for the PutRecords request."
             )
         errors.dry_run_check(params)
         starts, ranges = self.shards.open_ranges(stream.id)
-        targets = [route(starts, ranges, h) for h in hashes]
+        if len(ranges) == 1:
+            targets = [ranges[0][0]] * len(entries)
+        else:
+            targets = [ranges[bisect_right(starts, h) - 1][0] for h in hashes]
         now = self.runtime.now()
-        accepted = self.throttle.admit_batch(stream, targets, [len(e["Data"]) for e in entries], now)
+        if self.throttle.enabled:
+            accepted = self.throttle.admit_batch(stream, targets, [len(e["Data"]) for e in entries], now)
+        else:
+            accepted = [True] * len(entries)
         results: list[dict[str, Any]] = []
-        rows = []
+        blocks: dict[int, records.Block] = {}
+        names: dict[int, tuple[str, str]] = {}  # shard -> (sequence number suffix, shard id)
         counter = stream.seq
-        for entry, shard, ok in zip(entries, targets, accepted, strict=True):
+        prefix = records.SEQ_PREFIX
+        for entry, shard, size, ok in zip(entries, targets, sizes, accepted, strict=True):
             if not ok:
                 results.append(
                     {
@@ -113,19 +141,20 @@ class DataPlane:
                 )
                 continue
             counter += 1
-            rows.append((shard, entry.get("PartitionKey", ""), entry["Data"]))
-            results.append(
-                {"SequenceNumber": records.format_seq(stream.id, counter, shard), "ShardId": shard_id(shard)}
-            )
-        if rows:
+            block = blocks.get(shard)
+            if block is None:
+                block = blocks[shard] = records.Block()
+                names[shard] = (records.seq_suffix(stream.id, shard), shard_id(shard))
+            block.add(counter, entry.get("PartitionKey", ""), entry["Data"], size)
+            suffix, name = names[shard]
+            results.append({"SequenceNumber": f"{prefix}{counter:036d}{suffix}", "ShardId": name})
+        if blocks:
             with self.store.transaction():
-                first = stream.seq + 1
                 stream.seq = counter
                 self.streams.save_seq(stream)
-                records.append(self.store, stream.id, first, rows, now)
+                records.append(self.store, stream.id, blocks, now)
             self.records_arrived(stream.id)
-        failed = len(entries) - len(rows)
-        return {"FailedRecordCount": failed, "Records": results, **self._result_extra(stream)}
+        return {"FailedRecordCount": accepted.count(False), "Records": results, **self._result_extra(stream)}
 
     # ---- reading -------------------------------------------------------------------------------
 
@@ -239,9 +268,10 @@ class DataPlane:
         limit = params.get("Limit") or records.MAX_RECORDS
         self.throttle.admit_read(stream, shard.idx, now)
         out, after, millis, at_end = self.read_batch(stream, shard, position.after, limit, now)
-        self.throttle.charge_read(
-            stream, shard.idx, sum(len(r["Data"]) + len(r["PartitionKey"]) for r in out), now
-        )
+        if self.throttle.enabled:
+            self.throttle.charge_read(
+                stream, shard.idx, sum(len(r["Data"]) + len(r["PartitionKey"]) for r in out), now
+            )
         result: dict[str, Any] = {"Records": out, "MillisBehindLatest": millis}
         if at_end:  # a closed shard, read to its end
             result["ChildShards"] = [c.child_view() for c in self.shards.children(stream.id, shard.idx)]
@@ -254,27 +284,10 @@ class DataPlane:
     ) -> tuple[list[dict[str, Any]], int, int, bool]:
         """Records after `after` within retention, up to `limit` and 10 MiB: (records, new position,
         MillisBehindLatest, whether a closed shard is now read to its end)."""
-        rows = records.read(self.store, stream.id, shard.idx, after, limit, now - stream.retention * 3600)
-        out: list[dict[str, Any]] = []
-        size = 0
-        # the hot loop formats only the counter of each sequence number
-        prefix, suffix = records.SEQ_PREFIX, records.seq_suffix(stream.id, shard.idx)
-        for seq, arrival, pkey, data in rows[:limit]:
-            size += len(data) + len(pkey.encode("utf-8"))
-            if out and size > records.MAX_BYTES:
-                break
-            out.append(
-                {
-                    "SequenceNumber": f"{prefix}{seq:036d}{suffix}",
-                    "ApproximateArrivalTimestamp": arrival,
-                    "Data": data,
-                    "PartitionKey": pkey,
-                }
-            )
-            after = seq
+        cutoff = now - stream.retention * 3600
+        out, after, unread = records.read(self.store, stream.id, shard.idx, after, limit, cutoff)
         if stream.encryption == "KMS":
             for record in out:
                 record["EncryptionType"] = "KMS"
-        unread = rows[len(out)] if len(rows) > len(out) else None
-        millis = 0 if unread is None else max(0, int((now - unread[1]) * 1000))
+        millis = 0 if unread is None else max(0, int((now - unread) * 1000))
         return out, after, millis, unread is None and shard.end_seq is not None

@@ -220,7 +220,7 @@ class Streams:
         """Everything of a deleted stream: records, shards, consumers, and the tags and policies of
         the stream and its consumers (matched by ARN prefix; no LIKE, as names may hold '_')."""
         self.memo.drop()
-        for table in ("kinesis_records", "kinesis_shards", "kinesis_consumers"):
+        for table in ("kinesis_blocks", "kinesis_shards", "kinesis_consumers"):
             self.store.execute(f"DELETE FROM {table} WHERE stream_id = ?", (stream_id,))
         prefix = arn + "/consumer/"
         for table in ("kinesis_tags", "kinesis_policies"):

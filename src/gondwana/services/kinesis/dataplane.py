@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from bisect import bisect_right
+from itertools import count
 from typing import TYPE_CHECKING, Any
 
 from gondwana.protocols.errors import ServiceError
@@ -73,8 +74,7 @@ class DataPlane:
             counter = stream.seq + 1
             stream.seq = counter
             self.streams.save_seq(stream)
-            block = records.Block()
-            block.add(counter, params.get("PartitionKey", ""), params["Data"], size)
+            block = records.Block([counter], [params.get("PartitionKey", "")], [params["Data"]], size)
             records.append(self.store, stream.id, {shard: block}, now)
         self.records_arrived(stream.id)
         return {
@@ -85,30 +85,31 @@ class DataPlane:
 
     def _measure(
         self: KinesisService, stream: Stream, entries: list[dict[str, Any]]
-    ) -> tuple[list[int], list[int]]:
-        """The hash key and size of each PutRecords entry, checked in order as AWS does."""
-        hashes: list[int] = []
-        sizes: list[int] = []
-        limit = stream.max_record_kib * 1024
-        md5 = hashlib.md5
-        for i, entry in enumerate(entries):
-            key = entry.get("PartitionKey")
-            if key is None or entry.get("ExplicitHashKey") is not None:
+    ) -> tuple[list[str], list[int], list[int]]:
+        """The partition key, hash key and size of each PutRecords entry, checked in order as AWS
+        does. The common case (partition keys only, every record within the size limit) runs as
+        list comprehensions, as this is done for every record."""
+        keys = [entry.get("PartitionKey") for entry in entries]
+        explicit = [entry.get("ExplicitHashKey") for entry in entries]
+        if None in keys or explicit.count(None) != len(entries):
+            hashes, sizes = [], []
+            for i, entry in enumerate(entries):
                 hashes.append(self._hash_key(entry, f"records.{i + 1}.member."))
                 sizes.append(self._check_size(stream, entry))
-                continue
-            encoded = key.encode("utf-8")  # the common case, inline: this runs for every record
-            hashes.append(int.from_bytes(md5(encoded, usedforsecurity=False).digest(), "big"))
-            size = len(entry["Data"]) + len(encoded)
-            if size > limit:
-                self._check_size(stream, entry)  # raises, in AWS's words
-            sizes.append(size)
-        return hashes, sizes
+            return [entry.get("PartitionKey", "") for entry in entries], hashes, sizes
+        md5 = hashlib.md5
+        encoded = [key.encode("utf-8") for key in keys]
+        hashes = [int.from_bytes(md5(key, usedforsecurity=False).digest(), "big") for key in encoded]
+        sizes = [len(entry["Data"]) + len(key) for entry, key in zip(entries, encoded, strict=True)]
+        if max(sizes, default=0) > stream.max_record_kib * 1024:
+            for entry in entries:
+                self._check_size(stream, entry)  # raises at the first one too large, in AWS's words
+        return keys, hashes, sizes  # type: ignore[return-value]  # no None left
 
     def put_records(self: KinesisService, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         stream = self.streams.find_writable(ctx, params)
         entries = params["Records"]
-        hashes, sizes = self._measure(stream, entries)
+        keys, hashes, sizes = self._measure(stream, entries)
         if sum(sizes) > MAX_PUT_RECORDS_BYTES:
             raise errors.invalid(
                 f"Records size exceeds {MAX_PUT_RECORDS_BYTES // (1024 * 1024)} MB limit "
@@ -120,41 +121,45 @@ class DataPlane:
             targets = [ranges[0][0]] * len(entries)
         else:
             targets = [ranges[bisect_right(starts, h) - 1][0] for h in hashes]
+        data = [entry["Data"] for entry in entries]
         now = self.runtime.now()
+        failed = 0
+        accepted: list[bool] = []
+        stored = targets
         if self.throttle.enabled:
-            accepted = self.throttle.admit_batch(stream, targets, [len(e["Data"]) for e in entries], now)
-        else:
-            accepted = [True] * len(entries)
-        results: list[dict[str, Any]] = []
-        blocks: dict[int, records.Block] = {}
-        names: dict[int, tuple[str, str]] = {}  # shard -> (sequence number suffix, shard id)
-        counter = stream.seq
+            accepted = self.throttle.admit_batch(stream, targets, [len(d) for d in data], now)
+            failed = accepted.count(False)
+            if failed:
+                kept = [i for i, ok in enumerate(accepted) if ok]
+                stored = [targets[i] for i in kept]
+                keys, data, sizes = [keys[i] for i in kept], [data[i] for i in kept], [sizes[i] for i in kept]
+        first = stream.seq + 1
+        labels = self.shards.labels(stream.id)
         prefix = records.SEQ_PREFIX
-        for entry, shard, size, ok in zip(entries, targets, sizes, accepted, strict=True):
-            if not ok:
-                results.append(
-                    {
-                        "ErrorCode": "ProvisionedThroughputExceededException",
-                        "ErrorMessage": f"Rate exceeded for shard {shard_id(shard)} in stream {stream.name} "
-                        f"under account {stream.account}.",
-                    }
-                )
-                continue
-            counter += 1
-            block = blocks.get(shard)
-            if block is None:
-                block = blocks[shard] = records.Block()
-                names[shard] = (records.seq_suffix(stream.id, shard), shard_id(shard))
-            block.add(counter, entry.get("PartitionKey", ""), entry["Data"], size)
-            suffix, name = names[shard]
-            results.append({"SequenceNumber": f"{prefix}{counter:036d}{suffix}", "ShardId": name})
-        if blocks:
+        results: list[dict[str, Any]] = [
+            {"SequenceNumber": f"{prefix}{counter:036d}{suffix}", "ShardId": name}
+            for counter, (suffix, name) in zip(count(first), map(labels.__getitem__, stored))
+        ]
+        if stored:
             with self.store.transaction():
-                stream.seq = counter
+                stream.seq = first + len(stored) - 1
                 self.streams.save_seq(stream)
-                records.append(self.store, stream.id, blocks, now)
+                records.append(self.store, stream.id, records.group(first, stored, keys, data, sizes), now)
             self.records_arrived(stream.id)
-        return {"FailedRecordCount": accepted.count(False), "Records": results, **self._result_extra(stream)}
+        if failed:
+            done = iter(results)
+            results = [
+                next(done) if ok else self._rate_exceeded(stream, shard)
+                for ok, shard in zip(accepted, targets, strict=True)
+            ]
+        return {"FailedRecordCount": failed, "Records": results, **self._result_extra(stream)}
+
+    def _rate_exceeded(self, stream: Stream, shard: int) -> dict[str, Any]:
+        return {
+            "ErrorCode": "ProvisionedThroughputExceededException",
+            "ErrorMessage": f"Rate exceeded for shard {shard_id(shard)} in stream {stream.name} "
+            f"under account {stream.account}.",
+        }
 
     # ---- reading -------------------------------------------------------------------------------
 

@@ -91,21 +91,40 @@ def _keys_json(keys: list[str]) -> bytes:
 
 
 class Block:
-    """The records of one write to one shard, gathered before they are stored."""
+    """The records of one write to one shard, before they are stored."""
 
     __slots__ = ("counters", "data", "keys", "size")
 
-    def __init__(self) -> None:
-        self.counters: list[int] = []
-        self.keys: list[str] = []
-        self.data: list[bytes] = []
-        self.size = 0  # bytes of data and UTF-8 partition keys, as GetRecords' 10 MiB cap counts
+    def __init__(self, counters: list[int], keys: list[str], data: list[bytes], size: int) -> None:
+        self.counters = counters
+        self.keys = keys
+        self.data = data
+        self.size = size  # bytes of data and UTF-8 partition keys, as GetRecords' 10 MiB cap counts
 
-    def add(self, counter: int, key: str, data: bytes, size: int) -> None:
-        self.counters.append(counter)
-        self.keys.append(key)
-        self.data.append(data)
-        self.size += size
+
+def group(
+    first: int, shards: list[int], keys: list[str], data: list[bytes], sizes: list[int]
+) -> dict[int, Block]:
+    """One block per shard for records numbered first, first + 1, ... bound for `shards`."""
+    n = len(shards)
+    if shards.count(shards[0]) == n:
+        return {shards[0]: Block(list(range(first, first + n)), keys, data, sum(sizes))}
+    order = sorted(range(n), key=shards.__getitem__)  # stable: each shard's records stay in order
+    ordered = [shards[i] for i in order]
+    blocks = {}
+    low = 0
+    while low < n:
+        shard = ordered[low]
+        high = bisect_right(ordered, shard, low)
+        picks = order[low:high]
+        blocks[shard] = Block(
+            [first + i for i in picks],
+            [keys[i] for i in picks],
+            [data[i] for i in picks],
+            sum([sizes[i] for i in picks]),
+        )
+        low = high
+    return blocks
 
 
 _INSERT = (

@@ -13,7 +13,7 @@ from typing import Any
 
 from gondwana.services.kinesis import errors
 from gondwana.services.kinesis.memo import Memo
-from gondwana.services.kinesis.records import format_seq
+from gondwana.services.kinesis.records import format_seq, seq_suffix
 from gondwana.services.kinesis.streams import Stream
 from gondwana.storage import Store
 
@@ -139,6 +139,17 @@ class Shards:
         found = self.memo.get(key)
         if found is None:
             found = self.memo[key] = self._open_ranges(stream_id)
+        return found
+
+    def labels(self, stream_id: int) -> dict[int, tuple[str, str]]:
+        """Open shards' {index: (the digits ending their sequence numbers, shard id)}."""
+        key = ("labels", stream_id)
+        found = self.memo.get(key)
+        if found is None:
+            found = self.memo[key] = {
+                index: (seq_suffix(stream_id, index), shard_id(index))
+                for index, _ in self.open_ranges(stream_id)[1]
+            }
         return found
 
     def _open_ranges(self, stream_id: int) -> tuple[list[int], list[tuple[int, int]]]:

@@ -178,9 +178,11 @@ def read(
         stop = min(len(seqs), start + limit - len(out))
         offsets = _unpack(offsets_blob)
         keys = json_codec.loads(keys_json)
-        if start == 0 and stop == len(seqs) and size + block_size <= MAX_BYTES:
+        if start or stop < len(seqs):  # part of the block: data and UTF-8 keys of that part
+            block_size = offsets[stop] - offsets[start] + sum(map(len, map(str.encode, keys[start:stop])))
+        if size + block_size <= MAX_BYTES:
             size += block_size
-        else:  # part of a block, or the cap may fall inside it: count record by record
+        else:  # the cap falls inside this block: count record by record
             stop, size = _within(size, offsets, keys, start, stop, bool(out))
             if stop == start:
                 return out, after, arrival

@@ -49,10 +49,10 @@ def test_records_past_retention_are_gone_and_trimmed(fresh_server: Any, tmp_path
     proc.stop()
     rows = (
         sqlite3.connect(tmp_path / "ret" / "gondwana.db")
-        .execute("SELECT pkey, data FROM kinesis_records")
+        .execute("SELECT pkeys, data FROM kinesis_blocks")
         .fetchall()
     )
-    assert rows == [("k", b"new")]  # the expired record was deleted from storage, not just hidden
+    assert rows == [(b'["k"]', b"new")]  # the expired record was deleted from storage, not just hidden
 
 
 def test_retention_period_rules(kinesis: Any, new_stream: Any) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+from bisect import bisect_right
+from itertools import count
 from typing import TYPE_CHECKING, Any
 
 from gondwana.protocols.errors import ServiceError
@@ -53,7 +56,7 @@ class DataPlane:
     def put_record(self: KinesisService, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         stream = self.streams.find_writable(ctx, params)
         hash_key = self._hash_key(params, "")
-        self._check_size(stream, params)
+        size = self._check_size(stream, params)
         ordering = params.get("SequenceNumberForOrdering")
         if ordering is not None:
             parsed = records.parse_seq(ordering)
@@ -70,10 +73,9 @@ class DataPlane:
         with self.store.transaction():
             counter = stream.seq + 1
             stream.seq = counter
-            self.streams.save(stream, "seq")
-            records.append(
-                self.store, stream.id, counter, [(shard, params.get("PartitionKey", ""), params["Data"])], now
-            )
+            self.streams.save_seq(stream)
+            block = records.Block([counter], [params.get("PartitionKey", "")], [params["Data"]], size)
+            records.append(self.store, stream.id, {shard: block}, now)
         self.records_arrived(stream.id)
         return {
             "ShardId": shard_id(shard),
@@ -81,57 +83,89 @@ class DataPlane:
             **self._result_extra(stream),
         }
 
+    def _measure(
+        self: KinesisService, stream: Stream, entries: list[dict[str, Any]]
+    ) -> tuple[list[str], list[int], list[int]]:
+        """The partition key, hash key and size of each PutRecords entry, checked in order as AWS
+        does. The common case (partition keys only, every record within the size limit) runs as
+        list comprehensions, as this is done for every record."""
+        keys = [entry.get("PartitionKey") for entry in entries]
+        explicit = [entry.get("ExplicitHashKey") for entry in entries]
+        if None in keys or explicit.count(None) != len(entries):
+            hashes, sizes = [], []
+            for i, entry in enumerate(entries):
+                hashes.append(self._hash_key(entry, f"records.{i + 1}.member."))
+                sizes.append(self._check_size(stream, entry))
+            return [entry.get("PartitionKey", "") for entry in entries], hashes, sizes
+        md5 = hashlib.md5
+        encoded = [key.encode("utf-8") for key in keys]
+        hashes = [int.from_bytes(md5(key, usedforsecurity=False).digest(), "big") for key in encoded]
+        sizes = [len(entry["Data"]) + len(key) for entry, key in zip(entries, encoded, strict=True)]
+        if max(sizes, default=0) > stream.max_record_kib * 1024:
+            for entry in entries:
+                self._check_size(stream, entry)  # raises at the first one too large, in AWS's words
+        return keys, hashes, sizes  # type: ignore[return-value]  # no None left
+
     def put_records(self: KinesisService, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         stream = self.streams.find_writable(ctx, params)
         entries = params["Records"]
-        total = 0
-        hashes = []
-        for i, entry in enumerate(entries):
-            hashes.append(self._hash_key(entry, f"records.{i + 1}.member."))
-            total += self._check_size(stream, entry)
-        if total > MAX_PUT_RECORDS_BYTES:
+        keys, hashes, sizes = self._measure(stream, entries)
+        if sum(sizes) > MAX_PUT_RECORDS_BYTES:
             raise errors.invalid(
                 f"Records size exceeds {MAX_PUT_RECORDS_BYTES // (1024 * 1024)} MB limit "
                 "for the PutRecords request."
             )
         errors.dry_run_check(params)
         starts, ranges = self.shards.open_ranges(stream.id)
-        targets = [route(starts, ranges, h) for h in hashes]
+        if len(ranges) == 1:
+            targets = [ranges[0][0]] * len(entries)
+        else:
+            targets = [ranges[bisect_right(starts, h) - 1][0] for h in hashes]
+        data = [entry["Data"] for entry in entries]
         now = self.runtime.now()
-        accepted = self.throttle.admit_batch(stream, targets, [len(e["Data"]) for e in entries], now)
-        results: list[dict[str, Any]] = []
-        rows = []
-        counter = stream.seq
-        for entry, shard, ok in zip(entries, targets, accepted, strict=True):
-            if not ok:
-                results.append(
-                    {
-                        "ErrorCode": "ProvisionedThroughputExceededException",
-                        "ErrorMessage": f"Rate exceeded for shard {shard_id(shard)} in stream {stream.name} "
-                        f"under account {stream.account}.",
-                    }
-                )
-                continue
-            counter += 1
-            rows.append((shard, entry.get("PartitionKey", ""), entry["Data"]))
-            results.append(
-                {"SequenceNumber": records.format_seq(stream.id, counter, shard), "ShardId": shard_id(shard)}
-            )
-        if rows:
+        failed = 0
+        accepted: list[bool] = []
+        stored = targets
+        if self.throttle.enabled:
+            accepted = self.throttle.admit_batch(stream, targets, [len(d) for d in data], now)
+            failed = accepted.count(False)
+            if failed:
+                kept = [i for i, ok in enumerate(accepted) if ok]
+                stored = [targets[i] for i in kept]
+                keys, data, sizes = [keys[i] for i in kept], [data[i] for i in kept], [sizes[i] for i in kept]
+        first = stream.seq + 1
+        labels = self.shards.labels(stream.id)
+        prefix = records.SEQ_PREFIX
+        results: list[dict[str, Any]] = [
+            {"SequenceNumber": f"{prefix}{counter:036d}{suffix}", "ShardId": name}
+            for counter, (suffix, name) in zip(count(first), map(labels.__getitem__, stored))
+        ]
+        if stored:
             with self.store.transaction():
-                first = stream.seq + 1
-                stream.seq = counter
-                self.streams.save(stream, "seq")
-                records.append(self.store, stream.id, first, rows, now)
+                stream.seq = first + len(stored) - 1
+                self.streams.save_seq(stream)
+                records.append(self.store, stream.id, records.group(first, stored, keys, data, sizes), now)
             self.records_arrived(stream.id)
-        failed = len(entries) - len(rows)
+        if failed:
+            done = iter(results)
+            results = [
+                next(done) if ok else self._rate_exceeded(stream, shard)
+                for ok, shard in zip(accepted, targets, strict=True)
+            ]
         return {"FailedRecordCount": failed, "Records": results, **self._result_extra(stream)}
+
+    def _rate_exceeded(self, stream: Stream, shard: int) -> dict[str, Any]:
+        return {
+            "ErrorCode": "ProvisionedThroughputExceededException",
+            "ErrorMessage": f"Rate exceeded for shard {shard_id(shard)} in stream {stream.name} "
+            f"under account {stream.account}.",
+        }
 
     # ---- reading -------------------------------------------------------------------------------
 
     def _shard(self: KinesisService, stream: Stream, text: str, now: float) -> Shard:
         index = shard_index(text)
-        shard = None if index is None else self.shards.get(stream, index, now)
+        shard = None if index is None else self.shards.hot_get(stream, index, now)
         if shard is None:
             raise errors.shard_not_found(
                 text if index is None else shard_id(index), stream.name, stream.account
@@ -222,7 +256,7 @@ class DataPlane:
         now = self.runtime.now()
         if now - position.issued > ITERATOR_TTL:
             raise ServiceError("ExpiredIteratorException", expired_message(position.issued, now))
-        stream = self.streams.load_id(position.stream_id)
+        stream = self.streams.hot_id(position.stream_id)
         if (
             stream is None
             or stream.status == "DELETING"
@@ -232,16 +266,17 @@ class DataPlane:
             raise errors.not_found("Requested resource not found: Shard does not exist")
         if params.get("StreamARN") is not None and params["StreamARN"] != stream.arn:
             raise errors.invalid("StreamARN does not match the stream of the ShardIterator.")
-        shard = self.shards.get(stream, position.shard, now)
+        shard = self.shards.hot_get(stream, position.shard, now)
         if shard is None:
             raise errors.not_found("Requested resource not found: Shard does not exist")
         errors.dry_run_check(params)
         limit = params.get("Limit") or records.MAX_RECORDS
         self.throttle.admit_read(stream, shard.idx, now)
         out, after, millis, at_end = self.read_batch(stream, shard, position.after, limit, now)
-        self.throttle.charge_read(
-            stream, shard.idx, sum(len(r["Data"]) + len(r["PartitionKey"]) for r in out), now
-        )
+        if self.throttle.enabled:
+            self.throttle.charge_read(
+                stream, shard.idx, sum(len(r["Data"]) + len(r["PartitionKey"]) for r in out), now
+            )
         result: dict[str, Any] = {"Records": out, "MillisBehindLatest": millis}
         if at_end:  # a closed shard, read to its end
             result["ChildShards"] = [c.child_view() for c in self.shards.children(stream.id, shard.idx)]
@@ -254,27 +289,10 @@ class DataPlane:
     ) -> tuple[list[dict[str, Any]], int, int, bool]:
         """Records after `after` within retention, up to `limit` and 10 MiB: (records, new position,
         MillisBehindLatest, whether a closed shard is now read to its end)."""
-        rows = records.read(self.store, stream.id, shard.idx, after, limit, now - stream.retention * 3600)
-        out: list[dict[str, Any]] = []
-        size = 0
-        # the hot loop formats only the counter of each sequence number
-        prefix, suffix = records.SEQ_PREFIX, records.seq_suffix(stream.id, shard.idx)
-        for seq, arrival, pkey, data in rows[:limit]:
-            size += len(data) + len(pkey.encode("utf-8"))
-            if out and size > records.MAX_BYTES:
-                break
-            out.append(
-                {
-                    "SequenceNumber": f"{prefix}{seq:036d}{suffix}",
-                    "ApproximateArrivalTimestamp": arrival,
-                    "Data": data,
-                    "PartitionKey": pkey,
-                }
-            )
-            after = seq
+        cutoff = now - stream.retention * 3600
+        out, after, unread = records.read(self.store, stream.id, shard.idx, after, limit, cutoff)
         if stream.encryption == "KMS":
             for record in out:
                 record["EncryptionType"] = "KMS"
-        unread = rows[len(out)] if len(rows) > len(out) else None
-        millis = 0 if unread is None else max(0, int((now - unread[1]) * 1000))
+        millis = 0 if unread is None else max(0, int((now - unread) * 1000))
         return out, after, millis, unread is None and shard.end_seq is not None

@@ -12,6 +12,7 @@ from gondwana.services.kinesis import errors, records, storage
 from gondwana.services.kinesis.consumers import Consumers
 from gondwana.services.kinesis.control import Control
 from gondwana.services.kinesis.dataplane import DataPlane
+from gondwana.services.kinesis.memo import Memo
 from gondwana.services.kinesis.resharding import MAX_SHARDS_PER_STREAM, ShardOperations
 from gondwana.services.kinesis.shards import Shards, shard_index
 from gondwana.services.kinesis.streams import (
@@ -47,8 +48,9 @@ class KinesisService(DataPlane, Subscriptions, ShardOperations, Control, Consume
     def __init__(self, runtime: Runtime) -> None:
         super().__init__(runtime)
         self.store = runtime.store
-        self.streams = Streams(self.store, runtime)
-        self.shards = Shards(self.store)
+        self.memo = Memo()
+        self.streams = Streams(self.store, runtime, self.memo)
+        self.shards = Shards(self.store, self.memo)
         self.throttle = Throttle(runtime.settings.kinesis_throttle)
         self._secret: bytes | None = None
         self._sweeper: object = None
@@ -64,6 +66,7 @@ class KinesisService(DataPlane, Subscriptions, ShardOperations, Control, Consume
 
     def reset(self) -> None:
         self._secret = None
+        self.memo.drop()
         self.throttle.reset()
         self._start_sweeping()
 

@@ -4,20 +4,35 @@ A sequence number is 56 decimal digits, like AWS's: "49", then the stream's reco
 (36 digits), the shard index (10) and a tag of the stream (8). The counter is persisted with the
 stream and only grows, so numbers are unique, strictly increasing within a shard, and still
 compare correctly after a restart; the fixed width makes text order equal numeric order.
+
+Records are stored in blocks: the records one call wrote to one shard (they share an arrival time)
+form one row, keyed by the counter of its last record. A PutRecords of 500 is then a few inserts,
+and a GetRecords of 10,000 a short scan of rows that are cut into records in memory, instead of
+10,000 rows. A block holds its counters and the offsets of each record in its data as little-endian
+64-bit integers, its partition keys as a JSON array, and the records' data concatenated.
 """
 
 from __future__ import annotations
 
+import json
 import math
+import sys
+from array import array
+from bisect import bisect_right
 from collections.abc import Sequence
+from itertools import accumulate
 from typing import Any
 
+import orjson
+
+from gondwana.protocols import json_codec
 from gondwana.storage import Store
 
 MAX_RECORDS = 10_000
 MAX_BYTES = 10 * 1024 * 1024
 SEQ_PREFIX = "49"
 _LENGTH = 56
+_SWAP = sys.byteorder != "little"
 
 
 def _tag(stream_id: int) -> int:
@@ -50,46 +65,206 @@ def arrival_time(now: float) -> float:
     return math.floor(now * 1000) / 1000
 
 
-def append(
-    store: Store, stream_id: int, first_counter: int, rows: Sequence[tuple[int, str, bytes]], now: float
-) -> None:
-    """Store records [(shard, partition key, data)] with counters first_counter, first_counter + 1, ..."""
+# ---- the block format ---------------------------------------------------------------------------
+
+
+def _pack(values: Sequence[int]) -> bytes:
+    packed = array("q", values)
+    if _SWAP:
+        packed.byteswap()
+    return packed.tobytes()
+
+
+def _unpack(blob: bytes) -> array[int]:
+    values = array("q")
+    values.frombytes(blob)
+    if _SWAP:
+        values.byteswap()
+    return values
+
+
+def _keys_json(keys: list[str]) -> bytes:
+    try:
+        return orjson.dumps(keys)
+    except TypeError:  # a lone surrogate: escaped, which the standard library reads back
+        return json.dumps(keys).encode("ascii")
+
+
+class Block:
+    """The records of one write to one shard, before they are stored."""
+
+    __slots__ = ("counters", "data", "keys", "size")
+
+    def __init__(self, counters: list[int], keys: list[str], data: list[bytes], size: int) -> None:
+        self.counters = counters
+        self.keys = keys
+        self.data = data
+        self.size = size  # bytes of data and UTF-8 partition keys, as GetRecords' 10 MiB cap counts
+
+
+def group(
+    first: int, shards: list[int], keys: list[str], data: list[bytes], sizes: list[int]
+) -> dict[int, Block]:
+    """One block per shard for records numbered first, first + 1, ... bound for `shards`."""
+    n = len(shards)
+    if shards.count(shards[0]) == n:
+        return {shards[0]: Block(list(range(first, first + n)), keys, data, sum(sizes))}
+    order = sorted(range(n), key=shards.__getitem__)  # stable: each shard's records stay in order
+    ordered = [shards[i] for i in order]
+    blocks = {}
+    low = 0
+    while low < n:
+        shard = ordered[low]
+        high = bisect_right(ordered, shard, low)
+        picks = order[low:high]
+        blocks[shard] = Block(
+            [first + i for i in picks],
+            [keys[i] for i in picks],
+            [data[i] for i in picks],
+            sum([sizes[i] for i in picks]),
+        )
+        low = high
+    return blocks
+
+
+_INSERT = (
+    "INSERT INTO kinesis_blocks (stream_id, shard, last_seq, first_seq, arrival, size, seqs, offsets, "
+    "pkeys, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def append(store: Store, stream_id: int, blocks: dict[int, Block], now: float) -> None:
+    """Store one block per shard {shard index: block}, all arriving now."""
     arrival = arrival_time(now)
     store.executemany(
-        "INSERT INTO kinesis_records (stream_id, shard, seq, arrival, pkey, data) VALUES (?, ?, ?, ?, ?, ?)",
+        _INSERT,
         [
-            (stream_id, shard, first_counter + i, arrival, pkey, data)
-            for i, (shard, pkey, data) in enumerate(rows)
+            (
+                stream_id,
+                shard,
+                block.counters[-1],
+                block.counters[0],
+                arrival,
+                block.size,
+                _pack(block.counters),
+                _pack(list(accumulate(map(len, block.data), initial=0))),
+                _keys_json(block.keys),
+                b"".join(block.data),
+            )
+            for shard, block in blocks.items()
         ],
     )
 
 
 def read(
     store: Store, stream_id: int, shard: int, after: int, limit: int, cutoff: float
-) -> list[tuple[Any, ...]]:
-    """Up to `limit` + 1 records after counter `after` that are still within retention (the extra
-    one tells the caller whether it is behind the tip)."""
-    return store.query(
-        "SELECT seq, arrival, pkey, data FROM kinesis_records WHERE stream_id = ? AND shard = ? AND seq > ? "
-        "AND arrival >= ? ORDER BY seq LIMIT ?",
-        (stream_id, shard, after, cutoff, limit + 1),
+) -> tuple[list[dict[str, Any]], int, float | None]:
+    """Records after counter `after` still within retention, up to `limit` and 10 MiB (at least one),
+    as GetRecords returns them: (records, the counter of the last one returned or `after`, the
+    arrival time of the first record left unread or None)."""
+    out: list[dict[str, Any]] = []
+    size = 0
+    prefix, suffix = SEQ_PREFIX, seq_suffix(stream_id, shard)
+    rows = store.iterate(
+        "SELECT arrival, size, seqs, offsets, pkeys, data FROM kinesis_blocks "
+        "WHERE stream_id = ? AND shard = ? AND last_seq > ? AND arrival >= ? ORDER BY last_seq",
+        (stream_id, shard, after, cutoff),
     )
+    for arrival, block_size, seqs_blob, offsets_blob, keys_json, data in rows:
+        if len(out) >= limit:
+            return out, after, arrival
+        seqs = _unpack(seqs_blob)
+        start = bisect_right(seqs, after) if seqs[0] <= after else 0  # only the first block
+        stop = min(len(seqs), start + limit - len(out))
+        offsets = _unpack(offsets_blob)
+        keys = json_codec.loads(keys_json)
+        if start or stop < len(seqs):  # part of the block: data and UTF-8 keys of that part
+            block_size = offsets[stop] - offsets[start] + sum(map(len, map(str.encode, keys[start:stop])))
+        if size + block_size <= MAX_BYTES:
+            size += block_size
+        else:  # the cap falls inside this block: count record by record
+            stop, size = _within(size, offsets, keys, start, stop, bool(out))
+            if stop == start:
+                return out, after, arrival
+        out.extend(
+            [
+                {
+                    "SequenceNumber": f"{prefix}{seq:036d}{suffix}",
+                    "ApproximateArrivalTimestamp": arrival,
+                    "Data": data[begin:end],
+                    "PartitionKey": key,
+                }
+                for seq, key, begin, end in zip(
+                    seqs[start:stop],
+                    keys[start:stop],
+                    offsets[start:stop],
+                    offsets[start + 1 : stop + 1],
+                    strict=True,
+                )
+            ]
+        )
+        after = seqs[stop - 1]
+        if stop < len(seqs):
+            return out, after, arrival
+    return out, after, None
+
+
+def _within(
+    size: int, offsets: array[int], keys: list[str], start: int, stop: int, taken: bool
+) -> tuple[int, int]:
+    """How far records start..stop of a block fit under the 10 MiB cap, given `size` bytes already
+    taken (the first record of a response always fits): (end of the fitting records, new size)."""
+    for i in range(start, stop):
+        grown = size + offsets[i + 1] - offsets[i] + len(keys[i].encode("utf-8"))
+        if (taken or i > start) and grown > MAX_BYTES:
+            return i, size
+        size = grown
+    return stop, size
 
 
 def first_at(store: Store, stream_id: int, shard: int, at: float) -> int | None:
     """The counter of the first record that arrived at or after `at`: two index seeks (the earliest
-    such arrival, then the lowest counter among records of that same millisecond)."""
+    such arrival, then the lowest counter among blocks of that same millisecond)."""
     row = store.query_one(
-        "SELECT MIN(seq) FROM kinesis_records WHERE stream_id = ? AND shard = ? AND arrival = "
-        "(SELECT MIN(arrival) FROM kinesis_records WHERE stream_id = ? AND shard = ? AND arrival >= ?)",
+        "SELECT MIN(first_seq) FROM kinesis_blocks WHERE stream_id = ? AND shard = ? AND arrival = "
+        "(SELECT MIN(arrival) FROM kinesis_blocks WHERE stream_id = ? AND shard = ? AND arrival >= ?)",
         (stream_id, shard, stream_id, shard, at),
     )
     return None if row is None else row[0]
 
 
 def trim(store: Store, stream_id: int, shard: int, cutoff: float) -> int:
-    """Delete the records that fell out of retention."""
+    """Delete the records that fell out of retention (a block's records share their arrival)."""
     return store.execute(
-        "DELETE FROM kinesis_records WHERE stream_id = ? AND shard = ? AND arrival < ?",
+        "DELETE FROM kinesis_blocks WHERE stream_id = ? AND shard = ? AND arrival < ?",
         (stream_id, shard, cutoff),
     )
+
+
+def to_blocks(store: Store) -> None:
+    """Migration: the records of the earlier one-row-per-record table become one-record blocks."""
+    batch: list[tuple[Any, ...]] = []
+    for stream_id, shard, seq, arrival, key, data in store.iterate(
+        "SELECT stream_id, shard, seq, arrival, pkey, data FROM kinesis_records "
+        "ORDER BY stream_id, shard, seq"
+    ):
+        size = len(data) + len(key.encode("utf-8"))
+        batch.append(
+            (
+                stream_id,
+                shard,
+                seq,
+                seq,
+                arrival,
+                size,
+                _pack([seq]),
+                _pack([0, len(data)]),
+                _keys_json([key]),
+                data,
+            )
+        )
+        if len(batch) >= 1000:
+            store.executemany(_INSERT, batch)
+            batch = []
+    store.executemany(_INSERT, batch)
+    store.execute("DROP TABLE kinesis_records")

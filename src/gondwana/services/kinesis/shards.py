@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from gondwana.services.kinesis import errors
-from gondwana.services.kinesis.records import format_seq
+from gondwana.services.kinesis.memo import Memo
+from gondwana.services.kinesis.records import format_seq, seq_suffix
 from gondwana.services.kinesis.streams import Stream
 from gondwana.storage import Store
 
@@ -99,8 +100,9 @@ class Shard:
 
 
 class Shards:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, memo: Memo) -> None:
         self.store = store
+        self.memo = memo
 
     def all(self, stream_id: int) -> list[Shard]:
         rows = self.store.query(
@@ -118,8 +120,39 @@ class Shards:
         shard = None if row is None else Shard.from_row(row)
         return None if shard is None or shard.expired(stream, now) else shard
 
+    def hot_get(self, stream: Stream, index: int, now: float) -> Shard | None:
+        """`get` through the memo, for the data plane (which only reads the shard)."""
+        key = ("shard", stream.id, index)
+        shard = self.memo.get(key)
+        if shard is None:
+            row = self.store.query_one(
+                f"SELECT {COLUMNS} FROM kinesis_shards WHERE stream_id = ? AND idx = ?", (stream.id, index)
+            )
+            if row is None:
+                return None
+            shard = self.memo[key] = Shard.from_row(row)
+        return None if shard.expired(stream, now) else shard
+
     def open_ranges(self, stream_id: int) -> tuple[list[int], list[tuple[int, int]]]:
         """Open shards as (sorted starting hashes, [(index, ending hash)]) for routing by bisection."""
+        key = ("routes", stream_id)
+        found = self.memo.get(key)
+        if found is None:
+            found = self.memo[key] = self._open_ranges(stream_id)
+        return found
+
+    def labels(self, stream_id: int) -> dict[int, tuple[str, str]]:
+        """Open shards' {index: (the digits ending their sequence numbers, shard id)}."""
+        key = ("labels", stream_id)
+        found = self.memo.get(key)
+        if found is None:
+            found = self.memo[key] = {
+                index: (seq_suffix(stream_id, index), shard_id(index))
+                for index, _ in self.open_ranges(stream_id)[1]
+            }
+        return found
+
+    def _open_ranges(self, stream_id: int) -> tuple[list[int], list[tuple[int, int]]]:
         rows = self.store.query(
             "SELECT start_hash, end_hash, idx FROM kinesis_shards WHERE stream_id = ? AND closed IS NULL "
             "ORDER BY start_hash",
@@ -148,6 +181,7 @@ class Shards:
     ) -> Shard:
         shard = Shard(stream.id, stream.next_shard, parent, adjacent, start, end, stream.seq, None, now, None)
         stream.next_shard += 1
+        self.memo.drop()
         self.store.execute(
             f"INSERT INTO kinesis_shards ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
@@ -168,6 +202,7 @@ class Shards:
     def close(self, stream: Stream, shard: Shard, now: float) -> None:
         shard.closed = now
         shard.end_seq = stream.seq
+        self.memo.drop()
         self.store.execute(
             "UPDATE kinesis_shards SET closed = ?, end_seq = ? WHERE stream_id = ? AND idx = ?",
             (now, stream.seq, stream.id, shard.idx),

@@ -1,11 +1,12 @@
-"""Kinesis tables. Records are keyed by (stream, shard, counter) so a read is one index range scan
-whose cost does not depend on how long the stream is; a second index on arrival time serves
-AT_TIMESTAMP iterators and retention trimming."""
+"""Kinesis tables. Records are stored in blocks (see records.py) keyed by (stream, shard, counter of
+the block's last record), so a read is one index range scan whose cost does not depend on how long
+the stream is; a second index on arrival time serves AT_TIMESTAMP iterators and retention trimming."""
 
 from __future__ import annotations
 
 import os
 
+from gondwana.services.kinesis.records import to_blocks
 from gondwana.storage import Store
 
 SCHEMA = """
@@ -83,8 +84,26 @@ CREATE TABLE kinesis_accounts (
 """
 
 
+BLOCKS = """
+CREATE TABLE kinesis_blocks (
+    stream_id INTEGER NOT NULL,
+    shard INTEGER NOT NULL,
+    last_seq INTEGER NOT NULL,
+    first_seq INTEGER NOT NULL,
+    arrival REAL NOT NULL,
+    size INTEGER NOT NULL,
+    seqs BLOB NOT NULL,
+    offsets BLOB NOT NULL,
+    pkeys BLOB NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (stream_id, shard, last_seq)
+);
+CREATE INDEX kinesis_blocks_arrival ON kinesis_blocks (stream_id, shard, arrival, first_seq)
+"""
+
+
 def register(store: Store) -> None:
-    store.register("kinesis", [SCHEMA, seed_secret])
+    store.register("kinesis", [SCHEMA, seed_secret, BLOCKS, to_blocks])
 
 
 def seed_secret(store: Store) -> None:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from gondwana.server.context import RequestContext
 from gondwana.services.kinesis import errors
+from gondwana.services.kinesis.memo import Memo
 from gondwana.storage import Store
 
 if TYPE_CHECKING:
@@ -103,9 +104,10 @@ def parse_arn(arn: str) -> tuple[str, str, str] | None:
 class Streams:
     """Stream rows and their lifecycle; the provider's single way to find a stream."""
 
-    def __init__(self, store: Store, runtime: Runtime) -> None:
+    def __init__(self, store: Store, runtime: Runtime, memo: Memo) -> None:
         self.store = store
         self.runtime = runtime
+        self.memo = memo
 
     def load(self, account: str, region: str, name: str) -> Stream | None:
         row = self.store.query_one(
@@ -160,17 +162,37 @@ class Streams:
         return stream
 
     def find_writable(self, ctx: RequestContext, params: dict[str, Any]) -> Stream:
-        """Data-plane calls: ACTIVE and UPDATING streams serve reads and writes."""
-        stream = self.find(ctx, params)
+        """Data-plane calls: ACTIVE and UPDATING streams serve reads and writes. The stream is the
+        memo's shared object: callers only read it, except for advancing its counter (`save_seq`)."""
+        name = self.name_of(ctx, params)
+        key = ("stream", ctx.account, ctx.region, name)
+        stream = self.memo.get(key)
+        if stream is None:
+            stream = self.find(ctx, params)
+            self._remember(key, stream)
         if stream.status not in ("ACTIVE", "UPDATING"):
             raise errors.stream_not_found(stream.name, stream.account)
         return stream
+
+    def hot_id(self, stream_id: int) -> Stream | None:
+        """`load_id` through the memo, for the data plane (the same shared object)."""
+        stream = self.memo.get(("stream id", stream_id))
+        if stream is None:
+            stream = self.load_id(stream_id)
+            if stream is not None:
+                self._remember(("stream", stream.account, stream.region, stream.name), stream)
+        return stream
+
+    def _remember(self, key: tuple[Any, ...], stream: Stream) -> None:
+        if stream.settle_at is None:  # a stream in transition is read afresh until it settles
+            self.memo[key] = self.memo[("stream id", stream.id)] = stream
 
     # ---- lifecycle -----------------------------------------------------------------------------
 
     def transition(self, stream: Stream, status: str) -> None:
         """Enter a transient status; it settles after the state delay (at once by default)."""
         delay = self.runtime.state_delay
+        self.memo.drop()
         stream.status = status
         stream.settle_at = self.runtime.now() + delay
         self.store.execute(
@@ -182,6 +204,7 @@ class Streams:
 
     def settle(self, stream: Stream) -> Stream | None:
         """Finish a due transition: CREATING/UPDATING become ACTIVE; DELETING removes everything."""
+        self.memo.drop()
         with self.store.transaction():
             if stream.status == "DELETING":
                 self.purge(stream.id, stream.arn)
@@ -196,7 +219,8 @@ class Streams:
     def purge(self, stream_id: int, arn: str) -> None:
         """Everything of a deleted stream: records, shards, consumers, and the tags and policies of
         the stream and its consumers (matched by ARN prefix; no LIKE, as names may hold '_')."""
-        for table in ("kinesis_records", "kinesis_shards", "kinesis_consumers"):
+        self.memo.drop()
+        for table in ("kinesis_blocks", "kinesis_shards", "kinesis_consumers"):
             self.store.execute(f"DELETE FROM {table} WHERE stream_id = ?", (stream_id,))
         prefix = arn + "/consumer/"
         for table in ("kinesis_tags", "kinesis_policies"):
@@ -215,12 +239,17 @@ class Streams:
             self.load_id(stream_id)
 
     def save(self, stream: Stream, *columns: str) -> None:
+        self.memo.drop()
         values = []
         for column in columns:
             value = getattr(stream, column)
             values.append(json.dumps(value) if column in ("metrics", "history") else value)
         assignments = ", ".join(f"{c} = ?" for c in columns)
         self.store.execute(f"UPDATE kinesis_streams SET {assignments} WHERE id = ?", (*values, stream.id))
+
+    def save_seq(self, stream: Stream) -> None:
+        """Persist the record counter (the memo already holds it: see memo.py)."""
+        self.store.execute("UPDATE kinesis_streams SET seq = ? WHERE id = ?", (stream.seq, stream.id))
 
     def record_event(self, stream: Stream, kind: str, now: float, allowed: int) -> bool:
         """Count an event in a rolling 24 h window (scalings, mode switches); False when over `allowed`."""

@@ -174,7 +174,10 @@ class HttpConnection(asyncio.Protocol):
     def on_headers_complete(self) -> None:
         raw = self._raw_headers
         names = _header_names
-        headers = {names.get(name) or _header_name(name): value.decode("latin-1") for name, value in raw}
+        try:
+            headers = {names[name]: value.decode("latin-1") for name, value in raw}
+        except KeyError:  # a name not seen before
+            headers = {_header_name(name): value.decode("latin-1") for name, value in raw}
         if len(headers) != len(raw):  # a repeated header: its values joined with ","
             headers = {}
             for name, value in raw:

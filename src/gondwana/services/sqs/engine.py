@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
+import os
 import secrets
-import uuid
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+from gondwana.protocols import json_codec
 from gondwana.services.sqs.queues import Queue
 from gondwana.services.sqs.storage import MESSAGE_COLUMNS
 from gondwana.storage import Store
@@ -51,7 +53,20 @@ def sequence_number(seq: int) -> str:
 
 
 def new_message_id() -> str:
-    return str(uuid.uuid4())
+    return new_message_ids(1)[0]
+
+
+def new_message_ids(count: int) -> list[str]:
+    """Random (version 4) UUIDs, from one read of the system's random source."""
+    raw = os.urandom(16 * count).hex()
+    return [
+        f"{raw[i : i + 8]}-{raw[i + 8 : i + 12]}-4{raw[i + 13 : i + 16]}-"
+        f"{_VARIANT[raw[i + 16]]}{raw[i + 17 : i + 20]}-{raw[i + 20 : i + 32]}"
+        for i in range(0, 32 * count, 32)
+    ]
+
+
+_VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}  # RFC 4122 variant bits
 
 
 # ---- receipt handles ----------------------------------------------------------------------------
@@ -106,6 +121,14 @@ def next_visible(store: Store, queue: Queue, now: float) -> float | None:
 # ---- writes -------------------------------------------------------------------------------------
 
 
+_INSERT = (
+    "INSERT INTO sqs_messages (queue_id, message_id, body, attributes, md5_body, md5_attributes, system, "
+    "sender_id, sent_at, visible_at, receive_count, first_receive, group_id, dedup_id) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_ADD_GROUP = "INSERT INTO sqs_groups (queue_id, group_id, head) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
+
+
 def enqueue(
     store: Store,
     queue: Queue,
@@ -124,53 +147,115 @@ def enqueue(
     receive_count: int = 0,
     first_receive: float | None = None,
 ) -> int:
-    seq = store.insert(
-        "INSERT INTO sqs_messages (queue_id, message_id, body, attributes, md5_body, md5_attributes, system, "
-        "sender_id, sent_at, visible_at, receive_count, first_receive, group_id, dedup_id) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            queue.id,
-            message_id,
-            body,
-            attributes,
-            md5_body,
-            md5_attributes,
-            json.dumps(system) if system else None,
-            sender_id,
-            sent_at,
-            visible_at,
-            receive_count,
-            first_receive,
-            group_id,
-            dedup_id,
-        ),
+    row = (
+        queue.id,
+        message_id,
+        body,
+        attributes,
+        md5_body,
+        md5_attributes,
+        encode_system(system),
+        sender_id,
+        sent_at,
+        visible_at,
+        receive_count,
+        first_receive,
+        group_id,
+        dedup_id,
     )
+    seq = store.insert(_INSERT, row)
     if queue.fifo:
-        store.execute(
-            "INSERT INTO sqs_groups (queue_id, group_id, head) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-            (queue.id, group_id, seq),
-        )
+        _add_heads(store, queue, [group_id], range(seq, seq + 1))
     return seq
 
 
-def remove(store: Store, queue: Queue, msg: Msg) -> None:
-    store.execute("DELETE FROM sqs_messages WHERE seq = ?", (msg.seq,))
+# A new message as `enqueue_rows` takes it; the queue, sender and send time are the batch's.
+NewRow = tuple[
+    str,  # message_id
+    str,  # body
+    str,  # md5_body
+    float,  # visible_at
+    str | None,  # attributes (stored form)
+    str | None,  # md5_attributes
+    str | None,  # system (stored form)
+    str | None,  # group_id
+    str | None,  # dedup_id
+]
+
+
+def enqueue_rows(store: Store, queue: Queue, sender_id: str, sent_at: float, rows: list[NewRow]) -> range:
+    """Insert messages with one statement; their seqs, in order (one multi-row INSERT takes
+    consecutive AUTOINCREMENT values, so the last one tells them all)."""
+    if all(row[4] is None and row[6] is None and row[7] is None and row[8] is None for row in rows):
+        params = [queue.id, sender_id, sent_at, *(v for row in rows for v in row[:4])]
+        last = store.insert(_insert_sql(len(rows), True), params)
+    else:
+        params = [queue.id, sender_id, sent_at, *(v for row in rows for v in row)]
+        last = store.insert(_insert_sql(len(rows), False), params)
+    seqs = range(last - len(rows) + 1, last + 1)
     if queue.fifo:
-        row = store.query_one(
-            "SELECT head FROM sqs_groups WHERE queue_id = ? AND group_id = ?", (queue.id, msg.group_id)
-        )
-        if row and row[0] == msg.seq:
-            _reset_head(store, queue.id, msg.group_id)
+        _add_heads(store, queue, [row[7] for row in rows], seqs)
+    return seqs
+
+
+@functools.cache
+def _insert_sql(count: int, plain: bool) -> str:
+    """INSERT of `count` messages: ?1-?3 are the queue, sender and send time they share, then
+    each message's own values (plain ones have no attributes, group or deduplication id)."""
+    columns = "message_id, body, md5_body, visible_at"
+    if not plain:
+        columns += ", attributes, md5_attributes, system, group_id, dedup_id"
+    width = columns.count(",") + 1
+    values = ", ".join(
+        "(?1, ?2, ?3, " + ", ".join(f"?{4 + k * width + i}" for i in range(width)) + ")" for k in range(count)
+    )
+    return f"INSERT INTO sqs_messages (queue_id, sender_id, sent_at, {columns}) VALUES {values}"
+
+
+def _add_heads(store: Store, queue: Queue, group_ids: list[str | None], seqs: range) -> None:
+    """Make each new message group's first message its head (groups that exist keep theirs)."""
+    heads: dict[str | None, int] = {}
+    for group_id, seq in zip(group_ids, seqs, strict=True):
+        heads.setdefault(group_id, seq)
+    if len(heads) == 1:
+        ((group_id, seq),) = heads.items()
+        store.execute(_ADD_GROUP, (queue.id, group_id, seq))
+    else:
+        store.executemany(_ADD_GROUP, [(queue.id, g, seq) for g, seq in heads.items()])
+
+
+@functools.cache
+def marks(count: int, first: int = 1) -> str:
+    """`?first, ?first+1, ...`: `count` numbered parameters, for an IN list."""
+    return ", ".join(f"?{first + k}" for k in range(count))
+
+
+def encode_system(system: dict[str, str] | None) -> str | None:
+    # The standard library escapes what orjson would refuse (lone surrogates); this path is rare.
+    return json.dumps(system) if system else None
+
+
+def remove(store: Store, queue: Queue, msg: Msg) -> None:
+    remove_many(store, queue, [(msg.seq, msg.group_id)])
+
+
+def remove_many(store: Store, queue: Queue, doomed: list[tuple[int, str | None]]) -> None:
+    """Delete messages given as (seq, group id); on FIFO queues, move their groups' heads on."""
+    store.execute(f"DELETE FROM sqs_messages WHERE seq IN ({marks(len(doomed))})", [seq for seq, _ in doomed])
+    if queue.fifo:
+        for group_id in {group_id for _, group_id in doomed}:
+            _reset_head(store, queue.id, group_id)
 
 
 def _reset_head(store: Store, queue_id: int, group_id: str | None) -> None:
-    nxt = store.query_one(
-        "SELECT seq FROM sqs_messages WHERE queue_id = ? AND group_id = ? ORDER BY seq LIMIT 1",
-        (queue_id, group_id),
-    )
-    if nxt:
+    """Point the group at its oldest remaining message, or forget it when it has none."""
+    head = store.query_one(
+        "SELECT MIN(seq) FROM sqs_messages WHERE queue_id = ? AND group_id = ?", (queue_id, group_id)
+    )[0]  # type: ignore[index]
+    if head is not None:
         store.execute(
-            "UPDATE sqs_groups SET head = ? WHERE queue_id = ? AND group_id = ?", (nxt[0], queue_id, group_id)
+            "UPDATE sqs_groups SET head = ? WHERE queue_id = ? AND group_id = ? AND head <> ?",
+            (head, queue_id, group_id, head),
         )
     else:
         store.execute("DELETE FROM sqs_groups WHERE queue_id = ? AND group_id = ?", (queue_id, group_id))
@@ -198,20 +283,30 @@ def expire(store: Store, queue: Queue, now: float) -> None:
             _reset_head(store, queue.id, group_id)
 
 
-def mark_received(store: Store, msg: Msg, now: float, visibility: int) -> Msg:
+def mark_received(store: Store, msgs: list[Msg], now: float, visibility: int) -> list[Msg]:
+    """Hide the messages for `visibility` seconds under a new receipt token (one per receive: the
+    handle also names the message), with one statement."""
     token = secrets.token_hex(8)
-    first = msg.first_receive if msg.first_receive is not None else now
-    store.execute(
-        "UPDATE sqs_messages SET token = ?, receive_count = receive_count + 1, first_receive = ?, "
-        "received_at = ?, visible_at = ? WHERE seq = ?",
-        (token, first, now, now + visibility, msg.seq),
-    )
-    return msg._replace(
-        token=token,
-        receive_count=msg.receive_count + 1,
-        first_receive=first,
-        received_at=now,
-        visible_at=now + visibility,
+    until = now + visibility
+    store.execute(_receive_sql(len(msgs)), [token, now, until, *(m.seq for m in msgs)])
+    return [
+        m._replace(
+            token=token,
+            receive_count=m.receive_count + 1,
+            first_receive=now if m.first_receive is None else m.first_receive,
+            received_at=now,
+            visible_at=until,
+        )
+        for m in msgs
+    ]
+
+
+@functools.cache
+def _receive_sql(count: int) -> str:
+    return (
+        "UPDATE sqs_messages SET token = ?1, receive_count = receive_count + 1, "
+        f"first_receive = COALESCE(first_receive, ?2), received_at = ?2, visible_at = ?3 "
+        f"WHERE seq IN ({marks(count, 4)})"
     )
 
 
@@ -288,4 +383,4 @@ def pick_fifo(store: Store, queue: Queue, now: float, count: int, accept: Accept
 
 
 def system_attributes(msg: Msg) -> dict[str, Any]:
-    return json.loads(msg.system) if msg.system else {}
+    return json_codec.loads(msg.system) if msg.system else {}

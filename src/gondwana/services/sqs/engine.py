@@ -9,9 +9,11 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import itertools
 import json
 import os
 import secrets
+import uuid
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -52,21 +54,14 @@ def sequence_number(seq: int) -> str:
     return str(SEQUENCE_BASE + seq * 65_536)
 
 
-def new_message_id() -> str:
-    return new_message_ids(1)[0]
-
-
 def new_message_ids(count: int) -> list[str]:
-    """Random (version 4) UUIDs, from one read of the system's random source."""
-    raw = os.urandom(16 * count).hex()
-    return [
-        f"{raw[i : i + 8]}-{raw[i + 8 : i + 12]}-4{raw[i + 13 : i + 16]}-"
-        f"{_VARIANT[raw[i + 16]]}{raw[i + 17 : i + 20]}-{raw[i + 20 : i + 32]}"
-        for i in range(0, 32 * count, 32)
-    ]
+    """Unique ids in UUID form: a random version-4 UUID drawn at start-up whose last 48 bits count
+    up from a random point (uniqueness is what matters; one uuid4 per message costs microseconds)."""
+    return [f"{_ID_PREFIX}{next(_ID_COUNTER) & 0xFFFFFFFFFFFF:012x}" for _ in range(count)]
 
 
-_VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}  # RFC 4122 variant bits
+_ID_PREFIX = str(uuid.uuid4())[:-12]
+_ID_COUNTER = itertools.count(int.from_bytes(os.urandom(6)))
 
 
 # ---- receipt handles ----------------------------------------------------------------------------
@@ -169,29 +164,20 @@ def enqueue(
     return seq
 
 
-# A new message as `enqueue_rows` takes it; the queue, sender and send time are the batch's.
-NewRow = tuple[
-    str,  # message_id
-    str,  # body
-    str,  # md5_body
-    float,  # visible_at
-    str | None,  # attributes (stored form)
-    str | None,  # md5_attributes
-    str | None,  # system (stored form)
-    str | None,  # group_id
-    str | None,  # dedup_id
-]
-
-
-def enqueue_rows(store: Store, queue: Queue, sender_id: str, sent_at: float, rows: list[NewRow]) -> range:
+def enqueue_rows(
+    store: Store, queue: Queue, sender_id: str, sent_at: float, rows: list[tuple[Any, ...]], plain: bool
+) -> range:
     """Insert messages with one statement; their seqs, in order (one multi-row INSERT takes
-    consecutive AUTOINCREMENT values, so the last one tells them all)."""
-    if all(row[4] is None and row[6] is None and row[7] is None and row[8] is None for row in rows):
-        params = [queue.id, sender_id, sent_at, *(v for row in rows for v in row[:4])]
-        last = store.insert(_insert_sql(len(rows), True), params)
-    else:
-        params = [queue.id, sender_id, sent_at, *(v for row in rows for v in row)]
-        last = store.insert(_insert_sql(len(rows), False), params)
+    consecutive AUTOINCREMENT values, so the last one tells them all).
+
+    A row is (message_id, body, md5_body, visible_at), then, unless every row is `plain`,
+    (attributes, md5_attributes, system, group_id, dedup_id) in their stored forms.
+    """
+    if not plain:
+        rows = [row if len(row) > 4 else (*row, None, None, None, None, None) for row in rows]
+    last = store.insert(
+        _insert_sql(len(rows), plain), [queue.id, sender_id, sent_at, *itertools.chain.from_iterable(rows)]
+    )
     seqs = range(last - len(rows) + 1, last + 1)
     if queue.fifo:
         _add_heads(store, queue, [row[7] for row in rows], seqs)

@@ -54,6 +54,7 @@ class Outgoing:
     delay: int
     group_id: str | None
     dedup_id: str | None
+    plain: bool  # none of attributes, system, group_id, dedup_id
 
 
 def check_batch_ids(entries: list[dict[str, Any]] | None, entry_name: str) -> list[dict[str, Any]]:
@@ -185,7 +186,8 @@ class SendOps(SqsBase):
                 )
             if delay is None:
                 delay = queue.number("DelaySeconds")
-        return Outgoing(body, data, attributes, system, size, delay, group_id, dedup_id)
+        plain = not attributes and not system and group_id is None and dedup_id is None
+        return Outgoing(body, data, attributes, system, size, delay, group_id, dedup_id, plain)
 
     @staticmethod
     def _check_size(queue: Queue, out: Outgoing, lead: str) -> None:
@@ -200,16 +202,18 @@ class SendOps(SqsBase):
         store = self.runtime.store
         sender = ctx.credential.access_key if ctx.credential and ctx.credential.access_key else ctx.account
         results: list[dict[str, Any]] = []
-        rows: list[engine.NewRow] = []
+        rows: list[tuple[Any, ...]] = []
         fresh: list[int] = []  # indexes of the messages actually stored (not deduplicated)
         seen: dict[tuple[str, str | None], int] = {}  # FIFO: (scope, dedup id) -> index in this batch
         copies: list[tuple[int, int]] = []  # FIFO: (index, index of the entry it duplicates)
         by_group = queue.high_throughput_dedup
         earlier = self._deduplicated(queue, outs, now) if queue.fifo else {}
         message_ids = engine.new_message_ids(len(outs))
+        plain = True  # no message has attributes, a trace header or FIFO ids
         for index, out in enumerate(outs):
             md5_body = md5(out.data, usedforsecurity=False).hexdigest()
-            result: dict[str, Any] = {"MD5OfMessageBody": md5_body}
+            message_id = message_ids[index]
+            result: dict[str, Any] = {"MessageId": message_id, "MD5OfMessageBody": md5_body}
             results.append(result)
             if queue.fifo:
                 # Per-group scope still honours ids recorded queue-wide before the scope changed (AWS
@@ -223,16 +227,14 @@ class SendOps(SqsBase):
                     result["SequenceNumber"] = engine.sequence_number(seq)
                     continue
                 seen[key] = index
-            result["MessageId"] = message_ids[index]
             fresh.append(index)
-            if out.attributes or out.system or out.group_id is not None or out.dedup_id is not None:
-                rows.append(self._full_row(out, message_ids[index], md5_body, now, result))
+            if out.plain:
+                rows.append((message_id, out.body, md5_body, now + out.delay))
             else:
-                rows.append(
-                    (message_ids[index], out.body, md5_body, now + out.delay, None, None, None, None, None)
-                )
+                plain = False
+                rows.append(self._full_row(out, message_id, md5_body, now, result))
         if rows:
-            seqs = engine.enqueue_rows(store, queue, sender, now, rows)
+            seqs = engine.enqueue_rows(store, queue, sender, now, rows, plain)
             if queue.fifo:
                 self._remember_dedup(queue, outs, fresh, seqs, results, message_ids, now)
         for index, original in copies:
@@ -243,7 +245,7 @@ class SendOps(SqsBase):
     @staticmethod
     def _full_row(
         out: Outgoing, message_id: str, md5_body: str, now: float, result: dict[str, Any]
-    ) -> engine.NewRow:
+    ) -> tuple[Any, ...]:
         """The row of a message with attributes, a trace header or FIFO ids (digests go in `result`)."""
         md5_attributes = None
         if out.attributes:

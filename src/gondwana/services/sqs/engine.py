@@ -75,7 +75,7 @@ def receipt_handle(msg: Msg, token: str) -> str:
 def parse_handle(handle: str) -> tuple[int, int, str] | None:
     """(queue id, message seq, token) of a receipt handle we issued, or None."""
     try:
-        parts = base64.b64decode(handle.encode(), validate=True).decode().split(":")
+        parts = binascii.a2b_base64(handle, strict_mode=True).decode().split(":")
         if len(parts) != 4:
             return None
         return int(parts[0]), int(parts[1]), parts[2]

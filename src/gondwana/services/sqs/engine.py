@@ -6,7 +6,6 @@ changes commit together (or not at all). Times are the runtime clock's epoch sec
 
 from __future__ import annotations
 
-import base64
 import binascii
 import functools
 import itertools
@@ -69,7 +68,7 @@ _ID_COUNTER = itertools.count(int.from_bytes(os.urandom(6)))
 
 def receipt_handle(msg: Msg, token: str) -> str:
     raw = f"{msg.queue_id}:{msg.seq}:{token}:{msg.message_id}".encode()
-    return base64.b64encode(raw).decode()
+    return binascii.b2a_base64(raw, newline=False).decode()
 
 
 def parse_handle(handle: str) -> tuple[int, int, str] | None:
@@ -275,14 +274,9 @@ def mark_received(store: Store, msgs: list[Msg], now: float, visibility: int) ->
     token = secrets.token_hex(8)
     until = now + visibility
     store.execute(_receive_sql(len(msgs)), [token, now, until, *(m.seq for m in msgs)])
+    # What the UPDATE wrote: visible_at, receive_count, first_receive, received_at and token.
     return [
-        m._replace(
-            token=token,
-            receive_count=m.receive_count + 1,
-            first_receive=now if m.first_receive is None else m.first_receive,
-            received_at=now,
-            visible_at=until,
-        )
+        Msg._make((*m[:10], until, m[11] + 1, now if m[12] is None else m[12], now, token, m[15], m[16]))
         for m in msgs
     ]
 

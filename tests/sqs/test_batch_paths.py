@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from tests.sqs.conftest import error_of
 from tests.sqs.test_fifo import bodies, make_fifo
 
 
@@ -128,3 +129,21 @@ def test_standard_delete_needs_the_latest_handle(sqs: Any, server: Any, queue: s
     )
     server.advance_clock(31)
     assert sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", []) == []
+
+
+def test_entry_ids_are_checked_one_by_one(loose: Any, queue: str) -> None:
+    # Checked in one pass when all is well; an id hiding a line break must not pass for two ids.
+    for ids in (["a\nb"], ["a", "b\n"], ["ok", "bad!"]):
+        err = error_of(
+            loose.send_message_batch, QueueUrl=queue, Entries=[{"Id": i, "MessageBody": "x"} for i in ids]
+        )
+        assert err["code"] == "AWS.SimpleQueueService.InvalidBatchEntryId"
+    err = error_of(
+        loose.delete_message_batch,
+        QueueUrl=queue,
+        Entries=[{"Id": i, "ReceiptHandle": "x"} for i in ("a", "a", "bad!")],
+    )
+    assert (err["code"], err["message"]) == (
+        "AWS.SimpleQueueService.BatchEntryIdsNotDistinct",
+        "Id a repeated.",
+    )

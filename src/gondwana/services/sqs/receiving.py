@@ -215,13 +215,13 @@ class ReceiveOps(SqsBase):
         located: list[tuple[int, str]] = []
         for entry in entries:
             handle = entry.get("ReceiptHandle") or ""
-            try:
-                located.append(self._parse(queue, handle))
-            except ServiceError as error:
-                failed[entry["Id"]] = error
+            parsed = engine.parse_handle(handle)
+            if parsed is None or parsed[0] != queue.id:
+                failed[entry["Id"]] = errors.receipt_handle_invalid(handle)
             else:
                 ids.append(entry["Id"])
                 handles.append(handle)
+                located.append((parsed[1], parsed[2]))
         if located:
             store = self.runtime.store
             with store.transaction():
@@ -233,6 +233,8 @@ class ReceiveOps(SqsBase):
                     self._delete_standard(queue, located)
             if queue.fifo:
                 self.wake(queue)
+        if not failed:
+            return {"Successful": [{"Id": entry_id} for entry_id in ids], "Failed": []}
         return {
             "Successful": [{"Id": e["Id"]} for e in entries if e["Id"] not in failed],
             "Failed": [failure(e["Id"], failed[e["Id"]]) for e in entries if e["Id"] in failed],

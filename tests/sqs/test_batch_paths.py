@@ -147,3 +147,42 @@ def test_entry_ids_are_checked_one_by_one(loose: Any, queue: str) -> None:
         "AWS.SimpleQueueService.BatchEntryIdsNotDistinct",
         "Id a repeated.",
     )
+
+
+def test_mixed_batch_keeps_each_message_whole(sqs: Any, queue: str) -> None:
+    # Plain messages, a group id, attributes and a trace header share one stored batch.
+    attrs = {
+        "n": {"DataType": "Number", "StringValue": "42"},
+        "b": {"DataType": "Binary", "BinaryValue": b"\x00\x01"},
+    }
+    trace = {
+        "AWSTraceHeader": {"DataType": "String", "StringValue": "Root=1-5759e988-bd862e3fe1be46a994272793"}
+    }
+    entries = [
+        {"Id": "plain", "MessageBody": "p"},
+        {"Id": "group", "MessageBody": "g", "MessageGroupId": "grp"},
+        {"Id": "attrs", "MessageBody": "a", "MessageAttributes": attrs},
+        {"Id": "trace", "MessageBody": "t", "MessageSystemAttributes": trace, "DelaySeconds": 0},
+    ]
+    sent = {r["Id"]: r for r in sqs.send_message_batch(QueueUrl=queue, Entries=entries)["Successful"]}
+    single = sqs.send_message(QueueUrl=queue, MessageBody="a", MessageAttributes=attrs)
+    assert sent["attrs"]["MD5OfMessageAttributes"] == single["MD5OfMessageAttributes"]
+    assert "MD5OfMessageSystemAttributes" in sent["trace"] and "MD5OfMessageAttributes" not in sent["plain"]
+    got = sqs.receive_message(
+        QueueUrl=queue, MaxNumberOfMessages=10, AttributeNames=["All"], MessageAttributeNames=["All"]
+    )["Messages"]
+    by_id = {m["MessageId"]: m for m in got}
+    assert len(by_id) == 5
+    plain, group, with_attrs, traced = (
+        by_id[sent[k]["MessageId"]] for k in ("plain", "group", "attrs", "trace")
+    )
+    assert (
+        plain["Body"] == "p"
+        and "MessageAttributes" not in plain
+        and "MessageGroupId" not in plain["Attributes"]
+    )
+    assert group["Attributes"]["MessageGroupId"] == "grp"
+    assert with_attrs["MessageAttributes"] == attrs
+    assert with_attrs["MD5OfMessageAttributes"] == sent["attrs"]["MD5OfMessageAttributes"]
+    assert traced["Attributes"]["AWSTraceHeader"] == trace["AWSTraceHeader"]["StringValue"]
+    assert {m["MD5OfBody"] for m in got} == {sent[k]["MD5OfMessageBody"] for k in sent}

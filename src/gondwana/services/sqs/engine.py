@@ -120,7 +120,6 @@ _INSERT = (
     "sender_id, sent_at, visible_at, receive_count, first_receive, group_id, dedup_id) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
-_ADD_GROUP = "INSERT INTO sqs_groups (queue_id, group_id, head) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
 
 
 def enqueue(
@@ -163,37 +162,50 @@ def enqueue(
     return seq
 
 
+# The columns a new message may fill, beyond the queue, sender and send time it shares with its
+# batch; a batch's INSERT names the shortest prefix that holds all its messages' values.
+_NEW_COLUMNS = (
+    "message_id",
+    "body",
+    "md5_body",
+    "visible_at",
+    "group_id",
+    "dedup_id",
+    "attributes",
+    "md5_attributes",
+    "system",
+)
+PLAIN, GROUPED, FULL = 4, 6, 9  # widths: no extras; FIFO (or group) ids; attributes or trace header too
+
+
 def enqueue_rows(
-    store: Store, queue: Queue, sender_id: str, sent_at: float, rows: list[tuple[Any, ...]], plain: bool
+    store: Store, queue: Queue, sender_id: str, sent_at: float, rows: list[tuple[Any, ...]], width: int
 ) -> range:
     """Insert messages with one statement; their seqs, in order (one multi-row INSERT takes
     consecutive AUTOINCREMENT values, so the last one tells them all).
 
-    A row is (message_id, body, md5_body, visible_at), then, unless every row is `plain`,
-    (attributes, md5_attributes, system, group_id, dedup_id) in their stored forms.
+    A row holds the first PLAIN, GROUPED or FULL values of `_NEW_COLUMNS` (stored forms); `width`
+    is the widest of them.
     """
-    if not plain:
-        rows = [row if len(row) > 4 else (*row, None, None, None, None, None) for row in rows]
+    if any(len(row) != width for row in rows):
+        rows = [(*row, *(None,) * (width - len(row))) for row in rows]
     last = store.insert(
-        _insert_sql(len(rows), plain), [queue.id, sender_id, sent_at, *itertools.chain.from_iterable(rows)]
+        _insert_sql(len(rows), width), [queue.id, sender_id, sent_at, *itertools.chain.from_iterable(rows)]
     )
     seqs = range(last - len(rows) + 1, last + 1)
     if queue.fifo:
-        _add_heads(store, queue, [row[7] for row in rows], seqs)
+        _add_heads(store, queue, [row[4] for row in rows], seqs)
     return seqs
 
 
 @functools.cache
-def _insert_sql(count: int, plain: bool) -> str:
+def _insert_sql(count: int, width: int) -> str:
     """INSERT of `count` messages: ?1-?3 are the queue, sender and send time they share, then
-    each message's own values (plain ones have no attributes, group or deduplication id)."""
-    columns = "message_id, body, md5_body, visible_at"
-    if not plain:
-        columns += ", attributes, md5_attributes, system, group_id, dedup_id"
-    width = columns.count(",") + 1
+    each message's first `width` columns."""
     values = ", ".join(
         "(?1, ?2, ?3, " + ", ".join(f"?{4 + k * width + i}" for i in range(width)) + ")" for k in range(count)
     )
+    columns = ", ".join(_NEW_COLUMNS[:width])
     return f"INSERT INTO sqs_messages (queue_id, sender_id, sent_at, {columns}) VALUES {values}"
 
 
@@ -202,11 +214,16 @@ def _add_heads(store: Store, queue: Queue, group_ids: list[str | None], seqs: ra
     heads: dict[str | None, int] = {}
     for group_id, seq in zip(group_ids, seqs, strict=True):
         heads.setdefault(group_id, seq)
-    if len(heads) == 1:
-        ((group_id, seq),) = heads.items()
-        store.execute(_ADD_GROUP, (queue.id, group_id, seq))
-    else:
-        store.executemany(_ADD_GROUP, [(queue.id, g, seq) for g, seq in heads.items()])
+    store.execute(
+        "INSERT INTO sqs_groups (queue_id, group_id, head) VALUES "
+        f"{_group_values(len(heads))} ON CONFLICT DO NOTHING",
+        [queue.id, *itertools.chain.from_iterable(heads.items())],
+    )
+
+
+@functools.cache
+def _group_values(count: int) -> str:
+    return ", ".join(f"(?1, ?{2 + 2 * k}, ?{3 + 2 * k})" for k in range(count))
 
 
 @functools.cache

@@ -214,7 +214,7 @@ class SendOps(SqsBase):
         by_group = queue.high_throughput_dedup
         earlier = self._deduplicated(queue, outs, now) if queue.fifo else {}
         message_ids = engine.new_message_ids(len(outs))
-        plain = True  # no message has attributes, a trace header or FIFO ids
+        width = engine.PLAIN  # the widest row: see engine.enqueue_rows
         for index, out in enumerate(outs):
             md5_body = md5(out.data, usedforsecurity=False).hexdigest()
             message_id = message_ids[index]
@@ -235,11 +235,14 @@ class SendOps(SqsBase):
             fresh.append(index)
             if out.plain:
                 rows.append((message_id, out.body, md5_body, now + out.delay))
+            elif not out.attributes and not out.system:
+                rows.append((message_id, out.body, md5_body, now + out.delay, out.group_id, out.dedup_id))
+                width = max(width, engine.GROUPED)
             else:
-                plain = False
                 rows.append(self._full_row(out, message_id, md5_body, now, result))
+                width = engine.FULL
         if rows:
-            seqs = engine.enqueue_rows(store, queue, sender, now, rows, plain)
+            seqs = engine.enqueue_rows(store, queue, sender, now, rows, width)
             if queue.fifo:
                 self._remember_dedup(queue, outs, fresh, seqs, results, message_ids, now)
         for index, original in copies:
@@ -264,11 +267,11 @@ class SendOps(SqsBase):
             out.body,
             md5_body,
             now + out.delay,
+            out.group_id,
+            out.dedup_id,
             messages.encode_attributes(out.attributes),
             md5_attributes,
             engine.encode_system(system),
-            out.group_id,
-            out.dedup_id,
         )
 
     def _remember_dedup(

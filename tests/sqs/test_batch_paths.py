@@ -186,3 +186,19 @@ def test_mixed_batch_keeps_each_message_whole(sqs: Any, queue: str) -> None:
     assert with_attrs["MD5OfMessageAttributes"] == sent["attrs"]["MD5OfMessageAttributes"]
     assert traced["Attributes"]["AWSTraceHeader"] == trace["AWSTraceHeader"]["StringValue"]
     assert {m["MD5OfBody"] for m in got} == {sent[k]["MD5OfMessageBody"] for k in sent}
+
+
+def test_fifo_outdated_handle_after_the_delete_counts_as_deleted(sqs: Any, server: Any, name: Any) -> None:
+    url = make_fifo(sqs, name, ContentBasedDeduplication="true")
+    sqs.send_message(QueueUrl=url, MessageBody="m", MessageGroupId="g")
+    old = sqs.receive_message(QueueUrl=url, VisibilityTimeout=5)["Messages"][0]["ReceiptHandle"]
+    server.advance_clock(6)
+    new = sqs.receive_message(QueueUrl=url, VisibilityTimeout=60)["Messages"][0]["ReceiptHandle"]
+    # Entry by entry: the latest handle deletes, then the outdated one finds the message gone.
+    result = sqs.delete_message_batch(
+        QueueUrl=url, Entries=[{"Id": "new", "ReceiptHandle": new}, {"Id": "old", "ReceiptHandle": old}]
+    )
+    assert [e["Id"] for e in result["Successful"]] == ["new", "old"]
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=old)  # gone: deleting again succeeds
+    server.advance_clock(61)
+    assert bodies(sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)) == []

@@ -245,21 +245,24 @@ def remove_many(store: Store, queue: Queue, doomed: list[tuple[int, str | None]]
     """Delete messages given as (seq, group id); on FIFO queues, move their groups' heads on."""
     store.execute(f"DELETE FROM sqs_messages WHERE seq IN ({marks(len(doomed))})", [seq for seq, _ in doomed])
     if queue.fifo:
-        for group_id in {group_id for _, group_id in doomed}:
-            _reset_head(store, queue.id, group_id)
+        reset_heads(store, queue, {group_id for _, group_id in doomed})
+
+
+def reset_heads(store: Store, queue: Queue, group_ids: set[str | None]) -> None:
+    """After deletes: each group's head moves on to its oldest remaining message."""
+    for group_id in group_ids:
+        _reset_head(store, queue.id, group_id)
 
 
 def _reset_head(store: Store, queue_id: int, group_id: str | None) -> None:
     """Point the group at its oldest remaining message, or forget it when it has none."""
-    head = store.query_one(
-        "SELECT MIN(seq) FROM sqs_messages WHERE queue_id = ? AND group_id = ?", (queue_id, group_id)
-    )[0]  # type: ignore[index]
-    if head is not None:
-        store.execute(
-            "UPDATE sqs_groups SET head = ? WHERE queue_id = ? AND group_id = ? AND head <> ?",
-            (head, queue_id, group_id, head),
-        )
-    else:
+    if not store.execute(
+        "UPDATE sqs_groups SET head = "
+        "(SELECT MIN(seq) FROM sqs_messages WHERE queue_id = ?1 AND group_id = ?2) "
+        "WHERE queue_id = ?1 AND group_id = ?2 "
+        "AND EXISTS (SELECT 1 FROM sqs_messages WHERE queue_id = ?1 AND group_id = ?2)",
+        (queue_id, group_id),
+    ):
         store.execute("DELETE FROM sqs_groups WHERE queue_id = ? AND group_id = ?", (queue_id, group_id))
 
 

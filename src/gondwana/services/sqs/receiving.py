@@ -253,27 +253,40 @@ class ReceiveOps(SqsBase):
         self, queue: Queue, handles: list[str], located: list[tuple[int, str]], now: float
     ) -> dict[int, ServiceError]:
         """Delete the messages the handles name; the errors of those that refuse (a FIFO handle
-        must be the message's latest, and the message still in flight), by index. A message that
-        is already gone counts as deleted."""
+        must be the message's latest, and the message still in flight), by index, as if the
+        entries went one after another. A message that is already gone counts as deleted."""
         store = self.runtime.store
-        rows = store.query(
-            "SELECT seq, token, visible_at, group_id FROM sqs_messages "
-            f"WHERE seq IN ({engine.marks(len(located), 2)}) AND +queue_id = ?1",
-            [queue.id, *(seq for seq, _ in located)],
-        )
-        current = {row[0]: row for row in rows}
+        by_token: dict[str, list[int]] = {}
+        for seq, token in located:
+            by_token.setdefault(token, []).append(seq)
+        deleted: dict[int, tuple[str, str | None]] = {}  # seq -> (its token, its group)
+        for token, seqs in by_token.items():  # one receive's handles share their token
+            for seq, group_id in store.query(_delete_inflight_sql(len(seqs)), [token, queue.id, now, *seqs]):
+                deleted[seq] = (token, group_id)
+        # Rare: a handle that deleted nothing. Its message is gone (fine) or refuses (an error).
+        missed = [seq for seq, _ in located if seq not in deleted]
+        present = set()
+        if missed:
+            present = {
+                row[0]
+                for row in store.query(
+                    f"SELECT seq FROM sqs_messages WHERE seq IN ({engine.marks(len(missed), 2)}) "
+                    "AND +queue_id = ?1",
+                    [queue.id, *missed],
+                )
+            }
         refused: dict[int, ServiceError] = {}
-        doomed: dict[int, str | None] = {}
+        first: dict[int, int] = {}  # seq -> index of the entry that deleted it
         for index, (seq, token) in enumerate(located):
-            row = current.get(seq)
-            if row is None or seq in doomed:
-                continue  # gone, or deleted by an earlier entry
-            if row[1] != token or row[2] <= now:
+            if seq in deleted:
+                if deleted[seq][0] == token:
+                    first.setdefault(seq, index)
+                elif seq not in first:  # an outdated handle, before the entry that deletes
+                    refused[index] = errors.receipt_handle_expired(handles[index])
+            elif seq in present:
                 refused[index] = errors.receipt_handle_expired(handles[index])
-            else:
-                doomed[seq] = row[3]
-        if doomed:
-            engine.remove_many(store, queue, list(doomed.items()))
+        if deleted:
+            engine.reset_heads(store, queue, {group_id for _, group_id in deleted.values()})
         return refused
 
     @staticmethod
@@ -356,4 +369,13 @@ def _delete_sql(count: int) -> str:
     by the queue's index)."""
     return (
         f"DELETE FROM sqs_messages WHERE seq IN ({engine.marks(count, 3)}) AND token = ?1 AND +queue_id = ?2"
+    )
+
+
+@functools.cache
+def _delete_inflight_sql(count: int) -> str:
+    """Delete of `count` FIFO messages under receipt token ?1, while still in flight at ?3."""
+    return (
+        f"DELETE FROM sqs_messages WHERE seq IN ({engine.marks(count, 4)}) AND token = ?1 "
+        "AND +queue_id = ?2 AND visible_at > ?3 RETURNING seq, group_id"
     )

@@ -305,7 +305,7 @@ def mark_received(store: Store, msgs: list[Msg], now: float, visibility: int) ->
 def _receive_sql(count: int) -> str:
     return (
         "UPDATE sqs_messages SET token = ?1, receive_count = receive_count + 1, "
-        f"first_receive = COALESCE(first_receive, ?2), received_at = ?2, visible_at = ?3 "
+        "first_receive = COALESCE(first_receive, ?2), received_at = ?2, visible_at = ?3 "
         f"WHERE seq IN ({marks(count, 4)})"
     )
 

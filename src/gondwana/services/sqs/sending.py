@@ -98,8 +98,8 @@ def failure(entry_id: str, error: ServiceError) -> dict[str, Any]:
 class SendOps(SqsBase):
     def send_message(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         queue = self.queue(ctx, params.get("QueueUrl"))
-        out = self._prepare(queue, params, batch=False)
-        self._check_size(queue, out, "One or more parameters are invalid.")
+        out = self._prepare(queue, params, False, queue.number("DelaySeconds"))
+        self._check_size(out, queue.number("MaximumMessageSize"), "One or more parameters are invalid.")
         store = self.runtime.store
         with store.transaction():
             (result,) = self._enqueue(ctx, queue, [out], self.now())
@@ -109,15 +109,16 @@ class SendOps(SqsBase):
     def send_message_batch(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         queue = self.queue(ctx, params.get("QueueUrl"))
         entries = check_batch_ids(params.get("Entries"), "SendMessageBatchRequestEntry")
+        delay, limit = queue.number("DelaySeconds"), queue.number("MaximumMessageSize")
         total = 0
         ids: list[str] = []
         valid: list[Outgoing] = []
         failed: list[dict[str, Any]] = []
         for entry in entries:
             try:
-                out = self._prepare(queue, entry, batch=True)
+                out = self._prepare(queue, entry, True, delay)
                 total += out.size
-                self._check_size(queue, out, "One or more parameters cannot be validated.")
+                self._check_size(out, limit, "One or more parameters cannot be validated.")
             except ServiceError as error:
                 if isinstance(error, WholeBatchError):
                     raise
@@ -143,7 +144,8 @@ class SendOps(SqsBase):
 
     # ---- shared --------------------------------------------------------------------------------
 
-    def _prepare(self, queue: Queue, params: dict[str, Any], batch: bool) -> Outgoing:
+    def _prepare(self, queue: Queue, params: dict[str, Any], batch: bool, queue_delay: int) -> Outgoing:
+        """One message, checked; `queue_delay` is the queue's DelaySeconds (read once per request)."""
         body = params.get("MessageBody")
         data = messages.check_body(body)
         attributes = params.get("MessageAttributes") or None
@@ -181,7 +183,7 @@ class SendOps(SqsBase):
                     error = errors.invalid_parameter(_NO_DEDUP)
                     raise WholeBatchError(error) if batch else error
                 dedup_id = hashlib.sha256(data).hexdigest()
-            delay = queue.number("DelaySeconds")
+            delay = queue_delay
         else:
             if dedup_id is not None:
                 raise errors.invalid_value(
@@ -190,13 +192,12 @@ class SendOps(SqsBase):
                     "The request includes a parameter that is not valid for this queue type.",
                 )
             if delay is None:
-                delay = queue.number("DelaySeconds")
+                delay = queue_delay
         plain = not attributes and not system and group_id is None and dedup_id is None
         return Outgoing(body, data, attributes, system, size, delay, group_id, dedup_id, plain)
 
     @staticmethod
-    def _check_size(queue: Queue, out: Outgoing, lead: str) -> None:
-        limit = queue.number("MaximumMessageSize")
+    def _check_size(out: Outgoing, limit: int, lead: str) -> None:
         if out.size > limit:
             raise errors.invalid_parameter(f"{lead} Reason: Message must be shorter than {limit} bytes.")
 

@@ -6,14 +6,17 @@ changes commit together (or not at all). Times are the runtime clock's epoch sec
 
 from __future__ import annotations
 
-import base64
 import binascii
+import functools
+import itertools
 import json
+import os
 import secrets
 import uuid
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+from gondwana.protocols import json_codec
 from gondwana.services.sqs.queues import Queue
 from gondwana.services.sqs.storage import MESSAGE_COLUMNS
 from gondwana.storage import Store
@@ -50,8 +53,14 @@ def sequence_number(seq: int) -> str:
     return str(SEQUENCE_BASE + seq * 65_536)
 
 
-def new_message_id() -> str:
-    return str(uuid.uuid4())
+def new_message_ids(count: int) -> list[str]:
+    """Unique ids in UUID form: a random version-4 UUID drawn at start-up whose last 48 bits count
+    up from a random point (uniqueness is what matters; one uuid4 per message costs microseconds)."""
+    return [f"{_ID_PREFIX}{next(_ID_COUNTER) & 0xFFFFFFFFFFFF:012x}" for _ in range(count)]
+
+
+_ID_PREFIX = str(uuid.uuid4())[:-12]
+_ID_COUNTER = itertools.count(int.from_bytes(os.urandom(6)))
 
 
 # ---- receipt handles ----------------------------------------------------------------------------
@@ -59,13 +68,13 @@ def new_message_id() -> str:
 
 def receipt_handle(msg: Msg, token: str) -> str:
     raw = f"{msg.queue_id}:{msg.seq}:{token}:{msg.message_id}".encode()
-    return base64.b64encode(raw).decode()
+    return binascii.b2a_base64(raw, newline=False).decode()
 
 
 def parse_handle(handle: str) -> tuple[int, int, str] | None:
     """(queue id, message seq, token) of a receipt handle we issued, or None."""
     try:
-        parts = base64.b64decode(handle.encode(), validate=True).decode().split(":")
+        parts = binascii.a2b_base64(handle, strict_mode=True).decode().split(":")
         if len(parts) != 4:
             return None
         return int(parts[0]), int(parts[1]), parts[2]
@@ -106,6 +115,13 @@ def next_visible(store: Store, queue: Queue, now: float) -> float | None:
 # ---- writes -------------------------------------------------------------------------------------
 
 
+_INSERT = (
+    "INSERT INTO sqs_messages (queue_id, message_id, body, attributes, md5_body, md5_attributes, system, "
+    "sender_id, sent_at, visible_at, receive_count, first_receive, group_id, dedup_id) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
 def enqueue(
     store: Store,
     queue: Queue,
@@ -124,55 +140,129 @@ def enqueue(
     receive_count: int = 0,
     first_receive: float | None = None,
 ) -> int:
-    seq = store.insert(
-        "INSERT INTO sqs_messages (queue_id, message_id, body, attributes, md5_body, md5_attributes, system, "
-        "sender_id, sent_at, visible_at, receive_count, first_receive, group_id, dedup_id) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            queue.id,
-            message_id,
-            body,
-            attributes,
-            md5_body,
-            md5_attributes,
-            json.dumps(system) if system else None,
-            sender_id,
-            sent_at,
-            visible_at,
-            receive_count,
-            first_receive,
-            group_id,
-            dedup_id,
-        ),
+    row = (
+        queue.id,
+        message_id,
+        body,
+        attributes,
+        md5_body,
+        md5_attributes,
+        encode_system(system),
+        sender_id,
+        sent_at,
+        visible_at,
+        receive_count,
+        first_receive,
+        group_id,
+        dedup_id,
     )
+    seq = store.insert(_INSERT, row)
     if queue.fifo:
-        store.execute(
-            "INSERT INTO sqs_groups (queue_id, group_id, head) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-            (queue.id, group_id, seq),
-        )
+        _add_heads(store, queue, [group_id], range(seq, seq + 1))
     return seq
 
 
-def remove(store: Store, queue: Queue, msg: Msg) -> None:
-    store.execute("DELETE FROM sqs_messages WHERE seq = ?", (msg.seq,))
+# The columns a new message may fill, beyond the queue, sender and send time it shares with its
+# batch; a batch's INSERT names the shortest prefix that holds all its messages' values.
+_NEW_COLUMNS = (
+    "message_id",
+    "body",
+    "md5_body",
+    "visible_at",
+    "group_id",
+    "dedup_id",
+    "attributes",
+    "md5_attributes",
+    "system",
+)
+PLAIN, GROUPED, FULL = 4, 6, 9  # widths: no extras; FIFO (or group) ids; attributes or trace header too
+
+
+def enqueue_rows(
+    store: Store, queue: Queue, sender_id: str, sent_at: float, rows: list[tuple[Any, ...]], width: int
+) -> range:
+    """Insert messages with one statement; their seqs, in order (one multi-row INSERT takes
+    consecutive AUTOINCREMENT values, so the last one tells them all).
+
+    A row holds the first PLAIN, GROUPED or FULL values of `_NEW_COLUMNS` (stored forms); `width`
+    is the widest of them.
+    """
+    if any(len(row) != width for row in rows):
+        rows = [(*row, *(None,) * (width - len(row))) for row in rows]
+    last = store.insert(
+        _insert_sql(len(rows), width), [queue.id, sender_id, sent_at, *itertools.chain.from_iterable(rows)]
+    )
+    seqs = range(last - len(rows) + 1, last + 1)
     if queue.fifo:
-        row = store.query_one(
-            "SELECT head FROM sqs_groups WHERE queue_id = ? AND group_id = ?", (queue.id, msg.group_id)
-        )
-        if row and row[0] == msg.seq:
-            _reset_head(store, queue.id, msg.group_id)
+        _add_heads(store, queue, [row[4] for row in rows], seqs)
+    return seqs
+
+
+@functools.cache
+def _insert_sql(count: int, width: int) -> str:
+    """INSERT of `count` messages: ?1-?3 are the queue, sender and send time they share, then
+    each message's first `width` columns."""
+    values = ", ".join(
+        "(?1, ?2, ?3, " + ", ".join(f"?{4 + k * width + i}" for i in range(width)) + ")" for k in range(count)
+    )
+    columns = ", ".join(_NEW_COLUMNS[:width])
+    return f"INSERT INTO sqs_messages (queue_id, sender_id, sent_at, {columns}) VALUES {values}"
+
+
+def _add_heads(store: Store, queue: Queue, group_ids: list[str | None], seqs: range) -> None:
+    """Make each new message group's first message its head (groups that exist keep theirs)."""
+    heads: dict[str | None, int] = {}
+    for group_id, seq in zip(group_ids, seqs, strict=True):
+        heads.setdefault(group_id, seq)
+    store.execute(
+        "INSERT INTO sqs_groups (queue_id, group_id, head) VALUES "
+        f"{_group_values(len(heads))} ON CONFLICT DO NOTHING",
+        [queue.id, *itertools.chain.from_iterable(heads.items())],
+    )
+
+
+@functools.cache
+def _group_values(count: int) -> str:
+    return ", ".join(f"(?1, ?{2 + 2 * k}, ?{3 + 2 * k})" for k in range(count))
+
+
+@functools.cache
+def marks(count: int, first: int = 1) -> str:
+    """`?first, ?first+1, ...`: `count` numbered parameters, for an IN list."""
+    return ", ".join(f"?{first + k}" for k in range(count))
+
+
+def encode_system(system: dict[str, str] | None) -> str | None:
+    # The standard library escapes what orjson would refuse (lone surrogates); this path is rare.
+    return json.dumps(system) if system else None
+
+
+def remove(store: Store, queue: Queue, msg: Msg) -> None:
+    remove_many(store, queue, [(msg.seq, msg.group_id)])
+
+
+def remove_many(store: Store, queue: Queue, doomed: list[tuple[int, str | None]]) -> None:
+    """Delete messages given as (seq, group id); on FIFO queues, move their groups' heads on."""
+    store.execute(f"DELETE FROM sqs_messages WHERE seq IN ({marks(len(doomed))})", [seq for seq, _ in doomed])
+    if queue.fifo:
+        reset_heads(store, queue, {group_id for _, group_id in doomed})
+
+
+def reset_heads(store: Store, queue: Queue, group_ids: set[str | None]) -> None:
+    """After deletes: each group's head moves on to its oldest remaining message."""
+    for group_id in group_ids:
+        _reset_head(store, queue.id, group_id)
 
 
 def _reset_head(store: Store, queue_id: int, group_id: str | None) -> None:
-    nxt = store.query_one(
-        "SELECT seq FROM sqs_messages WHERE queue_id = ? AND group_id = ? ORDER BY seq LIMIT 1",
+    """Point the group at its oldest remaining message, or forget it when it has none."""
+    if not store.execute(
+        "UPDATE sqs_groups SET head = "
+        "(SELECT MIN(seq) FROM sqs_messages WHERE queue_id = ?1 AND group_id = ?2) "
+        "WHERE queue_id = ?1 AND group_id = ?2 "
+        "AND EXISTS (SELECT 1 FROM sqs_messages WHERE queue_id = ?1 AND group_id = ?2)",
         (queue_id, group_id),
-    )
-    if nxt:
-        store.execute(
-            "UPDATE sqs_groups SET head = ? WHERE queue_id = ? AND group_id = ?", (nxt[0], queue_id, group_id)
-        )
-    else:
+    ):
         store.execute("DELETE FROM sqs_groups WHERE queue_id = ? AND group_id = ?", (queue_id, group_id))
 
 
@@ -198,20 +288,25 @@ def expire(store: Store, queue: Queue, now: float) -> None:
             _reset_head(store, queue.id, group_id)
 
 
-def mark_received(store: Store, msg: Msg, now: float, visibility: int) -> Msg:
+def mark_received(store: Store, msgs: list[Msg], now: float, visibility: int) -> list[Msg]:
+    """Hide the messages for `visibility` seconds under a new receipt token (one per receive: the
+    handle also names the message), with one statement."""
     token = secrets.token_hex(8)
-    first = msg.first_receive if msg.first_receive is not None else now
-    store.execute(
-        "UPDATE sqs_messages SET token = ?, receive_count = receive_count + 1, first_receive = ?, "
-        "received_at = ?, visible_at = ? WHERE seq = ?",
-        (token, first, now, now + visibility, msg.seq),
-    )
-    return msg._replace(
-        token=token,
-        receive_count=msg.receive_count + 1,
-        first_receive=first,
-        received_at=now,
-        visible_at=now + visibility,
+    until = now + visibility
+    store.execute(_receive_sql(len(msgs)), [token, now, until, *(m.seq for m in msgs)])
+    # What the UPDATE wrote: visible_at, receive_count, first_receive, received_at and token.
+    return [
+        Msg._make((*m[:10], until, m[11] + 1, now if m[12] is None else m[12], now, token, m[15], m[16]))
+        for m in msgs
+    ]
+
+
+@functools.cache
+def _receive_sql(count: int) -> str:
+    return (
+        "UPDATE sqs_messages SET token = ?1, receive_count = receive_count + 1, "
+        "first_receive = COALESCE(first_receive, ?2), received_at = ?2, visible_at = ?3 "
+        f"WHERE seq IN ({marks(count, 4)})"
     )
 
 
@@ -288,4 +383,4 @@ def pick_fifo(store: Store, queue: Queue, now: float, count: int, accept: Accept
 
 
 def system_attributes(msg: Msg) -> dict[str, Any]:
-    return json.loads(msg.system) if msg.system else {}
+    return json_codec.loads(msg.system) if msg.system else {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass, field
@@ -121,6 +122,7 @@ def url_for(base_url: str, account: str, name: str) -> str:
     return f"{base_url}/{account}/{name}"
 
 
+@functools.lru_cache(maxsize=4096)  # clients repeat the same few URLs on every call
 def parse_queue_url(url: str, default_account: str) -> tuple[str, str | None, str] | None:
     """(account, region named by the host or None, name) from any form of queue URL."""
     if "://" not in url:

@@ -8,6 +8,7 @@ it at once. A closed client connection or a shutdown ends the wait.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from typing import Any
 
@@ -89,9 +90,10 @@ class ReceiveOps(SqsBase):
                 if replayed is not None:
                     return replayed
             redrive = self.dead_letter_target(queue)
+            expired = now - queue.number("MessageRetentionPeriod")
 
             def accept(msg: Msg) -> bool:
-                if msg.sent_at + queue.number("MessageRetentionPeriod") <= now:
+                if msg.sent_at <= expired:
                     engine.remove(store, queue, msg)
                     return False
                 if redrive is not None and msg.receive_count >= redrive[1]:
@@ -100,11 +102,11 @@ class ReceiveOps(SqsBase):
                 return True
 
             pick = engine.pick_fifo if queue.fifo else engine.pick_standard
-            found = [
-                engine.mark_received(store, m, now, visibility)
-                for m in pick(store, queue, now, count, accept)
-            ]
-            if attempt is not None and found:
+            found = pick(store, queue, now, count, accept)
+            if not found:
+                return found
+            found = engine.mark_received(store, found, now, visibility)
+            if attempt is not None:
                 self._remember_attempt(queue, attempt, found, now)
         return found
 
@@ -192,40 +194,115 @@ class ReceiveOps(SqsBase):
 
     def delete_message(self, ctx: RequestContext, params: dict[str, Any]) -> None:
         queue = self.queue(ctx, params.get("QueueUrl"))
+        handle = params["ReceiptHandle"]
+        located = self._parse(queue, handle)
         store = self.runtime.store
         with store.transaction():
-            self._delete(queue, params["ReceiptHandle"], self.now())
+            if queue.fifo:
+                for error in self._delete_fifo(queue, [handle], [located], self.now()).values():
+                    raise error
+            else:
+                self._delete_standard(queue, [located])
         if queue.fifo:
             self.wake(queue)  # the delete may have unlocked a message group
 
     def delete_message_batch(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         queue = self.queue(ctx, params.get("QueueUrl"))
         entries = check_batch_ids(params.get("Entries"), "DeleteMessageBatchRequestEntry")
-        result = self._batch(
-            entries, lambda entry, now: self._delete(queue, entry.get("ReceiptHandle") or "", now)
-        )
-        if queue.fifo:
-            self.wake(queue)
-        return result
-
-    def _delete(self, queue: Queue, handle: str, now: float) -> None:
-        msg, token = self._locate(queue, handle)
-        if msg is None:
-            return  # already gone: deleting twice succeeds
-        if msg.token != token or (queue.fifo and msg.visible_at <= now):
+        failed: dict[str, ServiceError] = {}
+        ids: list[str] = []
+        handles: list[str] = []
+        located: list[tuple[int, str]] = []
+        for entry in entries:
+            handle = entry.get("ReceiptHandle") or ""
+            parsed = engine.parse_handle(handle)
+            if parsed is None or parsed[0] != queue.id:
+                failed[entry["Id"]] = errors.receipt_handle_invalid(handle)
+            else:
+                ids.append(entry["Id"])
+                handles.append(handle)
+                located.append((parsed[1], parsed[2]))
+        if located:
+            store = self.runtime.store
+            with store.transaction():
+                if queue.fifo:
+                    refused = self._delete_fifo(queue, handles, located, self.now())
+                    for index, error in refused.items():
+                        failed[ids[index]] = error
+                else:
+                    self._delete_standard(queue, located)
             if queue.fifo:
-                raise errors.receipt_handle_expired(handle)
-            return  # an outdated handle of a standard queue: accepted, nothing deleted
-        engine.remove(self.runtime.store, queue, msg)
+                self.wake(queue)
+        if not failed:
+            return {"Successful": [{"Id": entry_id} for entry_id in ids], "Failed": []}
+        return {
+            "Successful": [{"Id": e["Id"]} for e in entries if e["Id"] not in failed],
+            "Failed": [failure(e["Id"], failed[e["Id"]]) for e in entries if e["Id"] in failed],
+        }
 
-    def _locate(self, queue: Queue, handle: str) -> tuple[Msg | None, str]:
+    def _delete_standard(self, queue: Queue, located: list[tuple[int, str]]) -> None:
+        """Delete the messages whose latest receipt handles these are. An outdated handle, or one of
+        a message already gone, deletes nothing, and AWS accepts it all the same."""
+        by_token: dict[str, list[int]] = {}
+        for seq, token in located:
+            by_token.setdefault(token, []).append(seq)
+        for token, seqs in by_token.items():  # one receive's handles share their token
+            self.runtime.store.execute(_delete_sql(len(seqs)), [token, queue.id, *seqs])
+
+    def _delete_fifo(
+        self, queue: Queue, handles: list[str], located: list[tuple[int, str]], now: float
+    ) -> dict[int, ServiceError]:
+        """Delete the messages the handles name; the errors of those that refuse (a FIFO handle
+        must be the message's latest, and the message still in flight), by index, as if the
+        entries went one after another. A message that is already gone counts as deleted."""
+        store = self.runtime.store
+        by_token: dict[str, list[int]] = {}
+        for seq, token in located:
+            by_token.setdefault(token, []).append(seq)
+        deleted: dict[int, tuple[str, str | None]] = {}  # seq -> (its token, its group)
+        for token, seqs in by_token.items():  # one receive's handles share their token
+            for seq, group_id in store.query(_delete_inflight_sql(len(seqs)), [token, queue.id, now, *seqs]):
+                deleted[seq] = (token, group_id)
+        # Rare: a handle that deleted nothing. Its message is gone (fine) or refuses (an error).
+        missed = [seq for seq, _ in located if seq not in deleted]
+        present = set()
+        if missed:
+            present = {
+                row[0]
+                for row in store.query(
+                    f"SELECT seq FROM sqs_messages WHERE seq IN ({engine.marks(len(missed), 2)}) "
+                    "AND +queue_id = ?1",
+                    [queue.id, *missed],
+                )
+            }
+        refused: dict[int, ServiceError] = {}
+        first: dict[int, int] = {}  # seq -> index of the entry that deleted it
+        for index, (seq, token) in enumerate(located):
+            if seq in deleted:
+                if deleted[seq][0] == token:
+                    first.setdefault(seq, index)
+                elif seq not in first:  # an outdated handle, before the entry that deletes
+                    refused[index] = errors.receipt_handle_expired(handles[index])
+            elif seq in present:
+                refused[index] = errors.receipt_handle_expired(handles[index])
+        if deleted:
+            engine.reset_heads(store, queue, {group_id for _, group_id in deleted.values()})
+        return refused
+
+    @staticmethod
+    def _parse(queue: Queue, handle: str) -> tuple[int, str]:
+        """(message seq, token) of a receipt handle issued for this queue."""
         parsed = engine.parse_handle(handle)
         if parsed is None or parsed[0] != queue.id:
             raise errors.receipt_handle_invalid(handle)
-        msg = engine.get(self.runtime.store, parsed[1])
+        return parsed[1], parsed[2]
+
+    def _locate(self, queue: Queue, handle: str) -> tuple[Msg | None, str]:
+        seq, token = self._parse(queue, handle)
+        msg = engine.get(self.runtime.store, seq)
         if msg is not None and msg.queue_id != queue.id:
             msg = None
-        return msg, parsed[2]
+        return msg, token
 
     # ---- visibility ----------------------------------------------------------------------------
 
@@ -284,3 +361,21 @@ class ReceiveOps(SqsBase):
                 except ServiceError as error:
                     failed.append(failure(entry["Id"], error))
         return {"Successful": successful, "Failed": failed}
+
+
+@functools.cache
+def _delete_sql(count: int) -> str:
+    """Delete of `count` messages under receipt token ?1 (`+queue_id`: look them up by seq, never
+    by the queue's index)."""
+    return (
+        f"DELETE FROM sqs_messages WHERE seq IN ({engine.marks(count, 3)}) AND token = ?1 AND +queue_id = ?2"
+    )
+
+
+@functools.cache
+def _delete_inflight_sql(count: int) -> str:
+    """Delete of `count` FIFO messages under receipt token ?1, while still in flight at ?3."""
+    return (
+        f"DELETE FROM sqs_messages WHERE seq IN ({engine.marks(count, 4)}) AND token = ?1 "
+        "AND +queue_id = ?2 AND visible_at > ?3 RETURNING seq, group_id"
+    )

@@ -3,9 +3,11 @@ and ordering, delays, and the digests returned to the sender."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass
+from hashlib import md5
 from typing import Any
 
 from gondwana.protocols.errors import ServiceError
@@ -18,6 +20,7 @@ DEDUP_WINDOW = 300.0
 MAX_BATCH = 10
 MAX_BATCH_BYTES = 1_048_576
 ENTRY_ID = re.compile(r"[A-Za-z0-9_-]{1,80}")
+_ENTRY_IDS = re.compile(r"[A-Za-z0-9_-]{1,80}(?:\n[A-Za-z0-9_-]{1,80})*")
 
 
 _NO_GROUP = "The request must contain the parameter MessageGroupId."
@@ -45,12 +48,14 @@ class Outgoing:
     """One validated message, ready to enqueue."""
 
     body: str
+    data: bytes  # the body in UTF-8: sized, digested and (content-based) deduplicated once
     attributes: dict[str, Any] | None
     system: dict[str, Any] | None
     size: int
     delay: int
     group_id: str | None
     dedup_id: str | None
+    plain: bool  # none of attributes, system, group_id, dedup_id
 
 
 def check_batch_ids(entries: list[dict[str, Any]] | None, entry_name: str) -> list[dict[str, Any]]:
@@ -62,6 +67,10 @@ def check_batch_ids(entries: list[dict[str, Any]] | None, entry_name: str) -> li
             "TooManyEntriesInBatchRequest",
             f"Maximum number of entries per request are {MAX_BATCH}. You have sent {len(entries)}.",
         )
+    ids = [entry.get("Id") or "" for entry in entries]
+    joined = "\n".join(ids)
+    if len(set(ids)) == len(ids) and joined.count("\n") == len(ids) - 1 and _ENTRY_IDS.fullmatch(joined):
+        return entries  # the usual case, checked at C speed; else find the first fault, in order
     seen: set[str] = set()
     for entry in entries:
         entry_id = entry.get("Id") or ""
@@ -89,54 +98,58 @@ def failure(entry_id: str, error: ServiceError) -> dict[str, Any]:
 class SendOps(SqsBase):
     def send_message(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         queue = self.queue(ctx, params.get("QueueUrl"))
-        out = self._prepare(queue, params, batch=False)
-        self._check_size(queue, out, "One or more parameters are invalid.")
+        out = self._prepare(queue, params, False, queue.number("DelaySeconds"))
+        self._check_size(out, queue.number("MaximumMessageSize"), "One or more parameters are invalid.")
         store = self.runtime.store
         with store.transaction():
-            result = self._enqueue(ctx, queue, out, self.now())
+            (result,) = self._enqueue(ctx, queue, [out], self.now())
         self.wake(queue)
         return result
 
     def send_message_batch(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         queue = self.queue(ctx, params.get("QueueUrl"))
         entries = check_batch_ids(params.get("Entries"), "SendMessageBatchRequestEntry")
+        delay, limit = queue.number("DelaySeconds"), queue.number("MaximumMessageSize")
         total = 0
-        prepared: list[tuple[str, Outgoing | ServiceError]] = []
+        ids: list[str] = []
+        valid: list[Outgoing] = []
+        failed: list[dict[str, Any]] = []
         for entry in entries:
             try:
-                out = self._prepare(queue, entry, batch=True)
+                out = self._prepare(queue, entry, True, delay)
                 total += out.size
-                self._check_size(queue, out, "One or more parameters cannot be validated.")
-                prepared.append((entry["Id"], out))
+                self._check_size(out, limit, "One or more parameters cannot be validated.")
             except ServiceError as error:
                 if isinstance(error, WholeBatchError):
                     raise
-                prepared.append((entry["Id"], error))
+                failed.append(failure(entry["Id"], error))
+            else:
+                ids.append(entry["Id"])
+                valid.append(out)
         if total > MAX_BATCH_BYTES:
             raise ServiceError(
                 "BatchRequestTooLong",
                 f"Batch requests cannot be longer than {MAX_BATCH_BYTES} bytes. You have sent {total} bytes.",
             )
         successful: list[dict[str, Any]] = []
-        failed: list[dict[str, Any]] = []
-        store = self.runtime.store
-        now = self.now()
-        with store.transaction():
-            for entry_id, item in prepared:
-                if isinstance(item, ServiceError):
-                    failed.append(failure(entry_id, item))
-                else:
-                    successful.append({"Id": entry_id, **self._enqueue(ctx, queue, item, now)})
-        if successful:
+        if valid:
+            store = self.runtime.store
+            with store.transaction():
+                results = self._enqueue(ctx, queue, valid, self.now())
+            for entry_id, result in zip(ids, results, strict=True):
+                result["Id"] = entry_id
+                successful.append(result)
             self.wake(queue)
         return {"Successful": successful, "Failed": failed}
 
     # ---- shared --------------------------------------------------------------------------------
 
-    def _prepare(self, queue: Queue, params: dict[str, Any], batch: bool) -> Outgoing:
-        body = messages.check_body(params.get("MessageBody"))
+    def _prepare(self, queue: Queue, params: dict[str, Any], batch: bool, queue_delay: int) -> Outgoing:
+        """One message, checked; `queue_delay` is the queue's DelaySeconds (read once per request)."""
+        body = params.get("MessageBody")
+        data = messages.check_body(body)
         attributes = params.get("MessageAttributes") or None
-        size = len(body.encode("utf-8", "surrogatepass")) + messages.check_attributes(attributes)
+        size = len(data) + messages.check_attributes(attributes) if attributes else len(data)
         system = params.get("MessageSystemAttributes") or None
         if system:
             trace = system.get("AWSTraceHeader") or {}
@@ -169,8 +182,8 @@ class SendOps(SqsBase):
                 if not queue.flag("ContentBasedDeduplication"):
                     error = errors.invalid_parameter(_NO_DEDUP)
                     raise WholeBatchError(error) if batch else error
-                dedup_id = hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()
-            delay = queue.number("DelaySeconds")
+                dedup_id = hashlib.sha256(data).hexdigest()
+            delay = queue_delay
         else:
             if dedup_id is not None:
                 raise errors.invalid_value(
@@ -179,62 +192,150 @@ class SendOps(SqsBase):
                     "The request includes a parameter that is not valid for this queue type.",
                 )
             if delay is None:
-                delay = queue.number("DelaySeconds")
-        return Outgoing(body, attributes, system, size, delay, group_id, dedup_id)
+                delay = queue_delay
+        plain = not attributes and not system and group_id is None and dedup_id is None
+        return Outgoing(body, data, attributes, system, size, delay, group_id, dedup_id, plain)
 
     @staticmethod
-    def _check_size(queue: Queue, out: Outgoing, lead: str) -> None:
-        limit = queue.number("MaximumMessageSize")
+    def _check_size(out: Outgoing, limit: int, lead: str) -> None:
         if out.size > limit:
             raise errors.invalid_parameter(f"{lead} Reason: Message must be shorter than {limit} bytes.")
 
-    def _enqueue(self, ctx: RequestContext, queue: Queue, out: Outgoing, now: float) -> dict[str, Any]:
+    def _enqueue(
+        self, ctx: RequestContext, queue: Queue, outs: list[Outgoing], now: float
+    ) -> list[dict[str, Any]]:
+        """Store the messages (one statement for all of them); each one's result entry."""
         store = self.runtime.store
-        md5_body = messages.md5_hex(out.body.encode("utf-8", "surrogatepass"))
-        md5_attributes = messages.md5_of_attributes(out.attributes)
-        result: dict[str, Any] = {"MD5OfMessageBody": md5_body}
-        if md5_attributes:
-            result["MD5OfMessageAttributes"] = md5_attributes
+        sender = ctx.credential.access_key if ctx.credential and ctx.credential.access_key else ctx.account
+        results: list[dict[str, Any]] = []
+        rows: list[tuple[Any, ...]] = []
+        fresh: list[int] = []  # indexes of the messages actually stored (not deduplicated)
+        seen: dict[tuple[str, str | None], int] = {}  # FIFO: (scope, dedup id) -> index in this batch
+        copies: list[tuple[int, int]] = []  # FIFO: (index, index of the entry it duplicates)
+        by_group = queue.high_throughput_dedup
+        earlier = self._deduplicated(queue, outs, now) if queue.fifo else {}
+        message_ids = engine.new_message_ids(len(outs))
+        width = engine.PLAIN  # the widest row: see engine.enqueue_rows
+        for index, out in enumerate(outs):
+            md5_body = md5(out.data, usedforsecurity=False).hexdigest()
+            message_id = message_ids[index]
+            result: dict[str, Any] = {"MessageId": message_id, "MD5OfMessageBody": md5_body}
+            results.append(result)
+            if queue.fifo:
+                # Per-group scope still honours ids recorded queue-wide before the scope changed (AWS
+                # does); queue scope does not see ids recorded per group.
+                key = ((out.group_id or "") if by_group else "", out.dedup_id)
+                if key in seen:  # a duplicate of an earlier entry of this batch: its result, once stored
+                    copies.append((index, seen[key]))
+                    continue
+                if key in earlier:  # accepted, but not delivered again: the sender sees the original
+                    result["MessageId"], seq = earlier[key]
+                    result["SequenceNumber"] = engine.sequence_number(seq)
+                    continue
+                seen[key] = index
+            fresh.append(index)
+            if out.plain:
+                rows.append((message_id, out.body, md5_body, now + out.delay))
+            elif not out.attributes and not out.system:
+                rows.append((message_id, out.body, md5_body, now + out.delay, out.group_id, out.dedup_id))
+                width = max(width, engine.GROUPED)
+            else:
+                rows.append(self._full_row(out, message_id, md5_body, now, result))
+                width = engine.FULL
+        if rows:
+            seqs = engine.enqueue_rows(store, queue, sender, now, rows, width)
+            if queue.fifo:
+                self._remember_dedup(queue, outs, fresh, seqs, results, message_ids, now)
+        for index, original in copies:
+            results[index]["MessageId"] = results[original]["MessageId"]
+            results[index]["SequenceNumber"] = results[original]["SequenceNumber"]
+        return results
+
+    @staticmethod
+    def _full_row(
+        out: Outgoing, message_id: str, md5_body: str, now: float, result: dict[str, Any]
+    ) -> tuple[Any, ...]:
+        """The row of a message with attributes, a trace header or FIFO ids (digests go in `result`)."""
+        md5_attributes = None
+        if out.attributes:
+            md5_attributes = result["MD5OfMessageAttributes"] = messages.md5_of_attributes(out.attributes)
+        system = None
         if out.system:
             result["MD5OfMessageSystemAttributes"] = messages.md5_of_attributes(out.system)
-        if queue.fifo:
-            # Per-group scope still honours ids recorded queue-wide before the scope changed (AWS
-            # does); queue scope does not see ids recorded per group.
-            scope = out.group_id if queue.high_throughput_dedup else ""
-            row = store.query_one(
-                "SELECT message_id, seq, expires_at FROM sqs_dedup WHERE queue_id = ? AND scope IN ('', ?) "
-                "AND dedup_id = ? AND expires_at > ? ORDER BY expires_at DESC LIMIT 1",
-                (queue.id, scope, out.dedup_id, now),
-            )
-            if row is not None:
-                # Accepted, but not delivered again: the sender sees the original message.
-                return {**result, "MessageId": row[0], "SequenceNumber": engine.sequence_number(row[1])}
-        message_id = engine.new_message_id()
-        system = {"AWSTraceHeader": out.system["AWSTraceHeader"]["StringValue"]} if out.system else None
-        sender = ctx.credential.access_key if ctx.credential and ctx.credential.access_key else ctx.account
-        seq = engine.enqueue(
-            store,
-            queue,
-            message_id=message_id,
-            body=out.body,
-            attributes=messages.encode_attributes(out.attributes),
-            md5_body=md5_body,
-            md5_attributes=md5_attributes,
-            system=system,
-            sender_id=sender,
-            sent_at=now,
-            visible_at=now + out.delay,
-            group_id=out.group_id,
-            dedup_id=out.dedup_id,
+            system = {"AWSTraceHeader": out.system["AWSTraceHeader"]["StringValue"]}
+        return (
+            message_id,
+            out.body,
+            md5_body,
+            now + out.delay,
+            out.group_id,
+            out.dedup_id,
+            messages.encode_attributes(out.attributes),
+            md5_attributes,
+            engine.encode_system(system),
         )
-        result["MessageId"] = message_id
-        if queue.fifo:
-            store.execute(
-                "INSERT INTO sqs_dedup (queue_id, scope, dedup_id, message_id, seq, expires_at) "
-                "VALUES (?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (queue_id, scope, dedup_id) DO UPDATE SET message_id = excluded.message_id, "
-                "seq = excluded.seq, expires_at = excluded.expires_at",
-                (queue.id, scope, out.dedup_id, message_id, seq, now + DEDUP_WINDOW),
-            )
-            result["SequenceNumber"] = engine.sequence_number(seq)
-        return result
+
+    def _remember_dedup(
+        self,
+        queue: Queue,
+        outs: list[Outgoing],
+        fresh: list[int],
+        seqs: range,
+        results: list[dict[str, Any]],
+        message_ids: list[str],
+        now: float,
+    ) -> None:
+        """Record the stored FIFO messages' deduplication ids for five minutes (one statement)."""
+        by_group = queue.high_throughput_dedup
+        params: list[Any] = [queue.id, now + DEDUP_WINDOW]
+        for index, seq in zip(fresh, seqs, strict=True):
+            out = outs[index]
+            results[index]["SequenceNumber"] = engine.sequence_number(seq)
+            params += ((out.group_id or "") if by_group else "", out.dedup_id, message_ids[index], seq)
+        self.runtime.store.execute(_remember_sql(len(fresh)), params)
+
+    def _deduplicated(
+        self, queue: Queue, outs: list[Outgoing], now: float
+    ) -> dict[tuple[str, str | None], tuple[str, int]]:
+        """The live deduplication ids among the messages': (scope, id) -> (message id, seq) of the
+        message first sent with it."""
+        by_group = queue.high_throughput_dedup
+        scopes = sorted({"", *((o.group_id or "") for o in outs)}) if by_group else [""]
+        ids = list({o.dedup_id: None for o in outs})
+        found: dict[tuple[str, str | None], tuple[str, int, float]] = {}
+        for message_id, seq, expires_at, scope, dedup_id in self.runtime.store.query(
+            _lookup_sql(len(scopes), len(ids)), [queue.id, now, *scopes, *ids]
+        ):
+            found[(scope, dedup_id)] = (message_id, seq, expires_at)
+        if not found:
+            return {}
+        out_map: dict[tuple[str, str | None], tuple[str, int]] = {}
+        for out in outs:
+            scope = (out.group_id or "") if by_group else ""
+            candidates = [c for c in (found.get(("", out.dedup_id)), found.get((scope, out.dedup_id))) if c]
+            if candidates:
+                message_id, seq, _ = max(candidates, key=lambda c: c[2])
+                out_map[(scope, out.dedup_id)] = (message_id, seq)
+        return out_map
+
+
+@functools.cache
+def _lookup_sql(scopes: int, ids: int) -> str:
+    return (
+        "SELECT message_id, seq, expires_at, scope, dedup_id FROM sqs_dedup WHERE queue_id = ?1 "
+        f"AND scope IN ({engine.marks(scopes, 3)}) AND dedup_id IN ({engine.marks(ids, 3 + scopes)}) "
+        "AND expires_at > ?2"
+    )
+
+
+@functools.cache
+def _remember_sql(count: int) -> str:
+    """Upsert of `count` deduplication ids: ?1 the queue, ?2 the expiry, then scope, id, message, seq."""
+    values = ", ".join(
+        f"(?1, ?{3 + 4 * k}, ?{4 + 4 * k}, ?{5 + 4 * k}, ?{6 + 4 * k}, ?2)" for k in range(count)
+    )
+    return (
+        f"INSERT INTO sqs_dedup (queue_id, scope, dedup_id, message_id, seq, expires_at) VALUES {values} "
+        "ON CONFLICT (queue_id, scope, dedup_id) DO UPDATE SET message_id = excluded.message_id, "
+        "seq = excluded.seq, expires_at = excluded.expires_at"
+    )

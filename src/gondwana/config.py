@@ -32,6 +32,7 @@ class Settings:
     tls_key: Path | None = None
     kinesis_throttle: bool = False  # enforce Kinesis per-shard throughput limits
     ttl_interval: float = 1.0  # seconds between DynamoDB TTL sweeps
+    sqs_max_inflight: int = 120_000  # SQS in-flight messages per queue (AWS's quota; raisable there too)
     replication_delay_ms: int = 300  # default delay of cross-region replication (global tables)
 
     @property
@@ -128,6 +129,14 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         help="enforce Kinesis per-shard throughput limits [GONDWANA_KINESIS_THROTTLE]",
     )
     add(
+        "--sqs-max-inflight",
+        type=int,
+        default=int(_env("SQS_MAX_INFLIGHT", "120000") or 120000),
+        metavar="N",
+        help="SQS in-flight messages per queue before receives stop (AWS's quota: 120,000) "
+        "[GONDWANA_SQS_MAX_INFLIGHT]",
+    )
+    add(
         "--ttl-interval",
         type=float,
         default=float(_env("TTL_INTERVAL", "1") or 1),
@@ -168,5 +177,6 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         tls_key=Path(args.tls_key) if args.tls_key else None,
         kinesis_throttle=args.kinesis_throttle,
         ttl_interval=args.ttl_interval,
+        sqs_max_inflight=args.sqs_max_inflight,
         replication_delay_ms=args.replication_delay,
     )

@@ -104,6 +104,17 @@ def counters(store: Store, queue: Queue, now: float) -> dict[str, str]:
     }
 
 
+def count_inflight(store: Store, queue: Queue, now: float, limit: int) -> int:
+    """Messages received and still hidden, counted up to `limit` (the index range of hidden
+    messages is all it reads)."""
+    row = store.query_one(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM sqs_messages WHERE queue_id = ? AND visible_at > ? "
+        "AND receive_count > 0 LIMIT ?)",
+        (queue.id, now, limit),
+    )
+    return row[0] if row else 0
+
+
 def next_visible(store: Store, queue: Queue, now: float) -> float | None:
     """When the next hidden message (delayed or in flight) becomes visible: long polls wake then."""
     row = store.query_one(

@@ -88,3 +88,12 @@ def receipt_handle_invalid(handle: str) -> ServiceError:
 
 def receipt_handle_expired(handle: str) -> ServiceError:
     return invalid_value(handle, "ReceiptHandle", "The receipt handle has expired.")
+
+
+def over_limit() -> ServiceError:
+    """A standard queue's in-flight quota is reached (short polling only; AWS's wording)."""
+    return ServiceError(
+        "OverLimit",
+        "Too many messages have been received without being deleted.\n"
+        "Please delete your received messages or let them timeout before receiving more.",
+    )

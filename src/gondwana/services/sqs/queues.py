@@ -66,6 +66,9 @@ class Queue:
     modified: float
     purged_at: float | None = None
     waiters: set[Any] = field(default_factory=set)  # futures of long polls waiting on this queue
+    # An upper bound of the messages in flight: counted when it nears the quota, plus what was
+    # received since (deletes and expiries only lower the truth). None: not counted yet.
+    inflight_bound: int | None = None
 
     @property
     def arn(self) -> str:

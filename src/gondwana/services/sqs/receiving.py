@@ -48,8 +48,15 @@ class ReceiveOps(SqsBase):
         wait = queue.number("ReceiveMessageWaitTimeSeconds") if wait is None else wait
         deadline = self.now() + wait
         while True:
-            vt = queue.number("VisibilityTimeout") if visibility is None else visibility
-            found = self._receive_once(queue, count or 1, vt, attempt)
+            room = self._room(queue, count or 1)
+            if not room:
+                if not wait and not queue.fifo:  # long polls and FIFO queues just find nothing
+                    raise errors.over_limit()
+                found = []
+            else:
+                vt = queue.number("VisibilityTimeout") if visibility is None else visibility
+                found = self._receive_once(queue, room, vt, attempt)
+                queue.inflight_bound += len(found)  # type: ignore[operator]
             if found or self.registry.by_id.get(queue.id) is not queue:
                 break
             remaining = deadline - self.now()
@@ -60,6 +67,14 @@ class ReceiveOps(SqsBase):
         names = messages.system_names(params)
         wanted = params.get("MessageAttributeNames")
         return {"Messages": [self._render(queue, msg, names, wanted) for msg in found]}
+
+    def _room(self, queue: Queue, count: int) -> int:
+        """How many of `count` messages may go in flight under the queue's quota (the messages in
+        flight are counted only when the bound nears it; 0: the quota is reached)."""
+        limit = self.runtime.settings.sqs_max_inflight
+        if queue.inflight_bound is None or queue.inflight_bound + count > limit:
+            queue.inflight_bound = engine.count_inflight(self.runtime.store, queue, self.now(), limit)
+        return max(0, min(count, limit - queue.inflight_bound))
 
     async def _wait(self, ctx: RequestContext, queue: Queue, remaining: float) -> bool:
         """Sleep until something may have changed; False when the caller is gone or we shut down."""

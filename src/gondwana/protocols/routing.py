@@ -8,7 +8,7 @@ their operations' URI templates here when the first such service lands.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gondwana.protocols.base import WireProtocol
 from gondwana.protocols.errors import ServiceError, unknown_operation
@@ -38,6 +38,8 @@ class Router:
         self.by_endpoint: dict[str, Service] = {}
         self.query_services: list[Service] = []
         self.rest_services: list[Service] = []
+        # (X-Amz-Target, Content-Type) -> (service, operation, protocol) of requests routed before
+        self._targets: dict[tuple[str, str | None], tuple[Any, Any, Any]] = {}
         self._routes: dict[str, list[RestRoute]] = {}
         for service in services:
             if service.target_prefix:
@@ -51,8 +53,14 @@ class Router:
 
     def route(self, request: Request, ctx: RequestContext) -> None:
         """Fill ctx.service, ctx.operation and ctx.protocol, or raise ServiceError / NotFound."""
-        content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-        target = request.headers.get("x-amz-target")
+        headers = request.headers
+        target = headers.get("x-amz-target")
+        if target is not None and request.method == "POST":
+            known = self._targets.get((target, headers.get("content-type")))
+            if known is not None:
+                ctx.service, ctx.operation, ctx.protocol = known
+                return
+        content_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
         if target is not None and content_type != FORM:
             self._route_target(request, ctx, target, content_type)
         elif content_type == FORM or "Action=" in request.query_string:
@@ -82,6 +90,9 @@ class Router:
         if op is None:
             raise unknown_operation()
         ctx.operation = op
+        if (content_type in JSON_TYPES or ctx.protocol is CBOR) and len(self._targets) < 4096:
+            # Remembered only when the body could not change the outcome.
+            self._targets[target, request.headers.get("content-type")] = (service, op, ctx.protocol)
 
     def _route_query(self, request: Request, ctx: RequestContext) -> None:
         ctx.protocol = QUERY

@@ -87,7 +87,9 @@ class JsonProtocol(WireProtocol):
         self.content_type = f"application/x-amz-json-{version}"
 
     def decode(self, op: OperationSpec, request: Request) -> dict[str, Any]:
-        return decode_json_object(request.body) if request.body.strip() else {}
+        body = request.body
+        # isspace() stops at the first other byte; strip() would copy the whole body
+        return decode_json_object(body) if body and not body.isspace() else {}
 
     def _response(
         self, ctx: RequestContext, status: int, payload: bytes, extra: list[tuple[str, str]]

@@ -251,7 +251,7 @@ class RestProtocol(WireProtocol):
             else:
                 payload_shape = shape["members"][plan.payload]["shape"]
                 params[plan.payload] = self._decode_body(op, payload_shape, request.body)
-        elif plan.body_members and request.body.strip():
+        elif plan.body_members and request.body and not request.body.isspace():
             decoded = self._decode_body(op, op.input_shape, request.body)
             decoded.update(params)
             params = decoded

@@ -26,11 +26,11 @@ if TYPE_CHECKING:
     from gondwana.services.dynamodb.provider import DynamoDBService
     from gondwana.services.dynamodb.schema import Table
 
-__all__ = ["PairStats", "Replicator", "apply_change", "targets", "tombstone"]
+__all__ = ["PairStats", "Replicator", "apply_change", "apply_changes", "targets", "tombstone"]
 
 log = logging.getLogger("gondwana.dynamodb.replication")
 CHUNK = 64  # entries read per look at a queue's head; doubles while whole chunks are due
-MAX_CHUNK = 256  # entries applied per transaction at most (~10 ms of work)
+MAX_CHUNK = 128  # entries applied per transaction at most (a few ms of work)
 SLICE = 0.020  # seconds a pass may deliver before the loop serves requests again
 GRACE = 0.002  # a pass starts this long after the head is due, so it takes several entries at once
 
@@ -42,6 +42,8 @@ _HEAD = (
     "SELECT seq, account, name, keys, item, written, origin FROM dynamodb_repl_outbox "
     "WHERE source = ? AND target = ? ORDER BY seq LIMIT ?"
 )
+Where = tuple[int, bytes, bytes]  # an item's encoded key: (spread, hk, rk)
+
 _TAKE = "DELETE FROM dynamodb_repl_outbox WHERE source = ? AND target = ? AND seq BETWEEN ? AND ?"
 # The item's version, or the tombstone of its delete (the item row has a non-null item).
 _CURRENT = (
@@ -113,24 +115,28 @@ class Replicator:
 
     # ---- the outbox ----------------------------------------------------------------------------
 
-    def record(self, table: Table, key: Item, new: Item | None, now: float, region: str) -> None:
-        """Queue a local change of a replicated table for every other replica (inside the caller's
-        store transaction). A put stores just the item (its key is in it), a delete just the key."""
-        if new is None:
-            keys_text, item_text = codec.dumps(key), None
-        else:
-            keys_text, item_text = "", codec.dumps(new)
+    def record(self, table: Table, changes: list[tuple[Item, Item | None]], now: float, region: str) -> None:
+        """Queue local changes (key, new image or None) of a replicated table, made by one write, for
+        every other replica (inside the caller's store transaction). A put stores just the item (its
+        key is in it), a delete just the key."""
+        base = (table.account, table.name, table.region)
+        texts = [
+            ("", codec.dumps(new)) if new is not None else (codec.dumps(key), None) for key, new in changes
+        ]
         wake = False
         for target in targets(table):
-            self.store.execute(
-                _RECORD, (table.account, table.name, table.region, target, keys_text, item_text, now, region)
-            )
-            # A pair already queued has a timer for its head, which is due no later than this entry.
+            rows = [(*base, target, keys_text, item_text, now, region) for keys_text, item_text in texts]
+            if len(rows) == 1:
+                self.store.execute(_RECORD, rows[0])
+            else:
+                self.store.executemany(_RECORD, rows)
+            # A pair already queued has a timer for its head, which is due no later than these entries.
             if (table.region, target) not in self.pending:
                 self.pending.add((table.region, target))
                 wake = True
-        if new is None:
-            tombstone(self.store, table, key, now, region)
+        for key, new in changes:
+            if new is None:
+                tombstone(self.store, table, key, now, region)
         if wake:
             self.wake()
 
@@ -215,8 +221,9 @@ class Replicator:
 
     def _apply(self, source: str, target: str, rows: list[Any]) -> list[tuple[bool, float]]:
         """Apply `rows` (a prefix of the pair's queue) in one transaction: (applied, written) per
-        delivered entry."""
-        outcomes = []
+        delivered entry. Consecutive entries of one table from one write (same written, origin,
+        distinct items: a BatchWriteItem's) are applied together."""
+        runs: list[tuple[Table, float, str, list[tuple[Where, Item | None]], set[Where]]] = []
         ident: tuple[str, str] | None = None
         table: Table | None = None
         with self.store.transaction():
@@ -233,7 +240,22 @@ class Replicator:
                     continue  # the replica (or the group) is gone
                 new = codec.loads(item_text) if item_text is not None else None
                 key = codec.loads(keys_text) if keys_text else table.key_of(new)  # type: ignore[arg-type]
-                outcomes.append((apply_change(self.svc, table, key, new, written, origin), written))
+                where = table.encode_key(key)
+                run = runs[-1] if runs else None
+                if (
+                    run is None
+                    or run[0] is not table
+                    or run[1] != written
+                    or run[2] != origin
+                    or where in run[4]
+                ):
+                    run = (table, written, origin, [], set())
+                    runs.append(run)
+                run[3].append((where, new))
+                run[4].add(where)
+            outcomes = []
+            for table, written, origin, changes, _ in runs:
+                outcomes += apply_changes(self.svc, table, changes, written, origin)
         return outcomes
 
     # ---- the control API -----------------------------------------------------------------------
@@ -251,11 +273,15 @@ def _settle(waiter: asyncio.Future[None]) -> None:
 
 
 def tombstone(store: Any, table: Table, key: Item, written: float, origin: str) -> None:
+    _bury(store, table.tid, table.encode_key(key), written, origin)
+
+
+def _bury(store: Any, tid: int, where: Where, written: float, origin: str) -> None:
     store.execute(
         "INSERT INTO dynamodb_repl_tombstones (tid, spread, hk, rk, written, origin) "
         "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (tid, spread, hk, rk) "
         "DO UPDATE SET written = excluded.written, origin = excluded.origin",
-        (table.tid, *table.encode_key(key), written, origin),
+        (tid, *where, written, origin),
     )
 
 
@@ -263,19 +289,56 @@ def apply_change(
     svc: DynamoDBService, table: Table, key: Item, new: Item | None, written: float, origin: str
 ) -> bool:
     """Apply a replicated change if it is newer than what the replica has (item or tombstone)."""
+    return apply_changes(svc, table, [(table.encode_key(key), new)], written, origin)[0][0]
+
+
+def apply_changes(
+    svc: DynamoDBService,
+    table: Table,
+    changes: list[tuple[Where, Item | None]],
+    written: float,
+    origin: str,
+) -> list[tuple[bool, float]]:
+    """Apply replicated changes of distinct items, made by one write (`written`, `origin`), each
+    only if newer than what the replica has (item or tombstone): (applied, written) per change."""
     store = svc.runtime.store
-    where = (table.tid, *table.encode_key(key))
-    old_text = None
-    current: tuple[float, str] | None = None
-    for text, at, by in store.query(_CURRENT, where + where):
-        if text is not None:  # a live item wins over a tombstone of an earlier delete
-            old_text, current = text, (at, by)
-            break
-        current = (at, by)
-    if current is not None and current >= (written, origin):
-        return False  # last writer wins: this change lost (or was already applied)
-    old = codec.loads(old_text) if old_text is not None else None
-    svc.writer.apply(table, old, new, now=written, region=origin, replicated=True)
-    if new is None:
-        tombstone(store, table, key, written, origin)
-    return True
+    stamp = (written, origin)
+    winners: list[tuple[Item | None, Item | None]] = []
+    buried: list[Where] = []
+    outcomes = []
+    for where, new in changes:
+        old_text = None
+        current: tuple[float, str] | None = None
+        for text, at, by in store.query(_CURRENT, (table.tid, *where, table.tid, *where)):
+            if text is not None:  # a live item wins over a tombstone of an earlier delete
+                old_text, current = text, (at, by)
+                break
+            current = (at, by)
+        if current is not None and current >= stamp:
+            outcomes.append((False, written))  # last writer wins: this change lost (or was applied)
+            continue
+        winners.append((codec.loads(old_text) if old_text is not None else None, new))
+        if new is None:
+            buried.append(where)
+        outcomes.append((True, written))
+    if winners:
+        _write(svc, table, winners, written, origin)
+    for where in buried:
+        _bury(store, table.tid, where, written, origin)
+    return outcomes
+
+
+def _write(
+    svc: DynamoDBService,
+    table: Table,
+    changes: list[tuple[Item | None, Item | None]],
+    written: float,
+    origin: str,
+) -> None:
+    # The writer's batched form (one statement per kind of row) where it has one.
+    many = getattr(svc.writer, "apply_many", None)
+    if many is not None:
+        many(table, changes, now=written, region=origin, replicated=True)
+        return
+    for old, new in changes:
+        svc.writer.apply(table, old, new, now=written, region=origin, replicated=True)

@@ -18,7 +18,7 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
-from gondwana.services.dynamodb import codec
+from gondwana.services.dynamodb import codec, writes
 from gondwana.services.dynamodb.replication.stats import PairStats
 from gondwana.services.dynamodb.types import Item
 
@@ -322,7 +322,7 @@ def apply_changes(
     store = svc.runtime.store
     stamp = (written, origin)
     stored = versions(store, table.tid, [where for where, _ in changes])
-    winners: list[tuple[Item | None, Item | None]] = []
+    winners: list[tuple[Where, Item | None, Item | None]] = []
     buried: list[Where] = []
     outcomes = []
     for where, new in changes:
@@ -330,7 +330,7 @@ def apply_changes(
         if current is not None and current >= stamp:
             outcomes.append((False, written))  # last writer wins: this change lost (or was applied)
             continue
-        winners.append((codec.loads(old_text) if old_text is not None else None, new))
+        winners.append((where, codec.loads(old_text) if old_text is not None else None, new))
         if new is None:
             buried.append(where)
         outcomes.append((True, written))
@@ -365,14 +365,18 @@ def versions(store: Any, tid: int, wheres: list[Where]) -> dict[Where, tuple[str
 def _write(
     svc: DynamoDBService,
     table: Table,
-    changes: list[tuple[Item | None, Item | None]],
+    changes: list[tuple[Where, Item | None, Item | None]],
     written: float,
     origin: str,
 ) -> None:
-    # The writer's batched form (one statement per kind of row) where it has one.
+    """Hand the winners (where, old, new) of one write to the writer, batched where it can be."""
+    # Merge shim: a writer with `apply_many` over `writes.Change`s (the batched write path being
+    # built alongside) takes the whole run in one statement per kind of row; otherwise one by one.
     many = getattr(svc.writer, "apply_many", None)
-    if many is not None:
-        many(table, changes, now=written, region=origin, replicated=True)
+    change = getattr(writes, "Change", None)
+    if many is not None and change is not None:
+        batch = [change(old, new, where) for where, old, new in changes]
+        many(table, batch, now=written, region=origin, replicated=True)
         return
-    for old, new in changes:
+    for _, old, new in changes:
         svc.writer.apply(table, old, new, now=written, region=origin, replicated=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from tests.conftest import make_client
-from tests.dynamodb.global_helpers import add_replica, create_table, name, scan, set_delay, wait_for
+from tests.dynamodb.global_helpers import add_replica, create_table, name, pair, scan, set_delay, wait_for
 from tests.support.server import ServerProcess
 
 
@@ -44,3 +44,60 @@ def test_kill_9_during_replication_loses_and_duplicates_nothing(
     events = stream_events(proc, "eu-west-1", table)
     assert sorted(events) == sorted([f"INSERT:k{i:02d}" for i in range(40)] + ["REMOVE:k00"])
     assert events.index("REMOVE:k00") > events.index("INSERT:k00")  # per item order kept
+
+
+def all_stream_events(proc: ServerProcess, region: str, table: str) -> list[str]:
+    ddb = make_client(proc.url, "dynamodb", region)
+    streams = make_client(proc.url, "dynamodbstreams", region)
+    arn = ddb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
+    events = []
+    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
+        it = streams.get_shard_iterator(
+            StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        while it:
+            page = streams.get_records(ShardIterator=it, Limit=1000)
+            events += [f"{r['eventName']}:{r['dynamodb']['Keys']['pk']['S']}" for r in page["Records"]]
+            if not page["Records"]:
+                break
+            it = page.get("NextShardIterator")
+    return events
+
+
+def test_kill_9_while_a_backlog_drains_in_batches_loses_and_duplicates_nothing(
+    fresh_server: Callable[..., ServerProcess],
+) -> None:
+    """A queue of many batches (BatchWriteItem puts, overwrites, deletes) killed mid-drain."""
+    proc = fresh_server("--replication-delay", "600000")
+    east = make_client(proc.url, "dynamodb", "us-east-1")
+    table = name()
+    create_table(east, table)
+    add_replica(east, table, "eu-west-1")
+    keys = [f"k{i:04d}" for i in range(1000)]
+    for start in range(0, len(keys), 25):
+        east.batch_write_item(
+            RequestItems={
+                table: [
+                    {"PutRequest": {"Item": {"pk": {"S": k}, "v": {"N": "1"}}}}
+                    for k in keys[start : start + 25]
+                ]
+            }
+        )
+    for k in keys[:10]:
+        east.put_item(TableName=table, Item={"pk": {"S": k}, "v": {"N": "2"}})
+    for k in keys[10:20]:
+        east.delete_item(TableName=table, Key={"pk": {"S": k}})
+    assert pair(proc, "us-east-1", "eu-west-1")["pending"] == 1020
+    set_delay(proc, 0)
+    proc.kill()
+    proc.restart()
+    set_delay(proc, 0)
+    west = make_client(proc.url, "dynamodb", "eu-west-1")
+    wait_for(lambda: pair(proc, "us-east-1", "eu-west-1")["pending"] == 0)
+    assert scan(west, table) == scan(east, table)
+    assert len(scan(west, table)) == 990
+    events = all_stream_events(proc, "eu-west-1", table)
+    expected = [f"INSERT:{k}" for k in keys] + [f"MODIFY:{k}" for k in keys[:10]]
+    assert sorted(events) == sorted(expected + [f"REMOVE:{k}" for k in keys[10:20]])
+    for k in keys[:20]:  # per item order kept
+        assert events.index(f"INSERT:{k}") < events.index(f"{'MODIFY' if k in keys[:10] else 'REMOVE'}:{k}")

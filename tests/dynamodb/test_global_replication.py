@@ -178,3 +178,43 @@ def test_concurrent_writes_one_winner_and_the_loser_counted(server: ServerProces
         "Code": "ValidationException",
         "Message": "Disabling Stream is not allowed for a Global Table replica",
     }
+
+
+def _put(pk: str, v: str) -> dict[str, Any]:
+    return {"PutRequest": {"Item": {"pk": {"S": pk}, "v": {"S": v}}}}
+
+
+def _delete(pk: str) -> dict[str, Any]:
+    return {"DeleteRequest": {"Key": {"pk": {"S": pk}}}}
+
+
+def test_batches_replicate_with_last_writer_wins_per_item(server: ServerProcess) -> None:
+    """A BatchWriteItem over two global tables (puts and deletes) is delivered as a batch; items the
+    target region wrote later keep the target's version, the rest of the batch applies."""
+    set_delay(server, 0)
+    t1, (east, west) = global_table(server, "us-east-1", "us-west-2")
+    t2, _ = global_table(server, "us-east-1", "us-west-2")
+    for t in (t1, t2):
+        east.batch_write_item(RequestItems={t: [_put(f"k{i}", "old") for i in range(10)]})
+        wait_for(lambda t=t: len(scan(west, t)) == 10)
+    set_delay(server, 600_000)
+    dropped = pair(server, "us-east-1", "us-west-2")["conflicts_dropped"]
+    east.batch_write_item(
+        RequestItems={
+            t1: [_put(f"k{i}", "east") for i in range(5)] + [_delete(f"k{i}") for i in range(5, 8)],
+            t2: [_put(f"k{i}", "east") for i in range(3)],
+        }
+    )
+    west.put_item(TableName=t1, Item={"pk": {"S": "k1"}, "v": {"S": "west"}})  # after the batch
+    west.delete_item(TableName=t1, Key={"pk": {"S": "k6"}})
+    assert pair(server, "us-east-1", "us-west-2")["pending"] >= 11
+    set_delay(server, 0)
+    want1 = [
+        {"pk": {"S": f"k{i}"}, "v": {"S": v}} for i, v in enumerate(["east", "west", "east", "east", "east"])
+    ]
+    want1 += [{"pk": {"S": f"k{i}"}, "v": {"S": "old"}} for i in (8, 9)]
+    want2 = [{"pk": {"S": f"k{i}"}, "v": {"S": "east" if i < 3 else "old"}} for i in range(10)]
+    for ddb in (east, west):
+        wait_for(lambda ddb=ddb: scan(ddb, t1) == want1 and scan(ddb, t2) == want2)
+    # In us-west-2 the batch's k1 put and k6 delete lost to the later local writes.
+    assert pair(server, "us-east-1", "us-west-2")["conflicts_dropped"] == dropped + 2

@@ -41,10 +41,18 @@ class Replication:
 
     def local_change(self, table: Table, key: Item, new: Item | None, now: float, region: str) -> None:
         """Called by the writer, inside its transaction, before a local change of a global table."""
+        self.local_changes(table, [(key, new)], now, region)
+
+    def local_changes(
+        self, table: Table, changes: list[tuple[Item, Item | None]], now: float, region: str
+    ) -> None:
+        """`local_change` for the changes (key, new image or None) of one write to distinct items:
+        a writer applying a batch calls this once (the outbox rows go in with one statement)."""
         if strong.is_strong(table):
-            strong.replicate_now(self.svc, table, key, new, now, region)
+            for key, new in changes:
+                strong.replicate_now(self.svc, table, key, new, now, region)
         else:
-            self.replicator.record(table, key, new, now, region)
+            self.replicator.record(table, changes, now, region)
 
 
 def _table(service: DynamoDBService, account: str, region: str, table_name: str) -> Table:

@@ -4,18 +4,23 @@ Each entry is applied to its target after the pair's delay (+ injected lag), onl
 regions can reach each other; entries of one pair are delivered in order, so a partition or a down
 region queues them and a heal drains them. Conflicts resolve last-writer-wins per item by
 (written, origin): the loser is dropped wherever it arrives, so every replica converges.
+
+Delivery is one task that sleeps until the head of a queue is due (a timer, no polling), then takes
+the due prefix of each queue in chunks: one SELECT, one range DELETE and one transaction per chunk.
+A pass works for at most SLICE seconds before letting requests run, so a backlog never stalls the
+loop and entries that fall due meanwhile are not held behind one long batch.
 """
 
 from __future__ import annotations
 
 import asyncio
-import bisect
 import logging
-from collections import deque
-from dataclasses import dataclass, field
+import time
 from typing import TYPE_CHECKING, Any
 
 from gondwana.services.dynamodb import codec
+from gondwana.services.dynamodb.replication.apply import Where, apply_changes, tombstone
+from gondwana.services.dynamodb.replication.stats import PairStats
 from gondwana.services.dynamodb.types import Item
 
 if TYPE_CHECKING:
@@ -23,40 +28,20 @@ if TYPE_CHECKING:
     from gondwana.services.dynamodb.schema import Table
 
 log = logging.getLogger("gondwana.dynamodb.replication")
-BATCH = 500
-SAMPLES = 2000
+CHUNK = 64  # entries read per look at a queue's head; doubles while whole chunks are due
+MAX_CHUNK = 128  # entries applied per transaction at most (a few ms of work)
+SLICE = 0.020  # seconds a pass may deliver before the loop serves requests again
+GRACE = 0.002  # a pass starts this long after the head is due, so it takes several entries at once
 
-
-@dataclass(slots=True)
-class PairStats:
-    applied: int = 0
-    conflicts_dropped: int = 0
-    last: float | None = None
-    sorted_ms: list[float] = field(default_factory=list)  # the latest SAMPLES latencies, sorted
-    recent: deque[float] = field(default_factory=deque)
-    max_ms: float = 0.0
-
-    def add(self, ms: float) -> None:
-        self.applied += 1
-        self.last = ms
-        self.max_ms = max(self.max_ms, ms)
-        self.recent.append(ms)
-        bisect.insort(self.sorted_ms, ms)
-        if len(self.recent) > SAMPLES:
-            old = self.recent.popleft()
-            del self.sorted_ms[bisect.bisect_left(self.sorted_ms, old)]
-
-    def latency(self) -> dict[str, float | None]:
-        s = self.sorted_ms
-        if not s:
-            return {"last": None, "p50": None, "p99": None, "max": None}
-        pick = lambda q: round(s[min(len(s) - 1, int(q * len(s)))], 3)  # noqa: E731
-        return {
-            "last": round(self.last or 0.0, 3),
-            "p50": pick(0.5),
-            "p99": pick(0.99),
-            "max": round(self.max_ms, 3),
-        }
+_RECORD = (
+    "INSERT INTO dynamodb_repl_outbox (account, name, source, target, keys, item, written, origin) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_HEAD = (
+    "SELECT seq, account, name, keys, item, written, origin FROM dynamodb_repl_outbox "
+    "WHERE source = ? AND target = ? ORDER BY seq LIMIT ?"
+)
+_TAKE = "DELETE FROM dynamodb_repl_outbox WHERE source = ? AND target = ? AND seq BETWEEN ? AND ?"
 
 
 def targets(table: Table) -> list[str]:
@@ -73,7 +58,8 @@ class Replicator:
         self.stats: dict[tuple[str, str], PairStats] = {}
         self.pending: set[tuple[str, str]] = set()
         self.task: asyncio.Task[Any] | None = None
-        self._wake: asyncio.Event | None = None
+        self._waiter: asyncio.Future[None] | None = None
+        self._cursor = 0  # where the next pass starts among the pairs (round robin under backlog)
 
     # ---- lifecycle -----------------------------------------------------------------------------
 
@@ -86,9 +72,9 @@ class Replicator:
             (s, t) for s, t in self.store.query("SELECT DISTINCT source, target FROM dynamodb_repl_outbox")
         }
         if self.task is None or self.task.done():
-            self._wake = asyncio.Event()
-            self.runtime.faults.listeners.append(self.wake)
-            self.runtime.clock_listeners.append(self.wake)
+            for listeners in (self.runtime.faults.listeners, self.runtime.clock_listeners):
+                if self.wake not in listeners:
+                    listeners.append(self.wake)
             self.task = self.runtime.spawn(self._run())
         self.wake()
 
@@ -110,81 +96,99 @@ class Replicator:
             self.task.cancel()
 
     def wake(self) -> None:
-        if self._wake is not None:
-            self._wake.set()
+        """Run a delivery pass now (a pass already due to run, or running, covers it)."""
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def delay(self, source: str, target: str) -> float:
         return self.pair_ms.get((source, target), self.default_ms) / 1000.0
 
     # ---- the outbox ----------------------------------------------------------------------------
 
-    def record(self, table: Table, key: Item, new: Item | None, now: float, region: str) -> None:
-        """Queue a local change of a replicated table for every other replica (inside the caller's
-        store transaction)."""
-        keys_text = codec.dumps(key)
-        item_text = codec.dumps(new) if new is not None else None
+    def record(self, table: Table, changes: list[tuple[Item, Item | None]], now: float, region: str) -> None:
+        """Queue local changes (key, new image or None) of a replicated table, made by one write, for
+        every other replica (inside the caller's store transaction). A put stores just the item (its
+        key is in it), a delete just the key."""
+        base = (table.account, table.name, table.region)
+        texts = [
+            ("", codec.dumps(new)) if new is not None else (codec.dumps(key), None) for key, new in changes
+        ]
         wake = False
         for target in targets(table):
-            self.store.execute(
-                "INSERT INTO dynamodb_repl_outbox (account, name, source, target, keys, item, written, "
-                "origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (table.account, table.name, table.region, target, keys_text, item_text, now, region),
-            )
-            # A pair already queued has a timer for its head, which is due no later than this entry.
-            wake = wake or (table.region, target) not in self.pending
-            self.pending.add((table.region, target))
-        if new is None:
-            tombstone(self.store, table, key, now, region)
+            rows = [(*base, target, keys_text, item_text, now, region) for keys_text, item_text in texts]
+            if len(rows) == 1:
+                self.store.execute(_RECORD, rows[0])
+            else:
+                self.store.executemany(_RECORD, rows)
+            # A pair already queued has a timer for its head, which is due no later than these entries.
+            if (table.region, target) not in self.pending:
+                self.pending.add((table.region, target))
+                wake = True
+        for key, new in changes:
+            if new is None:
+                tombstone(self.store, table, key, now, region)
         if wake:
             self.wake()
 
     # ---- delivery ------------------------------------------------------------------------------
 
     async def _run(self) -> None:
-        assert self._wake is not None
+        loop = asyncio.get_running_loop()
         while not self.runtime.shutting_down.is_set():
-            self._wake.clear()
             try:
                 wait = self.drain()
             except Exception:
                 log.exception("replication pass failed")
                 wait = 1.0
+            if wait == 0.0:  # more is due: let requests run, then go on
+                await asyncio.sleep(0)
+                continue
+            self._waiter = waiter = loop.create_future()
+            timer = None if wait is None else loop.call_later(wait, _settle, waiter)
             try:
-                await asyncio.wait_for(self._wake.wait(), timeout=wait)
-            except TimeoutError:
-                pass
+                await waiter
+            finally:
+                self._waiter = None
+                if timer is not None:
+                    timer.cancel()
 
     def drain(self) -> float | None:
-        """Deliver every due entry; the seconds until the next one is due (None: nothing queued)."""
+        """Deliver due entries for up to SLICE seconds; the seconds until the next pass should run
+        (0: at once, more is due; None: nothing queued, a new entry wakes us)."""
         faults = self.runtime.faults
+        deadline = time.perf_counter() + SLICE
         soonest: float | None = None
-        for source, target in sorted(self.pending):
+        pairs = sorted(self.pending)
+        start = self._cursor % len(pairs) if pairs else 0
+        for i, (source, target) in enumerate(pairs[start:] + pairs[:start]):
+            if time.perf_counter() >= deadline:
+                self._cursor = start + i
+                return 0.0
             if not faults.reachable(source, target):
                 continue
             delay = self.delay(source, target) + faults.extra_lag(source, target)
-            rows = self.store.query(
-                "SELECT seq, account, name, keys, item, written, origin FROM dynamodb_repl_outbox "
-                "WHERE source = ? AND target = ? ORDER BY seq LIMIT ?",
-                (source, target, BATCH),
-            )
-            if not rows:
-                self.pending.discard((source, target))
-                continue
-            now = self.runtime.now()
-            due_rows = []
-            for row in rows:
-                wait = row[5] + delay - now
-                if wait > 0:
-                    soonest = wait if soonest is None else min(soonest, wait)
+            chunk = CHUNK
+            while True:
+                rows = self.store.query(_HEAD, (source, target, chunk))
+                now = self.runtime.now()
+                due = 0
+                for row in rows:  # entries are due in queue order: stop at the first one that is not
+                    if row[5] + delay > now:
+                        wait = row[5] + delay - now + GRACE
+                        soonest = wait if soonest is None else min(soonest, wait)
+                        break
+                    due += 1
+                if due:
+                    self._deliver(source, target, rows[:due] if due < len(rows) else rows, now)
+                if due < chunk:  # the head is not due yet, or the queue is empty now
+                    if due == len(rows):
+                        self.pending.discard((source, target))  # the next record wakes us
                     break
-                due_rows.append(row)
-            else:
-                if len(rows) == BATCH:
-                    soonest = 0.0
-                else:  # the queue is empty now: the next record for this pair wakes us
-                    self.pending.discard((source, target))
-            if due_rows:
-                self._deliver(source, target, due_rows, now)
+                if time.perf_counter() >= deadline:
+                    self._cursor = start + i + 1
+                    return 0.0
+                chunk = min(chunk * 2, MAX_CHUNK)
         return soonest
 
     def _deliver(self, source: str, target: str, rows: list[Any], now: float) -> None:
@@ -199,29 +203,50 @@ class Replicator:
                 except Exception:
                     log.exception("dropping replication entry %s (%s -> %s)", row[0], source, target)
                     with self.store.transaction():
-                        self.store.execute("DELETE FROM dynamodb_repl_outbox WHERE seq = ?", (row[0],))
-        stats = self.stats.setdefault((source, target), PairStats())
-        for applied, written in outcomes:
-            if applied:
-                stats.add((now - written) * 1000.0)
-            else:
-                stats.conflicts_dropped += 1
+                        self.store.execute(_TAKE, (source, target, row[0], row[0]))
+        stats = self.stats.get((source, target))
+        if stats is None:
+            stats = self.stats[(source, target)] = PairStats()
+        stats.add_many([(now - written) * 1000.0 for applied, written in outcomes if applied])
+        stats.conflicts_dropped += sum(1 for applied, _ in outcomes if not applied)
 
     def _apply(self, source: str, target: str, rows: list[Any]) -> list[tuple[bool, float]]:
-        """Apply `rows` in one transaction: (applied, written) per delivered entry."""
-        tables: dict[tuple[str, str], Table | None] = {}
-        outcomes = []
+        """Apply `rows` (a prefix of the pair's queue) in one transaction: (applied, written) per
+        delivered entry. Consecutive entries of one table from one write (same written, origin,
+        distinct items: a BatchWriteItem's) are applied together."""
+        runs: list[tuple[Table, float, str, list[tuple[Where, Item | None]], set[Where]]] = []
+        ident: tuple[str, str] | None = None
+        table: Table | None = None
         with self.store.transaction():
-            for seq, account, name, keys_text, item_text, written, origin in rows:
-                self.store.execute("DELETE FROM dynamodb_repl_outbox WHERE seq = ?", (seq,))
-                if (account, name) not in tables:
-                    tables[(account, name)] = self.svc.table_store.get(account, target, name)
-                table = tables[(account, name)]
-                if table is None or source not in [r["RegionName"] for r in table.desc.get("_replicas", [])]:
+            self.store.execute(_TAKE, (source, target, rows[0][0], rows[-1][0]))
+            for _, account, name, keys_text, item_text, written, origin in rows:
+                if (account, name) != ident:
+                    ident = (account, name)
+                    table = self.svc.table_store.get(account, target, name)
+                    if table is not None and source not in [
+                        r["RegionName"] for r in table.desc.get("_replicas", [])
+                    ]:
+                        table = None
+                if table is None:
                     continue  # the replica (or the group) is gone
                 new = codec.loads(item_text) if item_text is not None else None
-                applied = apply_change(self.svc, table, codec.loads(keys_text), new, written, origin)
-                outcomes.append((applied, written))
+                key = codec.loads(keys_text) if keys_text else table.key_of(new)  # type: ignore[arg-type]
+                where = table.encode_key(key)
+                run = runs[-1] if runs else None
+                if (
+                    run is None
+                    or run[0] is not table
+                    or run[1] != written
+                    or run[2] != origin
+                    or where in run[4]
+                ):
+                    run = (table, written, origin, [], set())
+                    runs.append(run)
+                run[3].append((where, new))
+                run[4].add(where)
+            outcomes = []
+            for table, written, origin, changes, _ in runs:
+                outcomes += apply_changes(self.svc, table, changes, written, origin)
         return outcomes
 
     # ---- the control API -----------------------------------------------------------------------
@@ -233,38 +258,6 @@ class Replicator:
         return {(s, t): n for s, t, n in rows}
 
 
-def tombstone(store: Any, table: Table, key: Item, written: float, origin: str) -> None:
-    store.execute(
-        "INSERT INTO dynamodb_repl_tombstones (tid, spread, hk, rk, written, origin) "
-        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (tid, spread, hk, rk) "
-        "DO UPDATE SET written = excluded.written, origin = excluded.origin",
-        (table.tid, *table.encode_key(key), written, origin),
-    )
-
-
-def apply_change(
-    svc: DynamoDBService, table: Table, key: Item, new: Item | None, written: float, origin: str
-) -> bool:
-    """Apply a replicated change if it is newer than what the replica has (item or tombstone)."""
-    store = svc.runtime.store
-    where = (table.tid, *table.encode_key(key))
-    row = store.query_one(
-        "SELECT item, written, origin FROM dynamodb_items WHERE tid = ? AND spread = ? AND hk = ? AND rk = ?",
-        where,
-    )
-    if row is None:
-        dead = store.query_one(
-            "SELECT written, origin FROM dynamodb_repl_tombstones WHERE tid = ? AND spread = ? AND hk = ? "
-            "AND rk = ?",
-            where,
-        )
-        current = (dead[0], dead[1]) if dead else None
-    else:
-        current = (row[1], row[2])
-    if current is not None and current >= (written, origin):
-        return False  # last writer wins: this change lost (or was already applied)
-    old = codec.loads(row[0]) if row else None
-    svc.writer.apply(table, old, new, now=written, region=origin, replicated=True)
-    if new is None:
-        tombstone(store, table, key, written, origin)
-    return True
+def _settle(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)

@@ -2,8 +2,9 @@
 
 An outbox row is one item change for one target region, written in the same store transaction as
 the local change and deleted in the same transaction as its application in the target, so a change
-is delivered exactly once across `kill -9`. Tombstones keep a deleted item's (written, origin) so a
-late, older write cannot bring it back.
+is delivered exactly once across `kill -9`. A put's row holds the new item (`keys` empty: the key
+is in the item), a delete's row the key (`item` NULL). Tombstones keep a deleted item's (written,
+origin) so a late, older write cannot bring it back.
 """
 
 MIGRATIONS = [

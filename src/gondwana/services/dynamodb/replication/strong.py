@@ -104,8 +104,8 @@ class Locks:
 def replicate_now(
     svc: DynamoDBService, table: Table, key: Item, new: Item | None, now: float, region: str
 ) -> None:
+    from gondwana.services.dynamodb.replication.apply import apply_change
     from gondwana.services.dynamodb.replication.replicas import members
-    from gondwana.services.dynamodb.replication.replicator import apply_change
 
     svc.replication.locks.claim(table, key, region)
     for other in members(svc, table):

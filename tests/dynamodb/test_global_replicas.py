@@ -267,6 +267,19 @@ def test_replica_status_follows_the_state_delay_and_overrides_show(
     assert east.describe_table(TableName=table)["Table"]["Replicas"][0]["ProvisionedThroughputOverride"] == {
         "ReadCapacityUnits": 7
     }
+    # Removing the replica: DELETING in both regions for the state delay, then gone.
+    east.update_table(TableName=table, ReplicaUpdates=[{"Delete": {"RegionName": "us-west-2"}}])
+    assert west.describe_table(TableName=table)["Table"]["TableStatus"] == "DELETING"
+    assert [(r["RegionName"], r["ReplicaStatus"]) for r in east.describe_table(TableName=table)["Table"][
+        "Replicas"]] == [("us-west-2", "DELETING")]  # fmt: skip
+    with pytest.raises(ClientError) as err:  # no data plane on a deleting replica
+        west.get_item(TableName=table, Key={"pk": {"S": "a"}})
+    assert err.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    east.put_item(TableName=table, Item={"pk": {"S": "after"}})  # the remaining table takes writes
+    wait_for(lambda: "Replicas" not in east.describe_table(TableName=table)["Table"])
+    with pytest.raises(ClientError) as err:
+        west.describe_table(TableName=table)
+    assert err.value.response["Error"]["Code"] == "ResourceNotFoundException"
 
 
 @pytest.mark.skipif(shutil.which("aws") is None, reason="AWS CLI not installed")

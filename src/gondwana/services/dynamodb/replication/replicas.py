@@ -57,11 +57,12 @@ def members(svc: DynamoDBService, table: Table) -> list[Table]:
 
 def describe(table: Table, d: dict[str, Any], now: float) -> None:
     """Add `Replicas`, `GlobalTableVersion` and the MRSC fields to a description."""
-    if "_replicas" not in table.desc:
+    departing = [e for e in table.desc.get("_departing", []) if now < e["_until"]]
+    if "_replicas" not in table.desc and not departing:
         return
     d["GlobalTableVersion"] = table.desc.get("_version", VERSION)  # the legacy API sets 2017.11.29
     out = []
-    for entry in table.desc["_replicas"]:
+    for entry in table.desc.get("_replicas", []):
         if entry["RegionName"] == table.region:
             continue  # AWS never lists the described table itself
         status = entry["ReplicaStatus"]
@@ -73,6 +74,8 @@ def describe(table: Table, d: dict[str, Any], now: float) -> None:
             public["WarmThroughput"] = copy.deepcopy(d["WarmThroughput"])
         public["GlobalTableSettingsReplicationMode"] = "ENABLED_WITH_OVERRIDES"
         out.append(public)
+    for entry in departing:  # removed replicas show DELETING for the state delay
+        out.append({"RegionName": entry["RegionName"], "ReplicaStatus": "DELETING"})
     d["Replicas"] = out
     d["GlobalTableSettingsReplicationMode"] = "ENABLED_WITH_OVERRIDES"
     if table.desc.get("_consistency") == "STRONG":  # EVENTUAL is never shown
@@ -252,13 +255,26 @@ def delete(svc: DynamoDBService, table: Table, region: str, now: float) -> None:
         leave(svc, table, now)
         return
     replica = svc.table_store.get(table.account, region, table.name)
+    delay = svc.runtime.state_delay
     if replica is not None:
         check_hold(svc, replica, now)
         svc.tables._close_stream(replica, now)
-        svc.table_store.drop(replica)
+        if delay:  # DELETING for the state delay, like DeleteTable
+            for key in ("_replicas", "_consistency", "_witness", "_version", "_departing"):
+                replica.desc.pop(key, None)
+            replica.status, replica.status_until = "DELETING", now + delay
+            svc.table_store.save(replica)
+        else:
+            svc.table_store.drop(replica)
     entries = [e for e in table.desc["_replicas"] if e["RegionName"] != region]
     _forget_region(svc, table, region)
     _save_group(svc, table, entries)
+    if delay:  # the others list it as DELETING meanwhile (replication to it has stopped)
+        for member in [svc.table_store.get(table.account, e["RegionName"], table.name) for e in entries]:
+            if member is not None:
+                gone = [e for e in member.desc.get("_departing", []) if now < e["_until"]]
+                member.desc["_departing"] = [*gone, {"RegionName": region, "_until": now + delay}]
+                svc.table_store.save(member)
 
 
 def leave(svc: DynamoDBService, table: Table, now: float) -> None:

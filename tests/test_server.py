@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -263,9 +264,63 @@ def test_port_in_use_is_a_clean_error(server: ServerProcess) -> None:
     assert "Traceback" not in out.stderr
 
 
-def test_upgrade_requests_are_refused_cleanly(server: ServerProcess) -> None:
+def test_other_upgrades_are_refused_cleanly(server: ServerProcess) -> None:
     conn = _connect(server)
-    upgrade = "Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n"
-    conn.sendall(_echo_request(b'{"Name": "upgrade"}', upgrade))
+    conn.sendall(_echo_request(b'{"Name": "upgrade"}', "Connection: Upgrade\r\nUpgrade: websocket\r\n"))
     status, headers, _ = _read_response(conn)
     assert (status, headers["connection"]) == (400, "close")
+
+
+def _h2c_upgrade(server: ServerProcess, body: bytes, split: bool) -> list[Any]:
+    """An HTTP/1.1 request asking for h2c (as curl --http2 sends one), then HTTP/2 with h2."""
+    import h2.config
+    import h2.connection
+
+    client = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+    settings = client.initiate_upgrade_connection().decode()
+    upgrade = f"Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: {settings}\r\n"
+    request = _echo_request(body, upgrade)
+    conn = _connect(server)
+    if split:  # the body arrives after the headers, in pieces
+        conn.sendall(request[: len(request) - len(body)])
+        for i in range(0, len(body), 5):
+            time.sleep(0.01)
+            conn.sendall(body[i : i + 5])
+    else:
+        conn.sendall(request)
+    reply = b""
+    while b"\r\n\r\n" not in reply:
+        reply += conn.recv(65536)
+    head, _, rest = reply.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 101 ") and b"Upgrade: h2c" in head
+    conn.sendall(client.data_to_send())
+    events: list[Any] = list(client.receive_data(rest))
+    while not any(type(e).__name__ == "StreamEnded" for e in events):
+        conn.sendall(client.data_to_send())
+        data = conn.recv(65536)
+        assert data, "the server closed the connection"
+        events += client.receive_data(data)
+    return events
+
+
+@pytest.mark.parametrize("split", [False, True])
+def test_h2c_upgrade_answers_the_request_over_http2(server: ServerProcess, split: bool) -> None:
+    events = _h2c_upgrade(server, b'{"Name": "upgrade", "Count": 2}', split)
+    headers = dict(next(e.headers for e in events if type(e).__name__ == "ResponseReceived"))
+    assert headers[b":status"] == b"200"
+    assert {e.stream_id for e in events if getattr(e, "stream_id", 0)} == {1}
+    body = b"".join(e.data for e in events if type(e).__name__ == "DataReceived")
+    assert json.loads(body) == {"Name": "upgrade", "Count": 2}
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl not installed")
+def test_curl_http2_over_plain_http(server: ServerProcess) -> None:
+    out = subprocess.run(
+        ["curl", "-s", "--http2", f"{server.url}/", "-H", "X-Amz-Target: GondwanaEcho_20261127.Echo",
+         "-H", "Content-Type: application/x-amz-json-1.0", "-d", '{"Name": "curl"}',
+         "-w", "\n%{http_version} %{http_code}"],
+        capture_output=True, text=True, timeout=20,
+    )  # fmt: skip
+    body, _, version = out.stdout.rpartition("\n")
+    assert version == "2 200"
+    assert json.loads(body) == {"Name": "curl"}

@@ -35,6 +35,7 @@ INTERNAL_ERROR = Response(500, [("Content-Type", "text/plain")], b"internal erro
 
 MAX_BODY = 64 * 1024 * 1024
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"  # h2c with prior knowledge
+SWITCHING = b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n"
 _REASONS = {s.value: s.phrase for s in HTTPStatus}
 _date_cache: tuple[int, str] = (0, "")
 _status_lines: dict[int, str] = {}
@@ -77,6 +78,7 @@ class HttpConnection(asyncio.Protocol):
         "_preface",
         "_queue",
         "_raw_headers",
+        "_upgrading",
         "_url",
         "closed",
         "parser",
@@ -103,6 +105,8 @@ class HttpConnection(asyncio.Protocol):
         self._can_write: asyncio.Future[None] | None = None
         self._h2: Any = None  # an http2.Http2Session once the client spoke HTTP/2
         self._preface: bytes | None = b""  # bytes seen while they could still be the h2 preface
+        # An accepted h2c upgrade still reading its request body: settings, headers, length, chunks
+        self._upgrading: tuple[bytes, dict[str, str], int, list[bytes]] | None = None
         self.closed: asyncio.Future[None] = server.loop.create_future()
 
     # ---- asyncio.Protocol ----------------------------------------------------------------------
@@ -133,6 +137,9 @@ class HttpConnection(asyncio.Protocol):
         if self._h2 is not None:
             self._h2.data_received(data)
             return
+        if self._upgrading is not None:
+            self._feed_upgrade(data)
+            return
         if self._preface is not None:
             seen = self._preface + data
             if PREFACE.startswith(seen[: len(PREFACE)]):
@@ -149,9 +156,11 @@ class HttpConnection(asyncio.Protocol):
             data = seen
         try:
             self.parser.feed_data(data)
-        except httptools.HttpParserUpgrade:
-            # No protocol switching (h2c upgrade, websockets): HTTP/2 clients use prior knowledge.
-            self._reject(400)
+        except httptools.HttpParserUpgrade as upgrade:
+            if self._upgrading is None:  # only h2c is spoken (not websockets, not TLS upgrades)
+                self._reject(400)
+            else:  # on_message_complete accepted h2c: the body, then HTTP/2
+                self._feed_upgrade(data[upgrade.args[0] :])
         except httptools.HttpParserError:
             self._reject(400)
 
@@ -197,8 +206,11 @@ class HttpConnection(asyncio.Protocol):
     def on_message_complete(self) -> None:
         url, chunks = self._url, self._body
         self._url, self._raw_headers, self._body, self._body_size = b"", [], [], 0  # the next one
-        if self.transport is None or self.transport.is_closing() or self.parser.should_upgrade():
-            return  # an upgrade request is refused as the parser raises (data_received)
+        if self.transport is None or self.transport.is_closing():
+            return
+        if self.parser.should_upgrade():
+            self._upgrade(url)  # h2c, or refused as the parser raises (data_received)
+            return
         path, _, query = url.decode("latin-1").partition("?")
         body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         request = Request(
@@ -257,6 +269,49 @@ class HttpConnection(asyncio.Protocol):
             log.exception("handler failed")
             pending = INTERNAL_ERROR
         self.server.loop.create_task(self._drain(pending, keep_alive))
+
+    def _upgrade(self, url: bytes) -> None:
+        """`Upgrade: h2c` with HTTP2-Settings (RFC 7540 3.2, as curl --http2 sends it): switch
+        to HTTP/2 and answer this request as its stream 1. The parser stops at the end of the
+        headers; the body (Content-Length bytes) and then HTTP/2 follow (`_feed_upgrade`)."""
+        headers = self._headers
+        settings = headers.get("http2-settings")
+        length = headers.get("content-length", "0")
+        if (
+            headers.get("upgrade", "").lower() != "h2c"
+            or settings is None
+            or not length.isdigit()
+            or "transfer-encoding" in headers
+            or self._queue
+            or self._busy
+        ):
+            return  # refused with 400 as the parser raises (data_received)
+        assert self.transport is not None
+        self.transport.write(SWITCHING)
+        hop = {"connection", "upgrade", "http2-settings", "keep-alive", "content-length"}
+        stream_headers = {
+            ":method": self.parser.get_method().decode("ascii"),
+            ":path": url.decode("latin-1"),
+            ":authority": headers.get("host", "localhost"),
+            **{k: v for k, v in headers.items() if k not in hop},
+        }
+        self._upgrading = (settings.encode("latin-1"), stream_headers, int(length), [])
+
+    def _feed_upgrade(self, data: bytes) -> None:
+        assert self._upgrading is not None and self.transport is not None
+        settings, headers, length, chunks = self._upgrading
+        chunks.append(data)
+        received = b"".join(chunks)
+        if len(received) < length:
+            self._upgrading = (settings, headers, length, [received])
+            return
+        from gondwana.server.http2 import Http2Session
+
+        self._upgrading = None
+        upgrade = (settings, headers, received[:length])
+        self._h2 = Http2Session(self.server, self.transport, self.region, upgrade)
+        if len(received) > length:
+            self._h2.data_received(received[length:])
 
     # ---- responses -----------------------------------------------------------------------------
 

@@ -36,14 +36,29 @@ class _Stream:
 
 
 class Http2Session:
-    def __init__(self, server: HttpServer, transport: asyncio.Transport, region: str | None) -> None:
+    def __init__(
+        self,
+        server: HttpServer,
+        transport: asyncio.Transport,
+        region: str | None,
+        upgrade: tuple[bytes, dict[str, str], bytes] | None = None,
+    ) -> None:
+        """`upgrade`: the HTTP2-Settings, headers and body of an HTTP/1.1 request that asked for
+        h2c (`Upgrade: h2c`); it becomes stream 1 and is answered over HTTP/2."""
         self.server = server
         self.transport = transport
         self.region = region
         config = h2.config.H2Configuration(client_side=False, header_encoding=None)
         self.conn = h2.connection.H2Connection(config)
         self.streams: dict[int, _Stream] = {}
-        self.conn.initiate_connection()
+        if upgrade is None:
+            self.conn.initiate_connection()
+        else:
+            settings, headers, body = upgrade
+            self.conn.initiate_upgrade_connection(settings_header=settings)
+            stream = self.streams[1] = _Stream(headers, server.loop)
+            stream.body.append(body)
+            server.loop.create_task(self._answer(1, stream))
         self._flush()
 
     def _flush(self) -> None:

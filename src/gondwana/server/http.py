@@ -370,10 +370,14 @@ class HttpConnection(asyncio.Protocol):
         return lines
 
     def _write(self, response: Response, keep_alive: bool) -> None:
+        body = response.body
         lines = self._head(response, keep_alive)
-        lines.append(f"Content-Length: {len(response.body)}\r\n\r\n")
+        lines.append(f"Content-Length: {len(body)}\r\n\r\n")
         assert self.transport is not None
-        self.transport.write("".join(lines).encode("latin-1") + response.body)
+        if len(body) < 65536:  # one write, one segment
+            self.transport.write("".join(lines).encode("latin-1") + body)
+        else:  # not copied into one string (GetRecords answers reach megabytes)
+            self.transport.writelines(("".join(lines).encode("latin-1"), body))
 
     async def _stream(self, response: Response, keep_alive: bool) -> None:
         assert self.transport is not None and response.stream is not None

@@ -11,6 +11,8 @@ from gondwana.services.dynamodb.types import check_item, item_size
 
 if TYPE_CHECKING:
     from gondwana.services.dynamodb.provider import DynamoDBService
+    from gondwana.services.dynamodb.schema import Table
+    from gondwana.services.dynamodb.types import Item
 
 MAX_GET = 100
 MAX_WRITE = 25
@@ -74,9 +76,10 @@ def batch_write(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, 
     requests = p["RequestItems"]
     if sum(len(r) for r in requests.values()) > MAX_WRITE:
         raise validation("Too many items requested for the BatchWriteItem call")
-    plans = []
+    plans: list[tuple[Table, list[Item], list[Item | None], list[int | None]]] = []
     for name, writes in requests.items():
         table = svc.tables.require(ctx, name)
+        keys, news, sizes = [], [], []
         seen = set()
         for write in writes:
             put, delete = write.get("PutRequest"), write.get("DeleteRequest")
@@ -85,29 +88,33 @@ def batch_write(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, 
             if put is not None:
                 item = check_item(put["Item"])
                 table.check_item_keys(item, batch=True)
-                if table.too_large(item):
+                size = item_size(item)
+                if table.too_large(item, size):
                     raise validation("Item size has exceeded the maximum allowed size")
                 key = table.key_of(item)
             else:
-                item = None
+                item, size = None, None
                 key = check_item(delete["Key"])
                 table.check_key(key)
             where = table.encode_key(key)
             if where in seen:
                 raise validation("Provided list of item keys contains duplicates")
             seen.add(where)
-            plans.append((table, key, item))
-    units: dict[str, tuple[Any, float, dict[str, float]]] = {}
+            keys.append(key)
+            news.append(item)
+            sizes.append(size)
+        plans.append((table, keys, news, sizes))
+    units: dict[str, tuple[Table, float, dict[str, float]]] = {}  # by name: a name and an ARN may meet
     now = svc.runtime.now()
+    writer = svc.writer
     with svc.runtime.store.transaction():
-        for table, key, item in plans:
-            old = svc.writer.get(table, key)
-            idx = svc.writer.apply(table, old, item, now=now, region=ctx.region)
-            size = max(item_size(item) if item else 0, item_size(old) if old else 0)
+        for table, keys, news, sizes in plans:
+            changes = [(writer.get(table, key), new) for key, new in zip(keys, news, strict=True)]
+            used, idx = writer.apply_many(table, changes, now=now, region=ctx.region, sizes=sizes)
             _, total, per_index = units.get(table.name, (table, 0.0, {}))
             for k, v in idx.items():
                 per_index[k] = per_index.get(k, 0.0) + v
-            units[table.name] = (table, total + capacity.write_units(size), per_index)
+            units[table.name] = (table, total + used, per_index)
     out: dict[str, Any] = {"UnprocessedItems": {}}
     consumed = [
         cc

@@ -50,23 +50,26 @@ def put_item(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any
     ph = placeholders(p, _COND)
     item = check_item(p["Item"])
     table.check_item_keys(item)
-    if table.too_large(item):
+    size = item_size(item)
+    if table.too_large(item, size):
         raise validation("Item size has exceeded the maximum allowed size")
     cond = condition(p, ph)
     finish(ph)
-    old = svc.writer.get(table, table.key_of(item))
+    key = table.key_of(item)
+    old = svc.writer.get(table, key)
     if cond is not None and not ex().evaluate(cond, old):
         raise failed(p, old)
     with svc.runtime.store.transaction():
-        idx = svc.writer.apply(table, old, item, now=svc.runtime.now(), region=ctx.region)
+        units, idx = svc.writer.apply_many(
+            table, ((old, item),), now=svc.runtime.now(), region=ctx.region, sizes=(size,)
+        )
     out: dict[str, Any] = {}
     if rv == "ALL_OLD" and old is not None:
         out["Attributes"] = old
-    units = capacity.write_units(max(item_size(item), item_size(old) if old else 0))
     cc = capacity.consumed(p.get("ReturnConsumedCapacity"), table, units, idx)
     if cc:
         out["ConsumedCapacity"] = cc
-    icm = collection_metrics(p, table, table.key_of(item), svc)
+    icm = collection_metrics(p, table, key, svc)
     if icm:
         out["ItemCollectionMetrics"] = icm
     return out
@@ -174,7 +177,7 @@ def update_item(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, 
         raise failed(p, old)
     new = new_image(table, key, old, update)
     with svc.runtime.store.transaction():
-        idx = svc.writer.apply(table, old, new, now=svc.runtime.now(), region=ctx.region)
+        units, idx = svc.writer.apply_many(table, ((old, new),), now=svc.runtime.now(), region=ctx.region)
     out: dict[str, Any] = {}
     if rv == "ALL_OLD" and old is not None:
         out["Attributes"] = old
@@ -185,7 +188,6 @@ def update_item(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, 
         chosen = before if rv == "UPDATED_OLD" else after
         if chosen:
             out["Attributes"] = chosen
-    units = capacity.write_units(max(item_size(new), item_size(old) if old else 0))
     cc = capacity.consumed(p.get("ReturnConsumedCapacity"), table, units, idx)
     if cc:
         out["ConsumedCapacity"] = cc

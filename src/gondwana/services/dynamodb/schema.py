@@ -88,16 +88,18 @@ class Table:
         rk = keys.encode(key[self.range_key]) if self.range_key else b""
         return keys.spread(hk), hk, rk
 
-    def stored_size(self, item: Item) -> int:
-        """What counts against the 400 KB limit: the item plus its projections into the table's LSIs."""
-        size = item_size(item)
+    def stored_size(self, item: Item, size: int | None = None) -> int:
+        """What counts against the 400 KB limit: the item (of `size`, when known) plus its
+        projections into the table's LSIs."""
+        if size is None:
+            size = item_size(item)
         for index in self.indexes.values():
             if not index.is_global and index.range_key in item:
                 size += item_size(index.project(item, self))
         return size
 
-    def too_large(self, item: Item) -> bool:
-        return self.stored_size(item) > MAX_ITEM_SIZE
+    def too_large(self, item: Item, size: int | None = None) -> bool:
+        return self.stored_size(item, size) > MAX_ITEM_SIZE
 
     def check_key(self, key: Item) -> None:
         """A Key parameter: exactly the key attributes, of the declared types."""

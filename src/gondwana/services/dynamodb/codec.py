@@ -8,8 +8,6 @@ from typing import Any
 
 import orjson
 
-from gondwana.protocols import json_codec
-
 _b64 = base64.b64encode
 
 
@@ -41,7 +39,10 @@ def dumps(item: dict[str, Any]) -> str:
 
 
 def loads(text: str) -> dict[str, Any]:
-    item = json_codec.loads(text)
+    try:
+        item = orjson.loads(text)
+    except orjson.JSONDecodeError:  # written by the standard library with escaped lone surrogates
+        item = json.loads(text)
     if '"B' not in text:  # no binary anywhere: nothing to decode (the common case, kept fast)
         return item
     return {k: _in(v) for k, v in item.items()}

@@ -107,30 +107,37 @@ def number_size(text: str) -> int:
     return 1 + math.ceil(max(len(digits), 1) / 2)
 
 
+def _utf8_len(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode())  # isascii is O(1): no copy for ASCII
+
+
 def value_size(value: dict[str, Any]) -> int:
     ((kind, raw),) = value.items()
     if kind == "S":
-        return len(raw.encode())
-    if kind == "B":
-        return len(raw)
+        return _utf8_len(raw)
     if kind == "N":
         return number_size(raw)
+    if kind == "B":
+        return len(raw)
     if kind in ("BOOL", "NULL"):
         return 1
     if kind == "SS":
-        return sum(len(s.encode()) for s in raw)
+        return sum(map(_utf8_len, raw))
     if kind == "BS":
-        return sum(len(b) for b in raw)
+        return sum(map(len, raw))
     if kind == "NS":
-        return sum(number_size(n) for n in raw)
+        return sum(map(number_size, raw))
     if kind == "L":
         return 3 + sum(1 + value_size(v) for v in raw)
-    return 3 + sum(len(k.encode()) + 1 + value_size(v) for k, v in raw.items())
+    return 3 + item_size(raw) + len(raw)  # a map: its entries plus a byte per entry
 
 
 def item_size(item: Item) -> int:
     """Bytes as DynamoDB counts them: UTF-8 attribute names plus value sizes."""
-    return sum(len(name.encode()) + value_size(value) for name, value in item.items())
+    total = 0
+    for name, value in item.items():
+        total += _utf8_len(name) + value_size(value)
+    return total
 
 
 def type_of(value: dict[str, Any]) -> str:

@@ -6,7 +6,15 @@ from typing import TYPE_CHECKING, Any
 
 from gondwana.services.dynamodb import capacity
 from gondwana.services.dynamodb.errors import condition_failed, invalid, validation
-from gondwana.services.dynamodb.params import check_mixed, condition, ex, finish, placeholders, projection
+from gondwana.services.dynamodb.params import (
+    check_mixed,
+    condition,
+    ex,
+    finish,
+    parse,
+    placeholders,
+    projection,
+)
 from gondwana.services.dynamodb.types import check_item, item_size
 
 if TYPE_CHECKING:
@@ -140,7 +148,7 @@ def updated(update: Any, old: Item | None, new: Item) -> tuple[Item, Item]:
 def build_update(table: Table, p: dict[str, Any], ph: Any) -> Any:
     update = None
     if p.get("UpdateExpression") is not None:
-        update = ex().parse_update(p["UpdateExpression"], ph)
+        update = parse("parse_update", p["UpdateExpression"], ph)
     elif p.get("AttributeUpdates"):
         update = ex().update_from_attribute_updates(p["AttributeUpdates"])
     if update is not None:

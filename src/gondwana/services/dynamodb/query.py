@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from gondwana.services.dynamodb import capacity, codec, keys
 from gondwana.services.dynamodb.errors import invalid, validation
-from gondwana.services.dynamodb.params import check_mixed, ex, finish, placeholders, projection
+from gondwana.services.dynamodb.params import check_mixed, ex, finish, parse, placeholders, projection
 from gondwana.services.dynamodb.types import check_item
 
 if TYPE_CHECKING:
@@ -175,12 +175,12 @@ def query(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
     hash_key = index.hash_key if index else table.hash_key
     range_key = index.range_key if index else table.range_key
     if p.get("KeyConditionExpression") is not None:
-        kc = ex().parse_key_condition(p["KeyConditionExpression"], ph, hash_key, range_key)
+        kc = parse("parse_key_condition", p["KeyConditionExpression"], ph, hash_key, range_key)
     else:
         kc = ex().key_condition_from_legacy(p["KeyConditions"], hash_key, range_key)
     filt = None
     if p.get("FilterExpression") is not None:
-        filt = ex().parse_condition(p["FilterExpression"], ph, "FilterExpression")
+        filt = parse("parse_condition", p["FilterExpression"], ph, "FilterExpression")
     else:
         ex().check_conditional_operator(p.get("QueryFilter"), p.get("ConditionalOperator"))
     if filt is None and p.get("QueryFilter"):
@@ -272,7 +272,7 @@ def scan(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
     ph = placeholders(p, _SCAN_EXPR)
     filt = None
     if p.get("FilterExpression") is not None:
-        filt = ex().parse_condition(p["FilterExpression"], ph, "FilterExpression")
+        filt = parse("parse_condition", p["FilterExpression"], ph, "FilterExpression")
     else:
         ex().check_conditional_operator(p.get("ScanFilter"), p.get("ConditionalOperator"))
     if filt is None and p.get("ScanFilter"):

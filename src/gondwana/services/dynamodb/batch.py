@@ -8,11 +8,13 @@ from gondwana.services.dynamodb import capacity
 from gondwana.services.dynamodb.errors import validation
 from gondwana.services.dynamodb.params import check_mixed, ex, finish, placeholders, projection
 from gondwana.services.dynamodb.types import check_item, item_size
+from gondwana.services.dynamodb.writes import Change
 
 if TYPE_CHECKING:
     from gondwana.services.dynamodb.provider import DynamoDBService
     from gondwana.services.dynamodb.schema import Table
     from gondwana.services.dynamodb.types import Item
+    from gondwana.services.dynamodb.writes import Where
 
 MAX_GET = 100
 MAX_WRITE = 25
@@ -76,10 +78,10 @@ def batch_write(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, 
     requests = p["RequestItems"]
     if sum(len(r) for r in requests.values()) > MAX_WRITE:
         raise validation("Too many items requested for the BatchWriteItem call")
-    plans: list[tuple[Table, list[Item], list[Item | None], list[int | None]]] = []
+    plans: list[tuple[Table, list[tuple[Where, Item | None, int | None]]]] = []
     for name, writes in requests.items():
         table = svc.tables.require(ctx, name)
-        keys, news, sizes = [], [], []
+        planned = []
         seen = set()
         for write in writes:
             put, delete = write.get("PutRequest"), write.get("DeleteRequest")
@@ -91,26 +93,27 @@ def batch_write(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, 
                 size = item_size(item)
                 if table.too_large(item, size):
                     raise validation("Item size has exceeded the maximum allowed size")
-                key = table.key_of(item)
+                where = table.encode_key(item)
             else:
                 item, size = None, None
                 key = check_item(delete["Key"])
                 table.check_key(key)
-            where = table.encode_key(key)
+                where = table.encode_key(key)
             if where in seen:
                 raise validation("Provided list of item keys contains duplicates")
             seen.add(where)
-            keys.append(key)
-            news.append(item)
-            sizes.append(size)
-        plans.append((table, keys, news, sizes))
+            planned.append((where, item, size))
+        plans.append((table, planned))
     units: dict[str, tuple[Table, float, dict[str, float]]] = {}  # by name: a name and an ARN may meet
     now = svc.runtime.now()
-    writer = svc.writer
+    read = svc.writer.read
     with svc.runtime.store.transaction():
-        for table, keys, news, sizes in plans:
-            changes = [(writer.get(table, key), new) for key, new in zip(keys, news, strict=True)]
-            used, idx = writer.apply_many(table, changes, now=now, region=ctx.region, sizes=sizes)
+        for table, planned in plans:
+            changes = []
+            for where, new, size in planned:
+                old, old_size = read(table, where)
+                changes.append(Change(old, new, where, old_size, size))
+            used, idx = svc.writer.apply_many(table, changes, now=now, region=ctx.region)
             _, total, per_index = units.get(table.name, (table, 0.0, {}))
             for k, v in idx.items():
                 per_index[k] = per_index.get(k, 0.0) + v

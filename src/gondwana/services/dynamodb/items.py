@@ -16,6 +16,7 @@ from gondwana.services.dynamodb.params import (
     projection,
 )
 from gondwana.services.dynamodb.types import check_item, item_size
+from gondwana.services.dynamodb.writes import Change
 
 if TYPE_CHECKING:
     from gondwana.services.dynamodb.provider import DynamoDBService
@@ -63,21 +64,20 @@ def put_item(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any
         raise validation("Item size has exceeded the maximum allowed size")
     cond = condition(p, ph)
     finish(ph)
-    key = table.key_of(item)
-    old = svc.writer.get(table, key)
+    where = table.encode_key(item)
+    old, old_size = svc.writer.read(table, where)
     if cond is not None and not ex().evaluate(cond, old):
         raise failed(p, old)
     with svc.runtime.store.transaction():
-        units, idx = svc.writer.apply_many(
-            table, ((old, item),), now=svc.runtime.now(), region=ctx.region, sizes=(size,)
-        )
+        change = Change(old, item, where, old_size, size)
+        units, idx = svc.writer.apply_many(table, (change,), now=svc.runtime.now(), region=ctx.region)
     out: dict[str, Any] = {}
     if rv == "ALL_OLD" and old is not None:
         out["Attributes"] = old
     cc = capacity.consumed(p.get("ReturnConsumedCapacity"), table, units, idx)
     if cc:
         out["ConsumedCapacity"] = cc
-    icm = collection_metrics(p, table, key, svc)
+    icm = collection_metrics(p, table, table.key_of(item), svc)
     if icm:
         out["ItemCollectionMetrics"] = icm
     return out
@@ -91,9 +91,8 @@ def get_item(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any
     table.check_key(key)
     proj = projection(p, ph)
     finish(ph)
-    item = svc.writer.get(table, key)
+    item, size = svc.writer.read(table, table.encode_key(key))
     out: dict[str, Any] = {}
-    size = item_size(item) if item else 0
     if item is not None:
         out["Item"] = ex().project(proj, item) if proj is not None else item
     cc = capacity.consumed(
@@ -180,12 +179,14 @@ def update_item(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, 
     update = build_update(table, p, ph)
     cond = condition(p, ph)
     finish(ph)
-    old = svc.writer.get(table, key)
+    where = table.encode_key(key)
+    old, old_size = svc.writer.read(table, where)
     if cond is not None and not ex().evaluate(cond, old):
         raise failed(p, old)
     new = new_image(table, key, old, update)
     with svc.runtime.store.transaction():
-        units, idx = svc.writer.apply_many(table, ((old, new),), now=svc.runtime.now(), region=ctx.region)
+        change = Change(old, new, where, old_size)
+        units, idx = svc.writer.apply_many(table, (change,), now=svc.runtime.now(), region=ctx.region)
     out: dict[str, Any] = {}
     if rv == "ALL_OLD" and old is not None:
         out["Attributes"] = old

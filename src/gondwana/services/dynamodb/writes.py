@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -25,7 +26,7 @@ from gondwana.storage import Store
 
 SERVICE_IDENTITY = {"Type": "Service", "PrincipalId": "dynamodb.amazonaws.com"}
 
-_GET = "SELECT item FROM dynamodb_items WHERE tid = ? AND spread = ? AND hk = ? AND rk = ?"
+_GET = "SELECT item, size FROM dynamodb_items WHERE tid = ? AND spread = ? AND hk = ? AND rk = ?"
 _DELETE = "DELETE FROM dynamodb_items WHERE tid = ? AND spread = ? AND hk = ? AND rk = ?"
 _PUT = (
     "INSERT INTO dynamodb_items (tid, spread, hk, rk, item, size, written, origin, expires) "
@@ -43,7 +44,18 @@ _INDEX_PUT = (
     "DO UPDATE SET item = excluded.item, size = excluded.size"
 )
 
-Change = tuple[Item | None, Item | None]  # (old image, new image)
+Where = tuple[int, bytes, bytes]  # an item's encoded key: (spread, hk, rk)
+
+
+@dataclass(slots=True)
+class Change:
+    """One item's change, with what the caller already knows about it (None: work it out)."""
+
+    old: Item | None
+    new: Item | None
+    where: Where | None = None
+    old_size: int | None = None
+    new_size: int | None = None
 
 
 class _Rows:
@@ -70,8 +82,12 @@ class Writer:
     # ---- reads -------------------------------------------------------------------------------
 
     def get(self, table: Table, key: Item) -> Item | None:
-        row = self.store.query_one(_GET, (table.tid, *table.encode_key(key)))
-        return codec.loads(row[0]) if row else None
+        return self.read(table, table.encode_key(key))[0]
+
+    def read(self, table: Table, where: Where) -> tuple[Item | None, int]:
+        """The item at an encoded key and its size (0 when there is none)."""
+        row = self.store.query_one(_GET, (table.tid, *where))
+        return (codec.loads(row[0]), row[1]) if row else (None, 0)
 
     def collection_size(self, table: Table, hash_value: dict[str, Any]) -> int:
         """Bytes stored under one partition key (an item collection)."""
@@ -100,7 +116,7 @@ class Writer:
         `replicated` marks a change arriving from another replica (not to be sent on again).
         Returns the write units each secondary index consumed."""
         return self.apply_many(
-            table, ((old, new),), now=now, region=region, identity=identity, replicated=replicated
+            table, (Change(old, new),), now=now, region=region, identity=identity, replicated=replicated
         )[1]
 
     def apply_many(
@@ -112,10 +128,9 @@ class Writer:
         region: str,
         identity: dict[str, str] | None = None,
         replicated: bool = False,
-        sizes: Sequence[int | None] | None = None,
     ) -> tuple[float, dict[str, float]]:
-        """`apply` for changes to distinct items of one table (`sizes`: the new images' item sizes,
-        when the caller has them). Returns the write units the table and each index consumed."""
+        """`apply` for changes to distinct items of one table; returns the write units the table
+        and each index consumed."""
         rows = _Rows()
         units: dict[str, float] = {}
         table_units = 0.0
@@ -124,21 +139,22 @@ class Writer:
         view = spec["StreamViewType"] if spec and spec.get("StreamEnabled") else None
         indexes = table.indexes.values()
         tid = table.tid
-        for n, (old, new) in enumerate(changes):
+        for change in changes:
+            old, new = change.old, change.new
             if old is None and new is None:
                 table_units += write_units(0)  # deleting nothing still costs a write
                 continue
             key = table.key_of(new if new is not None else old)  # type: ignore[arg-type]
             if replicate:
                 self.replication.local_change(table, key, new, now, region)
-            spread, hk, rk = table.encode_key(key)
-            old_size = item_size(old) if old is not None else 0
+            spread, hk, rk = change.where or table.encode_key(key)
+            old_size = 0 if old is None else item_size(old) if change.old_size is None else change.old_size
             if new is None:
                 new_size, text = 0, None
                 rows.deletes.append((tid, spread, hk, rk))
             else:
-                known = sizes[n] if sizes is not None else None
-                new_size, text = item_size(new) if known is None else known, codec.dumps(new)
+                new_size = item_size(new) if change.new_size is None else change.new_size
+                text = codec.dumps(new)
                 rows.puts.append((tid, spread, hk, rk, text, new_size, now, region, expiry(table, new)))
             rows.count += (new is not None) - (old is not None)
             rows.size += new_size - old_size

@@ -24,6 +24,8 @@ _NUMBER = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
 
 def normalize_number(text: str) -> str:
     """AWS's canonical form of a Number: plain notation, no superfluous zeros; errors as AWS words them."""
+    if type(text) is str and text.isascii() and text.isdigit() and len(text) <= 38 and text[0] != "0":
+        return text  # a plain positive integer is already canonical
     if not isinstance(text, str) or not _NUMBER.match(text):
         shown = f": {text}" if text else ""
         raise validation(f"The parameter cannot be converted to a numeric value{shown}")
@@ -54,6 +56,13 @@ def normalize_number(text: str) -> str:
 
 def check_value(value: Any, depth: int = 0) -> dict[str, Any]:
     """Validate one AttributeValue and return it with numbers normalised."""
+    if type(value) is dict and len(value) == 1 and depth <= MAX_DEPTH:  # common shapes, checked fast
+        ((kind, raw),) = value.items()
+        if raw is not None:
+            if kind == "S" or kind == "B" or kind == "BOOL":
+                return value
+            if kind == "N":
+                return {"N": normalize_number(raw)}
     if depth > MAX_DEPTH:
         raise validation("Nesting Levels have exceeded supported limits")
     if not isinstance(value, dict):
@@ -136,7 +145,12 @@ def item_size(item: Item) -> int:
     """Bytes as DynamoDB counts them: UTF-8 attribute names plus value sizes."""
     total = 0
     for name, value in item.items():
-        total += _utf8_len(name) + value_size(value)
+        total += len(name) if name.isascii() else len(name.encode())
+        text = value.get("S")  # strings inline: most attributes are
+        if text is not None:
+            total += len(text) if text.isascii() else len(text.encode())
+        else:
+            total += value_size(value)
     return total
 
 

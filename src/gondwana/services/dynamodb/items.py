@@ -115,19 +115,19 @@ def delete_item(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, 
     table.check_key(key)
     cond = condition(p, ph)
     finish(ph)
-    old = svc.writer.get(table, key)
+    where = table.encode_key(key)
+    old, old_size = svc.writer.read(table, where)
     if cond is not None and not ex().evaluate(cond, old):
         raise failed(p, old)
     idx: dict[str, float] = {}
     if old is not None:
         with svc.runtime.store.transaction():
-            idx = svc.writer.apply(table, old, None, now=svc.runtime.now(), region=ctx.region)
+            change = Change(old, None, where, old_size)
+            idx = svc.writer.apply_many(table, (change,), now=svc.runtime.now(), region=ctx.region)[1]
     out: dict[str, Any] = {}
     if rv == "ALL_OLD" and old is not None:
         out["Attributes"] = old
-    cc = capacity.consumed(
-        p.get("ReturnConsumedCapacity"), table, capacity.write_units(item_size(old) if old else 0), idx
-    )
+    cc = capacity.consumed(p.get("ReturnConsumedCapacity"), table, capacity.write_units(old_size), idx)
     if cc:
         out["ConsumedCapacity"] = cc
     icm = collection_metrics(p, table, key, svc)

@@ -9,7 +9,7 @@ and sized once (its index copies under projection ALL reuse that text).
 from __future__ import annotations
 
 import json
-import uuid
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -233,7 +233,7 @@ def _record(
 ) -> str:
     """One stream record (as stored: JSON whose images are the items' stored text)."""
     event = "INSERT" if old is None else "REMOVE" if new is None else "MODIFY"
-    record: dict[str, Any] = {"id": uuid.uuid4().hex, "event": event, "region": region, "view": view}
+    record: dict[str, Any] = {"id": os.urandom(16).hex(), "event": event, "region": region, "view": view}
     record["keys"] = codec.dumps(key)
     size = item_size(key)
     if new is not None and view in ("NEW_IMAGE", "NEW_AND_OLD_IMAGES"):

@@ -38,28 +38,27 @@ def batch_get(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, An
         proj = projection(req, ph)
         finish(ph)
         keys = [check_item(k) for k in req["Keys"]]
-        encoded = set()
+        seen: dict[Where, None] = {}  # the encoded keys, in request order
         for key in keys:
             table.check_key(key)
             where = table.encode_key(key)
-            if where in encoded:
+            if where in seen:
                 raise validation("Provided list of item keys contains duplicates")
-            encoded.add(where)
-        plans.append((name, table, keys, proj, req))
+            seen[where] = None
+        plans.append((name, table, keys, list(seen), proj, req))
     responses: dict[str, list[Any]] = {}
     unprocessed: dict[str, Any] = {}
     consumed = []
     total = 0
-    for name, table, keys, proj, req in plans:
+    for name, table, keys, wheres, proj, req in plans:
         found = responses.setdefault(name, [])
         units = 0.0
-        for n, key in enumerate(keys):
+        for n, where in enumerate(wheres):
             if total >= MAX_RESPONSE:
                 left = {k: v for k, v in req.items() if k != "Keys"}
                 unprocessed[name] = {**left, "Keys": keys[n:]}
                 break
-            item = svc.writer.get(table, key)
-            size = item_size(item) if item is not None else 0
+            item, size = svc.writer.read(table, where)
             units += capacity.read_units(size, bool(req.get("ConsistentRead")))  # a miss costs a read too
             if item is None:
                 continue

@@ -7,8 +7,8 @@ write order per stream, so a replicator can follow a table's changes in order, a
 tables follow the table's stream. (Replicated deletes will also need tombstones with their
 timestamp; they belong with the replica machinery.)
 
-Primary keys put (table, spread, hash, range) first so point reads, queries and ordered scans are
-index walks whose cost does not depend on the size of the table.
+Unique key indexes put (table, spread, hash, range) first so point reads, queries and ordered scans
+are index walks whose cost does not depend on the size of the table.
 """
 
 from __future__ import annotations

@@ -43,6 +43,8 @@ def loads(text: str) -> dict[str, Any]:
         item = orjson.loads(text)
     except orjson.JSONDecodeError:  # written by the standard library with escaped lone surrogates
         item = json.loads(text)
-    if '"B' not in text:  # no binary anywhere: nothing to decode (the common case, kept fast)
+    # No binary anywhere: nothing to decode (the common case). A one-letter search is a memchr,
+    # several times faster than the two-letter one (which alone cost as much as parsing 1 KB).
+    if "B" not in text or '"B' not in text:
         return item
     return {k: _in(v) for k, v in item.items()}

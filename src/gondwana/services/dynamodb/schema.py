@@ -78,7 +78,7 @@ class Table:
             (index.name, name, self.attr_types[name])
             for index in sorted(self.indexes.values(), key=lambda i: i.name)
             for name in (index.hash_key, index.range_key)
-            if name and name not in self.key_names
+            if name and name not in self.key_names and name in self.attr_types
         ]
 
     @property

@@ -8,9 +8,13 @@ from gondwana.services.dynamodb import capacity
 from gondwana.services.dynamodb.errors import validation
 from gondwana.services.dynamodb.params import check_mixed, ex, finish, placeholders, projection
 from gondwana.services.dynamodb.types import check_item, item_size
+from gondwana.services.dynamodb.writes import Change
 
 if TYPE_CHECKING:
     from gondwana.services.dynamodb.provider import DynamoDBService
+    from gondwana.services.dynamodb.schema import Table
+    from gondwana.services.dynamodb.types import Item
+    from gondwana.services.dynamodb.writes import Where
 
 MAX_GET = 100
 MAX_WRITE = 25
@@ -34,28 +38,27 @@ def batch_get(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, An
         proj = projection(req, ph)
         finish(ph)
         keys = [check_item(k) for k in req["Keys"]]
-        encoded = set()
+        seen: dict[Where, None] = {}  # the encoded keys, in request order
         for key in keys:
             table.check_key(key)
             where = table.encode_key(key)
-            if where in encoded:
+            if where in seen:
                 raise validation("Provided list of item keys contains duplicates")
-            encoded.add(where)
-        plans.append((name, table, keys, proj, req))
+            seen[where] = None
+        plans.append((name, table, keys, list(seen), proj, req))
     responses: dict[str, list[Any]] = {}
     unprocessed: dict[str, Any] = {}
     consumed = []
     total = 0
-    for name, table, keys, proj, req in plans:
+    for name, table, keys, wheres, proj, req in plans:
         found = responses.setdefault(name, [])
         units = 0.0
-        for n, key in enumerate(keys):
+        for n, where in enumerate(wheres):
             if total >= MAX_RESPONSE:
                 left = {k: v for k, v in req.items() if k != "Keys"}
                 unprocessed[name] = {**left, "Keys": keys[n:]}
                 break
-            item = svc.writer.get(table, key)
-            size = item_size(item) if item is not None else 0
+            item, size = svc.writer.read(table, where)
             units += capacity.read_units(size, bool(req.get("ConsistentRead")))  # a miss costs a read too
             if item is None:
                 continue
@@ -74,9 +77,10 @@ def batch_write(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, 
     requests = p["RequestItems"]
     if sum(len(r) for r in requests.values()) > MAX_WRITE:
         raise validation("Too many items requested for the BatchWriteItem call")
-    plans = []
+    plans: list[tuple[Table, list[tuple[Where, Item | None, int | None]]]] = []
     for name, writes in requests.items():
         table = svc.tables.require(ctx, name)
+        planned = []
         seen = set()
         for write in writes:
             put, delete = write.get("PutRequest"), write.get("DeleteRequest")
@@ -85,29 +89,34 @@ def batch_write(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, 
             if put is not None:
                 item = check_item(put["Item"])
                 table.check_item_keys(item, batch=True)
-                if table.too_large(item):
+                size = item_size(item)
+                if table.too_large(item, size):
                     raise validation("Item size has exceeded the maximum allowed size")
-                key = table.key_of(item)
+                where = table.encode_key(item)
             else:
-                item = None
+                item, size = None, None
                 key = check_item(delete["Key"])
                 table.check_key(key)
-            where = table.encode_key(key)
+                where = table.encode_key(key)
             if where in seen:
                 raise validation("Provided list of item keys contains duplicates")
             seen.add(where)
-            plans.append((table, key, item))
-    units: dict[str, tuple[Any, float, dict[str, float]]] = {}
+            planned.append((where, item, size))
+        plans.append((table, planned))
+    units: dict[str, tuple[Table, float, dict[str, float]]] = {}  # by name: a name and an ARN may meet
     now = svc.runtime.now()
+    read = svc.writer.read
     with svc.runtime.store.transaction():
-        for table, key, item in plans:
-            old = svc.writer.get(table, key)
-            idx = svc.writer.apply(table, old, item, now=now, region=ctx.region)
-            size = max(item_size(item) if item else 0, item_size(old) if old else 0)
+        for table, planned in plans:
+            changes = []
+            for where, new, size in planned:
+                old, old_size = read(table, where)
+                changes.append(Change(old, new, where, old_size, size))
+            used, idx = svc.writer.apply_many(table, changes, now=now, region=ctx.region)
             _, total, per_index = units.get(table.name, (table, 0.0, {}))
             for k, v in idx.items():
                 per_index[k] = per_index.get(k, 0.0) + v
-            units[table.name] = (table, total + capacity.write_units(size), per_index)
+            units[table.name] = (table, total + used, per_index)
     out: dict[str, Any] = {"UnprocessedItems": {}}
     consumed = [
         cc

@@ -6,6 +6,8 @@ import base64
 import json
 from typing import Any
 
+import orjson
+
 _b64 = base64.b64encode
 
 
@@ -30,11 +32,19 @@ def _encode_bytes(value: Any) -> str:
 
 def dumps(item: dict[str, Any]) -> str:
     # Binary values sit only under "B"/"BS", so they can be encoded in passing and told apart on load.
-    return json.dumps(item, separators=(",", ":"), default=_encode_bytes)
+    try:
+        return orjson.dumps(item, default=_encode_bytes).decode()
+    except TypeError:  # orjson refuses lone surrogates (which a JSON request may carry): escape them
+        return json.dumps(item, separators=(",", ":"), default=_encode_bytes)
 
 
 def loads(text: str) -> dict[str, Any]:
-    item = json.loads(text)
-    if '"B' not in text:  # no binary anywhere: nothing to decode (the common case, kept fast)
+    try:
+        item = orjson.loads(text)
+    except orjson.JSONDecodeError:  # written by the standard library with escaped lone surrogates
+        item = json.loads(text)
+    # No binary anywhere: nothing to decode (the common case). A one-letter search is a memchr,
+    # several times faster than the two-letter one (which alone cost as much as parsing 1 KB).
+    if "B" not in text or '"B' not in text:
         return item
     return {k: _in(v) for k, v in item.items()}

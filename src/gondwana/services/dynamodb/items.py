@@ -6,8 +6,17 @@ from typing import TYPE_CHECKING, Any
 
 from gondwana.services.dynamodb import capacity
 from gondwana.services.dynamodb.errors import condition_failed, invalid, validation
-from gondwana.services.dynamodb.params import check_mixed, condition, ex, finish, placeholders, projection
+from gondwana.services.dynamodb.params import (
+    check_mixed,
+    condition,
+    ex,
+    finish,
+    parse,
+    placeholders,
+    projection,
+)
 from gondwana.services.dynamodb.types import check_item, item_size
+from gondwana.services.dynamodb.writes import Change
 
 if TYPE_CHECKING:
     from gondwana.services.dynamodb.provider import DynamoDBService
@@ -50,19 +59,21 @@ def put_item(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any
     ph = placeholders(p, _COND)
     item = check_item(p["Item"])
     table.check_item_keys(item)
-    if table.too_large(item):
+    size = item_size(item)
+    if table.too_large(item, size):
         raise validation("Item size has exceeded the maximum allowed size")
     cond = condition(p, ph)
     finish(ph)
-    old = svc.writer.get(table, table.key_of(item))
+    where = table.encode_key(item)
+    old, old_size = svc.writer.read(table, where)
     if cond is not None and not ex().evaluate(cond, old):
         raise failed(p, old)
     with svc.runtime.store.transaction():
-        idx = svc.writer.apply(table, old, item, now=svc.runtime.now(), region=ctx.region)
+        change = Change(old, item, where, old_size, size)
+        units, idx = svc.writer.apply_many(table, (change,), now=svc.runtime.now(), region=ctx.region)
     out: dict[str, Any] = {}
     if rv == "ALL_OLD" and old is not None:
         out["Attributes"] = old
-    units = capacity.write_units(max(item_size(item), item_size(old) if old else 0))
     cc = capacity.consumed(p.get("ReturnConsumedCapacity"), table, units, idx)
     if cc:
         out["ConsumedCapacity"] = cc
@@ -80,9 +91,8 @@ def get_item(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any
     table.check_key(key)
     proj = projection(p, ph)
     finish(ph)
-    item = svc.writer.get(table, key)
+    item, size = svc.writer.read(table, table.encode_key(key))
     out: dict[str, Any] = {}
-    size = item_size(item) if item else 0
     if item is not None:
         out["Item"] = ex().project(proj, item) if proj is not None else item
     cc = capacity.consumed(
@@ -105,19 +115,19 @@ def delete_item(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, 
     table.check_key(key)
     cond = condition(p, ph)
     finish(ph)
-    old = svc.writer.get(table, key)
+    where = table.encode_key(key)
+    old, old_size = svc.writer.read(table, where)
     if cond is not None and not ex().evaluate(cond, old):
         raise failed(p, old)
     idx: dict[str, float] = {}
     if old is not None:
         with svc.runtime.store.transaction():
-            idx = svc.writer.apply(table, old, None, now=svc.runtime.now(), region=ctx.region)
+            change = Change(old, None, where, old_size)
+            idx = svc.writer.apply_many(table, (change,), now=svc.runtime.now(), region=ctx.region)[1]
     out: dict[str, Any] = {}
     if rv == "ALL_OLD" and old is not None:
         out["Attributes"] = old
-    cc = capacity.consumed(
-        p.get("ReturnConsumedCapacity"), table, capacity.write_units(item_size(old) if old else 0), idx
-    )
+    cc = capacity.consumed(p.get("ReturnConsumedCapacity"), table, capacity.write_units(old_size), idx)
     if cc:
         out["ConsumedCapacity"] = cc
     icm = collection_metrics(p, table, key, svc)
@@ -137,7 +147,7 @@ def updated(update: Any, old: Item | None, new: Item) -> tuple[Item, Item]:
 def build_update(table: Table, p: dict[str, Any], ph: Any) -> Any:
     update = None
     if p.get("UpdateExpression") is not None:
-        update = ex().parse_update(p["UpdateExpression"], ph)
+        update = parse("parse_update", p["UpdateExpression"], ph)
     elif p.get("AttributeUpdates"):
         update = ex().update_from_attribute_updates(p["AttributeUpdates"])
     if update is not None:
@@ -169,12 +179,14 @@ def update_item(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, 
     update = build_update(table, p, ph)
     cond = condition(p, ph)
     finish(ph)
-    old = svc.writer.get(table, key)
+    where = table.encode_key(key)
+    old, old_size = svc.writer.read(table, where)
     if cond is not None and not ex().evaluate(cond, old):
         raise failed(p, old)
     new = new_image(table, key, old, update)
     with svc.runtime.store.transaction():
-        idx = svc.writer.apply(table, old, new, now=svc.runtime.now(), region=ctx.region)
+        change = Change(old, new, where, old_size)
+        units, idx = svc.writer.apply_many(table, (change,), now=svc.runtime.now(), region=ctx.region)
     out: dict[str, Any] = {}
     if rv == "ALL_OLD" and old is not None:
         out["Attributes"] = old
@@ -185,7 +197,6 @@ def update_item(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, 
         chosen = before if rv == "UPDATED_OLD" else after
         if chosen:
             out["Attributes"] = chosen
-    units = capacity.write_units(max(item_size(new), item_size(old) if old else 0))
     cc = capacity.consumed(p.get("ReturnConsumedCapacity"), table, units, idx)
     if cc:
         out["ConsumedCapacity"] = cc

@@ -8,6 +8,7 @@ from functools import cache
 from types import ModuleType
 from typing import Any
 
+from gondwana.services.dynamodb import codec
 from gondwana.services.dynamodb.errors import validation
 from gondwana.services.dynamodb.types import check_value
 
@@ -54,9 +55,44 @@ def placeholders(p: dict[str, Any], expressions: list[str]) -> Any:
     return ph
 
 
+# Parsed expressions, by (parser, text, extra arguments, the request's placeholder maps). Parsing is a
+# pure function of those, and what it returns is immutable (frozen nodes; updates and projections
+# copy values before changing them), so a request repeating an expression with the same maps (a
+# counter's "SET n = n + :one") skips the parser. Requests with big values are not remembered.
+_PARSED: dict[tuple[Any, ...], tuple[Any, frozenset[str], frozenset[str]]] = {}
+_PARSED_MAX = 4096
+_MAX_VALUES = 2048  # bytes of ExpressionAttributeValues (as JSON) worth remembering
+
+
+def _maps(ph: Any) -> tuple[Any, ...] | None:
+    names = tuple(ph.names.items()) if ph.names else None
+    values = codec.dumps(ph.values) if ph.values else None
+    if values is not None and len(values) > _MAX_VALUES:
+        return None
+    return names, values
+
+
+def parse(parser: str, text: str, ph: Any, *args: Any) -> Any:
+    """`ex().<parser>(text, ph, *args)`, remembered; marks the placeholders it uses on `ph`."""
+    maps = _maps(ph)
+    if maps is None:
+        return getattr(ex(), parser)(text, ph, *args)
+    key = (parser, text, args, maps)
+    hit = _PARSED.get(key)
+    if hit is None:
+        fresh = ex().Placeholders(ph.names, ph.values)  # to learn exactly what this text uses
+        result = getattr(ex(), parser)(text, fresh, *args)
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.clear()
+        hit = _PARSED[key] = (result, frozenset(fresh.used_names), frozenset(fresh.used_values))
+    ph.used_names.update(hit[1])
+    ph.used_values.update(hit[2])
+    return hit[0]
+
+
 def condition(p: dict[str, Any], ph: Any) -> Any:
     if p.get("ConditionExpression") is not None:
-        return ex().parse_condition(p["ConditionExpression"], ph)
+        return parse("parse_condition", p["ConditionExpression"], ph)
     ex().check_conditional_operator(p.get("Expected"), p.get("ConditionalOperator"))
     if p.get("Expected"):
         return ex().condition_from_expected(p["Expected"], p.get("ConditionalOperator"))
@@ -65,7 +101,7 @@ def condition(p: dict[str, Any], ph: Any) -> Any:
 
 def projection(p: dict[str, Any], ph: Any) -> Any:
     if p.get("ProjectionExpression") is not None:
-        return ex().parse_projection(p["ProjectionExpression"], ph)
+        return parse("parse_projection", p["ProjectionExpression"], ph)
     if p.get("AttributesToGet"):
         names = p["AttributesToGet"]
         if len(set(names)) != len(names):

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from gondwana.services.dynamodb import capacity, codec, keys
 from gondwana.services.dynamodb.errors import invalid, validation
-from gondwana.services.dynamodb.params import check_mixed, ex, finish, placeholders, projection
+from gondwana.services.dynamodb.params import check_mixed, ex, finish, parse, placeholders, projection
 from gondwana.services.dynamodb.types import check_item
 
 if TYPE_CHECKING:
@@ -108,6 +108,20 @@ def _successor(prefix: bytes) -> bytes | None:
     return trimmed[:-1] + bytes([trimmed[-1] + 1]) if trimmed else None
 
 
+def _take(rows: Iterator[tuple[str, int]], limit: int | None) -> tuple[list[str], int, bool]:
+    """The stored items a page reads: up to Limit, stopping once 1 MB is read (both counted before
+    any filter). Returns their texts, their total size and whether the range was exhausted."""
+    cap = limit if limit is not None else -1
+    texts: list[str] = []
+    total = 0
+    for text, size in rows:
+        if len(texts) == cap or total >= PAGE_BYTES:
+            return texts, total, False
+        texts.append(text)
+        total += size
+    return texts, total, True
+
+
 def _page(
     svc: DynamoDBService,
     table: Table,
@@ -119,33 +133,19 @@ def _page(
     select: str,
     consistent: bool,
 ) -> dict[str, Any]:
-    limit = p.get("Limit")
-    scanned = count = total = 0
-    found: list[Item] = []
-    last: Item | None = None
-    exhausted = True
-    fetch_base = (
-        index is not None and not index.is_global and index.projection != "ALL" and select == "ALL_ATTRIBUTES"
-    )
-    loads, evaluate, project = codec.loads, ex().evaluate, ex().project
-    counting = select == "COUNT"
-    cap = limit if limit is not None else -1
-    for text, size in rows:
-        if scanned == cap or total >= PAGE_BYTES:
-            exhausted = False
-            break
-        item = loads(text)
-        scanned += 1
-        total += size
-        last = item
-        if filt is not None and not evaluate(filt, item):
-            continue
-        count += 1
-        if counting:
-            continue
-        if fetch_base:
-            item = svc.writer.get(table, table.key_of(item)) or item
-        found.append(project(proj, item) if proj is not None else item)
+    texts, total, exhausted = _take(rows, p.get("Limit"))
+    found: list[Item] = list(map(codec.loads, texts))
+    scanned = len(found)
+    last = found[-1] if found else None
+    if filt is not None:
+        evaluate = ex().evaluate
+        found = [item for item in found if evaluate(filt, item)]
+    count = len(found)
+    if index is not None and not index.is_global and index.projection != "ALL" and select == "ALL_ATTRIBUTES":
+        found = [svc.writer.get(table, table.key_of(item)) or item for item in found]
+    if proj is not None:
+        project = ex().project
+        found = [project(proj, item) for item in found]
     out: dict[str, Any] = {"Count": count, "ScannedCount": scanned}
     if select != "COUNT":
         out["Items"] = found
@@ -175,12 +175,12 @@ def query(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
     hash_key = index.hash_key if index else table.hash_key
     range_key = index.range_key if index else table.range_key
     if p.get("KeyConditionExpression") is not None:
-        kc = ex().parse_key_condition(p["KeyConditionExpression"], ph, hash_key, range_key)
+        kc = parse("parse_key_condition", p["KeyConditionExpression"], ph, hash_key, range_key)
     else:
         kc = ex().key_condition_from_legacy(p["KeyConditions"], hash_key, range_key)
     filt = None
     if p.get("FilterExpression") is not None:
-        filt = ex().parse_condition(p["FilterExpression"], ph, "FilterExpression")
+        filt = parse("parse_condition", p["FilterExpression"], ph, "FilterExpression")
     else:
         ex().check_conditional_operator(p.get("QueryFilter"), p.get("ConditionalOperator"))
     if filt is None and p.get("QueryFilter"):
@@ -272,7 +272,7 @@ def scan(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
     ph = placeholders(p, _SCAN_EXPR)
     filt = None
     if p.get("FilterExpression") is not None:
-        filt = ex().parse_condition(p["FilterExpression"], ph, "FilterExpression")
+        filt = parse("parse_condition", p["FilterExpression"], ph, "FilterExpression")
     else:
         ex().check_conditional_operator(p.get("ScanFilter"), p.get("ConditionalOperator"))
     if filt is None and p.get("ScanFilter"):

@@ -48,6 +48,9 @@ class Table:
     range_key: str | None = None
     attr_types: dict[str, str] = field(default_factory=dict)
     indexes: dict[str, Index] = field(default_factory=dict)
+    # (index, attribute, type) for the index key attributes that are not table keys, in the order
+    # AWS checks them (indexes by name): what check_item_keys checks beyond the table's keys
+    index_keys: list[tuple[str, str, str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.refresh()
@@ -71,6 +74,12 @@ class Table:
                     spec.get("IndexStatus", "ACTIVE"),
                     spec.get("_until", 0.0),
                 )
+        self.index_keys = [
+            (index.name, name, self.attr_types[name])
+            for index in sorted(self.indexes.values(), key=lambda i: i.name)
+            for name in (index.hash_key, index.range_key)
+            if name and name not in self.key_names and name in self.attr_types
+        ]
 
     @property
     def arn(self) -> str:
@@ -88,16 +97,18 @@ class Table:
         rk = keys.encode(key[self.range_key]) if self.range_key else b""
         return keys.spread(hk), hk, rk
 
-    def stored_size(self, item: Item) -> int:
-        """What counts against the 400 KB limit: the item plus its projections into the table's LSIs."""
-        size = item_size(item)
+    def stored_size(self, item: Item, size: int | None = None) -> int:
+        """What counts against the 400 KB limit: the item (of `size`, when known) plus its
+        projections into the table's LSIs."""
+        if size is None:
+            size = item_size(item)
         for index in self.indexes.values():
             if not index.is_global and index.range_key in item:
                 size += item_size(index.project(item, self))
         return size
 
-    def too_large(self, item: Item) -> bool:
-        return self.stored_size(item) > MAX_ITEM_SIZE
+    def too_large(self, item: Item, size: int | None = None) -> bool:
+        return self.stored_size(item, size) > MAX_ITEM_SIZE
 
     def check_key(self, key: Item) -> None:
         """A Key parameter: exactly the key attributes, of the declared types."""
@@ -125,23 +136,21 @@ class Table:
                     else invalid(f"Type mismatch for key {name} expected: {expected} actual: {actual}")
                 )
             check_key_value(name, item[name], name == self.hash_key)
-        for index in sorted(self.indexes.values(), key=lambda i: i.name):  # AWS names the first by name
-            for name in (index.hash_key, index.range_key):
-                if name and name in item and name not in self.key_names:
-                    actual = next(iter(item[name]))
-                    expected = self.attr_types[name]
-                    if actual != expected:
-                        raise invalid(
-                            f"Type mismatch for Index Key {name} Expected: {expected} Actual: {actual} "
-                            f"IndexName: {index.name}"
-                        )
-                    if len(item[name][actual]) == 0:
-                        raise validation(
-                            "One or more parameter values are not valid. A value specified for a secondary "
-                            "index key is not supported. The AttributeValue for a key attribute cannot "
-                            f"contain an empty {_WORD[actual]} value. "
-                            f"IndexName: {index.name}, IndexKey: {name}"
-                        )
+        for index_name, name, expected in self.index_keys:
+            if name in item:
+                actual = next(iter(item[name]))
+                if actual != expected:
+                    raise invalid(
+                        f"Type mismatch for Index Key {name} Expected: {expected} Actual: {actual} "
+                        f"IndexName: {index_name}"
+                    )
+                if len(item[name][actual]) == 0:
+                    raise validation(
+                        "One or more parameter values are not valid. A value specified for a secondary "
+                        "index key is not supported. The AttributeValue for a key attribute cannot "
+                        f"contain an empty {_WORD[actual]} value. "
+                        f"IndexName: {index_name}, IndexKey: {name}"
+                    )
 
 
 _WORD = {"S": "string", "B": "binary", "N": "number"}

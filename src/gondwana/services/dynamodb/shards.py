@@ -46,8 +46,8 @@ def close_shard(store: Store, arn: str, when: float) -> str | None:
     return str(row[0])
 
 
-def append(store: Store, arn: str, now: float, record: str) -> None:
-    """Write one record to the stream's current shard, rotating an expired shard first."""
+def append_many(store: Store, arn: str, now: float, records: list[str]) -> None:
+    """Write records, in order, to the stream's current shard, rotating an expired shard first."""
     row = store.query_one(
         "SELECT shard_id, created, start_seq FROM dynamodb_stream_shards WHERE arn = ? AND closed IS NULL",
         (arn,),
@@ -59,10 +59,10 @@ def append(store: Store, arn: str, now: float, record: str) -> None:
         shard, start = open_shard(store, arn, now, parent=row[0]), None
     else:
         shard, start = row[0], row[2]
-    seq = store.insert(
-        "INSERT INTO dynamodb_stream_records (arn, shard_id, created, record) VALUES (?, ?, ?, ?)",
-        (arn, shard, now, record),
-    )
+    sql = "INSERT INTO dynamodb_stream_records (arn, shard_id, created, record) VALUES (?, ?, ?, ?)"
+    seq = store.insert(sql, (arn, shard, now, records[0]))
+    if len(records) > 1:
+        store.executemany(sql, [(arn, shard, now, record) for record in records[1:]])
     if start is None:
         store.execute(
             "UPDATE dynamodb_stream_shards SET start_seq = ? WHERE arn = ? AND shard_id = ?",

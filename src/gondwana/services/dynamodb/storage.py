@@ -7,8 +7,8 @@ write order per stream, so a replicator can follow a table's changes in order, a
 tables follow the table's stream. (Replicated deletes will also need tombstones with their
 timestamp; they belong with the replica machinery.)
 
-Primary keys put (table, spread, hash, range) first so point reads, queries and ordered scans are
-index walks whose cost does not depend on the size of the table.
+Unique key indexes put (table, spread, hash, range) first so point reads, queries and ordered scans
+are index walks whose cost does not depend on the size of the table.
 """
 
 from __future__ import annotations
@@ -52,7 +52,30 @@ MIGRATIONS = [
     CREATE TABLE dynamodb_tokens (
         account TEXT NOT NULL, region TEXT NOT NULL, token TEXT NOT NULL, digest TEXT NOT NULL,
         created REAL NOT NULL, PRIMARY KEY (account, region, token));
+    """,
+    # Items (~1 KB and up) as rows of rowid tables with a unique key index, not WITHOUT ROWID rows:
+    # a WITHOUT ROWID row over ~1 KB spills into an overflow page and lands on a random leaf, so a
+    # write dirtied 3-4 pages per item; now new rows append to one page and only the small key
+    # entry lands at random (BatchWriteItem of 25: ~85 -> ~30 pages per commit).
     """
+    CREATE TABLE dynamodb_items_v2 (
+        tid INTEGER NOT NULL, spread INTEGER NOT NULL, hk BLOB NOT NULL, rk BLOB NOT NULL,
+        item TEXT NOT NULL, size INTEGER NOT NULL, written REAL NOT NULL, origin TEXT NOT NULL, expires REAL);
+    INSERT INTO dynamodb_items_v2 (tid, spread, hk, rk, item, size, written, origin, expires)
+        SELECT tid, spread, hk, rk, item, size, written, origin, expires FROM dynamodb_items;
+    DROP TABLE dynamodb_items;
+    ALTER TABLE dynamodb_items_v2 RENAME TO dynamodb_items;
+    CREATE UNIQUE INDEX dynamodb_items_key ON dynamodb_items (tid, spread, hk, rk);
+    CREATE INDEX dynamodb_items_expiry ON dynamodb_items (expires) WHERE expires IS NOT NULL;
+    CREATE TABLE dynamodb_index_items_v2 (
+        tid INTEGER NOT NULL, idx TEXT NOT NULL, spread INTEGER NOT NULL, hk BLOB NOT NULL, rk BLOB NOT NULL,
+        bhk BLOB NOT NULL, brk BLOB NOT NULL, item TEXT NOT NULL, size INTEGER NOT NULL);
+    INSERT INTO dynamodb_index_items_v2 (tid, idx, spread, hk, rk, bhk, brk, item, size)
+        SELECT tid, idx, spread, hk, rk, bhk, brk, item, size FROM dynamodb_index_items;
+    DROP TABLE dynamodb_index_items;
+    ALTER TABLE dynamodb_index_items_v2 RENAME TO dynamodb_index_items;
+    CREATE UNIQUE INDEX dynamodb_index_items_key ON dynamodb_index_items (tid, idx, spread, hk, rk, bhk, brk);
+    """,
 ]
 
 _COLUMNS = "tid, account, region, name, descr, status, status_until, item_count, size_bytes"

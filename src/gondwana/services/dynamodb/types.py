@@ -24,6 +24,8 @@ _NUMBER = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
 
 def normalize_number(text: str) -> str:
     """AWS's canonical form of a Number: plain notation, no superfluous zeros; errors as AWS words them."""
+    if type(text) is str and text.isascii() and text.isdigit() and len(text) <= 38 and text[0] != "0":
+        return text  # a plain positive integer is already canonical
     if not isinstance(text, str) or not _NUMBER.match(text):
         shown = f": {text}" if text else ""
         raise validation(f"The parameter cannot be converted to a numeric value{shown}")
@@ -54,6 +56,13 @@ def normalize_number(text: str) -> str:
 
 def check_value(value: Any, depth: int = 0) -> dict[str, Any]:
     """Validate one AttributeValue and return it with numbers normalised."""
+    if type(value) is dict and len(value) == 1 and depth <= MAX_DEPTH:  # common shapes, checked fast
+        ((kind, raw),) = value.items()
+        if raw is not None:
+            if kind == "S" or kind == "B" or kind == "BOOL":
+                return value
+            if kind == "N":
+                return {"N": normalize_number(raw)}
     if depth > MAX_DEPTH:
         raise validation("Nesting Levels have exceeded supported limits")
     if not isinstance(value, dict):
@@ -107,30 +116,42 @@ def number_size(text: str) -> int:
     return 1 + math.ceil(max(len(digits), 1) / 2)
 
 
+def _utf8_len(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode())  # isascii is O(1): no copy for ASCII
+
+
 def value_size(value: dict[str, Any]) -> int:
     ((kind, raw),) = value.items()
     if kind == "S":
-        return len(raw.encode())
-    if kind == "B":
-        return len(raw)
+        return _utf8_len(raw)
     if kind == "N":
         return number_size(raw)
+    if kind == "B":
+        return len(raw)
     if kind in ("BOOL", "NULL"):
         return 1
     if kind == "SS":
-        return sum(len(s.encode()) for s in raw)
+        return sum(map(_utf8_len, raw))
     if kind == "BS":
-        return sum(len(b) for b in raw)
+        return sum(map(len, raw))
     if kind == "NS":
-        return sum(number_size(n) for n in raw)
+        return sum(map(number_size, raw))
     if kind == "L":
         return 3 + sum(1 + value_size(v) for v in raw)
-    return 3 + sum(len(k.encode()) + 1 + value_size(v) for k, v in raw.items())
+    return 3 + item_size(raw) + len(raw)  # a map: its entries plus a byte per entry
 
 
 def item_size(item: Item) -> int:
     """Bytes as DynamoDB counts them: UTF-8 attribute names plus value sizes."""
-    return sum(len(name.encode()) + value_size(value) for name, value in item.items())
+    total = 0
+    for name, value in item.items():
+        total += len(name) if name.isascii() else len(name.encode())
+        text = value.get("S")  # strings inline: most attributes are
+        if text is not None:
+            total += len(text) if text.isascii() else len(text.encode())
+        else:
+            total += value_size(value)
+    return total
 
 
 def type_of(value: dict[str, Any]) -> str:

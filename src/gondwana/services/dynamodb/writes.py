@@ -1,24 +1,76 @@
 """The one way an item changes: its row, its index entries, the table's counters, its stream record.
 
-Callers wrap `apply` (one or many) in `store.transaction()`, so a change and everything derived
-from it commit together or not at all.
+Callers wrap `apply` / `apply_many` in `store.transaction()`, so a change and everything derived
+from it commit together or not at all. A set of changes to one table is gathered first and written
+with one statement per kind of row (executemany) and one counter update, and each item is encoded
+and sized once (its index copies under projection ALL reuse that text).
 """
 
 from __future__ import annotations
 
 import json
-import uuid
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from gondwana.services.dynamodb import codec, keys
 from gondwana.services.dynamodb.capacity import write_units
 from gondwana.services.dynamodb.schema import Index, Table
-from gondwana.services.dynamodb.shards import append
+from gondwana.services.dynamodb.shards import append_many
 from gondwana.services.dynamodb.storage import TableStore
 from gondwana.services.dynamodb.types import Item, item_size
 from gondwana.storage import Store
 
 SERVICE_IDENTITY = {"Type": "Service", "PrincipalId": "dynamodb.amazonaws.com"}
+
+_GET = "SELECT item, size FROM dynamodb_items WHERE tid = ? AND spread = ? AND hk = ? AND rk = ?"
+_DELETE = "DELETE FROM dynamodb_items WHERE tid = ? AND spread = ? AND hk = ? AND rk = ?"
+_PUT = (
+    "INSERT INTO dynamodb_items (tid, spread, hk, rk, item, size, written, origin, expires) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tid, spread, hk, rk) DO UPDATE SET "
+    "item = excluded.item, size = excluded.size, written = excluded.written, origin = excluded.origin, "
+    "expires = excluded.expires"
+)
+_INDEX_DELETE = (
+    "DELETE FROM dynamodb_index_items WHERE tid = ? AND idx = ? AND spread = ? AND hk = ? AND rk = ? "
+    "AND bhk = ? AND brk = ?"
+)
+_INDEX_PUT = (
+    "INSERT INTO dynamodb_index_items (tid, idx, spread, hk, rk, bhk, brk, item, size) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tid, idx, spread, hk, rk, bhk, brk) "
+    "DO UPDATE SET item = excluded.item, size = excluded.size"
+)
+
+Where = tuple[int, bytes, bytes]  # an item's encoded key: (spread, hk, rk)
+
+
+@dataclass(slots=True)
+class Change:
+    """One item's change, with what the caller already knows about it (None: work it out)."""
+
+    old: Item | None
+    new: Item | None
+    where: Where | None = None
+    old_size: int | None = None
+    new_size: int | None = None
+
+
+class _Rows:
+    """The rows a set of changes writes, gathered to be written one statement per kind."""
+
+    __slots__ = ("count", "deletes", "index_deletes", "index_puts", "puts", "records", "size")
+
+    def __init__(self) -> None:
+        self.deletes: list[tuple[Any, ...]] = []
+        self.puts: list[tuple[Any, ...]] = []
+        self.index_deletes: list[tuple[Any, ...]] = []
+        self.index_puts: list[tuple[Any, ...]] = []
+        self.records: list[str] = []
+        self.count = 0
+        self.size = 0
 
 
 class Writer:
@@ -30,11 +82,12 @@ class Writer:
     # ---- reads -------------------------------------------------------------------------------
 
     def get(self, table: Table, key: Item) -> Item | None:
-        row = self.store.query_one(
-            "SELECT item FROM dynamodb_items WHERE tid = ? AND spread = ? AND hk = ? AND rk = ?",
-            (table.tid, *table.encode_key(key)),
-        )
-        return codec.loads(row[0]) if row else None
+        return self.read(table, table.encode_key(key))[0]
+
+    def read(self, table: Table, where: Where) -> tuple[Item | None, int]:
+        """The item at an encoded key and its size (0 when there is none)."""
+        row = self.store.query_one(_GET, (table.tid, *where))
+        return (codec.loads(row[0]), row[1]) if row else (None, 0)
 
     def collection_size(self, table: Table, hash_value: dict[str, Any]) -> int:
         """Bytes stored under one partition key (an item collection)."""
@@ -62,93 +115,140 @@ class Writer:
 
         `replicated` marks a change arriving from another replica (not to be sent on again).
         Returns the write units each secondary index consumed."""
-        if old is None and new is None:
-            return {}
-        key = table.key_of(new if new is not None else old)  # type: ignore[arg-type]
-        if not replicated and "_replicas" in table.desc and self.replication is not None:
-            self.replication.local_change(table, key, new, now, region)
-        spread, hk, rk = table.encode_key(key)
-        old_size = item_size(old) if old is not None else 0
-        new_size = item_size(new) if new is not None else 0
-        if new is None:
-            self.store.execute(
-                "DELETE FROM dynamodb_items WHERE tid = ? AND spread = ? AND hk = ? AND rk = ?",
-                (table.tid, spread, hk, rk),
-            )
-        else:
-            self.store.execute(
-                "INSERT INTO dynamodb_items (tid, spread, hk, rk, item, size, written, origin, expires) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tid, spread, hk, rk) DO UPDATE SET "
-                "item = excluded.item, size = excluded.size, written = excluded.written, origin = "
-                "excluded.origin, "
-                "expires = excluded.expires",
-                (table.tid, spread, hk, rk, codec.dumps(new), new_size, now, region, expiry(table, new)),
-            )
-        self.tables.count(table, (new is not None) - (old is not None), new_size - old_size)
-        units = {}
-        for index in table.indexes.values():
-            used = self._index(table, index, hk, rk, old, new)
-            if used:
-                units[index.name] = used
-        if old != new:
-            self._stream(table, key, old, new, now, region, identity)
-        return units
+        return self.apply_many(
+            table, (Change(old, new),), now=now, region=region, identity=identity, replicated=replicated
+        )[1]
 
-    def _index(
-        self, table: Table, index: Index, bhk: bytes, brk: bytes, old: Item | None, new: Item | None
-    ) -> float:
-        old_key = index_key(index, old)
-        new_key = index_key(index, new)
-        old_view = index.project(old, table) if old is not None and old_key is not None else None
-        new_view = index.project(new, table) if new is not None and new_key is not None else None
-        if old_key == new_key and old_view == new_view:
-            return 0.0  # what the index stores did not change: no index write, no charge
-        units = 0.0
-        if old_key is not None and old_key != new_key:
-            units += write_units(item_size(old_view))  # type: ignore[arg-type]
-            self.store.execute(
-                "DELETE FROM dynamodb_index_items WHERE tid = ? AND idx = ? AND spread = ? AND hk = ? "
-                "AND rk = ? AND bhk = ? AND brk = ?",
-                (table.tid, index.name, *old_key, bhk, brk),
-            )
-        if new_key is not None and new_view is not None:
-            self.store.execute(
-                "INSERT INTO dynamodb_index_items (tid, idx, spread, hk, rk, bhk, brk, item, size) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tid, idx, spread, hk, rk, bhk, brk) "
-                "DO UPDATE SET item = excluded.item, size = excluded.size",
-                (table.tid, index.name, *new_key, bhk, brk, codec.dumps(new_view), item_size(new_view)),
-            )
-            units += write_units(item_size(new_view))
-        return units
-
-    def _stream(
+    def apply_many(
         self,
         table: Table,
-        key: Item,
-        old: Item | None,
-        new: Item | None,
+        changes: Sequence[Change],
+        *,
         now: float,
         region: str,
-        identity: dict[str, str] | None,
-    ) -> None:
+        identity: dict[str, str] | None = None,
+        replicated: bool = False,
+    ) -> tuple[float, dict[str, float]]:
+        """`apply` for changes to distinct items of one table; returns the write units the table
+        and each index consumed."""
+        rows = _Rows()
+        units: dict[str, float] = {}
+        table_units = 0.0
+        replicate = not replicated and self.replication is not None and "_replicas" in table.desc
         spec = table.desc.get("StreamSpecification")
-        if not spec or not spec.get("StreamEnabled"):
-            return
-        view = spec["StreamViewType"]
-        event = "INSERT" if old is None else "REMOVE" if new is None else "MODIFY"
-        record: dict[str, Any] = {"id": uuid.uuid4().hex, "event": event, "region": region, "view": view}
-        record["keys"] = codec.dumps(key)
-        size = item_size(key)
-        if new is not None and view in ("NEW_IMAGE", "NEW_AND_OLD_IMAGES"):
-            record["new"] = codec.dumps(new)
-            size += item_size(new)
-        if old is not None and view in ("OLD_IMAGE", "NEW_AND_OLD_IMAGES"):
-            record["old"] = codec.dumps(old)
-            size += item_size(old)
-        record["size"] = size
-        if identity:
-            record["identity"] = identity
-        append(self.store, table.desc["LatestStreamArn"], now, json.dumps(record))
+        view = spec["StreamViewType"] if spec and spec.get("StreamEnabled") else None
+        indexes = table.indexes.values()
+        tid = table.tid
+        for change in changes:
+            old, new = change.old, change.new
+            if old is None and new is None:
+                table_units += write_units(0)  # deleting nothing still costs a write
+                continue
+            key = table.key_of(new if new is not None else old)  # type: ignore[arg-type]
+            if replicate:
+                self.replication.local_change(table, key, new, now, region)
+            spread, hk, rk = change.where or table.encode_key(key)
+            old_size = 0 if old is None else item_size(old) if change.old_size is None else change.old_size
+            if new is None:
+                new_size, text = 0, None
+                rows.deletes.append((tid, spread, hk, rk))
+            else:
+                new_size = item_size(new) if change.new_size is None else change.new_size
+                text = codec.dumps(new)
+                rows.puts.append((tid, spread, hk, rk, text, new_size, now, region, expiry(table, new)))
+            rows.count += (new is not None) - (old is not None)
+            rows.size += new_size - old_size
+            table_units += write_units(max(new_size, old_size))
+            for index in indexes:
+                used = _index(table, index, hk, rk, old, new, old_size, new_size, text, rows)
+                if used:
+                    units[index.name] = units.get(index.name, 0.0) + used
+            if view is not None and old != new:
+                rows.records.append(_record(view, key, old, new, region, identity, text, new_size, old_size))
+        self._write(table, rows, now)
+        return table_units, units
+
+    def _write(self, table: Table, rows: _Rows, now: float) -> None:
+        run = self._run
+        run(_DELETE, rows.deletes)
+        run(_PUT, rows.puts)
+        run(_INDEX_DELETE, rows.index_deletes)
+        run(_INDEX_PUT, rows.index_puts)
+        if rows.count or rows.size:
+            self.tables.count(table, rows.count, rows.size)
+        if rows.records:
+            append_many(self.store, table.desc["LatestStreamArn"], now, rows.records)
+
+    def _run(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        if len(rows) == 1:
+            self.store.execute(sql, rows[0])
+        elif rows:
+            self.store.executemany(sql, rows)
+
+
+def _index(
+    table: Table,
+    index: Index,
+    bhk: bytes,
+    brk: bytes,
+    old: Item | None,
+    new: Item | None,
+    old_size: int,
+    new_size: int,
+    text: str | None,
+    rows: _Rows,
+) -> float:
+    """Gather the index rows for one change; returns the write units the index consumed."""
+    old_key = index_key(index, old)
+    new_key = index_key(index, new)
+    if old_key is None and new_key is None:
+        return 0.0
+    every = index.projection == "ALL"  # the index holds the whole item: reuse its text and size
+    old_view = (old if every else index.project(old, table)) if old_key is not None else None  # type: ignore[arg-type]
+    new_view = (new if every else index.project(new, table)) if new_key is not None else None  # type: ignore[arg-type]
+    if old_key == new_key and old_view == new_view:
+        return 0.0  # what the index stores did not change: no index write, no charge
+    units = 0.0
+    if old_key is not None and old_key != new_key:
+        units += write_units(old_size if every else item_size(old_view))  # type: ignore[arg-type]
+        rows.index_deletes.append((table.tid, index.name, *old_key, bhk, brk))
+    if new_key is not None and new_view is not None:
+        size = new_size if every else item_size(new_view)
+        view_text = text if every else codec.dumps(new_view)
+        rows.index_puts.append((table.tid, index.name, *new_key, bhk, brk, view_text, size))
+        units += write_units(size)
+    return units
+
+
+def _record(
+    view: str,
+    key: Item,
+    old: Item | None,
+    new: Item | None,
+    region: str,
+    identity: dict[str, str] | None,
+    text: str | None,
+    new_size: int,
+    old_size: int,
+) -> str:
+    """One stream record (as stored: JSON whose images are the items' stored text)."""
+    event = "INSERT" if old is None else "REMOVE" if new is None else "MODIFY"
+    record: dict[str, Any] = {"id": os.urandom(16).hex(), "event": event, "region": region, "view": view}
+    record["keys"] = codec.dumps(key)
+    size = item_size(key)
+    if new is not None and view in ("NEW_IMAGE", "NEW_AND_OLD_IMAGES"):
+        record["new"] = text
+        size += new_size
+    if old is not None and view in ("OLD_IMAGE", "NEW_AND_OLD_IMAGES"):
+        record["old"] = codec.dumps(old)
+        size += old_size
+    record["size"] = size
+    if identity:
+        record["identity"] = identity
+    try:
+        return orjson.dumps(record).decode()
+    except TypeError:  # a lone surrogate in a string: the standard library escapes it
+        return json.dumps(record)
 
 
 def index_key(index: Index, item: Item | None) -> tuple[int, bytes, bytes] | None:

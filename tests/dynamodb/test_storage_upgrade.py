@@ -1,0 +1,89 @@
+"""A data directory written by an older release (items as WITHOUT ROWID rows) is upgraded in place
+on start: every item and index entry is kept and the table takes writes as before."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from tests.conftest import make_client
+from tests.dynamodb.conftest import create
+
+# The item tables as the first release laid them out.
+_OLD_LAYOUT = """
+CREATE TABLE old_items (
+    tid INTEGER NOT NULL, spread INTEGER NOT NULL, hk BLOB NOT NULL, rk BLOB NOT NULL,
+    item TEXT NOT NULL, size INTEGER NOT NULL, written REAL NOT NULL, origin TEXT NOT NULL, expires REAL,
+    PRIMARY KEY (tid, spread, hk, rk)) WITHOUT ROWID;
+INSERT INTO old_items SELECT tid, spread, hk, rk, item, size, written, origin, expires FROM dynamodb_items;
+DROP TABLE dynamodb_items;
+ALTER TABLE old_items RENAME TO dynamodb_items;
+CREATE INDEX dynamodb_items_expiry ON dynamodb_items (expires) WHERE expires IS NOT NULL;
+CREATE TABLE old_index_items (
+    tid INTEGER NOT NULL, idx TEXT NOT NULL, spread INTEGER NOT NULL, hk BLOB NOT NULL, rk BLOB NOT NULL,
+    bhk BLOB NOT NULL, brk BLOB NOT NULL, item TEXT NOT NULL, size INTEGER NOT NULL,
+    PRIMARY KEY (tid, idx, spread, hk, rk, bhk, brk)) WITHOUT ROWID;
+INSERT INTO old_index_items SELECT tid, idx, spread, hk, rk, bhk, brk, item, size FROM dynamodb_index_items;
+DROP TABLE dynamodb_index_items;
+ALTER TABLE old_index_items RENAME TO dynamodb_index_items;
+UPDATE _gondwana_schema SET version = 1 WHERE component = 'dynamodb';
+"""
+
+
+def test_old_item_layout_is_upgraded_on_start(fresh_server: Any) -> None:
+    proc = fresh_server()
+    ddb = make_client(proc.url, "dynamodb")
+    name = create(
+        ddb,
+        range_key=("r", "N"),
+        more_attrs={"g": "S"},
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "by-g",
+                "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+    )
+    pad = "x" * 1500  # past the size where an old-layout row spilled into an overflow page
+    for i in range(20):
+        item = {"id": {"S": "h"}, "r": {"N": str(i)}, "g": {"S": f"g{i % 2}"}, "pad": {"S": pad}}
+        ddb.put_item(TableName=name, Item=item)
+    proc.stop()
+    db = sqlite3.connect(proc.data_dir / "gondwana.db", isolation_level=None)
+    db.executescript(_OLD_LAYOUT)
+    assert db.execute("SELECT COUNT(*) FROM dynamodb_items").fetchone() == (20,)
+    db.close()
+    proc.start()
+    ddb = make_client(proc.url, "dynamodb")
+    got = ddb.query(
+        TableName=name, KeyConditionExpression="id = :h", ExpressionAttributeValues={":h": {"S": "h"}}
+    )["Items"]
+    assert [int(i["r"]["N"]) for i in got] == list(range(20))
+    assert all(i["pad"] == {"S": pad} for i in got)
+    g1 = ddb.query(
+        TableName=name,
+        IndexName="by-g",
+        KeyConditionExpression="g = :g",
+        ExpressionAttributeValues={":g": {"S": "g1"}},
+    )["Items"]
+    assert sorted(int(i["r"]["N"]) for i in g1) == list(range(1, 20, 2))
+    # an overwrite finds the upgraded row (no duplicate) and moves its index entry
+    ddb.put_item(TableName=name, Item={"id": {"S": "h"}, "r": {"N": "3"}, "g": {"S": "g0"}})
+    assert ddb.get_item(TableName=name, Key={"id": {"S": "h"}, "r": {"N": "3"}})["Item"] == {
+        "id": {"S": "h"},
+        "r": {"N": "3"},
+        "g": {"S": "g0"},
+    }
+    assert ddb.scan(TableName=name, Select="COUNT")["Count"] == 20
+    g1 = ddb.query(
+        TableName=name,
+        IndexName="by-g",
+        KeyConditionExpression="g = :g",
+        ExpressionAttributeValues={":g": {"S": "g1"}},
+    )["Items"]
+    assert sorted(int(i["r"]["N"]) for i in g1) == [1, 5, 7, 9, 11, 13, 15, 17, 19]
+    db = sqlite3.connect(proc.data_dir / "gondwana.db")
+    sql = db.execute("SELECT sql FROM sqlite_master WHERE name = 'dynamodb_items'").fetchone()[0]
+    db.close()
+    assert "WITHOUT ROWID" not in sql

@@ -135,6 +135,7 @@ class Writer:
         units: dict[str, float] = {}
         table_units = 0.0
         replicate = not replicated and self.replication is not None and "_replicas" in table.desc
+        outgoing: list[tuple[Item, Item | None]] = []  # for the other replicas: told once per call
         spec = table.desc.get("StreamSpecification")
         view = spec["StreamViewType"] if spec and spec.get("StreamEnabled") else None
         indexes = table.indexes.values()
@@ -146,7 +147,7 @@ class Writer:
                 continue
             key = table.key_of(new if new is not None else old)  # type: ignore[arg-type]
             if replicate:
-                self.replication.local_change(table, key, new, now, region)
+                outgoing.append((key, new))
             spread, hk, rk = change.where or table.encode_key(key)
             old_size = 0 if old is None else item_size(old) if change.old_size is None else change.old_size
             if new is None:
@@ -165,6 +166,8 @@ class Writer:
                     units[index.name] = units.get(index.name, 0.0) + used
             if view is not None and old != new:
                 rows.records.append(_record(view, key, old, new, region, identity, text, new_size, old_size))
+        if outgoing:
+            self.replication.local_changes(table, outgoing, now, region)
         self._write(table, rows, now)
         return table_units, units
 

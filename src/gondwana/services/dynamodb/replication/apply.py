@@ -120,14 +120,6 @@ def _write(
     written: float,
     origin: str,
 ) -> None:
-    """Hand the winners (where, old, new) of one write to the writer, batched where it can be."""
-    # Merge shim: a writer with `apply_many` over `writes.Change`s (the batched write path being
-    # built alongside) takes the whole run in one statement per kind of row; otherwise one by one.
-    many = getattr(svc.writer, "apply_many", None)
-    change = getattr(writes, "Change", None)
-    if many is not None and change is not None:
-        batch = [change(old, new, where) for where, old, new in changes]
-        many(table, batch, now=written, region=origin, replicated=True)
-        return
-    for _, old, new in changes:
-        svc.writer.apply(table, old, new, now=written, region=origin, replicated=True)
+    """Hand the winners (where, old, new) of one write to the writer, in one batched write."""
+    batch = [writes.Change(old, new, where) for where, old, new in changes]
+    svc.writer.apply_many(table, batch, now=written, region=origin, replicated=True)

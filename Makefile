@@ -12,7 +12,10 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
+# Byte-compiled as an installed package is (an editable install is not; with
+# PYTHONDONTWRITEBYTECODE set, every start would compile the whole package again).
 serve: $(VENV)/.installed
+	$(PY) -m compileall -q src
 	$(VENV)/bin/gondwana serve
 
 # The JavaScript SDK clients the tests drive (skipped, with a message, where node is absent).

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import time
 from dataclasses import replace
@@ -89,6 +90,9 @@ def main() -> int:
 
     if load_needed:
         ensure_wrk()
+    # As an installed package would be: byte-compiled once (PYTHONDONTWRITEBYTECODE, set on some
+    # machines, would otherwise make every server start compile the whole package again).
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(tree() / "src")], check=True)
     record["machine"] = machine()
     requirements = set() if args.no_peers else {n for w in workloads for p in w.peers for n in PEERS[p].needs}
     if "stacks" in only:

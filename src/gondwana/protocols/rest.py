@@ -13,10 +13,8 @@ import base64
 import datetime as dt
 import re
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote
-from xml.etree import ElementTree
 
 from gondwana.protocols import json_codec
 from gondwana.protocols.base import WireProtocol, request_id_headers
@@ -101,6 +99,8 @@ def _from_text(kind: str, text: str, location: str) -> Any:
         except ValueError:
             pass
         if location == "header":
+            from email.utils import parsedate_to_datetime  # REST services only: not at start-up
+
             return parsedate_to_datetime(text).timestamp()
         parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
         return (parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)).timestamp()
@@ -121,12 +121,12 @@ def _header_text(kind: str, value: Any) -> str:
 # ---- XML bodies ----------------------------------------------------------------------------------
 
 
-def _read_xml(shapes: dict[str, Any], shape_name: str, element: ElementTree.Element) -> Any:
+def _read_xml(shapes: dict[str, Any], shape_name: str, element: Any) -> Any:
     shape = shapes[shape_name]
     kind = shape["type"]
     if kind == "structure":
         out: dict[str, Any] = {}
-        children: dict[str, list[ElementTree.Element]] = {}
+        children: dict[str, list[Any]] = {}
         for child in element:
             children.setdefault(child.tag.rsplit("}", 1)[-1], []).append(child)
         for member, spec in shape.get("members", {}).items():
@@ -318,6 +318,8 @@ class RestXmlProtocol(RestProtocol):
     content_type = "text/xml"
 
     def _decode_body(self, op: OperationSpec, shape_name: str, body: bytes) -> Any:
+        from xml.etree import ElementTree  # rest-xml services only: not at start-up
+
         try:
             root = ElementTree.fromstring(body)
         except ElementTree.ParseError:

@@ -79,10 +79,18 @@ function response(status, headers, body)
   if status ~= 200 then return end
   local first = body:match('^%s*{%s*"ShardIterator"%s*:%s*"([^"]+)"')
   if first then iterators[#iterators + 1] = first return end
-  local _, records = body:gsub('"SequenceNumber"', '')
+  -- Count records with plain finds (a gsub would copy the whole body, megabytes, per answer) and
+  -- look for the next iterator from the end, where the answer puts it.
+  local records, at = 0, 1
+  while true do
+    at = body:find('"SequenceNumber"', at, true)
+    if not at then break end
+    records, at = records + 1, at + 16
+  end
   if records == 0 then return end
   units = units + records
-  local i = body:find('"NextShardIterator"', 1, true)
+  local i = body:find('"NextShardIterator"', math.max(1, #body - 1024), true)
+    or body:find('"NextShardIterator"', 1, true)
   local nxt = i and body:match('^"NextShardIterator"%s*:%s*"([^"]+)"', i)
   if nxt then iterators[#iterators + 1] = nxt end
 end

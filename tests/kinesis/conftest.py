@@ -17,6 +17,12 @@ def unique(prefix: str = "s") -> str:
 
 
 @pytest.fixture
+def server_now(server: Any) -> Callable[[], float]:
+    """The session server's clock (other tests may have advanced it past the wall clock)."""
+    return lambda: float(server.call("GET", "/_gondwana/clock")["now"])
+
+
+@pytest.fixture
 def kinesis(client: Callable[..., Any]) -> Any:
     return client("kinesis")
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import http.client
-import time
 from typing import Any
 from urllib.parse import urlparse
 
@@ -42,7 +41,7 @@ def call(server: Any, operation: str, body: dict[str, Any]) -> tuple[int, dict[s
         conn.close()
 
 
-def test_cbor_put_and_get_records(server: Any, kinesis: Any) -> None:
+def test_cbor_put_and_get_records(server: Any, kinesis: Any, server_now: Any) -> None:
     name = unique("cbor")
     status, _, content_type = call(server, "CreateStream", {"StreamName": name, "ShardCount": 1})
     assert (status, content_type) == (200, "application/x-amz-cbor-1.1")
@@ -55,7 +54,7 @@ def test_cbor_put_and_get_records(server: Any, kinesis: Any) -> None:
     )
     assert status == 200 and out["FailedRecordCount"] == 0
 
-    before = int(time.time() * 1000) - 60_000
+    before = int(server_now() * 1000) - 60_000
     status, out, _ = call(
         server,
         "GetShardIterator",
@@ -72,7 +71,7 @@ def test_cbor_put_and_get_records(server: Any, kinesis: Any) -> None:
     assert [r["Data"] for r in out["Records"]] == [*payloads, b"batch"]
     kind, millis = out["Records"][0]["ApproximateArrivalTimestamp"]
     assert kind == "epoch" and isinstance(millis, int)
-    assert abs(millis - time.time() * 1000) < 60_000  # milliseconds, as the Java SDK reads them
+    assert abs(millis - server_now() * 1000) < 60_000  # milliseconds, as the Java SDK reads them
     # the same records over JSON agree on the arrival instant
     it = kinesis.get_shard_iterator(
         StreamName=name, ShardId="shardId-000000000000", ShardIteratorType="TRIM_HORIZON"
@@ -94,7 +93,7 @@ def test_cbor_errors(server: Any) -> None:
     assert (status, out) == (400, {"__type": "InvalidArgumentException", "message": "Invalid ShardIterator."})
 
 
-def test_cbor_subscribe_to_shard_streams_cbor_events(server: Any, kinesis: Any) -> None:
+def test_cbor_subscribe_to_shard_streams_cbor_events(server: Any, kinesis: Any, server_now: Any) -> None:
     """The Java SDK subscribes over CBOR: every event-stream payload is CBOR, timestamps in milliseconds."""
     from botocore.eventstream import EventStreamBuffer
 
@@ -111,7 +110,7 @@ def test_cbor_subscribe_to_shard_streams_cbor_events(server: Any, kinesis: Any) 
             "ShardId": "shardId-000000000000",
             "StartingPosition": {
                 "Type": "AT_TIMESTAMP",
-                "Timestamp": cbor2.CBORTag(1, int(time.time() * 1000) - 60_000),
+                "Timestamp": cbor2.CBORTag(1, int(server_now() * 1000) - 60_000),
             },
         }
         conn.request(
@@ -142,5 +141,5 @@ def test_cbor_subscribe_to_shard_streams_cbor_events(server: Any, kinesis: Any) 
     assert [r["Data"] for r in decoded["Records"]] == [b"r0", b"r1", b"r2"]
     assert [r["SequenceNumber"] for r in decoded["Records"]] == [p["SequenceNumber"] for p in puts]
     kind, millis = decoded["Records"][0]["ApproximateArrivalTimestamp"]
-    assert kind == "epoch" and abs(millis - time.time() * 1000) < 60_000
+    assert kind == "epoch" and abs(millis - server_now() * 1000) < 60_000
     assert decoded["ContinuationSequenceNumber"] == puts[-1]["SequenceNumber"]

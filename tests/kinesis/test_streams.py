@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import time
 from typing import Any
 
 import pytest
@@ -14,7 +13,7 @@ from tests.kinesis.conftest import error_of, unique
 ACCOUNT = "000000000000"
 
 
-def test_create_describe_delete_lifecycle(kinesis: Any) -> None:
+def test_create_describe_delete_lifecycle(kinesis: Any, server_now: Any) -> None:
     name = unique()
     assert kinesis.create_stream(StreamName=name, ShardCount=3)["ResponseMetadata"]["HTTPStatusCode"] == 200
     kinesis.get_waiter("stream_exists").wait(StreamName=name, WaiterConfig={"Delay": 0.05, "MaxAttempts": 20})
@@ -27,7 +26,7 @@ def test_create_describe_delete_lifecycle(kinesis: Any) -> None:
     assert desc["EnhancedMonitoring"] == [{"ShardLevelMetrics": []}]
     assert desc["HasMoreShards"] is False
     assert [s["ShardId"] for s in desc["Shards"]] == [f"shardId-{i:012d}" for i in range(3)]
-    assert abs(desc["StreamCreationTimestamp"].timestamp() - time.time()) < 60
+    assert abs(desc["StreamCreationTimestamp"].timestamp() - server_now()) < 60
 
     summary = kinesis.describe_stream_summary(StreamARN=desc["StreamARN"])["StreamDescriptionSummary"]
     assert summary["OpenShardCount"] == 3

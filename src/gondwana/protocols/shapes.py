@@ -153,16 +153,18 @@ class _Compiler:
             m: (self.binder(spec["shape"]), lower_camel(m)) for m, spec in shape.get("members", {}).items()
         }
         required = tuple((m, lower_camel(m)) for m in shape.get("required", ()))
+        binders = {m: b for m, (b, _) in members.items()}
+        required_names = tuple(m for m, _ in required)
 
         def bind(value: Any, path: str | None, errs: list[Violation]) -> Any:
             if type(value) is not dict:
                 raise serialization_error(f"{_kind(value)} can not be converted to a structure")
             if path is None:  # the fast pass: no member paths unless something is wrong
                 for key, item in value.items():
-                    member = members.get(key)
-                    if member is not None and item is not None:
-                        value[key] = member[0](item, None, errs)
-                for key, _ in required:
+                    member_bind = binders.get(key)
+                    if member_bind is not None and item is not None:
+                        value[key] = member_bind(item, None, errs)
+                for key in required_names:
                     if value.get(key) is None:
                         raise NeedPaths()
                 return value

@@ -502,18 +502,7 @@ def compile_encoder(shapes: dict[str, Any], shape_name: str, codec: OutputCodec)
             }
 
             def enc(v: dict[str, Any]) -> dict[str, Any]:
-                # Copy on write: a value with nothing to convert is passed through untouched
-                # (most are: DynamoDB items without binary values, records without timestamps).
-                out = None
-                for key, item in v.items():
-                    member_enc = members.get(key)
-                    if member_enc is not None and item is not None:
-                        new = member_enc(item)
-                        if new is not item:
-                            if out is None:
-                                out = dict(v)
-                            out[key] = new
-                return v if out is None else out
+                return _encode_members(v, members.get)
 
         elif kind == "list":
             item_enc = build(shape["member"]["shape"])
@@ -532,20 +521,28 @@ def compile_encoder(shapes: dict[str, Any], shape_name: str, codec: OutputCodec)
             value_enc = build(shape["value"]["shape"])
 
             def enc(v: dict[str, Any]) -> dict[str, Any]:
-                out = None
-                for key, item in v.items():
-                    new = value_enc(item)
-                    if new is not item:
-                        if out is None:
-                            out = dict(v)
-                        out[key] = new
-                return v if out is None else out
+                return _encode_members(v, lambda _: value_enc)
 
         cell.append(enc)
         done[name] = enc
         return enc
 
     return build(shape_name)
+
+
+def _encode_members(v: dict[str, Any], encoder_of: Callable[[str], Encoder | None]) -> dict[str, Any]:
+    """Copy on write: a value with nothing to convert is passed through untouched (most are:
+    items without binary values, records without timestamps)."""
+    out = None
+    for key, item in v.items():
+        member_enc = encoder_of(key)
+        if member_enc is not None and item is not None:
+            new = member_enc(item)
+            if new is not item:
+                if out is None:
+                    out = dict(v)
+                out[key] = new
+    return v if out is None else out
 
 
 def _identity(v: Any) -> Any:

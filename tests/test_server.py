@@ -142,6 +142,37 @@ def test_pipelined_requests_are_answered_in_order(server: ServerProcess) -> None
     assert counts == list(range(1, 9))
 
 
+def test_pipelined_writes_reads_and_waits_keep_their_order(server: ServerProcess) -> None:
+    """Answers that wait (a group commit, an async operation) and answers given at once, pipelined
+    on one connection, come back in request order; a read sees the write before it."""
+
+    def call(op: str, body: dict[str, object]) -> bytes:
+        raw = json.dumps(body).encode()
+        return _echo_request(raw).replace(
+            b"GondwanaEcho_20261127.Echo", b"GondwanaEcho_20261127." + op.encode()
+        )
+
+    key = f"pipe-{time.time_ns()}"
+    sequence = [
+        call("Put", {"Key": key, "Value": "one"}),
+        call("Get", {"Key": key}),
+        call("Sleep", {"Seconds": 0.05}),
+        call("Echo", {"Name": "mid"}),
+        call("Put", {"Key": key, "Value": "two"}),
+        call("Get", {"Key": key}),
+    ]
+    conn = _connect(server)
+    conn.sendall(b"".join(sequence))
+    buffered, bodies = b"", []
+    for _ in sequence:
+        sock = _Buffered(conn, buffered)
+        status, _, body = sock.read()
+        assert status == 200
+        buffered = sock.rest
+        bodies.append(json.loads(body or b"{}"))
+    assert bodies == [{}, {"Value": "one"}, {"Slept": True}, {"Name": "mid"}, {}, {"Value": "two"}]
+
+
 class _Buffered:
     """Reads consecutive responses from a socket, keeping bytes that belong to the next one."""
 

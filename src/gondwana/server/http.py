@@ -74,6 +74,7 @@ class HttpConnection(asyncio.Protocol):
         "_can_write",
         "_h2",
         "_headers",
+        "_out",
         "_peer",
         "_preface",
         "_queue",
@@ -100,6 +101,7 @@ class HttpConnection(asyncio.Protocol):
         self._url = b""
         self._headers: dict[str, str] = {}
         self._raw_headers: list[tuple[bytes, bytes]] = []
+        self._out: list[bytes] = []  # answers written this loop iteration, sent together at its end
         self._body: list[bytes] = []
         self._body_size = 0
         self._can_write: asyncio.Future[None] | None = None
@@ -126,6 +128,7 @@ class HttpConnection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.server.connections.discard(self)
+        self._out.clear()
         if self._h2 is not None:
             self._h2.connection_lost()
         if not self.closed.done():
@@ -194,6 +197,7 @@ class HttpConnection(asyncio.Protocol):
                 headers[key] = text if key not in headers else f"{headers[key]},{text}"
         self._headers = headers
         if "expect" in headers and headers["expect"].lower() == "100-continue" and self.transport is not None:
+            self.flush()
             self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
 
     def on_body(self, body: bytes) -> None:
@@ -287,6 +291,7 @@ class HttpConnection(asyncio.Protocol):
         ):
             return  # refused with 400 as the parser raises (data_received)
         assert self.transport is not None
+        self.flush()
         self.transport.write(SWITCHING)
         hop = {"connection", "upgrade", "http2-settings", "keep-alive", "content-length"}
         stream_headers = {
@@ -331,6 +336,7 @@ class HttpConnection(asyncio.Protocol):
                 if self.transport is None or self.transport.is_closing():
                     return
                 if response is ABORT:
+                    self.flush()
                     self.transport.abort()
                     return
                 if response.stream is not None:
@@ -357,6 +363,7 @@ class HttpConnection(asyncio.Protocol):
         self._write(response, keep_alive)
         if not keep_alive:
             assert self.transport is not None
+            self.flush()
             self.transport.close()
         return keep_alive
 
@@ -373,16 +380,27 @@ class HttpConnection(asyncio.Protocol):
         body = response.body
         lines = self._head(response, keep_alive)
         lines.append(f"Content-Length: {len(body)}\r\n\r\n")
-        assert self.transport is not None
-        if len(body) < 65536:  # one write, one segment
-            self.transport.write("".join(lines).encode("latin-1") + body)
+        head = "".join(lines).encode("latin-1")
+        if not self._out:
+            self.server.outgoing(self)
+        if len(body) < 65536:
+            self._out.append(head + body)
         else:  # not copied into one string (GetRecords answers reach megabytes)
-            self.transport.writelines(("".join(lines).encode("latin-1"), body))
+            self._out += (head, body)
+
+    def flush(self) -> None:
+        """Send the answers written so far (at the end of the loop iteration, or before anything
+        else goes out on this connection)."""
+        if self._out:
+            if self.transport is not None and not self.transport.is_closing():
+                self.transport.writelines(self._out)
+            self._out.clear()
 
     async def _stream(self, response: Response, keep_alive: bool) -> None:
         assert self.transport is not None and response.stream is not None
         lines = self._head(response, keep_alive)
         lines.append("Transfer-Encoding: chunked\r\n\r\n")
+        self.flush()
         self.transport.write("".join(lines).encode("latin-1"))
         try:
             async for chunk in response.stream:
@@ -401,6 +419,7 @@ class HttpConnection(asyncio.Protocol):
 
     def _reject(self, status: int) -> None:
         if self.transport is not None and not self.transport.is_closing():
+            self.flush()
             closing = "Content-Length: 0\r\nConnection: close\r\n\r\n"
             self.transport.write(f"{_status_line(status)}{closing}".encode())
             self.transport.close()
@@ -420,7 +439,22 @@ class HttpServer:
         self.in_flight = 0
         self.closing = False
         self._servers: list[asyncio.base_events.Server] = []
+        self._outgoing: list[HttpConnection] = []
         self._regional: dict[str, tuple[asyncio.base_events.Server, str, int]] = {}
+
+    def outgoing(self, connection: HttpConnection) -> None:
+        """`connection` has answers to send: all such are sent together once this loop iteration
+        has read every request it could. Sent one by one, each answer would wake a client that
+        went idle waiting for it (a cross-CPU wake-up costs more than our whole request); sent
+        together, the client wakes once for several."""
+        if not self._outgoing:
+            self.loop.call_soon(self._send_outgoing)
+        self._outgoing.append(connection)
+
+    def _send_outgoing(self) -> None:
+        connections, self._outgoing = self._outgoing, []
+        for connection in connections:
+            connection.flush()
 
     async def listen(
         self, host: str, port: int, region: str | None = None, tls: ssl.SSLContext | None = None
@@ -456,12 +490,14 @@ class HttpServer:
         self.closing = True
         for server in self._servers:
             server.close()
+        self._send_outgoing()
         for connection in list(self.connections):
             if connection.idle and connection.transport is not None:
                 connection.transport.close()
         deadline = self.loop.time() + grace
         while self.in_flight and self.loop.time() < deadline:
             await asyncio.sleep(0.01)
+        self._send_outgoing()
         for connection in list(self.connections):
             if connection.transport is not None:
                 connection.transport.close()

@@ -71,8 +71,10 @@ local per_delete = %d
 units = 0
 
 function request()
-  if #handles == 0 then return reqs[1] end
-  local take = math.min(per_delete, #handles)
+  -- Delete only whole batches, as a consumer deletes what one receive brought back: the pool is
+  -- shared by the connections, and a partial batch would only be an artifact of their timing.
+  if #handles < per_delete then return reqs[1] end
+  local take = per_delete
   local value = table.remove(handles)
   for k = 1, take - 1 do
     value = value .. '"},{"Id":"' .. k .. '","ReceiptHandle":"' .. table.remove(handles)

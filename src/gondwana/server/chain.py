@@ -74,6 +74,10 @@ class Chain:
                 return self._finish(ctx, response)  # type: ignore[arg-type]
         except Exception as error:
             response = self._error_response(ctx, error)
+        return self._complete(ctx, response)
+
+    def _complete(self, ctx: RequestContext, response: Response) -> Response | asyncio.Future[Response]:
+        """The response, or, when this loop iteration wrote, a future of it after the commit."""
         if self.runtime.store.pending:
             return self._when_committed(ctx, response)
         if log.isEnabledFor(logging.DEBUG):
@@ -99,20 +103,8 @@ class Chain:
             response = await pending
         except Exception as error:
             response = self._error_response(ctx, error)
-        return await self._after_commit(ctx, response)
-
-    async def _after_commit(self, ctx: RequestContext, response: Response) -> Response:
-        """A response that wrote waits for its group commit: what we acknowledge is durable."""
-        store = self.runtime.store
-        if store.pending:
-            try:
-                await store.flushed()
-            except Exception:
-                log.exception("commit failed")
-                response = self._error_response(ctx, None)
-        if log.isEnabledFor(logging.DEBUG):
-            self._log(ctx, response)
-        return response
+        done = self._complete(ctx, response)
+        return done if type(done) is Response else await done
 
     def _error_response(self, ctx: RequestContext, error: BaseException | None) -> Response:
         if isinstance(error, ServiceError):

@@ -232,11 +232,7 @@ class HttpConnection(asyncio.Protocol):
         if self._busy:  # an earlier response is still pending: answer in order
             self._queue.append((request, keep_alive))
             return
-        try:
-            pending = self.server.handler(request)
-        except Exception:
-            log.exception("handler failed")
-            pending = INTERNAL_ERROR
+        pending = self._call_handler(request)
         if type(pending) is Response and pending.stream is None and pending is not ABORT:
             # Answered synchronously (most requests): written now, no task.
             self._send(pending, keep_alive)
@@ -248,9 +244,16 @@ class HttpConnection(asyncio.Protocol):
         else:
             self.server.loop.create_task(self._drain(pending, keep_alive))
 
+    def _call_handler(self, request: Request) -> Response | Awaitable[Response]:
+        try:
+            return self.server.handler(request)
+        except Exception:
+            log.exception("handler failed")
+            return INTERNAL_ERROR
+
     def _answered(self, keep_alive: bool, future: asyncio.Future[Response]) -> None:
-        """The future a request returned is done: write its answer, then serve what was pipelined
-        behind it."""
+        """The future a request returned is done: write its answer; anything less plain (an
+        abort, a stream, requests pipelined behind it) is left to `_drain`."""
         self.server.in_flight -= 1
         try:
             response = future.result()
@@ -259,20 +262,11 @@ class HttpConnection(asyncio.Protocol):
             response = INTERNAL_ERROR
         if self.transport is None or self.transport.is_closing():
             self._busy = False
-            return
-        if response is ABORT or response.stream is not None:
+        elif response is ABORT or response.stream is not None or self._queue:
             self.server.loop.create_task(self._drain(response, keep_alive))
-            return
-        if not self._send(response, keep_alive) or not self._queue:
+        else:
+            self._send(response, keep_alive)
             self._busy = False
-            return
-        request, keep_alive = self._queue.popleft()
-        try:
-            pending = self.server.handler(request)
-        except Exception:
-            log.exception("handler failed")
-            pending = INTERNAL_ERROR
-        self.server.loop.create_task(self._drain(pending, keep_alive))
 
     def _upgrade(self, url: bytes) -> None:
         """`Upgrade: h2c` with HTTP2-Settings (RFC 7540 3.2, as curl --http2 sends it): switch
@@ -349,11 +343,7 @@ class HttpConnection(asyncio.Protocol):
                 if not self._queue:
                     return
                 request, keep_alive = self._queue.popleft()
-                try:
-                    pending = server.handler(request)
-                except Exception:
-                    log.exception("handler failed")
-                    pending = INTERNAL_ERROR
+                pending = self._call_handler(request)
         finally:
             self._busy = False
 

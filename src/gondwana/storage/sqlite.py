@@ -52,7 +52,6 @@ class SqliteStore(Store):
         self._components: list[str] = []
         self._depth = 0
         self._open = False
-        self._waiters: list[asyncio.Future[None]] = []
         self._callbacks: list[Callable[[BaseException | None], None]] = []
         self._closed = False
 
@@ -121,7 +120,6 @@ class SqliteStore(Store):
         if self._depth:  # a unit is still open (cannot happen with sync units); try next iteration
             asyncio.get_running_loop().call_soon(self._commit)
             return
-        waiters, self._waiters = self._waiters, []
         callbacks, self._callbacks = self._callbacks, []
         error: sqlite3.Error | None = None
         try:
@@ -138,12 +136,6 @@ class SqliteStore(Store):
                 callback(error)
             except Exception:
                 log.exception("a commit callback failed")
-        for waiter in waiters:
-            if not waiter.done():
-                if error is None:
-                    waiter.set_result(None)
-                else:
-                    waiter.set_exception(error)
 
     def _commit_now(self) -> None:
         if self._open and not self._depth:
@@ -174,8 +166,17 @@ class SqliteStore(Store):
     async def flushed(self) -> None:
         if not self._open:
             return
-        waiter = asyncio.get_running_loop().create_future()
-        self._waiters.append(waiter)
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def committed(error: BaseException | None) -> None:
+            if waiter.done():
+                return
+            if error is None:
+                waiter.set_result(None)
+            else:
+                waiter.set_exception(error)
+
+        self.after_commit(committed)
         await waiter
 
     def after_commit(self, callback: Callable[[BaseException | None], None]) -> None:

@@ -50,7 +50,8 @@ _scopes: dict[str, tuple[str, str, str, str, list[str], bool]] = {}
 
 def _from_header(header: str) -> SigV4Credential:
     head, sep, signature = header.rpartition("Signature=")
-    if not sep or "," in signature or " " in signature.strip():
+    signature = signature.strip()
+    if not sep or "," in signature or " " in signature:
         return _parse_header(header)
     known = _scopes.get(head)
     if known is None:
@@ -67,7 +68,7 @@ def _from_header(header: str) -> SigV4Credential:
             _scopes.clear()
         _scopes[head] = known
     access_key, date, region, service, signed, complete = known
-    return SigV4Credential(access_key, date, region, service, signed, signature.strip(), False, complete)
+    return SigV4Credential(access_key, date, region, service, signed, signature, False, complete)
 
 
 def _parse_header(header: str) -> SigV4Credential:

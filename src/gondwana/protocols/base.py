@@ -27,23 +27,25 @@ class WireProtocol:
 
         Valid input (nearly all of it) is bound once without building member paths; at the first
         violation the request is decoded and bound again with paths, to word every violation."""
-        params = self.decode(op, request)
-        binder = op.binder(self.input_codec)
-        if binder is None:
-            return params
         try:
-            return binder(params, None, [])  # type: ignore[no-any-return]
+            return self.bind(service, op, self.decode(op, request), [], path=None)
         except NeedPaths:
             return self.bind(service, op, self.decode(op, request), [])
 
     def bind(
-        self, service: Service, op: OperationSpec, params: dict[str, Any], violations: list[Violation]
+        self,
+        service: Service,
+        op: OperationSpec,
+        params: dict[str, Any],
+        violations: list[Violation],
+        path: str | None = "",
     ) -> dict[str, Any]:
         """Check `params` against the input shape, adding to the violations the decoding found;
-        any violation becomes the service's validation error."""
+        any violation becomes the service's validation error. With `path` None no member paths
+        are built, and the first violation raises NeedPaths instead."""
         binder = op.binder(self.input_codec)
         if binder is not None:
-            binder(params, "", violations)
+            binder(params, path, violations)
         if violations:
             raise service.validation_error(violations)
         return params

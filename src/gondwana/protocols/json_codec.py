@@ -15,13 +15,19 @@ import orjson
 import pybase64
 
 
+def epoch_number(value: Any) -> float | int:
+    """A timestamp as the AWS JSON protocols send it: epoch seconds, milliseconds at most."""
+    if isinstance(value, dt.datetime):
+        value = value.timestamp()
+    return int(value) if float(value).is_integer() else round(float(value), 3)
+
+
 def _convert(value: Any) -> Any:
     """What the models' blobs (bytes: base64) and timestamps (datetimes: epoch seconds) become."""
     if isinstance(value, bytes | bytearray | memoryview):
         return pybase64.b64encode_as_string(value)
     if isinstance(value, dt.datetime):
-        seconds = value.timestamp()
-        return int(seconds) if seconds.is_integer() else round(seconds, 3)
+        return epoch_number(value)
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 

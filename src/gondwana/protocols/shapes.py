@@ -23,6 +23,7 @@ from typing import Any
 import pybase64
 
 from gondwana.protocols.errors import Violation, serialization_error
+from gondwana.protocols.json_codec import epoch_number
 from gondwana.protocols.model import lower_camel
 
 Binder = Callable[[Any, str | None, list[Violation]], Any]  # path None: the fast pass (NeedPaths)
@@ -223,7 +224,7 @@ class _Compiler:
         checks = _constraint_checks(kind, shape)
         convert = _converter(kind, self.codec)
         if kind == "string":
-            return _string_binder(shape, checks)
+            return _string_binder(shape, convert, checks)
         if kind in ("integer", "long", "short", "byte"):
             return _integer_binder(shape, convert, checks)
 
@@ -246,17 +247,23 @@ class _Compiler:
 # one expression and call the worded checks only when one fails.
 
 
-def _string_binder(shape: dict[str, Any], checks: Any) -> Binder:
+def _pattern(shape: dict[str, Any]) -> re.Pattern[str] | None:
+    """The shape's pattern compiled, or None (none, or a Java-only construct: then AWS's own check
+    is the service's job)."""
+    try:
+        return re.compile(shape["pattern"]) if "pattern" in shape else None
+    except re.error:
+        return None
+
+
+def _string_binder(shape: dict[str, Any], convert: Callable[[Any], Any], checks: Any) -> Binder:
     lo, hi = shape.get("min", 0), shape.get("max", float("inf"))
     allowed = frozenset(shape["enum"]) if "enum" in shape else None
-    try:
-        regex = re.compile(shape["pattern"]) if "pattern" in shape else None
-    except re.error:
-        regex = None  # as _constraint_checks: a Java-only construct is the service's to check
+    regex = _pattern(shape)
 
     def bind_string(value: Any, path: str | None, errs: list[Violation]) -> Any:
         if type(value) is not str:
-            raise serialization_error(f"{_kind(value)} cannot be converted to String")
+            convert(value)  # SerializationException
         if checks is not None and (
             not lo <= len(value) <= hi
             or (allowed is not None and value not in allowed)
@@ -396,11 +403,8 @@ def _constraint_checks(
                 _violate(e, "enum", p, v, text)
 
         checks.append(enum)
-    if kind == "string" and "pattern" in shape:
-        try:
-            regex = re.compile(shape["pattern"])
-        except re.error:
-            regex = None  # a Java-only construct; AWS's own check is the service's job then
+    if kind == "string":
+        regex = _pattern(shape)
         if regex is not None:
             ptext = "Member must satisfy regular expression pattern: " + shape["pattern"]
 
@@ -442,12 +446,6 @@ def epoch_millis(value: Any) -> int:
     if isinstance(value, dt.datetime):
         value = value.timestamp()
     return round(float(value) * 1000)
-
-
-def epoch_number(value: Any) -> float | int:
-    if isinstance(value, dt.datetime):
-        value = value.timestamp()
-    return int(value) if float(value).is_integer() else round(float(value), 3)
 
 
 # Blobs (bytes) and datetimes are converted by json_codec.dumps as it meets them, so JSON results

@@ -13,6 +13,12 @@ from botocore.config import Config
 from tests.conftest import CLIENT_CONFIG
 from tests.support.server import ServerProcess
 
+# A global secondary index on "g" projecting everything, which several tests give their table.
+GSI_BY_G = {
+    "IndexName": "by-g",
+    "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+    "Projection": {"ProjectionType": "ALL"},
+}
 RAW = Config(retries={"max_attempts": 1}, parameter_validation=False)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.conftest import make_client
-from tests.dynamodb.conftest import create
+from tests.dynamodb.conftest import GSI_BY_G, create
 
 PAD = "x" * 1500  # two write units per item
 
@@ -31,13 +31,7 @@ def test_batch_of_mixed_writes_keeps_indexes_counters_capacity_and_stream(ddb: A
         ddb,
         more_attrs={"g": "S"},
         StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": "by-g",
-                "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
+        GlobalSecondaryIndexes=[GSI_BY_G],
     )
     first = ddb.batch_write_item(
         RequestItems={name: [{"PutRequest": {"Item": _item(i, "a")}} for i in range(10)]},

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.conftest import make_client
-from tests.dynamodb.conftest import create
+from tests.dynamodb.conftest import GSI_BY_G, create
 
 
 def test_kill_9_keeps_items_indexes_streams_and_tokens(fresh_server: Any) -> None:
@@ -17,13 +17,7 @@ def test_kill_9_keeps_items_indexes_streams_and_tokens(fresh_server: Any) -> Non
         range_key=("r", "N"),
         more_attrs={"g": "S"},
         StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": "by-g",
-                "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
+        GlobalSecondaryIndexes=[GSI_BY_G],
     )
     for i in range(30):
         ddb.put_item(TableName=name, Item={"id": {"S": "h"}, "r": {"N": str(i)}, "g": {"S": f"g{i % 3}"}})

@@ -10,6 +10,7 @@ service changes.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
@@ -55,8 +56,22 @@ class Store:
         raise NotImplementedError
 
     async def flushed(self) -> None:
-        """Return once everything written so far is committed (at once when nothing is pending)."""
-        raise NotImplementedError
+        """Return once everything written so far is committed (at once when nothing is pending);
+        raises the commit's error if it fails."""
+        if not self.pending:
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def committed(error: BaseException | None) -> None:
+            if waiter.done():
+                return
+            if error is None:
+                waiter.set_result(None)
+            else:
+                waiter.set_exception(error)
+
+        self.after_commit(committed)
+        await waiter
 
     def after_commit(self, callback: Callable[[BaseException | None], None]) -> None:
         """Call `callback(None)` once everything written so far is committed, or with the error if

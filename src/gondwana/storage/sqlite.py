@@ -163,22 +163,6 @@ class SqliteStore(Store):
     def pending(self) -> bool:
         return self._open
 
-    async def flushed(self) -> None:
-        if not self._open:
-            return
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-        def committed(error: BaseException | None) -> None:
-            if waiter.done():
-                return
-            if error is None:
-                waiter.set_result(None)
-            else:
-                waiter.set_exception(error)
-
-        self.after_commit(committed)
-        await waiter
-
     def after_commit(self, callback: Callable[[BaseException | None], None]) -> None:
         if self._open:
             self._callbacks.append(callback)

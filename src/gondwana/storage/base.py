@@ -3,7 +3,7 @@
 Services write portable SQL (`?` placeholders, TEXT/INTEGER/REAL/BLOB columns, no engine-specific
 functions) against their own tables only, which they declare through `register()` as a list of
 migrations. Every change happens inside `transaction()`; the store commits changes in groups
-and a response is released only after `flushed()` says its changes are on disk. A PostgreSQL
+and a response is released only after `after_commit` says its changes are on disk. A PostgreSQL
 backend implements this same class (translating placeholders and BLOB→BYTEA in DDL) and no
 service changes.
 """

@@ -1,8 +1,8 @@
 """The embedded store: one SQLite connection in WAL mode, used from the event-loop thread.
 
 Group commit: the first change in a loop iteration opens a transaction and schedules its COMMIT
-for the end of the iteration; every request that wrote (or read) meanwhile awaits `flushed()`
-before its response goes out, so one commit (and, in strict mode, one fsync) serves them all.
+for the end of the iteration; every request that wrote (or read) meanwhile is answered from an
+`after_commit` callback, so one commit (and, in strict mode, one fsync) serves them all.
 Each unit of change is a SAVEPOINT, so a failing request rolls back only its own writes.
 
 Durability: `normal` (synchronous=NORMAL) keeps every acknowledged change across a process crash

@@ -3,7 +3,8 @@
 Group commit: the first change in a loop iteration opens a transaction and schedules its COMMIT
 for the end of the iteration; every request that wrote (or read) meanwhile is answered from an
 `after_commit` callback, so one commit (and, in strict mode, one fsync) serves them all.
-Each unit of change is a SAVEPOINT, so a failing request rolls back only its own writes.
+A unit of change that fails rolls back only its own writes: the first unit of a transaction with
+ROLLBACK, a later or nested one to its SAVEPOINT.
 
 Durability: `normal` (synchronous=NORMAL) keeps every acknowledged change across a process crash
 or kill -9, as the WAL is written before the response; `strict` (synchronous=FULL) also fsyncs
@@ -19,6 +20,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +53,8 @@ class SqliteStore(Store):
         )
         self._components: list[str] = []
         self._depth = 0
+        self._units: list[bool] = []  # per open unit: whether it is a savepoint
+        self._unit = _Unit(self)
         self._open = False
         self._callbacks: list[Callable[[BaseException | None], None]] = []
         self._closed = False
@@ -87,25 +91,33 @@ class SqliteStore(Store):
 
     # ---- changes -------------------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
-        if not self._open:
+    def transaction(self) -> AbstractContextManager[None]:
+        return self._unit
+
+    def _begin_unit(self) -> None:
+        if self._open:
+            self._conn.execute(_SAVEPOINT[self._depth])
+            self._units.append(True)
+        else:  # the unit is the whole transaction so far: undone by ROLLBACK, no savepoint needed
             self._conn.execute("BEGIN IMMEDIATE")
             self._open = True
             self._schedule_commit()
-        name = f"u{self._depth}"
-        self._conn.execute(f"SAVEPOINT {name}")
+            self._units.append(False)
         self._depth += 1
-        try:
-            yield
-        except BaseException:
-            self._conn.execute(f"ROLLBACK TO {name}")
-            self._conn.execute(f"RELEASE {name}")
-            raise
-        else:
-            self._conn.execute(f"RELEASE {name}")
-        finally:
-            self._depth -= 1
+
+    def _end_unit(self, failed: bool) -> None:
+        self._depth -= 1
+        savepoint = self._units.pop()
+        if savepoint:
+            if failed:
+                self._conn.execute(_ROLLBACK_TO[self._depth])
+            self._conn.execute(_RELEASE[self._depth])
+        elif failed:
+            self._conn.execute("ROLLBACK")
+            self._open = False
+            callbacks, self._callbacks = self._callbacks, []
+            for callback in callbacks:  # nothing of theirs was written: nothing left to wait for
+                callback(None)
 
     def _schedule_commit(self) -> None:
         try:
@@ -188,6 +200,27 @@ class SqliteStore(Store):
             self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self._conn.close()
         self._closed = True
+
+
+_SAVEPOINT = [f"SAVEPOINT u{depth}" for depth in range(64)]
+_ROLLBACK_TO = [f"ROLLBACK TO u{depth}" for depth in range(64)]
+_RELEASE = [f"RELEASE u{depth}" for depth in range(64)]
+
+
+class _Unit:
+    """`store.transaction()`: one reusable context manager (the nesting is kept by the store),
+    cheaper than a generator-based one on every write."""
+
+    __slots__ = ("_store",)
+
+    def __init__(self, store: SqliteStore) -> None:
+        self._store = store
+
+    def __enter__(self) -> None:
+        self._store._begin_unit()
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        self._store._end_unit(kind is not None)
 
 
 class Checkpointer:

@@ -1,0 +1,105 @@
+"""The embedded store's units of change within one group commit: a failing unit undoes only its
+own writes, whether it opened the transaction (ROLLBACK) or joined it (SAVEPOINT)."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from gondwana.storage.sqlite import SqliteStore
+
+
+class Boom(Exception):
+    pass
+
+
+def _put(store: SqliteStore, key: str, fail: bool = False) -> None:
+    try:
+        with store.transaction():
+            store.execute("INSERT INTO units_rows (k) VALUES (?)", (key,))
+            if fail:
+                raise Boom(key)
+    except Boom:
+        pass
+
+
+def _committed(path: Path) -> list[str]:
+    with sqlite3.connect(path) as conn:
+        return sorted(k for (k,) in conn.execute("SELECT k FROM units_rows"))
+
+
+@pytest.mark.parametrize(
+    ("steps", "kept"),
+    [
+        ([("a", False), ("b", True), ("c", False)], ["a", "c"]),  # a later unit fails
+        ([("a", True), ("b", False), ("c", False)], ["b", "c"]),  # the unit that opened it fails
+        ([("a", True), ("b", True), ("c", False)], ["c"]),
+        ([("a", False), ("b", False), ("c", True)], ["a", "b"]),
+    ],
+)
+def test_a_failing_unit_undoes_only_its_writes(
+    tmp_path: Path, steps: list[tuple[str, bool]], kept: list[str]
+) -> None:
+    path = tmp_path / "units.db"
+
+    async def scenario() -> list[BaseException | None]:
+        store = SqliteStore(path)
+        store.register("units", ["CREATE TABLE units_rows (k TEXT PRIMARY KEY)"])
+        outcomes: list[BaseException | None] = []
+        for key, fail in steps:  # all in one loop iteration: one group commit
+            _put(store, key, fail)
+            store.after_commit(outcomes.append)
+        await store.flushed()
+        await asyncio.sleep(0)
+        store.close()
+        return outcomes
+
+    outcomes = asyncio.run(scenario())
+    assert outcomes == [None] * len(steps)  # every waiter is answered, none with an error
+    assert _committed(path) == kept
+
+
+def test_a_failing_nested_unit_keeps_the_enclosing_writes(tmp_path: Path) -> None:
+    path = tmp_path / "nested.db"
+
+    async def scenario() -> None:
+        store = SqliteStore(path)
+        store.register("units", ["CREATE TABLE units_rows (k TEXT PRIMARY KEY)"])
+        with store.transaction():
+            store.execute("INSERT INTO units_rows (k) VALUES ('outer')")
+            _put(store, "inner", fail=True)
+            _put(store, "inner-ok")
+        with pytest.raises(Boom), store.transaction():
+            store.execute("INSERT INTO units_rows (k) VALUES ('doomed')")
+            _put(store, "doomed-inner")
+            raise Boom("outer fails after its nested unit succeeded")
+        await store.flushed()
+        store.close()
+
+    asyncio.run(scenario())
+    assert _committed(path) == ["inner-ok", "outer"]
+
+
+def test_a_waiter_of_a_rolled_back_transaction_is_released(tmp_path: Path) -> None:
+    """A unit that opened the transaction registers a waiter, then fails: the transaction is gone,
+    so the waiter is answered at once instead of waiting for a commit that never comes."""
+
+    async def scenario() -> list[BaseException | None]:
+        store = SqliteStore(tmp_path / "waiter.db")
+        store.register("units", ["CREATE TABLE units_rows (k TEXT PRIMARY KEY)"])
+        seen: list[BaseException | None] = []
+        try:
+            with store.transaction():
+                store.execute("INSERT INTO units_rows (k) VALUES ('x')")
+                store.after_commit(seen.append)
+                raise Boom("x")
+        except Boom:
+            pass
+        assert not store.pending
+        store.close()
+        return seen
+
+    assert asyncio.run(scenario()) == [None]

@@ -25,7 +25,7 @@ from gondwana.protocols.routing import NotFound, Router, protocol_for
 from gondwana.runtime import Runtime
 from gondwana.server.context import RequestContext, region_from_host
 from gondwana.server.internal import InternalApi
-from gondwana.server.messages import ABORT, Request, Response
+from gondwana.server.messages import ABORT, Pending, Request, Response
 
 log = logging.getLogger("gondwana.request")
 
@@ -60,7 +60,7 @@ class Chain:
 
             self._verify = verify_request
 
-    def handle(self, request: Request) -> Response | Awaitable[Response]:
+    def handle(self, request: Request) -> Response | Pending | Awaitable[Response]:
         """The response, computed synchronously when nothing needs to wait (the common case: no
         task, no coroutine), or an awaitable of it (long polls, group commits, hanging faults)."""
         if request.path.startswith("/_gondwana/"):
@@ -76,24 +76,24 @@ class Chain:
             response = self._error_response(ctx, error)
         return self._complete(ctx, response)
 
-    def _complete(self, ctx: RequestContext, response: Response) -> Response | asyncio.Future[Response]:
-        """The response, or, when this loop iteration wrote, a future of it after the commit."""
+    def _complete(self, ctx: RequestContext, response: Response) -> Response | Pending:
+        """The response, or, when this loop iteration wrote, the response after the commit."""
         if self.runtime.store.pending:
             return self._when_committed(ctx, response)
         if log.isEnabledFor(logging.DEBUG):
             self._log(ctx, response)
         return response
 
-    def _when_committed(self, ctx: RequestContext, response: Response) -> asyncio.Future[Response]:
+    def _when_committed(self, ctx: RequestContext, response: Response) -> Pending:
         """A response that wrote is answered once its group commit is done, so what we acknowledge
-        is durable (a future and a callback: cheaper than a task per write)."""
-        answered: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
+        is durable (resolved from the commit's callback: no future, no task per write)."""
+        answered = Pending()
 
         def committed(error: BaseException | None) -> None:
             final = response if error is None else self._error_response(ctx, None)
             if log.isEnabledFor(logging.DEBUG):
                 self._log(ctx, final)
-            answered.set_result(final)
+            answered.resolve(final)
 
         self.runtime.store.after_commit(committed)
         return answered

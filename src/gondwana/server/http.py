@@ -25,12 +25,12 @@ from typing import Any
 
 import httptools
 
-from gondwana.server.messages import ABORT, Request, Response
+from gondwana.server.messages import ABORT, Pending, Request, Response
 
 log = logging.getLogger("gondwana.http")
 
 # A handler answers at once when it can (no task, no coroutine) or returns an awaitable.
-Handler = Callable[[Request], "Response | Awaitable[Response]"]
+Handler = Callable[[Request], "Response | Pending | Awaitable[Response]"]
 INTERNAL_ERROR = Response(500, [("Content-Type", "text/plain")], b"internal error")
 
 MAX_BODY = 64 * 1024 * 1024
@@ -238,28 +238,23 @@ class HttpConnection(asyncio.Protocol):
             self._send(pending, keep_alive)
             return
         self._busy = True
-        if isinstance(pending, asyncio.Future):  # a write waiting for its group commit
+        if type(pending) is Pending:  # a write waiting for its group commit
             self.server.in_flight += 1
-            pending.add_done_callback(functools.partial(self._answered, keep_alive))
+            pending.then(functools.partial(self._answered, keep_alive))
         else:
             self.server.loop.create_task(self._drain(pending, keep_alive))
 
-    def _call_handler(self, request: Request) -> Response | Awaitable[Response]:
+    def _call_handler(self, request: Request) -> Response | Pending | Awaitable[Response]:
         try:
             return self.server.handler(request)
         except Exception:
             log.exception("handler failed")
             return INTERNAL_ERROR
 
-    def _answered(self, keep_alive: bool, future: asyncio.Future[Response]) -> None:
-        """The future a request returned is done: write its answer; anything less plain (an
+    def _answered(self, keep_alive: bool, response: Response) -> None:
+        """The answer a request was pending on is there: write it; anything less plain (an
         abort, a stream, requests pipelined behind it) is left to `_drain`."""
         self.server.in_flight -= 1
-        try:
-            response = future.result()
-        except Exception:
-            log.exception("handler failed")
-            response = INTERNAL_ERROR
         if self.transport is None or self.transport.is_closing():
             self._busy = False
         elif response is ABORT or response.stream is not None or self._queue:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Generator
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import parse_qsl
 
 
@@ -41,6 +42,37 @@ class Response:
     body: bytes = b""
     # When set, the body is streamed with chunked transfer encoding (event streams).
     stream: AsyncIterator[bytes] | None = None
+
+
+class Pending:
+    """A response that a callback will supply (a write's, once its group commit is done): the
+    HTTP layer registers `then` and is called back synchronously, with no future, task or extra
+    loop pass; code that prefers to wait can `await` it."""
+
+    __slots__ = ("_callbacks", "response")
+
+    def __init__(self) -> None:
+        self.response: Response | None = None
+        self._callbacks: list[Callable[[Response], None]] = []
+
+    def then(self, callback: Callable[[Response], None]) -> None:
+        if self.response is not None:
+            callback(self.response)
+        else:
+            self._callbacks.append(callback)
+
+    def resolve(self, response: Response) -> None:
+        self.response = response
+        callbacks, self._callbacks = self._callbacks, []
+        for callback in callbacks:
+            callback(response)
+
+    def __await__(self) -> Generator[Any, None, Response]:
+        if self.response is None:
+            future: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
+            self.then(lambda response: future.done() or future.set_result(response))
+            return (yield from future)
+        return self.response
 
 
 # Answer nothing and reset the connection (a region that is down in "refuse" mode).

@@ -30,7 +30,9 @@ log = logging.getLogger("gondwana.storage")
 
 
 class SqliteStore(Store):
-    def __init__(self, path: Path | None, durability: str = "normal") -> None:
+    def __init__(
+        self, path: Path | None, durability: str = "normal", checkpoint_at: int = 8 * 1024 * 1024
+    ) -> None:
         self.location = ":memory:" if path is None else str(path)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -43,7 +45,7 @@ class SqliteStore(Store):
             # Checkpoints (copying the WAL into the database, with an fsync) cost more than half of
             # a commit when they run inline; a background thread does them instead.
             self._conn.execute("PRAGMA wal_autocheckpoint=0")
-            self._checkpointer = Checkpointer(self.location)
+            self._checkpointer = Checkpointer(self.location, checkpoint_at)
         self._conn.execute(f"PRAGMA synchronous={'FULL' if durability == 'strict' else 'NORMAL'}")
         self._conn.execute("PRAGMA temp_store=MEMORY")
         self._conn.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache
@@ -143,11 +145,20 @@ class SqliteStore(Store):
             error = exc
         finally:
             self._open = False
+        if self._checkpointer is not None and self._checkpointer.rewind:
+            self._rewind_wal(self._checkpointer)
         for callback in callbacks:
             try:
                 callback(error)
             except Exception:
                 log.exception("a commit callback failed")
+
+    def _rewind_wal(self, checkpointer: Checkpointer) -> None:
+        try:
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error:
+            log.debug("WAL rewind skipped", exc_info=True)
+        checkpointer.rewind = False
 
     def _commit_now(self) -> None:
         if self._open and not self._depth:
@@ -224,13 +235,21 @@ class _Unit:
 
 
 class Checkpointer:
-    """Moves the WAL into the database from a thread of its own (PASSIVE: never blocks the writer),
-    whenever the WAL has grown past `threshold` bytes, so the event loop never pays for it."""
+    """Moves the WAL into the database from a thread of its own (PASSIVE: never blocks the
+    writer), whenever the WAL has grown past `threshold` bytes, so the event loop never pays for
+    the bulk of it.
+
+    SQLite rewinds the WAL only when a write begins with every frame copied, which a steady
+    stream of writes never allows: the WAL would grow by everything written, and every read would
+    pay for searching its index (reads and writes slowing down as the data grows). So once a
+    PASSIVE pass is done, `rewind` asks the writer to run TRUNCATE right after its next COMMIT:
+    it copies only what was appended since, and starts the WAL afresh."""
 
     def __init__(self, location: str, threshold: int = 8 * 1024 * 1024, interval: float = 0.2) -> None:
         self.wal = location + "-wal"
         self.threshold = threshold
         self.interval = interval
+        self.rewind = False  # set here, cleared by the writer once it has rewound the WAL
         self._stop = threading.Event()
         self._conn = sqlite3.connect(location, isolation_level=None, check_same_thread=False)
         self._thread = threading.Thread(target=self._run, name="gondwana-checkpoint", daemon=True)
@@ -238,9 +257,12 @@ class Checkpointer:
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
+            if self.rewind:
+                continue  # the writer has not rewound yet: stay out of its way
             try:
                 if os.path.getsize(self.wal) >= self.threshold:
                     self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                    self.rewind = True
             except (OSError, sqlite3.Error):
                 log.debug("background checkpoint skipped", exc_info=True)
 

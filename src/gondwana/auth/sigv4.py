@@ -13,14 +13,16 @@ from gondwana.server.messages import Request
 ALGORITHM = "AWS4-HMAC-SHA256"
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, frozen=True)
 class SigV4Credential:
+    """What the signature's scope says (the signature itself is checked by `verify.py`, which
+    reads it again): shared between requests with the same scope, so immutable."""
+
     access_key: str
     date: str  # YYYYMMDD from the scope
     region: str
     service: str
-    signed_headers: list[str]
-    signature: str
+    signed_headers: tuple[str, ...]
     presigned: bool = False
     # The raw scope pieces were well-formed; False when the header was present but malformed.
     complete: bool = True
@@ -45,30 +47,20 @@ def _scope(text: str) -> tuple[str, str, str, str, bool]:
 
 # The header's part before the signature repeats from request to request (same key, day, region,
 # service and signed headers): parsed once, kept in a small cache.
-_scopes: dict[str, tuple[str, str, str, str, list[str], bool]] = {}
+_scopes: dict[str, SigV4Credential] = {}
 
 
 def _from_header(header: str) -> SigV4Credential:
     head, sep, signature = header.rpartition("Signature=")
-    signature = signature.strip()
-    if not sep or "," in signature or " " in signature:
+    if not sep or "," in signature or " " in signature.strip():
         return _parse_header(header)
     known = _scopes.get(head)
     if known is None:
-        parsed = _parse_header(header)
-        known = (
-            parsed.access_key,
-            parsed.date,
-            parsed.region,
-            parsed.service,
-            parsed.signed_headers,
-            parsed.complete,
-        )
+        known = _parse_header(header)
         if len(_scopes) >= 1024:
             _scopes.clear()
         _scopes[head] = known
-    access_key, date, region, service, signed, complete = known
-    return SigV4Credential(access_key, date, region, service, signed, signature, False, complete)
+    return known
 
 
 def _parse_header(header: str) -> SigV4Credential:
@@ -84,8 +76,7 @@ def _parse_header(header: str) -> SigV4Credential:
         date=date,
         region=region,
         service=service,
-        signed_headers=[h for h in fields.get("SignedHeaders", "").split(";") if h],
-        signature=fields.get("Signature", ""),
+        signed_headers=tuple(h for h in fields.get("SignedHeaders", "").split(";") if h),
         complete=ok and algorithm == ALGORITHM and "SignedHeaders" in fields and "Signature" in fields,
     )
 
@@ -97,8 +88,7 @@ def _from_query(query: dict[str, str]) -> SigV4Credential:
         date=date,
         region=region,
         service=service,
-        signed_headers=[h for h in query.get("X-Amz-SignedHeaders", "").split(";") if h],
-        signature=query.get("X-Amz-Signature", ""),
+        signed_headers=tuple(h for h in query.get("X-Amz-SignedHeaders", "").split(";") if h),
         presigned=True,
         complete=ok and query.get("X-Amz-Algorithm") == ALGORITHM and "X-Amz-Signature" in query,
     )

@@ -83,8 +83,7 @@ class DataPlane:
         if self.throttle.enabled:
             self.throttle.admit_write(stream, shard, len(data), now)
         counter = stream.seq = stream.seq + 1
-        with self.store.transaction():
-            records.append_one(self.store, stream.id, shard, counter, key, data, size, now)
+        records.append_one(self.store, stream.id, shard, counter, key, data, size, now)
         self.records_arrived(stream.id)
         suffix, name = routes.labels[position]
         result = {"ShardId": name, "SequenceNumber": f"{records.SEQ_PREFIX}{counter:036d}{suffix}"}

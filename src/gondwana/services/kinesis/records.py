@@ -171,8 +171,8 @@ def append(store: Store, stream_id: int, blocks: dict[int, Block], now: float) -
 def append_one(
     store: Store, stream_id: int, shard: int, counter: int, key: str, data: bytes, size: int, now: float
 ) -> None:
-    """Store a block of one record (PutRecord): one insert, nothing to pack."""
-    store.execute(
+    """Store a block of one record (PutRecord): one insert, nothing to pack, a unit of its own."""
+    store.write(
         _INSERT,
         (stream_id, shard, counter, counter, arrival_time(now), size, b"", b"", _keys_json([key]), data),
     )

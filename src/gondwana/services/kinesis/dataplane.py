@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from gondwana.protocols.errors import ServiceError
 from gondwana.server.context import RequestContext
-from gondwana.services.kinesis import errors, records
+from gondwana.services.kinesis import errors, records, timeline
 from gondwana.services.kinesis.iterators import (
     ITERATOR_TTL,
     decode_iterator,
@@ -225,7 +225,7 @@ class DataPlane:
                 "The timestampInMillis parameter cannot be greater than the currentTimestampInMillis. "
                 f"timestampInMillis: {int(at * 1000)}, currentTimestampInMillis: {int(now * 1000)}"
             )
-        first = records.first_at(self.store, stream.id, shard.idx, at)
+        first = timeline.first_at(self.store, stream.id, shard.idx, at)
         after = (first - 1) if first is not None else max(stream.seq, shard.start_seq)
         return after if shard.end_seq is None else min(after, shard.end_seq)
 

@@ -244,36 +244,12 @@ def _within(
     return stop, size
 
 
-_LAST = "(SELECT MAX(last_seq) FROM kinesis_blocks WHERE stream_id = ? AND shard = ?)"
-_KEEP_COUNTER = f"UPDATE kinesis_streams SET seq = {_LAST} WHERE id = ? AND seq < {_LAST}"
 # The stream's counter as its row is read (kinesis_streams aliased t): the highest last counter of
 # its shards' blocks, one index seek per shard (the stream row's own `seq` is the floor).
 COUNTER = (
     "(SELECT MAX((SELECT MAX(b.last_seq) FROM kinesis_blocks b WHERE b.stream_id = h.stream_id "
     "AND b.shard = h.idx)) FROM kinesis_shards h WHERE h.stream_id = t.id)"
 )
-
-
-def first_at(store: Store, stream_id: int, shard: int, at: float) -> int | None:
-    """The counter of the first record that arrived at or after `at`: two index seeks (the earliest
-    such arrival, then the lowest counter among blocks of that same millisecond)."""
-    row = store.query_one(
-        "SELECT MIN(first_seq) FROM kinesis_blocks WHERE stream_id = ? AND shard = ? AND arrival = "
-        "(SELECT MIN(arrival) FROM kinesis_blocks WHERE stream_id = ? AND shard = ? AND arrival >= ?)",
-        (stream_id, shard, stream_id, shard, at),
-    )
-    return None if row is None else row[0]
-
-
-def trim(store: Store, stream_id: int, shard: int, cutoff: float) -> int:
-    """Delete the records that fell out of retention (a block's records share their arrival),
-    after writing the shard's highest counter into the stream row if it is higher (the counter
-    must survive its records)."""
-    store.execute(_KEEP_COUNTER, (stream_id, shard, stream_id, stream_id, shard))
-    return store.execute(
-        "DELETE FROM kinesis_blocks WHERE stream_id = ? AND shard = ? AND arrival < ?",
-        (stream_id, shard, cutoff),
-    )
 
 
 def to_blocks(store: Store) -> None:

@@ -125,3 +125,29 @@ def test_schema_versions_are_recorded(fresh_server: Callable[..., ServerProcess]
     assert rows["echo"] == 1
     proc.restart()  # migrations already applied: starts cleanly again
     assert proc.call("GET", "/_gondwana/health")["version"] == "0.1.0"
+
+
+def test_a_one_statement_unit_is_atomic_and_joins_the_group(tmp_path: Any) -> None:
+    """store.write runs without a savepoint: a statement that fails must leave none of its rows,
+    and the writes around it in the same group still commit (the real SQLite store, on disk)."""
+    import asyncio
+    import sqlite3
+
+    from gondwana.storage.sqlite import SqliteStore
+
+    async def scenario() -> None:
+        store = SqliteStore(tmp_path / "units.db")
+        store.register("units", ["CREATE TABLE units_t (k INTEGER PRIMARY KEY)"])
+        assert store.write("INSERT INTO units_t (k) VALUES (?)", (1,)) == 1
+        with pytest.raises(sqlite3.IntegrityError):  # row 2 goes in, then row 1 collides
+            store.write("INSERT INTO units_t (k) VALUES (?), (?)", (2, 1))
+        with store.transaction():
+            store.write("INSERT INTO units_t (k) VALUES (?)", (3,))  # inside a unit: part of it
+        assert store.pending
+        await store.flushed()
+        assert not store.pending
+        store.close()
+
+    asyncio.run(scenario())
+    rows = sqlite3.connect(tmp_path / "units.db").execute("SELECT k FROM units_t ORDER BY k").fetchall()
+    assert rows == [(1,), (3,)]

@@ -71,10 +71,14 @@ def test_records_of_the_row_per_record_layout_are_migrated(fresh_server: Any, tm
     )
     proc.stop()
     db = sqlite3.connect(data / "gondwana.db", isolation_level=None)
-    blocks = db.execute("SELECT stream_id, shard, seqs, offsets, pkeys, data, arrival FROM kinesis_blocks")
+    blocks = db.execute(
+        "SELECT stream_id, shard, first_seq, last_seq, seqs, offsets, pkeys, data, arrival FROM kinesis_blocks"
+    )
     rows = []
-    for stream_id, shard, seqs, offsets, keys, blob, arrival in blocks.fetchall():
-        counters, ends = array("q", seqs), array("q", offsets)
+    for stream_id, shard, first, last, seqs, offsets, keys, blob, arrival in blocks.fetchall():
+        # empty counters run first..last without a gap; empty offsets: one record, the whole data
+        counters = array("q", seqs) or range(first, last + 1)
+        ends = array("q", offsets) or [0, len(blob)]
         for i, (counter, key) in enumerate(zip(counters, json.loads(keys), strict=True)):
             rows.append((stream_id, shard, counter, arrival, key, blob[ends[i] : ends[i + 1]]))
     db.executescript(
@@ -101,3 +105,31 @@ def test_records_of_the_row_per_record_layout_are_migrated(fresh_server: Any, tm
     kinesis.put_record(StreamName="m", Data=b"after", PartitionKey=KEYS[0])
     got = _read(kinesis, _iterator(kinesis, "m", puts["Records"][0]["ShardId"], "TRIM_HORIZON"))
     assert got[-1]["Data"] == b"after"
+
+
+def test_gapless_and_one_record_blocks_read_back_from_any_position(kinesis: Any, new_stream: Any) -> None:
+    """One-shard writes store no counters (they run without a gap) and PutRecord no offsets either:
+    reads cut them into records the same way, from any position and with any limit."""
+    name = new_stream(1)
+    shard = "shardId-000000000000"
+    written: list[tuple[str, bytes]] = []
+    for n in (7, 1, 0, 0, 5):
+        if n:
+            entries = [
+                {"Data": f"b{len(written) + k}".encode() * (k + 1), "PartitionKey": f"k{k}"} for k in range(n)
+            ]
+            out = kinesis.put_records(StreamName=name, Records=entries)["Records"]
+            written += [(o["SequenceNumber"], e["Data"]) for o, e in zip(out, entries, strict=True)]
+        else:
+            data = f"one{len(written)}".encode()
+            written.append(
+                (kinesis.put_record(StreamName=name, Data=data, PartitionKey="p")["SequenceNumber"], data)
+            )
+    for limit in (None, 1, 3, 4):
+        got = _read(kinesis, _iterator(kinesis, name, shard, "TRIM_HORIZON"), limit)
+        assert [(r["SequenceNumber"], r["Data"]) for r in got] == written
+    for i, (seq, _) in enumerate(written):
+        at = _iterator(kinesis, name, shard, "AT_SEQUENCE_NUMBER", StartingSequenceNumber=seq)
+        assert [r["SequenceNumber"] for r in _read(kinesis, at, 2)] == [w[0] for w in written[i:]]
+        after = _iterator(kinesis, name, shard, "AFTER_SEQUENCE_NUMBER", StartingSequenceNumber=seq)
+        assert [r["SequenceNumber"] for r in _read(kinesis, after)] == [w[0] for w in written[i + 1 :]]

@@ -115,3 +115,29 @@ def test_reset_wipes_streams_and_keeps_serving(fresh_server: Any) -> None:
         assert exc.response["Error"]["Code"] == "InvalidArgumentException"
     put = kinesis.put_record(StreamName="r", Data=b"x", PartitionKey="k")
     assert put["ShardId"] == SHARD
+
+
+def test_counter_outlives_trimmed_records_and_kill(fresh_server: Any, tmp_path: Any) -> None:
+    """A write stores only its block; the stream's counter must still never go back, even once
+    retention has deleted every block that carried it and the process died."""
+    import sqlite3
+
+    data = tmp_path / "counter"
+    proc = fresh_server(data_dir=data)
+    kinesis = make_client(proc.url, "kinesis")
+    kinesis.create_stream(StreamName="c", ShardCount=2)
+    written = [kinesis.put_record(StreamName="c", Data=b"x", PartitionKey=f"k{i}") for i in range(6)]
+    highest = max(int(w["SequenceNumber"][2:38]) for w in written)
+    proc.advance_clock(25 * 3600)  # past the 24 h retention: the sweep deletes every block
+    kinesis.list_streams()
+    proc.kill()
+    db = sqlite3.connect(data / "gondwana.db")
+    assert db.execute("SELECT COUNT(*) FROM kinesis_blocks").fetchone() == (0,)
+    db.close()
+
+    proc.restart()
+    kinesis = make_client(proc.url, "kinesis")
+    after = kinesis.put_record(StreamName="c", Data=b"y", PartitionKey="k0")
+    assert int(after["SequenceNumber"][2:38]) == highest + 1
+    batch = kinesis.put_records(StreamName="c", Records=[{"Data": b"z", "PartitionKey": "k1"}])
+    assert int(batch["Records"][0]["SequenceNumber"][2:38]) == highest + 2

@@ -34,6 +34,12 @@ class Store:
         """Run one statement; returns the number of rows changed."""
         raise NotImplementedError
 
+    def write(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """A unit of change of one statement: `execute` inside `transaction()`, which a backend may
+        run without a savepoint (a single statement is atomic on its own)."""
+        with self.transaction():
+            return self.execute(sql, params)
+
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         raise NotImplementedError
 

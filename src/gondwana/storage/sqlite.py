@@ -121,6 +121,15 @@ class SqliteStore(Store):
             for callback in callbacks:  # nothing of theirs was written: nothing left to wait for
                 callback(None)
 
+    def write(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """One statement as a unit of its own, with no savepoint: a statement that fails leaves
+        nothing behind (SQLite undoes it alone), and the group it joined goes on."""
+        if not self._open:
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._open = True
+            self._schedule_commit()
+        return self._conn.execute(sql, params).rowcount
+
     def _schedule_commit(self) -> None:
         try:
             loop = asyncio.get_running_loop()

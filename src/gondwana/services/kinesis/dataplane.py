@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING, Any
 
 from gondwana.protocols.errors import ServiceError
 from gondwana.server.context import RequestContext
-from gondwana.services.kinesis import errors, records
+from gondwana.services.kinesis import errors, records, timeline
 from gondwana.services.kinesis.iterators import (
     ITERATOR_TTL,
     decode_iterator,
     encode_iterator,
     expired_message,
 )
-from gondwana.services.kinesis.shards import MAX_HASH, Shard, hash_of, route, shard_id, shard_index
+from gondwana.services.kinesis.shards import MAX_HASH, Shard, hash_of, shard_id, shard_index
 from gondwana.services.kinesis.streams import Stream
 
 if TYPE_CHECKING:
@@ -55,8 +55,18 @@ class DataPlane:
 
     def put_record(self: KinesisService, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         stream = self.streams.find_writable(ctx, params)
-        hash_key = self._hash_key(params, "")
-        size = self._check_size(stream, params)
+        data = params["Data"]
+        key = params.get("PartitionKey")
+        if key is None or params.get("ExplicitHashKey") is not None:
+            hash_key = self._hash_key(params, "")
+            size = self._check_size(stream, params)
+            key = params.get("PartitionKey", "")
+        else:  # the common case: the key is hashed and measured from one encoding
+            encoded = key.encode("utf-8")
+            hash_key = int.from_bytes(hashlib.md5(encoded, usedforsecurity=False).digest(), "big")
+            size = len(data) + len(encoded)
+            if size > stream.max_record_kib * 1024:
+                self._check_size(stream, params)  # raises, in AWS's words
         ordering = params.get("SequenceNumberForOrdering")
         if ordering is not None:
             parsed = records.parse_seq(ordering)
@@ -66,22 +76,20 @@ class DataPlane:
                     f"under account {stream.account} is invalid."
                 )
         errors.dry_run_check(params)
-        starts, ranges = self.shards.open_ranges(stream.id)
-        shard = route(starts, ranges, hash_key)
+        routes = self.shards.routes(stream.id)
+        position = routes.position(hash_key)
+        shard = routes.shards[position]
         now = self.runtime.now()
-        self.throttle.admit_write(stream, shard, len(params["Data"]), now)
-        with self.store.transaction():
-            counter = stream.seq + 1
-            stream.seq = counter
-            self.streams.save_seq(stream)
-            block = records.Block([counter], [params.get("PartitionKey", "")], [params["Data"]], size)
-            records.append(self.store, stream.id, {shard: block}, now)
+        if self.throttle.enabled:
+            self.throttle.admit_write(stream, shard, len(data), now)
+        counter = stream.seq = stream.seq + 1
+        records.append_one(self.store, stream.id, shard, counter, key, data, size, now)
         self.records_arrived(stream.id)
-        return {
-            "ShardId": shard_id(shard),
-            "SequenceNumber": records.format_seq(stream.id, counter, shard),
-            **self._result_extra(stream),
-        }
+        suffix, name = routes.labels[position]
+        result = {"ShardId": name, "SequenceNumber": f"{records.SEQ_PREFIX}{counter:036d}{suffix}"}
+        if stream.encryption == "KMS":
+            result["EncryptionType"] = "KMS"
+        return result
 
     def _measure(
         self: KinesisService, stream: Stream, entries: list[dict[str, Any]]
@@ -116,11 +124,13 @@ class DataPlane:
                 "for the PutRecords request."
             )
         errors.dry_run_check(params)
-        starts, ranges = self.shards.open_ranges(stream.id)
-        if len(ranges) == 1:
-            targets = [ranges[0][0]] * len(entries)
+        routes = self.shards.routes(stream.id)
+        if len(routes.shards) == 1:
+            positions = [0] * len(entries)
         else:
-            targets = [ranges[bisect_right(starts, h) - 1][0] for h in hashes]
+            starts = routes.starts
+            positions = [bisect_right(starts, h) - 1 for h in hashes]
+        targets = list(map(routes.shards.__getitem__, positions))
         data = [entry["Data"] for entry in entries]
         now = self.runtime.now()
         failed = 0
@@ -132,18 +142,17 @@ class DataPlane:
             if failed:
                 kept = [i for i, ok in enumerate(accepted) if ok]
                 stored = [targets[i] for i in kept]
+                positions = [positions[i] for i in kept]
                 keys, data, sizes = [keys[i] for i in kept], [data[i] for i in kept], [sizes[i] for i in kept]
         first = stream.seq + 1
-        labels = self.shards.labels(stream.id)
         prefix = records.SEQ_PREFIX
         results: list[dict[str, Any]] = [
             {"SequenceNumber": f"{prefix}{counter:036d}{suffix}", "ShardId": name}
-            for counter, (suffix, name) in zip(count(first), map(labels.__getitem__, stored))
+            for counter, (suffix, name) in zip(count(first), map(routes.labels.__getitem__, positions))
         ]
         if stored:
+            stream.seq = first + len(stored) - 1
             with self.store.transaction():
-                stream.seq = first + len(stored) - 1
-                self.streams.save_seq(stream)
                 records.append(self.store, stream.id, records.group(first, stored, keys, data, sizes), now)
             self.records_arrived(stream.id)
         if failed:
@@ -216,7 +225,7 @@ class DataPlane:
                 "The timestampInMillis parameter cannot be greater than the currentTimestampInMillis. "
                 f"timestampInMillis: {int(at * 1000)}, currentTimestampInMillis: {int(now * 1000)}"
             )
-        first = records.first_at(self.store, stream.id, shard.idx, at)
+        first = timeline.first_at(self.store, stream.id, shard.idx, at)
         after = (first - 1) if first is not None else max(stream.seq, shard.start_seq)
         return after if shard.end_seq is None else min(after, shard.end_seq)
 

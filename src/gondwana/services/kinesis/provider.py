@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from gondwana.server.context import RequestContext
 from gondwana.services.base import Service
-from gondwana.services.kinesis import errors, records, storage
+from gondwana.services.kinesis import errors, storage, timeline
 from gondwana.services.kinesis.consumers import Consumers
 from gondwana.services.kinesis.control import Control
 from gondwana.services.kinesis.dataplane import DataPlane
@@ -105,7 +105,7 @@ class KinesisService(DataPlane, Subscriptions, ShardOperations, Control, Consume
         )
         with self.store.transaction():
             for stream_id, index, retention in rows:
-                records.trim(self.store, stream_id, index, now - retention * 3600)
+                timeline.trim(self.store, stream_id, index, now - retention * 3600)
 
     # ---- streams -------------------------------------------------------------------------------
 

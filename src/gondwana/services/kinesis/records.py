@@ -1,15 +1,19 @@
 """Records: sequence numbers, writes and reads.
 
 A sequence number is 56 decimal digits, like AWS's: "49", then the stream's record counter
-(36 digits), the shard index (10) and a tag of the stream (8). The counter is persisted with the
-stream and only grows, so numbers are unique, strictly increasing within a shard, and still
-compare correctly after a restart; the fixed width makes text order equal numeric order.
+(36 digits), the shard index (10) and a tag of the stream (8). The counter only grows, so numbers
+are unique, strictly increasing within a shard, and still compare correctly after a restart; the
+fixed width makes text order equal numeric order. A write stores only its block, not the counter:
+the counter is the highest of the stream row's `seq` and its blocks' last counters (`COUNTER`),
+and trimming writes the counter of the blocks it deletes into the stream row first.
 
 Records are stored in blocks: the records one call wrote to one shard (they share an arrival time)
 form one row, keyed by the counter of its last record. A PutRecords of 500 is then a few inserts,
 and a GetRecords of 10,000 a short scan of rows that are cut into records in memory, instead of
 10,000 rows. A block holds its counters and the offsets of each record in its data as little-endian
-64-bit integers, its partition keys as a JSON array, and the records' data concatenated.
+64-bit integers, its partition keys as a JSON array, and the records' data concatenated. Counters
+that run without a gap (every one-shard write) are left empty (first_seq..last_seq), and so are the
+offsets of a block of one record (the whole data), so a PutRecord packs nothing.
 """
 
 from __future__ import annotations
@@ -133,6 +137,14 @@ _INSERT = (
 )
 
 
+def _seqs_blob(counters: list[int]) -> bytes:
+    return b"" if counters[-1] - counters[0] == len(counters) - 1 else _pack(counters)
+
+
+def _offsets_blob(data: list[bytes]) -> bytes:
+    return b"" if len(data) == 1 else _pack(list(accumulate(map(len, data), initial=0)))
+
+
 def append(store: Store, stream_id: int, blocks: dict[int, Block], now: float) -> None:
     """Store one block per shard {shard index: block}, all arriving now."""
     arrival = arrival_time(now)
@@ -146,13 +158,23 @@ def append(store: Store, stream_id: int, blocks: dict[int, Block], now: float) -
                 block.counters[0],
                 arrival,
                 block.size,
-                _pack(block.counters),
-                _pack(list(accumulate(map(len, block.data), initial=0))),
+                _seqs_blob(block.counters),
+                _offsets_blob(block.data),
                 _keys_json(block.keys),
                 b"".join(block.data),
             )
             for shard, block in blocks.items()
         ],
+    )
+
+
+def append_one(
+    store: Store, stream_id: int, shard: int, counter: int, key: str, data: bytes, size: int, now: float
+) -> None:
+    """Store a block of one record (PutRecord): one insert, nothing to pack, a unit of its own."""
+    store.write(
+        _INSERT,
+        (stream_id, shard, counter, counter, arrival_time(now), size, b"", b"", _keys_json([key]), data),
     )
 
 
@@ -166,17 +188,17 @@ def read(
     size = 0
     prefix, suffix = SEQ_PREFIX, seq_suffix(stream_id, shard)
     rows = store.iterate(
-        "SELECT arrival, size, seqs, offsets, pkeys, data FROM kinesis_blocks "
+        "SELECT first_seq, last_seq, arrival, size, seqs, offsets, pkeys, data FROM kinesis_blocks "
         "WHERE stream_id = ? AND shard = ? AND last_seq > ? AND arrival >= ? ORDER BY last_seq",
         (stream_id, shard, after, cutoff),
     )
-    for arrival, block_size, seqs_blob, offsets_blob, keys_json, data in rows:
+    for first, last, arrival, block_size, seqs_blob, offsets_blob, keys_json, data in rows:
         if len(out) >= limit:
             return out, after, arrival
-        seqs = _unpack(seqs_blob)
-        start = bisect_right(seqs, after) if seqs[0] <= after else 0  # only the first block
+        seqs: Sequence[int] = _unpack(seqs_blob) if seqs_blob else range(first, last + 1)
+        start = bisect_right(seqs, after) if first <= after else 0  # only the first block
         stop = min(len(seqs), start + limit - len(out))
-        offsets = _unpack(offsets_blob)
+        offsets: Sequence[int] = _unpack(offsets_blob) if offsets_blob else (0, len(data))
         keys = json_codec.loads(keys_json)
         if start or stop < len(seqs):  # part of the block: data and UTF-8 keys of that part
             block_size = offsets[stop] - offsets[start] + sum(map(len, map(str.encode, keys[start:stop])))
@@ -210,7 +232,7 @@ def read(
 
 
 def _within(
-    size: int, offsets: array[int], keys: list[str], start: int, stop: int, taken: bool
+    size: int, offsets: Sequence[int], keys: list[str], start: int, stop: int, taken: bool
 ) -> tuple[int, int]:
     """How far records start..stop of a block fit under the 10 MiB cap, given `size` bytes already
     taken (the first record of a response always fits): (end of the fitting records, new size)."""
@@ -222,23 +244,12 @@ def _within(
     return stop, size
 
 
-def first_at(store: Store, stream_id: int, shard: int, at: float) -> int | None:
-    """The counter of the first record that arrived at or after `at`: two index seeks (the earliest
-    such arrival, then the lowest counter among blocks of that same millisecond)."""
-    row = store.query_one(
-        "SELECT MIN(first_seq) FROM kinesis_blocks WHERE stream_id = ? AND shard = ? AND arrival = "
-        "(SELECT MIN(arrival) FROM kinesis_blocks WHERE stream_id = ? AND shard = ? AND arrival >= ?)",
-        (stream_id, shard, stream_id, shard, at),
-    )
-    return None if row is None else row[0]
-
-
-def trim(store: Store, stream_id: int, shard: int, cutoff: float) -> int:
-    """Delete the records that fell out of retention (a block's records share their arrival)."""
-    return store.execute(
-        "DELETE FROM kinesis_blocks WHERE stream_id = ? AND shard = ? AND arrival < ?",
-        (stream_id, shard, cutoff),
-    )
+# The stream's counter as its row is read (kinesis_streams aliased t): the highest last counter of
+# its shards' blocks, one index seek per shard (the stream row's own `seq` is the floor).
+COUNTER = (
+    "(SELECT MAX((SELECT MAX(b.last_seq) FROM kinesis_blocks b WHERE b.stream_id = h.stream_id "
+    "AND b.shard = h.idx)) FROM kinesis_shards h WHERE h.stream_id = t.id)"
+)
 
 
 def to_blocks(store: Store) -> None:

@@ -133,32 +133,18 @@ class Shards:
             shard = self.memo[key] = Shard.from_row(row)
         return None if shard.expired(stream, now) else shard
 
-    def open_ranges(self, stream_id: int) -> tuple[list[int], list[tuple[int, int]]]:
-        """Open shards as (sorted starting hashes, [(index, ending hash)]) for routing by bisection."""
+    def routes(self, stream_id: int) -> Routes:
+        """The stream's open shards for routing writes (kept in the memo until shards change)."""
         key = ("routes", stream_id)
         found = self.memo.get(key)
         if found is None:
-            found = self.memo[key] = self._open_ranges(stream_id)
+            rows = self.store.query(
+                "SELECT start_hash, idx FROM kinesis_shards WHERE stream_id = ? AND closed IS NULL "
+                "ORDER BY start_hash",
+                (stream_id,),
+            )
+            found = self.memo[key] = Routes(stream_id, [int(r[0]) for r in rows], [r[1] for r in rows])
         return found
-
-    def labels(self, stream_id: int) -> dict[int, tuple[str, str]]:
-        """Open shards' {index: (the digits ending their sequence numbers, shard id)}."""
-        key = ("labels", stream_id)
-        found = self.memo.get(key)
-        if found is None:
-            found = self.memo[key] = {
-                index: (seq_suffix(stream_id, index), shard_id(index))
-                for index, _ in self.open_ranges(stream_id)[1]
-            }
-        return found
-
-    def _open_ranges(self, stream_id: int) -> tuple[list[int], list[tuple[int, int]]]:
-        rows = self.store.query(
-            "SELECT start_hash, end_hash, idx FROM kinesis_shards WHERE stream_id = ? AND closed IS NULL "
-            "ORDER BY start_hash",
-            (stream_id,),
-        )
-        return [int(r[0]) for r in rows], [(r[2], int(r[1])) for r in rows]
 
     def children(self, stream_id: int, index: int) -> list[Shard]:
         rows = self.store.query(
@@ -268,10 +254,20 @@ class Shards:
                 )
 
 
-def route(starts: list[int], ranges: list[tuple[int, int]], hash_key: int) -> int:
-    """The index of the open shard whose range holds `hash_key`."""
-    position = bisect.bisect_right(starts, hash_key) - 1
-    return ranges[position][0]
+class Routes:
+    """Open shards in hash-key order: the shard holding hash key h is at position
+    `bisect_right(starts, h) - 1` of `shards` (indexes) and `labels` ((the digits ending its
+    sequence numbers, its shard id)), so a write derives nothing per call."""
+
+    __slots__ = ("labels", "shards", "starts")
+
+    def __init__(self, stream_id: int, starts: list[int], shards: list[int]) -> None:
+        self.starts = starts
+        self.shards = shards
+        self.labels = [(seq_suffix(stream_id, index), shard_id(index)) for index in shards]
+
+    def position(self, hash_key: int) -> int:
+        return bisect.bisect_right(self.starts, hash_key) - 1
 
 
 def filter_shards(

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from gondwana.server.context import RequestContext
 from gondwana.services.kinesis import errors
 from gondwana.services.kinesis.memo import Memo
+from gondwana.services.kinesis.records import COUNTER
 from gondwana.storage import Store
 
 if TYPE_CHECKING:
@@ -19,6 +20,7 @@ COLUMNS = (
     "id, account, region, name, status, settle_at, mode, created, retention, encryption, key_id, metrics, "
     "max_record_kib, warm, next_shard, seq, history"
 )
+_LOAD = f"SELECT {COLUMNS}, {COUNTER} FROM kinesis_streams t"  # the counter: see records.py
 DEFAULT_RETENTION = 24
 MAX_RETENTION = 8760
 ON_DEMAND_SHARDS = 4
@@ -75,7 +77,9 @@ class Stream:
 
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> Stream:
+        """A row of `_LOAD`: the columns, then the highest counter stored in the stream's blocks."""
         values = list(row)
+        values[15] = max(values[15], values.pop() or 0)
         values[11] = json.loads(values[11])
         values[16] = json.loads(values[16])
         return cls(*values)
@@ -111,7 +115,7 @@ class Streams:
 
     def load(self, account: str, region: str, name: str) -> Stream | None:
         row = self.store.query_one(
-            f"SELECT {COLUMNS} FROM kinesis_streams WHERE account = ? AND region = ? AND name = ?",
+            f"{_LOAD} WHERE account = ? AND region = ? AND name = ?",
             (account, region, name),
         )
         if row is None:
@@ -122,7 +126,7 @@ class Streams:
         return stream
 
     def load_id(self, stream_id: int) -> Stream | None:
-        row = self.store.query_one(f"SELECT {COLUMNS} FROM kinesis_streams WHERE id = ?", (stream_id,))
+        row = self.store.query_one(f"{_LOAD} WHERE id = ?", (stream_id,))
         if row is None:
             return None
         stream = Stream.from_row(row)
@@ -163,7 +167,8 @@ class Streams:
 
     def find_writable(self, ctx: RequestContext, params: dict[str, Any]) -> Stream:
         """Data-plane calls: ACTIVE and UPDATING streams serve reads and writes. The stream is the
-        memo's shared object: callers only read it, except for advancing its counter (`save_seq`)."""
+        memo's shared object: callers only read it, except for advancing its counter (which the
+        blocks written persist: see records.py)."""
         name = self.name_of(ctx, params)
         key = ("stream", ctx.account, ctx.region, name)
         stream = self.memo.get(key)
@@ -246,10 +251,6 @@ class Streams:
             values.append(json.dumps(value) if column in ("metrics", "history") else value)
         assignments = ", ".join(f"{c} = ?" for c in columns)
         self.store.execute(f"UPDATE kinesis_streams SET {assignments} WHERE id = ?", (*values, stream.id))
-
-    def save_seq(self, stream: Stream) -> None:
-        """Persist the record counter (the memo already holds it: see memo.py)."""
-        self.store.execute("UPDATE kinesis_streams SET seq = ? WHERE id = ?", (stream.seq, stream.id))
 
     def record_event(self, stream: Stream, kind: str, now: float, allowed: int) -> bool:
         """Count an event in a rolling 24 h window (scalings, mode switches); False when over `allowed`."""

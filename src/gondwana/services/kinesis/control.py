@@ -3,6 +3,7 @@ monitoring, encryption, capacity mode, record size, limits and account settings.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from typing import TYPE_CHECKING, Any
@@ -22,7 +23,14 @@ if TYPE_CHECKING:
     from gondwana.services.kinesis.provider import KinesisService
 
 MAX_TAGS = 50
-_BAD_TAG_CHARACTER = re.compile(r"[^\u00C0-\u1FFF\u2C00-\uD7FF\w./=+\-_ @%:]")
+
+
+@functools.cache
+def _bad_tag_character() -> re.Pattern[str]:
+    """Compiled on first use: a class over much of Unicode takes milliseconds of start-up."""
+    return re.compile(r"[^\u00C0-\u1FFF\u2C00-\uD7FF\w./=+\-_ @%:]")
+
+
 MODE_SWITCHES_PER_DAY = 2
 
 
@@ -32,7 +40,7 @@ class Control:
     def check_tags(self: KinesisService, existing: set[str], tags: dict[str, str], name: str = "") -> None:
         """Tag characters, then the 50-tag limit over the existing and the new keys."""
         texts = [*tags.keys(), *tags.values()]
-        if any(_BAD_TAG_CHARACTER.search(t) for t in texts):
+        if any(_bad_tag_character().search(t) for t in texts):
             raise errors.invalid(
                 "Some tags contain invalid characters. Valid characters: "
                 "Unicode letters, digits, white space, _ . / = + - % @ :."

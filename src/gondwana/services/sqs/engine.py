@@ -56,11 +56,13 @@ def sequence_number(seq: int) -> str:
 def new_message_ids(count: int) -> list[str]:
     """Unique ids in UUID form: a random version-4 UUID drawn at start-up whose last 48 bits count
     up from a random point (uniqueness is what matters; one uuid4 per message costs microseconds)."""
-    return [f"{_ID_PREFIX}{next(_ID_COUNTER) & 0xFFFFFFFFFFFF:012x}" for _ in range(count)]
+    start = _ID_NEXT[0]
+    _ID_NEXT[0] = start + count
+    return [_ID_FORMAT % ((start + k) & 0xFFFFFFFFFFFF) for k in range(count)]
 
 
-_ID_PREFIX = str(uuid.uuid4())[:-12]
-_ID_COUNTER = itertools.count(int.from_bytes(os.urandom(6)))
+_ID_FORMAT = str(uuid.uuid4())[:-12] + "%012x"
+_ID_NEXT = [int.from_bytes(os.urandom(6))]  # the next id's counter value
 
 
 # ---- receipt handles ----------------------------------------------------------------------------
@@ -195,11 +197,9 @@ def enqueue_rows(
     """Insert messages with one statement; their seqs, in order (one multi-row INSERT takes
     consecutive AUTOINCREMENT values, so the last one tells them all).
 
-    A row holds the first PLAIN, GROUPED or FULL values of `_NEW_COLUMNS` (stored forms); `width`
-    is the widest of them.
+    Each row holds the first `width` (PLAIN, GROUPED or FULL) values of `_NEW_COLUMNS` (stored
+    forms).
     """
-    if any(len(row) != width for row in rows):
-        rows = [(*row, *(None,) * (width - len(row))) for row in rows]
     last = store.insert(
         _insert_sql(len(rows), width), [queue.id, sender_id, sent_at, *itertools.chain.from_iterable(rows)]
     )

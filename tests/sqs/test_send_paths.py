@@ -77,3 +77,32 @@ def test_fifo_plain_batch_repeated_by_a_single_send(sqs: Any, name: Any) -> None
     ]
     got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
     assert [m["Body"] for m in got] == ["m0", "m2", "m1", "m3"]  # group by group, in order
+
+
+def test_fifo_duplicate_in_a_new_group_leaves_no_trace(sqs: Any, name: Any) -> None:
+    # The original is gone (received and deleted) but its deduplication id is live: a repeat in
+    # another, empty group is accepted, names the original, and leaves that group as it was.
+    url = make_fifo(sqs, name)
+    first = sqs.send_message(QueueUrl=url, MessageBody="one", MessageGroupId="a", MessageDeduplicationId="x")
+    got = sqs.receive_message(QueueUrl=url)["Messages"]
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=got[0]["ReceiptHandle"])
+    entries = [
+        {"Id": "dup", "MessageBody": "again", "MessageGroupId": "b", "MessageDeduplicationId": "x"},
+        {"Id": "new", "MessageBody": "two", "MessageGroupId": "c", "MessageDeduplicationId": "y"},
+    ]
+    sent = {r["Id"]: r for r in sqs.send_message_batch(QueueUrl=url, Entries=entries)["Successful"]}
+    assert (sent["dup"]["MessageId"], sent["dup"]["SequenceNumber"]) == (
+        first["MessageId"],
+        first["SequenceNumber"],
+    )
+    later = sqs.send_message(
+        QueueUrl=url, MessageBody="three", MessageGroupId="b", MessageDeduplicationId="z"
+    )
+    assert int(later["SequenceNumber"]) > int(sent["new"]["SequenceNumber"])
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["MessageGroupId"])
+    assert [(m["Body"], m["Attributes"]["MessageGroupId"]) for m in got["Messages"]] == [
+        ("two", "c"),
+        ("three", "b"),
+    ]
+    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessagesNotVisible"])
+    assert attrs["Attributes"]["ApproximateNumberOfMessagesNotVisible"] == "2"

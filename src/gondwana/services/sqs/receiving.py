@@ -66,7 +66,19 @@ class ReceiveOps(SqsBase):
             return {}
         names = messages.system_names(params)
         wanted = params.get("MessageAttributeNames")
-        return {"Messages": [self._render(queue, msg, names, wanted) for msg in found]}
+        if names or wanted:
+            return {"Messages": [self._render(queue, msg, names, wanted) for msg in found]}
+        return {  # the usual case: the message alone
+            "Messages": [
+                {
+                    "MessageId": m.message_id,
+                    "ReceiptHandle": engine.receipt_handle(m, m.token or ""),
+                    "MD5OfBody": m.md5_body,
+                    "Body": m.body,
+                }
+                for m in found
+            ]
+        }
 
     def _room(self, queue: Queue, count: int) -> int:
         """How many of `count` messages may go in flight under the queue's quota (the messages in

@@ -289,7 +289,7 @@ class SendOps(SqsBase):
             else:
                 rows.append(self._full_row(out, message_ids[index], md5s[index], now, results[index]))
                 width = engine.FULL
-        if any(len(row) != width for row in rows):  # pad the narrower rows with NULLs
+        if len(rows) > 1 and any(len(row) != width for row in rows):  # pad the narrower rows with NULLs
             rows = [(*row, *(None,) * (width - len(row))) for row in rows]
         return rows, width
 

@@ -1,9 +1,8 @@
-"""SendMessage and SendMessageBatch: validation (all of it before any write), FIFO deduplication
-and ordering, delays, and the digests returned to the sender."""
+"""SendMessage and SendMessageBatch: validation (all of it before any write, a plain batch at once),
+ordering, delays, and the digests returned to the sender; FIFO deduplication is in `dedup.py`."""
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import operator
 import re
@@ -14,11 +13,10 @@ from typing import Any
 
 from gondwana.protocols.errors import ServiceError
 from gondwana.server.context import RequestContext
-from gondwana.services.sqs import engine, errors, messages
+from gondwana.services.sqs import dedup, engine, errors, messages
 from gondwana.services.sqs.common import SqsBase
 from gondwana.services.sqs.queues import Queue
 
-DEDUP_WINDOW = 300.0
 MAX_BATCH = 10
 MAX_BATCH_BYTES = 1_048_576
 ENTRY_ID = re.compile(r"[A-Za-z0-9_-]{1,80}")
@@ -241,9 +239,9 @@ class SendOps(SqsBase):
         copies: list[tuple[int, int]] = []
         if queue.fifo:
             assert group_ids is not None and dedup_ids is not None
-            fresh, copies = self._dedup_plan(queue, group_ids, dedup_ids, results, now)
+            fresh, copies = dedup.plan(store, queue, group_ids, dedup_ids, results, now)
             if not fresh:
-                self._copy_results(results, copies)
+                dedup.copy_results(results, copies)
                 return results
         if outs is None:
             visible = now + queue.number("DelaySeconds")
@@ -261,8 +259,8 @@ class SendOps(SqsBase):
         seqs = engine.enqueue_rows(store, queue, sender, now, rows, width)
         if queue.fifo:
             assert group_ids is not None and dedup_ids is not None
-            self._remember_dedup(queue, group_ids, dedup_ids, fresh, seqs, results, message_ids, now)
-            self._copy_results(results, copies)
+            dedup.remember(store, queue, group_ids, dedup_ids, fresh, seqs, results, message_ids, now)
+            dedup.copy_results(results, copies)
         return results
 
     def _rows(
@@ -317,110 +315,6 @@ class SendOps(SqsBase):
             engine.encode_system(system),
         )
 
-    def _dedup_plan(
-        self,
-        queue: Queue,
-        group_ids: list[str],
-        dedup_ids: list[str],
-        results: list[dict[str, Any]],
-        now: float,
-    ) -> tuple[Sequence[int], list[tuple[int, int]]]:
-        """FIFO: the indexes of the messages to store, and (index, index of the entry it repeats)
-        for those that repeat an earlier entry of this batch. A message whose deduplication id is
-        live is accepted but not stored: its result names the original.
-
-        With queue scope, live ids are found only when they are recorded (`_remember_dedup`), which
-        spares the usual batch a lookup; per-group scope looks first, as it also honours ids
-        recorded queue-wide before the scope changed (AWS does; queue scope does not see ids
-        recorded per group)."""
-        by_group = queue.high_throughput_dedup
-        earlier = self._deduplicated(queue, group_ids, dedup_ids, now) if by_group else {}
-        if not by_group and len(set(dedup_ids)) == len(dedup_ids):
-            return range(len(dedup_ids)), []  # the usual case: all new
-        fresh: list[int] = []
-        copies: list[tuple[int, int]] = []
-        seen: dict[tuple[str, str], int] = {}  # (scope, dedup id) -> index in this batch
-        for index, dedup_id in enumerate(dedup_ids):
-            key = (group_ids[index] if by_group else "", dedup_id)
-            if key in seen:  # a duplicate of an earlier entry of this batch: its result, once stored
-                copies.append((index, seen[key]))
-            elif key in earlier:  # accepted, but not delivered again: the sender sees the original
-                result = results[index]
-                result["MessageId"], seq = earlier[key]
-                result["SequenceNumber"] = engine.sequence_number(seq)
-            else:
-                seen[key] = index
-                fresh.append(index)
-        return fresh, copies
-
-    @staticmethod
-    def _copy_results(results: list[dict[str, Any]], copies: list[tuple[int, int]]) -> None:
-        for index, original in copies:
-            results[index]["MessageId"] = results[original]["MessageId"]
-            results[index]["SequenceNumber"] = results[original]["SequenceNumber"]
-
-    def _remember_dedup(
-        self,
-        queue: Queue,
-        group_ids: list[str],
-        dedup_ids: list[str],
-        fresh: Sequence[int],
-        seqs: range,
-        results: list[dict[str, Any]],
-        message_ids: list[str],
-        now: float,
-    ) -> None:
-        """Record the stored FIFO messages' deduplication ids for five minutes (one statement). An
-        id that turns out to be live already (the lookup is left to this statement) keeps its
-        record: its message was a duplicate, so it is removed again and its result names the
-        original."""
-        by_group = queue.high_throughput_dedup
-        params: list[Any] = [queue.id, now + DEDUP_WINDOW, now]
-        for index, seq in zip(fresh, seqs, strict=True):
-            results[index]["SequenceNumber"] = engine.sequence_number(seq)
-            params += (group_ids[index] if by_group else "", dedup_ids[index], message_ids[index], seq)
-        store = self.runtime.store
-        recorded = store.query(_remember_sql(len(fresh)), params)
-        if len(recorded) == len(fresh):
-            return  # the usual case: every id was new (or expired)
-        kept = {row[0] for row in recorded}
-        repeated = [(index, seq) for index, seq in zip(fresh, seqs, strict=True) if seq not in kept]
-        engine.remove_many(store, queue, [(seq, group_ids[index]) for index, seq in repeated])
-        earlier = self._deduplicated(
-            queue,
-            [group_ids[index] for index, _ in repeated],
-            [dedup_ids[index] for index, _ in repeated],
-            now,
-        )
-        for index, _ in repeated:
-            result = results[index]
-            result["MessageId"], seq = earlier[(group_ids[index] if by_group else "", dedup_ids[index])]
-            result["SequenceNumber"] = engine.sequence_number(seq)
-
-    def _deduplicated(
-        self, queue: Queue, group_ids: list[str], dedup_ids: list[str], now: float
-    ) -> dict[tuple[str, str], tuple[str, int]]:
-        """The live deduplication ids among the messages': (scope, id) -> (message id, seq) of the
-        message first sent with it."""
-        by_group = queue.high_throughput_dedup
-        scopes = sorted({"", *group_ids}) if by_group else [""]
-        ids = list(dict.fromkeys(dedup_ids))
-        found: dict[tuple[str, str], tuple[str, int, float]] = {}
-        for message_id, seq, expires_at, scope, dedup_id in self.runtime.store.query(
-            _lookup_sql(len(scopes), len(ids)), [queue.id, now, *scopes, *ids]
-        ):
-            found[(scope, dedup_id)] = (message_id, seq, expires_at)
-        if not found:
-            return {}
-        out_map: dict[tuple[str, str], tuple[str, int]] = {}
-        for group_id, dedup_id in zip(group_ids, dedup_ids, strict=True):
-            scope = group_id if by_group else ""
-            candidates = [c for c in (found.get(("", dedup_id)), found.get((scope, dedup_id))) if c]
-            if candidates:
-                message_id, seq, _ = max(candidates, key=lambda c: c[2])
-                out_map[(scope, dedup_id)] = (message_id, seq)
-        return out_map
-
 
 _BODY = operator.itemgetter("MessageBody")
 _GROUP = operator.itemgetter("MessageGroupId")
@@ -458,26 +352,3 @@ def _plain(
         if ids.count("\n") != 2 * len(entries) - 1 or not messages.ID_LIST.fullmatch(ids):
             return None
     return bodies, list(map(str.encode, bodies)), None, group_ids, dedup_ids
-
-
-@functools.cache
-def _lookup_sql(scopes: int, ids: int) -> str:
-    return (
-        "SELECT message_id, seq, expires_at, scope, dedup_id FROM sqs_dedup WHERE queue_id = ?1 "
-        f"AND scope IN ({engine.marks(scopes, 3)}) AND dedup_id IN ({engine.marks(ids, 3 + scopes)}) "
-        "AND expires_at > ?2"
-    )
-
-
-@functools.cache
-def _remember_sql(count: int) -> str:
-    """Upsert of `count` deduplication ids unless live: ?1 the queue, ?2 the expiry, ?3 now, then
-    scope, id, message, seq; the seqs of the messages recorded."""
-    values = ", ".join(
-        f"(?1, ?{4 + 4 * k}, ?{5 + 4 * k}, ?{6 + 4 * k}, ?{7 + 4 * k}, ?2)" for k in range(count)
-    )
-    return (
-        f"INSERT INTO sqs_dedup (queue_id, scope, dedup_id, message_id, seq, expires_at) VALUES {values} "
-        "ON CONFLICT (queue_id, scope, dedup_id) DO UPDATE SET message_id = excluded.message_id, "
-        "seq = excluded.seq, expires_at = excluded.expires_at WHERE sqs_dedup.expires_at <= ?3 RETURNING seq"
-    )

@@ -240,15 +240,16 @@ class ReceiveOps(SqsBase):
         ids: list[str] = []
         handles: list[str] = []
         located: list[tuple[int, str]] = []
+        queue_id = queue.id
         for entry in entries:
             handle = entry.get("ReceiptHandle") or ""
             parsed = engine.parse_handle(handle)
-            if parsed is None or parsed[0] != queue.id:
-                failed[entry["Id"]] = errors.receipt_handle_invalid(handle)
-            else:
+            if parsed is not None and parsed[0] == queue_id:
                 ids.append(entry["Id"])
                 handles.append(handle)
-                located.append((parsed[1], parsed[2]))
+                located.append(parsed[1:])
+            else:
+                failed[entry["Id"]] = errors.receipt_handle_invalid(handle)
         if located:
             store = self.runtime.store
             with store.transaction():

@@ -30,13 +30,11 @@ def plan(
     for those that repeat an earlier entry of this batch. A message whose deduplication id is
     live is accepted but not stored: its result names the original.
 
-    With queue scope, live ids are found only when they are recorded (`remember`), which
-    spares the usual batch a lookup; per-group scope looks first, as it also honours ids
-    recorded queue-wide before the scope changed (AWS does; queue scope does not see ids
-    recorded per group)."""
+    Per-group scope still honours ids recorded queue-wide before the scope changed (AWS does);
+    queue scope does not see ids recorded per group."""
     by_group = queue.high_throughput_dedup
-    earlier = live(store, queue, group_ids, dedup_ids, now) if by_group else {}
-    if not by_group and len(set(dedup_ids)) == len(dedup_ids):
+    earlier = live(store, queue, group_ids, dedup_ids, now)
+    if not earlier and not by_group and len(set(dedup_ids)) == len(dedup_ids):
         return range(len(dedup_ids)), []  # the usual case: all new
     fresh: list[int] = []
     copies: list[tuple[int, int]] = []
@@ -72,32 +70,13 @@ def remember(
     message_ids: list[str],
     now: float,
 ) -> None:
-    """Record the stored messages' deduplication ids for five minutes (one statement). An
-    id that turns out to be live already (the lookup is left to this statement) keeps its
-    record: its message was a duplicate, so it is removed again and its result names the
-    original."""
+    """Record the stored messages' deduplication ids for five minutes (one statement)."""
     by_group = queue.high_throughput_dedup
-    params: list[Any] = [queue.id, now + WINDOW, now]
+    params: list[Any] = [queue.id, now + WINDOW]
     for index, seq in zip(fresh, seqs, strict=True):
         results[index]["SequenceNumber"] = engine.sequence_number(seq)
         params += (group_ids[index] if by_group else "", dedup_ids[index], message_ids[index], seq)
-    recorded = store.query(_record_sql(len(fresh)), params)
-    if len(recorded) == len(fresh):
-        return  # the usual case: every id was new (or expired)
-    kept = {row[0] for row in recorded}
-    repeated = [(index, seq) for index, seq in zip(fresh, seqs, strict=True) if seq not in kept]
-    engine.remove_many(store, queue, [(seq, group_ids[index]) for index, seq in repeated])
-    earlier = live(
-        store,
-        queue,
-        [group_ids[index] for index, _ in repeated],
-        [dedup_ids[index] for index, _ in repeated],
-        now,
-    )
-    for index, _ in repeated:
-        result = results[index]
-        result["MessageId"], seq = earlier[(group_ids[index] if by_group else "", dedup_ids[index])]
-        result["SequenceNumber"] = engine.sequence_number(seq)
+    store.execute(_record_sql(len(fresh)), params)
 
 
 def live(
@@ -136,13 +115,12 @@ def _lookup_sql(scopes: int, ids: int) -> str:
 
 @functools.cache
 def _record_sql(count: int) -> str:
-    """Upsert of `count` deduplication ids unless live: ?1 the queue, ?2 the expiry, ?3 now, then
-    scope, id, message, seq; the seqs of the messages recorded."""
+    """Upsert of `count` deduplication ids: ?1 the queue, ?2 the expiry, then scope, id, message, seq."""
     values = ", ".join(
-        f"(?1, ?{4 + 4 * k}, ?{5 + 4 * k}, ?{6 + 4 * k}, ?{7 + 4 * k}, ?2)" for k in range(count)
+        f"(?1, ?{3 + 4 * k}, ?{4 + 4 * k}, ?{5 + 4 * k}, ?{6 + 4 * k}, ?2)" for k in range(count)
     )
     return (
         f"INSERT INTO sqs_dedup (queue_id, scope, dedup_id, message_id, seq, expires_at) VALUES {values} "
         "ON CONFLICT (queue_id, scope, dedup_id) DO UPDATE SET message_id = excluded.message_id, "
-        "seq = excluded.seq, expires_at = excluded.expires_at WHERE sqs_dedup.expires_at <= ?3 RETURNING seq"
+        "seq = excluded.seq, expires_at = excluded.expires_at"
     )

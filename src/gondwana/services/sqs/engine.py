@@ -11,7 +11,7 @@ import functools
 import itertools
 import json
 import os
-import secrets
+import random
 import uuid
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -56,11 +56,13 @@ def sequence_number(seq: int) -> str:
 def new_message_ids(count: int) -> list[str]:
     """Unique ids in UUID form: a random version-4 UUID drawn at start-up whose last 48 bits count
     up from a random point (uniqueness is what matters; one uuid4 per message costs microseconds)."""
-    return [f"{_ID_PREFIX}{next(_ID_COUNTER) & 0xFFFFFFFFFFFF:012x}" for _ in range(count)]
+    start = _ID_NEXT[0]
+    _ID_NEXT[0] = start + count
+    return [_ID_FORMAT % ((start + k) & 0xFFFFFFFFFFFF) for k in range(count)]
 
 
-_ID_PREFIX = str(uuid.uuid4())[:-12]
-_ID_COUNTER = itertools.count(int.from_bytes(os.urandom(6)))
+_ID_FORMAT = str(uuid.uuid4())[:-12] + "%012x"
+_ID_NEXT = [int.from_bytes(os.urandom(6))]  # the next id's counter value
 
 
 # ---- receipt handles ----------------------------------------------------------------------------
@@ -74,10 +76,8 @@ def receipt_handle(msg: Msg, token: str) -> str:
 def parse_handle(handle: str) -> tuple[int, int, str] | None:
     """(queue id, message seq, token) of a receipt handle we issued, or None."""
     try:
-        parts = binascii.a2b_base64(handle, strict_mode=True).decode().split(":")
-        if len(parts) != 4:
-            return None
-        return int(parts[0]), int(parts[1]), parts[2]
+        queue_id, seq, token, _ = binascii.a2b_base64(handle, strict_mode=True).split(b":")
+        return int(queue_id), int(seq), token.decode()
     except (ValueError, binascii.Error, UnicodeError):
         return None
 
@@ -195,11 +195,9 @@ def enqueue_rows(
     """Insert messages with one statement; their seqs, in order (one multi-row INSERT takes
     consecutive AUTOINCREMENT values, so the last one tells them all).
 
-    A row holds the first PLAIN, GROUPED or FULL values of `_NEW_COLUMNS` (stored forms); `width`
-    is the widest of them.
+    Each row holds the first `width` (PLAIN, GROUPED or FULL) values of `_NEW_COLUMNS` (stored
+    forms).
     """
-    if any(len(row) != width for row in rows):
-        rows = [(*row, *(None,) * (width - len(row))) for row in rows]
     last = store.insert(
         _insert_sql(len(rows), width), [queue.id, sender_id, sent_at, *itertools.chain.from_iterable(rows)]
     )
@@ -302,14 +300,17 @@ def expire(store: Store, queue: Queue, now: float) -> None:
 def mark_received(store: Store, msgs: list[Msg], now: float, visibility: int) -> list[Msg]:
     """Hide the messages for `visibility` seconds under a new receipt token (one per receive: the
     handle also names the message), with one statement."""
-    token = secrets.token_hex(8)
+    token = f"{random.getrandbits(64):016x}"  # unguessable enough, and no system call
     until = now + visibility
     store.execute(_receive_sql(len(msgs)), [token, now, until, *(m.seq for m in msgs)])
     # What the UPDATE wrote: visible_at, receive_count, first_receive, received_at and token.
     return [
-        Msg._make((*m[:10], until, m[11] + 1, now if m[12] is None else m[12], now, token, m[15], m[16]))
+        _new(Msg, (*m[:10], until, m[11] + 1, now if m[12] is None else m[12], now, token, m[15], m[16]))
         for m in msgs
     ]
+
+
+_new = tuple.__new__  # builds a Msg from a full tuple, without _make's checks
 
 
 @functools.cache
@@ -348,7 +349,7 @@ def pick_standard(store: Store, queue: Queue, now: float, count: int, accept: Ac
         )
         dropped = False
         for row in rows:
-            msg = Msg._make(row)
+            msg = _new(Msg, row)
             if accept(msg):
                 picked.append(msg)
             else:
@@ -381,7 +382,7 @@ def pick_fifo(store: Store, queue: Queue, now: float, count: int, accept: Accept
             )
             blocked = False
             for row in rows:
-                msg = Msg._make(row)
+                msg = _new(Msg, row)
                 last = msg.seq
                 if msg.visible_at > now:
                     blocked = True

@@ -14,9 +14,10 @@ from gondwana.services.sqs.errors import invalid_parameter, invalid_value, missi
 
 # Body characters SQS accepts: #x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF.
 _BAD_CHAR = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-_ASCII_CONTROLS = bytes(c for c in range(0x20) if c not in (0x9, 0xA, 0xD))
+ASCII_CONTROLS = bytes(c for c in range(0x20) if c not in (0x9, 0xA, 0xD))
 _ATTRIBUTE_NAME = re.compile(r"[A-Za-z0-9_.-]{1,256}")
 _ID_CHARS = re.compile(r"[!-~]{1,128}")  # alphanumerics and punctuation
+ID_LIST = re.compile(r"[!-~]{1,128}(?:\n[!-~]{1,128})*")  # several of them, one a line
 MAX_ATTRIBUTES = 10
 
 SYSTEM_NAMES = (
@@ -38,7 +39,7 @@ def check_body(body: str | None) -> bytes:
         raise missing_parameter("MessageBody")
     if body.isascii():  # the common case: only control characters can be wrong, found at C speed
         data = body.encode()
-        if len(data.translate(None, _ASCII_CONTROLS)) == len(data):
+        if len(data.translate(None, ASCII_CONTROLS)) == len(data):
             return data
     bad = _BAD_CHAR.search(body)
     if bad is not None:

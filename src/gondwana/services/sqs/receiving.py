@@ -66,7 +66,19 @@ class ReceiveOps(SqsBase):
             return {}
         names = messages.system_names(params)
         wanted = params.get("MessageAttributeNames")
-        return {"Messages": [self._render(queue, msg, names, wanted) for msg in found]}
+        if names or wanted:
+            return {"Messages": [self._render(queue, msg, names, wanted) for msg in found]}
+        return {  # the usual case: the message alone
+            "Messages": [
+                {
+                    "MessageId": m.message_id,
+                    "ReceiptHandle": engine.receipt_handle(m, m.token or ""),
+                    "MD5OfBody": m.md5_body,
+                    "Body": m.body,
+                }
+                for m in found
+            ]
+        }
 
     def _room(self, queue: Queue, count: int) -> int:
         """How many of `count` messages may go in flight under the queue's quota (the messages in
@@ -228,15 +240,16 @@ class ReceiveOps(SqsBase):
         ids: list[str] = []
         handles: list[str] = []
         located: list[tuple[int, str]] = []
+        queue_id = queue.id
         for entry in entries:
             handle = entry.get("ReceiptHandle") or ""
             parsed = engine.parse_handle(handle)
-            if parsed is None or parsed[0] != queue.id:
-                failed[entry["Id"]] = errors.receipt_handle_invalid(handle)
-            else:
+            if parsed is not None and parsed[0] == queue_id:
                 ids.append(entry["Id"])
                 handles.append(handle)
-                located.append((parsed[1], parsed[2]))
+                located.append(parsed[1:])
+            else:
+                failed[entry["Id"]] = errors.receipt_handle_invalid(handle)
         if located:
             store = self.runtime.store
             with store.transaction():

@@ -1,0 +1,126 @@
+"""FIFO deduplication: ids live for five minutes after a message is stored with them; a message
+sent again with a live id is accepted but not stored, and its result names the original.
+
+Rows of `sqs_dedup`, keyed by (queue, scope, id): the scope is "" (queue-wide) or the message
+group (DeduplicationScope=messageGroup).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from typing import Any
+
+from gondwana.services.sqs import engine
+from gondwana.services.sqs.queues import Queue
+from gondwana.storage import Store
+
+WINDOW = 300.0
+
+
+def plan(
+    store: Store,
+    queue: Queue,
+    group_ids: list[str],
+    dedup_ids: list[str],
+    results: list[dict[str, Any]],
+    now: float,
+) -> tuple[Sequence[int], list[tuple[int, int]]]:
+    """The indexes of the messages to store, and (index, index of the entry it repeats)
+    for those that repeat an earlier entry of this batch. A message whose deduplication id is
+    live is accepted but not stored: its result names the original.
+
+    Per-group scope still honours ids recorded queue-wide before the scope changed (AWS does);
+    queue scope does not see ids recorded per group."""
+    by_group = queue.high_throughput_dedup
+    earlier = live(store, queue, group_ids, dedup_ids, now)
+    if not earlier and not by_group and len(set(dedup_ids)) == len(dedup_ids):
+        return range(len(dedup_ids)), []  # the usual case: all new
+    fresh: list[int] = []
+    copies: list[tuple[int, int]] = []
+    seen: dict[tuple[str, str], int] = {}  # (scope, dedup id) -> index in this batch
+    for index, dedup_id in enumerate(dedup_ids):
+        key = (group_ids[index] if by_group else "", dedup_id)
+        if key in seen:  # a duplicate of an earlier entry of this batch: its result, once stored
+            copies.append((index, seen[key]))
+        elif key in earlier:  # accepted, but not delivered again: the sender sees the original
+            result = results[index]
+            result["MessageId"], seq = earlier[key]
+            result["SequenceNumber"] = engine.sequence_number(seq)
+        else:
+            seen[key] = index
+            fresh.append(index)
+    return fresh, copies
+
+
+def copy_results(results: list[dict[str, Any]], copies: list[tuple[int, int]]) -> None:
+    for index, original in copies:
+        results[index]["MessageId"] = results[original]["MessageId"]
+        results[index]["SequenceNumber"] = results[original]["SequenceNumber"]
+
+
+def remember(
+    store: Store,
+    queue: Queue,
+    group_ids: list[str],
+    dedup_ids: list[str],
+    fresh: Sequence[int],
+    seqs: range,
+    results: list[dict[str, Any]],
+    message_ids: list[str],
+    now: float,
+) -> None:
+    """Record the stored messages' deduplication ids for five minutes (one statement)."""
+    by_group = queue.high_throughput_dedup
+    params: list[Any] = [queue.id, now + WINDOW]
+    for index, seq in zip(fresh, seqs, strict=True):
+        results[index]["SequenceNumber"] = engine.sequence_number(seq)
+        params += (group_ids[index] if by_group else "", dedup_ids[index], message_ids[index], seq)
+    store.execute(_record_sql(len(fresh)), params)
+
+
+def live(
+    store: Store, queue: Queue, group_ids: list[str], dedup_ids: list[str], now: float
+) -> dict[tuple[str, str], tuple[str, int]]:
+    """The live deduplication ids among the messages': (scope, id) -> (message id, seq) of the
+    message first sent with it."""
+    by_group = queue.high_throughput_dedup
+    scopes = sorted({"", *group_ids}) if by_group else [""]
+    ids = list(dict.fromkeys(dedup_ids))
+    found: dict[tuple[str, str], tuple[str, int, float]] = {}
+    for message_id, seq, expires_at, scope, dedup_id in store.query(
+        _lookup_sql(len(scopes), len(ids)), [queue.id, now, *scopes, *ids]
+    ):
+        found[(scope, dedup_id)] = (message_id, seq, expires_at)
+    if not found:
+        return {}
+    out_map: dict[tuple[str, str], tuple[str, int]] = {}
+    for group_id, dedup_id in zip(group_ids, dedup_ids, strict=True):
+        scope = group_id if by_group else ""
+        candidates = [c for c in (found.get(("", dedup_id)), found.get((scope, dedup_id))) if c]
+        if candidates:
+            message_id, seq, _ = max(candidates, key=lambda c: c[2])
+            out_map[(scope, dedup_id)] = (message_id, seq)
+    return out_map
+
+
+@functools.cache
+def _lookup_sql(scopes: int, ids: int) -> str:
+    return (
+        "SELECT message_id, seq, expires_at, scope, dedup_id FROM sqs_dedup WHERE queue_id = ?1 "
+        f"AND scope IN ({engine.marks(scopes, 3)}) AND dedup_id IN ({engine.marks(ids, 3 + scopes)}) "
+        "AND expires_at > ?2"
+    )
+
+
+@functools.cache
+def _record_sql(count: int) -> str:
+    """Upsert of `count` deduplication ids: ?1 the queue, ?2 the expiry, then scope, id, message, seq."""
+    values = ", ".join(
+        f"(?1, ?{3 + 4 * k}, ?{4 + 4 * k}, ?{5 + 4 * k}, ?{6 + 4 * k}, ?2)" for k in range(count)
+    )
+    return (
+        f"INSERT INTO sqs_dedup (queue_id, scope, dedup_id, message_id, seq, expires_at) VALUES {values} "
+        "ON CONFLICT (queue_id, scope, dedup_id) DO UPDATE SET message_id = excluded.message_id, "
+        "seq = excluded.seq, expires_at = excluded.expires_at"
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import re
@@ -13,7 +14,6 @@ from gondwana.protocols.errors import ServiceError
 from gondwana.services.sqs.errors import invalid_parameter, invalid_value, missing_parameter
 
 # Body characters SQS accepts: #x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF.
-_BAD_CHAR = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 ASCII_CONTROLS = bytes(c for c in range(0x20) if c not in (0x9, 0xA, 0xD))
 _ATTRIBUTE_NAME = re.compile(r"[A-Za-z0-9_.-]{1,256}")
 _ID_CHARS = re.compile(r"[!-~]{1,128}")  # alphanumerics and punctuation
@@ -33,6 +33,13 @@ SYSTEM_NAMES = (
 )
 
 
+@functools.cache
+def _bad_char() -> re.Pattern[str]:
+    """A character SQS refuses; compiled on first use (a class over all of Unicode takes
+    milliseconds of start-up, and ASCII bodies never need it)."""
+    return re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
 def check_body(body: str | None) -> bytes:
     """The body in UTF-8, if SQS takes its characters."""
     if not body:
@@ -41,7 +48,7 @@ def check_body(body: str | None) -> bytes:
         data = body.encode()
         if len(data.translate(None, ASCII_CONTROLS)) == len(data):
             return data
-    bad = _BAD_CHAR.search(body)
+    bad = _bad_char().search(body)
     if bad is not None:
         raise ServiceError(
             "InvalidMessageContents",
@@ -107,7 +114,7 @@ def check_attributes(attributes: dict[str, Any] | None) -> int:
                 )
             if base == "Number" and not _is_number(text):
                 raise invalid_parameter(f"Could not cast message attribute '{name}' value to number.")
-            if _BAD_CHAR.search(text):
+            if _bad_char().search(text):
                 raise invalid_parameter(
                     f"Message (user) attribute '{name}' must contain a non-empty value of type 'String'."
                 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from gondwana.services.dynamodb import capacity
+from gondwana.services.dynamodb import capacity, codec
 from gondwana.services.dynamodb.errors import condition_failed, invalid, validation
 from gondwana.services.dynamodb.params import (
     check_mixed,
@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from gondwana.services.dynamodb.types import Item
 
 _COND = ["ConditionExpression"]
+# A GetItem with none of the other members has no projection or expression maps to check.
+_PLAIN_GET = frozenset(("TableName", "Key", "ConsistentRead", "ReturnConsumedCapacity"))
 
 
 def check_return_values(p: dict[str, Any], allowed: tuple[str, ...]) -> str:
@@ -85,16 +87,25 @@ def put_item(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any
 
 def get_item(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
     table = svc.tables.require(ctx, p["TableName"])
-    check_mixed(p, ["AttributesToGet"], ["ProjectionExpression"])
-    ph = placeholders(p, ["ProjectionExpression"])
+    plain = p.keys() <= _PLAIN_GET
+    ph = None
+    if not plain:
+        check_mixed(p, ["AttributesToGet"], ["ProjectionExpression"])
+        ph = placeholders(p, ["ProjectionExpression"])
     key = check_item(p["Key"])
     table.check_key(key)
-    proj = projection(p, ph)
+    proj = None if plain else projection(p, ph)
     finish(ph)
-    item, size = svc.writer.read(table, table.encode_key(key))
     out: dict[str, Any] = {}
-    if item is not None:
-        out["Item"] = ex().project(proj, item) if proj is not None else item
+    where = table.encode_key(key)
+    if proj is None and codec.wire(ctx):  # the whole item: its stored text is its wire form
+        text, size = svc.writer.read_text(table, where)
+        if text is not None:
+            out["Item"] = codec.raw(text)
+    else:
+        item, size = svc.writer.read(table, where)
+        if item is not None:
+            out["Item"] = ex().project(proj, item) if proj is not None else item
     cc = capacity.consumed(
         p.get("ReturnConsumedCapacity"),
         table,

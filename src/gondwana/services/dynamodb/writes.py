@@ -89,6 +89,11 @@ class Writer:
         row = self.store.query_one(_GET, (table.tid, *where))
         return (codec.loads(row[0]), row[1]) if row else (None, 0)
 
+    def read_text(self, table: Table, where: Where) -> tuple[str | None, int]:
+        """The stored text of the item at an encoded key and its size (None and 0 when there is none)."""
+        row = self.store.query_one(_GET, (table.tid, *where))
+        return row if row else (None, 0)
+
     def collection_size(self, table: Table, hash_value: dict[str, Any]) -> int:
         """Bytes stored under one partition key (an item collection)."""
         hk = keys.encode(hash_value)

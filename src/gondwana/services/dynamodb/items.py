@@ -67,10 +67,10 @@ def put_item(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any
     cond = condition(p, ph)
     finish(ph)
     where = table.encode_key(item)
-    old, old_size = svc.writer.read(table, where)
-    if cond is not None and not ex().evaluate(cond, old):
-        raise failed(p, old)
-    with svc.runtime.store.transaction():
+    with svc.runtime.store.transaction():  # read, check and write as one unit (a failure writes nothing)
+        old, old_size = svc.writer.read(table, where)
+        if cond is not None and not ex().evaluate(cond, old):
+            raise failed(p, old)
         change = Change(old, item, where, old_size, size)
         units, idx = svc.writer.apply_many(table, (change,), now=svc.runtime.now(), region=ctx.region)
     out: dict[str, Any] = {}
@@ -106,14 +106,12 @@ def get_item(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any
         item, size = svc.writer.read(table, where)
         if item is not None:
             out["Item"] = ex().project(proj, item) if proj is not None else item
-    cc = capacity.consumed(
-        p.get("ReturnConsumedCapacity"),
-        table,
-        capacity.read_units(size, bool(p.get("ConsistentRead"))),
-        read=True,
-    )
-    if cc:
-        out["ConsumedCapacity"] = cc
+    mode = p.get("ReturnConsumedCapacity")
+    if mode is not None:
+        units = capacity.read_units(size, bool(p.get("ConsistentRead")))
+        cc = capacity.consumed(mode, table, units, read=True)
+        if cc:
+            out["ConsumedCapacity"] = cc
     return out
 
 
@@ -168,16 +166,18 @@ def build_update(table: Table, p: dict[str, Any], ph: Any) -> Any:
     return update
 
 
-def new_image(table: Table, key: Item, old: Item | None, update: Any) -> Item:
+def new_image(table: Table, key: Item, old: Item | None, update: Any) -> tuple[Item, int]:
+    """The item after the update, and its size."""
     base = old if old is not None else dict(key)
     new = ex().apply_update(update, base, exists=old is not None) if update is not None else dict(base)
     for name in table.key_names:
         if new.get(name) != key[name]:
             raise invalid(f"Cannot update attribute {name}. This attribute is part of the key")
     table.check_item_keys(new)
-    if table.too_large(new):
+    size = item_size(new)
+    if table.too_large(new, size):
         raise validation("Item size to update has exceeded the maximum allowed size")
-    return new
+    return new, size
 
 
 def update_item(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
@@ -191,12 +191,12 @@ def update_item(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, 
     cond = condition(p, ph)
     finish(ph)
     where = table.encode_key(key)
-    old, old_size = svc.writer.read(table, where)
-    if cond is not None and not ex().evaluate(cond, old):
-        raise failed(p, old)
-    new = new_image(table, key, old, update)
-    with svc.runtime.store.transaction():
-        change = Change(old, new, where, old_size)
+    with svc.runtime.store.transaction():  # read, check and write as one unit (a failure writes nothing)
+        old, old_size = svc.writer.read(table, where)
+        if cond is not None and not ex().evaluate(cond, old):
+            raise failed(p, old)
+        new, new_size = new_image(table, key, old, update)
+        change = Change(old, new, where, old_size, new_size)
         units, idx = svc.writer.apply_many(table, (change,), now=svc.runtime.now(), region=ctx.region)
     out: dict[str, Any] = {}
     if rv == "ALL_OLD" and old is not None:

@@ -51,6 +51,7 @@ class Table:
     # (index, attribute, type) for the index key attributes that are not table keys, in the order
     # AWS checks them (indexes by name): what check_item_keys checks beyond the table's keys
     index_keys: list[tuple[str, str, str]] = field(default_factory=list)
+    key_names: tuple[str, ...] = ()  # (hash key, range key) or (hash key,)
 
     def __post_init__(self) -> None:
         self.refresh()
@@ -59,6 +60,7 @@ class Table:
         d = self.desc
         self.attr_types = {a["AttributeName"]: a["AttributeType"] for a in d["AttributeDefinitions"]}
         self.hash_key, self.range_key = split_schema(d["KeySchema"])
+        self.key_names = (self.hash_key, self.range_key) if self.range_key else (self.hash_key,)
         self.indexes = {}
         for is_global, key in ((False, "LocalSecondaryIndexes"), (True, "GlobalSecondaryIndexes")):
             for spec in d.get(key, []):
@@ -85,10 +87,6 @@ class Table:
     def arn(self) -> str:
         return self.desc["TableArn"]
 
-    @property
-    def key_names(self) -> tuple[str, ...]:
-        return (self.hash_key, self.range_key) if self.range_key else (self.hash_key,)
-
     def key_of(self, item: Item) -> Item:
         return {k: item[k] for k in self.key_names}
 
@@ -112,11 +110,11 @@ class Table:
 
     def check_key(self, key: Item) -> None:
         """A Key parameter: exactly the key attributes, of the declared types."""
-        if len(key) != len(self.key_names) or any(k not in key for k in self.key_names):
+        if len(key) != len(self.key_names):
             raise key_mismatch()
         for name in self.key_names:
-            value = key[name]
-            if next(iter(value)) != self.attr_types[name]:
+            value = key.get(name)
+            if value is None or next(iter(value)) != self.attr_types[name]:
                 raise key_mismatch()
             check_key_value(name, value, name == self.hash_key)
 
@@ -164,7 +162,10 @@ def check_key_value(name: str, value: dict[str, Any], is_hash: bool) -> None:
             f"contain an "
             f"empty {_WORD[kind]} value. Key: {name}"
         )
-    size = len(raw.encode()) if kind == "S" else len(raw) if kind == "B" else 0
+    if kind == "S":
+        size = len(raw) if raw.isascii() else len(raw.encode())
+    else:
+        size = len(raw) if kind == "B" else 0
     if is_hash and size > MAX_HASH_KEY:
         raise invalid("Size of hashkey has exceeded the maximum size limit of2048 bytes")
     if not is_hash and size > MAX_RANGE_KEY:

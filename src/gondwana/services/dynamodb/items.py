@@ -24,8 +24,12 @@ if TYPE_CHECKING:
     from gondwana.services.dynamodb.types import Item
 
 _COND = ["ConditionExpression"]
-# A GetItem with none of the other members has no projection or expression maps to check.
+# A GetItem or PutItem with none of the other members has no projection, condition or expression
+# maps to check.
 _PLAIN_GET = frozenset(("TableName", "Key", "ConsistentRead", "ReturnConsumedCapacity"))
+_PLAIN_PUT = frozenset(
+    ("TableName", "Item", "ReturnValues", "ReturnConsumedCapacity", "ReturnItemCollectionMetrics")
+)
 
 
 def check_return_values(p: dict[str, Any], allowed: tuple[str, ...]) -> str:
@@ -56,15 +60,17 @@ def failed(p: dict[str, Any], old: Item | None) -> Exception:
 
 def put_item(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
     table = svc.tables.require(ctx, p["TableName"])
-    check_mixed(p, ["Expected"], _COND)
+    plain = p.keys() <= _PLAIN_PUT
+    if not plain:
+        check_mixed(p, ["Expected"], _COND)
     rv = check_return_values(p, ("NONE", "ALL_OLD"))
-    ph = placeholders(p, _COND)
+    ph = None if plain else placeholders(p, _COND)
     item = check_item(p["Item"])
     table.check_item_keys(item)
     size = item_size(item)
     if table.too_large(item, size):
         raise validation("Item size has exceeded the maximum allowed size")
-    cond = condition(p, ph)
+    cond = None if plain else condition(p, ph)
     finish(ph)
     where = table.encode_key(item)
     with svc.runtime.store.transaction():  # read, check and write as one unit (a failure writes nothing)

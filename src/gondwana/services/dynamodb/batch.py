@@ -111,12 +111,12 @@ def batch_write(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, 
         plans.append((table, planned))
     units: dict[str, tuple[Table, float, dict[str, float]]] = {}  # by name: a name and an ARN may meet
     now = svc.runtime.now()
-    read = svc.writer.read
     with svc.runtime.store.transaction():
         for table, planned in plans:
+            stored = svc.writer.read_many(table, [where for where, _, _ in planned])
             changes = []
             for where, new, size in planned:
-                old, old_size = read(table, where)
+                old, old_size = stored.get(where, (None, 0))
                 changes.append(Change(old, new, where, old_size, size))
             used, idx = svc.writer.apply_many(table, changes, now=now, region=ctx.region)
             _, total, per_index = units.get(table.name, (table, 0.0, {}))

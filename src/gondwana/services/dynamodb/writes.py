@@ -47,6 +47,18 @@ _INDEX_PUT = (
 Where = tuple[int, bytes, bytes]  # an item's encoded key: (spread, hk, rk)
 
 
+def _get_many(n: int) -> str:
+    wanted = ", ".join(["(?, ?, ?)"] * n)
+    return (
+        f"WITH k(spread, hk, rk) AS (VALUES {wanted}) SELECT i.spread, i.hk, i.rk, i.item, i.size FROM k "
+        "JOIN dynamodb_items AS i ON i.tid = ? AND i.spread = k.spread AND i.hk = k.hk AND i.rk = k.rk"
+    )
+
+
+# A few fixed widths (padded with repeats of the last key): constant SQL texts the statement cache keeps.
+_GET_MANY = {n: _get_many(n) for n in (8, 32)}
+
+
 @dataclass(slots=True)
 class Change:
     """One item's change, with what the caller already knows about it (None: work it out)."""
@@ -88,6 +100,19 @@ class Writer:
         """The item at an encoded key and its size (0 when there is none)."""
         row = self.store.query_one(_GET, (table.tid, *where))
         return (codec.loads(row[0]), row[1]) if row else (None, 0)
+
+    def read_many(self, table: Table, wheres: Sequence[Where]) -> dict[Where, tuple[Item, int]]:
+        """The items (and sizes) at several encoded keys, those that exist: one statement per 32."""
+        found: dict[Where, tuple[Item, int]] = {}
+        for start in range(0, len(wheres), 32):
+            chunk = list(wheres[start : start + 32])
+            width = 8 if len(chunk) <= 8 else 32
+            chunk += [chunk[-1]] * (width - len(chunk))
+            args = [value for where in chunk for value in where]
+            args.append(table.tid)
+            for spread, hk, rk, text, size in self.store.query(_GET_MANY[width], args):
+                found[spread, hk, rk] = (codec.loads(text), size)
+        return found
 
     def read_text(self, table: Table, where: Where) -> tuple[str | None, int]:
         """The stored text of the item at an encoded key and its size (None and 0 when there is none)."""

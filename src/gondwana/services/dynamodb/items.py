@@ -98,12 +98,10 @@ def get_item(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any
     if not plain:
         check_mixed(p, ["AttributesToGet"], ["ProjectionExpression"])
         ph = placeholders(p, ["ProjectionExpression"])
-    key = check_item(p["Key"])
-    table.check_key(key)
+    _, where = table.checked_key(p["Key"])
     proj = None if plain else projection(p, ph)
     finish(ph)
     out: dict[str, Any] = {}
-    where = table.encode_key(key)
     if proj is None and codec.wire(ctx):  # the whole item: its stored text is its wire form
         text, size = svc.writer.read_text(table, where)
         if text is not None:
@@ -126,11 +124,9 @@ def delete_item(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, 
     check_mixed(p, ["Expected"], _COND)
     rv = check_return_values(p, ("NONE", "ALL_OLD"))
     ph = placeholders(p, _COND)
-    key = check_item(p["Key"])
-    table.check_key(key)
+    key, where = table.checked_key(p["Key"])
     cond = condition(p, ph)
     finish(ph)
-    where = table.encode_key(key)
     old, old_size = svc.writer.read(table, where)
     if cond is not None and not ex().evaluate(cond, old):
         raise failed(p, old)
@@ -191,12 +187,10 @@ def update_item(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, 
     check_mixed(p, ["AttributeUpdates", "Expected"], ["UpdateExpression", "ConditionExpression"])
     rv = p.get("ReturnValues") or "NONE"
     ph = placeholders(p, ["UpdateExpression", "ConditionExpression"])
-    key = check_item(p["Key"])
-    table.check_key(key)
+    key, where = table.checked_key(p["Key"])
     update = build_update(table, p, ph)
     cond = condition(p, ph)
     finish(ph)
-    where = table.encode_key(key)
     with svc.runtime.store.transaction():  # read, check and write as one unit (a failure writes nothing)
         old, old_size = svc.writer.read(table, where)
         if cond is not None and not ex().evaluate(cond, old):

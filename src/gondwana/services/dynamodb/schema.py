@@ -7,7 +7,14 @@ from typing import Any
 
 from gondwana.services.dynamodb import keys
 from gondwana.services.dynamodb.errors import invalid, key_mismatch, validation
-from gondwana.services.dynamodb.types import MAX_HASH_KEY, MAX_ITEM_SIZE, MAX_RANGE_KEY, Item, item_size
+from gondwana.services.dynamodb.types import (
+    MAX_HASH_KEY,
+    MAX_ITEM_SIZE,
+    MAX_RANGE_KEY,
+    Item,
+    check_item,
+    item_size,
+)
 
 
 @dataclass(slots=True)
@@ -117,6 +124,28 @@ class Table:
             if value is None or next(iter(value)) != self.attr_types[name]:
                 raise key_mismatch()
             check_key_value(name, value, name == self.hash_key)
+
+    def checked_key(self, key: dict[str, Any]) -> tuple[Item, tuple[int, bytes, bytes]]:
+        """A Key parameter validated (`check_item`, then `check_key`) and encoded. The common shape,
+        exactly the key attributes as S or B values of their declared types, takes one pass; any
+        other goes through the full checks, which word its errors."""
+        names = self.key_names
+        if len(key) == len(names):
+            parts = []
+            for name in names:
+                kind = self.attr_types[name]
+                value = key.get(name)
+                if kind == "N" or type(value) is not dict or len(value) != 1 or value.get(kind) is None:
+                    break
+                check_key_value(name, value, name == self.hash_key)
+                raw = value[kind]
+                parts.append(raw.encode() if kind == "S" else bytes(raw))
+            else:
+                hk = parts[0]
+                return key, (keys.spread(hk), hk, parts[1] if len(parts) > 1 else b"")
+        key = check_item(key)
+        self.check_key(key)
+        return key, self.encode_key(key)
 
     def check_item_keys(self, item: Item, *, batch: bool = False) -> None:
         """An Item parameter: key attributes present and typed; index keys typed when present.

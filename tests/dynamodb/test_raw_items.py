@@ -136,18 +136,36 @@ def test_pages_of_whole_items_keep_their_last_evaluated_key(server: ServerProces
     assert "Items" not in counted and counted["Count"] == 2
 
 
+def cbor_call(server: ServerProcess, op: str, body: dict[str, Any]) -> Any:
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    headers = {"X-Amz-Target": TARGET + op, "Content-Type": "application/x-amz-cbor-1.1"}
+    conn.request("POST", "/", body=cbor2.dumps(body), headers=headers)
+    response = conn.getresponse()
+    answer = cbor2.loads(response.read())
+    conn.close()
+    assert response.status == 200, answer
+    return answer
+
+
 def test_cbor_answers_carry_decoded_items(server: ServerProcess) -> None:
     name = make(server)
-    body = cbor2.dumps({"TableName": name, "Key": {"pk": {"S": "p"}, "sk": {"S": "1"}}})
-    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
-    headers = {"X-Amz-Target": TARGET + "GetItem", "Content-Type": "application/x-amz-cbor-1.1"}
-    conn.request("POST", "/", body=body, headers=headers)
-    response = conn.getresponse()
-    item = cbor2.loads(response.read())["Item"]
-    conn.close()
+    item = cbor_call(server, "GetItem", {"TableName": name, "Key": {"pk": {"S": "p"}, "sk": {"S": "1"}}})[
+        "Item"
+    ]
     assert item["b"] == {"B": b"\x00\x01\x02\xff"}
     assert item["bs"] == {"BS": [b"\x00", b"\xff"]}
     assert item["n"] == {"N": "1.5"}
+    query = {
+        "TableName": name,
+        "KeyConditionExpression": "pk = :p",
+        "ExpressionAttributeValues": {":p": {"S": "p"}},
+    }
+    items = cbor_call(server, "Query", query)["Items"]
+    assert [i["sk"]["S"] for i in items] == ["1", "2", "3"] and items[0]["b"] == {"B": b"\x00\x01\x02\xff"}
+    assert items[1]["m"]["M"]["l"]["L"][2] == {"M": {"deep": {"B": b"\x01"}}}
+    keys = [{"pk": {"S": "p"}, "sk": {"S": "1"}}]
+    got = cbor_call(server, "BatchGetItem", {"RequestItems": {name: {"Keys": keys}}})["Responses"][name]
+    assert got[0]["b"] == {"B": b"\x00\x01\x02\xff"}
 
 
 def test_stored_text_with_lone_surrogates_goes_out_as_the_decoded_item_would() -> None:

@@ -18,6 +18,7 @@ import orjson
 
 from gondwana.services.dynamodb import codec, keys
 from gondwana.services.dynamodb.capacity import write_units
+from gondwana.services.dynamodb.item_cache import ItemCache
 from gondwana.services.dynamodb.schema import Index, Table
 from gondwana.services.dynamodb.shards import append_many
 from gondwana.services.dynamodb.storage import TableStore
@@ -90,6 +91,7 @@ class Writer:
         self.store = store
         self.tables = tables
         self.replication: Any = None  # told of every local change to a global table
+        self.cache = ItemCache()  # every item write below drops its entry
 
     # ---- reads -------------------------------------------------------------------------------
 
@@ -98,8 +100,8 @@ class Writer:
 
     def read(self, table: Table, where: Where) -> tuple[Item | None, int]:
         """The item at an encoded key and its size (0 when there is none)."""
-        row = self.store.query_one(_GET, (table.tid, *where))
-        return (codec.loads(row[0]), row[1]) if row else (None, 0)
+        text, size = self.read_text(table, where)
+        return (None, 0) if text is None else (codec.loads(text), size)
 
     def read_many(self, table: Table, wheres: Sequence[Where]) -> dict[Where, tuple[Item, int]]:
         """The items (and sizes) at several encoded keys, those that exist: one statement per 32."""
@@ -116,8 +118,16 @@ class Writer:
 
     def read_text(self, table: Table, where: Where) -> tuple[str | None, int]:
         """The stored text of the item at an encoded key and its size (None and 0 when there is none)."""
+        key = (table.tid, where)
+        hit = self.cache.get(key)
+        if hit is not None:
+            return hit
         row = self.store.query_one(_GET, (table.tid, *where))
-        return row if row else (None, 0)
+        if row is None:
+            return None, 0
+        if not self.store.pending:  # committed: worth keeping (see item_cache)
+            self.cache.keep(key, row[0], row[1])
+        return row
 
     def collection_size(self, table: Table, hash_value: dict[str, Any]) -> int:
         """Bytes stored under one partition key (an item collection)."""
@@ -178,7 +188,8 @@ class Writer:
             key = table.key_of(new if new is not None else old)  # type: ignore[arg-type]
             if replicate:
                 outgoing.append((key, new))
-            spread, hk, rk = change.where or table.encode_key(key)
+            spread, hk, rk = where = change.where or table.encode_key(key)
+            self.cache.drop((tid, where))
             old_size = 0 if old is None else item_size(old) if change.old_size is None else change.old_size
             if new is None:
                 new_size, text = 0, None

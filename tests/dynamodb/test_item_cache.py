@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from gondwana.services.dynamodb.item_cache import LARGEST, ItemCache
 from tests.conftest import make_client
 from tests.dynamodb.conftest import create
 from tests.dynamodb.global_helpers import global_table, wait_for
@@ -135,3 +136,20 @@ def test_replicated_changes_show_in_the_replica(server: ServerProcess) -> None:
             return (item["v"]["S"] if item else None) == value
 
         wait_for(arrived)
+
+
+def test_the_cache_is_bounded_in_bytes_oldest_out_first() -> None:
+    cache = ItemCache(limit=3000)
+    keys = [(1, (i, b"h", b"")) for i in range(5)]
+    for key in keys:
+        cache.keep(key, "x" * 1000, 1000)
+    assert [cache.get(k) is not None for k in keys] == [False, False, True, True, True]
+    cache.keep(keys[2], "y" * 10, 10)  # replaced (now the newest), its old text no longer counted
+    cache.keep(keys[0], "z" * 1000, 1000)  # 3010 bytes: the oldest (3) goes
+    assert [cache.get(k) is not None for k in keys] == [True, False, True, False, True]
+    assert cache.get(keys[2]) == ("y" * 10, 10)
+    cache.keep(keys[4], "w" * (LARGEST + 1), 1)  # too large to keep: the old entry goes too
+    assert cache.get(keys[4]) is None
+    cache.drop(keys[4])
+    cache.clear()
+    assert all(cache.get(k) is None for k in keys)

@@ -10,6 +10,8 @@ Bounded in bytes, oldest entries out first; large items are not kept.
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 Where = tuple[int, bytes, bytes]  # an item's encoded key: (spread, hk, rk)
 Key = tuple[int, Where]  # (table id, encoded key)
 
@@ -20,21 +22,20 @@ LARGEST = 16 * 1024  # items larger than this are read from the store each time
 class ItemCache:
     def __init__(self, limit: int = LIMIT) -> None:
         self.limit = limit
-        self._entries: dict[Key, tuple[str, int]] = {}
+        self._entries: OrderedDict[Key, tuple[str, int]] = OrderedDict()  # oldest first
         self._bytes = 0
 
     def get(self, key: Key) -> tuple[str, int] | None:
         return self._entries.get(key)
 
     def keep(self, key: Key, text: str, size: int) -> None:
+        self.drop(key)
         if len(text) > LARGEST:
             return
-        self.drop(key)
         self._entries[key] = (text, size)
         self._bytes += len(text)
-        while self._bytes > self.limit:  # dicts keep insertion order: the first entry is the oldest
-            oldest = next(iter(self._entries))
-            self._bytes -= len(self._entries.pop(oldest)[0])
+        while self._bytes > self.limit:
+            self._bytes -= len(self._entries.popitem(last=False)[1][0])
 
     def drop(self, key: Key) -> None:
         entry = self._entries.pop(key, None)

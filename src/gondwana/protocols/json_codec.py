@@ -3,6 +3,10 @@
 orjson is several times faster at both ends, but it refuses a few inputs the standard library
 takes (NaN, a byte-order mark, lone surrogates, integers beyond 64 bits); those fall back, so what
 we accept and produce does not change with the codec.
+
+A `RawJson` in a result is JSON text a service already holds in wire form (DynamoDB's stored
+items): orjson copies it into the output as it is, instead of the service decoding it only for it
+to be encoded again; the standard-library fallback parses it back, so both write the same value.
 """
 
 from __future__ import annotations
@@ -22,8 +26,25 @@ def epoch_number(value: Any) -> float | int:
     return int(value) if float(value).is_integer() else round(float(value), 3)
 
 
+class RawJson:
+    """JSON text (one complete value, UTF-8 bytes or str) to be written into the output unchanged.
+
+    Only the JSON protocols' serializer understands it: give one only to a JSON response."""
+
+    __slots__ = ("fragment", "text")
+
+    def __init__(self, text: bytes | str) -> None:
+        self.text = text
+        self.fragment = orjson.Fragment(text)
+
+    def __repr__(self) -> str:
+        return f"RawJson({self.text!r})"
+
+
 def _convert(value: Any) -> Any:
     """What the models' blobs (bytes: base64) and timestamps (datetimes: epoch seconds) become."""
+    if type(value) is RawJson:
+        return value.fragment
     if isinstance(value, bytes | bytearray | memoryview):
         return pybase64.b64encode_as_string(value)
     if isinstance(value, dt.datetime):
@@ -31,7 +52,13 @@ def _convert(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-_std_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_convert).encode
+def _std_convert(value: Any) -> Any:
+    if type(value) is RawJson:
+        return json.loads(value.text)  # the standard library reads what orjson refuses (surrogates)
+    return _convert(value)
+
+
+_std_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_std_convert).encode
 _OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME  # datetimes as epoch seconds (_convert), not ISO text
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from gondwana.services.dynamodb import capacity
+from gondwana.services.dynamodb import capacity, codec
 from gondwana.services.dynamodb.errors import validation
 from gondwana.services.dynamodb.params import check_mixed, ex, finish, placeholders, projection
 from gondwana.services.dynamodb.types import check_item, item_size
@@ -50,15 +50,21 @@ def batch_get(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, An
     unprocessed: dict[str, Any] = {}
     consumed = []
     total = 0
+    raw = codec.wire(ctx)
     for name, table, keys, wheres, proj, req in plans:
         found = responses.setdefault(name, [])
+        whole = raw and proj is None
         units = 0.0
         for n, where in enumerate(wheres):
             if total >= MAX_RESPONSE:
                 left = {k: v for k, v in req.items() if k != "Keys"}
                 unprocessed[name] = {**left, "Keys": keys[n:]}
                 break
-            item, size = svc.writer.read(table, where)
+            if whole:  # its stored text is its wire form
+                text, size = svc.writer.read_text(table, where)
+                item = None if text is None else codec.raw(text)
+            else:
+                item, size = svc.writer.read(table, where)
             units += capacity.read_units(size, bool(req.get("ConsistentRead")))  # a miss costs a read too
             if item is None:
                 continue
@@ -105,12 +111,12 @@ def batch_write(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, 
         plans.append((table, planned))
     units: dict[str, tuple[Table, float, dict[str, float]]] = {}  # by name: a name and an ARN may meet
     now = svc.runtime.now()
-    read = svc.writer.read
     with svc.runtime.store.transaction():
         for table, planned in plans:
+            stored = svc.writer.read_many(table, [where for where, _, _ in planned])
             changes = []
             for where, new, size in planned:
-                old, old_size = read(table, where)
+                old, old_size = stored.get(where, (None, 0))
                 changes.append(Change(old, new, where, old_size, size))
             used, idx = svc.writer.apply_many(table, changes, now=now, region=ctx.region)
             _, total, per_index = units.get(table.name, (table, 0.0, {}))

@@ -1,4 +1,8 @@
-"""Items to and from their stored form (JSON, with binary values base64-encoded)."""
+"""Items to and from their stored form (JSON, with binary values base64-encoded).
+
+The stored form is the wire form too (AWS's JSON sends binary values as base64 and numbers as
+strings), so a read that returns whole items can send the stored text as it is (`wire`).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,8 @@ import json
 from typing import Any
 
 import orjson
+
+from gondwana.protocols.json_codec import RawJson
 
 _b64 = base64.b64encode
 
@@ -48,3 +54,15 @@ def loads(text: str) -> dict[str, Any]:
     if "B" not in text or '"B' not in text:
         return item
     return {k: _in(v) for k, v in item.items()}
+
+
+def wire(ctx: Any) -> bool:
+    """Whether this response is JSON, so stored items can go out as their text (`raw`); a CBOR
+    response needs them decoded."""
+    protocol = getattr(ctx, "protocol", None)
+    return protocol is not None and protocol.name.startswith("json")
+
+
+def raw(text: str) -> RawJson:
+    """A stored item (or a JSON list of them), to be written into a JSON response unchanged."""
+    return RawJson(text)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from gondwana.services.dynamodb import capacity
+from gondwana.services.dynamodb import capacity, codec
 from gondwana.services.dynamodb.errors import condition_failed, invalid, validation
 from gondwana.services.dynamodb.params import (
     check_mixed,
@@ -24,6 +24,12 @@ if TYPE_CHECKING:
     from gondwana.services.dynamodb.types import Item
 
 _COND = ["ConditionExpression"]
+# A GetItem or PutItem with none of the other members has no projection, condition or expression
+# maps to check.
+_PLAIN_GET = frozenset(("TableName", "Key", "ConsistentRead", "ReturnConsumedCapacity"))
+_PLAIN_PUT = frozenset(
+    ("TableName", "Item", "ReturnValues", "ReturnConsumedCapacity", "ReturnItemCollectionMetrics")
+)
 
 
 def check_return_values(p: dict[str, Any], allowed: tuple[str, ...]) -> str:
@@ -54,21 +60,23 @@ def failed(p: dict[str, Any], old: Item | None) -> Exception:
 
 def put_item(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
     table = svc.tables.require(ctx, p["TableName"])
-    check_mixed(p, ["Expected"], _COND)
+    plain = p.keys() <= _PLAIN_PUT
+    if not plain:
+        check_mixed(p, ["Expected"], _COND)
     rv = check_return_values(p, ("NONE", "ALL_OLD"))
-    ph = placeholders(p, _COND)
+    ph = None if plain else placeholders(p, _COND)
     item = check_item(p["Item"])
     table.check_item_keys(item)
     size = item_size(item)
     if table.too_large(item, size):
         raise validation("Item size has exceeded the maximum allowed size")
-    cond = condition(p, ph)
+    cond = None if plain else condition(p, ph)
     finish(ph)
     where = table.encode_key(item)
-    old, old_size = svc.writer.read(table, where)
-    if cond is not None and not ex().evaluate(cond, old):
-        raise failed(p, old)
-    with svc.runtime.store.transaction():
+    with svc.runtime.store.transaction():  # read, check and write as one unit (a failure writes nothing)
+        old, old_size = svc.writer.read(table, where)
+        if cond is not None and not ex().evaluate(cond, old):
+            raise failed(p, old)
         change = Change(old, item, where, old_size, size)
         units, idx = svc.writer.apply_many(table, (change,), now=svc.runtime.now(), region=ctx.region)
     out: dict[str, Any] = {}
@@ -85,24 +93,29 @@ def put_item(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any
 
 def get_item(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
     table = svc.tables.require(ctx, p["TableName"])
-    check_mixed(p, ["AttributesToGet"], ["ProjectionExpression"])
-    ph = placeholders(p, ["ProjectionExpression"])
-    key = check_item(p["Key"])
-    table.check_key(key)
-    proj = projection(p, ph)
+    plain = p.keys() <= _PLAIN_GET
+    ph = None
+    if not plain:
+        check_mixed(p, ["AttributesToGet"], ["ProjectionExpression"])
+        ph = placeholders(p, ["ProjectionExpression"])
+    _, where = table.checked_key(p["Key"])
+    proj = None if plain else projection(p, ph)
     finish(ph)
-    item, size = svc.writer.read(table, table.encode_key(key))
     out: dict[str, Any] = {}
-    if item is not None:
-        out["Item"] = ex().project(proj, item) if proj is not None else item
-    cc = capacity.consumed(
-        p.get("ReturnConsumedCapacity"),
-        table,
-        capacity.read_units(size, bool(p.get("ConsistentRead"))),
-        read=True,
-    )
-    if cc:
-        out["ConsumedCapacity"] = cc
+    if proj is None and codec.wire(ctx):  # the whole item: its stored text is its wire form
+        text, size = svc.writer.read_text(table, where)
+        if text is not None:
+            out["Item"] = codec.raw(text)
+    else:
+        item, size = svc.writer.read(table, where)
+        if item is not None:
+            out["Item"] = ex().project(proj, item) if proj is not None else item
+    mode = p.get("ReturnConsumedCapacity")
+    if mode is not None:
+        units = capacity.read_units(size, bool(p.get("ConsistentRead")))
+        cc = capacity.consumed(mode, table, units, read=True)
+        if cc:
+            out["ConsumedCapacity"] = cc
     return out
 
 
@@ -111,11 +124,9 @@ def delete_item(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, 
     check_mixed(p, ["Expected"], _COND)
     rv = check_return_values(p, ("NONE", "ALL_OLD"))
     ph = placeholders(p, _COND)
-    key = check_item(p["Key"])
-    table.check_key(key)
+    key, where = table.checked_key(p["Key"])
     cond = condition(p, ph)
     finish(ph)
-    where = table.encode_key(key)
     old, old_size = svc.writer.read(table, where)
     if cond is not None and not ex().evaluate(cond, old):
         raise failed(p, old)
@@ -157,16 +168,18 @@ def build_update(table: Table, p: dict[str, Any], ph: Any) -> Any:
     return update
 
 
-def new_image(table: Table, key: Item, old: Item | None, update: Any) -> Item:
+def new_image(table: Table, key: Item, old: Item | None, update: Any) -> tuple[Item, int]:
+    """The item after the update, and its size."""
     base = old if old is not None else dict(key)
     new = ex().apply_update(update, base, exists=old is not None) if update is not None else dict(base)
     for name in table.key_names:
         if new.get(name) != key[name]:
             raise invalid(f"Cannot update attribute {name}. This attribute is part of the key")
     table.check_item_keys(new)
-    if table.too_large(new):
+    size = item_size(new)
+    if table.too_large(new, size):
         raise validation("Item size to update has exceeded the maximum allowed size")
-    return new
+    return new, size
 
 
 def update_item(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
@@ -174,18 +187,16 @@ def update_item(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, 
     check_mixed(p, ["AttributeUpdates", "Expected"], ["UpdateExpression", "ConditionExpression"])
     rv = p.get("ReturnValues") or "NONE"
     ph = placeholders(p, ["UpdateExpression", "ConditionExpression"])
-    key = check_item(p["Key"])
-    table.check_key(key)
+    key, where = table.checked_key(p["Key"])
     update = build_update(table, p, ph)
     cond = condition(p, ph)
     finish(ph)
-    where = table.encode_key(key)
-    old, old_size = svc.writer.read(table, where)
-    if cond is not None and not ex().evaluate(cond, old):
-        raise failed(p, old)
-    new = new_image(table, key, old, update)
-    with svc.runtime.store.transaction():
-        change = Change(old, new, where, old_size)
+    with svc.runtime.store.transaction():  # read, check and write as one unit (a failure writes nothing)
+        old, old_size = svc.writer.read(table, where)
+        if cond is not None and not ex().evaluate(cond, old):
+            raise failed(p, old)
+        new, new_size = new_image(table, key, old, update)
+        change = Change(old, new, where, old_size, new_size)
         units, idx = svc.writer.apply_many(table, (change,), now=svc.runtime.now(), region=ctx.region)
     out: dict[str, Any] = {}
     if rv == "ALL_OLD" and old is not None:

@@ -51,7 +51,16 @@ def placeholders(p: dict[str, Any], expressions: list[str]) -> Any:
     if not used:
         return None
     ph = ex().Placeholders(names, values)
-    ph.validate(check_value)
+    key = ph.cache_key = _key(names, values)
+    checked = _CHECKED.get(key) if key is not None else None
+    if checked is None:
+        ph.validate(check_value)
+        if key is not None:
+            if len(_CHECKED) >= _PARSED_MAX:
+                _CHECKED.clear()
+            _CHECKED[key] = (ph.values,)
+    else:
+        ph.values = checked[0]
     return ph
 
 
@@ -60,16 +69,25 @@ def placeholders(p: dict[str, Any], expressions: list[str]) -> Any:
 # copy values before changing them), so a request repeating an expression with the same maps (a
 # counter's "SET n = n + :one") skips the parser. Requests with big values are not remembered.
 _PARSED: dict[tuple[Any, ...], tuple[Any, frozenset[str], frozenset[str]]] = {}
+# The maps as validated (numbers normalised), by the same key: a request repeating them skips the
+# checks, which are a pure function of the maps (a failing check raises and is not remembered).
+_CHECKED: dict[tuple[Any, ...], tuple[dict[str, Any] | None]] = {}
 _PARSED_MAX = 4096
 _MAX_VALUES = 2048  # bytes of ExpressionAttributeValues (as JSON) worth remembering
 
 
-def _maps(ph: Any) -> tuple[Any, ...] | None:
-    names = tuple(ph.names.items()) if ph.names else None
-    values = codec.dumps(ph.values) if ph.values else None
-    if values is not None and len(values) > _MAX_VALUES:
+def _key(names: dict[str, str] | None, values: dict[str, Any] | None) -> tuple[Any, ...] | None:
+    """The request's placeholder maps as a dictionary key (None: too big to be worth remembering)."""
+    names_key = tuple(names.items()) if names is not None else None
+    values_key = codec.dumps(values) if values is not None else None
+    if values_key is not None and len(values_key) > _MAX_VALUES:
         return None
-    return names, values
+    return names_key, values_key
+
+
+def _maps(ph: Any) -> tuple[Any, ...] | None:
+    key = ph.cache_key
+    return key if key is not None else _key(ph.names, ph.values)
 
 
 def parse(parser: str, text: str, ph: Any, *args: Any) -> Any:

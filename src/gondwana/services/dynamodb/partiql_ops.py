@@ -94,7 +94,7 @@ class Plan:
             raise condition_failed()
         if self.st.kind == "DELETE":
             return old, None
-        return old, items.new_image(self.table, self.key, old, self.update)
+        return old, items.new_image(self.table, self.key, old, self.update)[0]
 
     def returned(self, old: Item | None, new: Item | None) -> list[Item]:
         which = self.st.returning

@@ -51,6 +51,7 @@ class DynamoDBService(Service):
 
     def reset(self) -> None:
         self.table_store.clear()
+        self.writer.cache.clear()
         self.replication.replicator.reset()
         self.ttl.start()
         self.replication.replicator.start()

@@ -132,20 +132,31 @@ def _page(
     proj: Any,
     select: str,
     consistent: bool,
+    raw: bool,
 ) -> dict[str, Any]:
     texts, total, exhausted = _take(rows, p.get("Limit"))
-    found: list[Item] = list(map(codec.loads, texts))
-    scanned = len(found)
-    last = found[-1] if found else None
-    if filt is not None:
-        evaluate = ex().evaluate
-        found = [item for item in found if evaluate(filt, item)]
-    count = len(found)
-    if index is not None and not index.is_global and index.projection != "ALL" and select == "ALL_ATTRIBUTES":
-        found = [svc.writer.get(table, table.key_of(item)) or item for item in found]
-    if proj is not None:
-        project = ex().project
-        found = [project(proj, item) for item in found]
+    scanned = len(texts)
+    fetch = index is not None and not index.is_global and index.projection != "ALL"
+    fetch = fetch and select == "ALL_ATTRIBUTES"  # an LSI lacking attributes reads the table's item
+    found: Any
+    if filt is None and proj is None and not fetch:
+        # Whole items, none dropped: a JSON response takes their stored text as it is, and only the
+        # last is decoded (for LastEvaluatedKey).
+        found = codec.raw(f"[{','.join(texts)}]") if raw else list(map(codec.loads, texts))
+        last = codec.loads(texts[-1]) if texts and not exhausted else None
+        count = scanned
+    else:
+        found = list(map(codec.loads, texts))
+        last = found[-1] if found else None
+        if filt is not None:
+            evaluate = ex().evaluate
+            found = [item for item in found if evaluate(filt, item)]
+        count = len(found)
+        if fetch:
+            found = [svc.writer.get(table, table.key_of(item)) or item for item in found]
+        if proj is not None:
+            project = ex().project
+            found = [project(proj, item) for item in found]
     out: dict[str, Any] = {"Count": count, "ScannedCount": scanned}
     if select != "COUNT":
         out["Items"] = found
@@ -245,7 +256,7 @@ def query(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
     source = "dynamodb_items" if index is None else "dynamodb_index_items"
     sql = f"SELECT item, size FROM {source} WHERE {' AND '.join(where)} ORDER BY {order}"
     rows = svc.runtime.store.iterate(sql, args)
-    return _page(svc, table, index, rows, p, filt, proj, select, consistent)
+    return _page(svc, table, index, rows, p, filt, proj, select, consistent, codec.wire(ctx))
 
 
 def scan(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
@@ -304,4 +315,4 @@ def scan(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
     source = "dynamodb_items" if index is None else "dynamodb_index_items"
     sql = f"SELECT item, size FROM {source} WHERE {' AND '.join(where)} ORDER BY {order}"
     rows = svc.runtime.store.iterate(sql, args)
-    return _page(svc, table, index, rows, p, filt, proj, select, consistent)
+    return _page(svc, table, index, rows, p, filt, proj, select, consistent, codec.wire(ctx))

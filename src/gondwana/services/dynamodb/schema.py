@@ -7,7 +7,14 @@ from typing import Any
 
 from gondwana.services.dynamodb import keys
 from gondwana.services.dynamodb.errors import invalid, key_mismatch, validation
-from gondwana.services.dynamodb.types import MAX_HASH_KEY, MAX_ITEM_SIZE, MAX_RANGE_KEY, Item, item_size
+from gondwana.services.dynamodb.types import (
+    MAX_HASH_KEY,
+    MAX_ITEM_SIZE,
+    MAX_RANGE_KEY,
+    Item,
+    check_item,
+    item_size,
+)
 
 
 @dataclass(slots=True)
@@ -51,6 +58,7 @@ class Table:
     # (index, attribute, type) for the index key attributes that are not table keys, in the order
     # AWS checks them (indexes by name): what check_item_keys checks beyond the table's keys
     index_keys: list[tuple[str, str, str]] = field(default_factory=list)
+    key_names: tuple[str, ...] = ()  # (hash key, range key) or (hash key,)
 
     def __post_init__(self) -> None:
         self.refresh()
@@ -59,6 +67,7 @@ class Table:
         d = self.desc
         self.attr_types = {a["AttributeName"]: a["AttributeType"] for a in d["AttributeDefinitions"]}
         self.hash_key, self.range_key = split_schema(d["KeySchema"])
+        self.key_names = (self.hash_key, self.range_key) if self.range_key else (self.hash_key,)
         self.indexes = {}
         for is_global, key in ((False, "LocalSecondaryIndexes"), (True, "GlobalSecondaryIndexes")):
             for spec in d.get(key, []):
@@ -85,10 +94,6 @@ class Table:
     def arn(self) -> str:
         return self.desc["TableArn"]
 
-    @property
-    def key_names(self) -> tuple[str, ...]:
-        return (self.hash_key, self.range_key) if self.range_key else (self.hash_key,)
-
     def key_of(self, item: Item) -> Item:
         return {k: item[k] for k in self.key_names}
 
@@ -112,13 +117,35 @@ class Table:
 
     def check_key(self, key: Item) -> None:
         """A Key parameter: exactly the key attributes, of the declared types."""
-        if len(key) != len(self.key_names) or any(k not in key for k in self.key_names):
+        if len(key) != len(self.key_names):
             raise key_mismatch()
         for name in self.key_names:
-            value = key[name]
-            if next(iter(value)) != self.attr_types[name]:
+            value = key.get(name)
+            if value is None or next(iter(value)) != self.attr_types[name]:
                 raise key_mismatch()
             check_key_value(name, value, name == self.hash_key)
+
+    def checked_key(self, key: dict[str, Any]) -> tuple[Item, tuple[int, bytes, bytes]]:
+        """A Key parameter validated (`check_item`, then `check_key`) and encoded. The common shape,
+        exactly the key attributes as S or B values of their declared types, takes one pass; any
+        other goes through the full checks, which word its errors."""
+        names = self.key_names
+        if len(key) == len(names):
+            parts = []
+            for name in names:
+                kind = self.attr_types[name]
+                value = key.get(name)
+                if kind == "N" or type(value) is not dict or len(value) != 1 or value.get(kind) is None:
+                    break
+                check_key_value(name, value, name == self.hash_key)
+                raw = value[kind]
+                parts.append(raw.encode() if kind == "S" else bytes(raw))
+            else:
+                hk = parts[0]
+                return key, (keys.spread(hk), hk, parts[1] if len(parts) > 1 else b"")
+        key = check_item(key)
+        self.check_key(key)
+        return key, self.encode_key(key)
 
     def check_item_keys(self, item: Item, *, batch: bool = False) -> None:
         """An Item parameter: key attributes present and typed; index keys typed when present.
@@ -164,7 +191,10 @@ def check_key_value(name: str, value: dict[str, Any], is_hash: bool) -> None:
             f"contain an "
             f"empty {_WORD[kind]} value. Key: {name}"
         )
-    size = len(raw.encode()) if kind == "S" else len(raw) if kind == "B" else 0
+    if kind == "S":
+        size = len(raw) if raw.isascii() else len(raw.encode())
+    else:
+        size = len(raw) if kind == "B" else 0
     if is_hash and size > MAX_HASH_KEY:
         raise invalid("Size of hashkey has exceeded the maximum size limit of2048 bytes")
     if not is_hash and size > MAX_RANGE_KEY:

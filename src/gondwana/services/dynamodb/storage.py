@@ -96,6 +96,9 @@ class TableStore:
     def clear(self) -> None:
         self._cache.clear()
 
+    def cached(self, account: str, region: str, name: str) -> Table | None:
+        return self._cache.get((account, region, name))
+
     def get(self, account: str, region: str, name: str) -> Table | None:
         key = (account, region, name)
         table = self._cache.get(key)

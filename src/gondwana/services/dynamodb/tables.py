@@ -63,7 +63,10 @@ class Tables:
     # ---- lookup and lifecycle ----------------------------------------------------------------
 
     def find(self, account: str, region: str, raw_name: str) -> Table | None:
-        table = self.store.get(account, region, table_name(raw_name))
+        # A known table's own name needs no checks (an ARN or an invalid name is never one).
+        table = self.store.cached(account, region, raw_name)
+        if table is None:
+            table = self.store.get(account, region, table_name(raw_name))
         if table is not None and not self._settle(table):
             return None
         return table

@@ -126,7 +126,7 @@ def transact_write(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[st
                 elif action.kind == "Delete":
                     new = None
                 elif action.kind == "Update":
-                    new = items.new_image(action.table, action.key, old, action.update)
+                    new = items.new_image(action.table, action.key, old, action.update)[0]
             except ServiceError as err:
                 reason = {"Code": "ValidationError", "Message": err.message or err.code}
         total += item_size(new) if new else 0

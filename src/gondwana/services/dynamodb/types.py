@@ -26,6 +26,8 @@ def normalize_number(text: str) -> str:
     """AWS's canonical form of a Number: plain notation, no superfluous zeros; errors as AWS words them."""
     if type(text) is str and text.isascii() and text.isdigit() and len(text) <= 38 and text[0] != "0":
         return text  # a plain positive integer is already canonical
+    if text == "0":
+        return text
     if not isinstance(text, str) or not _NUMBER.match(text):
         shown = f": {text}" if text else ""
         raise validation(f"The parameter cannot be converted to a numeric value{shown}")

@@ -18,6 +18,7 @@ import orjson
 
 from gondwana.services.dynamodb import codec, keys
 from gondwana.services.dynamodb.capacity import write_units
+from gondwana.services.dynamodb.item_cache import ItemCache
 from gondwana.services.dynamodb.schema import Index, Table
 from gondwana.services.dynamodb.shards import append_many
 from gondwana.services.dynamodb.storage import TableStore
@@ -45,6 +46,18 @@ _INDEX_PUT = (
 )
 
 Where = tuple[int, bytes, bytes]  # an item's encoded key: (spread, hk, rk)
+
+
+def _get_many(n: int) -> str:
+    wanted = ", ".join(["(?, ?, ?)"] * n)
+    return (
+        f"WITH k(spread, hk, rk) AS (VALUES {wanted}) SELECT i.spread, i.hk, i.rk, i.item, i.size FROM k "
+        "JOIN dynamodb_items AS i ON i.tid = ? AND i.spread = k.spread AND i.hk = k.hk AND i.rk = k.rk"
+    )
+
+
+# A few fixed widths (padded with repeats of the last key): constant SQL texts the statement cache keeps.
+_GET_MANY = {n: _get_many(n) for n in (8, 32)}
 
 
 @dataclass(slots=True)
@@ -78,6 +91,7 @@ class Writer:
         self.store = store
         self.tables = tables
         self.replication: Any = None  # told of every local change to a global table
+        self.cache = ItemCache()  # every item write below drops its entry
 
     # ---- reads -------------------------------------------------------------------------------
 
@@ -86,8 +100,34 @@ class Writer:
 
     def read(self, table: Table, where: Where) -> tuple[Item | None, int]:
         """The item at an encoded key and its size (0 when there is none)."""
+        text, size = self.read_text(table, where)
+        return (None, 0) if text is None else (codec.loads(text), size)
+
+    def read_many(self, table: Table, wheres: Sequence[Where]) -> dict[Where, tuple[Item, int]]:
+        """The items (and sizes) at several encoded keys, those that exist: one statement per 32."""
+        found: dict[Where, tuple[Item, int]] = {}
+        for start in range(0, len(wheres), 32):
+            chunk = list(wheres[start : start + 32])
+            width = 8 if len(chunk) <= 8 else 32
+            chunk += [chunk[-1]] * (width - len(chunk))
+            args = [value for where in chunk for value in where]
+            args.append(table.tid)
+            for spread, hk, rk, text, size in self.store.query(_GET_MANY[width], args):
+                found[spread, hk, rk] = (codec.loads(text), size)
+        return found
+
+    def read_text(self, table: Table, where: Where) -> tuple[str | None, int]:
+        """The stored text of the item at an encoded key and its size (None and 0 when there is none)."""
+        key = (table.tid, where)
+        hit = self.cache.get(key)
+        if hit is not None:
+            return hit
         row = self.store.query_one(_GET, (table.tid, *where))
-        return (codec.loads(row[0]), row[1]) if row else (None, 0)
+        if row is None:
+            return None, 0
+        if not self.store.pending:  # committed: worth keeping (see item_cache)
+            self.cache.keep(key, row[0], row[1])
+        return row
 
     def collection_size(self, table: Table, hash_value: dict[str, Any]) -> int:
         """Bytes stored under one partition key (an item collection)."""
@@ -148,7 +188,8 @@ class Writer:
             key = table.key_of(new if new is not None else old)  # type: ignore[arg-type]
             if replicate:
                 outgoing.append((key, new))
-            spread, hk, rk = change.where or table.encode_key(key)
+            spread, hk, rk = where = change.where or table.encode_key(key)
+            self.cache.drop((tid, where))
             old_size = 0 if old is None else item_size(old) if change.old_size is None else change.old_size
             if new is None:
                 new_size, text = 0, None

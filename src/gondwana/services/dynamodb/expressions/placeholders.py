@@ -33,6 +33,7 @@ class Placeholders:
         self.values = values
         self.used_names: set[str] = set()
         self.used_values: set[str] = set()
+        self.cache_key: tuple[Any, ...] | None = None  # the maps as a key of remembered work (params)
 
     def validate(self, check_value: Callable[[dict[str, Any]], Any] | None = None) -> None:
         """The checks AWS makes on the maps themselves before reading any expression.

@@ -84,6 +84,12 @@ class Store:
         that commit fails; at once when nothing is pending."""
         raise NotImplementedError
 
+    def before_commit(self, callback: Callable[[], None]) -> None:
+        """Call `callback()` inside the current transaction just before it commits (once per
+        registration), so bookkeeping kept in memory across a group of units (counters) is
+        written once per commit; a backend without group commit may call it at once."""
+        callback()
+
     def reset(self) -> None:
         """Delete every row of every registered component (the schema stays)."""
         raise NotImplementedError

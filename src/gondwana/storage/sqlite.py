@@ -59,6 +59,7 @@ class SqliteStore(Store):
         self._unit = _Unit(self)
         self._open = False
         self._callbacks: list[Callable[[BaseException | None], None]] = []
+        self._before: list[Callable[[], None]] = []
         self._closed = False
 
     # ---- schema --------------------------------------------------------------------------------
@@ -117,6 +118,7 @@ class SqliteStore(Store):
         elif failed:
             self._conn.execute("ROLLBACK")
             self._open = False
+            self._before.clear()
             callbacks, self._callbacks = self._callbacks, []
             for callback in callbacks:  # nothing of theirs was written: nothing left to wait for
                 callback(None)
@@ -144,11 +146,16 @@ class SqliteStore(Store):
             asyncio.get_running_loop().call_soon(self._commit)
             return
         callbacks, self._callbacks = self._callbacks, []
-        error: sqlite3.Error | None = None
+        error: Exception | None = None
         try:
+            while self._before:  # a callback may register another
+                before, self._before = self._before, []
+                for call in before:
+                    call()
             self._conn.execute("COMMIT")
-        except sqlite3.Error as exc:
+        except Exception as exc:  # nothing of the group is committed, and every waiter hears why
             log.exception("commit failed; rolling back the group")
+            self._before.clear()
             with contextlib.suppress(sqlite3.Error):
                 self._conn.execute("ROLLBACK")
             error = exc
@@ -194,6 +201,12 @@ class SqliteStore(Store):
     @property
     def pending(self) -> bool:
         return self._open
+
+    def before_commit(self, callback: Callable[[], None]) -> None:
+        if self._open:
+            self._before.append(callback)
+        else:
+            callback()
 
     def after_commit(self, callback: Callable[[BaseException | None], None]) -> None:
         if self._open:

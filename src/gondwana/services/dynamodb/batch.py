@@ -118,7 +118,8 @@ def batch_write(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, 
             for where, new, size in planned:
                 old, old_size = stored.get(where, (None, 0))
                 changes.append(Change(old, new, where, old_size, size))
-            used, idx = svc.writer.apply_many(table, changes, now=now, region=ctx.region)
+            last = len(plans) == 1  # one table: nothing can fail after its writes
+            used, idx = svc.writer.apply_many(table, changes, now=now, region=ctx.region, last=last)
             _, total, per_index = units.get(table.name, (table, 0.0, {}))
             for k, v in idx.items():
                 per_index[k] = per_index.get(k, 0.0) + v

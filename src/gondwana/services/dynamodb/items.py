@@ -73,12 +73,19 @@ def put_item(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any
     cond = None if plain else condition(p, ph)
     finish(ph)
     where = table.encode_key(item)
+    writer, now = svc.writer, svc.runtime.now()
     with svc.runtime.store.transaction():  # read, check and write as one unit (a failure writes nothing)
-        old, old_size = svc.writer.read(table, where)
-        if cond is not None and not ex().evaluate(cond, old):
-            raise failed(p, old)
-        change = Change(old, item, where, old_size, size)
-        units, idx = svc.writer.apply_many(table, (change,), now=svc.runtime.now(), region=ctx.region)
+        # Without a condition, a new item needs no read: the insert tells whether one was there.
+        done, old = None, None
+        if cond is None:
+            done = writer.put_new(table, item, where, size, now=now, region=ctx.region)
+        if done is None:
+            old, old_size = writer.read(table, where)
+            if cond is not None and not ex().evaluate(cond, old):
+                raise failed(p, old)
+            change = Change(old, item, where, old_size, size)
+            done = writer.apply_many(table, (change,), now=now, region=ctx.region, last=True)
+    units, idx = done
     out: dict[str, Any] = {}
     if rv == "ALL_OLD" and old is not None:
         out["Attributes"] = old
@@ -134,7 +141,8 @@ def delete_item(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, 
     if old is not None:
         with svc.runtime.store.transaction():
             change = Change(old, None, where, old_size)
-            idx = svc.writer.apply_many(table, (change,), now=svc.runtime.now(), region=ctx.region)[1]
+            now = svc.runtime.now()
+            idx = svc.writer.apply_many(table, (change,), now=now, region=ctx.region, last=True)[1]
     out: dict[str, Any] = {}
     if rv == "ALL_OLD" and old is not None:
         out["Attributes"] = old
@@ -197,7 +205,8 @@ def update_item(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, 
             raise failed(p, old)
         new, new_size = new_image(table, key, old, update)
         change = Change(old, new, where, old_size, new_size)
-        units, idx = svc.writer.apply_many(table, (change,), now=svc.runtime.now(), region=ctx.region)
+        now = svc.runtime.now()
+        units, idx = svc.writer.apply_many(table, (change,), now=now, region=ctx.region, last=True)
     out: dict[str, Any] = {}
     if rv == "ALL_OLD" and old is not None:
         out["Attributes"] = old

@@ -92,6 +92,7 @@ class TableStore:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._cache: dict[tuple[str, str, str], Table] = {}
+        self._deltas: dict[int, list[int]] = {}  # by table id: (items, bytes) not yet written
 
     def clear(self) -> None:
         self._cache.clear()
@@ -122,6 +123,10 @@ class TableStore:
         )
         if row is not None:
             table.item_count, table.size_bytes = row
+            delta = self._deltas.get(table.tid)
+            if delta is not None:
+                table.item_count += delta[0]
+                table.size_bytes += delta[1]
 
     def names(self, account: str, region: str) -> list[str]:
         rows = self.store.query(
@@ -160,10 +165,32 @@ class TableStore:
         ):
             self.store.execute(sql, (table.tid,))
         self._cache.pop((table.account, table.region, table.name), None)
+        self._deltas.pop(table.tid, None)
 
-    def count(self, table: Table, delta_items: int, delta_bytes: int) -> None:
-        self.store.execute(
-            "UPDATE dynamodb_tables SET item_count = item_count + ?, size_bytes = size_bytes + ? WHERE "
-            "tid = ?",
-            (delta_items, delta_bytes, table.tid),
-        )
+    def count(self, table: Table, delta_items: int, delta_bytes: int, *, later: bool = False) -> None:
+        """Add to a table's item count and size: now, or (`later`, for a unit of change that
+        cannot fail any more) in memory, written once per commit group just before it commits,
+        in the same transaction as the writes they count (one statement per group, not per
+        write)."""
+        if not later:
+            self.store.execute(_COUNT, (delta_items, delta_bytes, table.tid))
+            return
+        delta = self._deltas.get(table.tid)
+        if delta is None:
+            if not self._deltas:
+                self.store.before_commit(self._flush)
+            self._deltas[table.tid] = [delta_items, delta_bytes]
+        else:
+            delta[0] += delta_items
+            delta[1] += delta_bytes
+
+    def _flush(self) -> None:
+        deltas, self._deltas = self._deltas, {}
+        rows = [(items, size, tid) for tid, (items, size) in deltas.items() if items or size]
+        if len(rows) == 1:
+            self.store.execute(_COUNT, rows[0])
+        elif rows:
+            self.store.executemany(_COUNT, rows)
+
+
+_COUNT = "UPDATE dynamodb_tables SET item_count = item_count + ?, size_bytes = size_bytes + ? WHERE tid = ?"

@@ -28,6 +28,11 @@ from gondwana.storage import Store
 SERVICE_IDENTITY = {"Type": "Service", "PrincipalId": "dynamodb.amazonaws.com"}
 
 _GET = "SELECT item, size FROM dynamodb_items WHERE tid = ? AND spread = ? AND hk = ? AND rk = ?"
+# A put presumed new: writes nothing (changes no row) when an item has the key.
+_INSERT = (
+    "INSERT INTO dynamodb_items (tid, spread, hk, rk, item, size, written, origin, expires) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tid, spread, hk, rk) DO NOTHING"
+)
 _DELETE = "DELETE FROM dynamodb_items WHERE tid = ? AND spread = ? AND hk = ? AND rk = ?"
 _PUT = (
     "INSERT INTO dynamodb_items (tid, spread, hk, rk, item, size, written, origin, expires) "
@@ -168,9 +173,36 @@ class Writer:
         region: str,
         identity: dict[str, str] | None = None,
         replicated: bool = False,
+        last: bool = False,
     ) -> tuple[float, dict[str, float]]:
         """`apply` for changes to distinct items of one table; returns the write units the table
-        and each index consumed."""
+        and each index consumed. `last`: nothing after this call can fail the caller's unit of
+        change, so the table's counters may be added once per commit group (see TableStore.count)."""
+        done = self._apply(table, changes, now, region, identity, replicated, last, fresh=False)
+        assert done is not None
+        return done
+
+    def put_new(
+        self, table: Table, item: Item, where: Where, size: int, *, now: float, region: str
+    ) -> tuple[float, dict[str, float]] | None:
+        """Write `item` as a new item, in one statement fewer than reading first: None (and
+        nothing written) when an item with its key exists. Only as the end of a unit of change."""
+        if self.cache.get((table.tid, where)) is not None:
+            return None  # known to exist: no need to try
+        change = Change(None, item, where, 0, size)
+        return self._apply(table, (change,), now, region, None, False, True, fresh=True)
+
+    def _apply(
+        self,
+        table: Table,
+        changes: Sequence[Change],
+        now: float,
+        region: str,
+        identity: dict[str, str] | None,
+        replicated: bool,
+        last: bool,
+        fresh: bool,
+    ) -> tuple[float, dict[str, float]] | None:
         rows = _Rows()
         units: dict[str, float] = {}
         table_units = 0.0
@@ -207,9 +239,15 @@ class Writer:
                     units[index.name] = units.get(index.name, 0.0) + used
             if view is not None and old != new:
                 rows.records.append(_record(view, key, old, new, region, identity, text, new_size, old_size))
+        if fresh:  # the one put first: when it changes nothing, nothing else is written either
+            if not self.store.execute(_INSERT, rows.puts[0]):
+                return None
+            rows.puts.clear()
+        self._write(table, rows, now)
         if outgoing:
             self.replication.local_changes(table, outgoing, now, region)
-        self._write(table, rows, now)
+        if rows.count or rows.size:  # last: after everything that can fail
+            self.tables.count(table, rows.count, rows.size, later=last)
         return table_units, units
 
     def _write(self, table: Table, rows: _Rows, now: float) -> None:
@@ -218,8 +256,6 @@ class Writer:
         run(_PUT, rows.puts)
         run(_INDEX_DELETE, rows.index_deletes)
         run(_INDEX_PUT, rows.index_puts)
-        if rows.count or rows.size:
-            self.tables.count(table, rows.count, rows.size)
         if rows.records:
             append_many(self.store, table.desc["LatestStreamArn"], now, rows.records)
 

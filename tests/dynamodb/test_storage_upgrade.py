@@ -11,6 +11,8 @@ from tests.dynamodb.conftest import GSI_BY_G, create
 
 # The item tables as the first release laid them out.
 _OLD_LAYOUT = """
+CREATE TABLE old_index_rows AS SELECT * FROM dynamodb_index_items;
+DROP VIEW dynamodb_index_items;
 CREATE TABLE old_items (
     tid INTEGER NOT NULL, spread INTEGER NOT NULL, hk BLOB NOT NULL, rk BLOB NOT NULL,
     item TEXT NOT NULL, size INTEGER NOT NULL, written REAL NOT NULL, origin TEXT NOT NULL, expires REAL,
@@ -23,11 +25,19 @@ CREATE TABLE old_index_items (
     tid INTEGER NOT NULL, idx TEXT NOT NULL, spread INTEGER NOT NULL, hk BLOB NOT NULL, rk BLOB NOT NULL,
     bhk BLOB NOT NULL, brk BLOB NOT NULL, item TEXT NOT NULL, size INTEGER NOT NULL,
     PRIMARY KEY (tid, idx, spread, hk, rk, bhk, brk)) WITHOUT ROWID;
-INSERT INTO old_index_items SELECT tid, idx, spread, hk, rk, bhk, brk, item, size FROM dynamodb_index_items;
-DROP TABLE dynamodb_index_items;
+INSERT INTO old_index_items SELECT tid, idx, spread, hk, rk, bhk, brk, item, size FROM old_index_rows;
+DROP TABLE old_index_rows;
+DROP TABLE dynamodb_index_entries;
 ALTER TABLE old_index_items RENAME TO dynamodb_index_items;
 UPDATE _gondwana_schema SET version = 1 WHERE component = 'dynamodb';
 """
+
+
+KEYS_BY_G = {
+    "IndexName": "keys-by-g",
+    "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+    "Projection": {"ProjectionType": "KEYS_ONLY"},
+}
 
 
 def ranges_in_g1(ddb: Any, name: str) -> list[int]:
@@ -48,7 +58,7 @@ def test_old_item_layout_is_upgraded_on_start(fresh_server: Any) -> None:
         ddb,
         range_key=("r", "N"),
         more_attrs={"g": "S"},
-        GlobalSecondaryIndexes=[GSI_BY_G],
+        GlobalSecondaryIndexes=[GSI_BY_G, KEYS_BY_G],
     )
     pad = "x" * 1500  # past the size where an old-layout row spilled into an overflow page
     for i in range(20):
@@ -76,6 +86,25 @@ def test_old_item_layout_is_upgraded_on_start(fresh_server: Any) -> None:
     }
     assert ddb.scan(TableName=name, Select="COUNT")["Count"] == 20
     assert ranges_in_g1(ddb, name) == [1, 5, 7, 9, 11, 13, 15, 17, 19]
+    # an index entry that links to its item (projection ALL) shows the item's later changes; one
+    # that holds its own projection (KEYS_ONLY) keeps holding only the keys
+    ddb.update_item(
+        TableName=name,
+        Key={"id": {"S": "h"}, "r": {"N": "5"}},
+        UpdateExpression="SET #p = :p",
+        ExpressionAttributeNames={"#p": "pad"},
+        ExpressionAttributeValues={":p": {"S": "new"}},
+    )
+    for index, expected in (("by-g", {"S": "new"}), ("keys-by-g", None)):
+        got = ddb.query(
+            TableName=name,
+            IndexName=index,
+            KeyConditionExpression="g = :g",
+            ExpressionAttributeValues={":g": {"S": "g1"}},
+        )["Items"]
+        five = next(i for i in got if i["r"] == {"N": "5"})
+        assert five.get("pad") == expected and five["g"] == {"S": "g1"}
+        assert len(got) == 9
     db = sqlite3.connect(proc.data_dir / "gondwana.db")
     sql = db.execute("SELECT sql FROM sqlite_master WHERE name = 'dynamodb_items'").fetchone()[0]
     db.close()

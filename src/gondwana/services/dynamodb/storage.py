@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from gondwana.services.dynamodb import keys
 from gondwana.services.dynamodb.schema import Table
 from gondwana.storage import Store
 
@@ -76,7 +77,52 @@ MIGRATIONS = [
     ALTER TABLE dynamodb_index_items_v2 RENAME TO dynamodb_index_items;
     CREATE UNIQUE INDEX dynamodb_index_items_key ON dynamodb_index_items (tid, idx, spread, hk, rk, bhk, brk);
     """,
+    lambda store: _link_index_entries(store),
 ]
+
+# Index entries of indexes that project ALL point at their item's row (`irow`) instead of holding a
+# copy of it: a new item writes one small entry (not a second ~1 KB row and its key), and a change
+# that keeps the index key writes no entry at all. Other projections keep their text (`item`,
+# `size`). Readers see both through the view `dynamodb_index_items`, as before.
+_ENTRIES = """
+CREATE TABLE dynamodb_index_entries (
+    tid INTEGER NOT NULL, idx TEXT NOT NULL, spread INTEGER NOT NULL, hk BLOB NOT NULL, rk BLOB NOT NULL,
+    bhk BLOB NOT NULL, brk BLOB NOT NULL, irow INTEGER, item TEXT, size INTEGER,
+    PRIMARY KEY (tid, idx, spread, hk, rk, bhk, brk)) WITHOUT ROWID;
+CREATE VIEW dynamodb_index_items AS SELECT e.tid AS tid, e.idx AS idx, e.spread AS spread, e.hk AS hk,
+    e.rk AS rk, e.bhk AS bhk, e.brk AS brk, COALESCE(e.item, i.item) AS item,
+    COALESCE(e.size, i.size) AS size
+    FROM dynamodb_index_entries AS e LEFT JOIN dynamodb_items AS i ON i.rowid = e.irow
+"""
+
+
+def _link_index_entries(store: Store) -> None:
+    store.execute("ALTER TABLE dynamodb_index_items RENAME TO dynamodb_index_items_v2")
+    for statement in _ENTRIES.split(";"):
+        store.execute(statement)
+    every = {
+        (table.tid, index.name)
+        for table in map(_table, store.query(f"SELECT {_COLUMNS} FROM dynamodb_tables"))
+        for index in table.indexes.values()
+        if index.projection == "ALL"
+    }
+    old = "SELECT tid, idx, spread, hk, rk, bhk, brk, item, size FROM dynamodb_index_items_v2"
+    for tid, idx, spread, hk, rk, bhk, brk, text, size in store.query(old):
+        irow = None
+        if (tid, idx) in every:
+            row = store.query_one(_ROWID, (tid, keys.spread(bhk), bhk, brk))
+            irow = row[0] if row else None
+        if irow is not None:
+            text = size = None
+        store.execute(
+            "INSERT INTO dynamodb_index_entries (tid, idx, spread, hk, rk, bhk, brk, irow, item, size) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (tid, idx, spread, hk, rk, bhk, brk, irow, text, size),
+        )
+    store.execute("DROP TABLE dynamodb_index_items_v2")
+
+
+_ROWID = "SELECT rowid FROM dynamodb_items WHERE tid = ? AND spread = ? AND hk = ? AND rk = ?"
 
 _COLUMNS = "tid, account, region, name, descr, status, status_until, item_count, size_bytes"
 
@@ -159,7 +205,7 @@ class TableStore:
     def drop(self, table: Table) -> None:
         for sql in (
             "DELETE FROM dynamodb_items WHERE tid = ?",
-            "DELETE FROM dynamodb_index_items WHERE tid = ?",
+            "DELETE FROM dynamodb_index_entries WHERE tid = ?",
             "DELETE FROM dynamodb_repl_tombstones WHERE tid = ?",
             "DELETE FROM dynamodb_tables WHERE tid = ?",
         ):

@@ -249,7 +249,7 @@ def _gsi_update(
         if name not in [g["IndexName"] for g in gsis]:
             raise tables_not_found_index(table.name, name)
         tables.runtime.store.execute(
-            "DELETE FROM dynamodb_index_items WHERE tid = ? AND idx = ?", (table.tid, name)
+            "DELETE FROM dynamodb_index_entries WHERE tid = ? AND idx = ?", (table.tid, name)
         )
         if delay:
             for g in gsis:
@@ -278,17 +278,27 @@ def tables_not_found_index(table: str, index: str) -> Exception:
 
 def _backfill(tables: Tables, table: Table, index: Any) -> None:
     store = tables.runtime.store
-    rows = store.query("SELECT hk, rk, item FROM dynamodb_items WHERE tid = ?", (table.tid,))
-    for hk, rk, text in rows:
+    every = index.projection == "ALL"  # entries link to the item rows (see storage)
+    rows = store.query("SELECT rowid, hk, rk, item FROM dynamodb_items WHERE tid = ?", (table.tid,))
+    for irow, hk, rk, text in rows:
         item = codec.loads(text)
         where = index_key(index, item)
         if where is None or next(iter(item[index.hash_key])) != table.attr_types[index.hash_key]:
             continue
         if index.range_key and next(iter(item[index.range_key])) != table.attr_types[index.range_key]:
             continue
-        projected = index.project(item, table)
+        projected = None if every else index.project(item, table)
         store.execute(
-            "INSERT INTO dynamodb_index_items (tid, idx, spread, hk, rk, bhk, brk, item, size) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (table.tid, index.name, *where, hk, rk, codec.dumps(projected), item_size(projected)),
+            "INSERT INTO dynamodb_index_entries (tid, idx, spread, hk, rk, bhk, brk, irow, item, size) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                table.tid,
+                index.name,
+                *where,
+                hk,
+                rk,
+                irow if every else None,
+                None if projected is None else codec.dumps(projected),
+                None if projected is None else item_size(projected),
+            ),
         )

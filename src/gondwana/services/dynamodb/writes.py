@@ -3,7 +3,8 @@
 Callers wrap `apply` / `apply_many` in `store.transaction()`, so a change and everything derived
 from it commit together or not at all. A set of changes to one table is gathered first and written
 with one statement per kind of row (executemany) and one counter update, and each item is encoded
-and sized once (its index copies under projection ALL reuse that text).
+and sized once. Entries of indexes that project ALL link to the item's row (see storage), so they
+are written only when the item enters, leaves or moves within the index.
 """
 
 from __future__ import annotations
@@ -41,13 +42,20 @@ _PUT = (
     "expires = excluded.expires"
 )
 _INDEX_DELETE = (
-    "DELETE FROM dynamodb_index_items WHERE tid = ? AND idx = ? AND spread = ? AND hk = ? AND rk = ? "
+    "DELETE FROM dynamodb_index_entries WHERE tid = ? AND idx = ? AND spread = ? AND hk = ? AND rk = ? "
     "AND bhk = ? AND brk = ?"
 )
 _INDEX_PUT = (
-    "INSERT INTO dynamodb_index_items (tid, idx, spread, hk, rk, bhk, brk, item, size) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tid, idx, spread, hk, rk, bhk, brk) "
-    "DO UPDATE SET item = excluded.item, size = excluded.size"
+    "INSERT INTO dynamodb_index_entries (tid, idx, spread, hk, rk, bhk, brk, irow, item, size) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?) ON CONFLICT (tid, idx, spread, hk, rk, bhk, brk) "
+    "DO UPDATE SET irow = NULL, item = excluded.item, size = excluded.size"
+)
+# An entry of an index that projects ALL: a link to its item's row (written just before).
+_INDEX_LINK = (
+    "INSERT INTO dynamodb_index_entries (tid, idx, spread, hk, rk, bhk, brk, irow, item, size) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, (SELECT rowid FROM dynamodb_items WHERE tid = ?1 AND spread = ?8 "
+    "AND hk = ?6 AND rk = ?7), NULL, NULL) ON CONFLICT (tid, idx, spread, hk, rk, bhk, brk) "
+    "DO UPDATE SET irow = excluded.irow, item = NULL, size = NULL"
 )
 
 Where = tuple[int, bytes, bytes]  # an item's encoded key: (spread, hk, rk)
@@ -79,13 +87,14 @@ class Change:
 class _Rows:
     """The rows a set of changes writes, gathered to be written one statement per kind."""
 
-    __slots__ = ("count", "deletes", "index_deletes", "index_puts", "puts", "records", "size")
+    __slots__ = ("count", "deletes", "index_deletes", "index_links", "index_puts", "puts", "records", "size")
 
     def __init__(self) -> None:
         self.deletes: list[tuple[Any, ...]] = []
         self.puts: list[tuple[Any, ...]] = []
         self.index_deletes: list[tuple[Any, ...]] = []
         self.index_puts: list[tuple[Any, ...]] = []
+        self.index_links: list[tuple[Any, ...]] = []
         self.records: list[str] = []
         self.count = 0
         self.size = 0
@@ -234,7 +243,7 @@ class Writer:
             rows.size += new_size - old_size
             table_units += write_units(max(new_size, old_size))
             for index in indexes:
-                used = _index(table, index, hk, rk, old, new, old_size, new_size, text, rows)
+                used = _index(table, index, where, old, new, old_size, new_size, rows)
                 if used:
                     units[index.name] = units.get(index.name, 0.0) + used
             if view is not None and old != new:
@@ -256,6 +265,7 @@ class Writer:
         run(_PUT, rows.puts)
         run(_INDEX_DELETE, rows.index_deletes)
         run(_INDEX_PUT, rows.index_puts)
+        run(_INDEX_LINK, rows.index_links)
         if rows.records:
             append_many(self.store, table.desc["LatestStreamArn"], now, rows.records)
 
@@ -269,13 +279,11 @@ class Writer:
 def _index(
     table: Table,
     index: Index,
-    bhk: bytes,
-    brk: bytes,
+    where: Where,
     old: Item | None,
     new: Item | None,
     old_size: int,
     new_size: int,
-    text: str | None,
     rows: _Rows,
 ) -> float:
     """Gather the index rows for one change; returns the write units the index consumed."""
@@ -283,20 +291,25 @@ def _index(
     new_key = index_key(index, new)
     if old_key is None and new_key is None:
         return 0.0
-    every = index.projection == "ALL"  # the index holds the whole item: reuse its text and size
+    every = index.projection == "ALL"  # the index holds the whole item: its entry links to the item
     old_view = (old if every else index.project(old, table)) if old_key is not None else None  # type: ignore[arg-type]
     new_view = (new if every else index.project(new, table)) if new_key is not None else None  # type: ignore[arg-type]
     if old_key == new_key and old_view == new_view:
         return 0.0  # what the index stores did not change: no index write, no charge
+    spread, bhk, brk = where
     units = 0.0
     if old_key is not None and old_key != new_key:
         units += write_units(old_size if every else item_size(old_view))  # type: ignore[arg-type]
         rows.index_deletes.append((table.tid, index.name, *old_key, bhk, brk))
     if new_key is not None and new_view is not None:
-        size = new_size if every else item_size(new_view)
-        view_text = text if every else codec.dumps(new_view)
-        rows.index_puts.append((table.tid, index.name, *new_key, bhk, brk, view_text, size))
-        units += write_units(size)
+        if not every:
+            size = item_size(new_view)
+            rows.index_puts.append((table.tid, index.name, *new_key, bhk, brk, codec.dumps(new_view), size))
+            units += write_units(size)
+        else:
+            if new_key != old_key:  # the same key: the entry's link still finds the (changed) item
+                rows.index_links.append((table.tid, index.name, *new_key, bhk, brk, spread))
+            units += write_units(new_size)
     return units
 
 

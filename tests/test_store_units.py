@@ -130,3 +130,48 @@ def test_the_wal_stays_bounded_under_a_steady_stream_of_writes(tmp_path: Path) -
     assert written > 16 * 1024 * 1024
     assert largest < written // 4
     assert _committed(path)[:1] == ["1"] and len(_committed(path)) == key
+
+
+def test_before_commit_callbacks_write_once_in_the_group_and_a_failing_one_undoes_it(
+    tmp_path: Path,
+) -> None:
+    """Bookkeeping kept in memory across a group (e.g. counters) is written by a before-commit
+    callback inside the group's transaction: committed with the group, or not at all."""
+    path = tmp_path / "before.db"
+
+    async def scenario() -> tuple[list[BaseException | None], list[BaseException | None]]:
+        store = SqliteStore(path)
+        store.register("units", ["CREATE TABLE units_rows (k TEXT PRIMARY KEY)"])
+        calls: list[str] = []
+
+        def tally() -> None:
+            calls.append("tally")
+            store.execute("INSERT INTO units_rows (k) VALUES (?)", (f"tally-{len(calls)}",))
+
+        ok: list[BaseException | None] = []
+        for key in ("a", "b"):
+            _put(store, key)
+            store.after_commit(ok.append)
+        store.before_commit(tally)
+        await store.flushed()
+        assert calls == ["tally"]  # once, just before the commit
+
+        def broken() -> None:
+            store.execute("INSERT INTO units_rows (k) VALUES ('half')")
+            raise Boom("bookkeeping failed")
+
+        failed: list[BaseException | None] = []
+        _put(store, "c")
+        store.after_commit(failed.append)
+        store.before_commit(broken)
+        await asyncio.sleep(0.01)
+        assert not store.pending
+        _put(store, "d")  # the next group is unaffected
+        await store.flushed()
+        store.close()
+        return ok, failed
+
+    ok, failed = asyncio.run(scenario())
+    assert ok == [None, None]
+    assert len(failed) == 1 and isinstance(failed[0], Boom)
+    assert _committed(path) == ["a", "b", "d", "tally-1"]

@@ -171,7 +171,7 @@ class SqliteStore(Store):
 
     def _rewind_wal(self, checkpointer: Checkpointer) -> None:
         try:
-            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self._conn.execute("PRAGMA wal_checkpoint(RESTART)")
         except sqlite3.Error:
             log.debug("WAL rewind skipped", exc_info=True)
         checkpointer.rewind = False
@@ -264,8 +264,11 @@ class Checkpointer:
     SQLite rewinds the WAL only when a write begins with every frame copied, which a steady
     stream of writes never allows: the WAL would grow by everything written, and every read would
     pay for searching its index (reads and writes slowing down as the data grows). So once a
-    PASSIVE pass is done, `rewind` asks the writer to run TRUNCATE right after its next COMMIT:
-    it copies only what was appended since, and starts the WAL afresh."""
+    PASSIVE pass is done, `rewind` asks the writer to run RESTART right after its next COMMIT:
+    it copies only what was appended since, and the next write starts the WAL afresh from its
+    beginning. (RESTART, not TRUNCATE: overwriting the file's blocks in place costs the writer
+    about half of appending to a truncated file, in the commits and in the rewind. The file so
+    keeps its size, so the log's own frame count, not the file size, says when to rewind.)"""
 
     def __init__(self, location: str, threshold: int = 8 * 1024 * 1024, interval: float = 0.2) -> None:
         self.wal = location + "-wal"
@@ -274,6 +277,7 @@ class Checkpointer:
         self.rewind = False  # set here, cleared by the writer once it has rewound the WAL
         self._stop = threading.Event()
         self._conn = sqlite3.connect(location, isolation_level=None, check_same_thread=False)
+        self._page = self._conn.execute("PRAGMA page_size").fetchone()[0]
         self._thread = threading.Thread(target=self._run, name="gondwana-checkpoint", daemon=True)
         self._thread.start()
 
@@ -283,8 +287,9 @@ class Checkpointer:
                 continue  # the writer has not rewound yet: stay out of its way
             try:
                 if os.path.getsize(self.wal) >= self.threshold:
-                    self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-                    self.rewind = True
+                    frames = self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1]
+                    if frames * self._page >= self.threshold:
+                        self.rewind = True
             except (OSError, sqlite3.Error):
                 log.debug("background checkpoint skipped", exc_info=True)
 

@@ -130,6 +130,15 @@ class SqliteStore(Store):
             self._schedule_commit()
         return self._conn.execute(sql, params).rowcount
 
+    def write_rows(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        """`write` for a statement that returns rows (`... RETURNING`); they are read to the end, so
+        the statement is done when this returns."""
+        if not self._open:
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._open = True
+            self._schedule_commit()
+        return self._conn.execute(sql, params).fetchall()
+
     def _schedule_commit(self) -> None:
         try:
             loop = asyncio.get_running_loop()

@@ -12,14 +12,16 @@ import itertools
 import json
 import os
 import random
+import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 from gondwana.protocols import json_codec
 from gondwana.services.sqs.queues import Queue
 from gondwana.services.sqs.storage import MESSAGE_COLUMNS
 from gondwana.storage import Store
+from gondwana.storage.base import Row
 
 SEQUENCE_BASE = 18_000_000_000_000_000_000  # FIFO sequence numbers: large, increasing, not consecutive
 _SELECT = f"SELECT {MESSAGE_COLUMNS} FROM sqs_messages"
@@ -80,6 +82,30 @@ def parse_handle(handle: str) -> tuple[int, int, str] | None:
         return int(queue_id), int(seq), token.decode()
     except (ValueError, binascii.Error, UnicodeError):
         return None
+
+
+def parse_handles(queue_id: int, handles: list[str]) -> list[tuple[int, str]] | None:
+    """(message seq, token) of each handle when every one is a handle we issued for this queue,
+    read all at once (`parse_handle` reads the others, one by one); else None."""
+    try:
+        raws = [_a2b(handle, strict_mode=True) for handle in handles]
+        text = b"\n".join(raws).decode("ascii")
+    except (ValueError, binascii.Error):
+        return None
+    found = _handle_lines(queue_id).findall(text)
+    if len(found) != len(handles) or text.count("\n") != len(handles) - 1:
+        return None
+    return [(int(seq), token) for seq, token in found]
+
+
+_a2b = binascii.a2b_base64
+
+
+@functools.lru_cache(maxsize=1024)
+def _handle_lines(queue_id: int) -> re.Pattern[str]:
+    """A line `<queue id>:<seq>:<token>:<message id>` of this queue's handles (as `parse_handle`
+    reads them, in ASCII digits)."""
+    return re.compile(rf"^{queue_id}:([0-9]+):([^:\n]*):[^:\n]*$", re.MULTILINE)
 
 
 # ---- reads --------------------------------------------------------------------------------------
@@ -297,10 +323,64 @@ def expire(store: Store, queue: Queue, now: float) -> None:
             _reset_head(store, queue.id, group_id)
 
 
+def new_token() -> str:
+    """A receipt token (one per receive: the handle also names the message); unguessable enough,
+    and no system call."""
+    return f"{random.getrandbits(64):016x}"
+
+
+def receive_standard(
+    store: Store,
+    queue: Queue,
+    now: float,
+    count: int,
+    visibility: int,
+    expired: float,
+    max_receives: int,
+    plain: bool,
+) -> tuple[str, list[Row]]:
+    """Receive up to `count` visible messages of a standard queue with one statement (a unit of its
+    own): the first ones in `(visible_at, seq)` order that are within retention (sent after
+    `expired`) and received fewer than `max_receives` times, hidden for `visibility` seconds under
+    a new token. Messages it passes over are left for `pick_standard` to drop.
+
+    The token, and the rows as received: `Msg` fields, or when `plain` (seq, message_id,
+    md5_body, body) only."""
+    token = new_token()
+    params = (queue.id, now, expired, max_receives, count, token, now + visibility)
+    return token, store.write_rows(_RECEIVE_PLAIN if plain else _RECEIVE_FULL, params)
+
+
+_RECEIVE_STANDARD = (
+    "UPDATE sqs_messages SET token = ?6, receive_count = receive_count + 1, "
+    "first_receive = COALESCE(first_receive, ?2), received_at = ?2, visible_at = ?7 "
+    "WHERE seq IN (SELECT seq FROM sqs_messages WHERE queue_id = ?1 AND visible_at <= ?2 "
+    "AND sent_at > ?3 AND receive_count < ?4 ORDER BY visible_at, seq LIMIT ?5) RETURNING "
+)
+_RECEIVE_PLAIN = _RECEIVE_STANDARD + "seq, message_id, md5_body, body"
+_RECEIVE_FULL = _RECEIVE_STANDARD + MESSAGE_COLUMNS
+
+
+def plain_results(queue_id: int, token: str, rows: list[Row]) -> list[dict[str, Any]]:
+    """ReceiveMessage's entries of messages received under `token`, from (seq, message_id,
+    md5_body, body) rows: receipt handles as `receipt_handle` makes them."""
+    return [
+        {
+            "MessageId": message_id,
+            "ReceiptHandle": _b2a(f"{queue_id}:{seq}:{token}:{message_id}".encode(), newline=False).decode(),
+            "MD5OfBody": md5_body,
+            "Body": body,
+        }
+        for seq, message_id, md5_body, body in rows
+    ]
+
+
+_b2a = binascii.b2a_base64
+
+
 def mark_received(store: Store, msgs: list[Msg], now: float, visibility: int) -> list[Msg]:
-    """Hide the messages for `visibility` seconds under a new receipt token (one per receive: the
-    handle also names the message), with one statement."""
-    token = f"{random.getrandbits(64):016x}"  # unguessable enough, and no system call
+    """Hide the messages for `visibility` seconds under a new receipt token, with one statement."""
+    token = new_token()
     until = now + visibility
     store.execute(_receive_sql(len(msgs)), [token, now, until, *(m.seq for m in msgs)])
     # What the UPDATE wrote: visible_at, receive_count, first_receive, received_at and token.
@@ -333,16 +413,18 @@ def set_visible_at(store: Store, msg: Msg, when: float) -> None:
 Accept = Callable[[Msg], bool]
 
 
-def _excluding(picked: list[Msg]) -> tuple[str, tuple[int, ...]]:
-    if not picked:
-        return "", ()
-    return f" AND seq NOT IN ({','.join('?' * len(picked))})", tuple(m.seq for m in picked)
+def _excluding(seqs: list[int]) -> str:
+    return f" AND seq NOT IN ({','.join('?' * len(seqs))})" if seqs else ""
 
 
-def pick_standard(store: Store, queue: Queue, now: float, count: int, accept: Accept) -> list[Msg]:
+def pick_standard(
+    store: Store, queue: Queue, now: float, count: int, accept: Accept, taken: Sequence[int] = ()
+) -> list[Msg]:
+    """Up to `count` visible messages that `accept` takes, beyond the seqs already `taken`."""
     picked: list[Msg] = []
     while len(picked) < count:
-        clause, seqs = _excluding(picked)
+        seqs = [*taken, *(m.seq for m in picked)]
+        clause = _excluding(seqs)
         rows = store.query(
             f"{_SELECT} WHERE queue_id = ? AND visible_at <= ?{clause} ORDER BY visible_at, seq LIMIT ?",
             (queue.id, now, *seqs, count - len(picked)),

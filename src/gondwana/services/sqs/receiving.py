@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import itertools
 import json
 from typing import Any
 
@@ -22,6 +23,10 @@ from gondwana.services.sqs.sending import check_batch_ids, failure
 
 ATTEMPT_WINDOW = 300.0
 MAX_VISIBILITY = 43_200
+_NO_LIMIT = 1 << 62  # the receive count limit of a queue without a dead-letter queue
+
+
+_new = tuple.__new__  # a Msg from a full row, without _make's checks
 
 
 def _ms(seconds: float) -> str:
@@ -47,6 +52,8 @@ class ReceiveOps(SqsBase):
             messages.check_id(attempt, "ReceiveRequestAttemptId")
         wait = queue.number("ReceiveMessageWaitTimeSeconds") if wait is None else wait
         deadline = self.now() + wait
+        names = messages.system_names(params)
+        wanted = params.get("MessageAttributeNames")
         while True:
             room = self._room(queue, count or 1)
             if not room:
@@ -55,30 +62,14 @@ class ReceiveOps(SqsBase):
                 found = []
             else:
                 vt = queue.number("VisibilityTimeout") if visibility is None else visibility
-                found = self._receive_once(queue, room, vt, attempt)
+                found = self._receive_once(queue, room, vt, attempt, names, wanted)
                 queue.inflight_bound += len(found)  # type: ignore[operator]
             if found or self.registry.by_id.get(queue.id) is not queue:
                 break
             remaining = deadline - self.now()
             if remaining <= 0 or not await self._wait(ctx, queue, remaining):
                 break
-        if not found:
-            return {}
-        names = messages.system_names(params)
-        wanted = params.get("MessageAttributeNames")
-        if names or wanted:
-            return {"Messages": [self._render(queue, msg, names, wanted) for msg in found]}
-        return {  # the usual case: the message alone
-            "Messages": [
-                {
-                    "MessageId": m.message_id,
-                    "ReceiptHandle": engine.receipt_handle(m, m.token or ""),
-                    "MD5OfBody": m.md5_body,
-                    "Body": m.body,
-                }
-                for m in found
-            ]
-        }
+        return {"Messages": found} if found else {}
 
     def _room(self, queue: Queue, count: int) -> int:
         """How many of `count` messages may go in flight under the queue's quota (the messages in
@@ -108,34 +99,58 @@ class ReceiveOps(SqsBase):
         gone = disconnected is not None and disconnected.done()
         return not gone and not self.runtime.shutting_down.is_set()
 
-    def _receive_once(self, queue: Queue, count: int, visibility: int, attempt: str | None) -> list[Msg]:
+    def _receive_once(
+        self,
+        queue: Queue,
+        count: int,
+        visibility: int,
+        attempt: str | None,
+        names: set[str],
+        wanted: list[str] | None,
+    ) -> list[dict[str, Any]]:
+        """Receive up to `count` messages; their entries in the response."""
         store = self.runtime.store
         now = self.now()
+        redrive = self.dead_letter_target(queue)
+        expired = now - queue.number("MessageRetentionPeriod")
+        out: list[dict[str, Any]] = []
+        taken: list[int] = []
+        if not queue.fifo:  # the usual case: one statement (a unit of its own) takes the front
+            limit = redrive[1] if redrive is not None else _NO_LIMIT
+            plain = not names and not wanted
+            token, rows = engine.receive_standard(store, queue, now, count, visibility, expired, limit, plain)
+            if plain:
+                out = engine.plain_results(queue.id, token, rows)
+            else:
+                out = [self._render(queue, _new(Msg, row), names, wanted) for row in rows]
+            if len(out) == count:
+                return out
+            taken = [row[0] for row in rows]
+
+        def accept(msg: Msg) -> bool:
+            if msg.sent_at <= expired:
+                engine.remove(store, queue, msg)
+                return False
+            if redrive is not None and msg.receive_count >= redrive[1]:
+                self.move_to_dead_letter(queue, msg, redrive[0], now)
+                return False
+            return True
+
         with store.transaction():
+            found = None
             if attempt is not None:
-                replayed = self._replay(queue, attempt, now, visibility)
-                if replayed is not None:
-                    return replayed
-            redrive = self.dead_letter_target(queue)
-            expired = now - queue.number("MessageRetentionPeriod")
-
-            def accept(msg: Msg) -> bool:
-                if msg.sent_at <= expired:
-                    engine.remove(store, queue, msg)
-                    return False
-                if redrive is not None and msg.receive_count >= redrive[1]:
-                    self.move_to_dead_letter(queue, msg, redrive[0], now)
-                    return False
-                return True
-
-            pick = engine.pick_fifo if queue.fifo else engine.pick_standard
-            found = pick(store, queue, now, count, accept)
-            if not found:
-                return found
-            found = engine.mark_received(store, found, now, visibility)
-            if attempt is not None:
-                self._remember_attempt(queue, attempt, found, now)
-        return found
+                found = self._replay(queue, attempt, now, visibility)
+            if found is None:
+                if queue.fifo:
+                    picked = engine.pick_fifo(store, queue, now, count, accept)
+                else:  # the rest, past the messages the statement passed over (expired, or to move)
+                    picked = engine.pick_standard(store, queue, now, count - len(out), accept, taken)
+                if not picked:
+                    return out
+                found = engine.mark_received(store, picked, now, visibility)
+                if attempt is not None:
+                    self._remember_attempt(queue, attempt, found, now)
+        return out + [self._render(queue, msg, names, wanted) for msg in found]
 
     def _remember_attempt(self, queue: Queue, attempt: str, found: list[Msg], now: float) -> None:
         self.runtime.store.execute(
@@ -222,45 +237,45 @@ class ReceiveOps(SqsBase):
     def delete_message(self, ctx: RequestContext, params: dict[str, Any]) -> None:
         queue = self.queue(ctx, params.get("QueueUrl"))
         handle = params["ReceiptHandle"]
-        located = self._parse(queue, handle)
+        seq, token = self._parse(queue, handle)
         store = self.runtime.store
+        if not queue.fifo:  # one statement, a unit of its own
+            store.write(_delete_sql(1), (token, queue.id, seq))
+            return
         with store.transaction():
-            if queue.fifo:
-                for error in self._delete_fifo(queue, [handle], [located], self.now()).values():
-                    raise error
-            else:
-                self._delete_standard(queue, [located])
-        if queue.fifo:
-            self.wake(queue)  # the delete may have unlocked a message group
+            for error in self._delete_fifo(queue, [handle], [(seq, token)], self.now()).values():
+                raise error
+        self.wake(queue)  # the delete may have unlocked a message group
 
     def delete_message_batch(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         queue = self.queue(ctx, params.get("QueueUrl"))
         entries = check_batch_ids(params.get("Entries"), "DeleteMessageBatchRequestEntry")
-        failed: dict[str, ServiceError] = {}
-        ids: list[str] = []
-        handles: list[str] = []
-        located: list[tuple[int, str]] = []
-        queue_id = queue.id
-        for entry in entries:
-            handle = entry.get("ReceiptHandle") or ""
-            parsed = engine.parse_handle(handle)
-            if parsed is not None and parsed[0] == queue_id:
-                ids.append(entry["Id"])
-                handles.append(handle)
-                located.append(parsed[1:])
-            else:
-                failed[entry["Id"]] = errors.receipt_handle_invalid(handle)
-        if located:
-            store = self.runtime.store
-            with store.transaction():
-                if queue.fifo:
-                    refused = self._delete_fifo(queue, handles, located, self.now())
-                    for index, error in refused.items():
-                        failed[ids[index]] = error
+        handles = [entry.get("ReceiptHandle") or "" for entry in entries]
+        located = engine.parse_handles(queue.id, handles)
+        if located is not None:  # the usual case: every handle is one of ours for this queue
+            ids = [entry["Id"] for entry in entries]
+            failed: dict[str, ServiceError] = {}
+        else:
+            ids, located, failed = [], [], {}
+            for entry, handle in zip(entries, handles, strict=True):
+                parsed = engine.parse_handle(handle)
+                if parsed is not None and parsed[0] == queue.id:
+                    ids.append(entry["Id"])
+                    located.append(parsed[1:])
                 else:
-                    self._delete_standard(queue, located)
+                    failed[entry["Id"]] = errors.receipt_handle_invalid(handle)
+            handles = [
+                handle for entry, handle in zip(entries, handles, strict=True) if entry["Id"] not in failed
+            ]
+        if located:
             if queue.fifo:
+                with self.runtime.store.transaction():
+                    refused = self._delete_fifo(queue, handles, located, self.now())
+                for index, error in refused.items():
+                    failed[ids[index]] = error
                 self.wake(queue)
+            else:
+                self._delete_standard(queue, located)
         if not failed:
             return {"Successful": [{"Id": entry_id} for entry_id in ids], "Failed": []}
         return {
@@ -269,13 +284,23 @@ class ReceiveOps(SqsBase):
         }
 
     def _delete_standard(self, queue: Queue, located: list[tuple[int, str]]) -> None:
-        """Delete the messages whose latest receipt handles these are. An outdated handle, or one of
-        a message already gone, deletes nothing, and AWS accepts it all the same."""
-        by_token: dict[str, list[int]] = {}
-        for seq, token in located:
-            by_token.setdefault(token, []).append(seq)
-        for token, seqs in by_token.items():  # one receive's handles share their token
-            self.runtime.store.execute(_delete_sql(len(seqs)), [token, queue.id, *seqs])
+        """Delete the messages whose latest receipt handles these are, with one statement (a unit
+        of its own). An outdated handle, or one of a message already gone, deletes nothing, and
+        AWS accepts it all the same."""
+        store = self.runtime.store
+        seqs = [seq for seq, _ in located]
+        tokens = {token for _, token in located}
+        if len(tokens) == 1:  # one receive's handles share their token
+            store.write(_delete_sql(len(seqs)), [tokens.pop(), queue.id, *seqs])
+        elif len(set(seqs)) == len(seqs):  # each message's own token
+            store.write(_delete_each_sql(len(seqs)), [queue.id, *itertools.chain.from_iterable(located)])
+        else:  # rare: one message named twice, under different tokens
+            by_token: dict[str, list[int]] = {}
+            for seq, token in located:
+                by_token.setdefault(token, []).append(seq)
+            with store.transaction():
+                for token, same in by_token.items():
+                    store.execute(_delete_sql(len(same)), [token, queue.id, *same])
 
     def _delete_fifo(
         self, queue: Queue, handles: list[str], located: list[tuple[int, str]], now: float
@@ -397,6 +422,17 @@ def _delete_sql(count: int) -> str:
     by the queue's index)."""
     return (
         f"DELETE FROM sqs_messages WHERE seq IN ({engine.marks(count, 3)}) AND token = ?1 AND +queue_id = ?2"
+    )
+
+
+@functools.cache
+def _delete_each_sql(count: int) -> str:
+    """Delete of `count` distinct messages, each under its own receipt token: ?1 the queue, then
+    each message's seq and token."""
+    seqs = ", ".join(f"?{2 + 2 * k}" for k in range(count))
+    tokens = " ".join(f"WHEN ?{2 + 2 * k} THEN ?{3 + 2 * k}" for k in range(count))
+    return (
+        f"DELETE FROM sqs_messages WHERE seq IN ({seqs}) AND +queue_id = ?1 AND token = CASE seq {tokens} END"
     )
 
 

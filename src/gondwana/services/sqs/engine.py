@@ -12,7 +12,6 @@ import itertools
 import json
 import os
 import random
-import re
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
@@ -86,26 +85,21 @@ def parse_handle(handle: str) -> tuple[int, int, str] | None:
 
 def parse_handles(queue_id: int, handles: list[str]) -> list[tuple[int, str]] | None:
     """(message seq, token) of each handle when every one is a handle we issued for this queue,
-    read all at once (`parse_handle` reads the others, one by one); else None."""
+    read as `parse_handle` reads them but field by field for all at once; else None (then
+    `parse_handle` tells them apart)."""
     try:
         raws = [_a2b(handle, strict_mode=True) for handle in handles]
-        text = b"\n".join(raws).decode("ascii")
+        if set(map(bytes.count, raws, itertools.repeat(b":", len(raws)))) != {3}:
+            return None
+        fields = b":".join(raws).split(b":")
+        if fields[0::4].count(b"%d" % queue_id) != len(raws):
+            return None
+        return list(zip(map(int, fields[1::4]), map(bytes.decode, fields[2::4]), strict=True))
     except (ValueError, binascii.Error):
         return None
-    found = _handle_lines(queue_id).findall(text)
-    if len(found) != len(handles) or text.count("\n") != len(handles) - 1:
-        return None
-    return [(int(seq), token) for seq, token in found]
 
 
 _a2b = binascii.a2b_base64
-
-
-@functools.lru_cache(maxsize=1024)
-def _handle_lines(queue_id: int) -> re.Pattern[str]:
-    """A line `<queue id>:<seq>:<token>:<message id>` of this queue's handles (as `parse_handle`
-    reads them, in ASCII digits)."""
-    return re.compile(rf"^{queue_id}:([0-9]+):([^:\n]*):[^:\n]*$", re.MULTILINE)
 
 
 # ---- reads --------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import asyncio
 import functools
 import itertools
 import json
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from gondwana.protocols.errors import ServiceError
@@ -23,7 +24,9 @@ from gondwana.services.sqs.sending import check_batch_ids, failure
 
 ATTEMPT_WINDOW = 300.0
 MAX_VISIBILITY = 43_200
-_NO_LIMIT = 1 << 62  # the receive count limit of a queue without a dead-letter queue
+_NO_LIMIT = 1 << 62
+_ASKS_NAMES = frozenset({"AttributeNames", "MessageSystemAttributeNames"})
+_NO_NAMES: frozenset[str] = frozenset()  # the receive count limit of a queue without a dead-letter queue
 
 
 _new = tuple.__new__  # a Msg from a full row, without _make's checks
@@ -51,8 +54,9 @@ class ReceiveOps(SqsBase):
         if attempt is not None:
             messages.check_id(attempt, "ReceiveRequestAttemptId")
         wait = queue.number("ReceiveMessageWaitTimeSeconds") if wait is None else wait
-        deadline = self.now() + wait
-        names = messages.system_names(params)
+        now = self.now()
+        deadline = now + wait
+        names = messages.system_names(params) if _ASKS_NAMES.intersection(params) else _NO_NAMES
         wanted = params.get("MessageAttributeNames")
         while True:
             room = self._room(queue, count or 1)
@@ -62,13 +66,14 @@ class ReceiveOps(SqsBase):
                 found = []
             else:
                 vt = queue.number("VisibilityTimeout") if visibility is None else visibility
-                found = self._receive_once(queue, room, vt, attempt, names, wanted)
+                found = self._receive_once(queue, room, vt, attempt, names, wanted, now)
                 queue.inflight_bound += len(found)  # type: ignore[operator]
             if found or self.registry.by_id.get(queue.id) is not queue:
                 break
             remaining = deadline - self.now()
             if remaining <= 0 or not await self._wait(ctx, queue, remaining):
                 break
+            now = self.now()
         return {"Messages": found} if found else {}
 
     def _room(self, queue: Queue, count: int) -> int:
@@ -105,12 +110,12 @@ class ReceiveOps(SqsBase):
         count: int,
         visibility: int,
         attempt: str | None,
-        names: set[str],
+        names: AbstractSet[str],
         wanted: list[str] | None,
+        now: float,
     ) -> list[dict[str, Any]]:
-        """Receive up to `count` messages; their entries in the response."""
+        """Receive up to `count` messages at `now`; their entries in the response."""
         store = self.runtime.store
-        now = self.now()
         redrive = self.dead_letter_target(queue)
         expired = now - queue.number("MessageRetentionPeriod")
         out: list[dict[str, Any]] = []
@@ -197,7 +202,9 @@ class ReceiveOps(SqsBase):
         )
         return replayed
 
-    def _render(self, queue: Queue, msg: Msg, names: set[str], wanted: list[str] | None) -> dict[str, Any]:
+    def _render(
+        self, queue: Queue, msg: Msg, names: AbstractSet[str], wanted: list[str] | None
+    ) -> dict[str, Any]:
         assert msg.token is not None
         out: dict[str, Any] = {
             "MessageId": msg.message_id,

@@ -4,11 +4,12 @@ would (expired and redriven messages, a zero visibility timeout, handles of seve
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
 
-from tests.sqs.test_dead_letters import arn_of
+from tests.sqs.test_dead_letters import arn_of, with_dlq
 
 
 def _count(sqs: Any, url: str, attribute: str) -> str:
@@ -86,3 +87,51 @@ def test_delete_batch_of_handles_from_several_receives(sqs: Any, server: Any, qu
     server.advance_clock(61)
     left = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
     assert [m["Body"] for m in left] == ["m"]
+
+
+def _first_receive(sqs: Any, url: str, **extra: Any) -> tuple[int, int, str]:
+    """(SentTimestamp, ApproximateFirstReceiveTimestamp, ApproximateReceiveCount) of the next message."""
+    msg = sqs.receive_message(QueueUrl=url, AttributeNames=["All"], VisibilityTimeout=0, **extra)["Messages"][
+        0
+    ]
+    attrs = msg["Attributes"]
+    return (
+        int(attrs["SentTimestamp"]),
+        int(attrs["ApproximateFirstReceiveTimestamp"]),
+        attrs["ApproximateReceiveCount"],
+    )
+
+
+@pytest.mark.parametrize("fifo", [False, True])
+def test_first_receive_timestamp_is_the_first_receive(sqs: Any, server: Any, name: Any, fifo: bool) -> None:
+    """Messages are stored with the receive-time columns filled in ahead (same-size rows): the
+    first receive must still set ApproximateFirstReceiveTimestamp, and later ones keep it."""
+    attributes = {"FifoQueue": "true", "ContentBasedDeduplication": "true"} if fifo else {}
+    url = sqs.create_queue(QueueName=name(".fifo" if fifo else ""), Attributes=attributes)["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="m", **({"MessageGroupId": "g"} if fifo else {}))
+    server.advance_clock(100)
+    sent, first, count = _first_receive(sqs, url)
+    assert count == "1"
+    assert first - sent >= 100_000  # the receive's time, not the send's
+    server.advance_clock(100)
+    sent_again, first_again, count = _first_receive(sqs, url)
+    assert (sent_again, first_again, count) == (sent, first, "2")
+
+
+def test_first_receive_of_a_message_moved_back(sqs: Any, server: Any, name: Any) -> None:
+    """A message a move task puts back is stored like a new one (receive count 0): its next
+    receive is its first."""
+    source, dlq = with_dlq(sqs, name)
+    sqs.send_message(QueueUrl=source, MessageBody="m")
+    sqs.receive_message(QueueUrl=source, VisibilityTimeout=0)
+    assert "Messages" not in sqs.receive_message(QueueUrl=source)  # moved to the dead-letter queue
+    dlq_arn = arn_of(sqs, dlq)
+    sqs.start_message_move_task(SourceArn=dlq_arn)
+    deadline = time.monotonic() + 10
+    while sqs.list_message_move_tasks(SourceArn=dlq_arn)["Results"][0]["Status"] != "COMPLETED":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    server.advance_clock(100)
+    sent, first, count = _first_receive(sqs, source)
+    assert count == "1"
+    assert first - sent >= 100_000

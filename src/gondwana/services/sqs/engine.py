@@ -216,10 +216,14 @@ def enqueue_rows(
     consecutive AUTOINCREMENT values, so the last one tells them all).
 
     Each row holds the first `width` (PLAIN, GROUPED or FULL) values of `_NEW_COLUMNS` (stored
-    forms).
+    forms). The columns a receive sets are filled in already, with values of the same size (a
+    token no handle names; the send time), so that the receive overwrites the row in place
+    instead of growing it, which would split its page: `receive_count = 0` tells they mean
+    nothing yet.
     """
     last = store.insert(
-        _insert_sql(len(rows), width), [queue.id, sender_id, sent_at, *itertools.chain.from_iterable(rows)]
+        _insert_sql(len(rows), width),
+        [queue.id, sender_id, sent_at, new_token(), *itertools.chain.from_iterable(rows)],
     )
     seqs = range(last - len(rows) + 1, last + 1)
     if queue.fifo:
@@ -229,13 +233,17 @@ def enqueue_rows(
 
 @functools.cache
 def _insert_sql(count: int, width: int) -> str:
-    """INSERT of `count` messages: ?1-?3 are the queue, sender and send time they share, then
-    each message's first `width` columns."""
+    """INSERT of `count` messages: ?1-?4 are the queue, sender, send time and placeholder token
+    they share, then each message's first `width` columns."""
     values = ", ".join(
-        "(?1, ?2, ?3, " + ", ".join(f"?{4 + k * width + i}" for i in range(width)) + ")" for k in range(count)
+        "(?1, ?2, ?3, ?4, ?3, ?3, " + ", ".join(f"?{5 + k * width + i}" for i in range(width)) + ")"
+        for k in range(count)
     )
     columns = ", ".join(_NEW_COLUMNS[:width])
-    return f"INSERT INTO sqs_messages (queue_id, sender_id, sent_at, {columns}) VALUES {values}"
+    return (
+        "INSERT INTO sqs_messages (queue_id, sender_id, sent_at, token, first_receive, received_at, "
+        f"{columns}) VALUES {values}"
+    )
 
 
 def _add_heads(store: Store, queue: Queue, group_ids: list[str | None], seqs: range) -> None:
@@ -317,6 +325,10 @@ def expire(store: Store, queue: Queue, now: float) -> None:
             _reset_head(store, queue.id, group_id)
 
 
+# A message's first receive is now: until then its `first_receive` is NULL or a placeholder.
+_FIRST_RECEIVE = "CASE WHEN receive_count = 0 THEN ?2 ELSE COALESCE(first_receive, ?2) END"
+
+
 def new_token() -> str:
     """A receipt token (one per receive: the handle also names the message); unguessable enough,
     and no system call."""
@@ -347,7 +359,7 @@ def receive_standard(
 
 _RECEIVE_STANDARD = (
     "UPDATE sqs_messages SET token = ?6, receive_count = receive_count + 1, "
-    "first_receive = COALESCE(first_receive, ?2), received_at = ?2, visible_at = ?7 "
+    f"first_receive = {_FIRST_RECEIVE}, received_at = ?2, visible_at = ?7 "
     "WHERE seq IN (SELECT seq FROM sqs_messages WHERE queue_id = ?1 AND visible_at <= ?2 "
     "AND sent_at > ?3 AND receive_count < ?4 ORDER BY visible_at, seq LIMIT ?5) RETURNING "
 )
@@ -379,7 +391,7 @@ def mark_received(store: Store, msgs: list[Msg], now: float, visibility: int) ->
     store.execute(_receive_sql(len(msgs)), [token, now, until, *(m.seq for m in msgs)])
     # What the UPDATE wrote: visible_at, receive_count, first_receive, received_at and token.
     return [
-        _new(Msg, (*m[:10], until, m[11] + 1, now if m[12] is None else m[12], now, token, m[15], m[16]))
+        _new(Msg, (*m[:10], until, m[11] + 1, m[12] if m[11] and m[12] else now, now, token, m[15], m[16]))
         for m in msgs
     ]
 
@@ -391,7 +403,7 @@ _new = tuple.__new__  # builds a Msg from a full tuple, without _make's checks
 def _receive_sql(count: int) -> str:
     return (
         "UPDATE sqs_messages SET token = ?1, receive_count = receive_count + 1, "
-        "first_receive = COALESCE(first_receive, ?2), received_at = ?2, visible_at = ?3 "
+        f"first_receive = {_FIRST_RECEIVE}, received_at = ?2, visible_at = ?3 "
         f"WHERE seq IN ({marks(count, 4)})"
     )
 

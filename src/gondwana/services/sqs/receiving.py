@@ -24,9 +24,9 @@ from gondwana.services.sqs.sending import check_batch_ids, failure
 
 ATTEMPT_WINDOW = 300.0
 MAX_VISIBILITY = 43_200
-_NO_LIMIT = 1 << 62
+_NO_LIMIT = 1 << 62  # the receive count limit of a queue without a dead-letter queue
 _ASKS_NAMES = frozenset({"AttributeNames", "MessageSystemAttributeNames"})
-_NO_NAMES: frozenset[str] = frozenset()  # the receive count limit of a queue without a dead-letter queue
+_NO_NAMES: frozenset[str] = frozenset()
 
 
 _new = tuple.__new__  # a Msg from a full row, without _make's checks

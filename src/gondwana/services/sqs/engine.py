@@ -6,21 +6,18 @@ changes commit together (or not at all). Times are the runtime clock's epoch sec
 
 from __future__ import annotations
 
-import binascii
 import functools
 import itertools
 import json
 import os
-import random
 import uuid
-from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 from gondwana.protocols import json_codec
+from gondwana.services.sqs import handles
 from gondwana.services.sqs.queues import Queue
 from gondwana.services.sqs.storage import MESSAGE_COLUMNS
 from gondwana.storage import Store
-from gondwana.storage.base import Row
 
 SEQUENCE_BASE = 18_000_000_000_000_000_000  # FIFO sequence numbers: large, increasing, not consecutive
 _SELECT = f"SELECT {MESSAGE_COLUMNS} FROM sqs_messages"
@@ -64,42 +61,6 @@ def new_message_ids(count: int) -> list[str]:
 
 _ID_FORMAT = str(uuid.uuid4())[:-12] + "%012x"
 _ID_NEXT = [int.from_bytes(os.urandom(6))]  # the next id's counter value
-
-
-# ---- receipt handles ----------------------------------------------------------------------------
-
-
-def receipt_handle(msg: Msg, token: str) -> str:
-    raw = f"{msg.queue_id}:{msg.seq}:{token}:{msg.message_id}".encode()
-    return binascii.b2a_base64(raw, newline=False).decode()
-
-
-def parse_handle(handle: str) -> tuple[int, int, str] | None:
-    """(queue id, message seq, token) of a receipt handle we issued, or None."""
-    try:
-        queue_id, seq, token, _ = binascii.a2b_base64(handle, strict_mode=True).split(b":")
-        return int(queue_id), int(seq), token.decode()
-    except (ValueError, binascii.Error, UnicodeError):
-        return None
-
-
-def parse_handles(queue_id: int, handles: list[str]) -> list[tuple[int, str]] | None:
-    """(message seq, token) of each handle when every one is a handle we issued for this queue,
-    read as `parse_handle` reads them but field by field for all at once; else None (then
-    `parse_handle` tells them apart)."""
-    try:
-        raws = [_a2b(handle, strict_mode=True) for handle in handles]
-        if set(map(bytes.count, raws, itertools.repeat(b":", len(raws)))) != {3}:
-            return None
-        fields = b":".join(raws).split(b":")
-        if fields[0::4].count(b"%d" % queue_id) != len(raws):
-            return None
-        return list(zip(map(int, fields[1::4]), map(bytes.decode, fields[2::4]), strict=True))
-    except (ValueError, binascii.Error):
-        return None
-
-
-_a2b = binascii.a2b_base64
 
 
 # ---- reads --------------------------------------------------------------------------------------
@@ -223,7 +184,7 @@ def enqueue_rows(
     """
     last = store.insert(
         _insert_sql(len(rows), width),
-        [queue.id, sender_id, sent_at, new_token(), *itertools.chain.from_iterable(rows)],
+        [queue.id, sender_id, sent_at, handles.new_token(), *itertools.chain.from_iterable(rows)],
     )
     seqs = range(last - len(rows) + 1, last + 1)
     if queue.fifo:
@@ -325,161 +286,8 @@ def expire(store: Store, queue: Queue, now: float) -> None:
             _reset_head(store, queue.id, group_id)
 
 
-# A message's first receive is now: until then its `first_receive` is NULL or a placeholder.
-_FIRST_RECEIVE = "CASE WHEN receive_count = 0 THEN ?2 ELSE COALESCE(first_receive, ?2) END"
-
-
-def new_token() -> str:
-    """A receipt token (one per receive: the handle also names the message); unguessable enough,
-    and no system call."""
-    return f"{random.getrandbits(64):016x}"
-
-
-def receive_standard(
-    store: Store,
-    queue: Queue,
-    now: float,
-    count: int,
-    visibility: int,
-    expired: float,
-    max_receives: int,
-    plain: bool,
-) -> tuple[str, list[Row]]:
-    """Receive up to `count` visible messages of a standard queue with one statement (a unit of its
-    own): the first ones in `(visible_at, seq)` order that are within retention (sent after
-    `expired`) and received fewer than `max_receives` times, hidden for `visibility` seconds under
-    a new token. Messages it passes over are left for `pick_standard` to drop.
-
-    The token, and the rows as received: `Msg` fields, or when `plain` (seq, message_id,
-    md5_body, body) only."""
-    token = new_token()
-    params = (queue.id, now, expired, max_receives, count, token, now + visibility)
-    return token, store.write_rows(_RECEIVE_PLAIN if plain else _RECEIVE_FULL, params)
-
-
-_RECEIVE_STANDARD = (
-    "UPDATE sqs_messages SET token = ?6, receive_count = receive_count + 1, "
-    f"first_receive = {_FIRST_RECEIVE}, received_at = ?2, visible_at = ?7 "
-    "WHERE seq IN (SELECT seq FROM sqs_messages WHERE queue_id = ?1 AND visible_at <= ?2 "
-    "AND sent_at > ?3 AND receive_count < ?4 ORDER BY visible_at, seq LIMIT ?5) RETURNING "
-)
-_RECEIVE_PLAIN = _RECEIVE_STANDARD + "seq, message_id, md5_body, body"
-_RECEIVE_FULL = _RECEIVE_STANDARD + MESSAGE_COLUMNS
-
-
-def plain_results(queue_id: int, token: str, rows: list[Row]) -> list[dict[str, Any]]:
-    """ReceiveMessage's entries of messages received under `token`, from (seq, message_id,
-    md5_body, body) rows: receipt handles as `receipt_handle` makes them."""
-    return [
-        {
-            "MessageId": message_id,
-            "ReceiptHandle": _b2a(f"{queue_id}:{seq}:{token}:{message_id}".encode(), newline=False).decode(),
-            "MD5OfBody": md5_body,
-            "Body": body,
-        }
-        for seq, message_id, md5_body, body in rows
-    ]
-
-
-_b2a = binascii.b2a_base64
-
-
-def mark_received(store: Store, msgs: list[Msg], now: float, visibility: int) -> list[Msg]:
-    """Hide the messages for `visibility` seconds under a new receipt token, with one statement."""
-    token = new_token()
-    until = now + visibility
-    store.execute(_receive_sql(len(msgs)), [token, now, until, *(m.seq for m in msgs)])
-    # What the UPDATE wrote: visible_at, receive_count, first_receive, received_at and token.
-    return [
-        _new(Msg, (*m[:10], until, m[11] + 1, m[12] if m[11] and m[12] else now, now, token, m[15], m[16]))
-        for m in msgs
-    ]
-
-
-_new = tuple.__new__  # builds a Msg from a full tuple, without _make's checks
-
-
-@functools.cache
-def _receive_sql(count: int) -> str:
-    return (
-        "UPDATE sqs_messages SET token = ?1, receive_count = receive_count + 1, "
-        f"first_receive = {_FIRST_RECEIVE}, received_at = ?2, visible_at = ?3 "
-        f"WHERE seq IN ({marks(count, 4)})"
-    )
-
-
 def set_visible_at(store: Store, msg: Msg, when: float) -> None:
     store.execute("UPDATE sqs_messages SET visible_at = ? WHERE seq = ?", (when, msg.seq))
-
-
-# ---- choosing messages to receive ----------------------------------------------------------------
-
-# A candidate filter decides per message: True to deliver, False to skip it (it was expired or
-# moved to a dead-letter queue by the filter itself).
-Accept = Callable[[Msg], bool]
-
-
-def _excluding(seqs: list[int]) -> str:
-    return f" AND seq NOT IN ({','.join('?' * len(seqs))})" if seqs else ""
-
-
-def pick_standard(
-    store: Store, queue: Queue, now: float, count: int, accept: Accept, taken: Sequence[int] = ()
-) -> list[Msg]:
-    """Up to `count` visible messages that `accept` takes, beyond the seqs already `taken`."""
-    picked: list[Msg] = []
-    while len(picked) < count:
-        seqs = [*taken, *(m.seq for m in picked)]
-        clause = _excluding(seqs)
-        rows = store.query(
-            f"{_SELECT} WHERE queue_id = ? AND visible_at <= ?{clause} ORDER BY visible_at, seq LIMIT ?",
-            (queue.id, now, *seqs, count - len(picked)),
-        )
-        dropped = False
-        for row in rows:
-            msg = _new(Msg, row)
-            if accept(msg):
-                picked.append(msg)
-            else:
-                dropped = True
-        if not dropped:  # the page was short (queue drained) or fully used
-            break
-    return picked
-
-
-def pick_fifo(store: Store, queue: Queue, now: float, count: int, accept: Accept) -> list[Msg]:
-    """As many messages of the first available group as possible, then the next group, in order.
-
-    A group is available when its oldest message is visible; its run stops at the first message
-    that is not (in flight or delayed), which keeps the group's order and locks it while busy.
-    """
-    picked: list[Msg] = []
-    heads = store.query(
-        "SELECT g.group_id FROM sqs_groups g JOIN sqs_messages m ON m.seq = g.head "
-        "WHERE g.queue_id = ? AND m.visible_at <= ? ORDER BY g.head",
-        (queue.id, now),
-    )
-    for (group_id,) in heads:
-        if len(picked) >= count:
-            break
-        last = 0
-        while len(picked) < count:
-            rows = store.query(
-                f"{_SELECT} WHERE queue_id = ? AND group_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-                (queue.id, group_id, last, count - len(picked)),
-            )
-            blocked = False
-            for row in rows:
-                msg = _new(Msg, row)
-                last = msg.seq
-                if msg.visible_at > now:
-                    blocked = True
-                    break
-                if accept(msg):
-                    picked.append(msg)
-            if blocked or not rows:
-                break
-    return picked
 
 
 def system_attributes(msg: Msg) -> dict[str, Any]:

@@ -178,18 +178,23 @@ def enqueue_rows(
 
     Each row holds the first `width` (PLAIN, GROUPED or FULL) values of `_NEW_COLUMNS` (stored
     forms). The columns a receive sets are filled in already, with values of the same size (a
-    token no handle names; the send time), so that the receive overwrites the row in place
+    token no handle names, `_UNRECEIVED`; the send time), so that the receive overwrites the row in place
     instead of growing it, which would split its page: `receive_count = 0` tells they mean
     nothing yet.
     """
     last = store.insert(
         _insert_sql(len(rows), width),
-        [queue.id, sender_id, sent_at, handles.new_token(), *itertools.chain.from_iterable(rows)],
+        [queue.id, sender_id, sent_at, _UNRECEIVED, *itertools.chain.from_iterable(rows)],
     )
     seqs = range(last - len(rows) + 1, last + 1)
     if queue.fifo:
         _add_heads(store, queue, [row[4] for row in rows], seqs)
     return seqs
+
+
+# The token of messages never received: drawn once (it is never shown, so it only has to be one no
+# receive draws), the same size as a receive's.
+_UNRECEIVED = handles.new_token()
 
 
 @functools.cache

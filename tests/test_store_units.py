@@ -175,3 +175,24 @@ def test_before_commit_callbacks_write_once_in_the_group_and_a_failing_one_undoe
     assert ok == [None, None]
     assert len(failed) == 1 and isinstance(failed[0], Boom)
     assert _committed(path) == ["a", "b", "d", "tally-1"]
+
+
+def test_write_rows_is_a_unit_that_returns_its_rows(tmp_path: Path) -> None:
+    """`write_rows` runs one statement as a unit of its own (opening the group's transaction or
+    joining it) and returns what it RETURNING-s; a statement that fails leaves nothing behind."""
+    path = tmp_path / "rows.db"
+
+    async def scenario() -> list[list[tuple[str]]]:
+        store = SqliteStore(path)
+        store.register("units", ["CREATE TABLE units_rows (k TEXT PRIMARY KEY)"])
+        got = [store.write_rows("INSERT INTO units_rows (k) VALUES ('a'), ('b') RETURNING k")]
+        _put(store, "c")
+        with pytest.raises(sqlite3.IntegrityError):
+            store.write_rows("INSERT INTO units_rows (k) VALUES ('d'), ('a') RETURNING k")
+        got.append(store.write_rows("DELETE FROM units_rows WHERE k = 'b' RETURNING k"))
+        await store.flushed()
+        store.close()
+        return got
+
+    assert asyncio.run(scenario()) == [[("a",), ("b",)], [("b",)]]
+    assert _committed(path) == ["a", "c"]

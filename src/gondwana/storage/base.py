@@ -40,6 +40,11 @@ class Store:
         with self.transaction():
             return self.execute(sql, params)
 
+    def write_rows(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        """`write` for a statement that returns rows (`... RETURNING`): a unit of one statement; its rows."""
+        with self.transaction():
+            return self.query(sql, params)
+
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         raise NotImplementedError
 

@@ -102,11 +102,15 @@ class SqliteStore(Store):
             self._conn.execute(_SAVEPOINT[self._depth])
             self._units.append(True)
         else:  # the unit is the whole transaction so far: undone by ROLLBACK, no savepoint needed
-            self._conn.execute("BEGIN IMMEDIATE")
-            self._open = True
-            self._schedule_commit()
+            self._begin()
             self._units.append(False)
         self._depth += 1
+
+    def _begin(self) -> None:
+        """Open the group's transaction; its COMMIT runs at the end of this loop iteration."""
+        self._conn.execute("BEGIN IMMEDIATE")
+        self._open = True
+        self._schedule_commit()
 
     def _end_unit(self, failed: bool) -> None:
         self._depth -= 1
@@ -127,10 +131,15 @@ class SqliteStore(Store):
         """One statement as a unit of its own, with no savepoint: a statement that fails leaves
         nothing behind (SQLite undoes it alone), and the group it joined goes on."""
         if not self._open:
-            self._conn.execute("BEGIN IMMEDIATE")
-            self._open = True
-            self._schedule_commit()
+            self._begin()
         return self._conn.execute(sql, params).rowcount
+
+    def write_rows(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        """`write` for a statement that returns rows (`... RETURNING`); they are read to the end, so
+        the statement is done when this returns."""
+        if not self._open:
+            self._begin()
+        return self._conn.execute(sql, params).fetchall()
 
     def _schedule_commit(self) -> None:
         try:

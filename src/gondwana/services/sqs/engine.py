@@ -6,17 +6,15 @@ changes commit together (or not at all). Times are the runtime clock's epoch sec
 
 from __future__ import annotations
 
-import binascii
 import functools
 import itertools
 import json
 import os
-import random
 import uuid
-from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from gondwana.protocols import json_codec
+from gondwana.services.sqs import handles
 from gondwana.services.sqs.queues import Queue
 from gondwana.services.sqs.storage import MESSAGE_COLUMNS
 from gondwana.storage import Store
@@ -63,23 +61,6 @@ def new_message_ids(count: int) -> list[str]:
 
 _ID_FORMAT = str(uuid.uuid4())[:-12] + "%012x"
 _ID_NEXT = [int.from_bytes(os.urandom(6))]  # the next id's counter value
-
-
-# ---- receipt handles ----------------------------------------------------------------------------
-
-
-def receipt_handle(msg: Msg, token: str) -> str:
-    raw = f"{msg.queue_id}:{msg.seq}:{token}:{msg.message_id}".encode()
-    return binascii.b2a_base64(raw, newline=False).decode()
-
-
-def parse_handle(handle: str) -> tuple[int, int, str] | None:
-    """(queue id, message seq, token) of a receipt handle we issued, or None."""
-    try:
-        queue_id, seq, token, _ = binascii.a2b_base64(handle, strict_mode=True).split(b":")
-        return int(queue_id), int(seq), token.decode()
-    except (ValueError, binascii.Error, UnicodeError):
-        return None
 
 
 # ---- reads --------------------------------------------------------------------------------------
@@ -196,10 +177,14 @@ def enqueue_rows(
     consecutive AUTOINCREMENT values, so the last one tells them all).
 
     Each row holds the first `width` (PLAIN, GROUPED or FULL) values of `_NEW_COLUMNS` (stored
-    forms).
+    forms). The columns a receive sets are filled in already, with values of the same size (a
+    token no handle names, `_UNRECEIVED`; the send time), so that the receive overwrites the row in place
+    instead of growing it, which would split its page: `receive_count = 0` tells they mean
+    nothing yet.
     """
     last = store.insert(
-        _insert_sql(len(rows), width), [queue.id, sender_id, sent_at, *itertools.chain.from_iterable(rows)]
+        _insert_sql(len(rows), width),
+        [queue.id, sender_id, sent_at, _UNRECEIVED, *itertools.chain.from_iterable(rows)],
     )
     seqs = range(last - len(rows) + 1, last + 1)
     if queue.fifo:
@@ -207,15 +192,24 @@ def enqueue_rows(
     return seqs
 
 
+# The token of messages never received: drawn once (it is never shown, so it only has to be one no
+# receive draws), the same size as a receive's.
+_UNRECEIVED = handles.new_token()
+
+
 @functools.cache
 def _insert_sql(count: int, width: int) -> str:
-    """INSERT of `count` messages: ?1-?3 are the queue, sender and send time they share, then
-    each message's first `width` columns."""
+    """INSERT of `count` messages: ?1-?4 are the queue, sender, send time and placeholder token
+    they share, then each message's first `width` columns."""
     values = ", ".join(
-        "(?1, ?2, ?3, " + ", ".join(f"?{4 + k * width + i}" for i in range(width)) + ")" for k in range(count)
+        "(?1, ?2, ?3, ?4, ?3, ?3, " + ", ".join(f"?{5 + k * width + i}" for i in range(width)) + ")"
+        for k in range(count)
     )
     columns = ", ".join(_NEW_COLUMNS[:width])
-    return f"INSERT INTO sqs_messages (queue_id, sender_id, sent_at, {columns}) VALUES {values}"
+    return (
+        "INSERT INTO sqs_messages (queue_id, sender_id, sent_at, token, first_receive, received_at, "
+        f"{columns}) VALUES {values}"
+    )
 
 
 def _add_heads(store: Store, queue: Queue, group_ids: list[str | None], seqs: range) -> None:
@@ -297,101 +291,8 @@ def expire(store: Store, queue: Queue, now: float) -> None:
             _reset_head(store, queue.id, group_id)
 
 
-def mark_received(store: Store, msgs: list[Msg], now: float, visibility: int) -> list[Msg]:
-    """Hide the messages for `visibility` seconds under a new receipt token (one per receive: the
-    handle also names the message), with one statement."""
-    token = f"{random.getrandbits(64):016x}"  # unguessable enough, and no system call
-    until = now + visibility
-    store.execute(_receive_sql(len(msgs)), [token, now, until, *(m.seq for m in msgs)])
-    # What the UPDATE wrote: visible_at, receive_count, first_receive, received_at and token.
-    return [
-        _new(Msg, (*m[:10], until, m[11] + 1, now if m[12] is None else m[12], now, token, m[15], m[16]))
-        for m in msgs
-    ]
-
-
-_new = tuple.__new__  # builds a Msg from a full tuple, without _make's checks
-
-
-@functools.cache
-def _receive_sql(count: int) -> str:
-    return (
-        "UPDATE sqs_messages SET token = ?1, receive_count = receive_count + 1, "
-        "first_receive = COALESCE(first_receive, ?2), received_at = ?2, visible_at = ?3 "
-        f"WHERE seq IN ({marks(count, 4)})"
-    )
-
-
 def set_visible_at(store: Store, msg: Msg, when: float) -> None:
     store.execute("UPDATE sqs_messages SET visible_at = ? WHERE seq = ?", (when, msg.seq))
-
-
-# ---- choosing messages to receive ----------------------------------------------------------------
-
-# A candidate filter decides per message: True to deliver, False to skip it (it was expired or
-# moved to a dead-letter queue by the filter itself).
-Accept = Callable[[Msg], bool]
-
-
-def _excluding(picked: list[Msg]) -> tuple[str, tuple[int, ...]]:
-    if not picked:
-        return "", ()
-    return f" AND seq NOT IN ({','.join('?' * len(picked))})", tuple(m.seq for m in picked)
-
-
-def pick_standard(store: Store, queue: Queue, now: float, count: int, accept: Accept) -> list[Msg]:
-    picked: list[Msg] = []
-    while len(picked) < count:
-        clause, seqs = _excluding(picked)
-        rows = store.query(
-            f"{_SELECT} WHERE queue_id = ? AND visible_at <= ?{clause} ORDER BY visible_at, seq LIMIT ?",
-            (queue.id, now, *seqs, count - len(picked)),
-        )
-        dropped = False
-        for row in rows:
-            msg = _new(Msg, row)
-            if accept(msg):
-                picked.append(msg)
-            else:
-                dropped = True
-        if not dropped:  # the page was short (queue drained) or fully used
-            break
-    return picked
-
-
-def pick_fifo(store: Store, queue: Queue, now: float, count: int, accept: Accept) -> list[Msg]:
-    """As many messages of the first available group as possible, then the next group, in order.
-
-    A group is available when its oldest message is visible; its run stops at the first message
-    that is not (in flight or delayed), which keeps the group's order and locks it while busy.
-    """
-    picked: list[Msg] = []
-    heads = store.query(
-        "SELECT g.group_id FROM sqs_groups g JOIN sqs_messages m ON m.seq = g.head "
-        "WHERE g.queue_id = ? AND m.visible_at <= ? ORDER BY g.head",
-        (queue.id, now),
-    )
-    for (group_id,) in heads:
-        if len(picked) >= count:
-            break
-        last = 0
-        while len(picked) < count:
-            rows = store.query(
-                f"{_SELECT} WHERE queue_id = ? AND group_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-                (queue.id, group_id, last, count - len(picked)),
-            )
-            blocked = False
-            for row in rows:
-                msg = _new(Msg, row)
-                last = msg.seq
-                if msg.visible_at > now:
-                    blocked = True
-                    break
-                if accept(msg):
-                    picked.append(msg)
-            if blocked or not rows:
-                break
-    return picked
 
 
 def system_attributes(msg: Msg) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from gondwana.protocols.errors import ServiceError
 from gondwana.server.context import RequestContext
 from gondwana.services.sqs import engine, errors, queues
 from gondwana.services.sqs.common import SqsBase
+from gondwana.services.sqs.deleting import DeleteOps
 from gondwana.services.sqs.queues import Queue
 from gondwana.services.sqs.receiving import ReceiveOps
 from gondwana.services.sqs.redrive import RedriveOps
@@ -24,7 +25,7 @@ PURGE_INTERVAL = 60.0
 MAX_TAGS = 50
 
 
-class SqsService(SendOps, ReceiveOps, RedriveOps, SqsBase):
+class SqsService(SendOps, ReceiveOps, DeleteOps, RedriveOps, SqsBase):
     # ---- queues --------------------------------------------------------------------------------
 
     def create_queue(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:

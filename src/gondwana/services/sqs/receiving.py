@@ -8,20 +8,27 @@ it at once. A closed client connection or a shutdown ends the wait.
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from gondwana.protocols.errors import ServiceError
 from gondwana.server.context import RequestContext
-from gondwana.services.sqs import engine, errors, messages
+from gondwana.services.sqs import engine, errors, handles, messages, picking
 from gondwana.services.sqs.common import SqsBase, new_future
+from gondwana.services.sqs.deleting import locate_handle
 from gondwana.services.sqs.engine import Msg
 from gondwana.services.sqs.queues import Queue
 from gondwana.services.sqs.sending import check_batch_ids, failure
 
 ATTEMPT_WINDOW = 300.0
 MAX_VISIBILITY = 43_200
+_NO_LIMIT = 1 << 62  # the receive count limit of a queue without a dead-letter queue
+_ASKS_NAMES = frozenset({"AttributeNames", "MessageSystemAttributeNames"})
+_NO_NAMES: frozenset[str] = frozenset()
+
+
+_new = tuple.__new__  # a Msg from a full row, without _make's checks
 
 
 def _ms(seconds: float) -> str:
@@ -46,7 +53,10 @@ class ReceiveOps(SqsBase):
         if attempt is not None:
             messages.check_id(attempt, "ReceiveRequestAttemptId")
         wait = queue.number("ReceiveMessageWaitTimeSeconds") if wait is None else wait
-        deadline = self.now() + wait
+        now = self.now()
+        deadline = now + wait
+        names = messages.system_names(params) if _ASKS_NAMES.intersection(params) else _NO_NAMES
+        wanted = params.get("MessageAttributeNames")
         while True:
             room = self._room(queue, count or 1)
             if not room:
@@ -55,30 +65,15 @@ class ReceiveOps(SqsBase):
                 found = []
             else:
                 vt = queue.number("VisibilityTimeout") if visibility is None else visibility
-                found = self._receive_once(queue, room, vt, attempt)
+                found = self._receive_once(queue, room, vt, attempt, names, wanted, now)
                 queue.inflight_bound += len(found)  # type: ignore[operator]
             if found or self.registry.by_id.get(queue.id) is not queue:
                 break
             remaining = deadline - self.now()
             if remaining <= 0 or not await self._wait(ctx, queue, remaining):
                 break
-        if not found:
-            return {}
-        names = messages.system_names(params)
-        wanted = params.get("MessageAttributeNames")
-        if names or wanted:
-            return {"Messages": [self._render(queue, msg, names, wanted) for msg in found]}
-        return {  # the usual case: the message alone
-            "Messages": [
-                {
-                    "MessageId": m.message_id,
-                    "ReceiptHandle": engine.receipt_handle(m, m.token or ""),
-                    "MD5OfBody": m.md5_body,
-                    "Body": m.body,
-                }
-                for m in found
-            ]
-        }
+            now = self.now()
+        return {"Messages": found} if found else {}
 
     def _room(self, queue: Queue, count: int) -> int:
         """How many of `count` messages may go in flight under the queue's quota (the messages in
@@ -108,34 +103,60 @@ class ReceiveOps(SqsBase):
         gone = disconnected is not None and disconnected.done()
         return not gone and not self.runtime.shutting_down.is_set()
 
-    def _receive_once(self, queue: Queue, count: int, visibility: int, attempt: str | None) -> list[Msg]:
+    def _receive_once(
+        self,
+        queue: Queue,
+        count: int,
+        visibility: int,
+        attempt: str | None,
+        names: AbstractSet[str],
+        wanted: list[str] | None,
+        now: float,
+    ) -> list[dict[str, Any]]:
+        """Receive up to `count` messages at `now`; their entries in the response."""
         store = self.runtime.store
-        now = self.now()
+        redrive = self.dead_letter_target(queue)
+        expired = now - queue.number("MessageRetentionPeriod")
+        out: list[dict[str, Any]] = []
+        taken: list[int] = []
+        if not queue.fifo:  # the usual case: one statement (a unit of its own) takes the front
+            limit = redrive[1] if redrive is not None else _NO_LIMIT
+            plain = not names and not wanted
+            token, rows = picking.receive_standard(
+                store, queue, now, count, visibility, expired, limit, plain
+            )
+            if plain:
+                out = handles.plain_results(queue.id, token, rows)
+            else:
+                out = [self._render(queue, _new(Msg, row), names, wanted) for row in rows]
+            if len(out) == count:
+                return out
+            taken = [row[0] for row in rows]
+
+        def accept(msg: Msg) -> bool:
+            if msg.sent_at <= expired:
+                engine.remove(store, queue, msg)
+                return False
+            if redrive is not None and msg.receive_count >= redrive[1]:
+                self.move_to_dead_letter(queue, msg, redrive[0], now)
+                return False
+            return True
+
         with store.transaction():
+            found = None
             if attempt is not None:
-                replayed = self._replay(queue, attempt, now, visibility)
-                if replayed is not None:
-                    return replayed
-            redrive = self.dead_letter_target(queue)
-            expired = now - queue.number("MessageRetentionPeriod")
-
-            def accept(msg: Msg) -> bool:
-                if msg.sent_at <= expired:
-                    engine.remove(store, queue, msg)
-                    return False
-                if redrive is not None and msg.receive_count >= redrive[1]:
-                    self.move_to_dead_letter(queue, msg, redrive[0], now)
-                    return False
-                return True
-
-            pick = engine.pick_fifo if queue.fifo else engine.pick_standard
-            found = pick(store, queue, now, count, accept)
-            if not found:
-                return found
-            found = engine.mark_received(store, found, now, visibility)
-            if attempt is not None:
-                self._remember_attempt(queue, attempt, found, now)
-        return found
+                found = self._replay(queue, attempt, now, visibility)
+            if found is None:
+                if queue.fifo:
+                    picked = picking.pick_fifo(store, queue, now, count, accept)
+                else:  # the rest, past the messages the statement passed over (expired, or to move)
+                    picked = picking.pick_standard(store, queue, now, count - len(out), accept, taken)
+                if not picked:
+                    return out
+                found = picking.mark_received(store, picked, now, visibility)
+                if attempt is not None:
+                    self._remember_attempt(queue, attempt, found, now)
+        return out + [self._render(queue, msg, names, wanted) for msg in found]
 
     def _remember_attempt(self, queue: Queue, attempt: str, found: list[Msg], now: float) -> None:
         self.runtime.store.execute(
@@ -182,11 +203,13 @@ class ReceiveOps(SqsBase):
         )
         return replayed
 
-    def _render(self, queue: Queue, msg: Msg, names: set[str], wanted: list[str] | None) -> dict[str, Any]:
+    def _render(
+        self, queue: Queue, msg: Msg, names: AbstractSet[str], wanted: list[str] | None
+    ) -> dict[str, Any]:
         assert msg.token is not None
         out: dict[str, Any] = {
             "MessageId": msg.message_id,
-            "ReceiptHandle": engine.receipt_handle(msg, msg.token),
+            "ReceiptHandle": handles.receipt_handle(msg.queue_id, msg.seq, msg.token, msg.message_id),
             "MD5OfBody": msg.md5_body,
             "Body": msg.body,
         }
@@ -217,116 +240,8 @@ class ReceiveOps(SqsBase):
                 )
         return out
 
-    # ---- delete --------------------------------------------------------------------------------
-
-    def delete_message(self, ctx: RequestContext, params: dict[str, Any]) -> None:
-        queue = self.queue(ctx, params.get("QueueUrl"))
-        handle = params["ReceiptHandle"]
-        located = self._parse(queue, handle)
-        store = self.runtime.store
-        with store.transaction():
-            if queue.fifo:
-                for error in self._delete_fifo(queue, [handle], [located], self.now()).values():
-                    raise error
-            else:
-                self._delete_standard(queue, [located])
-        if queue.fifo:
-            self.wake(queue)  # the delete may have unlocked a message group
-
-    def delete_message_batch(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        queue = self.queue(ctx, params.get("QueueUrl"))
-        entries = check_batch_ids(params.get("Entries"), "DeleteMessageBatchRequestEntry")
-        failed: dict[str, ServiceError] = {}
-        ids: list[str] = []
-        handles: list[str] = []
-        located: list[tuple[int, str]] = []
-        queue_id = queue.id
-        for entry in entries:
-            handle = entry.get("ReceiptHandle") or ""
-            parsed = engine.parse_handle(handle)
-            if parsed is not None and parsed[0] == queue_id:
-                ids.append(entry["Id"])
-                handles.append(handle)
-                located.append(parsed[1:])
-            else:
-                failed[entry["Id"]] = errors.receipt_handle_invalid(handle)
-        if located:
-            store = self.runtime.store
-            with store.transaction():
-                if queue.fifo:
-                    refused = self._delete_fifo(queue, handles, located, self.now())
-                    for index, error in refused.items():
-                        failed[ids[index]] = error
-                else:
-                    self._delete_standard(queue, located)
-            if queue.fifo:
-                self.wake(queue)
-        if not failed:
-            return {"Successful": [{"Id": entry_id} for entry_id in ids], "Failed": []}
-        return {
-            "Successful": [{"Id": e["Id"]} for e in entries if e["Id"] not in failed],
-            "Failed": [failure(e["Id"], failed[e["Id"]]) for e in entries if e["Id"] in failed],
-        }
-
-    def _delete_standard(self, queue: Queue, located: list[tuple[int, str]]) -> None:
-        """Delete the messages whose latest receipt handles these are. An outdated handle, or one of
-        a message already gone, deletes nothing, and AWS accepts it all the same."""
-        by_token: dict[str, list[int]] = {}
-        for seq, token in located:
-            by_token.setdefault(token, []).append(seq)
-        for token, seqs in by_token.items():  # one receive's handles share their token
-            self.runtime.store.execute(_delete_sql(len(seqs)), [token, queue.id, *seqs])
-
-    def _delete_fifo(
-        self, queue: Queue, handles: list[str], located: list[tuple[int, str]], now: float
-    ) -> dict[int, ServiceError]:
-        """Delete the messages the handles name; the errors of those that refuse (a FIFO handle
-        must be the message's latest, and the message still in flight), by index, as if the
-        entries went one after another. A message that is already gone counts as deleted."""
-        store = self.runtime.store
-        by_token: dict[str, list[int]] = {}
-        for seq, token in located:
-            by_token.setdefault(token, []).append(seq)
-        deleted: dict[int, tuple[str, str | None]] = {}  # seq -> (its token, its group)
-        for token, seqs in by_token.items():  # one receive's handles share their token
-            for seq, group_id in store.query(_delete_inflight_sql(len(seqs)), [token, queue.id, now, *seqs]):
-                deleted[seq] = (token, group_id)
-        # Rare: a handle that deleted nothing. Its message is gone (fine) or refuses (an error).
-        missed = [seq for seq, _ in located if seq not in deleted]
-        present = set()
-        if missed:
-            present = {
-                row[0]
-                for row in store.query(
-                    f"SELECT seq FROM sqs_messages WHERE seq IN ({engine.marks(len(missed), 2)}) "
-                    "AND +queue_id = ?1",
-                    [queue.id, *missed],
-                )
-            }
-        refused: dict[int, ServiceError] = {}
-        first: dict[int, int] = {}  # seq -> index of the entry that deleted it
-        for index, (seq, token) in enumerate(located):
-            if seq in deleted:
-                if deleted[seq][0] == token:
-                    first.setdefault(seq, index)
-                elif seq not in first:  # an outdated handle, before the entry that deletes
-                    refused[index] = errors.receipt_handle_expired(handles[index])
-            elif seq in present:
-                refused[index] = errors.receipt_handle_expired(handles[index])
-        if deleted:
-            engine.reset_heads(store, queue, {group_id for _, group_id in deleted.values()})
-        return refused
-
-    @staticmethod
-    def _parse(queue: Queue, handle: str) -> tuple[int, str]:
-        """(message seq, token) of a receipt handle issued for this queue."""
-        parsed = engine.parse_handle(handle)
-        if parsed is None or parsed[0] != queue.id:
-            raise errors.receipt_handle_invalid(handle)
-        return parsed[1], parsed[2]
-
     def _locate(self, queue: Queue, handle: str) -> tuple[Msg | None, str]:
-        seq, token = self._parse(queue, handle)
+        seq, token = locate_handle(queue, handle)
         msg = engine.get(self.runtime.store, seq)
         if msg is not None and msg.queue_id != queue.id:
             msg = None
@@ -389,21 +304,3 @@ class ReceiveOps(SqsBase):
                 except ServiceError as error:
                     failed.append(failure(entry["Id"], error))
         return {"Successful": successful, "Failed": failed}
-
-
-@functools.cache
-def _delete_sql(count: int) -> str:
-    """Delete of `count` messages under receipt token ?1 (`+queue_id`: look them up by seq, never
-    by the queue's index)."""
-    return (
-        f"DELETE FROM sqs_messages WHERE seq IN ({engine.marks(count, 3)}) AND token = ?1 AND +queue_id = ?2"
-    )
-
-
-@functools.cache
-def _delete_inflight_sql(count: int) -> str:
-    """Delete of `count` FIFO messages under receipt token ?1, while still in flight at ?3."""
-    return (
-        f"DELETE FROM sqs_messages WHERE seq IN ({engine.marks(count, 4)}) AND token = ?1 "
-        "AND +queue_id = ?2 AND visible_at > ?3 RETURNING seq, group_id"
-    )

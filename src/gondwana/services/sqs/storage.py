@@ -4,6 +4,9 @@
 - FIFO receive walks one row per message group (`sqs_groups.head`, the group's oldest message),
   so its cost follows the number of groups, never the number of messages; the group index holds
   only messages that have a group;
+- a message is stored with the columns a receive sets (token, first_receive, received_at) already
+  filled, with placeholders of the same size that `receive_count = 0` marks as meaningless, so a
+  receive overwrites its row in place instead of growing it (which splits full pages);
 - deduplication ids and receive attempts are rows with an expiry, so they survive restarts; a
   sweep drops the expired ones (by their expiry index) once a minute.
 """

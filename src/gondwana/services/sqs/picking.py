@@ -1,0 +1,147 @@
+"""Receiving from the store: which messages a receive takes (standard: the front of the queue;
+FIFO: the runs of the first available groups) and how it hides them under a new receipt token."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+
+from gondwana.services.sqs import handles
+from gondwana.services.sqs.engine import Msg, marks
+from gondwana.services.sqs.queues import Queue
+from gondwana.services.sqs.storage import MESSAGE_COLUMNS
+from gondwana.storage import Store
+from gondwana.storage.base import Row
+
+_SELECT = f"SELECT {MESSAGE_COLUMNS} FROM sqs_messages"
+_new = tuple.__new__  # builds a Msg from a full tuple, without _make's checks
+
+# A message's first receive is now: until then its `first_receive` is NULL or a placeholder.
+_FIRST_RECEIVE = "CASE WHEN receive_count = 0 THEN ?2 ELSE COALESCE(first_receive, ?2) END"
+
+
+def receive_standard(
+    store: Store,
+    queue: Queue,
+    now: float,
+    count: int,
+    visibility: int,
+    expired: float,
+    max_receives: int,
+    plain: bool,
+) -> tuple[str, list[Row]]:
+    """Receive up to `count` visible messages of a standard queue with one statement (a unit of its
+    own): the first ones in `(visible_at, seq)` order that are within retention (sent after
+    `expired`) and received fewer than `max_receives` times, hidden for `visibility` seconds under
+    a new token. Messages it passes over are left for `pick_standard` to drop.
+
+    The token, and the rows as received: `Msg` fields, or when `plain` (seq, message_id,
+    md5_body, body) only."""
+    token = handles.new_token()
+    params = (queue.id, now, expired, max_receives, count, token, now + visibility)
+    return token, store.write_rows(_RECEIVE_PLAIN if plain else _RECEIVE_FULL, params)
+
+
+_RECEIVE_STANDARD = (
+    "UPDATE sqs_messages SET token = ?6, receive_count = receive_count + 1, "
+    f"first_receive = {_FIRST_RECEIVE}, received_at = ?2, visible_at = ?7 "
+    "WHERE seq IN (SELECT seq FROM sqs_messages WHERE queue_id = ?1 AND visible_at <= ?2 "
+    "AND sent_at > ?3 AND receive_count < ?4 ORDER BY visible_at, seq LIMIT ?5) RETURNING "
+)
+_RECEIVE_PLAIN = _RECEIVE_STANDARD + "seq, message_id, md5_body, body"
+_RECEIVE_FULL = _RECEIVE_STANDARD + MESSAGE_COLUMNS
+
+
+def mark_received(store: Store, msgs: list[Msg], now: float, visibility: int) -> list[Msg]:
+    """Hide the messages for `visibility` seconds under a new receipt token, with one statement."""
+    token = handles.new_token()
+    until = now + visibility
+    store.execute(_receive_sql(len(msgs)), [token, now, until, *(m.seq for m in msgs)])
+    # What the UPDATE wrote: visible_at, receive_count, first_receive, received_at and token.
+    return [
+        _new(Msg, (*m[:10], until, m[11] + 1, m[12] if m[11] and m[12] else now, now, token, m[15], m[16]))
+        for m in msgs
+    ]
+
+
+_SELECT = f"SELECT {MESSAGE_COLUMNS} FROM sqs_messages"
+_new = tuple.__new__  # builds a Msg from a full tuple, without _make's checks
+
+
+@functools.cache
+def _receive_sql(count: int) -> str:
+    return (
+        "UPDATE sqs_messages SET token = ?1, receive_count = receive_count + 1, "
+        f"first_receive = {_FIRST_RECEIVE}, received_at = ?2, visible_at = ?3 "
+        f"WHERE seq IN ({marks(count, 4)})"
+    )
+
+
+# ---- choosing messages to receive ----------------------------------------------------------------
+
+# A candidate filter decides per message: True to deliver, False to skip it (it was expired or
+# moved to a dead-letter queue by the filter itself).
+Accept = Callable[[Msg], bool]
+
+
+def _excluding(seqs: list[int]) -> str:
+    return f" AND seq NOT IN ({','.join('?' * len(seqs))})" if seqs else ""
+
+
+def pick_standard(
+    store: Store, queue: Queue, now: float, count: int, accept: Accept, taken: Sequence[int] = ()
+) -> list[Msg]:
+    """Up to `count` visible messages that `accept` takes, beyond the seqs already `taken`."""
+    picked: list[Msg] = []
+    while len(picked) < count:
+        seqs = [*taken, *(m.seq for m in picked)]
+        clause = _excluding(seqs)
+        rows = store.query(
+            f"{_SELECT} WHERE queue_id = ? AND visible_at <= ?{clause} ORDER BY visible_at, seq LIMIT ?",
+            (queue.id, now, *seqs, count - len(picked)),
+        )
+        dropped = False
+        for row in rows:
+            msg = _new(Msg, row)
+            if accept(msg):
+                picked.append(msg)
+            else:
+                dropped = True
+        if not dropped:  # the page was short (queue drained) or fully used
+            break
+    return picked
+
+
+def pick_fifo(store: Store, queue: Queue, now: float, count: int, accept: Accept) -> list[Msg]:
+    """As many messages of the first available group as possible, then the next group, in order.
+
+    A group is available when its oldest message is visible; its run stops at the first message
+    that is not (in flight or delayed), which keeps the group's order and locks it while busy.
+    """
+    picked: list[Msg] = []
+    heads = store.query(
+        "SELECT g.group_id FROM sqs_groups g JOIN sqs_messages m ON m.seq = g.head "
+        "WHERE g.queue_id = ? AND m.visible_at <= ? ORDER BY g.head",
+        (queue.id, now),
+    )
+    for (group_id,) in heads:
+        if len(picked) >= count:
+            break
+        last = 0
+        while len(picked) < count:
+            rows = store.query(
+                f"{_SELECT} WHERE queue_id = ? AND group_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+                (queue.id, group_id, last, count - len(picked)),
+            )
+            blocked = False
+            for row in rows:
+                msg = _new(Msg, row)
+                last = msg.seq
+                if msg.visible_at > now:
+                    blocked = True
+                    break
+                if accept(msg):
+                    picked.append(msg)
+            if blocked or not rows:
+                break
+    return picked

@@ -35,3 +35,12 @@ def test_both_paths_agree() -> None:
             "Count": 2,
         }
     )
+
+
+def test_lone_surrogates_go_out_as_escapes_in_valid_utf8() -> None:
+    """orjson refuses them; the fallback must not write them raw (no client decodes that)."""
+    out = json_codec.dumps({"Odd": "h\u00e9 \ud800", "n": 2**70})
+    assert out.decode("utf-8") == '{"Odd":"h\\u00e9 \\ud800","n":1180591620717411303424}'
+    assert (
+        json_codec.dumps({"Big": 2**70, "s": "h\u00e9"}) == '{"Big":1180591620717411303424,"s":"hé"}'.encode()
+    )

@@ -59,6 +59,7 @@ def _std_convert(value: Any) -> Any:
 
 
 _std_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_std_convert).encode
+_ascii_dumps = json.JSONEncoder(separators=(",", ":"), default=_std_convert).encode
 _OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME  # datetimes as epoch seconds (_convert), not ISO text
 
 
@@ -76,4 +77,8 @@ def dumps(value: Any) -> bytes:
     try:
         return orjson.dumps(value, default=_convert, option=_OPTIONS)
     except TypeError:  # orjson.JSONEncodeError: big integers, lone surrogates, subclasses it skips
-        return _std_dumps(value).encode("utf-8", "surrogatepass")
+        text = _std_dumps(value)
+        try:
+            return text.encode("utf-8")
+        except UnicodeEncodeError:  # lone surrogates: as \u escapes (the only valid UTF-8 form)
+            return _ascii_dumps(value).encode("ascii")

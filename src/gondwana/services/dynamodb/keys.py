@@ -32,7 +32,7 @@ def encode(value: dict[str, Any]) -> bytes:
     """The sortable bytes of a key attribute value (S, N or B)."""
     ((kind, raw),) = value.items()
     if kind == "S":
-        return raw.encode()
+        return raw.encode("utf-8", "surrogatepass")  # a lone surrogate sorts as its 3 bytes
     if kind == "B":
         return bytes(raw)
     return encode_number(raw)

@@ -139,7 +139,7 @@ class Table:
                     break
                 check_key_value(name, value, name == self.hash_key)
                 raw = value[kind]
-                parts.append(raw.encode() if kind == "S" else bytes(raw))
+                parts.append(raw.encode("utf-8", "surrogatepass") if kind == "S" else bytes(raw))
             else:
                 hk = parts[0]
                 return key, (keys.spread(hk), hk, parts[1] if len(parts) > 1 else b"")
@@ -192,7 +192,7 @@ def check_key_value(name: str, value: dict[str, Any], is_hash: bool) -> None:
             f"empty {_WORD[kind]} value. Key: {name}"
         )
     if kind == "S":
-        size = len(raw) if raw.isascii() else len(raw.encode())
+        size = len(raw) if raw.isascii() else len(raw.encode("utf-8", "surrogatepass"))
     else:
         size = len(raw) if kind == "B" else 0
     if is_hash and size > MAX_HASH_KEY:

@@ -119,7 +119,7 @@ def number_size(text: str) -> int:
 
 
 def _utf8_len(text: str) -> int:
-    return len(text) if text.isascii() else len(text.encode())  # isascii is O(1): no copy for ASCII
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))  # isascii is O(1)
 
 
 def value_size(value: dict[str, Any]) -> int:
@@ -147,10 +147,10 @@ def item_size(item: Item) -> int:
     """Bytes as DynamoDB counts them: UTF-8 attribute names plus value sizes."""
     total = 0
     for name, value in item.items():
-        total += len(name) if name.isascii() else len(name.encode())
+        total += len(name) if name.isascii() else _utf8_len(name)
         text = value.get("S")  # strings inline: most attributes are
         if text is not None:
-            total += len(text) if text.isascii() else len(text.encode())
+            total += len(text) if text.isascii() else _utf8_len(text)
         else:
             total += value_size(value)
     return total

@@ -54,8 +54,7 @@ class SqliteStore(Store):
             " (component TEXT PRIMARY KEY, version INTEGER NOT NULL)"
         )
         self._components: list[str] = []
-        self._depth = 0
-        self._units: list[bool] = []  # per open unit: whether it is a savepoint
+        self._units: list[bool] = []  # per open unit, outermost first: whether it is a savepoint
         self._unit = _Unit(self)
         self._open = False
         self._callbacks: list[Callable[[BaseException | None], None]] = []
@@ -99,12 +98,11 @@ class SqliteStore(Store):
 
     def _begin_unit(self) -> None:
         if self._open:
-            self._conn.execute(_SAVEPOINT[self._depth])
+            self._conn.execute(_SAVEPOINT[len(self._units)])
             self._units.append(True)
         else:  # the unit is the whole transaction so far: undone by ROLLBACK, no savepoint needed
             self._begin()
             self._units.append(False)
-        self._depth += 1
 
     def _begin(self) -> None:
         """Open the group's transaction; its COMMIT runs at the end of this loop iteration."""
@@ -113,12 +111,12 @@ class SqliteStore(Store):
         self._schedule_commit()
 
     def _end_unit(self, failed: bool) -> None:
-        self._depth -= 1
         savepoint = self._units.pop()
         if savepoint:
+            depth = len(self._units)
             if failed:
-                self._conn.execute(_ROLLBACK_TO[self._depth])
-            self._conn.execute(_RELEASE[self._depth])
+                self._conn.execute(_ROLLBACK_TO[depth])
+            self._conn.execute(_RELEASE[depth])
         elif failed:
             self._conn.execute("ROLLBACK")
             self._open = False
@@ -151,7 +149,7 @@ class SqliteStore(Store):
     def _commit(self) -> None:
         if not self._open:
             return
-        if self._depth:  # a unit is still open (cannot happen with sync units); try next iteration
+        if self._units:  # a unit is still open (cannot happen with sync units); try next iteration
             asyncio.get_running_loop().call_soon(self._commit)
             return
         callbacks, self._callbacks = self._callbacks, []
@@ -186,7 +184,7 @@ class SqliteStore(Store):
         checkpointer.rewind = False
 
     def _commit_now(self) -> None:
-        if self._open and not self._depth:
+        if self._open and not self._units:
             self._commit()
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:

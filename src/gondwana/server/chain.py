@@ -62,7 +62,8 @@ class Chain:
 
     def handle(self, request: Request) -> Response | Pending | Awaitable[Response]:
         """The response, computed synchronously when nothing needs to wait (the common case: no
-        task, no coroutine), or an awaitable of it (long polls, group commits, hanging faults)."""
+        task, no coroutine); a `Pending` for a write waiting for its group commit; or an
+        awaitable (long polls, hanging faults)."""
         if request.path.startswith("/_gondwana/"):
             return self.internal.handle(request)
         ctx = RequestContext(

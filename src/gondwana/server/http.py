@@ -29,7 +29,8 @@ from gondwana.server.messages import ABORT, Pending, Request, Response
 
 log = logging.getLogger("gondwana.http")
 
-# A handler answers at once when it can (no task, no coroutine) or returns an awaitable.
+# A handler answers at once when it can (no task, no coroutine), or returns a Pending (a write
+# waiting for its group commit) or an awaitable.
 Handler = Callable[[Request], "Response | Pending | Awaitable[Response]"]
 INTERNAL_ERROR = Response(500, [("Content-Type", "text/plain")], b"internal error")
 

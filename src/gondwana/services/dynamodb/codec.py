@@ -7,14 +7,10 @@ strings), so a read that returns whole items can send the stored text as it is (
 from __future__ import annotations
 
 import base64
-import json
 from typing import Any
 
-import orjson
-
+from gondwana.protocols import json_codec
 from gondwana.protocols.json_codec import RawJson
-
-_b64 = base64.b64encode
 
 
 def _in(value: dict[str, Any]) -> dict[str, Any]:
@@ -30,25 +26,14 @@ def _in(value: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
-def _encode_bytes(value: Any) -> str:
-    if isinstance(value, bytes | bytearray):
-        return _b64(value).decode()
-    raise TypeError(f"cannot store {type(value).__name__}")
-
-
 def dumps(item: dict[str, Any]) -> str:
-    # Binary values sit only under "B"/"BS", so they can be encoded in passing and told apart on load.
-    try:
-        return orjson.dumps(item, default=_encode_bytes).decode()
-    except TypeError:  # orjson refuses lone surrogates (which a JSON request may carry): escape them
-        return json.dumps(item, separators=(",", ":"), default=_encode_bytes)
+    """The stored text: the wire's JSON (binary values, only ever under "B"/"BS", as base64; lone
+    surrogates as escapes), so it can be told apart on load and sent back as it is."""
+    return json_codec.dumps(item).decode()
 
 
 def loads(text: str) -> dict[str, Any]:
-    try:
-        item = orjson.loads(text)
-    except orjson.JSONDecodeError:  # written by the standard library with escaped lone surrogates
-        item = json.loads(text)
+    item = json_codec.loads(text)
     # No binary anywhere: nothing to decode (the common case). A one-letter search is a memchr,
     # several times faster than the two-letter one (which alone cost as much as parsing 1 KB).
     if "B" not in text or '"B' not in text:

@@ -9,14 +9,12 @@ are written only when the item enters, leaves or moves within the index.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
+from gondwana.protocols import json_codec
 from gondwana.services.dynamodb import codec, keys
 from gondwana.services.dynamodb.capacity import write_units
 from gondwana.services.dynamodb.item_cache import ItemCache
@@ -338,10 +336,7 @@ def _record(
     record["size"] = size
     if identity:
         record["identity"] = identity
-    try:
-        return orjson.dumps(record).decode()
-    except TypeError:  # a lone surrogate in a string: the standard library escapes it
-        return json.dumps(record)
+    return json_codec.dumps(record).decode()
 
 
 def index_key(index: Index, item: Item | None) -> tuple[int, bytes, bytes] | None:

@@ -18,7 +18,6 @@ offsets of a block of one record (the whole data), so a PutRecord packs nothing.
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 from array import array
@@ -26,8 +25,6 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from itertools import accumulate
 from typing import Any
-
-import orjson
 
 from gondwana.protocols import json_codec
 from gondwana.storage import Store
@@ -88,10 +85,7 @@ def _unpack(blob: bytes) -> array[int]:
 
 
 def _keys_json(keys: list[str]) -> bytes:
-    try:
-        return orjson.dumps(keys)
-    except TypeError:  # a lone surrogate: escaped, which the standard library reads back
-        return json.dumps(keys).encode("ascii")
+    return json_codec.dumps(keys)  # a lone surrogate as an escape, which loads reads back
 
 
 class Block:

@@ -81,3 +81,41 @@ def test_put_new_and_overwrite_keep_counts_images_and_indexes(fresh_server: Any)
     records = streams.get_records(ShardIterator=it["ShardIterator"], Limit=3)["Records"]
     assert [r["eventName"] for r in records] == ["INSERT", "MODIFY", "MODIFY"]
     assert records[2]["dynamodb"]["OldImage"] == second and records[2]["dynamodb"]["NewImage"] == third
+
+
+DESC = {
+    "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+    "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+}
+
+
+def test_counts_of_a_rolled_back_group_are_forgotten(tmp_path: Any) -> None:
+    """Counts kept for the commit group leave with it: a group whose only unit fails after
+    counting is rolled back whole, and neither it nor the next group carries its counts."""
+    import asyncio
+
+    from gondwana.services.dynamodb.storage import MIGRATIONS, TableStore
+    from gondwana.storage.sqlite import SqliteStore
+
+    async def scenario() -> tuple[int, int, int]:
+        store = SqliteStore(tmp_path / "counts.db")
+        store.register("dynamodb", MIGRATIONS)
+        tables = TableStore(store)
+        with store.transaction():
+            table = tables.create("000000000000", "us-east-1", "t", DESC, "ACTIVE", 0.0)
+        await store.flushed()
+        with pytest.raises(RuntimeError), store.transaction():
+            tables.count(table, 1, 100, later=True)
+            raise RuntimeError("fails after counting")
+        with store.transaction():
+            tables.count(table, 2, 30, later=True)
+        await store.flushed()
+        tables.counts(table)
+        stored = store.query_one(
+            "SELECT item_count, size_bytes FROM dynamodb_tables WHERE tid = ?", (table.tid,)
+        )
+        store.close()
+        assert stored is not None
+        return table.item_count, stored[0], stored[1]
+
+    assert asyncio.run(scenario()) == (2, 2, 30)

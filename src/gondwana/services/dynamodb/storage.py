@@ -225,10 +225,16 @@ class TableStore:
         if delta is None:
             if not self._deltas:
                 self.store.before_commit(self._flush)
+                # Once the group is over, committed (flushed) or rolled back (never written),
+                # nothing of it may be added to the next group.
+                self.store.after_commit(self._forget)
             self._deltas[table.tid] = [delta_items, delta_bytes]
         else:
             delta[0] += delta_items
             delta[1] += delta_bytes
+
+    def _forget(self, error: BaseException | None) -> None:
+        self._deltas.clear()
 
     def _flush(self) -> None:
         deltas, self._deltas = self._deltas, {}

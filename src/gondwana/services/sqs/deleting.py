@@ -49,12 +49,12 @@ class DeleteOps(SqsBase):
         else:
             ids, located, failed = [], [], {}
             for entry, handle in zip(entries, receipts, strict=True):
-                parsed = handles.parse_handle(handle)
-                if parsed is not None and parsed[0] == queue.id:
-                    ids.append(entry["Id"])
-                    located.append(parsed[1:])
+                try:
+                    located.append(locate_handle(queue, handle))
+                except ServiceError as error:
+                    failed[entry["Id"]] = error
                 else:
-                    failed[entry["Id"]] = errors.receipt_handle_invalid(handle)
+                    ids.append(entry["Id"])
             receipts = [
                 handle for entry, handle in zip(entries, receipts, strict=True) if entry["Id"] not in failed
             ]

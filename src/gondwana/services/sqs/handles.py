@@ -23,11 +23,11 @@ def receipt_handle(queue_id: int, seq: int, token: str, message_id: str) -> str:
 
 def plain_results(queue_id: int, token: str, rows: list[Row]) -> list[dict[str, Any]]:
     """ReceiveMessage's entries of messages received under `token`, from (seq, message_id,
-    md5_body, body) rows (handles made as `receipt_handle` makes them, inline)."""
+    md5_body, body) rows."""
     return [
         {
             "MessageId": message_id,
-            "ReceiptHandle": _b2a(f"{queue_id}:{seq}:{token}:{message_id}".encode(), newline=False).decode(),
+            "ReceiptHandle": receipt_handle(queue_id, seq, token, message_id),
             "MD5OfBody": md5_body,
             "Body": body,
         }

@@ -64,10 +64,6 @@ def mark_received(store: Store, msgs: list[Msg], now: float, visibility: int) ->
     ]
 
 
-_SELECT = f"SELECT {MESSAGE_COLUMNS} FROM sqs_messages"
-_new = tuple.__new__  # builds a Msg from a full tuple, without _make's checks
-
-
 @functools.cache
 def _receive_sql(count: int) -> str:
     return (

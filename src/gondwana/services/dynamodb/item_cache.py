@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-Where = tuple[int, bytes, bytes]  # an item's encoded key: (spread, hk, rk)
+from gondwana.services.dynamodb.keys import Where
+
 Key = tuple[int, Where]  # (table id, encoded key)
 
 LIMIT = 8 * 1024 * 1024  # bytes of item text

@@ -11,6 +11,8 @@ import zlib
 from decimal import Decimal
 from typing import Any
 
+Where = tuple[int, bytes, bytes]  # an item's encoded key: (spread, hk, rk)
+
 _NEG, _ZERO, _POS = b"\x01", b"\x02", b"\x03"
 
 

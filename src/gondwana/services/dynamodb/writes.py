@@ -18,6 +18,7 @@ from gondwana.protocols import json_codec
 from gondwana.services.dynamodb import codec, keys
 from gondwana.services.dynamodb.capacity import write_units
 from gondwana.services.dynamodb.item_cache import ItemCache
+from gondwana.services.dynamodb.keys import Where
 from gondwana.services.dynamodb.schema import Index, Table
 from gondwana.services.dynamodb.shards import append_many
 from gondwana.services.dynamodb.storage import TableStore
@@ -55,8 +56,6 @@ _INDEX_LINK = (
     "AND hk = ?6 AND rk = ?7), NULL, NULL) ON CONFLICT (tid, idx, spread, hk, rk, bhk, brk) "
     "DO UPDATE SET irow = excluded.irow, item = NULL, size = NULL"
 )
-
-Where = tuple[int, bytes, bytes]  # an item's encoded key: (spread, hk, rk)
 
 
 def _get_many(n: int) -> str:

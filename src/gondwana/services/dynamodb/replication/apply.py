@@ -8,13 +8,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from gondwana.services.dynamodb import codec, writes
+from gondwana.services.dynamodb.keys import Where
 from gondwana.services.dynamodb.types import Item
 
 if TYPE_CHECKING:
     from gondwana.services.dynamodb.provider import DynamoDBService
     from gondwana.services.dynamodb.schema import Table
-
-Where = tuple[int, bytes, bytes]  # an item's encoded key: (spread, hk, rk)
 
 
 def _lookup(n: int) -> str:

@@ -223,6 +223,16 @@ def test_a_retry_while_in_progress_and_after(ddb: Any, slow: ServerProcess) -> N
     assert ddb.get_item(TableName=table, Key=key("n"))["Item"]["c"] == {"N": "1"}
 
 
+def test_table_deleted_while_in_progress_fails_the_commit(ddb: Any, slow: ServerProcess) -> None:
+    table, other = create(ddb), create(ddb)
+    actions = [put(table, "a", "tx"), put(other, "b", "tx")]
+    with in_progress(slow.url, table, actions, fails="ResourceNotFoundException"):
+        ddb.delete_table(TableName=other)
+        create(ddb, name=other)  # a namesake: not the table the transaction was prepared against
+    assert value(ddb, table, "a") is None  # all or nothing
+    assert ddb.scan(TableName=other)["Items"] == []
+
+
 def test_reset_while_in_progress_commits_nothing_and_frees_the_items(ddb: Any, slow: ServerProcess) -> None:
     table = create(ddb)
     with in_progress(slow.url, table, [put(table, "a", "tx")], fails="ResourceNotFoundException"):

@@ -34,10 +34,15 @@ class Settings:
     ttl_interval: float = 1.0  # seconds between DynamoDB TTL sweeps
     sqs_max_inflight: int = 120_000  # SQS in-flight messages per queue (AWS's quota; raisable there too)
     replication_delay_ms: int = 300  # default delay of cross-region replication (global tables)
+    transaction_duration_ms: int = 0  # how long a write transaction holds its items (0: instantaneous)
 
     @property
     def state_delay(self) -> float:
         return self.state_delay_ms / 1000.0
+
+    @property
+    def transaction_duration(self) -> float:
+        return self.transaction_duration_ms / 1000.0
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -151,6 +156,14 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="MS",
         help="default cross-region replication delay [GONDWANA_REPLICATION_DELAY]",
     )
+    add(
+        "--transaction-duration",
+        type=int,
+        default=int(_env("TRANSACTION_DURATION", "0") or 0),
+        metavar="MS",
+        help="how long a write transaction is in progress, holding its items (0: instantaneous) "
+        "[GONDWANA_TRANSACTION_DURATION]",
+    )
 
 
 def _flag(name: str) -> bool:
@@ -179,4 +192,5 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         ttl_interval=args.ttl_interval,
         sqs_max_inflight=args.sqs_max_inflight,
         replication_delay_ms=args.replication_delay,
+        transaction_duration_ms=args.transaction_duration,
     )

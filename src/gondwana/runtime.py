@@ -49,6 +49,11 @@ class Runtime:
     def state_delay(self) -> float:
         return self.settings.state_delay
 
+    @property
+    def transaction_duration(self) -> float:
+        """Seconds a write transaction stays in progress, its items locked (default 0: none)."""
+        return self.settings.transaction_duration
+
     def now(self) -> float:
         return self.clock.now()
 

@@ -79,11 +79,35 @@ def batch_get(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, An
     return out
 
 
+_Planned = list[tuple["Where", "Item | None", "int | None"]]
+
+
+def _unheld(
+    svc: DynamoDBService,
+    requests: dict[str, list[Any]],
+    plans: list[tuple[Table, _Planned]],
+    unprocessed: dict[str, list[Any]],
+) -> list[tuple[Table, _Planned]]:
+    """The writes no transaction holds; the others are not applied and come back in
+    UnprocessedItems. Each write of a batch is serializable with transactions, and BatchWriteItem has
+    no TransactionConflictException: a write that cannot go ahead is left for the caller to resend."""
+    kept = []
+    for (name, writes), (table, planned) in zip(requests.items(), plans, strict=True):
+        free = []
+        for write, plan in zip(writes, planned, strict=True):
+            if svc.locks.is_held(table.tid, plan[0]):
+                unprocessed.setdefault(name, []).append(write)
+            else:
+                free.append(plan)
+        kept.append((table, free))
+    return kept
+
+
 def batch_write(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
     requests = p["RequestItems"]
     if sum(len(r) for r in requests.values()) > MAX_WRITE:
         raise validation("Too many items requested for the BatchWriteItem call")
-    plans: list[tuple[Table, list[tuple[Where, Item | None, int | None]]]] = []
+    plans: list[tuple[Table, _Planned]] = []
     for name, writes in requests.items():
         table = svc.tables.require(ctx, name)
         planned = []
@@ -109,10 +133,15 @@ def batch_write(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, 
             seen.add(where)
             planned.append((where, item, size))
         plans.append((table, planned))
+    unprocessed: dict[str, list[Any]] = {}
+    if svc.locks.held:  # a transaction in progress holds some item
+        plans = _unheld(svc, requests, plans, unprocessed)
     units: dict[str, tuple[Table, float, dict[str, float]]] = {}  # by name: a name and an ARN may meet
     now = svc.runtime.now()
     with svc.runtime.store.transaction():
         for table, planned in plans:
+            if not planned:
+                continue
             stored = svc.writer.read_many(table, [where for where, _, _ in planned])
             changes = []
             for where, new, size in planned:
@@ -124,7 +153,7 @@ def batch_write(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, 
             for k, v in idx.items():
                 per_index[k] = per_index.get(k, 0.0) + v
             units[table.name] = (table, total + used, per_index)
-    out: dict[str, Any] = {"UnprocessedItems": {}}
+    out: dict[str, Any] = {"UnprocessedItems": unprocessed}
     consumed = [
         cc
         for table, total, per_index in units.values()

@@ -73,6 +73,8 @@ def put_item(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any
     cond = None if plain else condition(p, ph)
     finish(ph)
     where = table.encode_key(item)
+    if svc.locks.held:  # a transaction in progress holds some item
+        svc.locks.check(table.tid, where)
     writer, now = svc.writer, svc.runtime.now()
     with svc.runtime.store.transaction():  # read, check and write as one unit (a failure writes nothing)
         # Without a condition, a new item needs no read: the insert tells whether one was there.
@@ -134,6 +136,8 @@ def delete_item(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, 
     key, where = table.checked_key(p["Key"])
     cond = condition(p, ph)
     finish(ph)
+    if svc.locks.held:  # a transaction in progress holds some item
+        svc.locks.check(table.tid, where)
     old, old_size = svc.writer.read(table, where)
     if cond is not None and not ex().evaluate(cond, old):
         raise failed(p, old)
@@ -199,6 +203,8 @@ def update_item(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, 
     update = build_update(table, p, ph)
     cond = condition(p, ph)
     finish(ph)
+    if svc.locks.held:  # a transaction in progress holds some item
+        svc.locks.check(table.tid, where)
     with svc.runtime.store.transaction():  # read, check and write as one unit (a failure writes nothing)
         old, old_size = svc.writer.read(table, where)
         if cond is not None and not ex().evaluate(cond, old):

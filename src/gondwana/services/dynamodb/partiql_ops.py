@@ -9,12 +9,13 @@ from typing import TYPE_CHECKING, Any
 from gondwana.protocols.errors import ServiceError
 from gondwana.services.dynamodb import codec, items, keys
 from gondwana.services.dynamodb.errors import condition_failed, validation
+from gondwana.services.dynamodb.locks import CONFLICT_REASON
 from gondwana.services.dynamodb.params import ex
 from gondwana.services.dynamodb.partiql import parse
 from gondwana.services.dynamodb.partiql_tokens import Statement
 from gondwana.services.dynamodb.query import PAGE_BYTES
 from gondwana.services.dynamodb.replication import strong
-from gondwana.services.dynamodb.transactions import digest, remember, replayed
+from gondwana.services.dynamodb.transactions import cancelled, digest, remember, replayed, still_there
 from gondwana.services.dynamodb.types import check_item
 
 if TYPE_CHECKING:
@@ -161,6 +162,8 @@ def execute_statement(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict
         if p.get("ConsistentRead") and index is not None and index.is_global:
             raise validation("Strongly consistent read is not supported on Global Secondary Indexes")
         return _select(svc, plan, p.get("Limit"), p.get("NextToken"))
+    if svc.locks.held and plan.key is not None:  # a transaction in progress holds some item
+        svc.locks.check(plan.table.tid, plan.table.encode_key(plan.key))
     try:
         old, new = plan.outcome(svc)
     except ServiceError as err:
@@ -209,6 +212,8 @@ def batch_execute_statement(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -
             item = svc.writer.get(plan.table, key)
             if item is not None and (plan.cond is None or ex().evaluate(plan.cond, item)):
                 entry["Item"] = ex().project(plan.proj, item) if plan.proj is not None else item
+        elif plan.key is not None and svc.locks.is_held(plan.table.tid, plan.table.encode_key(plan.key)):
+            entry["Error"] = dict(CONFLICT_REASON)
         else:
             try:
                 old, new = plan.outcome(svc)
@@ -225,7 +230,8 @@ def batch_execute_statement(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -
     return {"Responses": responses}
 
 
-def execute_transaction(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
+def execute_transaction(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> Any:
+    """Like TransactWriteItems / TransactGetItems, held for --transaction-duration when it writes."""
     token = p.get("ClientRequestToken")
     fingerprint = digest(p["TransactStatements"])
     plans = [Plan(svc, ctx, s["Statement"], s.get("Parameters")) for s in p["TransactStatements"]]
@@ -243,7 +249,7 @@ def execute_transaction(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> di
     reads = {pl.st.kind == "SELECT" for pl in plans}
     if len(reads) > 1:
         raise validation("Transaction must consist of either all read statements or all write statements")
-    seen = set()
+    seen: dict[tuple[Any, ...], None] = {}  # the statements' items, in order
     for plan in plans:
         strong.refuse_transaction(plan.table)
         key = plan.key if plan.st.kind != "SELECT" else plan.full_key()
@@ -252,8 +258,11 @@ def execute_transaction(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> di
         where = (plan.table.tid, *plan.table.encode_key(key))
         if where in seen:
             raise validation("Transaction request cannot include multiple operations on one item")
-        seen.add(where)
+        seen[where] = None
+    held = svc.locks.held
     if reads == {True}:
+        if held and any(where in held for where in seen):
+            raise cancelled([CONFLICT_REASON if where in held else {"Code": "None"} for where in seen])
         out = []
         for plan in plans:
             item = svc.writer.get(plan.table, plan.full_key())  # type: ignore[arg-type]
@@ -262,10 +271,15 @@ def execute_transaction(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> di
                 {"Item": ex().project(plan.proj, item) if plan.proj is not None else item} if ok else {}
             )
         return {"Responses": out}
+    svc.locks.in_progress(ctx, token, fingerprint)
     if replayed(svc, ctx, token, fingerprint):
         return {"Responses": []}
     reasons, outcomes = [], []
-    for plan in plans:
+    for plan, where in zip(plans, seen, strict=True):
+        if held and where in held:
+            outcomes.append((None, None))
+            reasons.append(CONFLICT_REASON)
+            continue
         try:
             outcomes.append(plan.outcome(svc))
             reasons.append({"Code": "None"})
@@ -273,15 +287,24 @@ def execute_transaction(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> di
             outcomes.append((None, None))
             reasons.append(_error(err))
     if any(r["Code"] != "None" for r in reasons):
-        codes = ", ".join(r["Code"] for r in reasons)
-        raise ServiceError(
-            "TransactionCanceledException",
-            f"Transaction cancelled, please refer cancellation reasons for specific reasons [{codes}]",
-            fields={"CancellationReasons": reasons},
-        )
-    now = svc.runtime.now()
-    with svc.runtime.store.transaction():
-        for plan, (old, new) in zip(plans, outcomes, strict=True):
-            svc.writer.apply(plan.table, old, new, now=now, region=ctx.region)
-        remember(svc, ctx, token, fingerprint)
-    return {"Responses": []}
+        raise cancelled(reasons)
+
+    def commit(outcomes: list[tuple[Item | None, Item | None]]) -> dict[str, Any]:
+        now = svc.runtime.now()
+        with svc.runtime.store.transaction():
+            for plan, (old, new) in zip(plans, outcomes, strict=True):
+                svc.writer.apply(plan.table, old, new, now=now, region=ctx.region)
+            remember(svc, ctx, token, fingerprint)
+        return {"Responses": []}
+
+    duration = svc.runtime.transaction_duration
+    if not duration:
+        return commit(outcomes)
+
+    def late() -> dict[str, Any]:  # the statements against their tables and items at commit time
+        for plan in plans:
+            plan.table = still_there(svc, ctx, plan.st.table, plan.table)
+        return commit([plan.outcome(svc) for plan in plans])
+
+    key = (ctx.account, ctx.region, token) if token else None
+    return svc.locks.hold(seen, key, fingerprint, duration, late)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Any
 
 from gondwana.server.context import RequestContext
@@ -18,6 +19,7 @@ from gondwana.services.dynamodb import (
     replication,
     transactions,
 )
+from gondwana.services.dynamodb.locks import Locks
 from gondwana.services.dynamodb.storage import MIGRATIONS, TableStore
 from gondwana.services.dynamodb.tables import Tables
 from gondwana.services.dynamodb.ttl import TtlSweeper
@@ -40,6 +42,7 @@ class DynamoDBService(Service):
         store.register("dynamodb", MIGRATIONS)
         self.table_store = TableStore(store)
         self.writer = Writer(store, self.table_store)
+        self.locks = Locks()  # items held by write transactions in progress
         self.tables = Tables(self.runtime, self.table_store, self.writer)
         store.register("dynamodb_repl", replication.MIGRATIONS)
         self.replication = replication.Replication(self)
@@ -52,6 +55,7 @@ class DynamoDBService(Service):
     def reset(self) -> None:
         self.table_store.clear()
         self.writer.cache.clear()
+        self.locks.clear()
         self.replication.replicator.reset()
         self.ttl.start()
         self.replication.replicator.start()
@@ -186,7 +190,7 @@ class DynamoDBService(Service):
     def batch_write_item(self, ctx: RequestContext, p: Params) -> Params:
         return batch.batch_write(self, ctx, p)
 
-    def transact_write_items(self, ctx: RequestContext, p: Params) -> Params:
+    def transact_write_items(self, ctx: RequestContext, p: Params) -> Params | Awaitable[Params]:
         return transactions.transact_write(self, ctx, p)
 
     def transact_get_items(self, ctx: RequestContext, p: Params) -> Params:
@@ -200,5 +204,5 @@ class DynamoDBService(Service):
     def batch_execute_statement(self, ctx: RequestContext, p: Params) -> Params:
         return partiql_ops.batch_execute_statement(self, ctx, p)
 
-    def execute_transaction(self, ctx: RequestContext, p: Params) -> Params:
+    def execute_transaction(self, ctx: RequestContext, p: Params) -> Params | Awaitable[Params]:
         return partiql_ops.execute_transaction(self, ctx, p)

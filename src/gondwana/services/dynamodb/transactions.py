@@ -1,5 +1,6 @@
 """TransactWriteItems and TransactGetItems: all-or-nothing in one store transaction, per-action
-CancellationReasons, and ClientRequestToken idempotency for 10 minutes."""
+CancellationReasons, and ClientRequestToken idempotency for 10 minutes. With --transaction-duration a
+write transaction stays in progress that long, holding its items (see locks.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from gondwana.protocols.errors import ServiceError
 from gondwana.services.dynamodb import capacity, items
-from gondwana.services.dynamodb.errors import validation
+from gondwana.services.dynamodb.errors import not_found, validation
+from gondwana.services.dynamodb.locks import CONFLICT_REASON
 from gondwana.services.dynamodb.params import check_mixed, condition, ex, finish, placeholders, projection
 from gondwana.services.dynamodb.replication import strong
 from gondwana.services.dynamodb.types import check_item, item_size
@@ -17,6 +19,7 @@ from gondwana.services.dynamodb.types import check_item, item_size
 if TYPE_CHECKING:
     from gondwana.services.dynamodb.provider import DynamoDBService
     from gondwana.services.dynamodb.schema import Table
+    from gondwana.services.dynamodb.types import Item
 
 TOKEN_LIFETIME = 600.0
 MAX_ACTIONS = 100
@@ -88,11 +91,35 @@ class _Action:
         finish(ph)
 
 
-def transact_write(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
-    store = svc.runtime.store
-    now = svc.runtime.now()
+_Plan = tuple[_Action, "Table", "Item | None", "Item | None"]  # action, table, old, new
+
+
+def cancelled(reasons: list[dict[str, Any]]) -> ServiceError:
+    codes = ", ".join(r["Code"] for r in reasons)
+    return ServiceError(
+        "TransactionCanceledException",
+        f"Transaction cancelled, please refer cancellation reasons for specific reasons [{codes}]",
+        fields={"CancellationReasons": reasons},
+    )
+
+
+def _image(action: _Action, table: Table, old: Item | None) -> Item | None:
+    """The item after `action` (raises ServiceError when an update cannot apply)."""
+    if action.kind == "Put":
+        return action.item
+    if action.kind == "Delete":
+        return None
+    if action.kind == "Update":
+        return items.new_image(table, action.key, old, action.update)[0]
+    return old
+
+
+def transact_write(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> Any:
+    """The result, or (with --transaction-duration) an awaitable of it: the transaction is prepared
+    now (validated, conditions checked, its items held) and committed when the duration is over."""
     token = p.get("ClientRequestToken")
     fingerprint = digest(p["TransactItems"])
+    svc.locks.in_progress(ctx, token, fingerprint)
     if replayed(svc, ctx, token, fingerprint):
         return {}
     actions = []
@@ -101,54 +128,88 @@ def transact_write(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[st
         if len(kinds) != 1:
             raise validation("TransactItems can only contain one of Check, Put, Update or Delete")
         actions.append(_Action(svc, ctx, kinds[0], entry[kinds[0]]))
-    seen = set()
+    seen: dict[tuple[Any, ...], None] = {}  # the actions' items, in order
     for action in actions:
         strong.refuse_transaction(action.table)
         where = (action.table.tid, *action.table.encode_key(action.key))
         if where in seen:
             raise validation("Transaction request cannot include multiple operations on one item")
-        seen.add(where)
+        seen[where] = None
+    held = svc.locks.held
     reasons: list[dict[str, Any]] = []
-    plans = []
+    plans: list[_Plan] = []
     total = 0
-    for action in actions:
+    for action, where in zip(actions, seen, strict=True):
         old = svc.writer.get(action.table, action.key)
         reason: dict[str, Any] = {"Code": "None"}
         new = old
-        if action.cond is not None and not ex().evaluate(action.cond, old):
+        if held and where in held:  # another transaction is preparing or committing this item
+            reason = CONFLICT_REASON
+        elif action.cond is not None and not ex().evaluate(action.cond, old):
             reason = {"Code": "ConditionalCheckFailed", "Message": "The conditional request failed"}
             if action.params.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and old is not None:
                 reason["Item"] = old
         else:
             try:
-                if action.kind == "Put":
-                    new = action.item
-                elif action.kind == "Delete":
-                    new = None
-                elif action.kind == "Update":
-                    new = items.new_image(action.table, action.key, old, action.update)[0]
+                new = _image(action, action.table, old)
             except ServiceError as err:
                 reason = {"Code": "ValidationError", "Message": err.message or err.code}
         total += item_size(new) if new else 0
         reasons.append(reason)
-        plans.append((action, old, new))
+        plans.append((action, action.table, old, new))
     if any(r["Code"] != "None" for r in reasons):
-        codes = ", ".join(r["Code"] for r in reasons)
-        raise ServiceError(
-            "TransactionCanceledException",
-            f"Transaction cancelled, please refer cancellation reasons for specific reasons [{codes}]",
-            fields={"CancellationReasons": reasons},
-        )
+        raise cancelled(reasons)
     if total > MAX_BYTES:
         raise validation("Transaction request size exceeds the maximum allowed size")
+    duration = svc.runtime.transaction_duration
+    if not duration:
+        return _commit(svc, ctx, p, plans, token, fingerprint)
+    # Conditions were checked when prepared; held items cannot change before the commit (only a
+    # replicated or TTL write can), so the commit applies the actions to the items as they are then.
+    return svc.locks.hold(
+        seen,
+        (ctx.account, ctx.region, token) if token else None,
+        fingerprint,
+        duration,
+        lambda: _commit(svc, ctx, p, [_replan(svc, ctx, plan) for plan in plans], token, fingerprint),
+    )
+
+
+def still_there(svc: DynamoDBService, ctx: Any, name: str, table: Table) -> Table:
+    """The table as it is now, if it is the one a transaction prepared against (not deleted, not
+    replaced by a namesake) while the transaction was in progress."""
+    now = svc.tables.require(ctx, name)
+    if now.tid != table.tid:
+        raise not_found()
+    return now
+
+
+def _replan(svc: DynamoDBService, ctx: Any, plan: _Plan) -> _Plan:
+    """A prepared action against its table and item as they are at commit time (the table may have
+    been deleted, or changed by UpdateTable, while the transaction was in progress)."""
+    action = plan[0]
+    table = still_there(svc, ctx, action.params["TableName"], action.table)
+    old = svc.writer.get(table, action.key)
+    return action, table, old, _image(action, table, old)
+
+
+def _commit(
+    svc: DynamoDBService,
+    ctx: Any,
+    p: dict[str, Any],
+    plans: list[_Plan],
+    token: str | None,
+    fingerprint: str,
+) -> dict[str, Any]:
+    now = svc.runtime.now()
     per_table: dict[str, tuple[Any, float, dict[str, float]]] = {}
-    with store.transaction():
-        for action, old, new in plans:
+    with svc.runtime.store.transaction():
+        for action, table, old, new in plans:
             idx: dict[str, float] = {}
             if action.kind != "ConditionCheck":
-                idx = svc.writer.apply(action.table, old, new, now=now, region=ctx.region)
+                idx = svc.writer.apply(table, old, new, now=now, region=ctx.region)
             size = max(item_size(new) if new else 0, item_size(old) if old else 0)
-            table, units, per_index = per_table.get(action.table.name, (action.table, 0.0, {}))
+            _, units, per_index = per_table.get(table.name, (table, 0.0, {}))
             for k, v in idx.items():
                 per_index[k] = per_index.get(k, 0.0) + v * 2
             per_table[table.name] = (table, units + capacity.write_units(size, transactional=True), per_index)
@@ -182,12 +243,15 @@ def transact_get(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str,
         key = check_item(a["Key"])
         table.check_key(key)
         plans.append((table, key, proj))
-    seen = set()
+    seen: dict[tuple[Any, ...], None] = {}  # the items, in order
     for table, key, _ in plans:
         where = (table.tid, *table.encode_key(key))
         if where in seen:
             raise validation("Transaction request cannot include multiple operations on one item")
-        seen.add(where)
+        seen[where] = None
+    held = svc.locks.held
+    if held and any(where in held for where in seen):  # a write transaction holds one of them
+        raise cancelled([CONFLICT_REASON if where in held else {"Code": "None"} for where in seen])
     responses = []
     per_table: dict[str, tuple[Any, float]] = {}
     for table, key, proj in plans:

@@ -15,7 +15,7 @@ from gondwana.services.dynamodb.params import (
     placeholders,
     projection,
 )
-from gondwana.services.dynamodb.types import check_item, item_size
+from gondwana.services.dynamodb.types import check_item_sized, item_size
 from gondwana.services.dynamodb.writes import Change
 
 if TYPE_CHECKING:
@@ -65,16 +65,15 @@ def put_item(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any
         check_mixed(p, ["Expected"], _COND)
     rv = check_return_values(p, ("NONE", "ALL_OLD"))
     ph = None if plain else placeholders(p, _COND)
-    item = check_item(p["Item"])
+    item, size = check_item_sized(p["Item"])
     table.check_item_keys(item)
-    size = item_size(item)
     if table.too_large(item, size):
         raise validation("Item size has exceeded the maximum allowed size")
     cond = None if plain else condition(p, ph)
     finish(ph)
     where = table.encode_key(item)
     writer, now = svc.writer, svc.runtime.now()
-    with svc.runtime.store.transaction():  # read, check and write as one unit (a failure writes nothing)
+    with svc.runtime.store.transaction(undo_group=True):  # one unit: nothing fails once it has written
         # Without a condition, a new item needs no read: the insert tells whether one was there.
         done, old = None, None
         if cond is None:
@@ -139,7 +138,7 @@ def delete_item(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, 
         raise failed(p, old)
     idx: dict[str, float] = {}
     if old is not None:
-        with svc.runtime.store.transaction():
+        with svc.runtime.store.transaction(undo_group=True):
             change = Change(old, None, where, old_size)
             now = svc.runtime.now()
             idx = svc.writer.apply_many(table, (change,), now=now, region=ctx.region, last=True)[1]
@@ -199,7 +198,7 @@ def update_item(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, 
     update = build_update(table, p, ph)
     cond = condition(p, ph)
     finish(ph)
-    with svc.runtime.store.transaction():  # read, check and write as one unit (a failure writes nothing)
+    with svc.runtime.store.transaction(undo_group=True):  # one unit: nothing fails once it has written
         old, old_size = svc.writer.read(table, where)
         if cond is not None and not ex().evaluate(cond, old):
             raise failed(p, old)

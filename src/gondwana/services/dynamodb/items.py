@@ -42,6 +42,7 @@ def check_return_values(p: dict[str, Any], allowed: tuple[str, ...]) -> str:
 def collection_metrics(
     p: dict[str, Any], table: Table, key: Item, svc: DynamoDBService
 ) -> dict[str, Any] | None:
+    """ItemCollectionMetrics when asked for and the table has an LSI; `key` may be the whole item."""
     if p.get("ReturnItemCollectionMetrics") != "SIZE" or not any(
         not i.is_global for i in table.indexes.values()
     ):
@@ -91,7 +92,7 @@ def put_item(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any
     cc = capacity.consumed(p.get("ReturnConsumedCapacity"), table, units, idx)
     if cc:
         out["ConsumedCapacity"] = cc
-    icm = collection_metrics(p, table, table.key_of(item), svc)
+    icm = collection_metrics(p, table, item, svc)
     if icm:
         out["ItemCollectionMetrics"] = icm
     return out

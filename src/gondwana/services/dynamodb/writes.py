@@ -226,6 +226,7 @@ class Writer:
         outgoing: list[tuple[Item, Item | None]] = []  # for the other replicas: told once per call
         spec = table.desc.get("StreamSpecification")
         view = spec["StreamViewType"] if spec and spec.get("StreamEnabled") else None
+        keyed = replicate or view is not None  # the replicas and the stream are told the item's key
         indexes = table.indexes.values()
         tid = table.tid
         drop = self.cache.drop
@@ -235,10 +236,11 @@ class Writer:
             if old is None and new is None:
                 table_units += write_units(0)  # deleting nothing still costs a write
                 continue
-            key = table.key_of(new if new is not None else old)  # type: ignore[arg-type]
+            current: Item = new if new is not None else old  # type: ignore[assignment]
+            key = table.key_of(current) if keyed else current  # the key alone only where it is used
             if replicate:
                 outgoing.append((key, new))
-            spread, hk, rk = where = change.where or table.encode_key(key)
+            spread, hk, rk = where = change.where or table.encode_key(current)
             drop((tid, where))
             old_size = 0 if old is None else item_size(old) if change.old_size is None else change.old_size
             if new is None:

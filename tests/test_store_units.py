@@ -247,3 +247,28 @@ def test_an_undo_group_unit_joins_without_a_savepoint(tmp_path: Path) -> None:
     # a's unit opened the group; b and d joined it without one; e's nested unit took u1 (d's unit
     # is outermost); g rolled back the group it joined (f's)
     assert savepoints == ["SAVEPOINT u1", "ROLLBACK TO u1", "RELEASE u1", "ROLLBACK"]
+
+
+def test_a_joined_unit_whose_failure_ended_the_transaction_fails_the_group(tmp_path: Path) -> None:
+    """SQLite may answer a failing statement (a full disk, I/O) by rolling back the whole
+    transaction; a joined unit that fails so, even before it wrote, fails the group's waiters."""
+    path = tmp_path / "ended.db"
+
+    async def scenario() -> list[BaseException | None]:
+        store = SqliteStore(path)
+        store.register("units", ["CREATE TABLE units_rows (k TEXT PRIMARY KEY)"])
+        outcomes: list[BaseException | None] = []
+        _put(store, "a")
+        store.after_commit(outcomes.append)
+        with pytest.raises(Boom), store.transaction(undo_group=True):
+            store._conn.execute("ROLLBACK")  # what SQLite does on its own for some errors
+            raise Boom("its statement failed")
+        assert not store.pending
+        _put(store, "b")
+        await store.flushed()
+        store.close()
+        return outcomes
+
+    outcomes = asyncio.run(scenario())
+    assert len(outcomes) == 1 and isinstance(outcomes[0], Boom)
+    assert _committed(path) == ["b"]

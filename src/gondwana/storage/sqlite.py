@@ -133,7 +133,9 @@ class SqliteStore(Store):
             callbacks, self._callbacks = self._callbacks, []
             for callback in callbacks:  # nothing of theirs was written: nothing left to wait for
                 callback(None)
-        elif self._conn.total_changes != self._joined_at:  # a joined unit that wrote: undo the group
+        elif self._conn.total_changes != self._joined_at or not self._conn.in_transaction:
+            # a joined unit that wrote (or whose failure SQLite answered by rolling back on its
+            # own): the group is undone
             log.error("a unit failed after writing; rolling back its group", exc_info=error)
             self._fail_group(error)
 

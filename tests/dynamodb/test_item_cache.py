@@ -203,6 +203,9 @@ def test_writes_over_items_keep_them_unless_their_group_fails(tmp_path: Any) -> 
         await asyncio.sleep(0)
         seen.append(writer.cache.get((table.tid, where)))
         seen.append(writer.read(table, where)[0])
+        with pytest.raises(RuntimeError):
+            write("2", "5", fail=True)  # opens the group, then fails: ROLLBACK, and its entry goes
+        seen.append(writer.cache.get((table.tid, where)))
         store.close()
         return seen
 
@@ -212,3 +215,4 @@ def test_writes_over_items_keep_them_unless_their_group_fails(tmp_path: Any) -> 
     assert seen[2] == item("2")
     assert seen[3] is None  # dropped with its group
     assert seen[4] == item("2")
+    assert seen[5] is None

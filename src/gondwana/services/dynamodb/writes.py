@@ -113,6 +113,7 @@ class Writer:
         self.replication: Any = None  # told of every local change to a global table
         self.cache = ItemCache()  # every item write below drops its entry (and may keep the new one)
         self._kept: list[Key] = []  # entries kept by writes of the commit group now open
+        self._committing = False  # whether that group has reached its commit
 
     # ---- reads -------------------------------------------------------------------------------
 
@@ -279,14 +280,19 @@ class Writer:
         written again; new ones are not cached, so bulk loads do not push read items out). Only a
         failed commit group can undo such writes (see apply_many), and then their entries go too."""
         if not self._kept:
+            self._committing = False
+            self.store.before_commit(self._commit_begins)  # (a group rolled back never gets there)
             self.store.after_commit(self._group_done)
         for key, text, size in kept:
             self._kept.append(key)
             self.cache.keep(key, text, size)
 
+    def _commit_begins(self) -> None:
+        self._committing = True
+
     def _group_done(self, error: BaseException | None) -> None:
         kept, self._kept = self._kept, []
-        if error is not None:
+        if error is not None or not self._committing:
             for key in kept:
                 self.cache.drop(key)
 

@@ -84,16 +84,7 @@ class Change:
 class _Rows:
     """The rows a set of changes writes, gathered to be written one statement per kind."""
 
-    __slots__ = (
-        "count",
-        "deletes",
-        "index_deletes",
-        "index_links",
-        "index_puts",
-        "puts",
-        "records",
-        "size",
-    )
+    __slots__ = ("count", "deletes", "index_deletes", "index_links", "index_puts", "puts", "records", "size")
 
     def __init__(self) -> None:
         self.deletes: list[tuple[Any, ...]] = []
@@ -194,7 +185,8 @@ class Writer:
     ) -> tuple[float, dict[str, float]]:
         """`apply` for changes to distinct items of one table; returns the write units the table
         and each index consumed. `last`: nothing after this call can fail the caller's unit of
-        change, so the table's counters may be added once per commit group (see TableStore.count)."""
+        change, so the table's counters may be added once per commit group (see TableStore.count)
+        and the items it writes over kept for their next read (see _keep)."""
         done = self._apply(table, changes, now, region, identity, replicated, last, fresh=False)
         assert done is not None
         return done
@@ -255,7 +247,7 @@ class Writer:
                     kept.append(((tid, where), text, new_size))
             rows.count += (new is not None) - (old is not None)
             rows.size += new_size - old_size
-            table_units += write_units(new_size if new_size > old_size else old_size)
+            table_units += write_units(max(new_size, old_size))
             for index in indexes:
                 used = _index(table, index, where, old, new, old_size, new_size, rows)
                 if used:

@@ -74,7 +74,7 @@ def put_item(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any
     finish(ph)
     where = table.encode_key(item)
     writer, now = svc.writer, svc.runtime.now()
-    with svc.runtime.store.transaction(undo_group=True):  # one unit: nothing fails once it has written
+    with svc.writer.unit(table):  # read, check and write as one unit (a failure writes nothing)
         # Without a condition, a new item needs no read: the insert tells whether one was there.
         done, old = None, None
         if cond is None:
@@ -139,7 +139,7 @@ def delete_item(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, 
         raise failed(p, old)
     idx: dict[str, float] = {}
     if old is not None:
-        with svc.runtime.store.transaction(undo_group=True):
+        with svc.writer.unit(table):
             change = Change(old, None, where, old_size)
             now = svc.runtime.now()
             idx = svc.writer.apply_many(table, (change,), now=now, region=ctx.region, last=True)[1]
@@ -199,7 +199,7 @@ def update_item(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, 
     update = build_update(table, p, ph)
     cond = condition(p, ph)
     finish(ph)
-    with svc.runtime.store.transaction(undo_group=True):  # one unit: nothing fails once it has written
+    with svc.writer.unit(table):  # read, check and write as one unit (a failure writes nothing)
         old, old_size = svc.writer.read(table, where)
         if cond is not None and not ex().evaluate(cond, old):
             raise failed(p, old)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,7 @@ from gondwana.services.dynamodb import codec, keys
 from gondwana.services.dynamodb.capacity import write_units
 from gondwana.services.dynamodb.item_cache import ItemCache, Key
 from gondwana.services.dynamodb.keys import Where
+from gondwana.services.dynamodb.replication.strong import is_strong
 from gondwana.services.dynamodb.schema import Index, Table
 from gondwana.services.dynamodb.shards import append_many
 from gondwana.services.dynamodb.storage import TableStore
@@ -190,6 +192,13 @@ class Writer:
         done = self._apply(table, changes, now, region, identity, replicated, last, fresh=False)
         assert done is not None
         return done
+
+    def unit(self, table: Table) -> AbstractContextManager[None]:
+        """The unit of change of a single-item write (its read, checks, then `apply_many(last=True)`
+        or `put_new`): it joins the commit group without a savepoint (see Store.transaction), as
+        nothing in it fails once it has written; except on a strongly consistent global table,
+        whose write can still be refused as it replicates (after writing locally)."""
+        return self.store.transaction(undo_group=not is_strong(table))
 
     def put_new(
         self, table: Table, item: Item, where: Where, size: int, *, now: float, region: str

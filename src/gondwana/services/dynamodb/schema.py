@@ -158,18 +158,11 @@ class Table:
         """An Item parameter: key attributes present and typed; index keys typed when present.
 
         BatchWriteItem words a missing or mistyped key as a schema mismatch."""
-        for name in self.key_names:
-            if name not in item:
-                raise key_mismatch() if batch else invalid(f"Missing the key {name} in the item")
-            actual = next(iter(item[name]))
-            if actual != self.attr_types[name]:
-                expected = self.attr_types[name]
-                raise (
-                    key_mismatch()
-                    if batch
-                    else invalid(f"Type mismatch for key {name} expected: {expected} actual: {actual}")
-                )
-            check_key_value(name, item[name], name == self.hash_key)
+        for name, expected, limit in self.key_specs:
+            value = item.get(name)
+            raw = value.get(expected) if value is not None else None
+            if not raw or (expected != "N" and _key_size(expected, raw) > limit):
+                self._check_item_key(item, name, batch)  # missing, mistyped, empty or too large: raises
         for index_name, name, expected in self.index_keys:
             if name in item:
                 actual = next(iter(item[name]))
@@ -186,8 +179,28 @@ class Table:
                         f"IndexName: {index_name}, IndexKey: {name}"
                     )
 
+    def _check_item_key(self, item: Item, name: str, batch: bool) -> None:
+        if name not in item:
+            raise key_mismatch() if batch else invalid(f"Missing the key {name} in the item")
+        actual = next(iter(item[name]))
+        if actual != self.attr_types[name]:
+            expected = self.attr_types[name]
+            raise (
+                key_mismatch()
+                if batch
+                else invalid(f"Type mismatch for key {name} expected: {expected} actual: {actual}")
+            )
+        check_key_value(name, item[name], name == self.hash_key)
+
 
 _WORD = {"S": "string", "B": "binary", "N": "number"}
+
+
+def _key_size(kind: str, raw: Any) -> int:
+    """The bytes a key's S or B value counts against its size limit."""
+    if kind == "S" and not raw.isascii():
+        return len(raw.encode("utf-8", "surrogatepass"))
+    return len(raw)
 
 
 def check_key_value(name: str, value: dict[str, Any], is_hash: bool) -> None:

@@ -68,7 +68,7 @@ def test_arithmetic_is_exact_and_normalised() -> None:
 
 
 def test_integer_arithmetic_answers_as_decimal_arithmetic() -> None:
-    """Plain integers (counters) are added as ints: the same results and errors as decimals."""
+    """Plain integers (counters) are added and compared as ints: the same answers as decimals."""
     from gondwana.services.dynamodb.expressions import values
 
     def by_decimals(a: str, b: str, subtract: bool) -> str:
@@ -91,6 +91,10 @@ def test_integer_arithmetic_answers_as_decimal_arithmetic() -> None:
             for subtract in (False, True):
                 assert by_ints(a, b, subtract) == by_decimals(a, b, subtract), (a, b, subtract)
     assert by_ints("9" * 38, "2", False) == "overflow"  # 1000...001: 39 significant digits
+    for a in cases:  # and compare as decimals do
+        for b in cases:
+            x, y = values.decimal_of(a), values.decimal_of(b)
+            assert values.compare_values({"N": a}, {"N": b}) == (x > y) - (x < y), (a, b)
 
 
 def test_if_not_exists_and_list_append() -> None:

@@ -89,7 +89,10 @@ def _scalar_key(kind: str, raw: Any) -> Any:
 def compare_values(a: Value, b: Value) -> int:
     """-1/0/1 ordering of two S, N or B values of the same type, as DynamoDB orders them."""
     kind = type_of(a)
-    x, y = _scalar_key(kind, a[kind]), _scalar_key(kind, b[kind])
+    x, y = a[kind], b[kind]
+    if kind == "N" and (i := _integer(x)) is not None and (j := _integer(y)) is not None:
+        return (i > j) - (i < j)  # plain integers (counters) compare as ints, no Decimals
+    x, y = _scalar_key(kind, x), _scalar_key(kind, y)
     return (x > y) - (x < y)
 
 

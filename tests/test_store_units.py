@@ -196,3 +196,79 @@ def test_write_rows_is_a_unit_that_returns_its_rows(tmp_path: Path) -> None:
 
     assert asyncio.run(scenario()) == [[("a",), ("b",)], [("b",)]]
     assert _committed(path) == ["a", "c"]
+
+
+def _put_joined(store: SqliteStore, key: str, fail_after: bool = False, fail_before: bool = False) -> None:
+    try:
+        with store.transaction(undo_group=True):
+            if fail_before:
+                raise Boom(key)
+            store.execute("INSERT INTO units_rows (k) VALUES (?)", (key,))
+            if fail_after:
+                raise Boom(key)
+    except Boom:
+        pass
+
+
+def test_an_undo_group_unit_joins_without_a_savepoint(tmp_path: Path) -> None:
+    """A unit that can fail only before it writes joins the group as it is (no SAVEPOINT); if it
+    fails before writing, the group goes on untouched, and nested units still get savepoints."""
+    path = tmp_path / "joined.db"
+    statements: list[str] = []
+
+    async def scenario() -> list[BaseException | None]:
+        store = SqliteStore(path)
+        store.register("units", ["CREATE TABLE units_rows (k TEXT PRIMARY KEY)"])
+        store._conn.set_trace_callback(statements.append)
+        outcomes: list[BaseException | None] = []
+        _put(store, "a")  # opens the group
+        _put_joined(store, "b")
+        _put_joined(store, "c", fail_before=True)  # nothing written: nothing to undo
+        with store.transaction(undo_group=True):
+            store.execute("INSERT INTO units_rows (k) VALUES ('d')")
+            _put(store, "e", fail=True)  # nested: its own savepoint, undone alone
+        store.after_commit(outcomes.append)
+        await store.flushed()
+        _put_joined(store, "f")  # opens the next group: the whole transaction, as ever
+        store.after_commit(outcomes.append)  # f's waiter
+        _put_joined(store, "g", fail_after=True)  # wrote, then failed: the group is undone
+        await asyncio.sleep(0.01)
+        assert not store.pending
+        _put(store, "h")  # the next group is unaffected
+        store.after_commit(outcomes.append)
+        await store.flushed()
+        store.close()
+        return outcomes
+
+    outcomes = asyncio.run(scenario())
+    assert outcomes[0] is None and isinstance(outcomes[1], Boom) and outcomes[2] is None
+    assert _committed(path) == ["a", "b", "d", "h"]
+    savepoints = [s for s in statements if s.startswith(("SAVEPOINT", "RELEASE", "ROLLBACK"))]
+    # a's unit opened the group; b and d joined it without one; e's nested unit took u1 (d's unit
+    # is outermost); g rolled back the group it joined (f's)
+    assert savepoints == ["SAVEPOINT u1", "ROLLBACK TO u1", "RELEASE u1", "ROLLBACK"]
+
+
+def test_a_joined_unit_whose_failure_ended_the_transaction_fails_the_group(tmp_path: Path) -> None:
+    """SQLite may answer a failing statement (a full disk, I/O) by rolling back the whole
+    transaction; a joined unit that fails so, even before it wrote, fails the group's waiters."""
+    path = tmp_path / "ended.db"
+
+    async def scenario() -> list[BaseException | None]:
+        store = SqliteStore(path)
+        store.register("units", ["CREATE TABLE units_rows (k TEXT PRIMARY KEY)"])
+        outcomes: list[BaseException | None] = []
+        _put(store, "a")
+        store.after_commit(outcomes.append)
+        with pytest.raises(Boom), store.transaction(undo_group=True):
+            store._conn.execute("ROLLBACK")  # what SQLite does on its own for some errors
+            raise Boom("its statement failed")
+        assert not store.pending
+        _put(store, "b")
+        await store.flushed()
+        store.close()
+        return outcomes
+
+    outcomes = asyncio.run(scenario())
+    assert len(outcomes) == 1 and isinstance(outcomes[0], Boom)
+    assert _committed(path) == ["b"]

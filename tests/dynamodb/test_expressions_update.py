@@ -67,6 +67,36 @@ def test_arithmetic_is_exact_and_normalised() -> None:
     )
 
 
+def test_integer_arithmetic_answers_as_decimal_arithmetic() -> None:
+    """Plain integers (counters) are added and compared as ints: the same answers as decimals."""
+    from gondwana.services.dynamodb.expressions import values
+
+    def by_decimals(a: str, b: str, subtract: bool) -> str:
+        x, y = values.decimal_of(a), values.decimal_of(b)
+        exact = values._EXACT
+        result = (exact.subtract(x, y) if subtract else exact.add(x, y)).normalize(exact)
+        return "overflow" if len(result.as_tuple().digits) > 38 else values.format_number(result)
+
+    def by_ints(a: str, b: str, subtract: bool) -> str:
+        try:
+            return values.add_numbers(a, b, subtract)
+        except Exception as error:
+            assert "Number overflow" in str(error)
+            return "overflow"
+
+    cases = ["0", "-0", "1", "-1", "10", "-120", "9" * 38, "-" + "9" * 38, "1" + "0" * 37, "1" * 38]
+    cases += ["5" * 19 + "1", "-" + "1" * 37 + "9", "1" + "0" * 38, "1.5", "-2.5", "1E+3"]
+    for a in cases:
+        for b in cases:
+            for subtract in (False, True):
+                assert by_ints(a, b, subtract) == by_decimals(a, b, subtract), (a, b, subtract)
+    assert by_ints("9" * 38, "2", False) == "overflow"  # 1000...001: 39 significant digits
+    for a in cases:  # and compare as decimals do
+        for b in cases:
+            x, y = values.decimal_of(a), values.decimal_of(b)
+            assert values.compare_values({"N": a}, {"N": b}) == (x > y) - (x < y), (a, b)
+
+
 def test_if_not_exists_and_list_append() -> None:
     new = run(
         "SET cnt = if_not_exists(cnt, :z) + :one, fresh = if_not_exists(fresh, :z)",

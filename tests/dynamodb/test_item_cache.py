@@ -153,3 +153,66 @@ def test_the_cache_is_bounded_in_bytes_oldest_out_first() -> None:
     cache.drop(keys[4])
     cache.clear()
     assert all(cache.get(k) is None for k in keys)
+
+
+def test_writes_over_items_keep_them_unless_their_group_fails(tmp_path: Any) -> None:
+    """A write over an existing item keeps what it wrote for the next read (a new item is not
+    kept); if the group it belongs to is rolled back, the kept text goes with it."""
+    import asyncio
+
+    from gondwana.services.dynamodb.storage import MIGRATIONS, TableStore
+    from gondwana.services.dynamodb.writes import Change, Writer
+    from gondwana.storage.sqlite import SqliteStore
+
+    desc = {
+        "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+        "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+    }
+
+    def item(value: str) -> dict[str, Any]:
+        return {**KEY, "v": {"N": value}}
+
+    async def scenario() -> list[Any]:
+        store = SqliteStore(tmp_path / "kept.db")
+        store.register("dynamodb", MIGRATIONS)
+        writer = Writer(store, TableStore(store))
+        with store.transaction():
+            table = writer.tables.create("000000000000", "us-east-1", "t", desc, "ACTIVE", 0.0)
+        where = table.encode_key(KEY)
+
+        def write(old: str | None, new: str, fail: bool = False) -> None:
+            with store.transaction(undo_group=True):
+                change = Change(item(old) if old else None, item(new), where)
+                writer.apply_many(table, (change,), now=1.0, region="us-east-1", last=True)
+                if fail:
+                    raise RuntimeError("fails after writing: the group is undone")
+
+        seen = []
+        write(None, "1")
+        seen.append(writer.cache.get((table.tid, where)))  # a new item: not kept
+        await store.flushed()
+        write("1", "2")
+        seen.append(writer.cache.get((table.tid, where)))  # written over: kept, before the commit
+        await store.flushed()
+        seen.append(writer.read(table, where)[0])
+        with store.transaction():  # opens the next group
+            store.execute("UPDATE dynamodb_tables SET status = status")
+        write("2", "3")
+        with pytest.raises(RuntimeError):
+            write("3", "4", fail=True)  # the whole group is rolled back, "3" with it
+        await asyncio.sleep(0)
+        seen.append(writer.cache.get((table.tid, where)))
+        seen.append(writer.read(table, where)[0])
+        with pytest.raises(RuntimeError):
+            write("2", "5", fail=True)  # opens the group, then fails: ROLLBACK, and its entry goes
+        seen.append(writer.cache.get((table.tid, where)))
+        store.close()
+        return seen
+
+    seen = asyncio.run(scenario())
+    assert seen[0] is None
+    assert seen[1] is not None and '"2"' in seen[1][0]
+    assert seen[2] == item("2")
+    assert seen[3] is None  # dropped with its group
+    assert seen[4] == item("2")
+    assert seen[5] is None

@@ -85,3 +85,48 @@ def test_failed_writes_write_nothing(ddb: Any, streams: Any, make_table: Any) ->
     it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
     records = streams.get_records(ShardIterator=it["ShardIterator"])["Records"]
     assert [r["eventName"] for r in records] == ["INSERT"]
+
+
+def test_a_single_item_write_joins_its_group_without_a_savepoint_unless_it_can_fail_late(
+    tmp_path: Any,
+) -> None:
+    """PutItem/UpdateItem/DeleteItem fail only before they write, so their unit joins the commit
+    group as it is; a strongly consistent global table's write can still be refused after writing
+    locally (as it replicates), so its unit keeps a savepoint and a refusal undoes only itself."""
+    import asyncio
+
+    from gondwana.services.dynamodb.storage import MIGRATIONS, TableStore
+    from gondwana.services.dynamodb.writes import Writer
+    from gondwana.storage.sqlite import SqliteStore
+
+    desc = {
+        "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+        "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+    }
+
+    async def scenario(strong: bool) -> tuple[list[str], list[BaseException | None]]:
+        store = SqliteStore(tmp_path / f"unit-{strong}.db")
+        store.register("dynamodb", MIGRATIONS)
+        writer = Writer(store, TableStore(store))
+        with store.transaction():
+            table = writer.tables.create("000000000000", "us-east-1", "t", dict(desc), "ACTIVE", 0.0)
+        if strong:
+            table.desc["_consistency"] = "STRONG"
+        await store.flushed()
+        statements: list[str] = []
+        store._conn.set_trace_callback(statements.append)
+        waiters: list[BaseException | None] = []
+        with store.transaction():  # another request's write opens the group
+            store.execute("UPDATE dynamodb_tables SET status = 'ACTIVE'")
+        store.after_commit(waiters.append)
+        with pytest.raises(RuntimeError), writer.unit(table):
+            store.execute("UPDATE dynamodb_tables SET status = 'CREATING'")
+            raise RuntimeError("refused after writing")
+        await asyncio.sleep(0.01)
+        store.close()
+        return [s for s in statements if s.startswith(("SAVEPOINT", "ROLLBACK"))], waiters
+
+    savepoints, waiters = asyncio.run(scenario(strong=False))
+    assert savepoints == ["ROLLBACK"] and isinstance(waiters[0], RuntimeError)  # the group is undone
+    savepoints, waiters = asyncio.run(scenario(strong=True))
+    assert savepoints == ["SAVEPOINT u0", "ROLLBACK TO u0"] and waiters == [None]  # only itself

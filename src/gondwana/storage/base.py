@@ -26,8 +26,13 @@ class Store:
         """Create or upgrade `component`'s tables: migration i runs once, when its version is reached."""
         raise NotImplementedError
 
-    def transaction(self) -> AbstractContextManager[None]:
-        """An atomic unit of change; nested units are savepoints. Rolled back on exception."""
+    def transaction(self, *, undo_group: bool = False) -> AbstractContextManager[None]:
+        """An atomic unit of change; nested units are savepoints. Rolled back on exception.
+
+        `undo_group`: a unit that can fail only before it writes (its checks) or by the store's own
+        errors (I/O, a full disk), which a backend may then run without a savepoint of its own:
+        should it fail after writing, its whole commit group is rolled back, and every waiter hears
+        the error, as when a commit fails."""
         raise NotImplementedError
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:

@@ -4,7 +4,9 @@ Group commit: the first change in a loop iteration opens a transaction and sched
 for the end of the iteration; every request that wrote (or read) meanwhile is answered from an
 `after_commit` callback, so one commit (and, in strict mode, one fsync) serves them all.
 A unit of change that fails rolls back only its own writes: the first unit of a transaction with
-ROLLBACK, a later or nested one to its SAVEPOINT.
+ROLLBACK, a later or nested one to its SAVEPOINT. A later unit that asks for it (`undo_group`: it
+can fail only before it writes, or by the store's own errors) joins without a savepoint; should it
+fail after writing, the whole group is rolled back, as when a commit fails.
 
 Durability: `normal` (synchronous=NORMAL) keeps every acknowledged change across a process crash
 or kill -9, as the WAL is written before the response; `strict` (synchronous=FULL) also fsyncs
@@ -54,8 +56,10 @@ class SqliteStore(Store):
             " (component TEXT PRIMARY KEY, version INTEGER NOT NULL)"
         )
         self._components: list[str] = []
-        self._units: list[bool] = []  # per open unit, outermost first: whether it is a savepoint
-        self._unit = _Unit(self)
+        self._units: list[int] = []  # per open unit, outermost first: _FIRST, _SAVEPOINT_UNIT or _JOINED
+        self._unit = _Unit(self, False)
+        self._joining_unit = _Unit(self, True)
+        self._joined_at = 0  # total changes when the _JOINED unit began
         self._open = False
         self._callbacks: list[Callable[[BaseException | None], None]] = []
         self._before: list[Callable[[], None]] = []
@@ -93,16 +97,19 @@ class SqliteStore(Store):
 
     # ---- changes -------------------------------------------------------------------------------
 
-    def transaction(self) -> AbstractContextManager[None]:
-        return self._unit
+    def transaction(self, *, undo_group: bool = False) -> AbstractContextManager[None]:
+        return self._joining_unit if undo_group else self._unit
 
-    def _begin_unit(self) -> None:
-        if self._open:
-            self._conn.execute(_SAVEPOINT[len(self._units)])
-            self._units.append(True)
-        else:  # the unit is the whole transaction so far: undone by ROLLBACK, no savepoint needed
+    def _begin_unit(self, undo_group: bool) -> None:
+        if not self._open:  # the unit is the whole transaction so far: undone by ROLLBACK
             self._begin()
-            self._units.append(False)
+            self._units.append(_FIRST)
+        elif undo_group and not self._units:  # joins the group as it is: no savepoint
+            self._joined_at = self._conn.total_changes
+            self._units.append(_JOINED)
+        else:
+            self._conn.execute(_SAVEPOINT[len(self._units)])
+            self._units.append(_SAVEPOINT_UNIT)
 
     def _begin(self) -> None:
         """Open the group's transaction; its COMMIT runs at the end of this loop iteration."""
@@ -110,20 +117,40 @@ class SqliteStore(Store):
         self._open = True
         self._schedule_commit()
 
-    def _end_unit(self, failed: bool) -> None:
-        savepoint = self._units.pop()
-        if savepoint:
+    def _end_unit(self, error: BaseException | None) -> None:
+        kind = self._units.pop()
+        if kind == _SAVEPOINT_UNIT:
             depth = len(self._units)
-            if failed:
+            if error is not None:
                 self._conn.execute(_ROLLBACK_TO[depth])
             self._conn.execute(_RELEASE[depth])
-        elif failed:
+        elif error is None:
+            return
+        elif kind == _FIRST:
             self._conn.execute("ROLLBACK")
             self._open = False
             self._before.clear()
             callbacks, self._callbacks = self._callbacks, []
             for callback in callbacks:  # nothing of theirs was written: nothing left to wait for
                 callback(None)
+        elif self._conn.total_changes != self._joined_at or not self._conn.in_transaction:
+            # a joined unit that wrote (or whose failure SQLite answered by rolling back on its
+            # own): the group is undone
+            log.error("a unit failed after writing; rolling back its group", exc_info=error)
+            self._fail_group(error)
+
+    def _fail_group(self, error: BaseException) -> None:
+        """Roll the group back; every waiter hears `error` (nothing of the group is committed)."""
+        self._before.clear()
+        with contextlib.suppress(sqlite3.Error):
+            self._conn.execute("ROLLBACK")
+        self._open = False
+        callbacks, self._callbacks = self._callbacks, []
+        for callback in callbacks:
+            try:
+                callback(error)
+            except Exception:
+                log.exception("a commit callback failed")
 
     def write(self, sql: str, params: Sequence[Any] = ()) -> int:
         """One statement as a unit of its own, with no savepoint: a statement that fails leaves
@@ -246,21 +273,25 @@ _SAVEPOINT = [f"SAVEPOINT u{depth}" for depth in range(64)]
 _ROLLBACK_TO = [f"ROLLBACK TO u{depth}" for depth in range(64)]
 _RELEASE = [f"RELEASE u{depth}" for depth in range(64)]
 
+# How an open unit began: the group's transaction, a savepoint, or joining the group as it was.
+_FIRST, _SAVEPOINT_UNIT, _JOINED = 0, 1, 2
+
 
 class _Unit:
     """`store.transaction()`: one reusable context manager (the nesting is kept by the store),
     cheaper than a generator-based one on every write."""
 
-    __slots__ = ("_store",)
+    __slots__ = ("_store", "_undo_group")
 
-    def __init__(self, store: SqliteStore) -> None:
+    def __init__(self, store: SqliteStore, undo_group: bool) -> None:
         self._store = store
+        self._undo_group = undo_group
 
     def __enter__(self) -> None:
-        self._store._begin_unit()
+        self._store._begin_unit(self._undo_group)
 
-    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
-        self._store._end_unit(kind is not None)
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, *_: object) -> None:
+        self._store._end_unit(error if kind is not None else None)
 
 
 class Checkpointer:

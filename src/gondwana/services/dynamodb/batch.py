@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from gondwana.services.dynamodb import capacity, codec
 from gondwana.services.dynamodb.errors import validation
 from gondwana.services.dynamodb.params import check_mixed, ex, finish, placeholders, projection
-from gondwana.services.dynamodb.types import check_item, item_size
+from gondwana.services.dynamodb.types import check_item, check_item_sized
 from gondwana.services.dynamodb.writes import Change
 
 if TYPE_CHECKING:
@@ -117,9 +117,8 @@ def batch_write(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, 
             if (put is None) == (delete is None):
                 raise validation("A WriteRequest must contain exactly one of PutRequest or DeleteRequest")
             if put is not None:
-                item = check_item(put["Item"])
+                item, size = check_item_sized(put["Item"])
                 table.check_item_keys(item, batch=True)
-                size = item_size(item)
                 if table.too_large(item, size):
                     raise validation("Item size has exceeded the maximum allowed size")
                 where = table.encode_key(item)

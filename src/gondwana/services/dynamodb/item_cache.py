@@ -1,10 +1,12 @@
 """Items recently read by key, as stored (text and size), so repeated point reads skip SQLite.
 
-Only committed text is kept: an entry is filled by a read made while no write is pending (what the
-store then holds is committed), and every write of an item drops its entry before the write
-commits, so a hit is always the item's current state and a commit that fails leaves nothing stale.
-Every change to an item row goes through `Writer` (which drops entries); dropping a table leaves
-only unreachable entries (table ids are never reused), and a reset clears everything.
+An entry is filled by a read made while no write is pending (what the store then holds is
+committed), or by a write over an existing item that only a failed commit group can undo (a `last`
+write: see Writer.apply_many), whose entries are dropped again if its group fails. Every write of
+an item drops its entry first, so a hit is always the item's current state (what the store's own
+connection reads too) and a group that fails leaves nothing stale. Every change to an item row
+goes through `Writer`; dropping a table leaves only unreachable entries (table ids are never
+reused), and a reset clears everything.
 Bounded in bytes, oldest entries out first; large items are not kept.
 """
 

@@ -15,7 +15,7 @@ from gondwana.services.dynamodb.params import (
     placeholders,
     projection,
 )
-from gondwana.services.dynamodb.types import check_item, item_size
+from gondwana.services.dynamodb.types import check_item_sized, item_size
 from gondwana.services.dynamodb.writes import Change
 
 if TYPE_CHECKING:
@@ -42,6 +42,7 @@ def check_return_values(p: dict[str, Any], allowed: tuple[str, ...]) -> str:
 def collection_metrics(
     p: dict[str, Any], table: Table, key: Item, svc: DynamoDBService
 ) -> dict[str, Any] | None:
+    """ItemCollectionMetrics when asked for and the table has an LSI; `key` may be the whole item."""
     if p.get("ReturnItemCollectionMetrics") != "SIZE" or not any(
         not i.is_global for i in table.indexes.values()
     ):
@@ -65,9 +66,8 @@ def put_item(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any
         check_mixed(p, ["Expected"], _COND)
     rv = check_return_values(p, ("NONE", "ALL_OLD"))
     ph = None if plain else placeholders(p, _COND)
-    item = check_item(p["Item"])
+    item, size = check_item_sized(p["Item"])
     table.check_item_keys(item)
-    size = item_size(item)
     if table.too_large(item, size):
         raise validation("Item size has exceeded the maximum allowed size")
     cond = None if plain else condition(p, ph)
@@ -76,7 +76,7 @@ def put_item(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any
     if svc.locks.held:  # a transaction in progress holds some item
         svc.locks.check(table.tid, where)
     writer, now = svc.writer, svc.runtime.now()
-    with svc.runtime.store.transaction():  # read, check and write as one unit (a failure writes nothing)
+    with svc.writer.unit(table):  # read, check and write as one unit (a failure writes nothing)
         # Without a condition, a new item needs no read: the insert tells whether one was there.
         done, old = None, None
         if cond is None:
@@ -94,7 +94,7 @@ def put_item(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any
     cc = capacity.consumed(p.get("ReturnConsumedCapacity"), table, units, idx)
     if cc:
         out["ConsumedCapacity"] = cc
-    icm = collection_metrics(p, table, table.key_of(item), svc)
+    icm = collection_metrics(p, table, item, svc)
     if icm:
         out["ItemCollectionMetrics"] = icm
     return out
@@ -143,7 +143,7 @@ def delete_item(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, 
         raise failed(p, old)
     idx: dict[str, float] = {}
     if old is not None:
-        with svc.runtime.store.transaction():
+        with svc.writer.unit(table):
             change = Change(old, None, where, old_size)
             now = svc.runtime.now()
             idx = svc.writer.apply_many(table, (change,), now=now, region=ctx.region, last=True)[1]
@@ -205,7 +205,7 @@ def update_item(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, 
     finish(ph)
     if svc.locks.held:  # a transaction in progress holds some item
         svc.locks.check(table.tid, where)
-    with svc.runtime.store.transaction():  # read, check and write as one unit (a failure writes nothing)
+    with svc.writer.unit(table):  # read, check and write as one unit (a failure writes nothing)
         old, old_size = svc.writer.read(table, where)
         if cond is not None and not ex().evaluate(cond, old):
             raise failed(p, old)

@@ -59,6 +59,7 @@ class Table:
     # AWS checks them (indexes by name): what check_item_keys checks beyond the table's keys
     index_keys: list[tuple[str, str, str]] = field(default_factory=list)
     key_names: tuple[str, ...] = ()  # (hash key, range key) or (hash key,)
+    key_specs: tuple[tuple[str, str, int], ...] = ()  # per key attribute: (name, type, size limit)
 
     def __post_init__(self) -> None:
         self.refresh()
@@ -68,6 +69,10 @@ class Table:
         self.attr_types = {a["AttributeName"]: a["AttributeType"] for a in d["AttributeDefinitions"]}
         self.hash_key, self.range_key = split_schema(d["KeySchema"])
         self.key_names = (self.hash_key, self.range_key) if self.range_key else (self.hash_key,)
+        self.key_specs = tuple(
+            (name, self.attr_types[name], MAX_HASH_KEY if name == self.hash_key else MAX_RANGE_KEY)
+            for name in self.key_names
+        )
         self.indexes = {}
         for is_global, key in ((False, "LocalSecondaryIndexes"), (True, "GlobalSecondaryIndexes")):
             for spec in d.get(key, []):
@@ -127,19 +132,21 @@ class Table:
 
     def checked_key(self, key: dict[str, Any]) -> tuple[Item, tuple[int, bytes, bytes]]:
         """A Key parameter validated (`check_item`, then `check_key`) and encoded. The common shape,
-        exactly the key attributes as S or B values of their declared types, takes one pass; any
-        other goes through the full checks, which word its errors."""
-        names = self.key_names
-        if len(key) == len(names):
+        exactly the key attributes as non-empty S or B values of their declared types within their
+        size limits, takes one pass; any other goes through the full checks, which word its errors."""
+        if len(key) == len(self.key_names):
             parts = []
-            for name in names:
-                kind = self.attr_types[name]
+            for name, kind, limit in self.key_specs:
                 value = key.get(name)
-                if kind == "N" or type(value) is not dict or len(value) != 1 or value.get(kind) is None:
+                if kind == "N" or type(value) is not dict or len(value) != 1:
                     break
-                check_key_value(name, value, name == self.hash_key)
-                raw = value[kind]
-                parts.append(raw.encode("utf-8", "surrogatepass") if kind == "S" else bytes(raw))
+                raw = value.get(kind)
+                if not raw:  # missing or empty
+                    break
+                encoded = raw.encode("utf-8", "surrogatepass") if kind == "S" else bytes(raw)
+                if len(encoded) > limit:
+                    break
+                parts.append(encoded)
             else:
                 hk = parts[0]
                 return key, (keys.spread(hk), hk, parts[1] if len(parts) > 1 else b"")
@@ -151,18 +158,11 @@ class Table:
         """An Item parameter: key attributes present and typed; index keys typed when present.
 
         BatchWriteItem words a missing or mistyped key as a schema mismatch."""
-        for name in self.key_names:
-            if name not in item:
-                raise key_mismatch() if batch else invalid(f"Missing the key {name} in the item")
-            actual = next(iter(item[name]))
-            if actual != self.attr_types[name]:
-                expected = self.attr_types[name]
-                raise (
-                    key_mismatch()
-                    if batch
-                    else invalid(f"Type mismatch for key {name} expected: {expected} actual: {actual}")
-                )
-            check_key_value(name, item[name], name == self.hash_key)
+        for name, expected, limit in self.key_specs:
+            value = item.get(name)
+            raw = value.get(expected) if value is not None else None
+            if not raw or (expected != "N" and _key_size(expected, raw) > limit):
+                self._check_item_key(item, name, batch)  # missing, mistyped, empty or too large: raises
         for index_name, name, expected in self.index_keys:
             if name in item:
                 actual = next(iter(item[name]))
@@ -179,8 +179,28 @@ class Table:
                         f"IndexName: {index_name}, IndexKey: {name}"
                     )
 
+    def _check_item_key(self, item: Item, name: str, batch: bool) -> None:
+        if name not in item:
+            raise key_mismatch() if batch else invalid(f"Missing the key {name} in the item")
+        actual = next(iter(item[name]))
+        if actual != self.attr_types[name]:
+            expected = self.attr_types[name]
+            raise (
+                key_mismatch()
+                if batch
+                else invalid(f"Type mismatch for key {name} expected: {expected} actual: {actual}")
+            )
+        check_key_value(name, item[name], name == self.hash_key)
+
 
 _WORD = {"S": "string", "B": "binary", "N": "number"}
+
+
+def _key_size(kind: str, raw: Any) -> int:
+    """The bytes a key's S or B value counts against its size limit."""
+    if kind == "S" and not raw.isascii():
+        return len(raw.encode("utf-8", "surrogatepass"))
+    return len(raw)
 
 
 def check_key_value(name: str, value: dict[str, Any], is_hash: bool) -> None:

@@ -113,6 +113,22 @@ def check_item(item: dict[str, Any]) -> Item:
     return {name: check_value(value) for name, value in item.items()}
 
 
+def check_item_sized(item: dict[str, Any]) -> tuple[Item, int]:
+    """`check_item` and `item_size` in one pass over the attributes."""
+    checked: Item = {}
+    total = 0
+    for name, value in item.items():
+        total += len(name) if name.isascii() else _utf8_len(name)
+        text = value.get("S") if type(value) is dict and len(value) == 1 else None
+        if text is not None:  # strings as they are (check_value's fast path), sized inline
+            checked[name] = value
+            total += len(text) if text.isascii() else _utf8_len(text)
+        else:
+            checked[name] = value = check_value(value)
+            total += value_size(value)
+    return checked, total
+
+
 def number_size(text: str) -> int:
     digits = text.lstrip("-").replace(".", "").strip("0")
     return 1 + math.ceil(max(len(digits), 1) / 2)

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
 from gondwana.protocols import json_codec
 from gondwana.services.dynamodb import codec, keys
 from gondwana.services.dynamodb.capacity import write_units
-from gondwana.services.dynamodb.item_cache import ItemCache
+from gondwana.services.dynamodb.item_cache import ItemCache, Key
 from gondwana.services.dynamodb.keys import Where
+from gondwana.services.dynamodb.replication.strong import is_strong
 from gondwana.services.dynamodb.schema import Index, Table
 from gondwana.services.dynamodb.shards import append_many
 from gondwana.services.dynamodb.storage import TableStore
@@ -102,7 +104,9 @@ class Writer:
         self.store = store
         self.tables = tables
         self.replication: Any = None  # told of every local change to a global table
-        self.cache = ItemCache()  # every item write below drops its entry
+        self.cache = ItemCache()  # every item write below drops its entry (and may keep the new one)
+        self._kept: list[Key] = []  # entries kept by writes of the commit group now open
+        self._committing = False  # whether that group has reached its commit
 
     # ---- reads -------------------------------------------------------------------------------
 
@@ -183,10 +187,18 @@ class Writer:
     ) -> tuple[float, dict[str, float]]:
         """`apply` for changes to distinct items of one table; returns the write units the table
         and each index consumed. `last`: nothing after this call can fail the caller's unit of
-        change, so the table's counters may be added once per commit group (see TableStore.count)."""
+        change, so the table's counters may be added once per commit group (see TableStore.count)
+        and the items it writes over kept for their next read (see _keep)."""
         done = self._apply(table, changes, now, region, identity, replicated, last, fresh=False)
         assert done is not None
         return done
+
+    def unit(self, table: Table) -> AbstractContextManager[None]:
+        """The unit of change of a single-item write (its read, checks, then `apply_many(last=True)`
+        or `put_new`): it joins the commit group without a savepoint (see Store.transaction), as
+        nothing in it fails once it has written; except on a strongly consistent global table,
+        whose write can still be refused as it replicates (after writing locally)."""
+        return self.store.transaction(undo_group=not is_strong(table))
 
     def put_new(
         self, table: Table, item: Item, where: Where, size: int, *, now: float, region: str
@@ -216,18 +228,22 @@ class Writer:
         outgoing: list[tuple[Item, Item | None]] = []  # for the other replicas: told once per call
         spec = table.desc.get("StreamSpecification")
         view = spec["StreamViewType"] if spec and spec.get("StreamEnabled") else None
+        keyed = replicate or view is not None  # the replicas and the stream are told the item's key
         indexes = table.indexes.values()
         tid = table.tid
+        drop = self.cache.drop
+        kept: list[tuple[Key, str, int]] = []  # items written over, to keep for their next read
         for change in changes:
             old, new = change.old, change.new
             if old is None and new is None:
                 table_units += write_units(0)  # deleting nothing still costs a write
                 continue
-            key = table.key_of(new if new is not None else old)  # type: ignore[arg-type]
+            current: Item = new if new is not None else old  # type: ignore[assignment]
+            key = table.key_of(current) if keyed else current  # the key alone only where it is used
             if replicate:
                 outgoing.append((key, new))
-            spread, hk, rk = where = change.where or table.encode_key(key)
-            self.cache.drop((tid, where))
+            spread, hk, rk = where = change.where or table.encode_key(current)
+            drop((tid, where))
             old_size = 0 if old is None else item_size(old) if change.old_size is None else change.old_size
             if new is None:
                 new_size, text = 0, None
@@ -236,6 +252,8 @@ class Writer:
                 new_size = item_size(new) if change.new_size is None else change.new_size
                 text = codec.dumps(new)
                 rows.puts.append((tid, spread, hk, rk, text, new_size, now, region, expiry(table, new)))
+                if last and old is not None:
+                    kept.append(((tid, where), text, new_size))
             rows.count += (new is not None) - (old is not None)
             rows.size += new_size - old_size
             table_units += write_units(max(new_size, old_size))
@@ -254,22 +272,50 @@ class Writer:
             self.replication.local_changes(table, outgoing, now, region)
         if rows.count or rows.size:  # last: after everything that can fail
             self.tables.count(table, rows.count, rows.size, later=last)
+        if kept:
+            self._keep(kept)
         return table_units, units
+
+    def _keep(self, kept: list[tuple[Key, str, int]]) -> None:
+        """Cache what `last` writes stored over existing items (an item written is likely read or
+        written again; new ones are not cached, so bulk loads do not push read items out). Only a
+        failed commit group can undo such writes (see apply_many), and then their entries go too."""
+        if not self._kept:
+            self._committing = False
+            self.store.before_commit(self._commit_begins)  # (a group rolled back never gets there)
+            self.store.after_commit(self._group_done)
+        for key, text, size in kept:
+            self._kept.append(key)
+            self.cache.keep(key, text, size)
+
+    def _commit_begins(self) -> None:
+        self._committing = True
+
+    def _group_done(self, error: BaseException | None) -> None:
+        kept, self._kept = self._kept, []
+        if error is not None or not self._committing:
+            for key in kept:
+                self.cache.drop(key)
 
     def _write(self, table: Table, rows: _Rows, now: float) -> None:
         run = self._run
-        run(_DELETE, rows.deletes)
-        run(_PUT, rows.puts)
-        run(_INDEX_DELETE, rows.index_deletes)
-        run(_INDEX_PUT, rows.index_puts)
-        run(_INDEX_LINK, rows.index_links)
+        if rows.deletes:
+            run(_DELETE, rows.deletes)
+        if rows.puts:
+            run(_PUT, rows.puts)
+        if rows.index_deletes:
+            run(_INDEX_DELETE, rows.index_deletes)
+        if rows.index_puts:
+            run(_INDEX_PUT, rows.index_puts)
+        if rows.index_links:
+            run(_INDEX_LINK, rows.index_links)
         if rows.records:
             append_many(self.store, table.desc["LatestStreamArn"], now, rows.records)
 
     def _run(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
         if len(rows) == 1:
             self.store.execute(sql, rows[0])
-        elif rows:
+        else:
             self.store.executemany(sql, rows)
 
 
@@ -284,11 +330,20 @@ def _index(
     rows: _Rows,
 ) -> float:
     """Gather the index rows for one change; returns the write units the index consumed."""
+    every = index.projection == "ALL"  # the index holds the whole item: its entry links to the item
+    if every and old is not None and new is not None:
+        h, r = index.hash_key, index.range_key
+        value = old.get(h)
+        if value == new.get(h) and (r is None or old.get(r) == new.get(r)):
+            # The same index key values (no need to encode them): the entry, if any, stays and
+            # its link finds the changed item.
+            if value is None or (r is not None and r not in old) or old == new:
+                return 0.0
+            return write_units(new_size)
     old_key = index_key(index, old)
     new_key = index_key(index, new)
     if old_key is None and new_key is None:
         return 0.0
-    every = index.projection == "ALL"  # the index holds the whole item: its entry links to the item
     old_view = (old if every else index.project(old, table)) if old_key is not None else None  # type: ignore[arg-type]
     new_view = (new if every else index.project(new, table)) if new_key is not None else None  # type: ignore[arg-type]
     if old_key == new_key and old_view == new_view:

@@ -128,6 +128,12 @@ def apply_update(update: Update, item: Item, exists: bool = True) -> Item:
     mismatch = LEGACY_MISMATCH if update.legacy else BAD_OPERAND
     computed = [compute(a.value, item) if a.verb == "SET" else None for a in update.actions]  # type: ignore[arg-type]
     new = dict(item)  # untouched attributes are shared with `item`; touched ones are copied first
+    if all(a.verb == "SET" and len(a.path.elements) == 1 for a in update.actions):
+        # Whole attributes set (distinct ones: the parser rejects overlapping paths): nothing
+        # to copy first, and no order among them matters.
+        for action, value in zip(update.actions, computed, strict=True):
+            new[action.path.top] = v.copy_value(value)  # type: ignore[arg-type]
+        return new
     for name in update.modified_attributes():
         if name in new:
             new[name] = v.copy_value(new[name])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,11 +77,13 @@ def operand_value(operand: Operand, item: Item | None) -> dict[str, Any] | None:
     return None
 
 
+_ORDER = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+
+
 def _ordered(op: str, a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool:
     if not v.orderable(a, b):
         return False
-    c = v.compare_values(a, b)  # type: ignore[arg-type]
-    return {"<": c < 0, "<=": c <= 0, ">": c > 0, ">=": c >= 0}[op]
+    return _ORDER[op](v.compare_values(a, b), 0)  # type: ignore[arg-type]
 
 
 def _function(call: Call, item: Item | None) -> bool:

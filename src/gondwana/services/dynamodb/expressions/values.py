@@ -53,9 +53,24 @@ def format_number(value: Decimal) -> str:
     return format(value, "f")
 
 
+def _integer(text: str) -> int | None:
+    """A plain integer of at most 38 digits ("42", "-7", as counters hold) as an int, else None."""
+    digits = text[1:] if text[:1] == "-" else text
+    if digits.isascii() and digits.isdigit() and len(digits) <= 38:
+        return int(text)
+    return None
+
+
 def add_numbers(a: str, b: str, subtract: bool = False) -> str:
     """Exact sum or difference. A result DynamoDB cannot hold in 38 digits is reported as an
     overflow even when it is only too precise (1E+50 + 1): that is what DynamoDB answers."""
+    i, j = _integer(a), _integer(b)
+    if i is not None and j is not None:  # exact in ints, and within range (39 digits at most)
+        total = i - j if subtract else i + j
+        text = str(total)
+        if len(text.lstrip("-").rstrip("0")) > 38:
+            raise validation(OVERFLOW)
+        return text
     x, y = decimal_of(a), decimal_of(b)
     result = (_EXACT.subtract(x, y) if subtract else _EXACT.add(x, y)).normalize(_EXACT)
     if len(result.as_tuple().digits) > 38:
@@ -74,7 +89,10 @@ def _scalar_key(kind: str, raw: Any) -> Any:
 def compare_values(a: Value, b: Value) -> int:
     """-1/0/1 ordering of two S, N or B values of the same type, as DynamoDB orders them."""
     kind = type_of(a)
-    x, y = _scalar_key(kind, a[kind]), _scalar_key(kind, b[kind])
+    x, y = a[kind], b[kind]
+    if kind == "N" and (i := _integer(x)) is not None and (j := _integer(y)) is not None:
+        return (i > j) - (i < j)  # plain integers (counters) compare as ints, no Decimals
+    x, y = _scalar_key(kind, x), _scalar_key(kind, y)
     return (x > y) - (x < y)
 
 

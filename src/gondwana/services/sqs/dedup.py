@@ -8,6 +8,7 @@ group (DeduplicationScope=messageGroup).
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Sequence
 from typing import Any
 
@@ -71,12 +72,15 @@ def remember(
     now: float,
 ) -> None:
     """Record the stored messages' deduplication ids for five minutes (one statement)."""
-    by_group = queue.high_throughput_dedup
-    params: list[Any] = [queue.id, now + WINDOW]
     for index, seq in zip(fresh, seqs, strict=True):
         results[index]["SequenceNumber"] = engine.sequence_number(seq)
-        params += (group_ids[index] if by_group else "", dedup_ids[index], message_ids[index], seq)
-    store.execute(_record_sql(len(fresh)), params)
+    if len(fresh) < len(dedup_ids):
+        group_ids = [group_ids[index] for index in fresh]
+        dedup_ids = [dedup_ids[index] for index in fresh]
+        message_ids = [message_ids[index] for index in fresh]
+    scopes = group_ids if queue.high_throughput_dedup else itertools.repeat("")
+    rows = zip(scopes, dedup_ids, message_ids, seqs, strict=False)  # scopes may be endless
+    store.execute(_record_sql(len(seqs)), [queue.id, now + WINDOW, *itertools.chain.from_iterable(rows)])
 
 
 def live(

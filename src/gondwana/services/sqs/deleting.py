@@ -107,6 +107,9 @@ class DeleteOps(SqsBase):
         for token, seqs in by_token.items():  # one receive's handles share their token
             for seq, group_id in store.query(_delete_inflight_sql(len(seqs)), [token, queue.id, now, *seqs]):
                 deleted[seq] = (token, group_id)
+        if len(deleted) == len(located):  # the usual case: each handle deleted its own message
+            engine.reset_heads(store, queue, {group_id for _, group_id in deleted.values()})
+            return {}
         # Rare: a handle that deleted nothing. Its message is gone (fine) or refuses (an error).
         missed = [seq for seq, _ in located if seq not in deleted]
         present = set()

@@ -214,9 +214,7 @@ def _insert_sql(count: int, width: int) -> str:
 
 def _add_heads(store: Store, queue: Queue, group_ids: list[str | None], seqs: range) -> None:
     """Make each new message group's first message its head (groups that exist keep theirs)."""
-    heads: dict[str | None, int] = {}
-    for group_id, seq in zip(group_ids, seqs, strict=True):
-        heads.setdefault(group_id, seq)
+    heads = dict(zip(reversed(group_ids), reversed(seqs), strict=True))  # the first seq of each group wins
     store.execute(
         "INSERT INTO sqs_groups (queue_id, group_id, head) VALUES "
         f"{_group_values(len(heads))} ON CONFLICT DO NOTHING",

@@ -255,6 +255,24 @@ def reset_heads(store: Store, queue: Queue, group_ids: set[str | None]) -> None:
         _reset_head(store, queue.id, group_id)
 
 
+def advance_heads(store: Store, queue: Queue, seqs: list[int]) -> None:
+    """After deleting these messages: the groups one of them led point at their oldest remaining
+    message (with two statements whatever their number; the groups left empty are forgotten)."""
+    if store.execute(_advance_sql(len(seqs)), [queue.id, *seqs]):
+        store.execute("DELETE FROM sqs_groups WHERE queue_id = ? AND head = 0", (queue.id,))
+
+
+@functools.cache
+def _advance_sql(count: int) -> str:
+    """Each group led by one of `count` messages (?2...) gets its oldest message as its head, or 0
+    (no message has it) when it has none left."""
+    return (
+        "UPDATE sqs_groups SET head = COALESCE((SELECT MIN(seq) FROM sqs_messages "
+        "WHERE queue_id = ?1 AND group_id = sqs_groups.group_id), 0) "
+        f"WHERE queue_id = ?1 AND head IN ({marks(count, 2)})"
+    )
+
+
 def _reset_head(store: Store, queue_id: int, group_id: str | None) -> None:
     """Point the group at its oldest remaining message, or forget it when it has none."""
     if not store.execute(

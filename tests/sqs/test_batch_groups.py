@@ -90,3 +90,39 @@ def test_a_failing_entry_of_a_fifo_batch_stores_and_remembers_nothing(
     again = sqs.send_message(QueueUrl=url, MessageBody="b", MessageGroupId="g", MessageDeduplicationId="db")
     assert int(again["SequenceNumber"]) > numbers[-1]
     assert bodies(sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)) == ["a", "c", "b"]
+
+
+def test_a_batch_repeating_an_earlier_id_stores_only_the_new_messages(
+    sqs: Any, server: Any, name: Any
+) -> None:
+    url = make_fifo(sqs, name)
+    first = sqs.send_message(QueueUrl=url, MessageBody="old", MessageGroupId="g", MessageDeduplicationId="d2")
+    entries = [
+        {
+            "Id": str(i),
+            "MessageBody": f"m{i}",
+            "MessageGroupId": f"g{i % 2}",
+            "MessageDeduplicationId": f"d{i}",
+        }
+        for i in range(4)
+    ]
+    result = sqs.send_message_batch(QueueUrl=url, Entries=entries)
+    assert [e["Id"] for e in result["Successful"]] == ["0", "1", "2", "3"]
+    by_id = {e["Id"]: e for e in result["Successful"]}
+    assert (by_id["2"]["MessageId"], by_id["2"]["SequenceNumber"]) == (
+        first["MessageId"],
+        first["SequenceNumber"],
+    )
+    numbers = [int(by_id[k]["SequenceNumber"]) for k in ("0", "1", "3")]
+    assert numbers == sorted(numbers) and numbers[0] > int(first["SequenceNumber"])
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=60)["Messages"]
+    assert sorted(bodies({"Messages": got})) == ["m0", "m1", "m3", "old"]  # m2 was not stored, nothing twice
+    assert {m["MessageId"] for m in got} == {
+        first["MessageId"],
+        *(by_id[k]["MessageId"] for k in ("0", "1", "3")),
+    }
+    # Past the window, the same ids store new messages (their old records are replaced).
+    server.advance_clock(301)
+    again = sqs.send_message_batch(QueueUrl=url, Entries=entries)["Successful"]
+    assert all(int(e["SequenceNumber"]) > numbers[-1] for e in again)
+    assert len({e["MessageId"] for e in again} | {m["MessageId"] for m in got}) == 8

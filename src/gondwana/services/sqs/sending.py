@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from hashlib import md5
-from typing import Any
+from typing import Any, NamedTuple
 
 from gondwana.protocols.errors import ServiceError
 from gondwana.server.context import RequestContext
@@ -59,6 +59,20 @@ class Outgoing:
     plain: bool  # none of attributes, system, group_id, dedup_id
 
 
+class _Fifo(NamedTuple):
+    """A FIFO send, prepared: what each attempt at storing it uses."""
+
+    sender: str
+    now: float
+    bodies: list[str]
+    outs: list[Outgoing] | None
+    group_ids: list[str]
+    dedup_ids: list[str]
+    message_ids: list[str]
+    md5s: list[str]
+    results: list[dict[str, Any]]
+
+
 def check_batch_ids(entries: list[dict[str, Any]] | None, entry_name: str) -> list[dict[str, Any]]:
     """The checks every batch operation makes before looking at any entry."""
     if not entries:
@@ -101,9 +115,7 @@ class SendOps(SqsBase):
         queue = self.queue(ctx, params.get("QueueUrl"))
         out = self._prepare(queue, params, False, queue.number("DelaySeconds"))
         self._check_size(out, queue.number("MaximumMessageSize"), "One or more parameters are invalid.")
-        store = self.runtime.store
-        with store.transaction():
-            (result,) = self._enqueue(ctx, queue, self.now(), [out.body], [out.data], [out])
+        (result,) = self._enqueue(ctx, queue, self.now(), [out.body], [out.data], [out])
         self.wake(queue)
         return result
 
@@ -111,10 +123,8 @@ class SendOps(SqsBase):
         queue = self.queue(ctx, params.get("QueueUrl"))
         entries = check_batch_ids(params.get("Entries"), "SendMessageBatchRequestEntry")
         plain = _plain(queue, entries)
-        store = self.runtime.store
         if plain is not None:  # the usual batch: every entry passed every check at C speed
-            with store.transaction():
-                results = self._enqueue(ctx, queue, self.now(), *plain, ids=list(map(_ID, entries)))
+            results = self._enqueue(ctx, queue, self.now(), *plain, ids=list(map(_ID, entries)))
             self.wake(queue)
             return {"Successful": results, "Failed": []}
         delay, limit = queue.number("DelaySeconds"), queue.number("MaximumMessageSize")
@@ -141,10 +151,9 @@ class SendOps(SqsBase):
             )
         successful: list[dict[str, Any]] = []
         if valid:
-            with store.transaction():
-                successful = self._enqueue(
-                    ctx, queue, self.now(), [o.body for o in valid], [o.data for o in valid], valid, ids=ids
-                )
+            successful = self._enqueue(
+                ctx, queue, self.now(), [o.body for o in valid], [o.data for o in valid], valid, ids=ids
+            )
             self.wake(queue)
         return {"Successful": successful, "Failed": failed}
 
@@ -219,8 +228,8 @@ class SendOps(SqsBase):
         dedup_ids: list[str] | None = None,
         ids: list[str] | None = None,
     ) -> list[dict[str, Any]]:
-        """Store the messages (one statement for all of them); each one's result entry (with its
-        batch entry's Id, when `ids` gives them).
+        """Store the messages, in one unit of the store (and one statement per table); each one's
+        result entry (with its batch entry's Id, when `ids` gives them).
 
         `datas` holds the bodies in UTF-8 (None: ASCII bodies, encoded here); `outs` each message's
         checked parameters, or None for plain messages (body only, the queue's delay; on FIFO
@@ -240,36 +249,78 @@ class SendOps(SqsBase):
                 for i, m, h in zip(ids, message_ids, md5s, strict=True)
             ]
         if not queue.fifo:
-            if outs is None:
-                visible = now + queue.number("DelaySeconds")
-                rows = [(m, b, h, visible) for m, b, h in zip(message_ids, bodies, md5s, strict=True)]
-                engine.enqueue_rows(store, queue, sender, now, rows, engine.PLAIN)
-            else:
-                rows, width = self._rows(outs, range(len(bodies)), message_ids, md5s, now, results)
-                engine.enqueue_rows(store, queue, sender, now, rows, width)
+            with store.transaction():
+                if outs is None:
+                    visible = now + queue.number("DelaySeconds")
+                    rows = [(m, b, h, visible) for m, b, h in zip(message_ids, bodies, md5s, strict=True)]
+                    engine.enqueue_rows(store, queue, sender, now, rows, engine.PLAIN)
+                else:
+                    rows, width = self._rows(outs, range(len(bodies)), message_ids, md5s, now, results)
+                    engine.enqueue_rows(store, queue, sender, now, rows, width)
             return results
         if outs is not None:
             group_ids = [o.group_id or "" for o in outs]
             dedup_ids = [o.dedup_id or "" for o in outs]
         assert group_ids is not None and dedup_ids is not None
-        fresh, copies = dedup.plan(store, queue, group_ids, dedup_ids, results, now)
-        if not fresh:
-            dedup.copy_results(results, copies)
-            return results
-        if outs is not None:
-            rows, width = self._rows(outs, fresh, message_ids, md5s, now, results)
-        elif len(fresh) == len(bodies):  # the usual case: every message is new
-            visible = now + queue.number("DelaySeconds")
-            rows = list(zip(message_ids, bodies, md5s, itertools.repeat(visible), group_ids, dedup_ids))
-            width = engine.GROUPED
-        else:
-            visible = now + queue.number("DelaySeconds")
-            rows = [(message_ids[i], bodies[i], md5s[i], visible, group_ids[i], dedup_ids[i]) for i in fresh]
-            width = engine.GROUPED
-        seqs = engine.enqueue_rows(store, queue, sender, now, rows, width)
-        dedup.remember(store, queue, group_ids, dedup_ids, fresh, seqs, results, message_ids, now)
-        dedup.copy_results(results, copies)
+        fifo = _Fifo(sender, now, bodies, outs, group_ids, dedup_ids, message_ids, md5s, results)
+        if not queue.high_throughput_dedup and len(set(dedup_ids)) == len(dedup_ids):
+            # Hope that no id was seen before (the usual case): no look-up, and the ids' records
+            # tell otherwise (then nothing of this attempt stays, and the careful way follows).
+            try:
+                with store.transaction():
+                    self._enqueue_fifo(queue, fifo, range(len(bodies)), [], hopeful=True)
+                return results
+            except dedup.Seen:
+                pass
+        with store.transaction():
+            fresh, copies = dedup.plan(store, queue, group_ids, dedup_ids, results, now)
+            self._enqueue_fifo(queue, fifo, fresh, copies, hopeful=False)
         return results
+
+    def _enqueue_fifo(
+        self, queue: Queue, fifo: _Fifo, fresh: Sequence[int], copies: list[tuple[int, int]], hopeful: bool
+    ) -> None:
+        """Store the `fresh` messages of a FIFO send and record their deduplication ids; fill in the
+        results of the others (`copies`: repeats of an earlier entry of the send)."""
+        if fresh:
+            store = self.runtime.store
+            if fifo.outs is not None:
+                rows, width = self._rows(
+                    fifo.outs, fresh, fifo.message_ids, fifo.md5s, fifo.now, fifo.results
+                )
+            else:
+                visible = fifo.now + queue.number("DelaySeconds")
+                group_ids, dedup_ids, message_ids, md5s, bodies = (
+                    fifo.group_ids,
+                    fifo.dedup_ids,
+                    fifo.message_ids,
+                    fifo.md5s,
+                    fifo.bodies,
+                )
+                if len(fresh) == len(bodies):  # the usual case: every message is new
+                    rows = list(
+                        zip(message_ids, bodies, md5s, itertools.repeat(visible), group_ids, dedup_ids)
+                    )
+                else:
+                    rows = [
+                        (message_ids[i], bodies[i], md5s[i], visible, group_ids[i], dedup_ids[i])
+                        for i in fresh
+                    ]
+                width = engine.GROUPED
+            seqs = engine.enqueue_rows(store, queue, fifo.sender, fifo.now, rows, width)
+            dedup.remember(
+                store,
+                queue,
+                fifo.group_ids,
+                fifo.dedup_ids,
+                fresh,
+                seqs,
+                fifo.results,
+                fifo.message_ids,
+                fifo.now,
+                hopeful,
+            )
+        dedup.copy_results(fifo.results, copies)
 
     def _rows(
         self,

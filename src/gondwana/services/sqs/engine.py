@@ -192,6 +192,16 @@ def enqueue_rows(
     return seqs
 
 
+def add_rows(
+    store: Store, queue: Queue, sender_id: str, sent_at: float, rows: list[tuple[Any, ...]], width: int
+) -> None:
+    """`enqueue_rows` for a standard queue: one statement, a unit of its own (no savepoint)."""
+    store.write(
+        _insert_sql(len(rows), width),
+        [queue.id, sender_id, sent_at, _UNRECEIVED, *itertools.chain.from_iterable(rows)],
+    )
+
+
 # The token of messages never received: drawn once (it is never shown, so it only has to be one no
 # receive draws), the same size as a receive's.
 _UNRECEIVED = handles.new_token()

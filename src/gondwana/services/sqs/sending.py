@@ -249,14 +249,13 @@ class SendOps(SqsBase):
                 for i, m, h in zip(ids, message_ids, md5s, strict=True)
             ]
         if not queue.fifo:
-            with store.transaction():
-                if outs is None:
-                    visible = now + queue.number("DelaySeconds")
-                    rows = [(m, b, h, visible) for m, b, h in zip(message_ids, bodies, md5s, strict=True)]
-                    engine.enqueue_rows(store, queue, sender, now, rows, engine.PLAIN)
-                else:
-                    rows, width = self._rows(outs, range(len(bodies)), message_ids, md5s, now, results)
-                    engine.enqueue_rows(store, queue, sender, now, rows, width)
+            if outs is None:
+                visible = now + queue.number("DelaySeconds")
+                rows = [(m, b, h, visible) for m, b, h in zip(message_ids, bodies, md5s, strict=True)]
+                engine.add_rows(store, queue, sender, now, rows, engine.PLAIN)
+            else:
+                rows, width = self._rows(outs, range(len(bodies)), message_ids, md5s, now, results)
+                engine.add_rows(store, queue, sender, now, rows, width)
             return results
         if outs is not None:
             group_ids = [o.group_id or "" for o in outs]

@@ -74,8 +74,13 @@ def remember(
 ) -> None:
     """Record the stored messages' deduplication ids for five minutes (one statement). `hopeful`:
     the ids were not looked up, and none may have a record yet (else `Seen`)."""
-    for index, seq in zip(fresh, seqs, strict=True):
-        results[index]["SequenceNumber"] = engine.sequence_number(seq)
+    numbers = list(map(engine.sequence_number, seqs))
+    if len(fresh) == len(results):  # the usual case: every message is new
+        for result, number in zip(results, numbers, strict=True):
+            result["SequenceNumber"] = number
+    else:
+        for index, number in zip(fresh, numbers, strict=True):
+            results[index]["SequenceNumber"] = number
     if len(fresh) < len(dedup_ids):
         group_ids = [group_ids[index] for index in fresh]
         dedup_ids = [dedup_ids[index] for index in fresh]

@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from hashlib import md5
-from typing import Any, NamedTuple
+from typing import Any
 
 from gondwana.protocols.errors import ServiceError
 from gondwana.server.context import RequestContext
@@ -57,20 +57,6 @@ class Outgoing:
     group_id: str | None
     dedup_id: str | None
     plain: bool  # none of attributes, system, group_id, dedup_id
-
-
-class _Fifo(NamedTuple):
-    """A FIFO send, prepared: what each attempt at storing it uses."""
-
-    sender: str
-    now: float
-    bodies: list[str]
-    outs: list[Outgoing] | None
-    group_ids: list[str]
-    dedup_ids: list[str]
-    message_ids: list[str]
-    md5s: list[str]
-    results: list[dict[str, Any]]
 
 
 def check_batch_ids(entries: list[dict[str, Any]] | None, entry_name: str) -> list[dict[str, Any]]:
@@ -261,65 +247,43 @@ class SendOps(SqsBase):
             group_ids = [o.group_id or "" for o in outs]
             dedup_ids = [o.dedup_id or "" for o in outs]
         assert group_ids is not None and dedup_ids is not None
-        fifo = _Fifo(sender, now, bodies, outs, group_ids, dedup_ids, message_ids, md5s, results)
+
+        def store_fifo(fresh: Sequence[int], copies: list[tuple[int, int]], hopeful: bool) -> None:
+            """Store the `fresh` messages, record their deduplication ids, and fill in the results of
+            the others (`copies`: repeats of an earlier entry)."""
+            assert group_ids is not None and dedup_ids is not None
+            if fresh:
+                if outs is not None:
+                    rows, width = self._rows(outs, fresh, message_ids, md5s, now, results)
+                else:
+                    visible, width = now + queue.number("DelaySeconds"), engine.GROUPED
+                    if len(fresh) == len(bodies):  # the usual case: every message is new
+                        rows = list(
+                            zip(message_ids, bodies, md5s, itertools.repeat(visible), group_ids, dedup_ids)
+                        )
+                    else:
+                        rows = [
+                            (message_ids[i], bodies[i], md5s[i], visible, group_ids[i], dedup_ids[i])
+                            for i in fresh
+                        ]
+                seqs = engine.enqueue_rows(store, queue, sender, now, rows, width)
+                dedup.remember(
+                    store, queue, group_ids, dedup_ids, fresh, seqs, results, message_ids, now, hopeful
+                )
+            dedup.copy_results(results, copies)
+
         if not queue.high_throughput_dedup and len(set(dedup_ids)) == len(dedup_ids):
             # Hope that no id was seen before (the usual case): no look-up, and the ids' records
             # tell otherwise (then nothing of this attempt stays, and the careful way follows).
             try:
                 with store.transaction():
-                    self._enqueue_fifo(queue, fifo, range(len(bodies)), [], hopeful=True)
+                    store_fifo(range(len(bodies)), [], hopeful=True)
                 return results
             except dedup.Seen:
                 pass
         with store.transaction():
-            fresh, copies = dedup.plan(store, queue, group_ids, dedup_ids, results, now)
-            self._enqueue_fifo(queue, fifo, fresh, copies, hopeful=False)
+            store_fifo(*dedup.plan(store, queue, group_ids, dedup_ids, results, now), hopeful=False)
         return results
-
-    def _enqueue_fifo(
-        self, queue: Queue, fifo: _Fifo, fresh: Sequence[int], copies: list[tuple[int, int]], hopeful: bool
-    ) -> None:
-        """Store the `fresh` messages of a FIFO send and record their deduplication ids; fill in the
-        results of the others (`copies`: repeats of an earlier entry of the send)."""
-        if fresh:
-            store = self.runtime.store
-            if fifo.outs is not None:
-                rows, width = self._rows(
-                    fifo.outs, fresh, fifo.message_ids, fifo.md5s, fifo.now, fifo.results
-                )
-            else:
-                visible = fifo.now + queue.number("DelaySeconds")
-                group_ids, dedup_ids, message_ids, md5s, bodies = (
-                    fifo.group_ids,
-                    fifo.dedup_ids,
-                    fifo.message_ids,
-                    fifo.md5s,
-                    fifo.bodies,
-                )
-                if len(fresh) == len(bodies):  # the usual case: every message is new
-                    rows = list(
-                        zip(message_ids, bodies, md5s, itertools.repeat(visible), group_ids, dedup_ids)
-                    )
-                else:
-                    rows = [
-                        (message_ids[i], bodies[i], md5s[i], visible, group_ids[i], dedup_ids[i])
-                        for i in fresh
-                    ]
-                width = engine.GROUPED
-            seqs = engine.enqueue_rows(store, queue, fifo.sender, fifo.now, rows, width)
-            dedup.remember(
-                store,
-                queue,
-                fifo.group_ids,
-                fifo.dedup_ids,
-                fresh,
-                seqs,
-                fifo.results,
-                fifo.message_ids,
-                fifo.now,
-                hopeful,
-            )
-        dedup.copy_results(fifo.results, copies)
 
     def _rows(
         self,

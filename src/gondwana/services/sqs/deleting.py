@@ -104,8 +104,9 @@ class DeleteOps(SqsBase):
         by_token: dict[str, list[int]] = {}
         for seq, token in located:
             by_token.setdefault(token, []).append(seq)
-        if len(by_token) == 1 and len(set(by_token[located[0][1]])) == len(located):
+        if len(by_token) == 1 and len(set(by_token[located[0][1]])) == len(located):  # the usual
             return self._delete_received(queue, receipts, located, now)
+        # Handles of several receives, or one message named twice: which handle deleted what matters.
         deleted: dict[int, tuple[str, str | None]] = {}  # seq -> (its token, its group)
         for token, seqs in by_token.items():
             for seq, group_id in store.query(_delete_inflight_sql(len(seqs)), [token, queue.id, now, *seqs]):

@@ -1,11 +1,13 @@
 """FIFO batches and their groups' heads: a delete of one receive's handles moves every group it
 led on at once (and forgets the groups it empties); a refused handle leaves its message at the head;
-an entry that fails its checks stores nothing and records no deduplication id."""
+an entry that fails its checks stores nothing and records no deduplication id; all of it survives
+kill -9."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from tests.conftest import make_client
 from tests.sqs.test_fifo import bodies, make_fifo
 
 
@@ -126,3 +128,33 @@ def test_a_batch_repeating_an_earlier_id_stores_only_the_new_messages(
     again = sqs.send_message_batch(QueueUrl=url, Entries=entries)["Successful"]
     assert all(int(e["SequenceNumber"]) > numbers[-1] for e in again)
     assert len({e["MessageId"] for e in again} | {m["MessageId"] for m in got}) == 8
+
+
+def test_batch_sends_and_deletes_survive_kill(fresh_server: Any) -> None:
+    proc = fresh_server()
+    sqs = make_client(proc.url, "sqs")
+    url = make_fifo(sqs, lambda suffix: "kill-batch" + suffix)
+    entries = [
+        {
+            "Id": str(i),
+            "MessageBody": f"m{i}",
+            "MessageGroupId": f"g{i % 2}",
+            "MessageDeduplicationId": f"d{i}",
+        }
+        for i in range(6)
+    ]
+    sent = {e["Id"]: e for e in sqs.send_message_batch(QueueUrl=url, Entries=entries)["Successful"]}
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=4, VisibilityTimeout=60)["Messages"]
+    assert bodies({"Messages": got}) == ["m0", "m2", "m4", "m1"]
+    assert len(_delete_all(sqs, url, got)["Successful"]) == 4
+
+    proc.kill()
+    proc.restart()
+    sqs = make_client(proc.url, "sqs")
+
+    # The deletes held (g0 is empty, g1 goes on from m3), and the ids still deduplicate.
+    again = sqs.send_message_batch(QueueUrl=url, Entries=entries)["Successful"]
+    assert [(e["MessageId"], e["SequenceNumber"]) for e in again] == [
+        (sent[e["Id"]]["MessageId"], sent[e["Id"]]["SequenceNumber"]) for e in again
+    ]
+    assert bodies(sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)) == ["m3", "m5"]

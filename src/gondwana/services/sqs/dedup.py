@@ -8,6 +8,7 @@ group (DeduplicationScope=messageGroup).
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Sequence
 from typing import Any
 
@@ -69,14 +70,32 @@ def remember(
     results: list[dict[str, Any]],
     message_ids: list[str],
     now: float,
+    hopeful: bool = False,
 ) -> None:
-    """Record the stored messages' deduplication ids for five minutes (one statement)."""
-    by_group = queue.high_throughput_dedup
-    params: list[Any] = [queue.id, now + WINDOW]
-    for index, seq in zip(fresh, seqs, strict=True):
-        results[index]["SequenceNumber"] = engine.sequence_number(seq)
-        params += (group_ids[index] if by_group else "", dedup_ids[index], message_ids[index], seq)
-    store.execute(_record_sql(len(fresh)), params)
+    """Record the stored messages' deduplication ids for five minutes (one statement). `hopeful`:
+    the ids were not looked up, and none may have a record yet (else `Seen`)."""
+    numbers = list(map(engine.sequence_number, seqs))
+    if len(fresh) == len(results):  # the usual case: every message is new
+        for result, number in zip(results, numbers, strict=True):
+            result["SequenceNumber"] = number
+    else:
+        for index, number in zip(fresh, numbers, strict=True):
+            results[index]["SequenceNumber"] = number
+    if len(fresh) < len(dedup_ids):
+        group_ids = [group_ids[index] for index in fresh]
+        dedup_ids = [dedup_ids[index] for index in fresh]
+        message_ids = [message_ids[index] for index in fresh]
+    scopes = group_ids if queue.high_throughput_dedup else itertools.repeat("")
+    rows = zip(scopes, dedup_ids, message_ids, seqs, strict=False)  # scopes may be endless
+    params = [queue.id, now + WINDOW, *itertools.chain.from_iterable(rows)]
+    if not hopeful:
+        store.execute(_record_sql(len(seqs)), params)
+    elif store.execute(_record_new_sql(len(seqs)), params) < len(seqs):
+        raise Seen
+
+
+class Seen(Exception):
+    """A deduplication id that was not looked up has a record (live or expired) already."""
 
 
 def live(
@@ -111,6 +130,12 @@ def _lookup_sql(scopes: int, ids: int) -> str:
         f"AND scope IN ({engine.marks(scopes, 3)}) AND dedup_id IN ({engine.marks(ids, 3 + scopes)}) "
         "AND expires_at > ?2"
     )
+
+
+@functools.cache
+def _record_new_sql(count: int) -> str:
+    """Insert of `count` deduplication ids that have no record (those that have one are left out)."""
+    return _record_sql(count).split(" ON CONFLICT ")[0] + " ON CONFLICT DO NOTHING"
 
 
 @functools.cache

@@ -14,6 +14,7 @@ from gondwana.services.sqs import engine, errors, handles
 from gondwana.services.sqs.common import SqsBase
 from gondwana.services.sqs.queues import Queue
 from gondwana.services.sqs.sending import check_batch_ids, failure
+from gondwana.storage import Store
 
 
 def locate_handle(queue: Queue, handle: str) -> tuple[int, str]:
@@ -103,22 +104,15 @@ class DeleteOps(SqsBase):
         by_token: dict[str, list[int]] = {}
         for seq, token in located:
             by_token.setdefault(token, []).append(seq)
+        if len(by_token) == 1 and len(set(by_token[located[0][1]])) == len(located):  # the usual
+            return self._delete_received(queue, receipts, located, now)
+        # Handles of several receives, or one message named twice: which handle deleted what matters.
         deleted: dict[int, tuple[str, str | None]] = {}  # seq -> (its token, its group)
-        for token, seqs in by_token.items():  # one receive's handles share their token
+        for token, seqs in by_token.items():
             for seq, group_id in store.query(_delete_inflight_sql(len(seqs)), [token, queue.id, now, *seqs]):
                 deleted[seq] = (token, group_id)
-        # Rare: a handle that deleted nothing. Its message is gone (fine) or refuses (an error).
-        missed = [seq for seq, _ in located if seq not in deleted]
-        present = set()
-        if missed:
-            present = {
-                row[0]
-                for row in store.query(
-                    f"SELECT seq FROM sqs_messages WHERE seq IN ({engine.marks(len(missed), 2)}) "
-                    "AND +queue_id = ?1",
-                    [queue.id, *missed],
-                )
-            }
+        # A handle that deleted nothing: its message is gone (fine) or refuses (an error).
+        present = _present(store, queue, [seq for seq, _ in located if seq not in deleted])
         refused: dict[int, ServiceError] = {}
         first: dict[int, int] = {}  # seq -> index of the entry that deleted it
         for index, (seq, token) in enumerate(located):
@@ -132,6 +126,36 @@ class DeleteOps(SqsBase):
         if deleted:
             engine.reset_heads(store, queue, {group_id for _, group_id in deleted.values()})
         return refused
+
+    def _delete_received(
+        self, queue: Queue, receipts: list[str], located: list[tuple[int, str]], now: float
+    ) -> dict[int, ServiceError]:
+        """`_delete_fifo` of the usual delete: the handles of one receive (one token), each message
+        named once; one statement deletes them, one moves the heads of the groups they led on."""
+        store = self.runtime.store
+        seqs = [seq for seq, _ in located]
+        removed = store.execute(_delete_received_sql(len(seqs)), [located[0][1], queue.id, now, *seqs])
+        if removed:
+            engine.advance_heads(store, queue, seqs)
+        if removed == len(seqs):
+            return {}
+        present = _present(store, queue, seqs)  # those are still there: their handles refuse
+        return {
+            index: errors.receipt_handle_expired(receipts[index])
+            for index, seq in enumerate(seqs)
+            if seq in present
+        }
+
+
+def _present(store: Store, queue: Queue, seqs: list[int]) -> set[int]:
+    """Those of the messages that exist."""
+    if not seqs:
+        return set()
+    rows = store.query(
+        f"SELECT seq FROM sqs_messages WHERE seq IN ({engine.marks(len(seqs), 2)}) AND +queue_id = ?1",
+        [queue.id, *seqs],
+    )
+    return {row[0] for row in rows}
 
 
 @functools.cache
@@ -155,9 +179,15 @@ def _delete_each_sql(count: int) -> str:
 
 
 @functools.cache
-def _delete_inflight_sql(count: int) -> str:
+def _delete_received_sql(count: int) -> str:
     """Delete of `count` FIFO messages under receipt token ?1, while still in flight at ?3."""
     return (
         f"DELETE FROM sqs_messages WHERE seq IN ({engine.marks(count, 4)}) AND token = ?1 "
-        "AND +queue_id = ?2 AND visible_at > ?3 RETURNING seq, group_id"
+        "AND +queue_id = ?2 AND visible_at > ?3"
     )
+
+
+@functools.cache
+def _delete_inflight_sql(count: int) -> str:
+    """`_delete_received_sql`, telling which messages it deleted, and their groups."""
+    return _delete_received_sql(count) + " RETURNING seq, group_id"

@@ -192,6 +192,16 @@ def enqueue_rows(
     return seqs
 
 
+def add_rows(
+    store: Store, queue: Queue, sender_id: str, sent_at: float, rows: list[tuple[Any, ...]], width: int
+) -> None:
+    """`enqueue_rows` for a standard queue: one statement, a unit of its own (no savepoint)."""
+    store.write(
+        _insert_sql(len(rows), width),
+        [queue.id, sender_id, sent_at, _UNRECEIVED, *itertools.chain.from_iterable(rows)],
+    )
+
+
 # The token of messages never received: drawn once (it is never shown, so it only has to be one no
 # receive draws), the same size as a receive's.
 _UNRECEIVED = handles.new_token()
@@ -214,9 +224,7 @@ def _insert_sql(count: int, width: int) -> str:
 
 def _add_heads(store: Store, queue: Queue, group_ids: list[str | None], seqs: range) -> None:
     """Make each new message group's first message its head (groups that exist keep theirs)."""
-    heads: dict[str | None, int] = {}
-    for group_id, seq in zip(group_ids, seqs, strict=True):
-        heads.setdefault(group_id, seq)
+    heads = dict(zip(reversed(group_ids), reversed(seqs), strict=True))  # the first seq of each group wins
     store.execute(
         "INSERT INTO sqs_groups (queue_id, group_id, head) VALUES "
         f"{_group_values(len(heads))} ON CONFLICT DO NOTHING",
@@ -255,6 +263,24 @@ def reset_heads(store: Store, queue: Queue, group_ids: set[str | None]) -> None:
     """After deletes: each group's head moves on to its oldest remaining message."""
     for group_id in group_ids:
         _reset_head(store, queue.id, group_id)
+
+
+def advance_heads(store: Store, queue: Queue, seqs: list[int]) -> None:
+    """After deleting these messages: the groups one of them led point at their oldest remaining
+    message (with two statements whatever their number; the groups left empty are forgotten)."""
+    if store.execute(_advance_sql(len(seqs)), [queue.id, *seqs]):
+        store.execute("DELETE FROM sqs_groups WHERE queue_id = ? AND head = 0", (queue.id,))
+
+
+@functools.cache
+def _advance_sql(count: int) -> str:
+    """Each group led by one of `count` messages (?2...) gets its oldest message as its head, or 0
+    (no message has it) when it has none left."""
+    return (
+        "UPDATE sqs_groups SET head = COALESCE((SELECT MIN(seq) FROM sqs_messages "
+        "WHERE queue_id = ?1 AND group_id = sqs_groups.group_id), 0) "
+        f"WHERE queue_id = ?1 AND head IN ({marks(count, 2)})"
+    )
 
 
 def _reset_head(store: Store, queue_id: int, group_id: str | None) -> None:

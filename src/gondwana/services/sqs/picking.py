@@ -52,11 +52,18 @@ _RECEIVE_PLAIN = _RECEIVE_STANDARD + "seq, message_id, md5_body, body"
 _RECEIVE_FULL = _RECEIVE_STANDARD + MESSAGE_COLUMNS
 
 
-def mark_received(store: Store, msgs: list[Msg], now: float, visibility: int) -> list[Msg]:
-    """Hide the messages for `visibility` seconds under a new receipt token, with one statement."""
+def hide(store: Store, msgs: list[Msg], now: float, visibility: int) -> str:
+    """Hide the messages for `visibility` seconds under a new receipt token, with one statement;
+    the token."""
     token = handles.new_token()
+    store.execute(_receive_sql(len(msgs)), [token, now, now + visibility, *(m.seq for m in msgs)])
+    return token
+
+
+def mark_received(store: Store, msgs: list[Msg], now: float, visibility: int) -> list[Msg]:
+    """Hide the messages (see `hide`); the messages as received."""
+    token = hide(store, msgs, now, visibility)
     until = now + visibility
-    store.execute(_receive_sql(len(msgs)), [token, now, until, *(m.seq for m in msgs)])
     # What the UPDATE wrote: visible_at, receive_count, first_receive, received_at and token.
     return [
         _new(Msg, (*m[:10], until, m[11] + 1, m[12] if m[11] and m[12] else now, now, token, m[15], m[16]))

@@ -153,6 +153,10 @@ class ReceiveOps(SqsBase):
                     picked = picking.pick_standard(store, queue, now, count - len(out), accept, taken)
                 if not picked:
                     return out
+                if attempt is None and not names and not wanted:  # the usual: bodies and handles only
+                    token = picking.hide(store, picked, now, visibility)
+                    rows = [(m.seq, m.message_id, m.md5_body, m.body) for m in picked]
+                    return out + handles.plain_results(queue.id, token, rows)
                 found = picking.mark_received(store, picked, now, visibility)
                 if attempt is not None:
                     self._remember_attempt(queue, attempt, found, now)

@@ -4,6 +4,7 @@ ordering, delays, and the digests returned to the sender; FIFO deduplication is 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import operator
 import re
 from collections.abc import Sequence
@@ -100,9 +101,7 @@ class SendOps(SqsBase):
         queue = self.queue(ctx, params.get("QueueUrl"))
         out = self._prepare(queue, params, False, queue.number("DelaySeconds"))
         self._check_size(out, queue.number("MaximumMessageSize"), "One or more parameters are invalid.")
-        store = self.runtime.store
-        with store.transaction():
-            (result,) = self._enqueue(ctx, queue, self.now(), [out.body], [out.data], [out])
+        (result,) = self._enqueue(ctx, queue, self.now(), [out.body], [out.data], [out])
         self.wake(queue)
         return result
 
@@ -110,12 +109,8 @@ class SendOps(SqsBase):
         queue = self.queue(ctx, params.get("QueueUrl"))
         entries = check_batch_ids(params.get("Entries"), "SendMessageBatchRequestEntry")
         plain = _plain(queue, entries)
-        store = self.runtime.store
         if plain is not None:  # the usual batch: every entry passed every check at C speed
-            with store.transaction():
-                results = self._enqueue(ctx, queue, self.now(), *plain)
-            for entry, result in zip(entries, results, strict=True):
-                result["Id"] = entry["Id"]
+            results = self._enqueue(ctx, queue, self.now(), *plain, ids=list(map(_ID, entries)))
             self.wake(queue)
             return {"Successful": results, "Failed": []}
         delay, limit = queue.number("DelaySeconds"), queue.number("MaximumMessageSize")
@@ -142,13 +137,9 @@ class SendOps(SqsBase):
             )
         successful: list[dict[str, Any]] = []
         if valid:
-            with store.transaction():
-                results = self._enqueue(
-                    ctx, queue, self.now(), [o.body for o in valid], [o.data for o in valid], valid
-                )
-            for entry_id, result in zip(ids, results, strict=True):
-                result["Id"] = entry_id
-                successful.append(result)
+            successful = self._enqueue(
+                ctx, queue, self.now(), [o.body for o in valid], [o.data for o in valid], valid, ids=ids
+            )
             self.wake(queue)
         return {"Successful": successful, "Failed": failed}
 
@@ -217,50 +208,81 @@ class SendOps(SqsBase):
         queue: Queue,
         now: float,
         bodies: list[str],
-        datas: list[bytes],
+        datas: list[bytes] | None,
         outs: list[Outgoing] | None,
         group_ids: list[str] | None = None,
         dedup_ids: list[str] | None = None,
+        ids: list[str] | None = None,
     ) -> list[dict[str, Any]]:
-        """Store the messages (one statement for all of them); each one's result entry.
+        """Store the messages, in one unit of the store (and one statement per table); each one's
+        result entry (with its batch entry's Id, when `ids` gives them).
 
-        `outs` holds each message's checked parameters, or is None for plain messages (body only, the
-        queue's delay; on FIFO queues `group_ids` and `dedup_ids` give their ids).
+        `datas` holds the bodies in UTF-8 (None: ASCII bodies, encoded here); `outs` each message's
+        checked parameters, or None for plain messages (body only, the queue's delay; on FIFO
+        queues `group_ids` and `dedup_ids` give their ids).
         """
         store = self.runtime.store
         sender = ctx.credential.access_key if ctx.credential and ctx.credential.access_key else ctx.account
         message_ids = engine.new_message_ids(len(bodies))
-        md5s = [md5(data, usedforsecurity=False).hexdigest() for data in datas]
-        results = [{"MessageId": m, "MD5OfMessageBody": h} for m, h in zip(message_ids, md5s, strict=True)]
-        if outs is not None and queue.fifo:
+        md5s = _digests(bodies, datas)
+        if ids is None:
+            results = [
+                {"MessageId": m, "MD5OfMessageBody": h} for m, h in zip(message_ids, md5s, strict=True)
+            ]
+        else:
+            results = [
+                {"Id": i, "MessageId": m, "MD5OfMessageBody": h}
+                for i, m, h in zip(ids, message_ids, md5s, strict=True)
+            ]
+        if not queue.fifo:
+            if outs is None:
+                visible = now + queue.number("DelaySeconds")
+                rows = [(m, b, h, visible) for m, b, h in zip(message_ids, bodies, md5s, strict=True)]
+                engine.add_rows(store, queue, sender, now, rows, engine.PLAIN)
+            else:
+                rows, width = self._rows(outs, range(len(bodies)), message_ids, md5s, now, results)
+                engine.add_rows(store, queue, sender, now, rows, width)
+            return results
+        if outs is not None:
             group_ids = [o.group_id or "" for o in outs]
             dedup_ids = [o.dedup_id or "" for o in outs]
-        fresh: Sequence[int] = range(len(bodies))
-        copies: list[tuple[int, int]] = []
-        if queue.fifo:
+        assert group_ids is not None and dedup_ids is not None
+
+        def store_fifo(fresh: Sequence[int], copies: list[tuple[int, int]], hopeful: bool) -> None:
+            """Store the `fresh` messages, record their deduplication ids, and fill in the results of
+            the others (`copies`: repeats of an earlier entry)."""
             assert group_ids is not None and dedup_ids is not None
-            fresh, copies = dedup.plan(store, queue, group_ids, dedup_ids, results, now)
-            if not fresh:
-                dedup.copy_results(results, copies)
-                return results
-        if outs is None:
-            visible = now + queue.number("DelaySeconds")
-            if queue.fifo:
-                assert group_ids is not None and dedup_ids is not None
-                rows = [
-                    (message_ids[i], bodies[i], md5s[i], visible, group_ids[i], dedup_ids[i]) for i in fresh
-                ]
-                width = engine.GROUPED
-            else:
-                rows = [(m, b, h, visible) for m, b, h in zip(message_ids, bodies, md5s, strict=True)]
-                width = engine.PLAIN
-        else:
-            rows, width = self._rows(outs, fresh, message_ids, md5s, now, results)
-        seqs = engine.enqueue_rows(store, queue, sender, now, rows, width)
-        if queue.fifo:
-            assert group_ids is not None and dedup_ids is not None
-            dedup.remember(store, queue, group_ids, dedup_ids, fresh, seqs, results, message_ids, now)
+            if fresh:
+                if outs is not None:
+                    rows, width = self._rows(outs, fresh, message_ids, md5s, now, results)
+                else:
+                    visible, width = now + queue.number("DelaySeconds"), engine.GROUPED
+                    if len(fresh) == len(bodies):  # the usual case: every message is new
+                        rows = list(
+                            zip(message_ids, bodies, md5s, itertools.repeat(visible), group_ids, dedup_ids)
+                        )
+                    else:
+                        rows = [
+                            (message_ids[i], bodies[i], md5s[i], visible, group_ids[i], dedup_ids[i])
+                            for i in fresh
+                        ]
+                seqs = engine.enqueue_rows(store, queue, sender, now, rows, width)
+                dedup.remember(
+                    store, queue, group_ids, dedup_ids, fresh, seqs, results, message_ids, now, hopeful
+                )
             dedup.copy_results(results, copies)
+
+        if not queue.high_throughput_dedup and len(set(dedup_ids)) == len(dedup_ids):
+            # Hope that no id was seen before (the usual case): no look-up, and the ids' records
+            # tell otherwise (then nothing of this attempt stays, and the careful way follows).
+            try:
+                with store.transaction():
+                    store_fifo(range(len(bodies)), [], hopeful=True)
+                return results
+            except dedup.Seen:
+                pass
+        with store.transaction():
+            store_fifo(*dedup.plan(store, queue, group_ids, dedup_ids, results, now), hopeful=False)
         return results
 
     def _rows(
@@ -316,6 +338,17 @@ class SendOps(SqsBase):
         )
 
 
+def _digests(bodies: list[str], datas: list[bytes] | None) -> list[str]:
+    """Each body's MD5 (of `datas`, their UTF-8; None: ASCII bodies); a body repeated in a batch
+    is digested once."""
+    if datas is None:
+        unique = {b: md5(b.encode(), usedforsecurity=False).hexdigest() for b in dict.fromkeys(bodies)}
+        return list(map(unique.__getitem__, bodies))
+    digests = {data: md5(data, usedforsecurity=False).hexdigest() for data in dict.fromkeys(datas)}
+    return list(map(digests.__getitem__, datas))
+
+
+_ID = operator.itemgetter("Id")
 _BODY = operator.itemgetter("MessageBody")
 _GROUP = operator.itemgetter("MessageGroupId")
 _DEDUP = operator.itemgetter("MessageDeduplicationId")
@@ -323,7 +356,7 @@ _DEDUP = operator.itemgetter("MessageDeduplicationId")
 
 def _plain(
     queue: Queue, entries: list[dict[str, Any]]
-) -> tuple[list[str], list[bytes], None, list[str] | None, list[str] | None] | None:
+) -> tuple[list[str], None, None, list[str] | None, list[str] | None] | None:
     """The arguments of `_enqueue` when every entry of a batch is a plain message that passes
     every check at C speed (one call for the whole batch): a body of ASCII characters SQS takes,
     within the size limits, and on FIFO queues valid group and deduplication ids; no attributes,
@@ -351,4 +384,4 @@ def _plain(
         ids = "\n".join(group_ids + dedup_ids)
         if ids.count("\n") != 2 * len(entries) - 1 or not messages.ID_LIST.fullmatch(ids):
             return None
-    return bodies, list(map(str.encode, bodies)), None, group_ids, dedup_ids
+    return bodies, None, None, group_ids, dedup_ids

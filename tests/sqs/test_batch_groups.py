@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.conftest import make_client
-from tests.sqs.test_fifo import bodies, make_fifo
+from tests.sqs.test_fifo import bodies, fifo_entries, make_fifo
 
 
 def _send(sqs: Any, url: str, *pairs: tuple[str, str]) -> None:
@@ -99,15 +99,7 @@ def test_a_batch_repeating_an_earlier_id_stores_only_the_new_messages(
 ) -> None:
     url = make_fifo(sqs, name)
     first = sqs.send_message(QueueUrl=url, MessageBody="old", MessageGroupId="g", MessageDeduplicationId="d2")
-    entries = [
-        {
-            "Id": str(i),
-            "MessageBody": f"m{i}",
-            "MessageGroupId": f"g{i % 2}",
-            "MessageDeduplicationId": f"d{i}",
-        }
-        for i in range(4)
-    ]
+    entries = fifo_entries(4)
     result = sqs.send_message_batch(QueueUrl=url, Entries=entries)
     assert [e["Id"] for e in result["Successful"]] == ["0", "1", "2", "3"]
     by_id = {e["Id"]: e for e in result["Successful"]}
@@ -134,15 +126,7 @@ def test_batch_sends_and_deletes_survive_kill(fresh_server: Any) -> None:
     proc = fresh_server()
     sqs = make_client(proc.url, "sqs")
     url = make_fifo(sqs, lambda suffix: "kill-batch" + suffix)
-    entries = [
-        {
-            "Id": str(i),
-            "MessageBody": f"m{i}",
-            "MessageGroupId": f"g{i % 2}",
-            "MessageDeduplicationId": f"d{i}",
-        }
-        for i in range(6)
-    ]
+    entries = fifo_entries(6)
     sent = {e["Id"]: e for e in sqs.send_message_batch(QueueUrl=url, Entries=entries)["Successful"]}
     got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=4, VisibilityTimeout=60)["Messages"]
     assert bodies({"Messages": got}) == ["m0", "m2", "m4", "m1"]

@@ -11,6 +11,19 @@ def bodies(response: dict[str, Any]) -> list[str]:
     return [m["Body"] for m in response.get("Messages", [])]
 
 
+def fifo_entries(count: int) -> list[dict[str, str]]:
+    """Batch entries m0.. in two groups (g0, g1), deduplication ids d0.."""
+    return [
+        {
+            "Id": str(i),
+            "MessageBody": f"m{i}",
+            "MessageGroupId": f"g{i % 2}",
+            "MessageDeduplicationId": f"d{i}",
+        }
+        for i in range(count)
+    ]
+
+
 def make_fifo(sqs: Any, name: Any, **attributes: str) -> str:
     return sqs.create_queue(QueueName=name(".fifo"), Attributes={"FifoQueue": "true", **attributes})[
         "QueueUrl"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from tests.sqs.test_fifo import make_fifo
+from tests.sqs.test_fifo import fifo_entries, make_fifo
 
 
 def md5(text: str) -> str:
@@ -57,15 +57,7 @@ def test_fifo_batch_with_one_bad_group_id(sqs: Any, name: Any) -> None:
 
 def test_fifo_plain_batch_repeated_by_a_single_send(sqs: Any, name: Any) -> None:
     url = make_fifo(sqs, name)
-    entries = [
-        {
-            "Id": str(i),
-            "MessageBody": f"m{i}",
-            "MessageGroupId": f"g{i % 2}",
-            "MessageDeduplicationId": f"d{i}",
-        }
-        for i in range(4)
-    ]
+    entries = fifo_entries(4)
     sent = sqs.send_message_batch(QueueUrl=url, Entries=entries)["Successful"]
     again = sqs.send_message(
         QueueUrl=url, MessageBody="other", MessageGroupId="g1", MessageDeduplicationId="d3"

@@ -4,6 +4,7 @@ own writes, whether it opened the transaction (ROLLBACK) or joined it (SAVEPOINT
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import time
 from pathlib import Path
@@ -130,6 +131,38 @@ def test_the_wal_stays_bounded_under_a_steady_stream_of_writes(tmp_path: Path) -
     assert written > 16 * 1024 * 1024
     assert largest < written // 4
     assert _committed(path)[:1] == ["1"] and len(_committed(path)) == key
+
+
+def test_the_background_pass_syncs_the_database_before_asking_for_a_rewind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer's RESTART must sync the database and the WAL before it rewinds; the background
+    pass flushes what it copied first (a pass outrun by new writes does not), so that the stall
+    left to the writer is short."""
+    import gondwana.storage.sqlite as sqlite_module
+
+    synced: list[tuple[int, bool]] = []  # (inode, whether the rewind was already asked for)
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        real_fsync(fd)
+        synced.append((os.fstat(fd).st_ino, store._checkpointer.rewind))  # type: ignore[union-attr]
+
+    monkeypatch.setattr(sqlite_module.os, "fsync", fsync)
+    path = tmp_path / "synced.db"
+    store = SqliteStore(path, checkpoint_at=256 * 1024)
+    store.register("units", ["CREATE TABLE units_rows (k TEXT PRIMARY KEY, v BLOB)"])
+    deadline, key = time.monotonic() + 5.0, 0
+    while time.monotonic() < deadline and not store._checkpointer.rewind:  # type: ignore[union-attr]
+        with store.transaction():
+            for _ in range(20):
+                key += 1
+                store.execute("INSERT INTO units_rows (k, v) VALUES (?, ?)", (str(key), b"x" * 2000))
+        store._commit_now()
+        time.sleep(0.001)
+    database, wal = path.stat().st_ino, Path(f"{path}-wal").stat().st_ino
+    store.close()
+    assert (database, False) in synced and (wal, False) in synced  # before the rewind was asked for
 
 
 def test_before_commit_callbacks_write_once_in_the_group_and_a_failing_one_undoes_it(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -45,6 +46,7 @@ def measure(
     prefill: Callable[[Clients], list[Call]] | None = None,
     prefill_requests: int = 0,
     prefill_seconds: float = 3600,
+    pause: float = 0.0,
 ) -> dict[str, Any]:
     """Requests/s (and latency, failures, memory) of `spec` under the calls `build` returns,
     after `prefill_requests` of the `prefill` calls (or `prefill_seconds` of them) if given."""
@@ -67,10 +69,11 @@ def measure(
         probe(server.port, raws[:1] if lua else raws)
         if settings.warmup > 0:
             run_wrk(server.port, raws, settings.warmup, settings.connections, settings.threads, lua)
-        runs = [
-            run_wrk(server.port, raws, settings.seconds, settings.connections, settings.threads, lua)
-            for _ in range(max(1, settings.repeats))
-        ]
+        runs = []
+        for _ in range(max(1, settings.repeats)):
+            time.sleep(pause)  # let what the previous load left behind settle (see Workload.pause)
+            load = run_wrk(server.port, raws, settings.seconds, settings.connections, settings.threads, lua)
+            runs.append(load)
         # The best run by what moves: a flow's own count when it keeps one (a run of fast empty
         # receives has the most requests and no messages).
         result = max(runs, key=lambda r: r.rps if r.units is None else r.units / r.seconds)
@@ -114,6 +117,7 @@ def run_workload(
                         workload.prefill,
                         workload.prefill_requests,
                         workload.prefill_seconds,
+                        workload.pause,
                     )
                 )
                 counted = row.get("units")  # a Lua flow's own count (messages deleted ...)

@@ -36,6 +36,9 @@ class Workload:
     prefill: Callable[[Clients], list[Call]] | None = None
     prefill_requests: int = 0
     prefill_seconds: float = 3600  # stop the prefill earlier (a slow peer still gets some data)
+    # Seconds to wait before each measured load: a flow stopped mid-way leaves messages received
+    # and never deleted, which lock their FIFO groups until their visibility timeout expires.
+    pause: float = 0.0
     baseline: str = ""  # another workload's name: the report shows this one's speed as % of it
     group: str = ""  # filled from the module name
 

@@ -17,6 +17,7 @@ from workloads import Workload
 
 BODY = "x" * 256
 GROUPS = 10
+VISIBILITY = 2  # the receive workloads' visibility timeout (s); each load waits it out first
 FILL_SECONDS = 25  # the receive workloads' fill: at most this long (Gondwana fills far more than it drains)
 
 
@@ -49,9 +50,10 @@ def _sends(fifo: bool, batch: int, name: str):
 def _receive_delete(fifo: bool, batch: int, name: str):
     def build(clients: Clients) -> list[Call]:
         url = _queue(clients, fifo, name)
-        # A short visibility timeout: on FIFO, the messages a run leaves received but not deleted
-        # lock their groups until it expires, and the next run would find nothing to receive.
-        params = {"QueueUrl": url, "MaxNumberOfMessages": batch, "WaitTimeSeconds": 0, "VisibilityTimeout": 2}
+        # A short visibility timeout: on FIFO, the messages a load leaves received but not deleted
+        # lock their groups until it expires (each load waits it out first: `pause`).
+        params = {"QueueUrl": url, "MaxNumberOfMessages": batch, "WaitTimeSeconds": 0}
+        params["VisibilityTimeout"] = VISIBILITY
         receive = Call("sqs", "receive_message", params)
         if batch == 1:
             delete = Call("sqs", "delete_message", {"QueueUrl": url, "ReceiptHandle": "ZhandlesZ"})
@@ -71,13 +73,13 @@ local per_delete = %d
 units = 0
 
 function request()
-  -- Delete only whole batches, as a consumer deletes what one receive brought back: the pool is
-  -- shared by the connections, and a partial batch would only be an artifact of their timing.
+  -- Delete only whole batches, oldest handles first, as consumers delete what they received: the
+  -- pool is shared by the connections, and a partial batch would only be an artifact of their timing.
   if #handles < per_delete then return reqs[1] end
   local take = per_delete
-  local value = table.remove(handles)
+  local value = table.remove(handles, 1)
   for k = 1, take - 1 do
-    value = value .. '"},{"Id":"' .. k .. '","ReceiptHandle":"' .. table.remove(handles)
+    value = value .. '"},{"Id":"' .. k .. '","ReceiptHandle":"' .. table.remove(handles, 1)
   end
   units = units + take
   return substitute(reqs[2], "ZhandlesZ", value)
@@ -162,8 +164,9 @@ for _fifo in (False, True):
                 target_pct=20 if _batch == 1 else None,
                 lua=_RECEIVE_DELETE_LUA % _batch,
                 prefill=_fill(_fifo, f"recv-{_v}".replace(".", "-")),
-                prefill_requests=8_000 if _batch == 1 else 30_000,  # what a full run drains, and more
+                prefill_requests=8_000 if _batch == 1 else 60_000,  # what a full run drains, and more
                 prefill_seconds=FILL_SECONDS,
+                pause=VISIBILITY + 0.5,
                 baseline=f"sqs.RecvDel.{_variant(_fifo, 1)}" if _batch == 10 else "",
             )
         )

@@ -107,24 +107,24 @@ class DeleteOps(SqsBase):
         if len(by_token) == 1 and len(set(by_token[located[0][1]])) == len(located):  # the usual
             return self._delete_received(queue, receipts, located, now)
         # Handles of several receives, or one message named twice: which handle deleted what matters.
-        deleted: dict[int, tuple[str, str | None]] = {}  # seq -> (its token, its group)
+        deleted: dict[int, str] = {}  # seq -> the token that deleted it
         for token, seqs in by_token.items():
-            for seq, group_id in store.query(_delete_inflight_sql(len(seqs)), [token, queue.id, now, *seqs]):
-                deleted[seq] = (token, group_id)
+            for (seq,) in store.query(_delete_inflight_sql(len(seqs)), [token, queue.id, now, *seqs]):
+                deleted[seq] = token
         # A handle that deleted nothing: its message is gone (fine) or refuses (an error).
         present = _present(store, queue, [seq for seq, _ in located if seq not in deleted])
         refused: dict[int, ServiceError] = {}
         first: dict[int, int] = {}  # seq -> index of the entry that deleted it
         for index, (seq, token) in enumerate(located):
             if seq in deleted:
-                if deleted[seq][0] == token:
+                if deleted[seq] == token:
                     first.setdefault(seq, index)
                 elif seq not in first:  # an outdated handle, before the entry that deletes
                     refused[index] = errors.receipt_handle_expired(receipts[index])
             elif seq in present:
                 refused[index] = errors.receipt_handle_expired(receipts[index])
         if deleted:
-            engine.reset_heads(store, queue, {group_id for _, group_id in deleted.values()})
+            engine.advance_heads(store, queue, list(deleted))
         return refused
 
     def _delete_received(
@@ -189,5 +189,5 @@ def _delete_received_sql(count: int) -> str:
 
 @functools.cache
 def _delete_inflight_sql(count: int) -> str:
-    """`_delete_received_sql`, telling which messages it deleted, and their groups."""
-    return _delete_received_sql(count) + " RETURNING seq, group_id"
+    """`_delete_received_sql`, telling which messages it deleted."""
+    return _delete_received_sql(count) + " RETURNING seq"

@@ -249,20 +249,10 @@ def encode_system(system: dict[str, str] | None) -> str | None:
 
 
 def remove(store: Store, queue: Queue, msg: Msg) -> None:
-    remove_many(store, queue, [(msg.seq, msg.group_id)])
-
-
-def remove_many(store: Store, queue: Queue, doomed: list[tuple[int, str | None]]) -> None:
-    """Delete messages given as (seq, group id); on FIFO queues, move their groups' heads on."""
-    store.execute(f"DELETE FROM sqs_messages WHERE seq IN ({marks(len(doomed))})", [seq for seq, _ in doomed])
+    """Delete a message; on FIFO queues, move its group's head on."""
+    store.execute("DELETE FROM sqs_messages WHERE seq = ?", (msg.seq,))
     if queue.fifo:
-        reset_heads(store, queue, {group_id for _, group_id in doomed})
-
-
-def reset_heads(store: Store, queue: Queue, group_ids: set[str | None]) -> None:
-    """After deletes: each group's head moves on to its oldest remaining message."""
-    for group_id in group_ids:
-        _reset_head(store, queue.id, group_id)
+        advance_heads(store, queue, [msg.seq])
 
 
 def advance_heads(store: Store, queue: Queue, seqs: list[int]) -> None:

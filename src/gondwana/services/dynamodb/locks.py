@@ -67,7 +67,7 @@ class Locks:
         """Refuse a retry of a transaction that is still in progress (its token is held)."""
         if not token or not self.tokens:
             return
-        found = self.tokens.get((ctx.account, ctx.region, token))
+        found = self.tokens.get(_token_key(ctx, token))
         if found is None:
             return
         if found[1] != fingerprint:
@@ -80,21 +80,23 @@ class Locks:
     def hold(
         self,
         items: Iterable[Held],
-        token: tuple[str, str, str] | None,
+        ctx: Any,
+        token: str | None,
         fingerprint: str,
         duration: float,
         commit: Callable[[], T],
     ) -> Awaitable[T]:
-        """Hold `items` (and the token) at once, while the caller still runs (a request served
-        before the returned awaitable starts must already see them), then after `duration` seconds
-        commit."""
+        """Hold `items` (and the ClientRequestToken, if any) at once, while the caller still runs
+        (a request served before the returned awaitable starts must already see them), then after
+        `duration` seconds commit."""
         owner, epoch = object(), self.epoch
         mine = list(items)
         for item in mine:
             self.held[item] = owner
-        if token is not None:
-            self.tokens[token] = (owner, fingerprint)
-        return self._later(owner, epoch, mine, token, duration, commit)
+        key = _token_key(ctx, token) if token else None
+        if key is not None:
+            self.tokens[key] = (owner, fingerprint)
+        return self._later(owner, epoch, mine, key, duration, commit)
 
     async def _later(
         self,
@@ -123,3 +125,8 @@ class Locks:
         self.epoch += 1
         self.held.clear()
         self.tokens.clear()
+
+
+def _token_key(ctx: Any, token: str) -> tuple[str, str, str]:
+    """Tokens are per account and region."""
+    return (ctx.account, ctx.region, token)

@@ -15,7 +15,15 @@ from gondwana.services.dynamodb.partiql import parse
 from gondwana.services.dynamodb.partiql_tokens import Statement
 from gondwana.services.dynamodb.query import PAGE_BYTES
 from gondwana.services.dynamodb.replication import strong
-from gondwana.services.dynamodb.transactions import cancelled, digest, remember, replayed, still_there
+from gondwana.services.dynamodb.transactions import (
+    cancelled,
+    digest,
+    distinct_items,
+    refuse_held,
+    remember,
+    replayed,
+    still_there,
+)
 from gondwana.services.dynamodb.types import check_item
 
 if TYPE_CHECKING:
@@ -249,20 +257,17 @@ def execute_transaction(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> An
     reads = {pl.st.kind == "SELECT" for pl in plans}
     if len(reads) > 1:
         raise validation("Transaction must consist of either all read statements or all write statements")
-    seen: dict[tuple[Any, ...], None] = {}  # the statements' items, in order
-    for plan in plans:
+
+    def item_of(plan: Plan) -> tuple[Any, ...]:
         strong.refuse_transaction(plan.table)
         key = plan.key if plan.st.kind != "SELECT" else plan.full_key()
         if key is None:
             raise validation("Select statements within ExecuteTransaction must specify the full primary key")
-        where = (plan.table.tid, *plan.table.encode_key(key))
-        if where in seen:
-            raise validation("Transaction request cannot include multiple operations on one item")
-        seen[where] = None
-    held = svc.locks.held
+        return (plan.table.tid, *plan.table.encode_key(key))
+
+    seen = distinct_items(map(item_of, plans))  # lazily: each statement refused or named in turn
     if reads == {True}:
-        if held and any(where in held for where in seen):
-            raise cancelled([CONFLICT_REASON if where in held else {"Code": "None"} for where in seen])
+        refuse_held(svc, seen)
         out = []
         for plan in plans:
             item = svc.writer.get(plan.table, plan.full_key())  # type: ignore[arg-type]
@@ -275,6 +280,7 @@ def execute_transaction(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> An
     if replayed(svc, ctx, token, fingerprint):
         return {"Responses": []}
     reasons, outcomes = [], []
+    held = svc.locks.held
     for plan, where in zip(plans, seen, strict=True):
         if held and where in held:
             outcomes.append((None, None))
@@ -306,5 +312,4 @@ def execute_transaction(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> An
             plan.table = still_there(svc, ctx, plan.st.table, plan.table)
         return commit([plan.outcome(svc) for plan in plans])
 
-    key = (ctx.account, ctx.region, token) if token else None
-    return svc.locks.hold(seen, key, fingerprint, duration, late)
+    return svc.locks.hold(seen, ctx, token, fingerprint, duration, late)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Collection, Iterable
 from typing import TYPE_CHECKING, Any
 
 from gondwana.protocols.errors import ServiceError
@@ -103,6 +104,23 @@ def cancelled(reasons: list[dict[str, Any]]) -> ServiceError:
     )
 
 
+def distinct_items(items: Iterable[tuple[Any, ...]]) -> dict[tuple[Any, ...], None]:
+    """A transaction's items (table id and encoded key), in order; an item named twice is refused."""
+    seen: dict[tuple[Any, ...], None] = {}
+    for where in items:
+        if where in seen:
+            raise validation("Transaction request cannot include multiple operations on one item")
+        seen[where] = None
+    return seen
+
+
+def refuse_held(svc: DynamoDBService, seen: Collection[tuple[Any, ...]]) -> None:
+    """Cancel a read transaction one of whose items a write transaction in progress holds."""
+    held = svc.locks.held
+    if held and any(where in held for where in seen):
+        raise cancelled([CONFLICT_REASON if where in held else {"Code": "None"} for where in seen])
+
+
 def _image(action: _Action, table: Table, old: Item | None) -> Item | None:
     """The item after `action` (raises ServiceError when an update cannot apply)."""
     if action.kind == "Put":
@@ -128,13 +146,12 @@ def transact_write(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> Any:
         if len(kinds) != 1:
             raise validation("TransactItems can only contain one of Check, Put, Update or Delete")
         actions.append(_Action(svc, ctx, kinds[0], entry[kinds[0]]))
-    seen: dict[tuple[Any, ...], None] = {}  # the actions' items, in order
-    for action in actions:
+
+    def item_of(action: _Action) -> tuple[Any, ...]:
         strong.refuse_transaction(action.table)
-        where = (action.table.tid, *action.table.encode_key(action.key))
-        if where in seen:
-            raise validation("Transaction request cannot include multiple operations on one item")
-        seen[where] = None
+        return (action.table.tid, *action.table.encode_key(action.key))
+
+    seen = distinct_items(map(item_of, actions))  # lazily: each action refused or named in turn
     held = svc.locks.held
     reasons: list[dict[str, Any]] = []
     plans: list[_Plan] = []
@@ -168,7 +185,8 @@ def transact_write(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> Any:
     # replicated or TTL write can), so the commit applies the actions to the items as they are then.
     return svc.locks.hold(
         seen,
-        (ctx.account, ctx.region, token) if token else None,
+        ctx,
+        token,
         fingerprint,
         duration,
         lambda: _commit(svc, ctx, p, [_replan(svc, ctx, plan) for plan in plans], token, fingerprint),
@@ -243,15 +261,7 @@ def transact_get(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str,
         key = check_item(a["Key"])
         table.check_key(key)
         plans.append((table, key, proj))
-    seen: dict[tuple[Any, ...], None] = {}  # the items, in order
-    for table, key, _ in plans:
-        where = (table.tid, *table.encode_key(key))
-        if where in seen:
-            raise validation("Transaction request cannot include multiple operations on one item")
-        seen[where] = None
-    held = svc.locks.held
-    if held and any(where in held for where in seen):  # a write transaction holds one of them
-        raise cancelled([CONFLICT_REASON if where in held else {"Code": "None"} for where in seen])
+    refuse_held(svc, distinct_items((table.tid, *table.encode_key(key)) for table, key, _ in plans))
     responses = []
     per_table: dict[str, tuple[Any, float]] = {}
     for table, key, proj in plans:

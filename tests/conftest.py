@@ -15,7 +15,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from tests.support.server import ServerProcess
+from tests.support.server import ServerProcess, serving
 
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
@@ -35,9 +35,7 @@ def make_client(url: str, service: str, region: str = "us-east-1", **kwargs: Any
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    proc = ServerProcess(tmp_path_factory.mktemp("data"), "--plugin", "tests.plugins.echo").start()
-    yield proc
-    proc.stop()
+    yield from serving(tmp_path_factory.mktemp("data"), "--plugin", "tests.plugins.echo")
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 
 from tests.auth.support import STRICT
 from tests.plugins.echo import write_models
-from tests.support.server import ServerProcess
+from tests.support.server import ServerProcess, serving
 
 
 @pytest.fixture(scope="package")
@@ -20,6 +20,4 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="package")
 def strict(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """One strict server for the tests that leave its clock alone."""
-    proc = ServerProcess(None, *STRICT).start()
-    yield proc
-    proc.stop()
+    yield from serving(None, *STRICT)

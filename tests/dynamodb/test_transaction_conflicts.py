@@ -21,7 +21,7 @@ from botocore.exceptions import ClientError, ConnectionClosedError
 
 from tests.conftest import make_client
 from tests.dynamodb.conftest import create
-from tests.support.server import ServerProcess
+from tests.support.server import ServerProcess, serving
 
 ONGOING = "Transaction is ongoing for the item"
 CONFLICT = {"Code": "TransactionConflict", "Message": ONGOING}
@@ -32,9 +32,7 @@ IN_PROGRESS = "Transaction from previous request is still in progress"
 @pytest.fixture(scope="module")
 def slow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """A server whose write transactions stay in progress for 2 s."""
-    proc = ServerProcess(tmp_path_factory.mktemp("txc"), "--transaction-duration", "2000").start()
-    yield proc
-    proc.stop()
+    yield from serving(tmp_path_factory.mktemp("txc"), "--transaction-duration", "2000")
 
 
 @pytest.fixture

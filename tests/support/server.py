@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -105,3 +106,12 @@ class ServerProcess:
 
     def advance_clock(self, seconds: float) -> None:
         self.call("POST", "/_gondwana/clock", {"advance": seconds})
+
+
+def serving(data_dir: Path | None, *args: str) -> Iterator[ServerProcess]:
+    """For a fixture (`yield from serving(...)`): a started server, stopped once its tests are done."""
+    proc = ServerProcess(data_dir, *args).start()
+    try:
+        yield proc
+    finally:
+        proc.stop()

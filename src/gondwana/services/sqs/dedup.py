@@ -135,17 +135,21 @@ def _lookup_sql(scopes: int, ids: int) -> str:
 @functools.cache
 def _record_new_sql(count: int) -> str:
     """Insert of `count` deduplication ids that have no record (those that have one are left out)."""
-    return _record_sql(count).split(" ON CONFLICT ")[0] + " ON CONFLICT DO NOTHING"
+    return _insert_sql(count) + " ON CONFLICT DO NOTHING"
 
 
 @functools.cache
 def _record_sql(count: int) -> str:
-    """Upsert of `count` deduplication ids: ?1 the queue, ?2 the expiry, then scope, id, message, seq."""
+    """Upsert of `count` deduplication ids (a record past its window is replaced)."""
+    return (
+        _insert_sql(count) + " ON CONFLICT (queue_id, scope, dedup_id) DO UPDATE SET "
+        "message_id = excluded.message_id, seq = excluded.seq, expires_at = excluded.expires_at"
+    )
+
+
+def _insert_sql(count: int) -> str:
+    """Insert of `count` deduplication ids: ?1 the queue, ?2 the expiry, then scope, id, message, seq."""
     values = ", ".join(
         f"(?1, ?{3 + 4 * k}, ?{4 + 4 * k}, ?{5 + 4 * k}, ?{6 + 4 * k}, ?2)" for k in range(count)
     )
-    return (
-        f"INSERT INTO sqs_dedup (queue_id, scope, dedup_id, message_id, seq, expires_at) VALUES {values} "
-        "ON CONFLICT (queue_id, scope, dedup_id) DO UPDATE SET message_id = excluded.message_id, "
-        "seq = excluded.seq, expires_at = excluded.expires_at"
-    )
+    return f"INSERT INTO sqs_dedup (queue_id, scope, dedup_id, message_id, seq, expires_at) VALUES {values}"

@@ -182,9 +182,8 @@ def validate(attributes: dict[str, str], fifo: bool, creating: bool) -> dict[str
                 raise ServiceError(
                     "InvalidAttributeName", f"You can specify the {name} only when FifoQueue is set to true."
                 )
-            if not (name == "FifoQueue" and creating and value == "false"):
-                raise unknown_attribute(name)
-            continue
+            # Even FifoQueue=false: a standard queue does not know the attribute.
+            raise unknown_attribute(name)
         if name == "FifoQueue":
             if not creating:
                 if value == "false":

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.sqs.conftest import NS, error_of, query
 
 UNKNOWN_FIFO = "Unknown Attribute FifoQueue."
@@ -36,3 +38,40 @@ def test_standard_queue_refuses_fifo_queue_false_over_query(server: Any, name: A
     assert root.find("q:Error/q:Message", NS).text == UNKNOWN_FIFO
     status, _ = query(server.url, "GetQueueUrl", QueueName=queue_name)
     assert status == 400  # nothing was created
+
+
+ATTRIBUTES = {"Help.Me": "Me", "Hello": "There", "General": "Kenobi"}
+# test_receive_message_message_attribute_names_filters: names asked -> names answered (and digest).
+FILTERS = [
+    (["*"], {"General", "Hello", "Help.Me"}, "4c360f3fdafd970e05fae2f149d997f5"),
+    ([".*"], {"General", "Hello", "Help.Me"}, "4c360f3fdafd970e05fae2f149d997f5"),
+    (["He.*"], {"Hello", "Help.Me"}, "83fee93c1bcd8b9a5a923ffacdc636c7"),
+    (["Hello", "General"], {"General", "Hello"}, "fca026605781cb4126a1e9044df24232"),
+    (["Foo", "Hello"], {"Hello"}, "a311262e065454b75da111d535b8dacd"),
+]
+
+
+@pytest.mark.parametrize(("names", "expected", "digest"), FILTERS, ids=[" ".join(f[0]) for f in FILTERS])
+def test_message_attribute_name_filters(
+    sqs: Any, queue: str, names: list[str], expected: set[str], digest: str
+) -> None:
+    attributes = {k: {"DataType": "String", "StringValue": v} for k, v in ATTRIBUTES.items()}
+    sqs.send_message(QueueUrl=queue, MessageBody="msg", MessageAttributes=attributes)
+    message = sqs.receive_message(QueueUrl=queue, MessageAttributeNames=names)["Messages"][0]
+    assert set(message["MessageAttributes"]) == expected
+    assert message["MD5OfMessageAttributes"] == digest
+
+
+@pytest.mark.parametrize(("names", "expected", "digest"), FILTERS[:3], ids=["*", ".*", "He.*"])
+def test_message_attribute_name_filters_over_query(
+    sqs: Any, queue: str, names: list[str], expected: set[str], digest: str
+) -> None:
+    attributes = {k: {"DataType": "String", "StringValue": v} for k, v in ATTRIBUTES.items()}
+    sqs.send_message(QueueUrl=queue, MessageBody="msg", MessageAttributes=attributes)
+    asked = {f"MessageAttributeName.{i + 1}": n for i, n in enumerate(names)}
+    status, root = query(queue, "ReceiveMessage", **asked)
+    assert status == 200
+    message = root.find("q:ReceiveMessageResult/q:Message", NS)
+    got = {node.find("q:Name", NS).text for node in message.findall("q:MessageAttribute", NS)}
+    assert got == expected
+    assert message.find("q:MD5OfMessageAttributes", NS).text == digest

@@ -181,12 +181,13 @@ def decode_attributes(text: str | None) -> dict[str, Any]:
 
 
 def select_attributes(attributes: dict[str, Any], names: list[str] | None) -> dict[str, Any]:
-    """MessageAttributeNames filter: exact names, `All`/`.*`, and `prefix.*`."""
+    """MessageAttributeNames filter: exact names, `All`/`.*`/`*`, and `prefix.*` (every name that
+    starts with `prefix`: AWS answers `He.*` with both `Hello` and `Help.Me`)."""
     if not names or not attributes:
         return {}
-    if "All" in names or ".*" in names:
+    if "All" in names or ".*" in names or "*" in names:
         return attributes
-    prefixes = tuple(n[:-1] for n in names if n.endswith(".*"))
+    prefixes = tuple(n[:-2] for n in names if n.endswith(".*"))
     wanted = set(names)
     return {k: v for k, v in attributes.items() if k in wanted or (prefixes and k.startswith(prefixes))}
 

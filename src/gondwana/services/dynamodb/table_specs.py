@@ -120,7 +120,7 @@ def validate_create(p: dict[str, Any]) -> dict[str, Any]:
         "ProvisionedThroughput": throughput(pt),
         "DeletionProtectionEnabled": bool(p.get("DeletionProtectionEnabled", False)),
     }
-    if billing:
+    if ppr:  # a table created PROVISIONED, even by name, has no summary until it is switched
         desc["BillingModeSummary"] = {"BillingMode": billing}
     if lsis:
         desc["LocalSecondaryIndexes"] = [

@@ -58,3 +58,19 @@ def test_provisioned_by_name_has_no_billing_summary(ddb: Any) -> None:
     )
     summary = ready(ddb, name)["BillingModeSummary"]
     assert summary["BillingMode"] == "PROVISIONED" and "LastUpdateToPayPerRequestDateTime" in summary
+
+
+def test_warm_throughput_is_updating_while_the_table_is_created(ddb: Any) -> None:
+    # test_table_warm_throughput: UPDATING in CreateTable's answer, ACTIVE once the table is.
+    name = unique()
+    warm = {"ReadUnitsPerSecond": 1000, "WriteUnitsPerSecond": 1200}
+    created = ddb.create_table(
+        TableName=name,
+        KeySchema=KEYS,
+        AttributeDefinitions=ATTRS,
+        ProvisionedThroughput=PT,
+        WarmThroughput=warm,
+    )["TableDescription"]
+    assert created["TableStatus"] == "CREATING"
+    assert created["WarmThroughput"] == {**warm, "Status": "UPDATING"}
+    assert ready(ddb, name)["WarmThroughput"] == {**warm, "Status": "ACTIVE"}

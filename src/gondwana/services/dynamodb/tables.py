@@ -146,6 +146,8 @@ class Tables:
                     index["WarmThroughput"] = warm_throughput(index["ProvisionedThroughput"], ppr)
         if live and table.status == "ACTIVE" and "WarmThroughput" not in d:
             d["WarmThroughput"] = warm_throughput(d["ProvisionedThroughput"], ppr)
+        elif table.status == "CREATING" and "WarmThroughput" in d:
+            d["WarmThroughput"]["Status"] = "UPDATING"
         replicas.describe(table, d, now)
         for private in [k for k in d if k.startswith("_")]:
             d.pop(private)
@@ -195,6 +197,8 @@ class Tables:
         out["TableStatus"] = "CREATING"
         for gsi in out.get("GlobalSecondaryIndexes", []):
             gsi["IndexStatus"] = "CREATING"
+        if "WarmThroughput" in out:  # the asked-for warm throughput is reached with the table
+            out["WarmThroughput"]["Status"] = "UPDATING"
         out.get("BillingModeSummary", {}).pop("LastUpdateToPayPerRequestDateTime", None)
         return out
 

@@ -74,3 +74,27 @@ def test_warm_throughput_is_updating_while_the_table_is_created(ddb: Any) -> Non
     assert created["TableStatus"] == "CREATING"
     assert created["WarmThroughput"] == {**warm, "Status": "UPDATING"}
     assert ready(ddb, name)["WarmThroughput"] == {**warm, "Status": "ACTIVE"}
+
+
+def test_update_table_answers_the_encryption_being_changed(ddb: Any) -> None:
+    # test_dynamodb_create_table_with_partial_sse_specification / update-table-disable-sse-spec:
+    # UpdateTable's answer shows the KMS encryption going away as UPDATING.
+    name = unique()
+    created = ddb.create_table(
+        TableName=name,
+        KeySchema=KEYS,
+        AttributeDefinitions=ATTRS,
+        BillingMode="PAY_PER_REQUEST",
+        SSESpecification={"Enabled": True},
+    )["TableDescription"]
+    sse = created["SSEDescription"]
+    assert (sse["Status"], sse["SSEType"]) == ("ENABLED", "KMS")
+    ready(ddb, name)
+    out = ddb.update_table(TableName=name, SSESpecification={"Enabled": False})["TableDescription"]
+    assert out["SSEDescription"] == {**sse, "Status": "UPDATING"}
+    assert "SSEDescription" not in ready(ddb, name)
+    # test_dynamodb_update_table_without_sse_specification_change: other updates leave it alone.
+    ddb.update_table(TableName=name, SSESpecification={"Enabled": True})
+    sse = ready(ddb, name)["SSEDescription"]
+    out = ddb.update_table(TableName=name, BillingMode="PROVISIONED", ProvisionedThroughput=PT)
+    assert out["TableDescription"]["SSEDescription"] == sse

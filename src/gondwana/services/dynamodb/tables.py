@@ -287,6 +287,7 @@ class Tables:
 
         table = self.named(ctx, p["TableName"])
         self._require_active(table)
+        encryption = table.desc.get("SSEDescription")
         try:
             apply_update(self, table, p)
         except BaseException:
@@ -294,7 +295,13 @@ class Tables:
             # tables of other regions too).
             self.store.clear()
             raise
-        return self.describe(table, live=False)
+        out = self.describe(table, live=False)
+        if p.get("SSESpecification") is not None:
+            # The answer shows the encryption being changed (the new one, else the one going away).
+            shown = out.get("SSEDescription") or encryption
+            if shown:
+                out["SSEDescription"] = {**shown, "Status": "UPDATING"}
+        return out
 
 
 def warm_throughput(provisioned: dict[str, Any], on_demand: bool) -> dict[str, Any]:

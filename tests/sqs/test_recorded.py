@@ -75,3 +75,26 @@ def test_message_attribute_name_filters_over_query(
     got = {node.find("q:Name", NS).text for node in message.findall("q:MessageAttribute", NS)}
     assert got == expected
     assert message.find("q:MD5OfMessageAttributes", NS).text == digest
+
+
+def test_tag_untag_queue_over_query(server: Any, queue: str) -> None:
+    # test_tag_untag_queue[sqs_query]: old clients send TagQueue's tags as Tag.N.Key / Tag.N.Value.
+    def tags() -> dict[str, str]:
+        status, root = query(queue, "ListQueueTags")
+        assert status == 200
+        nodes = root.findall("q:ListQueueTagsResult/q:Tag", NS)
+        return {n.find("q:Key", NS).text: n.find("q:Value", NS).text or "" for n in nodes}
+
+    pairs = [("tag1", "value1"), ("tag2", "value2"), ("tag3", "")]
+    form: dict[str, str] = {}
+    for i, (key, value) in enumerate(pairs, start=1):
+        form[f"Tag.{i}.Key"], form[f"Tag.{i}.Value"] = key, value
+    status, root = query(queue, "TagQueue", **form)
+    assert status == 200, root
+    assert tags() == {"tag1": "value1", "tag2": "value2", "tag3": ""}
+    status, _ = query(queue, "UntagQueue", **{"TagKey.1": "tag1", "TagKey.2": "tag3"})
+    assert status == 200
+    assert tags() == {"tag2": "value2"}
+    query(queue, "UntagQueue", **{"TagKey.1": "tag2"})
+    status, root = query(queue, "ListQueueTags")
+    assert status == 200 and root.find("q:ListQueueTagsResult/q:Tag", NS) is None

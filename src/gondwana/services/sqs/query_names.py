@@ -42,6 +42,7 @@ MODEL_PATCHES: dict[str, dict[str, Any]] = {
     "TagMap": {"flattened": True, "key": {"locationName": "Key"}, "value": {"locationName": "Value"}},
     "CreateQueueRequest.Attributes": {"locationName": "Attribute"},
     "CreateQueueRequest.tags": {"locationName": "Tag"},
+    "TagQueueRequest.Tags": {"locationName": "Tag"},
     "SetQueueAttributesRequest.Attributes": {"locationName": "Attribute"},
     "GetQueueAttributesResult.Attributes": {"locationName": "Attribute"},
     "ListQueueTagsResult.Tags": {"locationName": "Tag"},

@@ -2,7 +2,9 @@
 sent again with a live id is accepted but not stored, and its result names the original.
 
 Rows of `sqs_dedup`, keyed by (queue, scope, id): the scope is "" (queue-wide) or the message
-group (DeduplicationScope=messageGroup).
+group (DeduplicationScope=messageGroup). Every record is written for the same window, and a
+new or renewed one takes the next rowid (a renewal replaces the row), so rowid order is expiry
+order: the sweep drops the table's expired front, with no expiry index for sends to update.
 """
 
 from __future__ import annotations
@@ -74,7 +76,7 @@ def remember(
 ) -> None:
     """Record the stored messages' deduplication ids for five minutes (one statement). `hopeful`:
     the ids were not looked up, and none may have a record yet (else `Seen`)."""
-    numbers = list(map(engine.sequence_number, seqs))
+    numbers = engine.sequence_numbers(seqs)
     if len(fresh) == len(results):  # the usual case: every message is new
         for result, number in zip(results, numbers, strict=True):
             result["SequenceNumber"] = number
@@ -132,24 +134,36 @@ def _lookup_sql(scopes: int, ids: int) -> str:
     )
 
 
+def sweep(store: Store, now: float) -> None:
+    """Forget the expired deduplication ids: the rows before the first live one (all of them when
+    none is live); the scan stops at that row. A record that outlives a later one (the clock went
+    back) only delays the forgetting of those behind it, never a look-up (which checks expiry)."""
+    store.execute(_SWEEP_SQL, (now,))
+
+
+_SWEEP_SQL = (
+    "DELETE FROM sqs_dedup WHERE rowid < COALESCE("
+    "(SELECT rowid FROM sqs_dedup WHERE expires_at > ?1 ORDER BY rowid LIMIT 1), "
+    "(SELECT MAX(rowid) + 1 FROM sqs_dedup))"
+)
+
+
 @functools.cache
 def _record_new_sql(count: int) -> str:
     """Insert of `count` deduplication ids that have no record (those that have one are left out)."""
-    return _insert_sql(count) + " ON CONFLICT DO NOTHING"
+    return _insert_sql(count, "INSERT") + " ON CONFLICT DO NOTHING"
 
 
 @functools.cache
 def _record_sql(count: int) -> str:
-    """Upsert of `count` deduplication ids (a record past its window is replaced)."""
-    return (
-        _insert_sql(count) + " ON CONFLICT (queue_id, scope, dedup_id) DO UPDATE SET "
-        "message_id = excluded.message_id, seq = excluded.seq, expires_at = excluded.expires_at"
-    )
+    """Insert of `count` deduplication ids; a record past its window is replaced (deleted, and
+    the new one takes the next rowid, keeping rowid order the order of expiry)."""
+    return _insert_sql(count, "INSERT OR REPLACE")
 
 
-def _insert_sql(count: int) -> str:
+def _insert_sql(count: int, verb: str) -> str:
     """Insert of `count` deduplication ids: ?1 the queue, ?2 the expiry, then scope, id, message, seq."""
     values = ", ".join(
         f"(?1, ?{3 + 4 * k}, ?{4 + 4 * k}, ?{5 + 4 * k}, ?{6 + 4 * k}, ?2)" for k in range(count)
     )
-    return f"INSERT INTO sqs_dedup (queue_id, scope, dedup_id, message_id, seq, expires_at) VALUES {values}"
+    return f"{verb} INTO sqs_dedup (queue_id, scope, dedup_id, message_id, seq, expires_at) VALUES {values}"

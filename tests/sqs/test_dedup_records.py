@@ -13,10 +13,15 @@ from tests.sqs.test_fifo import bodies, make_fifo
 
 
 def record(store: SqliteStore, dedup_id: str, seq: int, now: float, renew: bool = False) -> None:
-    """What `dedup.remember` writes for one stored message sent at `now` on queue 1."""
-    sql = dedup._record_sql(1) if renew else dedup._record_new_sql(1)
+    """Store message `seq` of queue 1, sent at `now`, and record its id as `dedup.remember` does."""
     with store.transaction():
-        assert store.execute(sql, [1, now + dedup.WINDOW, "", dedup_id, f"m-{seq}", seq]) == 1
+        store.execute(
+            "INSERT INTO sqs_messages (seq, queue_id, message_id, body, md5_body, sender_id, sent_at, "
+            "visible_at, group_id, dedup_id) VALUES (?, 1, ?, 'b', 'h', 's', ?, ?, 'g', ?)",
+            (seq, f"m-{seq}", now, now, dedup_id),
+        )
+        sql = dedup._RECORD[False] if renew else dedup._RECORD_NEW[False]
+        assert store.execute(sql, (1, now + dedup.WINDOW, seq, seq)) == 1
 
 
 def kept(store: SqliteStore) -> list[str]:

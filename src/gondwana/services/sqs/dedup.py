@@ -10,7 +10,6 @@ order: the sweep drops the table's expired front, with no expiry index for sends
 from __future__ import annotations
 
 import functools
-import itertools
 from collections.abc import Sequence
 from typing import Any
 
@@ -65,17 +64,15 @@ def copy_results(results: list[dict[str, Any]], copies: list[tuple[int, int]]) -
 def remember(
     store: Store,
     queue: Queue,
-    group_ids: list[str],
-    dedup_ids: list[str],
     fresh: Sequence[int],
     seqs: range,
     results: list[dict[str, Any]],
-    message_ids: list[str],
     now: float,
     hopeful: bool = False,
 ) -> None:
-    """Record the stored messages' deduplication ids for five minutes (one statement). `hopeful`:
-    the ids were not looked up, and none may have a record yet (else `Seen`)."""
+    """Record the deduplication ids of the messages just stored as `seqs` for five minutes, with
+    one statement that copies them from the messages' rows (nothing per message to bind).
+    `hopeful`: the ids were not looked up, and none may have a record yet (else `Seen`)."""
     numbers = engine.sequence_numbers(seqs)
     if len(fresh) == len(results):  # the usual case: every message is new
         for result, number in zip(results, numbers, strict=True):
@@ -83,16 +80,11 @@ def remember(
     else:
         for index, number in zip(fresh, numbers, strict=True):
             results[index]["SequenceNumber"] = number
-    if len(fresh) < len(dedup_ids):
-        group_ids = [group_ids[index] for index in fresh]
-        dedup_ids = [dedup_ids[index] for index in fresh]
-        message_ids = [message_ids[index] for index in fresh]
-    scopes = group_ids if queue.high_throughput_dedup else itertools.repeat("")
-    rows = zip(scopes, dedup_ids, message_ids, seqs, strict=False)  # scopes may be endless
-    params = [queue.id, now + WINDOW, *itertools.chain.from_iterable(rows)]
+    params = (queue.id, now + WINDOW, seqs.start, seqs.stop - 1)
+    by_group = queue.high_throughput_dedup
     if not hopeful:
-        store.execute(_record_sql(len(seqs)), params)
-    elif store.execute(_record_new_sql(len(seqs)), params) < len(seqs):
+        store.execute(_RECORD[by_group], params)
+    elif store.execute(_RECORD_NEW[by_group], params) < len(seqs):
         raise Seen
 
 
@@ -148,22 +140,23 @@ _SWEEP_SQL = (
 )
 
 
-@functools.cache
-def _record_new_sql(count: int) -> str:
-    """Insert of `count` deduplication ids that have no record (those that have one are left out)."""
-    return _insert_sql(count, "INSERT") + " ON CONFLICT DO NOTHING"
-
-
-@functools.cache
-def _record_sql(count: int) -> str:
-    """Insert of `count` deduplication ids; a record past its window is replaced (deleted, and
-    the new one takes the next rowid, keeping rowid order the order of expiry)."""
-    return _insert_sql(count, "INSERT OR REPLACE")
-
-
-def _insert_sql(count: int, verb: str) -> str:
-    """Insert of `count` deduplication ids: ?1 the queue, ?2 the expiry, then scope, id, message, seq."""
-    values = ", ".join(
-        f"(?1, ?{3 + 4 * k}, ?{4 + 4 * k}, ?{5 + 4 * k}, ?{6 + 4 * k}, ?2)" for k in range(count)
+def _record_sql(verb: str, scope: str, tail: str = "") -> str:
+    """Record the ids of the messages ?3..?4 of queue ?1, expiring at ?2, in `scope` (a column of
+    the message or a constant)."""
+    return (
+        f"{verb} INTO sqs_dedup (queue_id, scope, dedup_id, message_id, seq, expires_at) "
+        f"SELECT ?1, {scope}, dedup_id, message_id, seq, ?2 FROM sqs_messages "
+        f"WHERE seq >= ?3 AND seq <= ?4{tail}"
     )
-    return f"{verb} INTO sqs_dedup (queue_id, scope, dedup_id, message_id, seq, expires_at) VALUES {values}"
+
+
+# By DeduplicationScope=messageGroup (True) or queue: ids that have no record (those that have
+# one are left out); or any ids, a record past its window replaced (deleted, and the new one
+# takes the next rowid, keeping rowid order the order of expiry).
+_RECORD_NEW = {
+    by_group: _record_sql("INSERT", "group_id" if by_group else "''", " ON CONFLICT DO NOTHING")
+    for by_group in (False, True)
+}
+_RECORD = {
+    by_group: _record_sql("INSERT OR REPLACE", "group_id" if by_group else "''") for by_group in (False, True)
+}

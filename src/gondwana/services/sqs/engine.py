@@ -159,7 +159,7 @@ def enqueue(
     )
     seq = store.insert(_INSERT, row)
     if queue.fifo:
-        _add_heads(store, queue, [group_id], range(seq, seq + 1))
+        _add_heads(store, queue, range(seq, seq + 1))
     return seq
 
 
@@ -197,7 +197,7 @@ def enqueue_rows(
     )
     seqs = range(last - len(rows) + 1, last + 1)
     if queue.fifo:
-        _add_heads(store, queue, [row[4] for row in rows], seqs)
+        _add_heads(store, queue, seqs)
     return seqs
 
 
@@ -231,19 +231,16 @@ def _insert_sql(count: int, width: int) -> str:
     )
 
 
-def _add_heads(store: Store, queue: Queue, group_ids: list[str | None], seqs: range) -> None:
-    """Make each new message group's first message its head (groups that exist keep theirs)."""
-    heads = dict(zip(reversed(group_ids), reversed(seqs), strict=True))  # the first seq of each group wins
-    store.execute(
-        "INSERT INTO sqs_groups (queue_id, group_id, head) VALUES "
-        f"{_group_values(len(heads))} ON CONFLICT DO NOTHING",
-        [queue.id, *itertools.chain.from_iterable(heads.items())],
-    )
+def _add_heads(store: Store, queue: Queue, seqs: range) -> None:
+    """Make each new message group's first message among the new messages `seqs` its head (groups
+    that exist keep theirs): read in seq order from their rows, the first of each group wins."""
+    store.execute(_ADD_HEADS, (queue.id, seqs.start, seqs.stop - 1))
 
 
-@functools.cache
-def _group_values(count: int) -> str:
-    return ", ".join(f"(?1, ?{2 + 2 * k}, ?{3 + 2 * k})" for k in range(count))
+_ADD_HEADS = (
+    "INSERT INTO sqs_groups (queue_id, group_id, head) SELECT ?1, group_id, seq FROM sqs_messages "
+    "WHERE seq >= ?2 AND seq <= ?3 ORDER BY seq ON CONFLICT DO NOTHING"
+)
 
 
 @functools.cache

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 from gondwana.protocols.errors import ServiceError, Violation
 from gondwana.server.context import RequestContext
 from gondwana.services.base import Service
-from gondwana.services.sqs import errors
+from gondwana.services.sqs import dedup, errors
 from gondwana.services.sqs.query_names import MODEL_PATCHES
 from gondwana.services.sqs.queues import Queue, parse_queue_url, url_for
 from gondwana.services.sqs.registry import DELETE_COOLDOWN, Registry
@@ -67,7 +67,7 @@ class SqsBase(Service):
         store = self.runtime.store
         now = self.now()
         with store.transaction():
-            store.execute("DELETE FROM sqs_dedup WHERE expires_at <= ?", (now,))
+            dedup.sweep(store, now)
             store.execute("DELETE FROM sqs_attempts WHERE expires_at <= ?", (now,))
             store.execute("DELETE FROM sqs_deleted WHERE deleted_at <= ?", (now - DELETE_COOLDOWN,))
         self.runtime.later(SWEEP_INTERVAL, self.sweep)

@@ -2,13 +2,14 @@
 sent again with a live id is accepted but not stored, and its result names the original.
 
 Rows of `sqs_dedup`, keyed by (queue, scope, id): the scope is "" (queue-wide) or the message
-group (DeduplicationScope=messageGroup).
+group (DeduplicationScope=messageGroup). Every record is written for the same window, and a
+new or renewed one takes the next rowid (a renewal replaces the row), so rowid order is expiry
+order: the sweep drops the table's expired front, with no expiry index for sends to update.
 """
 
 from __future__ import annotations
 
 import functools
-import itertools
 from collections.abc import Sequence
 from typing import Any
 
@@ -63,34 +64,27 @@ def copy_results(results: list[dict[str, Any]], copies: list[tuple[int, int]]) -
 def remember(
     store: Store,
     queue: Queue,
-    group_ids: list[str],
-    dedup_ids: list[str],
     fresh: Sequence[int],
     seqs: range,
     results: list[dict[str, Any]],
-    message_ids: list[str],
     now: float,
     hopeful: bool = False,
 ) -> None:
-    """Record the stored messages' deduplication ids for five minutes (one statement). `hopeful`:
-    the ids were not looked up, and none may have a record yet (else `Seen`)."""
-    numbers = list(map(engine.sequence_number, seqs))
+    """Record the deduplication ids of the messages just stored as `seqs` for five minutes, with
+    one statement that copies them from the messages' rows (nothing per message to bind).
+    `hopeful`: the ids were not looked up, and none may have a record yet (else `Seen`)."""
+    numbers = engine.sequence_numbers(seqs)
     if len(fresh) == len(results):  # the usual case: every message is new
         for result, number in zip(results, numbers, strict=True):
             result["SequenceNumber"] = number
     else:
         for index, number in zip(fresh, numbers, strict=True):
             results[index]["SequenceNumber"] = number
-    if len(fresh) < len(dedup_ids):
-        group_ids = [group_ids[index] for index in fresh]
-        dedup_ids = [dedup_ids[index] for index in fresh]
-        message_ids = [message_ids[index] for index in fresh]
-    scopes = group_ids if queue.high_throughput_dedup else itertools.repeat("")
-    rows = zip(scopes, dedup_ids, message_ids, seqs, strict=False)  # scopes may be endless
-    params = [queue.id, now + WINDOW, *itertools.chain.from_iterable(rows)]
+    params = (queue.id, now + WINDOW, seqs.start, seqs.stop - 1)
+    by_group = queue.high_throughput_dedup
     if not hopeful:
-        store.execute(_record_sql(len(seqs)), params)
-    elif store.execute(_record_new_sql(len(seqs)), params) < len(seqs):
+        store.execute(_RECORD[by_group], params)
+    elif store.execute(_RECORD_NEW[by_group], params) < len(seqs):
         raise Seen
 
 
@@ -132,24 +126,37 @@ def _lookup_sql(scopes: int, ids: int) -> str:
     )
 
 
-@functools.cache
-def _record_new_sql(count: int) -> str:
-    """Insert of `count` deduplication ids that have no record (those that have one are left out)."""
-    return _insert_sql(count) + " ON CONFLICT DO NOTHING"
+def sweep(store: Store, now: float) -> None:
+    """Forget the expired deduplication ids: the rows before the first live one (all of them when
+    none is live); the scan stops at that row. A record that outlives a later one (the clock went
+    back) only delays the forgetting of those behind it, never a look-up (which checks expiry)."""
+    store.execute(_SWEEP_SQL, (now,))
 
 
-@functools.cache
-def _record_sql(count: int) -> str:
-    """Upsert of `count` deduplication ids (a record past its window is replaced)."""
+_SWEEP_SQL = (
+    "DELETE FROM sqs_dedup WHERE rowid < COALESCE("
+    "(SELECT rowid FROM sqs_dedup WHERE expires_at > ?1 ORDER BY rowid LIMIT 1), "
+    "(SELECT MAX(rowid) + 1 FROM sqs_dedup))"
+)
+
+
+def _record_sql(verb: str, scope: str, tail: str = "") -> str:
+    """Record the ids of the messages ?3..?4 of queue ?1, expiring at ?2, in `scope` (a column of
+    the message or a constant)."""
     return (
-        _insert_sql(count) + " ON CONFLICT (queue_id, scope, dedup_id) DO UPDATE SET "
-        "message_id = excluded.message_id, seq = excluded.seq, expires_at = excluded.expires_at"
+        f"{verb} INTO sqs_dedup (queue_id, scope, dedup_id, message_id, seq, expires_at) "
+        f"SELECT ?1, {scope}, dedup_id, message_id, seq, ?2 FROM sqs_messages "
+        f"WHERE seq >= ?3 AND seq <= ?4{tail}"
     )
 
 
-def _insert_sql(count: int) -> str:
-    """Insert of `count` deduplication ids: ?1 the queue, ?2 the expiry, then scope, id, message, seq."""
-    values = ", ".join(
-        f"(?1, ?{3 + 4 * k}, ?{4 + 4 * k}, ?{5 + 4 * k}, ?{6 + 4 * k}, ?2)" for k in range(count)
-    )
-    return f"INSERT INTO sqs_dedup (queue_id, scope, dedup_id, message_id, seq, expires_at) VALUES {values}"
+# By DeduplicationScope=messageGroup (True) or queue: ids that have no record (those that have
+# one are left out); or any ids, a record past its window replaced (deleted, and the new one
+# takes the next rowid, keeping rowid order the order of expiry).
+_RECORD_NEW = {
+    by_group: _record_sql("INSERT", "group_id" if by_group else "''", " ON CONFLICT DO NOTHING")
+    for by_group in (False, True)
+}
+_RECORD = {
+    by_group: _record_sql("INSERT OR REPLACE", "group_id" if by_group else "''") for by_group in (False, True)
+}

@@ -51,12 +51,21 @@ def sequence_number(seq: int) -> str:
     return str(SEQUENCE_BASE + seq * 65_536)
 
 
+def sequence_numbers(seqs: range) -> list[str]:
+    """`sequence_number` of consecutive seqs, at C speed."""
+    start, stop = SEQUENCE_BASE + seqs.start * 65_536, SEQUENCE_BASE + seqs.stop * 65_536
+    return list(map(str, range(start, stop, 65_536)))
+
+
 def new_message_ids(count: int) -> list[str]:
     """Unique ids in UUID form: a random version-4 UUID drawn at start-up whose last 48 bits count
-    up from a random point (uniqueness is what matters; one uuid4 per message costs microseconds)."""
+    up from a random point (uniqueness is what matters; one uuid4 per message costs microseconds),
+    starting over from 0 once they would pass 48 bits."""
     start = _ID_NEXT[0]
+    if start + count > 1 << 48:
+        start = 0
     _ID_NEXT[0] = start + count
-    return [_ID_FORMAT % ((start + k) & 0xFFFFFFFFFFFF) for k in range(count)]
+    return list(map(_ID_FORMAT.__mod__, range(start, start + count)))
 
 
 _ID_FORMAT = str(uuid.uuid4())[:-12] + "%012x"
@@ -150,7 +159,7 @@ def enqueue(
     )
     seq = store.insert(_INSERT, row)
     if queue.fifo:
-        _add_heads(store, queue, [group_id], range(seq, seq + 1))
+        _add_heads(store, queue, range(seq, seq + 1))
     return seq
 
 
@@ -188,7 +197,7 @@ def enqueue_rows(
     )
     seqs = range(last - len(rows) + 1, last + 1)
     if queue.fifo:
-        _add_heads(store, queue, [row[4] for row in rows], seqs)
+        _add_heads(store, queue, seqs)
     return seqs
 
 
@@ -222,19 +231,16 @@ def _insert_sql(count: int, width: int) -> str:
     )
 
 
-def _add_heads(store: Store, queue: Queue, group_ids: list[str | None], seqs: range) -> None:
-    """Make each new message group's first message its head (groups that exist keep theirs)."""
-    heads = dict(zip(reversed(group_ids), reversed(seqs), strict=True))  # the first seq of each group wins
-    store.execute(
-        "INSERT INTO sqs_groups (queue_id, group_id, head) VALUES "
-        f"{_group_values(len(heads))} ON CONFLICT DO NOTHING",
-        [queue.id, *itertools.chain.from_iterable(heads.items())],
-    )
+def _add_heads(store: Store, queue: Queue, seqs: range) -> None:
+    """Make each new message group's first message among the new messages `seqs` its head (groups
+    that exist keep theirs): read in seq order from their rows, the first of each group wins."""
+    store.execute(_ADD_HEADS, (queue.id, seqs.start, seqs.stop - 1))
 
 
-@functools.cache
-def _group_values(count: int) -> str:
-    return ", ".join(f"(?1, ?{2 + 2 * k}, ?{3 + 2 * k})" for k in range(count))
+_ADD_HEADS = (
+    "INSERT INTO sqs_groups (queue_id, group_id, head) SELECT ?1, group_id, seq FROM sqs_messages "
+    "WHERE seq >= ?2 AND seq <= ?3 ORDER BY seq ON CONFLICT DO NOTHING"
+)
 
 
 @functools.cache

@@ -267,9 +267,7 @@ class SendOps(SqsBase):
                             for i in fresh
                         ]
                 seqs = engine.enqueue_rows(store, queue, sender, now, rows, width)
-                dedup.remember(
-                    store, queue, group_ids, dedup_ids, fresh, seqs, results, message_ids, now, hopeful
-                )
+                dedup.remember(store, queue, fresh, seqs, results, now, hopeful)
             dedup.copy_results(results, copies)
 
         if not queue.high_throughput_dedup and len(set(dedup_ids)) == len(dedup_ids):

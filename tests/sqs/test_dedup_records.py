@@ -1,0 +1,120 @@
+"""FIFO deduplication records: swept in rowid order (no expiry index), renewed records move to the
+back, and a data directory from before the change is upgraded in place."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from gondwana.services.sqs import dedup
+from gondwana.services.sqs.storage import MIGRATIONS
+from gondwana.storage.sqlite import SqliteStore
+from tests.sqs.test_fifo import bodies, make_fifo
+
+
+def record(store: SqliteStore, dedup_id: str, seq: int, now: float, renew: bool = False) -> None:
+    """Store message `seq` of queue 1, sent at `now`, and record its id as `dedup.remember` does."""
+    with store.transaction():
+        store.execute(
+            "INSERT INTO sqs_messages (seq, queue_id, message_id, body, md5_body, sender_id, sent_at, "
+            "visible_at, group_id, dedup_id) VALUES (?, 1, ?, 'b', 'h', 's', ?, ?, 'g', ?)",
+            (seq, f"m-{seq}", now, now, dedup_id),
+        )
+        sql = dedup._RECORD[False] if renew else dedup._RECORD_NEW[False]
+        assert store.execute(sql, (1, now + dedup.WINDOW, seq, seq)) == 1
+
+
+def kept(store: SqliteStore) -> list[str]:
+    return [row[0] for row in store.query("SELECT dedup_id FROM sqs_dedup ORDER BY rowid")]
+
+
+def sweep(store: SqliteStore, now: float) -> None:
+    with store.transaction():
+        dedup.sweep(store, now)
+
+
+def test_sweep_forgets_the_expired_front_and_a_renewed_id_moves_back(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "dedup.db")
+    try:
+        store.register("sqs", MIGRATIONS)
+        indexes = store.query(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'sqs_dedup'"
+        )
+        assert [name for (name,) in indexes] == ["sqlite_autoindex_sqs_dedup_1"]  # the key only
+        sweep(store, 1000.0)  # an empty table: nothing to do
+        for k, sent in enumerate((0.0, 10.0, 20.0, 30.0)):
+            record(store, f"d{k}", k + 1, sent)
+        sweep(store, 300.0)  # d0 expires at 300: gone; d1 (310) is live
+        assert kept(store) == ["d1", "d2", "d3"]
+        record(store, "d1", 5, 400.0, renew=True)  # past its window: replaced, at the back
+        assert kept(store) == ["d2", "d3", "d1"]
+        assert store.query_one("SELECT seq, message_id FROM sqs_dedup WHERE dedup_id = 'd1'") == (5, "m-5")
+        sweep(store, 330.0)  # d2 (320) and d3 (330) expired; the renewed d1 (700) stays
+        assert kept(store) == ["d1"]
+        sweep(store, 700.0)  # all expired
+        assert kept(store) == []
+    finally:
+        store.close()
+
+
+def test_sweep_stops_at_the_first_live_record(tmp_path: Path) -> None:
+    """A record written while the clock stood later than for the next one (the clock went back)
+    only delays forgetting those behind it."""
+    store = SqliteStore(tmp_path / "dedup.db")
+    try:
+        store.register("sqs", MIGRATIONS)
+        record(store, "early", 1, 0.0)
+        record(store, "late", 2, 100.0)
+        record(store, "back", 3, 50.0)  # expires at 350, before "late" (400)
+        sweep(store, 360.0)
+        assert kept(store) == ["late", "back"]
+        sweep(store, 400.0)
+        assert kept(store) == []
+    finally:
+        store.close()
+
+
+def test_a_data_directory_from_before_loses_the_expiry_index_and_keeps_its_records(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    store = SqliteStore(path)
+    store.register("sqs", MIGRATIONS[:2])  # as the previous release left it
+    record(store, "old", 1, 0.0)
+    record(store, "live", 2, 100.0)
+    assert store.query_one("SELECT 1 FROM sqlite_master WHERE name = 'sqs_dedup_expiry'")
+    store.close()
+
+    store = SqliteStore(path)
+    try:
+        store.register("sqs", MIGRATIONS)
+        assert store.query_one("SELECT version FROM _gondwana_schema WHERE component = 'sqs'") == (
+            len(MIGRATIONS),
+        )
+        assert not store.query_one("SELECT 1 FROM sqlite_master WHERE name = 'sqs_dedup_expiry'")
+        assert kept(store) == ["old", "live"]
+        sweep(store, 350.0)
+        assert kept(store) == ["live"]
+    finally:
+        store.close()
+
+
+def test_an_expired_id_sent_again_is_stored_and_deduplicates_anew(sqs: Any, server: Any, name: Any) -> None:
+    url = make_fifo(sqs, name)
+    first = sqs.send_message(QueueUrl=url, MessageBody="a", MessageGroupId="g", MessageDeduplicationId="d")
+    server.advance_clock(301)
+    # In a batch with a new id: the batch's hopeful insert meets the expired record, and the
+    # careful path replaces it.
+    second = sqs.send_message_batch(
+        QueueUrl=url,
+        Entries=[
+            {"Id": "0", "MessageBody": "b", "MessageGroupId": "g", "MessageDeduplicationId": "d"},
+            {"Id": "1", "MessageBody": "c", "MessageGroupId": "g", "MessageDeduplicationId": "e"},
+        ],
+    )["Successful"]
+    assert second[0]["MessageId"] != first["MessageId"]
+    again = sqs.send_message(QueueUrl=url, MessageBody="z", MessageGroupId="g", MessageDeduplicationId="d")
+    assert (again["MessageId"], again["SequenceNumber"]) == (
+        second[0]["MessageId"],
+        second[0]["SequenceNumber"],
+    )
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)
+    assert bodies(got) == ["a", "b", "c"]

@@ -1,0 +1,106 @@
+"""Kinesis load: PutRecord and PutRecords to a multi-shard stream. Check: every acknowledged record
+reads back from TRIM_HORIZON on its shard with its sequence number and data, no record is read
+twice or was never sent, and sequence numbers strictly increase per shard."""
+
+from __future__ import annotations
+
+import random
+import threading
+from typing import Any
+
+from soak.harness import ACK, UNKNOWN, Stats, call
+
+STREAM = "soak-stream"
+SHARDS = 4
+
+
+class KinesisLoad:
+    def __init__(self, stats: Stats) -> None:
+        self.stats = stats
+        self.lock = threading.Lock()
+        self.acked: dict[bytes, tuple[str, int]] = {}  # data -> (shard, sequence number)
+        self.unknown: set[bytes] = set()
+        self.last: dict[tuple[int, str], int] = {}  # (worker, shard) -> last acknowledged sequence
+
+    def setup(self, client: Any) -> None:
+        client.create_stream(StreamName=STREAM, ShardCount=SHARDS)
+        client.get_waiter("stream_exists").wait(StreamName=STREAM, WaiterConfig={"Delay": 0.2})
+
+    def step(self, worker: int, serial: int, client: Any, rng: random.Random) -> None:
+        count = 1 if rng.random() < 0.5 else rng.randint(2, 50)
+        datas = [
+            f"k{worker}.{serial}.{k}.".encode() + rng.randbytes(rng.randint(0, 300)) for k in range(count)
+        ]
+        keys = [f"pk{rng.randint(0, 999)}" for _ in datas]
+        if count == 1:
+            outcome, out = call(
+                self.stats,
+                "kinesis.PutRecord",
+                client.put_record,
+                StreamName=STREAM,
+                Data=datas[0],
+                PartitionKey=keys[0],
+            )
+            results = [out] if outcome == ACK else []
+        else:
+            records = [{"Data": d, "PartitionKey": k} for d, k in zip(datas, keys, strict=True)]
+            outcome, out = call(
+                self.stats, "kinesis.PutRecords", client.put_records, StreamName=STREAM, Records=records
+            )
+            results = out["Records"] if outcome == ACK else []
+        with self.lock:
+            if outcome == UNKNOWN:
+                self.unknown.update(datas)
+            for data, result in zip(datas, results, strict=bool(results)):
+                if "SequenceNumber" not in result:
+                    continue  # this record failed (ErrorCode): not written
+                shard, seq = result["ShardId"], int(result["SequenceNumber"])
+                self.acked[data] = (shard, seq)
+                previous = self.last.get((worker, shard), -1)
+                if seq <= previous:
+                    self.stats.violation(
+                        f"kinesis: {data[:20]!r} got sequence {seq} <= earlier {previous} on {shard}"
+                    )
+                self.last[worker, shard] = seq
+
+    def read_all(self, client: Any) -> dict[str, list[tuple[int, bytes]]]:
+        shards = client.list_shards(StreamName=STREAM)["Shards"]
+        out: dict[str, list[tuple[int, bytes]]] = {}
+        for shard in shards:
+            shard_id = shard["ShardId"]
+            iterator = client.get_shard_iterator(
+                StreamName=STREAM, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
+            )["ShardIterator"]
+            rows = out.setdefault(shard_id, [])
+            while iterator:
+                page = client.get_records(ShardIterator=iterator, Limit=10000)
+                rows.extend((int(r["SequenceNumber"]), r["Data"]) for r in page["Records"])
+                iterator = page.get("NextShardIterator")
+                if not page["Records"] and page.get("MillisBehindLatest", 0) == 0:
+                    break
+        return out
+
+    def check(self, client: Any) -> list[str]:
+        problems: list[str] = []
+        seen: set[bytes] = set()
+        for shard, rows in self.read_all(client).items():
+            previous = -1
+            for seq, data in rows:
+                if seq <= previous:
+                    problems.append(f"kinesis: {shard} sequence {seq} after {previous}")
+                previous = seq
+                if data in seen:
+                    problems.append(f"kinesis: record {data[:20]!r} read twice")
+                seen.add(data)
+                if data in self.acked:
+                    if self.acked[data] != (shard, seq):
+                        acked = self.acked[data]
+                        problems.append(f"kinesis: {data[:20]!r} read as {shard}/{seq}, acknowledged {acked}")
+                elif data not in self.unknown:
+                    problems.append(f"kinesis: record {data[:20]!r} was never sent")
+        lost = [d for d in self.acked if d not in seen]
+        if lost:
+            problems.append(
+                f"kinesis: {len(lost)} acknowledged records lost, e.g. {lost[0][:20]!r} {self.acked[lost[0]]}"
+            )
+        return problems

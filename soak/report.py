@@ -1,0 +1,47 @@
+"""The soak's summary, and the data directory's bounds (the WAL is checkpointed, files do not pile up)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from soak.harness import ACK, REJECTED, UNKNOWN, Stats
+
+MAX_WAL = 64 * 1024 * 1024  # the store checkpoints past 8 MiB
+MAX_FILES = 8
+
+
+def data_dir_problems(data_dir: Path) -> tuple[int, list[str]]:
+    files = [p for p in data_dir.rglob("*") if p.is_file()]
+    size = sum(p.stat().st_size for p in files)
+    problems = [
+        f"data directory: {p.name} is {p.stat().st_size} bytes"
+        for p in files
+        if p.name.endswith("-wal") and p.stat().st_size > MAX_WAL
+    ]
+    if len(files) > MAX_FILES:
+        problems.append(f"data directory holds {len(files)} files: {sorted(p.name for p in files)}")
+    return size, problems
+
+
+def summary(stats: Stats, kills: int, seconds: float, brief: bool = False, max_bytes: int = 0) -> str:
+    with stats.lock:
+        ops = Counter(stats.ops)
+        violations, checks, errors = list(stats.violations), stats.checks, list(stats.server_errors)
+    totals = Counter()
+    for (_, outcome), n in ops.items():
+        totals[outcome] += n
+    head = (
+        f"[{seconds:6.0f} s] ops {sum(totals.values())} (ack {totals[ACK]}, rejected {totals[REJECTED]}, "
+        f"unknown {totals[UNKNOWN]}), kills {kills}, checks {checks}, violations {len(violations)}"
+    )
+    if brief:
+        return head
+    lines = [head, f"largest data directory after a restart: {max_bytes / 1e6:.1f} MB", "operations:"]
+    for name in sorted({name for name, _ in ops}):
+        lines.append(f"  {name:32} " + "  ".join(f"{o} {ops[name, o]}" for o in (ACK, REJECTED, UNKNOWN)))
+    if errors:
+        lines.append(f"server errors (5xx): {len(errors)}, e.g. {Counter(errors).most_common(5)}")
+    lines += [f"VIOLATION: {v}" for v in violations[:50]]
+    lines.append("PASS" if not violations else f"FAIL: {len(violations)} violations")
+    return "\n".join(lines)

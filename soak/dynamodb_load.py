@@ -56,10 +56,7 @@ class DynamoLoad:
         kind = rng.random()
         value = f"{worker}:{serial}"
         if kind < 0.3:
-            key = f"item-{worker}-{rng.randint(0, 19)}"
-            item = {"pk": s(key), "v": s(value), "pad": {"B": rng.randbytes(rng.randint(0, 2000))}}
-            outcome, _ = call(self.stats, "dynamodb.PutItem", client.put_item, TableName=ITEMS, Item=item)
-            self._record([(ITEMS, key, value)], outcome)
+            self._single(worker, value, client, rng)
         elif kind < 0.5:
             keys = rng.sample(range(20), rng.randint(2, 20))
             writes, requests = [], []
@@ -81,6 +78,26 @@ class DynamoLoad:
             self._counter(worker, client, rng)
         else:
             self._transact(worker, serial, client, rng)
+
+    def _single(self, worker: int, value: str, client: Any, rng: random.Random) -> None:
+        """PutItem, UpdateItem (SET, creating the item if absent) or DeleteItem on an owned key."""
+        key = f"item-{worker}-{rng.randint(0, 19)}"
+        kind = rng.random()
+        if kind < 0.5:
+            item = {"pk": s(key), "v": s(value), "pad": {"B": rng.randbytes(rng.randint(0, 2000))}}
+            outcome, _ = call(self.stats, "dynamodb.PutItem", client.put_item, TableName=ITEMS, Item=item)
+        elif kind < 0.85:
+            outcome, _ = call(
+                self.stats, "dynamodb.UpdateItem.set", client.update_item,
+                TableName=ITEMS, Key={"pk": s(key)}, UpdateExpression="SET v = :v",
+                ExpressionAttributeValues={":v": s(value)},
+            )  # fmt: skip
+        else:
+            value = GONE
+            outcome, _ = call(
+                self.stats, "dynamodb.DeleteItem", client.delete_item, TableName=ITEMS, Key={"pk": s(key)}
+            )
+        self._record([(ITEMS, key, value)], outcome)
 
     def _counter(self, worker: int, client: Any, rng: random.Random) -> None:
         key = f"counter-{rng.randint(0, COUNTERS - 1)}"

@@ -69,7 +69,7 @@ class Soak:
             try:
                 problems += load.check(clients[name])
             except Exception as error:
-                problems.append(f"{when}: {name} check failed: {error!r}")
+                problems.append(f"{name} check failed: {error!r}")
         size, more = data_dir_problems(self.data_dir)
         self.max_bytes = max(self.max_bytes, size)
         self.stats.check([f"{when}: {p}" for p in problems + more])
@@ -122,7 +122,10 @@ class Soak:
             thread.join(30)
         if alive:
             sqs = make_client("sqs", self.server.url)
-            self.stats.check(self.sqs.drain(sqs, time.monotonic() + 3 * VISIBILITY + 30))
+            try:
+                self.stats.check(self.sqs.drain(sqs, time.monotonic() + 3 * VISIBILITY + 30))
+            except Exception as error:
+                self.stats.violation(f"final: sqs drain failed: {error!r}")
             self.check("final")
             self.server.stop()
         print(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections import deque
 from typing import Any
 
 from soak.harness import ACK, UNKNOWN, Stats, call
@@ -15,6 +16,7 @@ from soak.sqs_ledger import Ledger, Msg
 STANDARD, FIFO = "soak-standard", "soak-fifo.fifo"
 VISIBILITY = 8  # seconds: abandoned messages come back within a soak's kill interval
 GROUPS_PER_WORKER = 3
+DEDUP_SAFE = 200  # seconds: late duplicates stay well inside the 5-minute deduplication interval
 
 
 class SqsLoad:
@@ -25,6 +27,7 @@ class SqsLoad:
             FIFO: Ledger(stats, FIFO, True, VISIBILITY),
         }
         self.urls: dict[str, str] = {}
+        self.recent: dict[int, deque[tuple[float, list[Msg]]]] = {}  # per worker: acknowledged FIFO sends
 
     def setup(self, client: Any) -> None:
         attributes = {"VisibilityTimeout": str(VISIBILITY)}
@@ -40,7 +43,8 @@ class SqsLoad:
         elif kind < 0.5:
             self.send_fifo(worker, client, rng)
         else:
-            self.receive(client, STANDARD if kind < 0.75 else FIFO, abandon=rng.random() < 0.1)
+            queue, wait = (STANDARD if kind < 0.75 else FIFO), rng.choice((0, 0, 0, 1))
+            self.receive(client, queue, abandon=rng.random() < 0.1, wait=wait, rng=rng)
 
     def _send(self, client: Any, queue: str, msgs: list[Msg], rng: random.Random) -> str:
         ledger, url = self.ledgers[queue], self.urls[queue]
@@ -85,8 +89,16 @@ class SqsLoad:
                 break
         if rng.random() < 0.05:  # a duplicate on purpose: accepted, never delivered
             self._send(client, FIFO, msgs, rng)
+        recent = self.recent.setdefault(worker, deque(maxlen=200))
+        if all(m.sent == ACK for m in msgs):
+            recent.append((time.monotonic(), msgs))
+        old = [msgs for at, msgs in recent if time.monotonic() - at < DEDUP_SAFE]
+        if old and rng.random() < 0.05:  # a late duplicate, often from before a restart
+            self._send(client, FIFO, rng.choice(old), rng)
 
-    def receive(self, client: Any, queue: str, abandon: bool = False, wait: int = 0) -> int:
+    def receive(
+        self, client: Any, queue: str, abandon: bool = False, wait: int = 0, rng: random.Random | None = None
+    ) -> int:
         ledger, url = self.ledgers[queue], self.urls[queue]
         started = time.monotonic()
         outcome, out = call(
@@ -101,6 +113,15 @@ class SqsLoad:
             return 0
         messages = out.get("Messages", [])
         received = ledger.received(messages, started)
+        if abandon and received and rng and rng.random() < 0.5:  # back at once rather than later
+            entries = [
+                {"Id": str(k), "ReceiptHandle": h, "VisibilityTimeout": 0}
+                for k, (_, h) in enumerate(received)
+            ]
+            call(
+                self.stats, "sqs.ChangeMessageVisibilityBatch", client.change_message_visibility_batch,
+                QueueUrl=url, Entries=entries,
+            )  # fmt: skip
         if abandon or not received:
             return len(messages)
         ledger.deleting(received)

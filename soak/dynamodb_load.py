@@ -13,6 +13,7 @@ from typing import Any
 from soak.harness import ACK, REJECTED, UNKNOWN, Stats, call
 
 ITEMS, TX_A, TX_B = "soak-items", "soak-tx-a", "soak-tx-b"
+INDEX = "by-g"  # a global secondary index on soak-items: it must mirror the items that have g
 COUNTERS = 4
 GONE = "<absent>"
 
@@ -32,10 +33,15 @@ class DynamoLoad:
 
     def setup(self, client: Any) -> None:
         for table in (ITEMS, TX_A, TX_B):
+            index = {"IndexName": INDEX, "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                     "Projection": {"ProjectionType": "ALL"}}  # fmt: skip
             client.create_table(
                 TableName=table,
                 KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-                AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                AttributeDefinitions=[{"AttributeName": name, "AttributeType": "S"} for name in ("pk", "g")]
+                if table == ITEMS
+                else [{"AttributeName": "pk", "AttributeType": "S"}],
+                **({"GlobalSecondaryIndexes": [index]} if table == ITEMS else {}),
                 BillingMode="PAY_PER_REQUEST",
             )
             client.get_waiter("table_exists").wait(TableName=table, WaiterConfig={"Delay": 0.2})
@@ -67,7 +73,12 @@ class DynamoLoad:
                     requests.append({"DeleteRequest": {"Key": {"pk": s(key)}}})
                 else:
                     writes.append((ITEMS, key, value))
-                    requests.append({"PutRequest": {"Item": {"pk": s(key), "v": s(value)}}})
+                    item = {
+                        "pk": s(key),
+                        "v": s(value),
+                        **({"g": s(f"g{slot % 3}")} if rng.random() < 0.7 else {}),
+                    }
+                    requests.append({"PutRequest": {"Item": item}})
             outcome, out = call(
                 self.stats, "dynamodb.BatchWriteItem", client.batch_write_item, RequestItems={ITEMS: requests}
             )
@@ -85,12 +96,16 @@ class DynamoLoad:
         kind = rng.random()
         if kind < 0.5:
             item = {"pk": s(key), "v": s(value), "pad": {"B": rng.randbytes(rng.randint(0, 2000))}}
+            if rng.random() < 0.7:
+                item["g"] = s(f"g{rng.randint(0, 2)}")
             outcome, _ = call(self.stats, "dynamodb.PutItem", client.put_item, TableName=ITEMS, Item=item)
         elif kind < 0.85:
+            index = {":g": s(f"g{rng.randint(0, 2)}")} if kind < 0.7 else {}  # or leave the index
             outcome, _ = call(
                 self.stats, "dynamodb.UpdateItem.set", client.update_item,
-                TableName=ITEMS, Key={"pk": s(key)}, UpdateExpression="SET v = :v",
-                ExpressionAttributeValues={":v": s(value)},
+                TableName=ITEMS, Key={"pk": s(key)},
+                UpdateExpression="SET v = :v, g = :g" if index else "SET v = :v REMOVE g",
+                ExpressionAttributeValues={":v": s(value), **index},
             )  # fmt: skip
         else:
             value = GONE
@@ -164,13 +179,12 @@ class DynamoLoad:
         self._record([(TX_A, key, value), (TX_B, key, value)], outcome)
         self._count(f"txcount-{worker}", 1, outcome)
 
-    def scan(self, client: Any, table: str) -> dict[str, dict[str, Any]]:
+    def scan(self, client: Any, table: str, index: str = "") -> dict[str, dict[str, Any]]:
         items: dict[str, dict[str, Any]] = {}
         start: dict[str, Any] | None = None
+        extra = {"IndexName": index} if index else {"ConsistentRead": True}
         while True:
-            page = client.scan(
-                TableName=table, ConsistentRead=True, **({"ExclusiveStartKey": start} if start else {})
-            )
+            page = client.scan(**extra, TableName=table, **({"ExclusiveStartKey": start} if start else {}))
             items.update((item["pk"]["S"], item) for item in page["Items"])
             start = page.get("LastEvaluatedKey")
             if not start:
@@ -189,6 +203,7 @@ class DynamoLoad:
             a, b = (tables[table].get(key, {}).get("v") for table in (TX_A, TX_B))
             if a != b:
                 problems.append(f"dynamodb: transaction half-applied on {key}: {a} vs {b}")
+        problems += self.check_index(client, tables[ITEMS])
         for table, items in tables.items():  # DescribeTable's ItemCount is kept exact
             count = client.describe_table(TableName=table)["Table"]["ItemCount"]
             if count != len(items):
@@ -200,6 +215,22 @@ class DynamoLoad:
             if have - self.counted[key] not in subset_sums(self.maybe[key]):
                 acked, unknown = self.counted[key], self.maybe[key]
                 problems.append(f"dynamodb: counter {key} = {have}, acknowledged {acked}, unknown {unknown}")
+        return problems
+
+    def check_index(self, client: Any, items: dict[str, dict[str, Any]]) -> list[str]:
+        """The index holds exactly the items that have g, as they are, and counts them."""
+        entries = self.scan(client, ITEMS, INDEX)
+        want = {k: item for k, item in items.items() if "g" in item}
+        problems = [
+            f"dynamodb: index {INDEX} entry {k} is {entries.get(k)}, its item {want.get(k)}"
+            for k in set(entries) | set(want)
+            if entries.get(k) != want.get(k)
+        ][:10]
+        described = client.describe_table(TableName=ITEMS)["Table"]["GlobalSecondaryIndexes"][0]
+        if described["ItemCount"] != len(entries):
+            problems.append(
+                f"dynamodb: index {INDEX} ItemCount {described['ItemCount']}, a scan finds {len(entries)}"
+            )
         return problems
 
 

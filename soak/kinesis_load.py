@@ -27,6 +27,8 @@ class KinesisLoad:
         client.get_waiter("stream_exists").wait(StreamName=STREAM, WaiterConfig={"Delay": 0.2})
 
     def step(self, worker: int, serial: int, client: Any, rng: random.Random) -> None:
+        if rng.random() < 0.005:
+            self.reshard(client, rng)
         count = 1 if rng.random() < 0.5 else rng.randint(2, 50)
         datas = [
             f"k{worker}.{serial}.{k}.".encode() + rng.randbytes(rng.randint(0, 300)) for k in range(count)
@@ -62,6 +64,30 @@ class KinesisLoad:
                         f"kinesis: {data[:20]!r} got sequence {seq} <= earlier {previous} on {shard}"
                     )
                 self.last[worker, shard] = seq
+
+    def reshard(self, client: Any, rng: random.Random) -> None:
+        """Split an open shard at its middle, or merge two adjacent open ones (records stay where
+        they were written; a refusal while the stream is busy or at its limits is fine)."""
+        outcome, out = call(self.stats, "kinesis.ListShards", client.list_shards, StreamName=STREAM)
+        if outcome != ACK:
+            return
+        shards = [s for s in out["Shards"] if "EndingSequenceNumber" not in s["SequenceNumberRange"]]
+        ranges = sorted(
+            (int(s["HashKeyRange"]["StartingHashKey"]), int(s["HashKeyRange"]["EndingHashKey"]), s["ShardId"])
+            for s in shards
+        )
+        if len(ranges) < 8 and (len(ranges) < 3 or rng.random() < 0.5):
+            low, high, shard = rng.choice(ranges)
+            call(
+                self.stats, "kinesis.SplitShard", client.split_shard,
+                StreamName=STREAM, ShardToSplit=shard, NewStartingHashKey=str((low + high + 1) // 2),
+            )  # fmt: skip
+        else:
+            k = rng.randrange(len(ranges) - 1)
+            call(
+                self.stats, "kinesis.MergeShards", client.merge_shards,
+                StreamName=STREAM, ShardToMerge=ranges[k][2], AdjacentShardToMerge=ranges[k + 1][2],
+            )  # fmt: skip
 
     def read_all(self, client: Any) -> dict[str, list[tuple[int, bytes]]]:
         shards = client.list_shards(StreamName=STREAM)["Shards"]

@@ -26,7 +26,7 @@ from soak.dynamodb_load import DynamoLoad  # noqa: E402
 from soak.harness import Gate, Stats, make_client  # noqa: E402
 from soak.kinesis_load import KinesisLoad  # noqa: E402
 from soak.report import data_dir_problems, summary  # noqa: E402
-from soak.sqs_load import VISIBILITY, SqsLoad  # noqa: E402
+from soak.sqs_load import SqsLoad  # noqa: E402
 
 
 class Soak:
@@ -35,9 +35,9 @@ class Soak:
         self.rng = random.Random(args.seed)
         self.stats = Stats()
         self.gate = Gate(args.workers)
-        self.server = ServerProcess(data_dir, "--log-level", "warning")
+        self.server = ServerProcess(data_dir, "--log-level", "warning", *args.server_args.split())
         self.sqs, self.kinesis, self.dynamodb = (
-            SqsLoad(self.stats),
+            SqsLoad(self.stats, args.visibility),
             KinesisLoad(self.stats),
             DynamoLoad(self.stats),
         )
@@ -82,6 +82,11 @@ class Soak:
             self.stats.violation(f"kill {self.kills}: workers did not park within 60 s")
         try:
             self.server.restart()
+            if self.rng.random() < 0.15:  # again while it is still warming up, before any check
+                time.sleep(self.rng.uniform(0, 0.3))
+                self.server.kill()
+                self.kills += 1
+                self.server.restart()
         except RuntimeError as error:
             self.stats.violation(f"kill {self.kills}: the server did not start again: {error}")
             return False
@@ -99,6 +104,7 @@ class Soak:
         ]
         for thread in threads:
             thread.start()
+        self.gate.wait_parked()  # every worker has its clients: the clock starts now
         self.gate.set_open(True)
         started = time.monotonic()
         end = started + self.args.minutes * 60
@@ -123,7 +129,7 @@ class Soak:
         if alive:
             sqs = make_client("sqs", self.server.url)
             try:
-                self.stats.check(self.sqs.drain(sqs, time.monotonic() + 3 * VISIBILITY + 30))
+                self.stats.check(self.sqs.drain(sqs, time.monotonic() + 3 * self.args.visibility + 30))
             except Exception as error:
                 self.stats.violation(f"final: sqs drain failed: {error!r}")
             self.check("final")
@@ -143,6 +149,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--data-dir", type=Path, help="default: a fresh temporary directory, removed at the end"
     )
+    parser.add_argument(
+        "--visibility",
+        type=int,
+        default=8,
+        help="the queues' VisibilityTimeout: abandoned messages come back then",
+    )
+    parser.add_argument("--server-args", default="", help='more server flags, e.g. "--durability strict"')
     parser.add_argument("--keep", action="store_true", help="keep the data directory")
     args = parser.parse_args(argv)
     rate = f"{args.minutes} min, {args.kills_per_minute} kills/min"

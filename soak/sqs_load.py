@@ -14,23 +14,22 @@ from soak.harness import ACK, UNKNOWN, Stats, call
 from soak.sqs_ledger import Ledger, Msg
 
 STANDARD, FIFO = "soak-standard", "soak-fifo.fifo"
-VISIBILITY = 8  # seconds: abandoned messages come back within a soak's kill interval
 GROUPS_PER_WORKER = 3
 DEDUP_SAFE = 200  # seconds: late duplicates stay well inside the 5-minute deduplication interval
 
 
 class SqsLoad:
-    def __init__(self, stats: Stats) -> None:
-        self.stats = stats
+    def __init__(self, stats: Stats, visibility: int) -> None:
+        self.stats, self.visibility = stats, visibility
         self.ledgers = {
-            STANDARD: Ledger(stats, STANDARD, False, VISIBILITY),
-            FIFO: Ledger(stats, FIFO, True, VISIBILITY),
+            STANDARD: Ledger(stats, STANDARD, False, visibility),
+            FIFO: Ledger(stats, FIFO, True, visibility),
         }
         self.urls: dict[str, str] = {}
         self.recent: dict[int, deque[tuple[float, list[Msg]]]] = {}  # per worker: acknowledged FIFO sends
 
     def setup(self, client: Any) -> None:
-        attributes = {"VisibilityTimeout": str(VISIBILITY)}
+        attributes = {"VisibilityTimeout": str(self.visibility)}
         self.urls[STANDARD] = client.create_queue(QueueName=STANDARD, Attributes=attributes)["QueueUrl"]
         self.urls[FIFO] = client.create_queue(QueueName=FIFO, Attributes={**attributes, "FifoQueue": "true"})[
             "QueueUrl"
@@ -51,7 +50,7 @@ class SqsLoad:
         extra = (
             (lambda m: {"MessageGroupId": m.group, "MessageDeduplicationId": m.mid})
             if m_fifo(queue)
-            else (lambda m: {})
+            else (lambda m: {"DelaySeconds": rng.choice((0, 0, 0, 1, 2))})  # delayed ones count too
         )
         if len(msgs) == 1:
             outcome, out = call(

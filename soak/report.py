@@ -24,6 +24,15 @@ def data_dir_problems(data_dir: Path) -> tuple[int, list[str]]:
     return size, problems
 
 
+def log_problems(lines: list[str]) -> list[str]:
+    """Errors the server logged (a failed commit, an exception answered InternalFailure...)."""
+    return [
+        f"server log: {line.strip()[:300]}"
+        for line in lines
+        if " ERROR " in line or " CRITICAL " in line or line.startswith("Traceback")
+    ]
+
+
 def summary(stats: Stats, kills: int, seconds: float, brief: bool = False, max_bytes: int = 0) -> str:
     with stats.lock:
         ops = Counter(stats.ops)

@@ -25,7 +25,7 @@ from tests.support.server import ServerProcess  # noqa: E402
 from soak.dynamodb_load import DynamoLoad  # noqa: E402
 from soak.harness import Gate, Stats, make_client  # noqa: E402
 from soak.kinesis_load import KinesisLoad  # noqa: E402
-from soak.report import data_dir_problems, summary  # noqa: E402
+from soak.report import data_dir_problems, log_problems, summary  # noqa: E402
 from soak.sqs_load import SqsLoad  # noqa: E402
 
 
@@ -43,6 +43,7 @@ class Soak:
         )
         self.kills = 0
         self.max_bytes = 0
+        self.log_seen = 0  # server output lines already looked at
 
     def clients(self) -> dict[str, object]:
         return {name: make_client(name, self.server.url) for name in ("sqs", "kinesis", "dynamodb")}
@@ -71,6 +72,8 @@ class Soak:
             except Exception as error:
                 problems.append(f"{name} check failed: {error!r}")
         size, more = data_dir_problems(self.data_dir)
+        more += log_problems(self.server.output[self.log_seen :])
+        self.log_seen = len(self.server.output)
         self.max_bytes = max(self.max_bytes, size)
         self.stats.check([f"{when}: {p}" for p in problems + more])
 

@@ -138,7 +138,12 @@ class Ledger:
 
     def check_count(self, count: int) -> list[str]:
         with self.lock:
-            low = sum(1 for m in self.msgs.values() if m.sent == ACK and m.deleted is None)
+            # acknowledged, or seen by an acknowledged receive (an unknown send that did happen)
+            low = sum(
+                1
+                for m in self.msgs.values()
+                if (m.sent == ACK or m.first_received is not None) and m.deleted is None
+            )
             high = sum(
                 1
                 for m in self.msgs.values()

@@ -21,6 +21,9 @@ class KinesisLoad:
         self.acked: dict[bytes, tuple[str, int]] = {}  # data -> (shard, sequence number)
         self.unknown: set[bytes] = set()
         self.last: dict[tuple[int, str], int] = {}  # (worker, shard) -> last acknowledged sequence
+        self.tails: dict[
+            str, tuple[str, int]
+        ] = {}  # shard -> (iterator, last sequence read) at the last check
 
     def setup(self, client: Any) -> None:
         client.create_stream(StreamName=STREAM, ShardCount=SHARDS)
@@ -89,27 +92,42 @@ class KinesisLoad:
                 StreamName=STREAM, ShardToMerge=ranges[k][2], AdjacentShardToMerge=ranges[k + 1][2],
             )  # fmt: skip
 
-    def read_all(self, client: Any) -> dict[str, list[tuple[int, bytes]]]:
-        shards = client.list_shards(StreamName=STREAM)["Shards"]
-        out: dict[str, list[tuple[int, bytes]]] = {}
-        for shard in shards:
-            shard_id = shard["ShardId"]
+    def read_all(self, client: Any) -> dict[str, tuple[list[tuple[int, bytes]], str | None]]:
+        """Every shard's records from TRIM_HORIZON, and the iterator to go on from."""
+        out = {}
+        for shard in client.list_shards(StreamName=STREAM)["Shards"]:
             iterator = client.get_shard_iterator(
-                StreamName=STREAM, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
+                StreamName=STREAM, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
             )["ShardIterator"]
-            rows = out.setdefault(shard_id, [])
-            while iterator:
-                page = client.get_records(ShardIterator=iterator, Limit=10000)
-                rows.extend((int(r["SequenceNumber"]), r["Data"]) for r in page["Records"])
-                iterator = page.get("NextShardIterator")
-                if not page["Records"] and page.get("MillisBehindLatest", 0) == 0:
-                    break
+            out[shard["ShardId"]] = read_from(client, iterator)
         return out
+
+    def check_tails(
+        self, client: Any, shards: dict[str, tuple[list[tuple[int, bytes]], str | None]]
+    ) -> list[str]:
+        """The iterators kept from the previous check (before a kill) still work after the restart
+        and go on exactly after the last record they had read."""
+        problems = []
+        for shard, (iterator, last) in self.tails.items():
+            rows, _ = read_from(client, iterator)
+            want = [row for row in shards[shard][0] if row[0] > last]
+            if rows != want:
+                problems.append(
+                    f"kinesis: a kept iterator read {len(rows)} records of {shard}, not {len(want)}"
+                )
+        self.tails = {
+            shard: (iterator, rows[-1][0] if rows else -1)
+            for shard, (rows, iterator) in shards.items()
+            if iterator
+        }
+        return problems
 
     def check(self, client: Any) -> list[str]:
         problems: list[str] = []
         seen: set[bytes] = set()
-        for shard, rows in self.read_all(client).items():
+        shards = self.read_all(client)
+        problems += self.check_tails(client, shards)
+        for shard, (rows, _) in shards.items():
             previous = -1
             for seq, data in rows:
                 if seq <= previous:
@@ -130,3 +148,14 @@ class KinesisLoad:
                 f"kinesis: {len(lost)} acknowledged records lost, e.g. {lost[0][:20]!r} {self.acked[lost[0]]}"
             )
         return problems
+
+
+def read_from(client: Any, iterator: str | None) -> tuple[list[tuple[int, bytes]], str | None]:
+    rows: list[tuple[int, bytes]] = []
+    while iterator:
+        page = client.get_records(ShardIterator=iterator, Limit=10000)
+        rows.extend((int(r["SequenceNumber"]), r["Data"]) for r in page["Records"])
+        iterator = page.get("NextShardIterator")
+        if not page["Records"] and page.get("MillisBehindLatest", 0) == 0:
+            break
+    return rows, iterator

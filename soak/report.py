@@ -33,7 +33,9 @@ def log_problems(lines: list[str]) -> list[str]:
     ]
 
 
-def summary(stats: Stats, kills: int, seconds: float, brief: bool = False, max_bytes: int = 0) -> str:
+def summary(
+    stats: Stats, kills: int, seconds: float, brief: bool = False, max_bytes: int = 0, slowest: float = 0
+) -> str:
     with stats.lock:
         ops = Counter(stats.ops)
         violations, checks, errors = list(stats.violations), stats.checks, list(stats.server_errors)
@@ -46,7 +48,11 @@ def summary(stats: Stats, kills: int, seconds: float, brief: bool = False, max_b
     )
     if brief:
         return head
-    lines = [head, f"largest data directory after a restart: {max_bytes / 1e6:.1f} MB", "operations:"]
+    lines = [
+        head,
+        f"largest data directory after a restart: {max_bytes / 1e6:.1f} MB; slowest restart {slowest:.1f} s",
+        "operations:",
+    ]
     for name in sorted({name for name, _ in ops}):
         lines.append(f"  {name:32} " + "  ".join(f"{o} {ops[name, o]}" for o in (ACK, REJECTED, UNKNOWN)))
     if errors:

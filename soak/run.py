@@ -44,6 +44,7 @@ class Soak:
         self.kills = 0
         self.max_bytes = 0
         self.log_seen = 0  # server output lines already looked at
+        self.slowest_start = 0.0
 
     def clients(self) -> dict[str, object]:
         return {name: make_client(name, self.server.url) for name in ("sqs", "kinesis", "dynamodb")}
@@ -84,7 +85,9 @@ class Soak:
         if not self.gate.wait_parked():
             self.stats.violation(f"kill {self.kills}: workers did not park within 60 s")
         try:
+            began = time.monotonic()
             self.server.restart()
+            self.slowest_start = max(self.slowest_start, time.monotonic() - began)
             if self.rng.random() < 0.15:  # again while it is still warming up, before any check
                 time.sleep(self.rng.uniform(0, 0.3))
                 self.server.kill()
@@ -137,8 +140,10 @@ class Soak:
                 self.stats.violation(f"final: sqs drain failed: {error!r}")
             self.check("final")
             self.server.stop()
+        took = time.monotonic() - started
         print(
-            summary(self.stats, self.kills, time.monotonic() - started, max_bytes=self.max_bytes), flush=True
+            summary(self.stats, self.kills, took, max_bytes=self.max_bytes, slowest=self.slowest_start),
+            flush=True,
         )
         return 1 if self.stats.violations else 0
 

@@ -31,6 +31,8 @@ class Msg:
     delete_issued: bool = False
     deleted: str | None = None  # "definite" (acknowledged with the latest handle in time) or "maybe"
     deleted_at: float = 0.0
+    seqno: int | None = None  # FIFO: the SequenceNumber its first send was acknowledged with
+    receives: int = 0  # acknowledged receives
 
     def body(self, rng: random.Random) -> str:
         return f"{self.mid}|{'x' * rng.randint(0, 500)}"
@@ -43,6 +45,7 @@ class Ledger:
         self.msgs: dict[str, Msg] = {}
         self.groups: dict[str, list[Msg]] = {}
         self.cursor: dict[str, int] = {}  # per group: messages before it are delivered and deleted
+        self.group_seq: dict[str, int] = {}  # per group: the last SequenceNumber a first send got
 
     def new(self, prefix: str, group: str | None, count: int) -> list[Msg]:
         with self.lock:
@@ -57,12 +60,24 @@ class Ledger:
                 out.append(msg)
             return out
 
-    def sent(self, msgs: list[Msg], outcome: str, ok_ids: set[str]) -> None:
+    def sent(self, msgs: list[Msg], outcome: str, results: dict[str, dict[str, Any]]) -> None:
+        """`results`: the acknowledged entries by their batch id ("0" for SendMessage)."""
         with self.lock:
+            first = all(msg.sent is None for msg in msgs)  # not a retry nor a duplicate
             for k, msg in enumerate(msgs):
-                result = outcome if outcome != ACK else (ACK if str(k) in ok_ids else REJECTED)
+                entry = results.get(str(k))
+                result = outcome if outcome != ACK else (ACK if entry else REJECTED)
                 if _RANK[result] > _RANK[msg.sent]:
                     msg.sent = result
+                if entry and first and msg.group is not None:
+                    self._sequence(msg, int(entry["SequenceNumber"]))
+
+    def _sequence(self, msg: Msg, number: int) -> None:
+        """A FIFO group's sequence numbers grow, across restarts too."""
+        assert msg.group is not None
+        if number <= self.group_seq.get(msg.group, -1):
+            self._violation(f"{msg.mid} got SequenceNumber {number}, not above {self.group_seq[msg.group]}")
+        self.group_seq[msg.group] = msg.seqno = number
 
     def received(self, messages: list[dict[str, Any]], started: float) -> list[tuple[Msg, str]]:
         out: list[tuple[Msg, str]] = []
@@ -84,6 +99,16 @@ class Ledger:
                     msg.first_received = started
                     if msg.group is not None:
                         self._in_order(msg, batch)
+                attributes = message.get("Attributes", {})
+                count = int(attributes.get("ApproximateReceiveCount", 0))
+                if count <= msg.receives:
+                    self._violation(
+                        f"{mid} has ApproximateReceiveCount {count} at its receive {msg.receives + 1}"
+                    )
+                msg.receives += 1
+                number = attributes.get("SequenceNumber")
+                if msg.seqno is not None and number != str(msg.seqno):
+                    self._violation(f"{mid} received with SequenceNumber {number}, sent with {msg.seqno}")
                 msg.message_ids.add(message["MessageId"])
                 msg.handle, msg.handle_at = message["ReceiptHandle"], started
                 batch.add(mid)

@@ -61,7 +61,7 @@ class SqsLoad:
                 MessageBody=msgs[0].body(rng),
                 **extra(msgs[0]),
             )
-            ledger.sent(msgs, outcome, {"0"} if outcome == ACK else set())
+            ledger.sent(msgs, outcome, {"0": out} if outcome == ACK else {})
             return outcome
         entries = [{"Id": str(k), "MessageBody": m.body(rng), **extra(m)} for k, m in enumerate(msgs)]
         outcome, out = call(
@@ -71,7 +71,7 @@ class SqsLoad:
             QueueUrl=url,
             Entries=entries,
         )
-        ledger.sent(msgs, outcome, {e["Id"] for e in out.get("Successful", [])} if outcome == ACK else set())
+        ledger.sent(msgs, outcome, {e["Id"]: e for e in out.get("Successful", [])} if outcome == ACK else {})
         return outcome
 
     def send_standard(self, worker: int, serial: int, client: Any, rng: random.Random) -> None:
@@ -107,6 +107,7 @@ class SqsLoad:
             QueueUrl=url,
             MaxNumberOfMessages=10,
             WaitTimeSeconds=wait,
+            AttributeNames=["All"],
         )
         if outcome != ACK:
             return 0

@@ -41,9 +41,9 @@ class Stats:
         self.violations: list[str] = []
         self.checks = 0
 
-    def count(self, name: str, outcome: str) -> None:
+    def count(self, name: str, outcome: str, n: int = 1) -> None:
         with self.lock:
-            self.ops[name, outcome] += 1
+            self.ops[name, outcome] += n
 
     def violation(self, text: str) -> None:
         with self.lock:

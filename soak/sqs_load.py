@@ -1,10 +1,12 @@
-"""SQS load on a standard and a FIFO queue: sends (single and batched), receives, deletes (some
-messages are abandoned to come back after the visibility timeout); FIFO sends use explicit
+"""SQS load on a standard queue (with a dead-letter queue) and a FIFO queue: sends (single and
+batched), receives, deletes (some messages are abandoned to come back after the visibility timeout,
+and after two receives move to the dead-letter queue); FIFO sends use explicit
 deduplication ids, retry unknown outcomes with the same ids and sometimes send a duplicate on
 purpose. Checks are in sqs_ledger."""
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from collections import deque
@@ -13,7 +15,8 @@ from typing import Any
 from soak.harness import ACK, UNKNOWN, Stats, call
 from soak.sqs_ledger import Ledger, Msg
 
-STANDARD, FIFO = "soak-standard", "soak-fifo.fifo"
+STANDARD, FIFO, DLQ = "soak-standard", "soak-fifo.fifo", "soak-standard-dlq"
+MAX_RECEIVES = 2  # then a standard message moves to the dead-letter queue
 GROUPS_PER_WORKER = 3
 DEDUP_SAFE = 200  # seconds: late duplicates stay well inside the 5-minute deduplication interval
 
@@ -25,12 +28,18 @@ class SqsLoad:
             STANDARD: Ledger(stats, STANDARD, False, visibility),
             FIFO: Ledger(stats, FIFO, True, visibility),
         }
+        self.ledgers[DLQ] = self.ledgers[STANDARD]  # messages move there: one ledger for both
         self.urls: dict[str, str] = {}
         self.recent: dict[int, deque[tuple[float, list[Msg]]]] = {}  # per worker: acknowledged FIFO sends
 
     def setup(self, client: Any) -> None:
         attributes = {"VisibilityTimeout": str(self.visibility)}
-        self.urls[STANDARD] = client.create_queue(QueueName=STANDARD, Attributes=attributes)["QueueUrl"]
+        self.urls[DLQ] = client.create_queue(QueueName=DLQ, Attributes=attributes)["QueueUrl"]
+        arn = client.get_queue_attributes(QueueUrl=self.urls[DLQ], AttributeNames=["QueueArn"])["Attributes"]
+        redrive = json.dumps({"deadLetterTargetArn": arn["QueueArn"], "maxReceiveCount": str(MAX_RECEIVES)})
+        self.urls[STANDARD] = client.create_queue(
+            QueueName=STANDARD, Attributes={**attributes, "RedrivePolicy": redrive}
+        )["QueueUrl"]
         self.urls[FIFO] = client.create_queue(QueueName=FIFO, Attributes={**attributes, "FifoQueue": "true"})[
             "QueueUrl"
         ]
@@ -42,8 +51,9 @@ class SqsLoad:
         elif kind < 0.5:
             self.send_fifo(worker, client, rng)
         else:
-            queue, wait = (STANDARD if kind < 0.75 else FIFO), rng.choice((0, 0, 0, 1))
-            self.receive(client, queue, abandon=rng.random() < 0.1, wait=wait, rng=rng)
+            queue = STANDARD if kind < 0.7 else DLQ if kind < 0.75 else FIFO
+            wait = rng.choice((0, 0, 0, 1))
+            self.receive(client, queue, abandon=rng.random() < 0.15, wait=wait, rng=rng)
 
     def _send(self, client: Any, queue: str, msgs: list[Msg], rng: random.Random) -> str:
         ledger, url = self.ledgers[queue], self.urls[queue]
@@ -102,7 +112,7 @@ class SqsLoad:
         started = time.monotonic()
         outcome, out = call(
             self.stats,
-            f"sqs.ReceiveMessage{'.fifo' * m_fifo(queue)}",
+            f"sqs.ReceiveMessage{'.fifo' * m_fifo(queue)}{'.dlq' * (queue == DLQ)}",
             client.receive_message,
             QueueUrl=url,
             MaxNumberOfMessages=10,
@@ -112,6 +122,8 @@ class SqsLoad:
         if outcome != ACK:
             return 0
         messages = out.get("Messages", [])
+        if queue == DLQ and messages:
+            self.stats.count("sqs.(messages dead-lettered)", ACK, len(messages))
         received = ledger.received(messages, started)
         if abandon and received and rng and rng.random() < 0.5:  # back at once rather than later
             entries = [
@@ -162,20 +174,18 @@ class SqsLoad:
         )
 
     def check(self, client: Any) -> list[str]:
-        return [
-            p
-            for queue, ledger in self.ledgers.items()
-            for p in ledger.check_count(self.counts(client, queue))
-        ]
+        standard = self.counts(client, STANDARD) + self.counts(client, DLQ)
+        fifo = self.counts(client, FIFO)
+        return self.ledgers[STANDARD].check_count(standard) + self.ledgers[FIFO].check_count(fifo)
 
     def drain(self, client: Any, deadline: float) -> list[str]:
         """Receive and delete until both queues are empty (abandoned and in-flight messages come back
         after the visibility timeout), then check that every acknowledged message was delivered."""
-        for queue in self.ledgers:
+        for queue in (STANDARD, DLQ, FIFO):
             while time.monotonic() < deadline and self.counts(client, queue) > 0:
                 if not self.receive(client, queue, wait=1):
                     time.sleep(0.5)
-        return [p for ledger in self.ledgers.values() for p in ledger.check_delivered()]
+        return [p for queue in (STANDARD, FIFO) for p in self.ledgers[queue].check_delivered()]
 
 
 def m_fifo(queue: str) -> bool:

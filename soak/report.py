@@ -40,8 +40,9 @@ def summary(
         ops = Counter(stats.ops)
         violations, checks, errors = list(stats.violations), stats.checks, list(stats.server_errors)
     totals = Counter()
-    for (_, outcome), n in ops.items():
-        totals[outcome] += n
+    for (name, outcome), n in ops.items():
+        if "(" not in name:  # "(messages dead-lettered)" counts messages, not calls
+            totals[outcome] += n
     head = (
         f"[{seconds:6.0f} s] ops {sum(totals.values())} (ack {totals[ACK]}, rejected {totals[REJECTED]}, "
         f"unknown {totals[UNKNOWN]}), kills {kills}, checks {checks}, violations {len(violations)}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from collections import Counter
 from pathlib import Path
 
@@ -22,6 +24,13 @@ def data_dir_problems(data_dir: Path) -> tuple[int, list[str]]:
     if len(files) > MAX_FILES:
         problems.append(f"data directory holds {len(files)} files: {sorted(p.name for p in files)}")
     return size, problems
+
+
+def integrity_problems(data_dir: Path) -> list[str]:
+    """SQLite's own check of the database file, once the server has stopped."""
+    with contextlib.closing(sqlite3.connect(data_dir / "gondwana.db")) as conn:
+        rows = [row[0] for row in conn.execute("PRAGMA integrity_check")]
+    return [] if rows == ["ok"] else [f"database integrity: {rows[:5]}"]
 
 
 def log_problems(lines: list[str]) -> list[str]:

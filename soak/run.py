@@ -25,7 +25,7 @@ from tests.support.server import ServerProcess  # noqa: E402
 from soak.dynamodb_load import DynamoLoad  # noqa: E402
 from soak.harness import Gate, Stats, make_client  # noqa: E402
 from soak.kinesis_load import KinesisLoad  # noqa: E402
-from soak.report import data_dir_problems, log_problems, summary  # noqa: E402
+from soak.report import data_dir_problems, integrity_problems, log_problems, summary  # noqa: E402
 from soak.sqs_load import SqsLoad  # noqa: E402
 
 
@@ -140,6 +140,7 @@ class Soak:
                 self.stats.violation(f"final: sqs drain failed: {error!r}")
             self.check("final")
             self.server.stop()
+            self.stats.check(integrity_problems(self.data_dir))
         took = time.monotonic() - started
         print(
             summary(self.stats, self.kills, took, max_bytes=self.max_bytes, slowest=self.slowest_start),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from typing import Any
 
 from soak.harness import ACK, UNKNOWN, Stats, call
@@ -21,9 +22,9 @@ class KinesisLoad:
         self.acked: dict[bytes, tuple[str, int]] = {}  # data -> (shard, sequence number)
         self.unknown: set[bytes] = set()
         self.last: dict[tuple[int, str], int] = {}  # (worker, shard) -> last acknowledged sequence
-        self.tails: dict[
-            str, tuple[str, int]
-        ] = {}  # shard -> (iterator, last sequence read) at the last check
+        # shard -> (iterator, last sequence read) at the last check, and when (iterators expire in 5 min)
+        self.tails: dict[str, tuple[str, int]] = {}
+        self.tails_at = 0.0
 
     def setup(self, client: Any) -> None:
         client.create_stream(StreamName=STREAM, ShardCount=SHARDS)
@@ -108,7 +109,8 @@ class KinesisLoad:
         """The iterators kept from the previous check (before a kill) still work after the restart
         and go on exactly after the last record they had read."""
         problems = []
-        for shard, (iterator, last) in self.tails.items():
+        fresh = time.monotonic() - self.tails_at < 240
+        for shard, (iterator, last) in self.tails.items() if fresh else ():
             rows, _ = read_from(client, iterator)
             want = [row for row in shards[shard][0] if row[0] > last]
             if rows != want:
@@ -120,6 +122,7 @@ class KinesisLoad:
             for shard, (rows, iterator) in shards.items()
             if iterator
         }
+        self.tails_at = time.monotonic()
         return problems
 
     def check(self, client: Any) -> list[str]:

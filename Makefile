@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: serve test lint bench drill clean
+.PHONY: serve test lint bench soak drill clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,15 +23,21 @@ tests/js/node_modules/.installed: tests/js/package-lock.json
 	if command -v npm >/dev/null; then npm ci --prefix tests/js --no-audit --no-fund --loglevel=error && touch $@; fi
 
 test: $(VENV)/.installed tests/js/node_modules/.installed
-	$(PY) -m ruff check $(wildcard src tests benchmarks)
+	$(PY) -m ruff check $(wildcard src tests benchmarks soak)
 	$(PY) -m pytest
 
 lint: $(VENV)/.installed
-	$(PY) -m ruff check $(wildcard src tests benchmarks)
-	$(PY) -m ruff format --check $(wildcard src tests benchmarks)
+	$(PY) -m ruff check $(wildcard src tests benchmarks soak)
+	$(PY) -m ruff format --check $(wildcard src tests benchmarks soak)
 
 bench: $(VENV)/.installed
 	$(PY) benchmarks/run.py
+
+# The durability soak (README): kill -9 under load, again and again, and check every acknowledged
+# operation. Options: make soak SOAK_ARGS="--minutes 30 --kills-per-minute 6 --seed 7".
+SOAK_ARGS ?= --minutes 5
+soak: $(VENV)/.installed
+	$(PY) soak/run.py $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) .gondwana .pytest_cache .ruff_cache

@@ -154,9 +154,12 @@ def short(code: str) -> str:
 
 class SqsModel(RuleBasedStateMachine):
     proc: Any = None
+    durable = False  # with a data directory: the machine may kill -9 and restart the server
 
-    @initialize()
-    def setup(self) -> None:
+    @initialize(per_group=st.booleans())
+    def setup(self, per_group: bool) -> None:
+        """`per_group`: the FIFO queue is high-throughput (deduplication ids count per group)."""
+        self.per_group = per_group
         self.proc.reset()
         self.sqs = make_client(self.proc.url, "sqs")
         self.now = 0
@@ -179,6 +182,9 @@ class SqsModel(RuleBasedStateMachine):
             )
             if kind == "fifo":
                 extra["ContentBasedDeduplication"] = "true"
+                if per_group:
+                    extra["DeduplicationScope"] = "messageGroup"
+                    extra["FifoThroughputLimit"] = "perMessageGroupId"
             queue.url = self.sqs.create_queue(
                 QueueName=f"{kind}-source{suffix}", Attributes={**common, **extra, "RedrivePolicy": policy}
             )["QueueUrl"]
@@ -244,14 +250,18 @@ class SqsModel(RuleBasedStateMachine):
     def _fifo_send(self, body: str, group: str, dedup: str | None, answer: dict[str, Any]) -> None:
         """Check one FIFO send's answer against the deduplication ids, and store the message."""
         key = dedup or hashlib.sha256(body.encode()).hexdigest()
-        known = self.dedup.get(key)
+        known = self.dedup.get(f"{group}/{key}" if self.per_group else key)
         if known is not None and known[0] > self.now:  # a duplicate: accepted, not stored
             event("fifo: deduplicated")
             assert (answer["MessageId"], answer["SequenceNumber"]) == known[1:], (key, answer, known)
             return
         group_numbers = [int(m.number or 0) for m in self.queues["fifo"].msgs.values() if m.group == group]
         assert all(int(answer["SequenceNumber"]) > n for n in group_numbers)
-        self.dedup[key] = (self.now + WINDOW, answer["MessageId"], answer["SequenceNumber"])
+        self.dedup[f"{group}/{key}" if self.per_group else key] = (
+            self.now + WINDOW,
+            answer["MessageId"],
+            answer["SequenceNumber"],
+        )
         self._stored(
             "fifo",
             answer["MessageId"],
@@ -676,6 +686,17 @@ class SqsModel(RuleBasedStateMachine):
                 )
         queue.msgs.clear()
 
+    @precondition(lambda self: self.durable)
+    @rule(really=st.integers(0, 2))
+    def crash(self, really: int) -> None:
+        """kill -9 and restart: every acknowledged change survives (the clock is set again)."""
+        if really:
+            return  # restarts are slow: keep them rare
+        self.proc.kill()
+        self.proc.restart()
+        self.proc.advance_clock(self.now)
+        event("restarted")
+
     # ---- counters --------------------------------------------------------------------------------
 
     @precondition(lambda self: hasattr(self, "queues"))
@@ -708,5 +729,23 @@ class SqsModel(RuleBasedStateMachine):
 
 def test_sqs_matches_the_model(fresh_server: Any) -> None:
     SqsModel.proc = fresh_server(in_memory=True)
+    SqsModel.durable = False
     run_state_machine_as_test(SqsModel, settings=SETTINGS)
+    report()
+
+
+def test_sqs_matches_the_model_across_crashes(fresh_server: Any) -> None:
+    """The same, on a durable store, with kill -9 and restart among the rules."""
+    SqsModel.proc = fresh_server()
+    SqsModel.durable = True
+    try:
+        run_state_machine_as_test(SqsModel, settings=settings(SETTINGS, max_examples=max(1, EXAMPLES // 3)))
+    finally:
+        SqsModel.durable = False
+    report()
+
+
+def report() -> None:
+    """What the runs exercised (pytest -s shows it): for tuning, and for long campaigns."""
     print("\n".join(f"{count:6} {name}" for name, count in sorted(SEEN.items())))
+    SEEN.clear()

@@ -130,6 +130,8 @@ class QueueModel:
     msgs: dict[str, Msg] = field(default_factory=dict)  # in the queue (doomed ones maybe not)
     dead: dict[str, Dead] = field(default_factory=dict)
     purged_at: int | None = None
+    visibility: int = VISIBILITY  # the queue's VisibilityTimeout
+    delay: int = 0  # the queue's DelaySeconds
 
 
 SEEN: Counter[str] = Counter()  # what the runs exercised (printed with -s)
@@ -156,9 +158,10 @@ class SqsModel(RuleBasedStateMachine):
     proc: Any = None
     durable = False  # with a data directory: the machine may kill -9 and restart the server
 
-    @initialize(per_group=st.booleans())
-    def setup(self, per_group: bool) -> None:
-        """`per_group`: the FIFO queue is high-throughput (deduplication ids count per group)."""
+    @initialize(per_group=st.booleans(), fifo_delay=st.sampled_from([0, 0, MINUTE]))
+    def setup(self, per_group: bool, fifo_delay: int) -> None:
+        """`per_group`: the FIFO queue is high-throughput (deduplication ids count per group);
+        `fifo_delay`: its DelaySeconds (FIFO messages cannot have their own)."""
         self.per_group = per_group
         self.proc.reset()
         self.sqs = make_client(self.proc.url, "sqs")
@@ -182,6 +185,8 @@ class SqsModel(RuleBasedStateMachine):
             )
             if kind == "fifo":
                 extra["ContentBasedDeduplication"] = "true"
+                extra["DelaySeconds"] = str(fifo_delay)
+                queue.delay = fifo_delay
                 if per_group:
                     extra["DeduplicationScope"] = "messageGroup"
                     extra["FifoThroughputLimit"] = "perMessageGroupId"
@@ -214,15 +219,25 @@ class SqsModel(RuleBasedStateMachine):
         self.sends += 1
         return f"{body}-{self.sends}"
 
-    @rule(body=BODIES, delay=DELAYS, tagged=st.booleans())
-    def send_standard(self, body: str, delay: int, tagged: bool) -> None:
+    @rule(body=BODIES, delay=DELAYS, tagged=st.booleans(), group=st.one_of(st.none(), GROUPS))
+    def send_standard(self, body: str, delay: int, tagged: bool, group: str | None) -> None:
+        """`group`: a fair queue's tenant (a group id on a standard queue: no ordering)."""
         body = self._body(body)
         attributes = {"tag": {"DataType": "String", "StringValue": body}} if tagged else None
         extra: dict[str, Any] = {"MessageAttributes": attributes} if attributes else {}
         if delay:
             extra["DelaySeconds"] = delay
+        if group:
+            extra["MessageGroupId"] = group
         sent = self.sqs.send_message(QueueUrl=self.queues["std"].url, MessageBody=body, **extra)
-        self._stored("std", sent["MessageId"], body, delay, attributes)
+        self._stored("std", sent["MessageId"], body, delay, attributes, group=group)
+
+    @rule(kind=st.sampled_from(["std", "fifo"]), value=st.sampled_from([0, MINUTE, 2 * MINUTE]))
+    def set_visibility_timeout(self, kind: str, value: int) -> None:
+        """A new default visibility timeout applies to later receives only."""
+        queue = self.queues[kind]
+        self.sqs.set_queue_attributes(QueueUrl=queue.url, Attributes={"VisibilityTimeout": str(value)})
+        queue.visibility = value
 
     @rule(entries=st.lists(st.tuples(BODIES, DELAYS), min_size=1, max_size=4))
     def send_standard_batch(self, entries: list[tuple[str, int]]) -> None:
@@ -266,7 +281,7 @@ class SqsModel(RuleBasedStateMachine):
             "fifo",
             answer["MessageId"],
             body,
-            0,
+            self.queues["fifo"].delay,
             None,
             group=group,
             dedup=key,
@@ -333,8 +348,8 @@ class SqsModel(RuleBasedStateMachine):
             msg.first_receive = attributes["ApproximateFirstReceiveTimestamp"]
         assert attributes["ApproximateFirstReceiveTimestamp"] == msg.first_receive
         assert int(attributes["SentTimestamp"]) <= int(msg.first_receive)
+        assert attributes.get("MessageGroupId") == msg.group
         if msg.queue == "fifo":
-            assert attributes["MessageGroupId"] == msg.group
             assert attributes["MessageDeduplicationId"] == msg.dedup
             assert attributes["SequenceNumber"] == msg.number
         assert got.get("MessageAttributes") == msg.attributes
@@ -373,7 +388,7 @@ class SqsModel(RuleBasedStateMachine):
             for msg in list(queue.msgs.values()):
                 if msg.doomed(self.now):
                     self._moved("std", msg, msg.visible_at)
-        vt = VISIBILITY if visibility is None else visibility
+        vt = queue.visibility if visibility is None else visibility
         for item in got:
             self._received(queue.msgs[item["MessageId"]], item, vt, everything)
 
@@ -414,7 +429,7 @@ class SqsModel(RuleBasedStateMachine):
         self, count: int, visibility: int | None, everything: bool, attempt: str | None
     ) -> None:
         queue = self.queues["fifo"]
-        vt = VISIBILITY if visibility is None else visibility
+        vt = queue.visibility if visibility is None else visibility
         extra = {"ReceiveRequestAttemptId": attempt} if attempt else {}
         recorded = self.attempts.pop(attempt, None) if attempt else None
         if recorded is not None:

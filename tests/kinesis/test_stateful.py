@@ -37,7 +37,8 @@ from hypothesis.stateful import (
 from tests.conftest import make_client
 
 TOP = 2**128 - 1
-RETENTION = 24 * 3600
+DAY = 24 * 3600
+RETENTION = DAY  # the default retention period
 ITERATOR_LIFE = 300
 EXAMPLES = int(os.environ.get("GONDWANA_FUZZ_EXAMPLES", "10"))
 STEPS = int(os.environ.get("GONDWANA_FUZZ_STEPS", "25"))
@@ -64,6 +65,7 @@ class Rec:
     put_at: int
     shard: str
     arrival: Any = None  # ApproximateArrivalTimestamp, once read
+    gone: bool = False  # it outlived the retention period once (raising it later brings nothing back)
 
 
 @dataclass
@@ -74,9 +76,7 @@ class Shard:
     parents: tuple[str, ...] = ()
     closed_at: int | None = None
     records: list[Rec] = field(default_factory=list)
-
-    def expired(self, now: int) -> bool:
-        return self.closed_at is not None and self.closed_at + RETENTION <= now
+    gone: bool = False  # expired once: no longer listed, whatever the retention becomes
 
 
 class KinesisModel(RuleBasedStateMachine):
@@ -87,6 +87,7 @@ class KinesisModel(RuleBasedStateMachine):
         self.proc.reset()
         self.kinesis = make_client(self.proc.url, "kinesis")
         self.now = 0
+        self.retention = RETENTION
         self.puts = 0
         self.by_key: dict[str, list[Rec]] = {}
         self.scalings: list[int] = []
@@ -127,7 +128,7 @@ class KinesisModel(RuleBasedStateMachine):
             assert left.hi + 1 == right.lo, (left, right)
 
     def _live(self, shard: Shard) -> list[Rec]:
-        return [r for r in shard.records if r.put_at + RETENTION > self.now]
+        return [r for r in shard.records if not r.gone]
 
     # ---- clock ----------------------------------------------------------------------------------
 
@@ -135,6 +136,28 @@ class KinesisModel(RuleBasedStateMachine):
     def advance(self, seconds: int) -> None:
         self.proc.advance_clock(seconds)
         self.now += seconds
+        self._expire()
+
+    def _expire(self) -> None:
+        for shard in self.shards.values():
+            if shard.closed_at is not None and shard.closed_at + self.retention <= self.now:
+                shard.gone = True
+            for rec in shard.records:
+                rec.gone = rec.gone or rec.put_at + self.retention <= self.now
+
+    @rule(hours=st.sampled_from([24, 25, 48]))
+    def set_retention(self, hours: int) -> None:
+        """Raising the retention period does not bring back what already expired."""
+        current = self.retention // 3600
+        if hours > current:
+            self.kinesis.increase_stream_retention_period(StreamName=self.name, RetentionPeriodHours=hours)
+        elif hours < current:
+            self.kinesis.decrease_stream_retention_period(StreamName=self.name, RetentionPeriodHours=hours)
+        else:
+            return
+        self.retention = hours * 3600
+        self._wait_active()
+        self._expire()
 
     # ---- writes ---------------------------------------------------------------------------------
 
@@ -236,14 +259,14 @@ class KinesisModel(RuleBasedStateMachine):
         target = data.draw(st.integers(max(1, (current + 1) // 2), min(2 * current, 8)), label="target")
         if target == current:
             return
-        recent = [t for t in self.scalings if t > self.now - RETENTION]
+        recent = [t for t in self.scalings if t > self.now - DAY]
         try:
             self.kinesis.update_shard_count(
                 StreamName=self.name, TargetShardCount=target, ScalingType="UNIFORM_SCALING"
             )
         except ClientError as error:
             assert error.response["Error"]["Code"] == "LimitExceededException", error.response
-            assert len([t for t in self.scalings if t >= self.now - RETENTION]) >= 10
+            assert len([t for t in self.scalings if t >= self.now - DAY]) >= 10
             return
         assert len(recent) < 10, "at most 10 rescalings in a rolling day"
         self.scalings.append(self.now)
@@ -278,7 +301,7 @@ class KinesisModel(RuleBasedStateMachine):
         """A reader that finishes parents before children sees every live record once, in order."""
         listed = {s["ShardId"] for s in self._list()}
         for shard_id, shard in self.shards.items():
-            assert (shard_id in listed) == (not shard.expired(self.now)), (shard, self.now)
+            assert (shard_id in listed) == (not shard.gone), (shard, self.now)
         done: set[str] = set()
         seen: dict[str, list[Rec]] = {}
         pending = [s for s in self.shards.values() if shard_id_listed(s, listed)]
@@ -303,11 +326,7 @@ class KinesisModel(RuleBasedStateMachine):
                 done.add(shard.id)
                 pending.remove(shard)
         for key, recs in self.by_key.items():
-            live = [
-                r
-                for r in recs
-                if r.put_at + RETENTION > self.now and shard_id_listed(self.shards[r.shard], listed)
-            ]
+            live = [r for r in recs if not r.gone and shard_id_listed(self.shards[r.shard], listed)]
             assert seen.get(key, []) == live, ("per partition key order", key)
 
     def _check_timestamp(self, shard: Shard, rec: Rec) -> None:
@@ -320,7 +339,7 @@ class KinesisModel(RuleBasedStateMachine):
     @rule(data=st.data(), after=st.booleans())
     def read_from_sequence(self, data: st.DataObject, after: bool) -> None:
         shard = data.draw(
-            st.sampled_from([s for s in self.shards.values() if self._live(s) and not s.expired(self.now)]),
+            st.sampled_from([s for s in self.shards.values() if self._live(s) and not s.gone]),
             label="shard",
         )
         live = self._live(shard)

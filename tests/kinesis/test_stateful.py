@@ -10,7 +10,7 @@ other rules check AT/AFTER_SEQUENCE_NUMBER, AT_TIMESTAMP and LATEST iterators an
 after five minutes. ListShards must show the model's shards, whose open ones partition the key
 space. Durations are multiples of a minute (see tests/sqs/test_stateful.py for why).
 
-GONDWANA_FUZZ_EXAMPLES sets the number of examples (default 10, 25 steps each).
+GONDWANA_FUZZ_EXAMPLES sets the number of examples (default 40, up to 40 steps each).
 """
 
 from __future__ import annotations
@@ -40,8 +40,8 @@ TOP = 2**128 - 1
 DAY = 24 * 3600
 RETENTION = DAY  # the default retention period
 ITERATOR_LIFE = 300
-EXAMPLES = int(os.environ.get("GONDWANA_FUZZ_EXAMPLES", "10"))
-STEPS = int(os.environ.get("GONDWANA_FUZZ_STEPS", "25"))
+EXAMPLES = int(os.environ.get("GONDWANA_FUZZ_EXAMPLES", "40"))
+STEPS = int(os.environ.get("GONDWANA_FUZZ_STEPS", "40"))
 SETTINGS = settings(
     max_examples=EXAMPLES,
     stateful_step_count=STEPS,

@@ -105,3 +105,22 @@ def test_decreasing_retention_hides_older_records(fresh_server: Any) -> None:
     assert read(kinesis, "d") == [b"a", b"b"]
     kinesis.decrease_stream_retention_period(StreamName="d", RetentionPeriodHours=24)
     assert read(kinesis, "d") == [b"b"]
+
+
+def test_raising_retention_does_not_bring_back_an_expired_shard(fresh_server: Any) -> None:
+    """A closed shard expires once its retention has passed; raising the retention later keeps it
+    gone (found by tests/kinesis/test_stateful.py: ListShards listed it again)."""
+    proc = fresh_server(in_memory=True)
+    kinesis = make_client(proc.url, "kinesis")
+    kinesis.create_stream(StreamName="x", ShardCount=1)
+    kinesis.get_waiter("stream_exists").wait(StreamName="x", WaiterConfig={"Delay": 0.05})
+    kinesis.split_shard(StreamName="x", ShardToSplit=SHARD, NewStartingHashKey=str(2**127))
+    kinesis.get_waiter("stream_exists").wait(StreamName="x", WaiterConfig={"Delay": 0.05})
+    proc.advance_clock(24 * HOUR + 60)  # the parent expires
+    listed = lambda: [s["ShardId"] for s in kinesis.list_shards(StreamName="x")["Shards"]]  # noqa: E731
+    assert SHARD not in listed()
+    kinesis.increase_stream_retention_period(StreamName="x", RetentionPeriodHours=48)
+    assert SHARD not in listed()
+    with pytest.raises(ClientError) as info:
+        kinesis.get_shard_iterator(StreamName="x", ShardId=SHARD, ShardIteratorType="TRIM_HORIZON")
+    assert info.value.response["Error"]["Code"] == "ResourceNotFoundException"

@@ -333,8 +333,10 @@ class KinesisService(DataPlane, Subscriptions, ShardOperations, Control, Consume
         self._set_retention(stream, hours)
 
     def _set_retention(self, stream: Stream, hours: int) -> None:
-        # Records already past the old retention stay gone: trim before widening the window.
+        # Records already past the old retention stay gone: trim before widening the window; so do
+        # closed shards that expired under it (their expiry is computed from the retention).
         self._trim()
         with self.store.transaction():
+            self.shards.forget_expired(stream, self.runtime.now())
             stream.retention = hours
             self.streams.save(stream, "retention")

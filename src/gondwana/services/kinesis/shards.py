@@ -185,6 +185,14 @@ class Shards:
         )
         return shard
 
+    def forget_expired(self, stream: Stream, now: float) -> None:
+        """Delete the closed shards expired at `now` (before a retention change could revive them)."""
+        if self.store.execute(
+            "DELETE FROM kinesis_shards WHERE stream_id = ? AND closed IS NOT NULL AND closed + ? <= ?",
+            (stream.id, stream.retention * 3600, now),
+        ):
+            self.memo.drop()
+
     def close(self, stream: Stream, shard: Shard, now: float) -> None:
         shard.closed = now
         shard.end_seq = stream.seq

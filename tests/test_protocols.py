@@ -163,6 +163,18 @@ def test_malformed_or_mistyped_json_is_a_serialization_exception(
     assert answer.get("message") == message
 
 
+@pytest.mark.parametrize("opening, closing", [(b"[", b"]"), (b'{"a":', b"}")])
+def test_json_nested_too_deeply_is_a_serialization_exception(
+    server: ServerProcess, opening: bytes, closing: bytes
+) -> None:
+    """Found by the wire fuzzer: past orjson's 1,024 levels the standard-library fallback
+    overflowed the stack, and the request was answered 500 InternalFailure."""
+    body = b'{"Name": "abc", "Tags": ' + opening * 5000 + b"1" + closing * 5000 + b"}"
+    status, _, answer = json_call(server, "GondwanaEcho_20261127.Echo", body)
+    assert status == 400
+    assert answer["__type"] == "com.amazon.coral.service#SerializationException"
+
+
 def test_unknown_operation_and_unknown_target(server: ServerProcess) -> None:
     for target in ("GondwanaEcho_20261127.NoSuchThing", "NoSuchService_20200101.Echo", "garbage"):
         status, _, body = json_call(server, target, b"{}")

@@ -6,6 +6,7 @@ import base64
 import datetime as dt
 import http.client
 import json
+import xml.etree.ElementTree as ET
 import zlib
 from typing import Any
 from urllib.parse import urlencode
@@ -280,6 +281,18 @@ def test_query_unknown_action_and_bad_number(server: ServerProcess) -> None:
     status, _, data = raw(server, "POST", "/", b"Action=Echo&Name=abc&Count=many", headers)
     assert status == 400
     assert b"ValidationException" in data and b"count" in data
+
+
+def test_query_error_echoing_characters_xml_cannot_carry_stays_parsable(server: ServerProcess) -> None:
+    """Found by the wire fuzzer: `Action=%00` was echoed raw into the error message, and a NUL
+    makes the whole XML answer unparsable; U+FFFD stands in for such characters."""
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "Host": "echoq.us-east-1.localhost"}
+    status, _, data = raw(server, "POST", "/", b"Action=No%00pe%01%EF%BF%BF&Version=2026-11-27", headers)
+    assert status == 400
+    root = ET.fromstring(data)
+    message = root.find("{*}Error/{*}Message")
+    assert message is not None
+    assert message.text == "The action No\ufffdpe\ufffd\ufffd is not valid for this web service."
 
 
 def test_query_get_request_with_parameters_in_the_url(server: ServerProcess) -> None:

@@ -195,6 +195,24 @@ class _Buffered:
         return int(lines[0].split()[1]), headers, rest[:length]
 
 
+def test_half_closed_client_still_gets_every_answer(server: ServerProcess) -> None:
+    """Found by the wire fuzzer: a client that shuts its sending side after its requests (`nc -N`,
+    some HTTP/1.0 clients) got no answer when one was still pending (a write waiting for its
+    group commit): the connection closed at EOF, though the write was done."""
+    key = f"half-{time.time_ns()}"
+    put = _echo_request(json.dumps({"Key": key, "Value": "v"}).encode()).replace(
+        b"GondwanaEcho_20261127.Echo", b"GondwanaEcho_20261127.Put"
+    )
+    conn = _connect(server)
+    conn.sendall(put + _echo_request(b'{"Name": "after"}'))
+    conn.shutdown(socket.SHUT_WR)
+    sock = _Buffered(conn, b"")
+    assert sock.read()[0] == 200
+    status, _, body = _Buffered(conn, sock.rest).read()
+    assert (status, json.loads(body)) == (200, {"Name": "after"})
+    assert conn.recv(10) == b""  # then closed
+
+
 def test_chunked_request_body(server: ServerProcess) -> None:
     body = json.dumps({"Name": "chunked", "Count": 4}).encode()
     half = len(body) // 2

@@ -73,6 +73,7 @@ class HttpConnection(asyncio.Protocol):
         "_body_size",
         "_busy",
         "_can_write",
+        "_eof",
         "_h2",
         "_headers",
         "_out",
@@ -106,6 +107,7 @@ class HttpConnection(asyncio.Protocol):
         self._body: list[bytes] = []
         self._body_size = 0
         self._can_write: asyncio.Future[None] | None = None
+        self._eof = False  # the client half-closed: close once every answer owed is sent
         self._h2: Any = None  # an http2.Http2Session once the client spoke HTTP/2
         self._preface: bytes | None = b""  # bytes seen while they could still be the h2 preface
         # An accepted h2c upgrade still reading its request body: settings, headers, length, chunks
@@ -167,6 +169,23 @@ class HttpConnection(asyncio.Protocol):
                 self._feed_upgrade(data[upgrade.args[0] :])
         except httptools.HttpParserError:
             self._reject(400)
+
+    def eof_received(self) -> bool:
+        """The client shut its sending side after its last request (`nc -N`, some HTTP/1.0
+        clients): the answers still owed go out before the connection closes, instead of being
+        dropped with it (a write would be done but never acknowledged)."""
+        if self._h2 is not None or self._upgrading is not None:
+            return False
+        self.flush()
+        if self._busy or self._queue:
+            self._eof = True
+            return True  # keep the transport open to write them
+        return False
+
+    def _close_if_done(self) -> None:
+        if self._eof and not self._busy and not self._queue and self.transport is not None:
+            self.flush()
+            self.transport.close()
 
     def pause_writing(self) -> None:
         self._can_write = self.server.loop.create_future()
@@ -263,6 +282,7 @@ class HttpConnection(asyncio.Protocol):
         else:
             self._send(response, keep_alive)
             self._busy = False
+            self._close_if_done()
 
     def _upgrade(self, url: bytes) -> None:
         """`Upgrade: h2c` with HTTP2-Settings (RFC 7540 3.2, as curl --http2 sends it): switch
@@ -342,6 +362,7 @@ class HttpConnection(asyncio.Protocol):
                 pending = self._call_handler(request)
         finally:
             self._busy = False
+            self._close_if_done()
 
     def _send(self, response: Response, keep_alive: bool) -> bool:
         """Write a whole response; False when the connection is closed after it."""

@@ -256,6 +256,21 @@ def test_garbage_gets_400_and_server_lives_on(server: ServerProcess) -> None:
     assert server.call("GET", "/_gondwana/health")["version"] == "0.1.0"
 
 
+def test_endless_headers_get_431_and_a_close(server: ServerProcess) -> None:
+    """Found by the wire fuzzer: headers were buffered without limit (a client streaming one
+    endless header grew the server's memory); past 4 MiB the answer is 431 and a close."""
+    conn = _connect(server)
+    conn.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nX-Big: ")
+    for _ in range(64):  # the limit, then a little more (nothing left in flight to be reset)
+        conn.sendall(b"v" * 65536)
+    conn.sendall(b"v" * 100)
+    answer = b""
+    while chunk := conn.recv(65536):
+        answer += chunk
+    assert answer.startswith(b"HTTP/1.1 431 ") and b"Connection: close" in answer
+    assert server.call("GET", "/_gondwana/health")["version"] == "0.1.0"
+
+
 def test_many_concurrent_connections(server: ServerProcess, echo_session: boto3.Session) -> None:
     errors: list[BaseException] = []
 

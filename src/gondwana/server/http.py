@@ -35,6 +35,9 @@ Handler = Callable[[Request], "Response | Pending | Awaitable[Response]"]
 INTERNAL_ERROR = Response(500, [("Content-Type", "text/plain")], b"internal error")
 
 MAX_BODY = 64 * 1024 * 1024
+# Request line and headers: httptools buffers them whole, so a client streaming headers without
+# end would grow the buffer without bound; past this it gets 431 and the connection closes.
+MAX_HEAD = 4 * 1024 * 1024
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"  # h2c with prior knowledge
 SWITCHING = b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n"
 _REASONS = {s.value: s.phrase for s in HTTPStatus}
@@ -75,7 +78,9 @@ class HttpConnection(asyncio.Protocol):
         "_can_write",
         "_eof",
         "_h2",
+        "_head_size",
         "_headers",
+        "_in_body",
         "_out",
         "_peer",
         "_preface",
@@ -107,6 +112,8 @@ class HttpConnection(asyncio.Protocol):
         self._body: list[bytes] = []
         self._body_size = 0
         self._can_write: asyncio.Future[None] | None = None
+        self._head_size = 0  # bytes received since the current request's head began
+        self._in_body = False
         self._eof = False  # the client half-closed: close once every answer owed is sent
         self._h2: Any = None  # an http2.Http2Session once the client spoke HTTP/2
         self._preface: bytes | None = b""  # bytes seen while they could still be the h2 preface
@@ -160,6 +167,11 @@ class HttpConnection(asyncio.Protocol):
                 return
             self._preface = None
             data = seen
+        if not self._in_body:
+            self._head_size += len(data)
+            if self._head_size > MAX_HEAD:
+                self._reject(431)
+                return
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade as upgrade:
@@ -216,6 +228,7 @@ class HttpConnection(asyncio.Protocol):
                 key, text = _header_name(name), value.decode("latin-1")
                 headers[key] = text if key not in headers else f"{headers[key]},{text}"
         self._headers = headers
+        self._head_size, self._in_body = 0, True
         if "expect" in headers and headers["expect"].lower() == "100-continue" and self.transport is not None:
             self.flush()
             self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
@@ -230,6 +243,7 @@ class HttpConnection(asyncio.Protocol):
     def on_message_complete(self) -> None:
         url, chunks = self._url, self._body
         self._url, self._raw_headers, self._body, self._body_size = b"", [], [], 0  # the next one
+        self._in_body = False
         if self.transport is None or self.transport.is_closing():
             return
         if self.parser.should_upgrade():

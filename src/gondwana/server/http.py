@@ -191,6 +191,10 @@ class HttpConnection(asyncio.Protocol):
         self.flush()
         if self._busy or self._queue:
             self._eof = True
+            # As for a client gone (as nginx does): a long poll gives up rather than take
+            # messages no one may read; answers already owed (a write's commit) still go out.
+            if not self.closed.done():
+                self.closed.set_result(None)
             return True  # keep the transport open to write them
         return False
 

@@ -99,6 +99,21 @@ def test_missing_required_members_nested_paths(server: ServerProcess) -> None:
     )
 
 
+def test_null_list_members_and_map_values_are_missing_members(server: ServerProcess) -> None:
+    """Found by the wire fuzzer: nulls inside lists and maps reached the services (a 500 in
+    SQS SendMessageBatch, `Entries: [null]`); no model here has sparse collections, so a null
+    member is a missing one, in Coral's wording."""
+    body = {"Name": "abc", "Tags": ["a", None], "Attrs": {"k": None}, "Items": [None]}
+    status, _, answer = json_call(server, "GondwanaEcho_20261127.Echo", json.dumps(body).encode())
+    assert status == 400
+    assert answer["message"] == (
+        "3 validation errors detected: "
+        "Value null at 'tags.2.member' failed to satisfy constraint: Member must not be null; "
+        "Value null at 'attrs.k.member' failed to satisfy constraint: Member must not be null; "
+        "Value null at 'items.1.member' failed to satisfy constraint: Member must not be null"
+    )
+
+
 def test_modelled_error_status_code_and_fields(echo: Any) -> None:
     with pytest.raises(ClientError) as caught:
         echo.fail(Code="ThingNotFound")

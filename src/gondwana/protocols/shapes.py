@@ -29,6 +29,7 @@ from gondwana.protocols.model import lower_camel
 Binder = Callable[[Any, str | None, list[Violation]], Any]  # path None: the fast pass (NeedPaths)
 Encoder = Callable[[Any], Any]
 
+NOT_NULL = "Member must not be null"
 _JSON_TYPE_NAMES = {str: "STRING_VALUE", int: "NUMBER_VALUE", float: "NUMBER_VALUE", bool: "BOOLEAN_VALUE"}
 
 
@@ -176,7 +177,7 @@ class _Compiler:
                     value[key] = member[0](item, prefix + member[1], errs)
             for key, lc in required:
                 if value.get(key) is None:
-                    errs.append(Violation("required", prefix + lc, key, None, "Member must not be null"))
+                    errs.append(Violation("required", prefix + lc, key, None, NOT_NULL))
             return value
 
         return bind
@@ -190,11 +191,14 @@ class _Compiler:
                 raise serialization_error(f"{_kind(value)} can not be converted to a list")
             if path is None:
                 for i, item in enumerate(value):
-                    if item is not None:
-                        value[i] = item_bind(item, None, errs)
+                    if item is None:
+                        raise NeedPaths()
+                    value[i] = item_bind(item, None, errs)
             else:
                 for i, item in enumerate(value):
-                    if item is not None:
+                    if item is None:  # no model here has sparse lists: a null member is missing
+                        errs.append(Violation("required", f"{path}.{i + 1}.member", "member", None, NOT_NULL))
+                    else:
                         value[i] = item_bind(item, f"{path}.{i + 1}.member", errs)
             if size:
                 size(value, len(value), path, errs)
@@ -214,6 +218,10 @@ class _Compiler:
                 key_bind(key, path, errs)
                 if item is not None:
                     value[key] = value_bind(item, None if path is None else f"{path}.{key}.member", errs)
+                elif path is None:
+                    raise NeedPaths()
+                else:  # nor sparse maps
+                    errs.append(Violation("required", f"{path}.{key}.member", "member", None, NOT_NULL))
             if size:
                 size(value, len(value), path, errs)
             return value

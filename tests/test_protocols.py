@@ -191,6 +191,30 @@ def test_json_nested_too_deeply_is_a_serialization_exception(
     assert answer["__type"] == "com.amazon.coral.service#SerializationException"
 
 
+@pytest.mark.parametrize("when", [b"NaN", b"1e400", b"-1e400", b"1" + b"0" * 400, b'"Infinity"'])
+def test_timestamps_that_are_no_instant_are_serialization_exceptions(
+    server: ServerProcess, when: bytes
+) -> None:
+    """Found by fuzzing: NaN, the infinities and integers beyond a double reached the services as
+    timestamps (Kinesis GetShardIterator AT_TIMESTAMP answered 500)."""
+    body = b'{"Name": "abc", "When": ' + when + b"}"
+    status, _, answer = json_call(server, "GondwanaEcho_20261127.Echo", body)
+    assert status == 400
+    assert answer["__type"] == "com.amazon.coral.service#SerializationException"
+    assert answer["message"].endswith("can not be converted to a Date")
+
+
+def test_cbor_timestamps_that_are_no_instant_are_serialization_exceptions(server: ServerProcess) -> None:
+    headers = {"X-Amz-Target": "GondwanaEcho11_20261127.Echo", "Content-Type": "application/x-amz-cbor-1.1"}
+    for when in (float("nan"), float("inf"), 2**70 * 10**300):
+        for value in (when, cbor2.CBORTag(1, when)):
+            status, _, data = raw(server, "POST", "/", cbor2.dumps({"Name": "abc", "When": value}), headers)
+            assert status == 400, value
+            answer = cbor2.loads(data)
+            assert answer["__type"] == "SerializationException"
+            assert answer["message"].endswith("can not be converted to a Date")
+
+
 def test_unknown_operation_and_unknown_target(server: ServerProcess) -> None:
     for target in ("GondwanaEcho_20261127.NoSuchThing", "NoSuchService_20200101.Echo", "garbage"):
         status, _, body = json_call(server, target, b"{}")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,19 +42,28 @@ def _kind(value: Any) -> str:
     return _JSON_TYPE_NAMES.get(type(value), type(value).__name__.upper())
 
 
+def _finite(number: float) -> float:
+    """NaN and the infinities are no instant (the services would fail on them)."""
+    if not math.isfinite(number):
+        raise ValueError("not a finite timestamp")
+    return number
+
+
 def to_epoch(value: Any) -> float:
     """Epoch seconds from a number, an ISO-8601 string or a datetime."""
     if isinstance(value, bool):
         raise TypeError("boolean is not a timestamp")
     if isinstance(value, int | float):
-        return float(value)
+        return _finite(float(value))  # OverflowError for integers beyond a double
     if isinstance(value, dt.datetime):
         return value.timestamp()
     if isinstance(value, str):
         try:
-            return float(value)
+            number = float(value)
         except ValueError:
             pass
+        else:
+            return _finite(number)
         text = value.strip().replace("Z", "+00:00")
         parsed = dt.datetime.fromisoformat(text)
         if parsed.tzinfo is None:
@@ -103,7 +113,7 @@ def cbor_epoch(value: Any) -> float:
     if getattr(value, "tag", None) == 1:
         value = value.value
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return value / 1000.0
+        return _finite(value / 1000.0)  # OverflowError for integers beyond a double
     return to_epoch(value)
 
 
@@ -346,7 +356,7 @@ def _converter(kind: str, codec: InputCodec) -> Callable[[Any], Any]:
         def timestamp(v: Any) -> float:
             try:
                 return codec.timestamp(v)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 raise serialization_error(f"{_kind(v)} can not be converted to a Date") from None
 
         return timestamp

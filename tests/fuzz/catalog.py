@@ -343,6 +343,30 @@ def inputs(endpoint: Endpoint, operation: str) -> st.SearchStrategy[dict[str, An
     return strategy(op.input_shape, endpoint.service).map(lambda p: _tame(endpoint, operation, p))
 
 
+@cache
+def member_names(endpoint: Endpoint, operation: str) -> list[str]:
+    """Every member name the operation's input can carry, at any depth (for mutations that add
+    a member where it was absent, with a wrong type)."""
+    found: set[str] = set()
+    seen: set[str] = set()
+
+    def walk(shape: Shape | None) -> None:
+        if shape is None or shape.name in seen:
+            return
+        seen.add(shape.name)
+        if shape.type_name == "structure":
+            for name, member in shape.members.items():
+                found.add(name)
+                walk(member)
+        elif shape.type_name == "list":
+            walk(shape.member)
+        elif shape.type_name == "map":
+            walk(shape.value)
+
+    walk(model(endpoint).operation_model(operation).input_shape)
+    return sorted(found) or ["x"]
+
+
 def _tame(endpoint: Endpoint, operation: str, params: dict[str, Any]) -> dict[str, Any]:
     """Keep a valid request from holding the connection (long polls)."""
     if operation == "ReceiveMessage":

@@ -22,6 +22,9 @@ _NUMBERS = st.one_of(
 )
 _STRINGS = st.one_of(
     st.sampled_from(["", " ", "\x00", "\ud800", "a\udfffb", "null", "true", "1e999", "-1", "%ZZ"]),
+    st.sampled_from(
+        ["NaN", "Infinity", "-0", "1e-400", "99999999999999999999", "0x10", "2026-13-45T99:00:00Z"]
+    ),
     st.text(max_size=30),
     st.integers(min_value=1000, max_value=300_000).map(lambda n: "x" * n),
 )
@@ -77,8 +80,10 @@ def _at(value: Any, trail: tuple[Any, ...]) -> Any:
     return value
 
 
-def mutate_tree(data: st.DataObject, body: Any) -> Any:
-    """One to three structural changes at random places of the decoded body."""
+def mutate_tree(data: st.DataObject, body: Any, names: list[str]) -> Any:
+    """One to three structural changes at random places of the decoded body; added members are
+    often ones the input shape has (absent until now, and given a wrong or odd value)."""
+    new_key = st.one_of(st.sampled_from(names), st.sampled_from(names), _STRINGS)
     for _ in range(data.draw(st.integers(1, 3), label="changes")):
         spots = _spots(body)
         trail = data.draw(st.sampled_from(spots), label="at")
@@ -87,7 +92,7 @@ def mutate_tree(data: st.DataObject, body: Any) -> Any:
             if kind in ("retype", "deep"):
                 body = data.draw(ODD if kind == "retype" else DEEP)
             elif isinstance(body, dict) and kind == "add":
-                body[data.draw(_STRINGS)] = data.draw(ODD)
+                body[data.draw(new_key, label="new key")] = data.draw(ODD, label="value")
             continue
         parent, key = _at(body, trail[:-1]), trail[-1]
         if kind == "retype":
@@ -97,7 +102,7 @@ def mutate_tree(data: st.DataObject, body: Any) -> Any:
         elif kind == "drop":
             del parent[key]
         elif kind == "add" and isinstance(parent, dict):
-            parent[data.draw(_STRINGS, label="new key")] = data.draw(ODD, label="value")
+            parent[data.draw(new_key, label="new key")] = data.draw(ODD, label="value")
         elif kind == "add":
             parent.insert(key, data.draw(ODD, label="value"))
         elif kind == "rename" and isinstance(parent, dict):
@@ -215,15 +220,16 @@ _ODD_FORM_VALUES = st.one_of(
 )
 
 
-def mutate_form(data: st.DataObject, body: bytes) -> bytes:
+def mutate_form(data: st.DataObject, body: bytes, names: list[str]) -> bytes:
     pairs = urllib.parse.parse_qsl(body.decode(), keep_blank_values=True)
+    keys = st.one_of(st.sampled_from(names), _ODD_KEYS)
     for _ in range(data.draw(st.integers(1, 3), label="changes")):
         kind = data.draw(st.sampled_from(["drop", "add", "rename", "value", "raw"]), label="kind")
         index = data.draw(st.integers(0, max(len(pairs) - 1, 0)), label="pair")
         if kind == "drop" and pairs:
             del pairs[index]
         elif kind == "add" or not pairs:
-            pairs.insert(index, (data.draw(_ODD_KEYS), data.draw(_ODD_FORM_VALUES)))
+            pairs.insert(index, (data.draw(keys, label="key"), data.draw(_ODD_FORM_VALUES, label="value")))
         elif kind == "rename":
             key, value = pairs[index]
             pairs[index] = (

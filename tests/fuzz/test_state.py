@@ -38,7 +38,7 @@ def test_rejected_send_message_batch_stores_nothing(fuzz_server: ServerProcess, 
         params = data.draw(catalog.inputs(endpoint, "SendMessageBatch"), label="params")
         params["QueueUrl"] = url
         raw = catalog.serialize(endpoint, "SendMessageBatch", params)
-        mutate(data, endpoint, raw)
+        mutate(data, endpoint, raw, "SendMessageBatch")
         before = _messages(sqs, url)
         answer = one_answer(fuzz_server, raw.encode(f"127.0.0.1:{fuzz_server.port}"))
         body = check(answer, protocol)
@@ -97,7 +97,7 @@ def test_rejected_item_write_changes_nothing(fuzz_server: ServerProcess) -> None
         params = data.draw(catalog.inputs(endpoint, operation), label="params")
         _aim(operation, params, table, data.draw(st.sampled_from("abc"), label="key"))
         raw = catalog.serialize(endpoint, operation, params)
-        mutate(data, endpoint, raw)
+        mutate(data, endpoint, raw, operation)
         before = snapshot()
         answer = one_answer(fuzz_server, raw.encode(f"127.0.0.1:{fuzz_server.port}"))
         check(answer, "json")
@@ -135,7 +135,7 @@ def test_rejected_put_records_stores_nothing(fuzz_server: ServerProcess, protoco
         params["StreamName"] = stream
         params.pop("StreamARN", None)
         raw = catalog.serialize(endpoint, operation, params)
-        mutate(data, endpoint, raw)
+        mutate(data, endpoint, raw, operation)
         before = _records(kinesis, stream)
         answer = one_answer(fuzz_server, raw.encode(f"127.0.0.1:{fuzz_server.port}"))
         body = check(answer, protocol)

@@ -49,7 +49,7 @@ def _targets(endpoint: Endpoint) -> list[str]:
     return [f"{prefix}.{op}" for op in catalog.operations(endpoint)]
 
 
-def mutate(data: st.DataObject, endpoint: Endpoint, raw: Raw) -> None:
+def mutate(data: st.DataObject, endpoint: Endpoint, raw: Raw, operation: str) -> None:
     layers = ["tree", "tree", "bytes", "headers", "path"]
     if endpoint.protocol == "cbor":
         layers.append("cbor")
@@ -63,14 +63,16 @@ def mutate(data: st.DataObject, endpoint: Endpoint, raw: Raw) -> None:
     elif layer == "cbor":
         raw.body = mutations.mutate_cbor_map(data, raw.body)
     elif endpoint.protocol == "query":
-        raw.body = mutations.mutate_form(data, raw.body)
+        raw.body = mutations.mutate_form(data, raw.body, catalog.member_names(endpoint, operation))
     elif endpoint.protocol == "cbor":
         import cbor2
 
-        tree = mutations.mutate_tree(data, cbor2.loads(raw.body, semantic_decoders={1: lambda v, _: v}))
+        tree = cbor2.loads(raw.body, semantic_decoders={1: lambda v, _: v})
+        tree = mutations.mutate_tree(data, tree, catalog.member_names(endpoint, operation))
         raw.body = mutations.cbor_bytes(data, tree)
     else:
-        tree = mutations.mutate_tree(data, json.loads(raw.body or b"{}"))
+        tree = json.loads(raw.body or b"{}")
+        tree = mutations.mutate_tree(data, tree, catalog.member_names(endpoint, operation))
         raw.body = mutations.json_bytes(data, tree)
 
 
@@ -81,8 +83,8 @@ def test_mutated_input_gets_aws_error(fuzz_server: ServerProcess, endpoint: Endp
     @FUZZ
     @given(st.data())
     def run(data: st.DataObject) -> None:
-        _, raw = _request(data, endpoint)
-        mutate(data, endpoint, raw)
+        operation, raw = _request(data, endpoint)
+        mutate(data, endpoint, raw, operation)
         _send(fuzz_server, watch, raw, endpoint.protocol)
 
     run()

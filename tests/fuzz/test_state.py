@@ -19,6 +19,13 @@ from tests.fuzz.wire import LogWatch, check, healthy, one_answer
 from tests.support.server import ServerProcess
 
 
+def own_target(endpoint: Endpoint, operation: str) -> list[str]:
+    """A header mutation may drop or garble the target, never make the request another
+    operation (a DeleteQueue would take the test's resource with it)."""
+    prefix = catalog.model(endpoint).metadata.get("targetPrefix", "AmazonSQS")
+    return [f"{prefix}.{operation}"]
+
+
 def _messages(sqs: Any, url: str) -> int:
     names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesDelayed"]
     found = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
@@ -38,7 +45,7 @@ def test_rejected_send_message_batch_stores_nothing(fuzz_server: ServerProcess, 
         params = data.draw(catalog.inputs(endpoint, "SendMessageBatch"), label="params")
         params["QueueUrl"] = url
         raw = catalog.serialize(endpoint, "SendMessageBatch", params)
-        mutate(data, endpoint, raw, "SendMessageBatch")
+        mutate(data, endpoint, raw, "SendMessageBatch", own_target(endpoint, "SendMessageBatch"))
         before = _messages(sqs, url)
         answer = one_answer(fuzz_server, raw.encode(f"127.0.0.1:{fuzz_server.port}"))
         body = check(answer, protocol)
@@ -97,7 +104,7 @@ def test_rejected_item_write_changes_nothing(fuzz_server: ServerProcess) -> None
         params = data.draw(catalog.inputs(endpoint, operation), label="params")
         _aim(operation, params, table, data.draw(st.sampled_from("abc"), label="key"))
         raw = catalog.serialize(endpoint, operation, params)
-        mutate(data, endpoint, raw, operation)
+        mutate(data, endpoint, raw, operation, own_target(endpoint, operation))
         before = snapshot()
         answer = one_answer(fuzz_server, raw.encode(f"127.0.0.1:{fuzz_server.port}"))
         check(answer, "json")
@@ -135,7 +142,7 @@ def test_rejected_put_records_stores_nothing(fuzz_server: ServerProcess, protoco
         params["StreamName"] = stream
         params.pop("StreamARN", None)
         raw = catalog.serialize(endpoint, operation, params)
-        mutate(data, endpoint, raw, operation)
+        mutate(data, endpoint, raw, operation, own_target(endpoint, operation))
         before = _records(kinesis, stream)
         answer = one_answer(fuzz_server, raw.encode(f"127.0.0.1:{fuzz_server.port}"))
         body = check(answer, protocol)

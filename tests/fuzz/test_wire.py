@@ -49,7 +49,11 @@ def _targets(endpoint: Endpoint) -> list[str]:
     return [f"{prefix}.{op}" for op in catalog.operations(endpoint)]
 
 
-def mutate(data: st.DataObject, endpoint: Endpoint, raw: Raw, operation: str) -> None:
+def mutate(
+    data: st.DataObject, endpoint: Endpoint, raw: Raw, operation: str, targets: list[str] | None = None
+) -> None:
+    """One mutation layer; `targets` are the X-Amz-Target values a header mutation may switch to
+    (every operation's, unless a test must keep the request the operation it is)."""
     layers = ["tree", "tree", "bytes", "headers", "path"]
     if endpoint.protocol == "cbor":
         layers.append("cbor")
@@ -57,7 +61,7 @@ def mutate(data: st.DataObject, endpoint: Endpoint, raw: Raw, operation: str) ->
     if layer == "path":
         raw.path = data.draw(mutations.PATHS, label="path")
     elif layer == "headers":
-        mutations.mutate_headers(data, raw, _targets(endpoint))
+        mutations.mutate_headers(data, raw, _targets(endpoint) if targets is None else targets)
     elif layer == "bytes":
         raw.body = mutations.mutate_bytes(data, raw.body)
     elif layer == "cbor":

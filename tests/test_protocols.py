@@ -6,6 +6,7 @@ import base64
 import datetime as dt
 import http.client
 import json
+import xml.etree.ElementTree as ET
 import zlib
 from typing import Any
 from urllib.parse import urlencode
@@ -98,6 +99,21 @@ def test_missing_required_members_nested_paths(server: ServerProcess) -> None:
     )
 
 
+def test_null_list_members_and_map_values_are_missing_members(server: ServerProcess) -> None:
+    """Found by the wire fuzzer: nulls inside lists and maps reached the services (a 500 in
+    SQS SendMessageBatch, `Entries: [null]`); no model here has sparse collections, so a null
+    member is a missing one, in Coral's wording."""
+    body = {"Name": "abc", "Tags": ["a", None], "Attrs": {"k": None}, "Items": [None]}
+    status, _, answer = json_call(server, "GondwanaEcho_20261127.Echo", json.dumps(body).encode())
+    assert status == 400
+    assert answer["message"] == (
+        "3 validation errors detected: "
+        "Value null at 'tags.2.member' failed to satisfy constraint: Member must not be null; "
+        "Value null at 'attrs.k.member' failed to satisfy constraint: Member must not be null; "
+        "Value null at 'items.1.member' failed to satisfy constraint: Member must not be null"
+    )
+
+
 def test_modelled_error_status_code_and_fields(echo: Any) -> None:
     with pytest.raises(ClientError) as caught:
         echo.fail(Code="ThingNotFound")
@@ -161,6 +177,42 @@ def test_malformed_or_mistyped_json_is_a_serialization_exception(
     assert status == 400
     assert answer["__type"] == "com.amazon.coral.service#SerializationException"
     assert answer.get("message") == message
+
+
+@pytest.mark.parametrize("opening, closing", [(b"[", b"]"), (b'{"a":', b"}")])
+def test_json_nested_too_deeply_is_a_serialization_exception(
+    server: ServerProcess, opening: bytes, closing: bytes
+) -> None:
+    """Found by the wire fuzzer: past orjson's 1,024 levels the standard-library fallback
+    overflowed the stack, and the request was answered 500 InternalFailure."""
+    body = b'{"Name": "abc", "Tags": ' + opening * 5000 + b"1" + closing * 5000 + b"}"
+    status, _, answer = json_call(server, "GondwanaEcho_20261127.Echo", body)
+    assert status == 400
+    assert answer["__type"] == "com.amazon.coral.service#SerializationException"
+
+
+@pytest.mark.parametrize("when", [b"NaN", b"1e400", b"-1e400", b"1" + b"0" * 400, b'"Infinity"'])
+def test_timestamps_that_are_no_instant_are_serialization_exceptions(
+    server: ServerProcess, when: bytes
+) -> None:
+    """Found by fuzzing: NaN, the infinities and integers beyond a double reached the services as
+    timestamps (Kinesis GetShardIterator AT_TIMESTAMP answered 500)."""
+    body = b'{"Name": "abc", "When": ' + when + b"}"
+    status, _, answer = json_call(server, "GondwanaEcho_20261127.Echo", body)
+    assert status == 400
+    assert answer["__type"] == "com.amazon.coral.service#SerializationException"
+    assert answer["message"].endswith("can not be converted to a Date")
+
+
+def test_cbor_timestamps_that_are_no_instant_are_serialization_exceptions(server: ServerProcess) -> None:
+    headers = {"X-Amz-Target": "GondwanaEcho11_20261127.Echo", "Content-Type": "application/x-amz-cbor-1.1"}
+    for when in (float("nan"), float("inf"), 2**70 * 10**300):
+        for value in (when, cbor2.CBORTag(1, when)):
+            status, _, data = raw(server, "POST", "/", cbor2.dumps({"Name": "abc", "When": value}), headers)
+            assert status == 400, value
+            answer = cbor2.loads(data)
+            assert answer["__type"] == "SerializationException"
+            assert answer["message"].endswith("can not be converted to a Date")
 
 
 def test_unknown_operation_and_unknown_target(server: ServerProcess) -> None:
@@ -268,6 +320,18 @@ def test_query_unknown_action_and_bad_number(server: ServerProcess) -> None:
     status, _, data = raw(server, "POST", "/", b"Action=Echo&Name=abc&Count=many", headers)
     assert status == 400
     assert b"ValidationException" in data and b"count" in data
+
+
+def test_query_error_echoing_characters_xml_cannot_carry_stays_parsable(server: ServerProcess) -> None:
+    """Found by the wire fuzzer: `Action=%00` was echoed raw into the error message, and a NUL
+    makes the whole XML answer unparsable; U+FFFD stands in for such characters."""
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "Host": "echoq.us-east-1.localhost"}
+    status, _, data = raw(server, "POST", "/", b"Action=No%00pe%01%EF%BF%BF&Version=2026-11-27", headers)
+    assert status == 400
+    root = ET.fromstring(data)
+    message = root.find("{*}Error/{*}Message")
+    assert message is not None
+    assert message.text == "The action No\ufffdpe\ufffd\ufffd is not valid for this web service."
 
 
 def test_query_get_request_with_parameters_in_the_url(server: ServerProcess) -> None:

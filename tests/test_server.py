@@ -195,6 +195,24 @@ class _Buffered:
         return int(lines[0].split()[1]), headers, rest[:length]
 
 
+def test_half_closed_client_still_gets_every_answer(server: ServerProcess) -> None:
+    """Found by the wire fuzzer: a client that shuts its sending side after its requests (`nc -N`,
+    some HTTP/1.0 clients) got no answer when one was still pending (a write waiting for its
+    group commit): the connection closed at EOF, though the write was done."""
+    key = f"half-{time.time_ns()}"
+    put = _echo_request(json.dumps({"Key": key, "Value": "v"}).encode()).replace(
+        b"GondwanaEcho_20261127.Echo", b"GondwanaEcho_20261127.Put"
+    )
+    conn = _connect(server)
+    conn.sendall(put + _echo_request(b'{"Name": "after"}'))
+    conn.shutdown(socket.SHUT_WR)
+    sock = _Buffered(conn, b"")
+    assert sock.read()[0] == 200
+    status, _, body = _Buffered(conn, sock.rest).read()
+    assert (status, json.loads(body)) == (200, {"Name": "after"})
+    assert conn.recv(10) == b""  # then closed
+
+
 def test_chunked_request_body(server: ServerProcess) -> None:
     body = json.dumps({"Name": "chunked", "Count": 4}).encode()
     half = len(body) // 2
@@ -235,6 +253,21 @@ def test_garbage_gets_400_and_server_lives_on(server: ServerProcess) -> None:
     conn = _connect(server)
     conn.sendall(b"\x16\x03\x01 this is not http\r\n\r\n")
     assert conn.recv(100).startswith(b"HTTP/1.1 400")
+    assert server.call("GET", "/_gondwana/health")["version"] == "0.1.0"
+
+
+def test_endless_headers_get_431_and_a_close(server: ServerProcess) -> None:
+    """Found by the wire fuzzer: headers were buffered without limit (a client streaming one
+    endless header grew the server's memory); past 4 MiB the answer is 431 and a close."""
+    conn = _connect(server)
+    conn.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nX-Big: ")
+    for _ in range(64):  # the limit, then a little more (nothing left in flight to be reset)
+        conn.sendall(b"v" * 65536)
+    conn.sendall(b"v" * 100)
+    answer = b""
+    while chunk := conn.recv(65536):
+        answer += chunk
+    assert answer.startswith(b"HTTP/1.1 431 ") and b"Connection: close" in answer
     assert server.call("GET", "/_gondwana/health")["version"] == "0.1.0"
 
 

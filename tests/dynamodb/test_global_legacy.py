@@ -337,3 +337,31 @@ def test_survives_kill_and_restart(fresh_server: Any) -> None:
     assert desc["ReplicationGroup"] == [{"RegionName": EAST}, {"RegionName": EU}]
     east.put_item(TableName=name, Item={"pk": {"S": "k"}})
     assert wait_for(eu, name, "k")
+
+
+def test_replicas_without_a_region_are_validation_errors(ddbs: dict[str, Any]) -> None:
+    """Found by the wire fuzzer: an empty replication group, or a replica without RegionName
+    (optional in the model), raised inside the service (500) instead of a ValidationException."""
+    name = unique()
+    table(ddbs[EAST], name)
+    create = ddbs[EAST].create_global_table
+    assert fail(create, GlobalTableName=name, ReplicationGroup=[]) == (
+        "ValidationException",
+        "One or more parameter values were invalid",
+    )
+    null = "failed to satisfy constraint: Member must not be null"
+    assert fail(create, GlobalTableName=name, ReplicationGroup=[{"RegionName": EAST}, {}]) == (
+        "ValidationException",
+        f"1 validation error detected: Value null at 'replicationGroup.2.member.regionName' {null}",
+    )
+    create(GlobalTableName=name, ReplicationGroup=[{"RegionName": EAST}])
+    update = ddbs[EAST].update_global_table
+    for change in ("Create", "Delete"):
+        assert fail(update, GlobalTableName=name, ReplicaUpdates=[{change: {}}]) == (
+            "ValidationException",
+            "1 validation error detected: Value null at "
+            f"'replicaUpdates.1.member.{change.lower()}.regionName' {null}",
+        )
+    assert ddbs[EAST].describe_global_table(GlobalTableName=name)["GlobalTableDescription"][
+        "ReplicationGroup"
+    ] == [{"RegionName": EAST}]

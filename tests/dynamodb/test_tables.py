@@ -168,6 +168,13 @@ def test_pay_per_request(ddb: Any, make_table: Any) -> None:
             "One or more parameter values were invalid: Table is being created with a stream disabled, "
             "UpdateViewType should not be specified",
         ),
+        # Found by the wire fuzzer (500 KeyError): both are optional in the current model.
+        (
+            {"AttributeDefinitions": ATTRS, "ProvisionedThroughput": PT},
+            "1 validation error detected: Value null at 'keySchema' failed to satisfy constraint: "
+            "Member must not be null",
+        ),
+        ({"KeySchema": KEYS, "ProvisionedThroughput": PT}, "No defined Attribute schema."),
     ],
 )
 def test_create_table_validation(ddb: Any, kwargs: dict[str, Any], message: str) -> None:

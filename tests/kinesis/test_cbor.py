@@ -143,3 +143,36 @@ def test_cbor_subscribe_to_shard_streams_cbor_events(server: Any, kinesis: Any, 
     kind, millis = decoded["Records"][0]["ApproximateArrivalTimestamp"]
     assert kind == "epoch" and abs(millis - server_now() * 1000) < 60_000
     assert decoded["ContinuationSequenceNumber"] == puts[-1]["SequenceNumber"]
+
+
+def test_at_timestamp_that_is_no_instant_is_a_serialization_exception(server: Any, kinesis: Any) -> None:
+    """Found by fuzzing: a NaN or infinite Timestamp (tag 1 or bare) answered 500 InternalFailure."""
+    name = unique("cbor-nan")
+    kinesis.create_stream(StreamName=name, ShardCount=1)
+    for when in (cbor2.CBORTag(1, float("nan")), cbor2.CBORTag(1, float("inf")), float("nan")):
+        status, out, _ = call(
+            server,
+            "GetShardIterator",
+            {
+                "StreamName": name,
+                "ShardId": "shardId-000000000000",
+                "ShardIteratorType": "AT_TIMESTAMP",
+                "Timestamp": when,
+            },
+        )
+        assert status == 400
+        assert out["__type"] == "SerializationException"
+
+
+def test_put_records_with_a_null_partition_key_and_an_explicit_hash_key(server: Any, kinesis: Any) -> None:
+    """Found by the wire fuzzer: a null PartitionKey (optional in the model) beside an
+    ExplicitHashKey answered 500 (None.encode); a null key is an absent one."""
+    name = unique("null-key")
+    kinesis.create_stream(StreamName=name, ShardCount=1)
+    records = [{"Data": b"x", "PartitionKey": None, "ExplicitHashKey": "0"}]
+    status, out, _ = call(server, "PutRecords", {"StreamName": name, "Records": records})
+    assert status == 200 and out["FailedRecordCount"] == 0
+    it = kinesis.get_shard_iterator(
+        StreamName=name, ShardId="shardId-000000000000", ShardIteratorType="TRIM_HORIZON"
+    )["ShardIterator"]
+    assert [r["Data"] for r in kinesis.get_records(ShardIterator=it)["Records"]] == [b"x"]

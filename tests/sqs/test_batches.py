@@ -113,3 +113,21 @@ def test_delete_and_change_visibility_batches(sqs: Any, queue: str) -> None:
     assert sorted(e["Id"] for e in deleted["Successful"]) == ["d0", "d1"]
     assert deleted["Failed"][0]["Code"] == "ReceiptHandleIsInvalid"
     assert count(sqs, queue) == 1
+
+
+def test_null_batch_entry_is_refused_and_stores_nothing(server: Any, sqs: Any, queue: str) -> None:
+    """Found by the wire fuzzer: `Entries: [null]` (JSON protocol) reached the service and
+    answered 500; a null entry is a missing one, refused before anything is stored."""
+    import http.client
+    import json
+
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    body = {"QueueUrl": queue, "Entries": [{"Id": "a", "MessageBody": "x"}, None]}
+    headers = {"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": "AmazonSQS.SendMessageBatch"}
+    conn.request("POST", "/", body=json.dumps(body), headers=headers)
+    response = conn.getresponse()
+    answer = json.loads(response.read())
+    conn.close()
+    assert response.status == 400
+    assert answer["__type"] == "com.amazonaws.sqs#MissingRequiredParameterException"
+    assert count(sqs, queue) == 0

@@ -163,6 +163,9 @@ def test_missing_queue_errors(sqs: Any, server: Any) -> None:
     }
     err = error_of(sqs.send_message, QueueUrl=f"{server.url}/000000000000/nope", MessageBody="x")
     assert err["code"] == "AWS.SimpleQueueService.NonExistentQueue"
+    # Found by the wire fuzzer: a URL urlsplit cannot read (an unbalanced IPv6 bracket) was a 500.
+    err = error_of(sqs.send_message, QueueUrl="http://127]0.0.1/000000000000/nope", MessageBody="x")
+    assert err["code"] == "AWS.SimpleQueueService.NonExistentQueue"
 
 
 def test_queue_url_forms(sqs: Any, name: Any) -> None:

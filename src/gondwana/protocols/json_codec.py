@@ -64,11 +64,15 @@ _OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME  # datetimes as epoch seconds (_conve
 
 
 def loads(data: bytes | str) -> Any:
-    """Parse JSON; raises ValueError (or UnicodeDecodeError) on malformed input."""
+    """Parse JSON; raises ValueError (or UnicodeDecodeError) on malformed input, and on nesting
+    deeper than orjson's 1,024 levels (where the standard library would overflow the stack)."""
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError:
-        return json.loads(data)
+        try:
+            return json.loads(data)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
 
 
 def dumps(value: Any) -> bytes:

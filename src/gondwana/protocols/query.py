@@ -59,6 +59,13 @@ def _prefixes(params: dict[str, str]) -> set[str]:
 
 
 _XML_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\r": "&#xD;"})
+# Characters XML 1.0 cannot carry at all, not even as character references (a NUL echoed from
+# the input in an error message made the whole answer unparsable): U+FFFD stands in for them.
+_XML_ESCAPES.update(
+    dict.fromkeys(
+        [*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0xD800, 0xE000), 0xFFFE, 0xFFFF], "\ufffd"
+    )
+)
 
 
 def escape(text: str) -> str:

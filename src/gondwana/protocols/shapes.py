@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from gondwana.protocols.model import lower_camel
 Binder = Callable[[Any, str | None, list[Violation]], Any]  # path None: the fast pass (NeedPaths)
 Encoder = Callable[[Any], Any]
 
+NOT_NULL = "Member must not be null"
 _JSON_TYPE_NAMES = {str: "STRING_VALUE", int: "NUMBER_VALUE", float: "NUMBER_VALUE", bool: "BOOLEAN_VALUE"}
 
 
@@ -40,19 +42,28 @@ def _kind(value: Any) -> str:
     return _JSON_TYPE_NAMES.get(type(value), type(value).__name__.upper())
 
 
+def _finite(number: float) -> float:
+    """NaN and the infinities are no instant (the services would fail on them)."""
+    if not math.isfinite(number):
+        raise ValueError("not a finite timestamp")
+    return number
+
+
 def to_epoch(value: Any) -> float:
     """Epoch seconds from a number, an ISO-8601 string or a datetime."""
     if isinstance(value, bool):
         raise TypeError("boolean is not a timestamp")
     if isinstance(value, int | float):
-        return float(value)
+        return _finite(float(value))  # OverflowError for integers beyond a double
     if isinstance(value, dt.datetime):
         return value.timestamp()
     if isinstance(value, str):
         try:
-            return float(value)
+            number = float(value)
         except ValueError:
             pass
+        else:
+            return _finite(number)
         text = value.strip().replace("Z", "+00:00")
         parsed = dt.datetime.fromisoformat(text)
         if parsed.tzinfo is None:
@@ -102,7 +113,7 @@ def cbor_epoch(value: Any) -> float:
     if getattr(value, "tag", None) == 1:
         value = value.value
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return value / 1000.0
+        return _finite(value / 1000.0)  # OverflowError for integers beyond a double
     return to_epoch(value)
 
 
@@ -176,7 +187,7 @@ class _Compiler:
                     value[key] = member[0](item, prefix + member[1], errs)
             for key, lc in required:
                 if value.get(key) is None:
-                    errs.append(Violation("required", prefix + lc, key, None, "Member must not be null"))
+                    errs.append(Violation("required", prefix + lc, key, None, NOT_NULL))
             return value
 
         return bind
@@ -190,11 +201,14 @@ class _Compiler:
                 raise serialization_error(f"{_kind(value)} can not be converted to a list")
             if path is None:
                 for i, item in enumerate(value):
-                    if item is not None:
-                        value[i] = item_bind(item, None, errs)
+                    if item is None:
+                        raise NeedPaths()
+                    value[i] = item_bind(item, None, errs)
             else:
                 for i, item in enumerate(value):
-                    if item is not None:
+                    if item is None:  # no model here has sparse lists: a null member is missing
+                        errs.append(Violation("required", f"{path}.{i + 1}.member", "member", None, NOT_NULL))
+                    else:
                         value[i] = item_bind(item, f"{path}.{i + 1}.member", errs)
             if size:
                 size(value, len(value), path, errs)
@@ -214,6 +228,10 @@ class _Compiler:
                 key_bind(key, path, errs)
                 if item is not None:
                     value[key] = value_bind(item, None if path is None else f"{path}.{key}.member", errs)
+                elif path is None:
+                    raise NeedPaths()
+                else:  # nor sparse maps
+                    errs.append(Violation("required", f"{path}.{key}.member", "member", None, NOT_NULL))
             if size:
                 size(value, len(value), path, errs)
             return value
@@ -338,7 +356,7 @@ def _converter(kind: str, codec: InputCodec) -> Callable[[Any], Any]:
         def timestamp(v: Any) -> float:
             try:
                 return codec.timestamp(v)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 raise serialization_error(f"{_kind(v)} can not be converted to a Date") from None
 
         return timestamp

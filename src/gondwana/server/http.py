@@ -35,6 +35,9 @@ Handler = Callable[[Request], "Response | Pending | Awaitable[Response]"]
 INTERNAL_ERROR = Response(500, [("Content-Type", "text/plain")], b"internal error")
 
 MAX_BODY = 64 * 1024 * 1024
+# Request line and headers: httptools buffers them whole, so a client streaming headers without
+# end would grow the buffer without bound; past this it gets 431 and the connection closes.
+MAX_HEAD = 4 * 1024 * 1024
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"  # h2c with prior knowledge
 SWITCHING = b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n"
 _REASONS = {s.value: s.phrase for s in HTTPStatus}
@@ -73,8 +76,11 @@ class HttpConnection(asyncio.Protocol):
         "_body_size",
         "_busy",
         "_can_write",
+        "_eof",
         "_h2",
+        "_head_size",
         "_headers",
+        "_in_body",
         "_out",
         "_peer",
         "_preface",
@@ -106,6 +112,9 @@ class HttpConnection(asyncio.Protocol):
         self._body: list[bytes] = []
         self._body_size = 0
         self._can_write: asyncio.Future[None] | None = None
+        self._head_size = 0  # bytes received since the current request's head began
+        self._in_body = False
+        self._eof = False  # the client half-closed: close once every answer owed is sent
         self._h2: Any = None  # an http2.Http2Session once the client spoke HTTP/2
         self._preface: bytes | None = b""  # bytes seen while they could still be the h2 preface
         # An accepted h2c upgrade still reading its request body: settings, headers, length, chunks
@@ -158,6 +167,11 @@ class HttpConnection(asyncio.Protocol):
                 return
             self._preface = None
             data = seen
+        if not self._in_body:
+            self._head_size += len(data)
+            if self._head_size > MAX_HEAD:
+                self._reject(431)
+                return
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade as upgrade:
@@ -167,6 +181,27 @@ class HttpConnection(asyncio.Protocol):
                 self._feed_upgrade(data[upgrade.args[0] :])
         except httptools.HttpParserError:
             self._reject(400)
+
+    def eof_received(self) -> bool:
+        """The client shut its sending side after its last request (`nc -N`, some HTTP/1.0
+        clients): the answers still owed go out before the connection closes, instead of being
+        dropped with it (a write would be done but never acknowledged)."""
+        if self._h2 is not None or self._upgrading is not None:
+            return False
+        self.flush()
+        if self._busy or self._queue:
+            self._eof = True
+            # As for a client gone (as nginx does): a long poll gives up rather than take
+            # messages no one may read; answers already owed (a write's commit) still go out.
+            if not self.closed.done():
+                self.closed.set_result(None)
+            return True  # keep the transport open to write them
+        return False
+
+    def _close_if_done(self) -> None:
+        if self._eof and not self._busy and not self._queue and self.transport is not None:
+            self.flush()
+            self.transport.close()
 
     def pause_writing(self) -> None:
         self._can_write = self.server.loop.create_future()
@@ -197,6 +232,7 @@ class HttpConnection(asyncio.Protocol):
                 key, text = _header_name(name), value.decode("latin-1")
                 headers[key] = text if key not in headers else f"{headers[key]},{text}"
         self._headers = headers
+        self._head_size, self._in_body = 0, True
         if "expect" in headers and headers["expect"].lower() == "100-continue" and self.transport is not None:
             self.flush()
             self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
@@ -211,6 +247,7 @@ class HttpConnection(asyncio.Protocol):
     def on_message_complete(self) -> None:
         url, chunks = self._url, self._body
         self._url, self._raw_headers, self._body, self._body_size = b"", [], [], 0  # the next one
+        self._in_body = False
         if self.transport is None or self.transport.is_closing():
             return
         if self.parser.should_upgrade():
@@ -263,6 +300,7 @@ class HttpConnection(asyncio.Protocol):
         else:
             self._send(response, keep_alive)
             self._busy = False
+            self._close_if_done()
 
     def _upgrade(self, url: bytes) -> None:
         """`Upgrade: h2c` with HTTP2-Settings (RFC 7540 3.2, as curl --http2 sends it): switch
@@ -342,6 +380,7 @@ class HttpConnection(asyncio.Protocol):
                 pending = self._call_handler(request)
         finally:
             self._busy = False
+            self._close_if_done()
 
     def _send(self, response: Response, keep_alive: bool) -> bool:
         """Write a whole response; False when the connection is closed after it."""

@@ -82,6 +82,18 @@ def _check_joinable(svc: DynamoDBService, account: str, name: str, region: str, 
     return table
 
 
+def _region_name(replica: Params, path: str) -> str:
+    """RegionName is optional in the model, yet nothing names a replica without it: Coral's
+    answer to a missing required member."""
+    region = replica.get("RegionName")
+    if region is None:
+        raise validation(
+            f"1 validation error detected: Value null at '{path}.regionName' failed to satisfy "
+            "constraint: Member must not be null"
+        )
+    return region
+
+
 def _billing(table: Table) -> str:
     return table.desc.get("BillingModeSummary", {}).get("BillingMode", "PROVISIONED")
 
@@ -116,7 +128,11 @@ def _description(svc: DynamoDBService, tables: list[Table]) -> Params:
 
 def create(svc: DynamoDBService, ctx: RequestContext, p: Params) -> Params:
     name = p["GlobalTableName"]
-    regions = [r["RegionName"] for r in p["ReplicationGroup"]]
+    if not p["ReplicationGroup"]:  # worded as UpdateGlobalTable's empty ReplicaUpdates (recorded)
+        raise validation("One or more parameter values were invalid")
+    regions = [
+        _region_name(r, f"replicationGroup.{i}.member") for i, r in enumerate(p["ReplicationGroup"], 1)
+    ]
     if len(set(regions)) != len(regions):
         raise validation("Duplicate region names are not allowed in the replication group")
     if _regions(svc, ctx.account, name):
@@ -136,16 +152,16 @@ def update(svc: DynamoDBService, ctx: RequestContext, p: Params) -> Params:
     tables = _members(svc, ctx.account, name)
     created = tables[0].desc["_legacy"]["created"]
     removed: list[Table] = []
-    for change in p["ReplicaUpdates"]:  # validate them all before changing anything
+    for i, change in enumerate(p["ReplicaUpdates"], 1):  # validate them all before changing anything
         if "Create" in change:
-            region = change["Create"]["RegionName"]
+            region = _region_name(change["Create"], f"replicaUpdates.{i}.member.create")
             if region in [t.region for t in tables]:
                 raise ServiceError(
                     "ReplicaAlreadyExistsException", f"Replica already exists in region {region}"
                 )
             tables.append(_check_joinable(svc, ctx.account, name, region, tables[0]))
         elif "Delete" in change:
-            region = change["Delete"]["RegionName"]
+            region = _region_name(change["Delete"], f"replicaUpdates.{i}.member.delete")
             gone = [t for t in tables if t.region == region]
             if not gone:
                 raise ServiceError("ReplicaNotFoundException", f"Replica does not exist in region {region}")

@@ -45,6 +45,14 @@ def throughput(pt: dict[str, Any] | None) -> dict[str, Any]:
 
 def validate_create(p: dict[str, Any]) -> dict[str, Any]:
     """The stored TableDescription for a valid CreateTable request, or AWS's error."""
+    # The model no longer marks these two required, but no table is made without them.
+    if p.get("KeySchema") is None:
+        raise validation(
+            "1 validation error detected: Value null at 'keySchema' failed to satisfy constraint: "
+            "Member must not be null"
+        )
+    if p.get("AttributeDefinitions") is None:
+        raise validation("No defined Attribute schema.")
     attrs = p["AttributeDefinitions"]
     defined = {a["AttributeName"]: a["AttributeType"] for a in attrs}
     schema = p["KeySchema"]

@@ -42,7 +42,7 @@ class DataPlane:
         return hash_of(entry["PartitionKey"])
 
     def _check_size(self: KinesisService, stream: Stream, entry: dict[str, Any]) -> int:
-        size = len(entry["Data"]) + len(entry.get("PartitionKey", "").encode("utf-8"))
+        size = len(entry["Data"]) + len((entry.get("PartitionKey") or "").encode("utf-8"))  # null: absent
         if size > stream.max_record_kib * 1024:
             raise errors.validation(
                 f"Record size {size} bytes exceeds the maximum record size of {stream.max_record_kib} KiB "
@@ -104,7 +104,7 @@ class DataPlane:
             for i, entry in enumerate(entries):
                 hashes.append(self._hash_key(entry, f"records.{i + 1}.member."))
                 sizes.append(self._check_size(stream, entry))
-            return [entry.get("PartitionKey", "") for entry in entries], hashes, sizes
+            return [entry.get("PartitionKey") or "" for entry in entries], hashes, sizes
         md5 = hashlib.md5
         encoded = [key.encode("utf-8") for key in keys]
         hashes = [int.from_bytes(md5(key, usedforsecurity=False).digest(), "big") for key in encoded]

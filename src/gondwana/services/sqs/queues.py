@@ -136,7 +136,10 @@ def parse_queue_url(url: str, default_account: str) -> tuple[str, str | None, st
         if len(parts) == 2:
             return parts[0], None, parts[1]
         return None
-    split = urlsplit(url)
+    try:
+        split = urlsplit(url)
+    except ValueError:  # "http://127]0.0.1/..." (an unbalanced IPv6 bracket): names no queue
+        return None
     parts = [p for p in split.path.split("/") if p]
     if len(parts) != 2:
         return None

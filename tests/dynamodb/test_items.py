@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import http.client
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -10,6 +12,7 @@ from boto3.dynamodb.conditions import Attr
 from botocore.exceptions import ClientError
 
 from tests.dynamodb.conftest import error
+from tests.support.server import ServerProcess
 
 
 def test_put_get_delete_roundtrip_all_types(ddb: Any, make_table: Any) -> None:
@@ -423,3 +426,25 @@ def test_nesting_depth_and_range_key_size(raw: Any, make_table: Any) -> None:
         "One or more parameter values were invalid: Aggregated size of all "
         "range keys has exceeded the size limit of 1024 bytes",
     )
+
+
+def test_placeholder_values_nested_past_the_binders_depth(server: ServerProcess, make_table: Any) -> None:
+    """ExpressionAttributeValues nested ~1,000 JSON levels deep (within what the JSON decoder
+    accepts, deeper than the model binder follows) are refused as the decoder refuses deeper
+    bodies (SerializationException), not with a 500."""
+    name = make_table()
+    value = '{"S":"x"}'
+    for _ in range(500):
+        value = '{"M":{"a":' + value + "}}"
+    body = (
+        f'{{"TableName":"{name}","Key":{{"id":{{"S":"k"}}}},"UpdateExpression":"SET v = :v",'
+        f'"ExpressionAttributeValues":{{":v":{value}}}}}'
+    )
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    headers = {"X-Amz-Target": "DynamoDB_20120810.UpdateItem", "Content-Type": "application/x-amz-json-1.0"}
+    conn.request("POST", "/", body=body.encode(), headers=headers)
+    response = conn.getresponse()
+    answer = json.loads(response.read())
+    conn.close()
+    assert response.status == 400
+    assert answer["__type"] == "com.amazon.coral.service#SerializationException"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from gondwana.protocols.errors import ServiceError, Violation
+from gondwana.protocols.errors import ServiceError, Violation, serialization_error
 from gondwana.protocols.shapes import NeedPaths
 from gondwana.server.messages import Request, Response
 
@@ -28,9 +28,12 @@ class WireProtocol:
         Valid input (nearly all of it) is bound once without building member paths; at the first
         violation the request is decoded and bound again with paths, to word every violation."""
         try:
-            return self.bind(service, op, self.decode(op, request), [], path=None)
-        except NeedPaths:
-            return self.bind(service, op, self.decode(op, request), [])
+            try:
+                return self.bind(service, op, self.decode(op, request), [], path=None)
+            except NeedPaths:
+                return self.bind(service, op, self.decode(op, request), [])
+        except RecursionError:  # nested deeper than the binder follows (the decoders allow ~1,000)
+            raise serialization_error() from None
 
     def bind(
         self,

@@ -300,7 +300,8 @@ class HttpConnection(asyncio.Protocol):
         else:
             self._send(response, keep_alive)
             self._busy = False
-            self._close_if_done()
+            if self._eof:
+                self._close_if_done()
 
     def _upgrade(self, url: bytes) -> None:
         """`Upgrade: h2c` with HTTP2-Settings (RFC 7540 3.2, as curl --http2 sends it): switch

@@ -260,10 +260,15 @@ def test_endless_headers_get_431_and_a_close(server: ServerProcess) -> None:
     """Found by the wire fuzzer: headers were buffered without limit (a client streaming one
     endless header grew the server's memory); past 4 MiB the answer is 431 and a close."""
     conn = _connect(server)
-    conn.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nX-Big: ")
-    for _ in range(64):  # the limit, then a little more (nothing left in flight to be reset)
-        conn.sendall(b"v" * 65536)
-    conn.sendall(b"v" * 100)
+    start = b"POST / HTTP/1.1\r\nHost: x\r\nX-Big: "
+    conn.sendall(start)
+    # One byte past the limit and nothing more: the server has read all of it when it refuses,
+    # so its close is a FIN (bytes still unread would make it a reset, losing the answer).
+    left = 4 * 1024 * 1024 + 1 - len(start)
+    while left:
+        piece = min(left, 65536)
+        conn.sendall(b"v" * piece)
+        left -= piece
     answer = b""
     while chunk := conn.recv(65536):
         answer += chunk

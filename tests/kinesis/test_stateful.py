@@ -17,13 +17,11 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -35,22 +33,13 @@ from hypothesis.stateful import (
 )
 
 from tests.conftest import make_client
+from tests.support.campaign import campaign_settings
 
 TOP = 2**128 - 1
 DAY = 24 * 3600
 RETENTION = DAY  # the default retention period
 ITERATOR_LIFE = 300
-EXAMPLES = int(os.environ.get("GONDWANA_FUZZ_EXAMPLES", "40"))
-STEPS = int(os.environ.get("GONDWANA_FUZZ_STEPS", "40"))
-SETTINGS = settings(
-    max_examples=EXAMPLES,
-    stateful_step_count=STEPS,
-    deadline=None,
-    derandomize=os.environ.get("GONDWANA_FUZZ_RANDOM") is None,
-    report_multiple_bugs=False,
-    phases=[p for p in Phase if p is not Phase.shrink or os.environ.get("GONDWANA_FUZZ_SHRINK") != "0"],
-    suppress_health_check=list(HealthCheck),
-)
+SETTINGS = campaign_settings(examples=40)
 
 KEYS = st.sampled_from(["a", "b", "c", "d", "e", "f"])
 POINTS = st.one_of(st.none(), st.sampled_from([0, 1, 2**127 - 1, 2**127, TOP - 1, TOP]), st.integers(0, TOP))

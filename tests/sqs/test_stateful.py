@@ -24,14 +24,13 @@ size long campaigns.
 from __future__ import annotations
 
 import hashlib
-import os
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import ClientError
-from hypothesis import HealthCheck, Phase, settings
 from hypothesis import event as hypothesis_event
+from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -43,6 +42,7 @@ from hypothesis.stateful import (
 )
 
 from tests.conftest import make_client
+from tests.support.campaign import campaign_settings
 
 MINUTE = 60
 RETENTION = 1800
@@ -52,20 +52,7 @@ WINDOW = 300  # deduplication ids and receive attempt ids
 MAX_TOTAL_VISIBILITY = 43_200
 PURGE_INTERVAL = 60
 
-EXAMPLES = int(os.environ.get("GONDWANA_FUZZ_EXAMPLES", "25"))
-STEPS = int(os.environ.get("GONDWANA_FUZZ_STEPS", "40"))
-# GONDWANA_FUZZ_RANDOM=1: a new random seed each run (CI replays a fixed one);
-# GONDWANA_FUZZ_SHRINK=0: report the first failing sequence as found (shrinking replays the
-# sequence against the server many times and can take minutes).
-SETTINGS = settings(
-    max_examples=EXAMPLES,
-    stateful_step_count=STEPS,
-    deadline=None,
-    derandomize=os.environ.get("GONDWANA_FUZZ_RANDOM") is None,
-    report_multiple_bugs=False,
-    phases=[p for p in Phase if p is not Phase.shrink or os.environ.get("GONDWANA_FUZZ_SHRINK") != "0"],
-    suppress_health_check=list(HealthCheck),
-)
+SETTINGS = campaign_settings(examples=25)
 
 ADVANCES = st.sampled_from(
     [MINUTE] * 4 + [2 * MINUTE] * 2 + [5 * MINUTE, 10 * MINUTE, 30 * MINUTE, 720 * MINUTE]
@@ -755,7 +742,9 @@ def test_sqs_matches_the_model_across_crashes(fresh_server: Any) -> None:
     SqsModel.proc = fresh_server()
     SqsModel.durable = True
     try:
-        run_state_machine_as_test(SqsModel, settings=settings(SETTINGS, max_examples=max(1, EXAMPLES // 3)))
+        run_state_machine_as_test(
+            SqsModel, settings=settings(SETTINGS, max_examples=max(1, SETTINGS.max_examples // 3))
+        )
     finally:
         SqsModel.durable = False
     report()

@@ -7,6 +7,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+from botocore.exceptions import ClientError
+
 ODD = "lone \ud800 and \udfff"
 
 
@@ -33,3 +36,18 @@ def test_lone_surrogates_round_trip_in_values_and_keys(ddb: Any, make_table: Cal
     )
     assert [i["sk"]["S"] for i in page["Items"]] == ["z", "\ud800", "\ue000"]
     assert ddb.describe_table(TableName=table)["Table"]["ItemCount"] == 4
+
+
+def test_names_with_lone_surrogates_are_refused_not_failed(ddb: Any, streams: Any) -> None:
+    """Found by the wire fuzzer: a table or stream ARN carrying a lone surrogate reached SQLite,
+    which cannot encode it (500). No table is named so (the name's pattern refuses it) and no
+    stream has such an ARN (not found)."""
+    with pytest.raises(ClientError) as exc:
+        ddb.describe_table(TableName="arn:aws:dynamodb:us-east-1:000000000000:table/abc\ud800")
+    assert exc.value.response["Error"]["Code"] == "ValidationException"
+    arn = "arn:aws:dynamodb:us-east-1:000000000000:table/abc/stream/2026-11-27T00:00:00.000\ud800"
+    shard = {"ShardId": "shardId-00000000000000000000-00000000", "ShardIteratorType": "LATEST"}
+    for call, params in ((streams.describe_stream, {}), (streams.get_shard_iterator, shard)):
+        with pytest.raises(ClientError) as exc:
+            call(StreamArn=arn, **params)
+        assert exc.value.response["Error"]["Code"] == "ResourceNotFoundException"

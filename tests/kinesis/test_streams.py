@@ -233,3 +233,18 @@ def test_pages_are_capped_at_one_hundred(fresh_server: Any) -> None:
     listed = kinesis.list_streams(Limit=1000)
     assert len(listed["StreamNames"]) == 100 and listed["HasMoreStreams"] is True
     assert kinesis.list_streams(NextToken=listed["NextToken"])["StreamNames"] == ["wide"]
+
+
+def test_a_stream_arn_with_a_lone_surrogate_is_invalid(kinesis: Any) -> None:
+    """Found by probing after the wire fuzzer: such an ARN reached SQLite, which cannot encode a
+    lone surrogate (500). Stream names are [a-zA-Z0-9_.-]: it names no stream."""
+    arn = "arn:aws:kinesis:us-east-1:000000000000:stream/a\ud800"
+    calls = (
+        (kinesis.describe_stream_summary, {"StreamARN": arn}),
+        (kinesis.list_tags_for_resource, {"ResourceARN": arn}),
+    )
+    for call, params in calls:
+        with pytest.raises(ClientError) as exc:
+            call(**params)
+        assert exc.value.response["Error"]["Code"] == "InvalidArgumentException"
+        assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400

@@ -51,6 +51,8 @@ class DynamoDBStreamsService(Service):
     # ---- lookups -------------------------------------------------------------------------------
 
     def _stream(self, ctx: RequestContext, arn: str) -> tuple[Any, ...]:
+        if not arn.isascii():  # no stream's ARN is (and a lone surrogate cannot be looked up)
+            raise _stream_missing(arn)
         row = self.runtime.store.query_one(
             f"SELECT {_STREAM_COLUMNS} FROM dynamodb_streams WHERE arn = ? AND account = ? AND region = ?",
             (arn, ctx.account, ctx.region),

@@ -32,7 +32,10 @@ def table_name(raw: str) -> str:
     3-255 characters of [a-zA-Z0-9_.-] (the model now allows ARNs, so the service checks this itself)."""
     if raw.startswith("arn:"):
         resource = raw.split(":", 5)[-1]
-        return resource.split("/", 2)[1] if resource.startswith("table/") else resource
+        name = resource.split("/", 2)[1] if resource.startswith("table/") else resource
+        if name.isascii():
+            return name
+        raw = name  # no table is named so (and a lone surrogate cannot be looked up): refused below
     problems = []
     if not _NAME.fullmatch(raw):
         problems.append("Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+")

@@ -100,7 +100,7 @@ def parse_arn(arn: str) -> tuple[str, str, str] | None:
     if len(parts) != 6 or parts[2] != "kinesis" or not parts[5].startswith("stream/"):
         return None
     name = parts[5][len("stream/") :]
-    if "/" in name or not name:
+    if "/" in name or not name or not name.isascii():  # stream names are [a-zA-Z0-9_.-]
         return None
     return parts[3], parts[4], name
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from gondwana.protocols.errors import CORAL_VALIDATE, ServiceError, Violation
 from gondwana.protocols.model import apply_patches, load_botocore_model
-from gondwana.protocols.shapes import java_repr
+from gondwana.protocols.shapes import NOT_NULL, java_repr
 from gondwana.protocols.spec import ErrorInfo, ServiceSpec
 
 if TYPE_CHECKING:
@@ -107,14 +107,25 @@ class Service:
         return {"state": "running"}
 
 
-def coral_validation_error(violations: list[Violation], namespace: str | None) -> ServiceError:
+def validation_message(violations: list[Violation]) -> str:
+    """Coral's "N validation error(s) detected: Value ... at '...' failed to satisfy ..." text."""
     parts = []
     for v in violations:
         shown = "null" if v.value is None else f"'{java_repr(v.value)}'"
         parts.append(f"Value {shown} at '{v.path}' failed to satisfy constraint: {v.constraint}")
     count = len(parts)
     noun = "error" if count == 1 else "errors"
-    message = f"{count} validation {noun} detected: " + "; ".join(parts)
+    return f"{count} validation {noun} detected: " + "; ".join(parts)
+
+
+def null_member_message(path: str) -> str:
+    """Coral's text for a member left null that the service needs, though the current model no
+    longer marks it required (the binder cannot tell)."""
+    return validation_message([Violation("required", path, path.rsplit(".", 1)[-1], None, NOT_NULL)])
+
+
+def coral_validation_error(violations: list[Violation], namespace: str | None) -> ServiceError:
+    message = validation_message(violations)
     type_name = (
         f"{namespace}ValidationException" if namespace is not None else CORAL_VALIDATE + "ValidationException"
     )

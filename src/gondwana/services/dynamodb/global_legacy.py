@@ -14,6 +14,7 @@ import copy
 from typing import TYPE_CHECKING, Any
 
 from gondwana.protocols.errors import ServiceError
+from gondwana.services.base import null_member_message
 from gondwana.services.dynamodb import replication
 from gondwana.services.dynamodb.errors import validation
 from gondwana.services.dynamodb.replication import replicas
@@ -87,10 +88,7 @@ def _region_name(replica: Params, path: str) -> str:
     answer to a missing required member."""
     region = replica.get("RegionName")
     if region is None:
-        raise validation(
-            f"1 validation error detected: Value null at '{path}.regionName' failed to satisfy "
-            "constraint: Member must not be null"
-        )
+        raise validation(null_member_message(f"{path}.regionName"))
     return region
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from gondwana.services.base import null_member_message
 from gondwana.services.dynamodb.errors import invalid, validation
 
 MAX_LSI = 5
@@ -47,10 +48,7 @@ def validate_create(p: dict[str, Any]) -> dict[str, Any]:
     """The stored TableDescription for a valid CreateTable request, or AWS's error."""
     # The model no longer marks these two required, but no table is made without them.
     if p.get("KeySchema") is None:
-        raise validation(
-            "1 validation error detected: Value null at 'keySchema' failed to satisfy constraint: "
-            "Member must not be null"
-        )
+        raise validation(null_member_message("keySchema"))
     if p.get("AttributeDefinitions") is None:
         raise validation("No defined Attribute schema.")
     attrs = p["AttributeDefinitions"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from gondwana.protocols.errors import ServiceError
+from gondwana.services.base import null_member_message
 
 
 def invalid(message: str) -> ServiceError:
@@ -49,10 +50,7 @@ def could_not_find_shard(shard_id: str, name: str, account: str) -> ServiceError
 
 def missing_field(field: str) -> ServiceError:
     """A member the current model marks optional but streams still need (PutRecord's PartitionKey)."""
-    return validation(
-        f"1 validation error detected: Value null at '{field}' failed to satisfy constraint: "
-        "Member must not be null"
-    )
+    return validation(null_member_message(field))
 
 
 def invalid_iterator() -> ServiceError:

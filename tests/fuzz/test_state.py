@@ -4,6 +4,7 @@ mutated DynamoDB item writes either succeed as answered or leave the state exact
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from tests.fuzz import catalog
 from tests.fuzz.catalog import Endpoint
 from tests.fuzz.conftest import FUZZ
 from tests.fuzz.test_wire import mutate
-from tests.fuzz.wire import LogWatch, check, healthy, one_answer
+from tests.fuzz.wire import Answer, LogWatch, check, healthy, one_answer
 from tests.support.server import ServerProcess
 
 
@@ -24,6 +25,22 @@ def own_target(endpoint: Endpoint, operation: str) -> list[str]:
     operation (a DeleteQueue would take the test's resource with it)."""
     prefix = catalog.model(endpoint).metadata.get("targetPrefix", "AmazonSQS")
     return [f"{prefix}.{operation}"]
+
+
+def send_mutated(
+    data: st.DataObject,
+    endpoint: Endpoint,
+    server: ServerProcess,
+    operation: str,
+    params: dict[str, Any],
+    observe: Callable[[], Any],
+) -> tuple[Answer, Any]:
+    """Serialize `params`, mutate the request (its target kept to `operation`), observe the state,
+    send it: the answer and the state seen before it."""
+    raw = catalog.serialize(endpoint, operation, params)
+    mutate(data, endpoint, raw, operation, own_target(endpoint, operation))
+    before = observe()
+    return one_answer(server, raw.encode(f"127.0.0.1:{server.port}")), before
 
 
 def _messages(sqs: Any, url: str) -> int:
@@ -44,10 +61,9 @@ def test_rejected_send_message_batch_stores_nothing(fuzz_server: ServerProcess, 
     def run(data: st.DataObject) -> None:
         params = data.draw(catalog.inputs(endpoint, "SendMessageBatch"), label="params")
         params["QueueUrl"] = url
-        raw = catalog.serialize(endpoint, "SendMessageBatch", params)
-        mutate(data, endpoint, raw, "SendMessageBatch", own_target(endpoint, "SendMessageBatch"))
-        before = _messages(sqs, url)
-        answer = one_answer(fuzz_server, raw.encode(f"127.0.0.1:{fuzz_server.port}"))
+        answer, before = send_mutated(
+            data, endpoint, fuzz_server, "SendMessageBatch", params, lambda: _messages(sqs, url)
+        )
         body = check(answer, protocol)
         after = _messages(sqs, url)
         if answer.status >= 400:
@@ -103,10 +119,7 @@ def test_rejected_item_write_changes_nothing(fuzz_server: ServerProcess) -> None
         operation = data.draw(st.sampled_from(WRITES), label="operation")
         params = data.draw(catalog.inputs(endpoint, operation), label="params")
         _aim(operation, params, table, data.draw(st.sampled_from("abc"), label="key"))
-        raw = catalog.serialize(endpoint, operation, params)
-        mutate(data, endpoint, raw, operation, own_target(endpoint, operation))
-        before = snapshot()
-        answer = one_answer(fuzz_server, raw.encode(f"127.0.0.1:{fuzz_server.port}"))
+        answer, before = send_mutated(data, endpoint, fuzz_server, operation, params, snapshot)
         check(answer, "json")
         if answer.status >= 400:
             assert snapshot() == before, answer
@@ -141,10 +154,9 @@ def test_rejected_put_records_stores_nothing(fuzz_server: ServerProcess, protoco
         params = data.draw(catalog.inputs(endpoint, operation), label="params")
         params["StreamName"] = stream
         params.pop("StreamARN", None)
-        raw = catalog.serialize(endpoint, operation, params)
-        mutate(data, endpoint, raw, operation, own_target(endpoint, operation))
-        before = _records(kinesis, stream)
-        answer = one_answer(fuzz_server, raw.encode(f"127.0.0.1:{fuzz_server.port}"))
+        answer, before = send_mutated(
+            data, endpoint, fuzz_server, operation, params, lambda: _records(kinesis, stream)
+        )
         body = check(answer, protocol)
         after = _records(kinesis, stream)
         if answer.status >= 400:

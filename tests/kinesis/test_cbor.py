@@ -41,6 +41,12 @@ def call(server: Any, operation: str, body: dict[str, Any]) -> tuple[int, dict[s
         conn.close()
 
 
+def at_timestamp(server: Any, stream: str, when: Any) -> Any:
+    """GetShardIterator AT_TIMESTAMP on the stream's first shard, `when` as CBOR carries it."""
+    params = {"StreamName": stream, "ShardId": "shardId-000000000000", "ShardIteratorType": "AT_TIMESTAMP"}
+    return call(server, "GetShardIterator", {**params, "Timestamp": when})
+
+
 def test_cbor_put_and_get_records(server: Any, kinesis: Any, server_now: Any) -> None:
     name = unique("cbor")
     status, _, content_type = call(server, "CreateStream", {"StreamName": name, "ShardCount": 1})
@@ -55,16 +61,7 @@ def test_cbor_put_and_get_records(server: Any, kinesis: Any, server_now: Any) ->
     assert status == 200 and out["FailedRecordCount"] == 0
 
     before = int(server_now() * 1000) - 60_000
-    status, out, _ = call(
-        server,
-        "GetShardIterator",
-        {
-            "StreamName": name,
-            "ShardId": "shardId-000000000000",
-            "ShardIteratorType": "AT_TIMESTAMP",
-            "Timestamp": cbor2.CBORTag(1, before),
-        },
-    )
+    status, out, _ = at_timestamp(server, name, cbor2.CBORTag(1, before))
     assert status == 200
     status, out, _ = call(server, "GetRecords", {"ShardIterator": out["ShardIterator"]})
     assert status == 200
@@ -150,16 +147,7 @@ def test_at_timestamp_that_is_no_instant_is_a_serialization_exception(server: An
     name = unique("cbor-nan")
     kinesis.create_stream(StreamName=name, ShardCount=1)
     for when in (cbor2.CBORTag(1, float("nan")), cbor2.CBORTag(1, float("inf")), float("nan")):
-        status, out, _ = call(
-            server,
-            "GetShardIterator",
-            {
-                "StreamName": name,
-                "ShardId": "shardId-000000000000",
-                "ShardIteratorType": "AT_TIMESTAMP",
-                "Timestamp": when,
-            },
-        )
+        status, out, _ = at_timestamp(server, name, when)
         assert status == 400
         assert out["__type"] == "SerializationException"
 

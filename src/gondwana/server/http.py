@@ -27,6 +27,12 @@ import httptools
 
 from gondwana.server.messages import ABORT, Pending, Request, Response
 
+try:  # the C fast path (_fastpath.c); without a compiler, httptools and the Python below alone
+    from gondwana.server._fastpath import parse_request
+    from gondwana.server._fastpath import response as response_bytes
+except ImportError:  # pragma: no cover - the build made no extension
+    parse_request = response_bytes = None
+
 log = logging.getLogger("gondwana.http")
 
 # A handler answers at once when it can (no task, no coroutine), or returns a Pending (a write
@@ -82,6 +88,7 @@ class HttpConnection(asyncio.Protocol):
         "_headers",
         "_in_body",
         "_out",
+        "_parsing",
         "_peer",
         "_preface",
         "_queue",
@@ -114,6 +121,7 @@ class HttpConnection(asyncio.Protocol):
         self._can_write: asyncio.Future[None] | None = None
         self._head_size = 0  # bytes received since the current request's head began
         self._in_body = False
+        self._parsing = False  # httptools is inside a request: the fast path must wait for its end
         self._eof = False  # the client half-closed: close once every answer owed is sent
         self._h2: Any = None  # an http2.Http2Session once the client spoke HTTP/2
         self._preface: bytes | None = b""  # bytes seen while they could still be the h2 preface
@@ -167,6 +175,10 @@ class HttpConnection(asyncio.Protocol):
                 return
             self._preface = None
             data = seen
+        if not self._parsing and parse_request is not None:
+            data = self._parse_plain(data)
+            if not data:
+                return
         if not self._in_body:
             self._head_size += len(data)
             if self._head_size > MAX_HEAD:
@@ -181,6 +193,31 @@ class HttpConnection(asyncio.Protocol):
                 self._feed_upgrade(data[upgrade.args[0] :])
         except httptools.HttpParserError:
             self._reject(400)
+
+    def _parse_plain(self, data: bytes) -> bytes:
+        """Serve the plain complete requests at the start of `data` through the C fast path
+        (one call per request instead of httptools' dozen callbacks); return the rest, from the
+        first request it leaves to httptools (partial, chunked, an upgrade, odd bytes ...)."""
+        start, size = 0, len(data)
+        while (parsed := parse_request(data, start, MAX_BODY)) is not None:
+            method, path, query, headers, body, keep_alive, start = parsed
+            if self.transport is None or self.transport.is_closing():
+                return b""
+            request = Request(
+                method,
+                path,
+                query,
+                headers,
+                body,
+                self._peer,
+                self.closed,
+                listener_region=self.region,
+                scheme=self.scheme,
+            )
+            self._dispatch(request, keep_alive)
+            if start == size:
+                return b""
+        return data[start:] if start else data
 
     def eof_received(self) -> bool:
         """The client shut its sending side after its last request (`nc -N`, some HTTP/1.0
@@ -212,6 +249,9 @@ class HttpConnection(asyncio.Protocol):
         self._can_write = None
 
     # ---- httptools callbacks -------------------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        self._parsing = True
 
     def on_url(self, url: bytes) -> None:
         self._url += url
@@ -247,7 +287,7 @@ class HttpConnection(asyncio.Protocol):
     def on_message_complete(self) -> None:
         url, chunks = self._url, self._body
         self._url, self._raw_headers, self._body, self._body_size = b"", [], [], 0  # the next one
-        self._in_body = False
+        self._in_body = self._parsing = False
         if self.transport is None or self.transport.is_closing():
             return
         if self.parser.should_upgrade():
@@ -266,7 +306,10 @@ class HttpConnection(asyncio.Protocol):
             listener_region=self.region,
             scheme=self.scheme,
         )
-        keep_alive = self.parser.should_keep_alive()
+        self._dispatch(request, self.parser.should_keep_alive())
+
+    def _dispatch(self, request: Request, keep_alive: bool) -> None:
+        """Answer a request now, or once what it waits for is there (in order on the connection)."""
         if self._busy:  # an earlier response is still pending: answer in order
             self._queue.append((request, keep_alive))
             return
@@ -404,6 +447,15 @@ class HttpConnection(asyncio.Protocol):
 
     def _write(self, response: Response, keep_alive: bool) -> None:
         body = response.body
+        if response_bytes is not None and len(body) < 65536:
+            whole = response_bytes(
+                _status_line(response.status), _date_header(), response.headers, body, keep_alive
+            )
+            if whole is not None:
+                if not self._out:
+                    self.server.outgoing(self)
+                self._out.append(whole)
+                return
         lines = self._head(response, keep_alive)
         lines.append(f"Content-Length: {len(body)}\r\n\r\n")
         head = "".join(lines).encode("latin-1")

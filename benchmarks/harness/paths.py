@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parents[1]
@@ -28,3 +30,24 @@ def tree() -> Path:
 def gondwana_env() -> dict[str, str]:
     """The tree's sources first (worktrees share one venv), and its tests for the echo plugin."""
     return {**os.environ, "PYTHONPATH": f"{tree() / 'src'}{os.pathsep}{tree()}"}
+
+
+def build_fast_path() -> str:
+    """Build the tree's C fast path (src/gondwana/server/_fastpath.c) in place when it has one and
+    it is not built yet (another checkout given with --tree; `make` builds this one), so that no
+    comparison runs one tree with it and the other without. Says which way the tree runs."""
+    server = tree() / "src" / "gondwana" / "server"
+    if not (server / "_fastpath.c").exists():
+        return "none in this tree"
+    if any(server.glob("_fastpath*.so")):
+        return "built"
+    # Run away from the tree: this venv's setuptools may be older than its pyproject.toml.
+    script = (
+        "import sys; from setuptools import Extension, setup; setup(name='fastpath', script_args="
+        "['build_ext', '--build-lib', sys.argv[1], '--build-temp', '.'], ext_modules=["
+        "Extension('gondwana.server._fastpath', [sys.argv[2]], extra_compile_args=['-O3'])])"
+    )
+    with tempfile.TemporaryDirectory() as scratch:
+        argv = [project_python(), "-c", script, str(tree() / "src"), str(server / "_fastpath.c")]
+        built = subprocess.run(argv, cwd=scratch, capture_output=True)
+    return "built now" if built.returncode == 0 else "not built (no C compiler?): httptools only"

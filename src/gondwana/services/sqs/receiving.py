@@ -8,7 +8,9 @@ it at once. A closed client connection or a shutdown ends the wait.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
+from collections.abc import Awaitable, Callable
 from collections.abc import Set as AbstractSet
 from typing import Any
 
@@ -36,7 +38,11 @@ def _ms(seconds: float) -> str:
 
 
 class ReceiveOps(SqsBase):
-    async def receive_message(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    def receive_message(
+        self, ctx: RequestContext, params: dict[str, Any]
+    ) -> dict[str, Any] | Awaitable[dict[str, Any]]:
+        """The answer at once when messages are there or the call does not wait (no coroutine,
+        no task: most receives); a long poll otherwise."""
         queue = self.queue(ctx, params.get("QueueUrl"))
         count = params.get("MaxNumberOfMessages")
         if count is not None and not 1 <= count <= 10:
@@ -53,27 +59,48 @@ class ReceiveOps(SqsBase):
         if attempt is not None:
             messages.check_id(attempt, "ReceiveRequestAttemptId")
         wait = queue.number("ReceiveMessageWaitTimeSeconds") if wait is None else wait
-        now = self.now()
-        deadline = now + wait
         names = messages.system_names(params) if _ASKS_NAMES.intersection(params) else _NO_NAMES
         wanted = params.get("MessageAttributeNames")
+        take = functools.partial(self._take, queue, count or 1, wait, visibility, attempt, names, wanted)
+        now = self.now()
+        found = take(now)
+        if found or not wait or self.registry.by_id.get(queue.id) is not queue:
+            return {"Messages": found} if found else {}
+        return self._long_poll(ctx, queue, now + wait, take)
+
+    async def _long_poll(
+        self, ctx: RequestContext, queue: Queue, deadline: float, take: Callable[[float], list[Any]]
+    ) -> dict[str, Any]:
+        """Wait until messages can be taken (sent, delay over, visibility expired) or the wait ends."""
         while True:
-            room = self._room(queue, count or 1)
-            if not room:
-                if not wait and not queue.fifo:  # long polls and FIFO queues just find nothing
-                    raise errors.over_limit()
-                found = []
-            else:
-                vt = queue.number("VisibilityTimeout") if visibility is None else visibility
-                found = self._receive_once(queue, room, vt, attempt, names, wanted, now)
-                queue.inflight_bound += len(found)  # type: ignore[operator]
-            if found or self.registry.by_id.get(queue.id) is not queue:
-                break
             remaining = deadline - self.now()
             if remaining <= 0 or not await self._wait(ctx, queue, remaining):
-                break
-            now = self.now()
-        return {"Messages": found} if found else {}
+                return {}
+            found = take(self.now())
+            if found or self.registry.by_id.get(queue.id) is not queue:
+                return {"Messages": found} if found else {}
+
+    def _take(
+        self,
+        queue: Queue,
+        count: int,
+        wait: int,
+        visibility: int | None,
+        attempt: str | None,
+        names: AbstractSet[str],
+        wanted: list[str] | None,
+        now: float,
+    ) -> list[dict[str, Any]]:
+        """One attempt: the messages received now, within the queue's in-flight quota."""
+        room = self._room(queue, count)
+        if not room:
+            if not wait and not queue.fifo:  # long polls and FIFO queues just find nothing
+                raise errors.over_limit()
+            return []
+        vt = queue.number("VisibilityTimeout") if visibility is None else visibility
+        found = self._receive_once(queue, room, vt, attempt, names, wanted, now)
+        queue.inflight_bound += len(found)  # type: ignore[operator]
+        return found
 
     def _room(self, queue: Queue, count: int) -> int:
         """How many of `count` messages may go in flight under the queue's quota (the messages in

@@ -41,6 +41,7 @@ Handler = Callable[[Request], "Response | Pending | Awaitable[Response]"]
 INTERNAL_ERROR = Response(500, [("Content-Type", "text/plain")], b"internal error")
 
 MAX_BODY = 64 * 1024 * 1024
+COPIED_BODY = 65536  # smaller bodies go out in one bytes object with their head
 # Request line and headers: httptools buffers them whole, so a client streaming headers without
 # end would grow the buffer without bound; past this it gets 431 and the connection closes.
 MAX_HEAD = 4 * 1024 * 1024
@@ -203,18 +204,7 @@ class HttpConnection(asyncio.Protocol):
             method, path, query, headers, body, keep_alive, start = parsed
             if self.transport is None or self.transport.is_closing():
                 return b""
-            request = Request(
-                method,
-                path,
-                query,
-                headers,
-                body,
-                self._peer,
-                self.closed,
-                listener_region=self.region,
-                scheme=self.scheme,
-            )
-            self._dispatch(request, keep_alive)
+            self._dispatch(self._request(method, path, query, headers, body), keep_alive)
             if start == size:
                 return b""
         return data[start:] if start else data
@@ -295,18 +285,13 @@ class HttpConnection(asyncio.Protocol):
             return
         path, _, query = url.decode("latin-1").partition("?")
         body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-        request = Request(
-            self.parser.get_method().decode("ascii"),
-            path,
-            query,
-            self._headers,
-            body,
-            self._peer,
-            self.closed,
-            listener_region=self.region,
-            scheme=self.scheme,
-        )
+        method = self.parser.get_method().decode("ascii")
+        request = self._request(method, path, query, self._headers, body)
         self._dispatch(request, self.parser.should_keep_alive())
+
+    def _request(self, method: str, path: str, query: str, headers: dict[str, str], body: bytes) -> Request:
+        """A request that came in on this connection (from either parser)."""
+        return Request(method, path, query, headers, body, self._peer, self.closed, self.scheme, self.region)
 
     def _dispatch(self, request: Request, keep_alive: bool) -> None:
         """Answer a request now, or once what it waits for is there (in order on the connection)."""
@@ -446,25 +431,23 @@ class HttpConnection(asyncio.Protocol):
         return lines
 
     def _write(self, response: Response, keep_alive: bool) -> None:
+        if not self._out:
+            self.server.outgoing(self)
         body = response.body
-        if response_bytes is not None and len(body) < 65536:
+        if len(body) >= COPIED_BODY:  # not copied into one string (GetRecords answers reach megabytes)
+            self._out += (self._sized_head(response, keep_alive), body)
+            return
+        whole = None
+        if response_bytes is not None:  # None too for headers it cannot write: the Python way then
             whole = response_bytes(
                 _status_line(response.status), _date_header(), response.headers, body, keep_alive
             )
-            if whole is not None:
-                if not self._out:
-                    self.server.outgoing(self)
-                self._out.append(whole)
-                return
+        self._out.append(whole if whole is not None else self._sized_head(response, keep_alive) + body)
+
+    def _sized_head(self, response: Response, keep_alive: bool) -> bytes:
         lines = self._head(response, keep_alive)
-        lines.append(f"Content-Length: {len(body)}\r\n\r\n")
-        head = "".join(lines).encode("latin-1")
-        if not self._out:
-            self.server.outgoing(self)
-        if len(body) < 65536:
-            self._out.append(head + body)
-        else:  # not copied into one string (GetRecords answers reach megabytes)
-            self._out += (head, body)
+        lines.append(f"Content-Length: {len(response.body)}\r\n\r\n")
+        return "".join(lines).encode("latin-1")
 
     def flush(self) -> None:
         """Send the answers written so far (at the end of the loop iteration, or before anything

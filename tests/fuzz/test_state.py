@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.conftest import make_client
+from tests.dynamodb.conftest import create
 from tests.fuzz import catalog
 from tests.fuzz.catalog import Endpoint
 from tests.fuzz.conftest import FUZZ
@@ -98,13 +99,7 @@ def _aim(operation: str, params: dict[str, Any], table: str, key: str) -> None:
 
 def test_rejected_item_write_changes_nothing(fuzz_server: ServerProcess) -> None:
     ddb = make_client(fuzz_server.url, "dynamodb")
-    table = f"fuzz-state-{uuid.uuid4().hex[:8]}"
-    ddb.create_table(
-        TableName=table,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    table = create(ddb, ("pk", "S"), name=f"fuzz-state-{uuid.uuid4().hex[:8]}")
     for key in "ab":
         ddb.put_item(TableName=table, Item={"pk": {"S": key}, "n": {"N": "1"}, "l": {"L": [{"S": "x"}]}})
     endpoint = Endpoint("dynamodb", "json")

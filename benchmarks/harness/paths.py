@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import tempfile
+import tomllib
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parents[1]
@@ -41,13 +43,17 @@ def build_fast_path() -> str:
         return "none in this tree"
     if any(server.glob("_fastpath*.so")):
         return "built"
-    # Run away from the tree: this venv's setuptools may be older than its pyproject.toml.
+    # As the tree's pyproject.toml declares it, but built by hand away from the tree: this venv's
+    # setuptools may be older than that file.
+    with open(tree() / "pyproject.toml", "rb") as file:
+        (module,) = tomllib.load(file)["tool"]["setuptools"]["ext-modules"]
     script = (
-        "import sys; from setuptools import Extension, setup; setup(name='fastpath', script_args="
-        "['build_ext', '--build-lib', sys.argv[1], '--build-temp', '.'], ext_modules=["
-        "Extension('gondwana.server._fastpath', [sys.argv[2]], extra_compile_args=['-O3'])])"
+        "import json, sys; from setuptools import Extension, setup; m = json.loads(sys.argv[2]); "
+        "setup(name='fastpath', script_args=['build_ext', '--build-lib', sys.argv[1], '--build-temp', "
+        "'.'], ext_modules=[Extension(m['name'], [sys.argv[3] + '/' + s for s in m['sources']], "
+        "extra_compile_args=m.get('extra-compile-args', []))])"
     )
     with tempfile.TemporaryDirectory() as scratch:
-        argv = [project_python(), "-c", script, str(tree() / "src"), str(server / "_fastpath.c")]
+        argv = [project_python(), "-c", script, str(tree() / "src"), json.dumps(module), str(tree())]
         built = subprocess.run(argv, cwd=scratch, capture_output=True)
     return "built now" if built.returncode == 0 else "not built (no C compiler?): httptools only"

@@ -306,3 +306,69 @@ def test_a_joined_unit_whose_failure_ended_the_transaction_fails_the_group(tmp_p
     outcomes = asyncio.run(scenario())
     assert len(outcomes) == 1 and isinstance(outcomes[0], Boom)
     assert _committed(path) == ["b"]
+
+
+def _loops() -> list[object]:
+    import uvloop  # the server's loop; asyncio's own runs the tools and the tests' helpers
+
+    return [asyncio.new_event_loop, uvloop.new_event_loop]
+
+
+@pytest.mark.parametrize("new_loop", _loops(), ids=["asyncio", "uvloop"])
+def test_requests_a_poll_apart_share_one_commit_and_a_lone_one_waits_one_poll(
+    tmp_path: Path, new_loop: object
+) -> None:
+    path = tmp_path / "gather.db"
+
+    async def scenario() -> tuple[list[str], int]:
+        store = SqliteStore(path)
+        store.register("units", ["CREATE TABLE units_rows (k TEXT PRIMARY KEY)"])
+        answered: list[str] = []
+
+        def put(key: str) -> None:
+            _put(store, key)
+            store.after_commit(lambda error: answered.append(key))
+
+        put("a")
+        await asyncio.sleep(0)  # one turn of the loop: a poll for I/O, then "b" arrives
+        # "a" is not committed yet, so "b" joins its transaction (there is one at a time)
+        assert answered == [] and store.pending
+        put("b")
+        await store.flushed()
+        put("c")  # alone: no request joins it, so its commit comes after one poll
+        polls = 0
+        while not answered[2:]:
+            await asyncio.sleep(0)
+            polls += 1
+        store.close()
+        return answered, polls
+
+    loop = new_loop()  # type: ignore[operator]
+    try:
+        answered, polls = loop.run_until_complete(scenario())
+    finally:
+        loop.close()
+    assert answered == ["a", "b", "c"]
+    assert polls <= 2
+    assert _committed(path) == ["a", "b", "c"]
+
+
+def test_a_group_that_keeps_growing_commits_after_at_most_gather_polls(tmp_path: Path) -> None:
+    from gondwana.storage.sqlite import GATHER_POLLS
+
+    async def scenario() -> int:
+        store = SqliteStore(tmp_path / "busy.db")
+        store.register("units", ["CREATE TABLE units_rows (k TEXT PRIMARY KEY)"])
+        answered: list[str] = []
+        turns = 0
+        while not answered:  # a new request in every turn of the loop
+            _put(store, f"k{turns}")
+            store.after_commit(lambda error: answered.append("first group"))
+            turns += 1
+            await asyncio.sleep(0)
+            assert turns <= 2 * GATHER_POLLS, "the group never committed"
+        store.close()
+        return turns
+
+    turns = asyncio.run(scenario())
+    assert 1 < turns <= GATHER_POLLS + 1

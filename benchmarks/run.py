@@ -42,7 +42,7 @@ def main() -> int:
     import http_stacks
     from harness.env import ensure_peers, ensure_wrk
     from harness.measure import Settings, measure, run_workload
-    from harness.paths import build_fast_path, tree
+    from harness.paths import build_extensions, tree
     from harness.report import machine, print_report, write_record
     from harness.servers import PEERS, ceiling, gondwana
     from harness.startup import measure_startup
@@ -93,8 +93,8 @@ def main() -> int:
     # As an installed package would be: byte-compiled once (PYTHONDONTWRITEBYTECODE, set on some
     # machines, would otherwise make every server start compile the whole package again).
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(tree() / "src")], check=True)
-    record["fast_path"] = build_fast_path()
-    print(f"HTTP fast path: {record['fast_path']}")
+    record["extensions"] = build_extensions()
+    print("C extensions: " + ", ".join(f"{name} {how}" for name, how in record["extensions"].items()))
     record["machine"] = machine()
     requirements = set() if args.no_peers else {n for w in workloads for p in w.peers for n in PEERS[p].needs}
     if "stacks" in only:

@@ -34,26 +34,30 @@ def gondwana_env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": f"{tree() / 'src'}{os.pathsep}{tree()}"}
 
 
-def build_fast_path() -> str:
-    """Build the tree's C fast path (src/gondwana/server/_fastpath.c) in place when it has one and
-    it is not built yet (another checkout given with --tree; `make` builds this one), so that no
-    comparison runs one tree with it and the other without. Says which way the tree runs."""
-    server = tree() / "src" / "gondwana" / "server"
-    if not (server / "_fastpath.c").exists():
-        return "none in this tree"
-    if any(server.glob("_fastpath*.so")):
+def build_extensions() -> dict[str, str]:
+    """Build the tree's C extensions (its pyproject.toml's ext-modules: the HTTP fast path, the
+    WAL-buffering VFS) in place where one is not built yet (another checkout given with --tree;
+    `make` builds this one), so that no comparison runs one tree with them and the other without.
+    Says, per module, which way the tree runs."""
+    with open(tree() / "pyproject.toml", "rb") as file:
+        modules = tomllib.load(file)["tool"]["setuptools"].get("ext-modules", [])
+    return {module["name"]: _build(module) for module in modules}
+
+
+def _build(module: dict[str, object]) -> str:
+    package, _, name = str(module["name"]).rpartition(".")
+    where = tree() / "src" / package.replace(".", "/")
+    if any(where.glob(f"{name}*.so")):
         return "built"
     # As the tree's pyproject.toml declares it, but built by hand away from the tree: this venv's
     # setuptools may be older than that file.
-    with open(tree() / "pyproject.toml", "rb") as file:
-        (module,) = tomllib.load(file)["tool"]["setuptools"]["ext-modules"]
     script = (
         "import json, sys; from setuptools import Extension, setup; m = json.loads(sys.argv[2]); "
-        "setup(name='fastpath', script_args=['build_ext', '--build-lib', sys.argv[1], '--build-temp', "
+        "setup(name='ext', script_args=['build_ext', '--build-lib', sys.argv[1], '--build-temp', "
         "'.'], ext_modules=[Extension(m['name'], [sys.argv[3] + '/' + s for s in m['sources']], "
-        "extra_compile_args=m.get('extra-compile-args', []))])"
+        "libraries=m.get('libraries', []), extra_compile_args=m.get('extra-compile-args', []))])"
     )
     with tempfile.TemporaryDirectory() as scratch:
         argv = [project_python(), "-c", script, str(tree() / "src"), json.dumps(module), str(tree())]
         built = subprocess.run(argv, cwd=scratch, capture_output=True)
-    return "built now" if built.returncode == 0 else "not built (no C compiler?): httptools only"
+    return "built now" if built.returncode == 0 else "not built (no C compiler?): the Python path"

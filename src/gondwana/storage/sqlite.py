@@ -12,7 +12,9 @@ fail after writing, the whole group is rolled back, as when a commit fails.
 
 Durability: `normal` (synchronous=NORMAL) keeps every acknowledged change across a process crash
 or kill -9, as the WAL is written before the response; `strict` (synchronous=FULL) also fsyncs
-each commit, so changes survive power loss too.
+each commit, so changes survive power loss too. Where the C extension `_walbuffer.c` is built, the
+files are opened through its VFS, which writes each commit's WAL frames with one system call
+instead of two per page: the same bytes, in the file before COMMIT returns.
 """
 
 from __future__ import annotations
@@ -30,7 +32,24 @@ from typing import Any
 
 from gondwana.storage.base import Migration, Row, Store
 
+try:  # the WAL-buffering VFS (_walbuffer.c); without a compiler, SQLite's default VFS
+    from gondwana.storage._walbuffer import register as _register_vfs
+except ImportError:
+    _register_vfs = None
+
 log = logging.getLogger("gondwana.storage")
+
+
+def connect(location: str, **options: Any) -> sqlite3.Connection:
+    """A connection to the database file at `location` (or ":memory:"), through the WAL-buffering
+    VFS when this Python's sqlite3 module uses the SQLite library it is registered with."""
+    if _register_vfs is not None and location != ":memory:":
+        uri = f"{Path(location).absolute().as_uri()}?vfs={_register_vfs()}"
+        try:
+            return sqlite3.connect(uri, uri=True, **options)
+        except sqlite3.OperationalError as exc:  # another SQLite library behind sqlite3
+            log.debug("WAL-buffering VFS unavailable: %s", exc)
+    return sqlite3.connect(location, **options)
 
 
 class SqliteStore(Store):
@@ -40,7 +59,7 @@ class SqliteStore(Store):
         self.location = ":memory:" if path is None else str(path)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(
+        self._conn = connect(
             self.location, isolation_level=None, check_same_thread=False, cached_statements=512
         )
         self._checkpointer: Checkpointer | None = None
@@ -343,7 +362,7 @@ class Checkpointer:
         self.interval = interval
         self.rewind = False  # set here, cleared by the writer once it has rewound the WAL
         self._stop = threading.Event()
-        self._conn = sqlite3.connect(location, isolation_level=None, check_same_thread=False)
+        self._conn = connect(location, isolation_level=None, check_same_thread=False)
         self._page = self._conn.execute("PRAGMA page_size").fetchone()[0]
         self._thread = threading.Thread(target=self._run, name="gondwana-checkpoint", daemon=True)
         self._thread.start()

@@ -166,6 +166,114 @@ def test_every_commit_acknowledged_before_kill_9_is_there_after(tmp_path: Path) 
     assert keys == list(range(len(keys)))  # a whole prefix of the commits, nothing torn
 
 
+def test_a_rolled_back_spill_is_never_written_over_another_writers_commit(tmp_path: Path) -> None:
+    """Frames spilled by a transaction that rolls back belong to no commit: once the connection
+    gives up the write lock they are dropped, not written out later at offsets another
+    writer has committed to meanwhile."""
+    path = tmp_path / "two.sqlite"
+    a = connect(str(path), isolation_level=None)
+    a.execute("PRAGMA journal_mode=WAL")
+    a.execute("PRAGMA wal_autocheckpoint=0")
+    a.execute("CREATE TABLE big (k INTEGER PRIMARY KEY, v BLOB)")
+    a.execute("CREATE TABLE other (k INTEGER PRIMARY KEY, v BLOB)")
+    a.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    a.execute("PRAGMA cache_size=20")
+    a.execute("BEGIN")
+    for k in range(100):  # spills frames to the WAL, then rolls them back
+        a.execute("INSERT INTO big VALUES (?, ?)", (k, os.urandom(3500)))
+    a.execute("ROLLBACK")
+    b = sqlite3.connect(path, isolation_level=None)  # another writer, SQLite's own VFS
+    b.execute("BEGIN IMMEDIATE")
+    for k in range(50):
+        b.execute("INSERT INTO other VALUES (?, ?)", (k, b"B" * 3000))
+    b.execute("COMMIT")
+    b.close()
+    assert a.execute("SELECT count(*), sum(length(v)) FROM other").fetchone() == (50, 150_000)
+    a.close()
+    with sqlite3.connect(path) as plain:
+        assert plain.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert plain.execute("SELECT count(*) FROM other").fetchone() == (50,)
+        assert plain.execute("SELECT count(*) FROM big").fetchone() == (0,)
+
+
+def test_padding_frames_of_a_full_sync_commit_are_in_the_file_when_published(tmp_path: Path) -> None:
+    """In FULL mode without power-safe overwrite SQLite pads a commit to a sector boundary with
+    copies of the commit frame, the last one split around a sync: none of it may stay behind."""
+    path = tmp_path / "padded.sqlite"
+    uri = f"{path.absolute().as_uri()}?vfs={walbuffer.register()}&psow=0"
+    writer = sqlite3.connect(uri, uri=True, isolation_level=None)
+    writer.execute("PRAGMA journal_mode=WAL")
+    writer.execute("PRAGMA synchronous=FULL")
+    writer.execute("PRAGMA wal_autocheckpoint=0")
+    writer.execute("CREATE TABLE t (k INTEGER PRIMARY KEY, v BLOB)")
+    writer.execute("BEGIN")
+    for k in range(3000):  # a long WAL of other bytes, then rewound: stale frames to overwrite
+        writer.execute("INSERT INTO t VALUES (?, ?)", (k, os.urandom(300)))
+    writer.execute("COMMIT")
+    writer.execute("DELETE FROM t")
+    writer.execute("PRAGMA wal_checkpoint(RESTART)")
+    reader = sqlite3.connect(path, isolation_level=None)  # SQLite's own VFS
+    for k in range(100):
+        writer.execute("INSERT INTO t VALUES (?, ?)", (k, b"x" * 500))
+        assert reader.execute("SELECT count(*), sum(length(v)) FROM t").fetchone() == (k + 1, 500 * (k + 1))
+        assert reader.execute("PRAGMA quick_check").fetchone() == ("ok",)
+    writer.close()
+    reader.close()
+
+
+def test_a_failed_write_out_keeps_the_frames_and_the_commit_that_needs_them_fails(tmp_path: Path) -> None:
+    """A write-out that fails (a full disk) drops nothing: the call that needed it reports the
+    error, and the commit either writes every frame or fails."""
+    path = tmp_path / "full.sqlite"
+    conn = _open(path)
+    conn.execute("BEGIN IMMEDIATE")
+    conn.execute("INSERT INTO t VALUES (1, ?)", (_value(1),))
+    conn.execute("COMMIT")
+    conn.execute("BEGIN IMMEDIATE")
+    conn.execute("INSERT INTO t VALUES (2, ?)", (_value(2),))
+    walbuffer.fail_next_flush()
+    with pytest.raises(sqlite3.OperationalError, match="full"):
+        conn.execute("COMMIT")
+    if conn.in_transaction:  # SQLite rolls back by itself on SQLITE_FULL
+        conn.execute("ROLLBACK")
+    conn.execute("BEGIN IMMEDIATE")  # the store goes on
+    conn.execute("INSERT INTO t VALUES (3, ?)", (_value(3),))
+    conn.execute("COMMIT")
+    conn.close()
+    assert [k for k, _ in _rows(path)] == [1, 3]
+
+    path = tmp_path / "spilled.sqlite"  # a write-out for a read, in a transaction that goes on
+    conn = connect(str(path), isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA wal_autocheckpoint=0")
+    conn.execute("CREATE TABLE big (k INTEGER PRIMARY KEY, v BLOB NOT NULL)")
+    conn.execute("INSERT INTO big VALUES (0, zeroblob(100))")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.execute("PRAGMA cache_size=20")
+    conn.execute("BEGIN")
+    for k in range(1, 201, 2):  # units that succeed, spilling frames (some held in the buffer)
+        conn.execute("SAVEPOINT u")
+        conn.execute("INSERT INTO big VALUES (?, ?), (?, ?)", (k, os.urandom(3500), k + 1, os.urandom(3500)))
+        conn.execute("RELEASE u")
+    walbuffer.fail_next_flush()
+    conn.execute("SAVEPOINT u")
+    try:  # reads a spilled page back: the write-out fails, and so does this unit alone
+        conn.execute("UPDATE big SET v = v WHERE k IN (1, 2)")
+        conn.execute("RELEASE u")
+    except sqlite3.DatabaseError:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK TO u")
+            conn.execute("RELEASE u")
+    committed = conn.in_transaction
+    if committed:
+        conn.execute("COMMIT")  # with every frame of the units that succeeded
+    conn.close()
+    with sqlite3.connect(path) as plain:
+        assert plain.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        found = plain.execute("SELECT count(*), sum(length(v)) FROM big").fetchone()
+    assert found == ((201, 700_100) if committed else (1, 100))
+
+
 def test_without_the_vfs_in_the_sqlite_library_connect_falls_back(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -8,14 +8,23 @@
    - right after the page of a commit frame is written, inside that write call, so COMMIT
      returns with every frame in the file (what was acknowledged survives kill -9; strict
      mode's fsync covers it) and an error still fails the commit. SQLite publishes frames only
-     by a commit (the last frame it writes, the one whose header carries the database size);
+     by a commit (the last frame it writes, the one whose header carries the database size).
+     What follows the commit frame in the same commit (padding frames, in FULL mode without
+     power-safe overwrite) is written through;
    - before anything else touches the file: a read, a sync, a size, a truncate, a control call,
      a close, or a write that is not the next append (a frame SQLite overwrites in place).
-   Every other file (the database, journals, temporary files) goes straight to the default VFS.
-   A WAL file belongs to one connection, which SQLite serializes: no locking here. */
+   A failed write-out keeps the buffer: the call reports the error, and the next one tries
+   again, so no frame SQLite counts on is ever dropped.
+   What is still held when the connection takes or gives up the WAL's write lock (xShmLock on
+   the database file, which is wrapped for this alone) belongs to no commit: frames of a rolled
+   back transaction, spilled from the page cache. It is dropped, never written over what
+   another writer may commit at the same offsets.
+   Every other file (journals, temporary files) goes straight to the default VFS. A WAL file and
+   its database file belong to one connection, which SQLite serializes. */
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <string.h>
 
@@ -26,7 +35,10 @@
    SQLite itself never writes more than a 64 KiB page): a larger buffer goes out in pieces. */
 #define MAX_WRITE (124 * 1024)
 
-typedef struct {
+typedef struct WalFile WalFile;
+typedef struct DbFile DbFile;
+
+struct WalFile {
     sqlite3_file base; /* pMethods = &wal_methods */
     sqlite3_file *real; /* the default VFS's file, in the memory just after this struct */
     char *buffer; /* BUFFER_SIZE bytes, from the first append on */
@@ -34,10 +46,23 @@ typedef struct {
     int used;
     sqlite3_int64 end; /* where the last write ended */
     int commit_page_next; /* the last write was the header of a commit frame */
-} WalFile;
+    int committed; /* the commit frame is out: the rest of this commit is written through */
+    DbFile *db; /* its database file (NULL once that is closed) */
+};
+
+struct DbFile {
+    sqlite3_file base; /* pMethods = &db_methods */
+    sqlite3_file *real;
+    const char *name; /* as SQLite passed it to xOpen: sqlite3_filename_database() of the WAL's */
+    WalFile *wal; /* the WAL file of the same connection, once open */
+    DbFile *next; /* the open database files, to find a WAL's */
+};
 
 static sqlite3_vfs *default_vfs;
+static DbFile *db_files;
+static pthread_mutex_t db_files_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned long long held_writes, flushes; /* for counts(): what the buffer saved */
+static int fail_next_flush; /* tests: the next write-out fails as on a full disk */
 
 #define REAL(file) (((WalFile *)(file))->real)
 
@@ -45,23 +70,31 @@ static int flush(WalFile *w) {
     int rc = SQLITE_OK;
     if (w->used == 0)
         return rc;
+    if (__atomic_exchange_n(&fail_next_flush, 0, __ATOMIC_RELAXED))
+        return SQLITE_FULL;
     __atomic_add_fetch(&flushes, 1, __ATOMIC_RELAXED);
     for (int done = 0; done < w->used && rc == SQLITE_OK; done += MAX_WRITE) {
         int piece = w->used - done < MAX_WRITE ? w->used - done : MAX_WRITE;
         rc = w->real->pMethods->xWrite(w->real, w->buffer + done, piece, w->start + done);
     }
-    w->used = 0;
+    if (rc == SQLITE_OK) /* else kept whole: pieces already out are written again, same bytes */
+        w->used = 0;
     return rc;
+}
+
+/* Drop what is held (frames of no commit) and start afresh: the write lock changes hands. */
+static void drop(WalFile *w) {
+    w->used = 0;
+    w->commit_page_next = w->committed = 0;
 }
 
 static int wal_write(sqlite3_file *file, const void *data, int amount, sqlite3_int64 offset) {
     WalFile *w = (WalFile *)file;
     int rc = SQLITE_OK;
     int appends = offset == w->end || w->end == 0; /* the next append, or the first write */
-    w->end = offset + amount;
     if (appends && w->buffer == NULL)
         w->buffer = sqlite3_malloc(BUFFER_SIZE);
-    if (!appends || w->buffer == NULL || amount > BUFFER_SIZE) {
+    if (!appends || w->committed || w->buffer == NULL || amount > BUFFER_SIZE) {
         rc = flush(w);
         if (rc == SQLITE_OK)
             rc = w->real->pMethods->xWrite(w->real, data, amount, offset);
@@ -74,14 +107,25 @@ static int wal_write(sqlite3_file *file, const void *data, int amount, sqlite3_i
             memcpy(w->buffer + w->used, data, (size_t)amount);
             w->used += amount;
             __atomic_add_fetch(&held_writes, 1, __ATOMIC_RELAXED);
-            if (w->commit_page_next) /* the commit frame is complete: out with the group */
+            if (w->commit_page_next) { /* the commit frame is complete: out with the commit */
                 rc = flush(w);
+                w->committed = 1;
+            }
         }
     }
+    if (rc != SQLITE_OK)
+        return rc;
+    w->end = offset + amount;
     /* A frame header's bytes 4..7 hold the database size in pages after a commit, 0 otherwise. */
-    const unsigned char *h = data;
-    w->commit_page_next = amount == FRAME_HEADER && (h[4] | h[5] | h[6] | h[7]) != 0;
-    return rc;
+    if (amount == FRAME_HEADER) {
+        const unsigned char *h = data;
+        w->commit_page_next = (h[4] | h[5] | h[6] | h[7]) != 0;
+        if (!w->commit_page_next) /* a frame of another commit (or a checksum rewrite) */
+            w->committed = 0;
+    } else {
+        w->commit_page_next = 0;
+    }
+    return SQLITE_OK;
 }
 
 static int wal_read(sqlite3_file *file, void *data, int amount, sqlite3_int64 offset) {
@@ -111,6 +155,10 @@ static int wal_file_control(sqlite3_file *file, int op, void *arg) {
 
 static int wal_close(sqlite3_file *file) {
     WalFile *w = (WalFile *)file;
+    pthread_mutex_lock(&db_files_lock);
+    if (w->db != NULL)
+        w->db->wal = NULL;
+    pthread_mutex_unlock(&db_files_lock);
     int rc = flush(w);
     int closed = w->real->pMethods->xClose(w->real);
     sqlite3_free(w->buffer);
@@ -143,24 +191,119 @@ static const sqlite3_io_methods wal_methods = {
     wal_check_reserved, wal_file_control, wal_sector_size, wal_device,
 };
 
+/* ---- the database file: passes through; its WAL write lock changing hands drops leftovers ---- */
+
+#define DB(file) (((DbFile *)(file))->real)
+
+static int db_close(sqlite3_file *file) {
+    DbFile *d = (DbFile *)file;
+    pthread_mutex_lock(&db_files_lock);
+    for (DbFile **p = &db_files; *p != NULL; p = &(*p)->next)
+        if (*p == d) {
+            *p = d->next;
+            break;
+        }
+    if (d->wal != NULL)
+        d->wal->db = NULL;
+    pthread_mutex_unlock(&db_files_lock);
+    return DB(file)->pMethods->xClose(DB(file));
+}
+
+static int db_read(sqlite3_file *file, void *data, int amount, sqlite3_int64 offset) {
+    return DB(file)->pMethods->xRead(DB(file), data, amount, offset);
+}
+
+static int db_write(sqlite3_file *file, const void *data, int amount, sqlite3_int64 offset) {
+    return DB(file)->pMethods->xWrite(DB(file), data, amount, offset);
+}
+
+static int db_truncate(sqlite3_file *file, sqlite3_int64 size) {
+    return DB(file)->pMethods->xTruncate(DB(file), size);
+}
+
+static int db_sync(sqlite3_file *file, int flags) {
+    return DB(file)->pMethods->xSync(DB(file), flags);
+}
+
+static int db_file_size(sqlite3_file *file, sqlite3_int64 *size) {
+    return DB(file)->pMethods->xFileSize(DB(file), size);
+}
+
+static int db_file_control(sqlite3_file *file, int op, void *arg) {
+    return DB(file)->pMethods->xFileControl(DB(file), op, arg);
+}
+
+static int db_shm_map(sqlite3_file *file, int page, int size, int extend, void volatile **out) {
+    return DB(file)->pMethods->xShmMap(DB(file), page, size, extend, out);
+}
+
+/* The WAL write lock is the first of the shared-memory locks (WAL_WRITE_LOCK in wal.c). */
+static int db_shm_lock(sqlite3_file *file, int offset, int n, int flags) {
+    DbFile *d = (DbFile *)file;
+    if (offset == 0 && (flags & SQLITE_SHM_EXCLUSIVE) && d->wal != NULL)
+        drop(d->wal);
+    return DB(file)->pMethods->xShmLock(DB(file), offset, n, flags);
+}
+
+static void db_shm_barrier(sqlite3_file *file) {
+    DB(file)->pMethods->xShmBarrier(DB(file));
+}
+
+static int db_shm_unmap(sqlite3_file *file, int delete_flag) {
+    return DB(file)->pMethods->xShmUnmap(DB(file), delete_flag);
+}
+
+static int db_fetch(sqlite3_file *file, sqlite3_int64 offset, int amount, void **out) {
+    return DB(file)->pMethods->xFetch(DB(file), offset, amount, out);
+}
+
+static int db_unfetch(sqlite3_file *file, sqlite3_int64 offset, void *page) {
+    return DB(file)->pMethods->xUnfetch(DB(file), offset, page);
+}
+
+static const sqlite3_io_methods db_methods = {
+    3, db_close, db_read, db_write, db_truncate, db_sync, db_file_size, wal_lock, wal_unlock,
+    wal_check_reserved, db_file_control, wal_sector_size, wal_device, db_shm_map, db_shm_lock,
+    db_shm_barrier, db_shm_unmap, db_fetch, db_unfetch,
+};
+
 /* ---- the VFS ---------------------------------------------------------------------------- */
 
 /* Rounded up to 8 bytes, so that the default VFS's file just after ours is aligned. */
-#define WAL_FILE_SIZE ((sizeof(WalFile) + 7) & ~(size_t)7)
+#define ALIGNED(size) (((size) + 7) & ~(size_t)7)
+#define OWN_SIZE (ALIGNED(sizeof(WalFile)) > ALIGNED(sizeof(DbFile)) ? ALIGNED(sizeof(WalFile)) : ALIGNED(sizeof(DbFile)))
 
 static int vfs_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *file, int flags, int *out_flags) {
-    if (!(flags & SQLITE_OPEN_WAL))
+    if (!(flags & (SQLITE_OPEN_WAL | SQLITE_OPEN_MAIN_DB)))
         return default_vfs->xOpen(default_vfs, name, file, flags, out_flags);
-    WalFile *w = (WalFile *)file;
-    memset(w, 0, sizeof(WalFile));
-    w->real = (sqlite3_file *)((char *)file + WAL_FILE_SIZE);
-    int rc = default_vfs->xOpen(default_vfs, name, w->real, flags, out_flags);
+    memset(file, 0, OWN_SIZE);
+    sqlite3_file *real = (sqlite3_file *)((char *)file + OWN_SIZE);
+    ((WalFile *)file)->real = real; /* the same place in both structs */
+    int rc = default_vfs->xOpen(default_vfs, name, real, flags, out_flags);
     if (rc != SQLITE_OK) {
-        if (w->real->pMethods != NULL)
-            w->real->pMethods->xClose(w->real);
+        if (real->pMethods != NULL)
+            real->pMethods->xClose(real);
         return rc; /* pMethods stays NULL: SQLite will not close it */
     }
-    file->pMethods = &wal_methods;
+    pthread_mutex_lock(&db_files_lock);
+    if (flags & SQLITE_OPEN_MAIN_DB) {
+        DbFile *d = (DbFile *)file;
+        d->name = name;
+        d->next = db_files;
+        db_files = d;
+        file->pMethods = &db_methods;
+    } else {
+        WalFile *w = (WalFile *)file;
+        const char *db_name = name != NULL ? sqlite3_filename_database(name) : NULL;
+        for (DbFile *d = db_files; d != NULL; d = d->next)
+            if (d->name == db_name && d->wal == NULL) {
+                d->wal = w;
+                w->db = d;
+                break;
+            }
+        file->pMethods = &wal_methods;
+    }
+    pthread_mutex_unlock(&db_files_lock);
     return SQLITE_OK;
 }
 
@@ -216,7 +359,7 @@ static PyObject *register_vfs(PyObject *self, PyObject *unused) {
             return NULL;
         }
         vfs.mxPathname = found->mxPathname;
-        vfs.szOsFile = (int)(WAL_FILE_SIZE + found->szOsFile);
+        vfs.szOsFile = (int)(OWN_SIZE + found->szOsFile);
         default_vfs = found;
         if (sqlite3_vfs_register(&vfs, 0) != SQLITE_OK) {
             default_vfs = NULL;
@@ -232,12 +375,19 @@ static PyObject *counts(PyObject *self, PyObject *unused) {
                          __atomic_load_n(&flushes, __ATOMIC_RELAXED));
 }
 
+static PyObject *fail_next(PyObject *self, PyObject *unused) {
+    __atomic_store_n(&fail_next_flush, 1, __ATOMIC_RELAXED);
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
     {"register", register_vfs, METH_NOARGS,
      "Register the WAL-buffering VFS with the SQLite library this module is linked to (once);"
      " return its name."},
     {"counts", counts, METH_NOARGS,
      "{'held': WAL writes taken into a buffer, 'flushed': buffers written out}, since start."},
+    {"fail_next_flush", fail_next, METH_NOARGS,
+     "For tests: the next write-out of a buffer fails as on a full disk (SQLITE_FULL)."},
     {NULL, NULL, 0, NULL},
 };
 

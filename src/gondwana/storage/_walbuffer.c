@@ -64,6 +64,7 @@ static pthread_mutex_t db_files_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned long long held_writes, flushes; /* for counts(): what the buffer saved */
 static int fail_next_flush; /* tests: the next write-out fails as on a full disk */
 
+/* The default VFS's file behind either kind of ours (`real` is at the same place in both). */
 #define REAL(file) (((WalFile *)(file))->real)
 
 static int flush(WalFile *w) {
@@ -165,35 +166,34 @@ static int wal_close(sqlite3_file *file) {
     return rc != SQLITE_OK ? rc : closed;
 }
 
-static int wal_lock(sqlite3_file *file, int level) {
+/* Passed straight through, for both kinds of file. */
+static int pass_lock(sqlite3_file *file, int level) {
     return REAL(file)->pMethods->xLock(REAL(file), level);
 }
 
-static int wal_unlock(sqlite3_file *file, int level) {
+static int pass_unlock(sqlite3_file *file, int level) {
     return REAL(file)->pMethods->xUnlock(REAL(file), level);
 }
 
-static int wal_check_reserved(sqlite3_file *file, int *out) {
+static int pass_check_reserved(sqlite3_file *file, int *out) {
     return REAL(file)->pMethods->xCheckReservedLock(REAL(file), out);
 }
 
-static int wal_sector_size(sqlite3_file *file) {
+static int pass_sector_size(sqlite3_file *file) {
     return REAL(file)->pMethods->xSectorSize(REAL(file));
 }
 
-static int wal_device(sqlite3_file *file) {
+static int pass_device(sqlite3_file *file) {
     return REAL(file)->pMethods->xDeviceCharacteristics(REAL(file));
 }
 
 /* Version 1: a WAL file has no shared memory or memory map of its own. */
 static const sqlite3_io_methods wal_methods = {
-    1, wal_close, wal_read, wal_write, wal_truncate, wal_sync, wal_file_size, wal_lock, wal_unlock,
-    wal_check_reserved, wal_file_control, wal_sector_size, wal_device,
+    1, wal_close, wal_read, wal_write, wal_truncate, wal_sync, wal_file_size, pass_lock, pass_unlock,
+    pass_check_reserved, wal_file_control, pass_sector_size, pass_device,
 };
 
 /* ---- the database file: passes through; its WAL write lock changing hands drops leftovers ---- */
-
-#define DB(file) (((DbFile *)(file))->real)
 
 static int db_close(sqlite3_file *file) {
     DbFile *d = (DbFile *)file;
@@ -206,35 +206,35 @@ static int db_close(sqlite3_file *file) {
     if (d->wal != NULL)
         d->wal->db = NULL;
     pthread_mutex_unlock(&db_files_lock);
-    return DB(file)->pMethods->xClose(DB(file));
+    return REAL(file)->pMethods->xClose(REAL(file));
 }
 
 static int db_read(sqlite3_file *file, void *data, int amount, sqlite3_int64 offset) {
-    return DB(file)->pMethods->xRead(DB(file), data, amount, offset);
+    return REAL(file)->pMethods->xRead(REAL(file), data, amount, offset);
 }
 
 static int db_write(sqlite3_file *file, const void *data, int amount, sqlite3_int64 offset) {
-    return DB(file)->pMethods->xWrite(DB(file), data, amount, offset);
+    return REAL(file)->pMethods->xWrite(REAL(file), data, amount, offset);
 }
 
 static int db_truncate(sqlite3_file *file, sqlite3_int64 size) {
-    return DB(file)->pMethods->xTruncate(DB(file), size);
+    return REAL(file)->pMethods->xTruncate(REAL(file), size);
 }
 
 static int db_sync(sqlite3_file *file, int flags) {
-    return DB(file)->pMethods->xSync(DB(file), flags);
+    return REAL(file)->pMethods->xSync(REAL(file), flags);
 }
 
 static int db_file_size(sqlite3_file *file, sqlite3_int64 *size) {
-    return DB(file)->pMethods->xFileSize(DB(file), size);
+    return REAL(file)->pMethods->xFileSize(REAL(file), size);
 }
 
 static int db_file_control(sqlite3_file *file, int op, void *arg) {
-    return DB(file)->pMethods->xFileControl(DB(file), op, arg);
+    return REAL(file)->pMethods->xFileControl(REAL(file), op, arg);
 }
 
 static int db_shm_map(sqlite3_file *file, int page, int size, int extend, void volatile **out) {
-    return DB(file)->pMethods->xShmMap(DB(file), page, size, extend, out);
+    return REAL(file)->pMethods->xShmMap(REAL(file), page, size, extend, out);
 }
 
 /* The WAL write lock is the first of the shared-memory locks (WAL_WRITE_LOCK in wal.c). */
@@ -242,28 +242,28 @@ static int db_shm_lock(sqlite3_file *file, int offset, int n, int flags) {
     DbFile *d = (DbFile *)file;
     if (offset == 0 && (flags & SQLITE_SHM_EXCLUSIVE) && d->wal != NULL)
         drop(d->wal);
-    return DB(file)->pMethods->xShmLock(DB(file), offset, n, flags);
+    return REAL(file)->pMethods->xShmLock(REAL(file), offset, n, flags);
 }
 
 static void db_shm_barrier(sqlite3_file *file) {
-    DB(file)->pMethods->xShmBarrier(DB(file));
+    REAL(file)->pMethods->xShmBarrier(REAL(file));
 }
 
 static int db_shm_unmap(sqlite3_file *file, int delete_flag) {
-    return DB(file)->pMethods->xShmUnmap(DB(file), delete_flag);
+    return REAL(file)->pMethods->xShmUnmap(REAL(file), delete_flag);
 }
 
 static int db_fetch(sqlite3_file *file, sqlite3_int64 offset, int amount, void **out) {
-    return DB(file)->pMethods->xFetch(DB(file), offset, amount, out);
+    return REAL(file)->pMethods->xFetch(REAL(file), offset, amount, out);
 }
 
 static int db_unfetch(sqlite3_file *file, sqlite3_int64 offset, void *page) {
-    return DB(file)->pMethods->xUnfetch(DB(file), offset, page);
+    return REAL(file)->pMethods->xUnfetch(REAL(file), offset, page);
 }
 
 static const sqlite3_io_methods db_methods = {
-    3, db_close, db_read, db_write, db_truncate, db_sync, db_file_size, wal_lock, wal_unlock,
-    wal_check_reserved, db_file_control, wal_sector_size, wal_device, db_shm_map, db_shm_lock,
+    3, db_close, db_read, db_write, db_truncate, db_sync, db_file_size, pass_lock, pass_unlock,
+    pass_check_reserved, db_file_control, pass_sector_size, pass_device, db_shm_map, db_shm_lock,
     db_shm_barrier, db_shm_unmap, db_fetch, db_unfetch,
 };
 

@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 
 .PHONY: serve test lint bench soak drill clean
 
-$(VENV)/.installed: pyproject.toml src/gondwana/server/_fastpath.c src/gondwana/storage/_walbuffer.c
+$(VENV)/.installed: pyproject.toml $(wildcard src/gondwana/*/_*.c)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import functools
 import math
 import re
 from collections.abc import Callable
@@ -26,6 +27,11 @@ import pybase64
 from gondwana.protocols.errors import Violation, serialization_error
 from gondwana.protocols.json_codec import epoch_number
 from gondwana.protocols.model import lower_camel
+
+try:  # the binders' fast pass in C (_binder.c); without a compiler the closures below do it all
+    from gondwana.protocols import _binder
+except ImportError:  # pragma: no cover - exercised by installs without a C compiler
+    _binder = None  # type: ignore[assignment]
 
 Binder = Callable[[Any, str | None, list[Violation]], Any]  # path None: the fast pass (NeedPaths)
 Encoder = Callable[[Any], Any]
@@ -103,9 +109,11 @@ class InputCodec:
     name: str
     blob: Callable[[Any], bytes]
     timestamp: Callable[[Any], float]
+    # A str's decoding that fails wherever `blob` is lenient (None: none), for the C fast pass.
+    strict_blob: Callable[[str], bytes] | None = None
 
 
-JSON_INPUT = InputCodec("json", b64_blob, to_epoch)
+JSON_INPUT = InputCodec("json", b64_blob, to_epoch, functools.partial(pybase64.b64decode, validate=True))
 
 
 def cbor_epoch(value: Any) -> float:
@@ -139,6 +147,35 @@ class _Compiler:
         self.shapes = shapes
         self.codec = codec
         self.done: dict[str, Binder] = {}
+        self.nodes: dict[str, Any] = {}
+
+    def native(self, name: str) -> Any:
+        """The C node of a shape: the same checks as its closure (which it hands anything else)."""
+        node = self.nodes.get(name)
+        if node is not None:
+            return node
+        shape = self.shapes[name]
+        kind = _NATIVE_KINDS.get(shape["type"], "other")
+        node = self.nodes[name] = _binder.Node(kind, self.binder(name))  # before children: recursion
+        if kind == "structure":
+            members = {m: self.native(spec["shape"]) for m, spec in shape.get("members", {}).items()}
+            node.setup(members=members, required=tuple(shape.get("required", ())))
+        elif kind in ("list", "map"):
+            value = shape["member" if kind == "list" else "value"]["shape"]
+            key = self.native(shape["key"]["shape"]) if kind == "map" else None
+            node.setup(item=self.native(value), key=key, **_sizes(shape))
+        elif kind == "string":
+            regex = _pattern(shape)
+            node.setup(
+                allowed=frozenset(shape["enum"]) if "enum" in shape else None,
+                fullmatch=regex.fullmatch if regex is not None else None,
+                **_sizes(shape),
+            )
+        elif kind == "integer":
+            node.setup(lo=shape.get("min"), hi=shape.get("max"))
+        elif kind == "blob":
+            node.setup(decode=self.codec.strict_blob, **_sizes(shape))
+        return node
 
     def binder(self, name: str) -> Binder:
         if name in self.done:
@@ -370,6 +407,10 @@ class NeedPaths(Exception):
     binds a fresh decoding again with paths, which words every violation."""
 
 
+if _binder is not None:
+    _binder.configure(NeedPaths)
+
+
 def _violate(errs: list[Violation], kind: str, path: str | None, value: Any, text: str) -> None:
     if path is None:
         raise NeedPaths()
@@ -443,8 +484,24 @@ def _constraint_checks(
     return all_checks
 
 
+_NATIVE_KINDS = {
+    "structure": "structure",
+    "list": "list",
+    "map": "map",
+    "string": "string",
+    "boolean": "boolean",
+    "blob": "blob",
+    **dict.fromkeys(("integer", "long", "short", "byte"), "integer"),
+}
+
+
+def _sizes(shape: dict[str, Any]) -> dict[str, int]:
+    return {k: shape[m] for k, m in (("min_size", "min"), ("max_size", "max")) if m in shape}
+
+
 def compile_binder(shapes: dict[str, Any], shape_name: str, codec: InputCodec) -> Binder:
-    return _Compiler(shapes, codec).binder(shape_name)
+    compiler = _Compiler(shapes, codec)
+    return compiler.binder(shape_name) if _binder is None else compiler.native(shape_name)
 
 
 # ---- output -------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """SQS (issue 3): send, and receive then delete, in batches of 1 and 10, on standard and FIFO queues
-(10 message groups), 256-byte bodies; the same on a queue holding 100,000 messages.
+(10 message groups), 256-byte bodies; the same on a queue holding 100,000 messages (standard, and
+FIFO in 10,000 groups).
 
 Receive + delete is a Lua flow: the load generator sends ReceiveMessage, keeps the receipt handles
 it gets back, and spends them in DeleteMessage (or DeleteMessageBatch) requests; it counts the
@@ -92,11 +93,14 @@ end
 """
 
 
-def _cycle(name: str):
+def _cycle(name: str, fifo: bool = False):
+    """On FIFO, every message sent is a group of its own (as with a group per user or order)."""
+
     def build(clients: Clients) -> list[Call]:
-        url = _queue(clients, False, name)
+        url = _queue(clients, fifo, name)
+        ids = {"MessageGroupId": f"u{SEQ}", "MessageDeduplicationId": f"{SEQ}"} if fifo else {}
         return [
-            Call("sqs", "send_message", {"QueueUrl": url, "MessageBody": BODY}),
+            Call("sqs", "send_message", {"QueueUrl": url, "MessageBody": BODY, **ids}),
             Call("sqs", "receive_message", {"QueueUrl": url, "WaitTimeSeconds": 0}),
             Call("sqs", "delete_message", {"QueueUrl": url, "ReceiptHandle": "ZhandlesZ"}),
         ]
@@ -117,7 +121,10 @@ function request()
     return substitute(reqs[3], "ZhandlesZ", table.remove(handles))
   end
   send_next = not send_next
-  return send_next and reqs[2] or reqs[1]
+  if send_next then return reqs[2] end
+  if not has_seq[1] then return reqs[1] end
+  seq = seq + 1  -- the send carries SEQ (FIFO ids): as rotate.lua's request() would
+  return (reqs[1]:gsub(SEQ, string.format("%012d", seq)))
 end
 
 function response(status, headers, body)
@@ -129,6 +136,37 @@ end
 
 def _fill(fifo: bool, name: str):
     return _sends(fifo, 10, name)
+
+
+DEEP_GROUPS = 10_000  # the deep FIFO queue's groups: 10 messages each after 10,000 batches
+
+
+def _fill_groups(name: str):
+    """Batches of 10 to a FIFO queue, across DEEP_GROUPS groups in rotation."""
+
+    def build(clients: Clients) -> list[Call]:
+        url = _queue(clients, True, name)
+        return [
+            Call(
+                "sqs",
+                "send_message_batch",
+                {
+                    "QueueUrl": url,
+                    "Entries": [
+                        {
+                            "Id": str(k),
+                            "MessageBody": BODY,
+                            "MessageGroupId": f"g{j * 10 + k}",
+                            "MessageDeduplicationId": f"{SEQ}-{k}",
+                        }
+                        for k in range(10)
+                    ],
+                },
+            )
+            for j in range(DEEP_GROUPS // 10)
+        ]
+
+    return build
 
 
 def _variant(fifo: bool, batch: int) -> str:
@@ -197,5 +235,22 @@ WORKLOADS += [
         prefill=_fill(False, "deep"),
         prefill_requests=10_000,
         baseline="sqs.Cycle.empty",
+    ),
+    Workload(
+        "sqs.Cycle.fifo.empty",
+        "send, receive, delete on an empty FIFO queue, every message sent a group of its own",
+        _cycle("cycle", fifo=True),
+        unit="msg",
+        lua=_CYCLE_LUA,
+    ),
+    Workload(
+        "sqs.Cycle.fifo.100k",
+        f"the same on a FIFO queue holding 100,000 messages in {DEEP_GROUPS:,} groups",
+        _cycle("deep", fifo=True),
+        unit="msg",
+        lua=_CYCLE_LUA,
+        prefill=_fill_groups("deep"),
+        prefill_requests=10_000,
+        baseline="sqs.Cycle.fifo.empty",
     ),
 ]

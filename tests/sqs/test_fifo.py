@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from tests.sqs.conftest import error_of
@@ -281,3 +282,48 @@ def test_fifo_counters_and_visibility_after_expiry(sqs: Any, server: Any, name: 
     server.advance_clock(11)
     err = error_of(sqs.change_message_visibility, QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=30)
     assert err["code"] == "AWS.SimpleQueueService.MessageNotInflight"
+
+
+def test_receive_finds_free_groups_past_many_locked_ones(sqs: Any, name: Any) -> None:
+    """A receive reaches the free groups behind 40 locked ones, and takes them in order."""
+    url = make_fifo(sqs, name, ContentBasedDeduplication="true")
+    for start in range(0, 50, 10):
+        entries = [
+            {"Id": str(k), "MessageBody": f"m{start + k}", "MessageGroupId": f"g{start + k}"}
+            for k in range(10)
+        ]
+        sqs.send_message_batch(QueueUrl=url, Entries=entries)
+    taken: list[str] = []
+    for _ in range(4):  # hold the 40 oldest groups in flight
+        taken += bodies(sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=60))
+    assert taken == [f"m{i}" for i in range(40)]
+    assert bodies(sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)) == [
+        f"m{i}" for i in range(40, 50)
+    ]
+    assert bodies(sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)) == []
+
+
+def test_receive_takes_a_group_once_when_its_head_moves_to_the_dead_letter_queue(sqs: Any, name: Any) -> None:
+    """A head moved to the dead-letter queue while a receive picks moves its group's head on, here
+    past the page of groups being read: the group comes up again on the next page, and must not
+    be taken twice."""
+    dlq = make_fifo(sqs, name, ContentBasedDeduplication="true")
+    arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    policy = json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": 1})
+    url = make_fifo(sqs, name, ContentBasedDeduplication="true", RedrivePolicy=policy)
+    for group in range(18):  # g0 .. g17, one message each, then g0's second (the newest)
+        sqs.send_message(QueueUrl=url, MessageBody=f"g{group}-0", MessageGroupId=f"g{group}")
+    sqs.send_message(QueueUrl=url, MessageBody="g0-1", MessageGroupId="g0")
+    handles = []
+    for _ in range(17):  # receive the heads of g0 .. g16 once, then make them visible again
+        handles += [
+            m["ReceiptHandle"] for m in sqs.receive_message(QueueUrl=url, VisibilityTimeout=60)["Messages"]
+        ]
+    for handle in handles:
+        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=0)
+    # The first page (16 groups) moves all their heads; g0's head is now its newest message, so
+    # g0 is on the second page too, after g16 (moved) and g17.
+    assert bodies(sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)) == ["g0-1", "g17-0"]
+    moved = bodies(sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, VisibilityTimeout=60))
+    moved += bodies(sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, VisibilityTimeout=60))
+    assert sorted(moved) == sorted(f"g{group}-0" for group in range(17))

@@ -120,31 +120,49 @@ def pick_fifo(store: Store, queue: Queue, now: float, count: int, accept: Accept
 
     A group is available when its oldest message is visible; its run stops at the first message
     that is not (in flight or delayed), which keeps the group's order and locks it while busy.
+    Groups are read a page at a time in the order of their heads, so a receive reads the groups
+    it takes from (and the locked ones before them), not every group of the queue.
     """
     picked: list[Msg] = []
-    heads = store.query(
-        "SELECT g.group_id FROM sqs_groups g JOIN sqs_messages m ON m.seq = g.head "
-        "WHERE g.queue_id = ? AND m.visible_at <= ? ORDER BY g.head",
-        (queue.id, now),
-    )
-    for (group_id,) in heads:
-        if len(picked) >= count:
-            break
-        last = 0
-        while len(picked) < count:
-            rows = store.query(
-                f"{_SELECT} WHERE queue_id = ? AND group_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-                (queue.id, group_id, last, count - len(picked)),
-            )
-            blocked = False
-            for row in rows:
-                msg = _new(Msg, row)
-                last = msg.seq
-                if msg.visible_at > now:
-                    blocked = True
-                    break
-                if accept(msg):
-                    picked.append(msg)
-            if blocked or not rows:
+    seen: set[str] = set()  # `accept` may move a group's head on: never take a group twice
+    after = 0
+    while len(picked) < count:
+        heads = store.query(_HEADS, (queue.id, after, now, _HEAD_PAGE))
+        for group_id, head in heads:
+            after = head
+            if len(picked) >= count:
                 break
+            if group_id not in seen:
+                seen.add(group_id)
+                _take_run(store, queue, group_id, now, count, accept, picked)
+        if len(heads) < _HEAD_PAGE:
+            break
     return picked
+
+
+_HEADS = (
+    "SELECT g.group_id, g.head FROM sqs_groups g JOIN sqs_messages m ON m.seq = g.head "
+    "WHERE g.queue_id = ? AND g.head > ? AND m.visible_at <= ? ORDER BY g.head LIMIT ?"
+)
+_HEAD_PAGE = 16
+
+
+def _take_run(
+    store: Store, queue: Queue, group_id: str, now: float, count: int, accept: Accept, picked: list[Msg]
+) -> None:
+    """Add to `picked` the group's visible messages from its head on, in order, up to `count`."""
+    last = 0
+    while len(picked) < count:
+        rows = store.query(
+            f"{_SELECT} WHERE queue_id = ? AND group_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+            (queue.id, group_id, last, count - len(picked)),
+        )
+        for row in rows:
+            msg = _new(Msg, row)
+            last = msg.seq
+            if msg.visible_at > now:
+                return
+            if accept(msg):
+                picked.append(msg)
+        if not rows:
+            return

@@ -29,6 +29,7 @@ INSERT INTO old_index_items SELECT tid, idx, spread, hk, rk, bhk, brk, item, siz
 DROP TABLE old_index_rows;
 DROP TABLE dynamodb_index_entries;
 ALTER TABLE old_index_items RENAME TO dynamodb_index_items;
+DROP TABLE dynamodb_index_counts;
 UPDATE _gondwana_schema SET version = 1 WHERE component = 'dynamodb';
 """
 
@@ -51,6 +52,11 @@ def ranges_in_g1(ddb: Any, name: str) -> list[int]:
     return sorted(int(i["r"]["N"]) for i in items)
 
 
+def index_counts(ddb: Any, name: str) -> dict[str, tuple[int, int]]:
+    indexes = ddb.describe_table(TableName=name)["Table"]["GlobalSecondaryIndexes"]
+    return {i["IndexName"]: (i["ItemCount"], i["IndexSizeBytes"]) for i in indexes}
+
+
 def test_old_item_layout_is_upgraded_on_start(fresh_server: Any) -> None:
     proc = fresh_server()
     ddb = make_client(proc.url, "dynamodb")
@@ -64,6 +70,8 @@ def test_old_item_layout_is_upgraded_on_start(fresh_server: Any) -> None:
     for i in range(20):
         item = {"id": {"S": "h"}, "r": {"N": str(i)}, "g": {"S": f"g{i % 2}"}, "pad": {"S": pad}}
         ddb.put_item(TableName=name, Item=item)
+    before = index_counts(ddb, name)
+    assert before == {"by-g": (20, before["by-g"][1]), "keys-by-g": (20, before["keys-by-g"][1])}
     proc.stop()
     db = sqlite3.connect(proc.data_dir / "gondwana.db", isolation_level=None)
     db.executescript(_OLD_LAYOUT)
@@ -77,6 +85,8 @@ def test_old_item_layout_is_upgraded_on_start(fresh_server: Any) -> None:
     assert [int(i["r"]["N"]) for i in got] == list(range(20))
     assert all(i["pad"] == {"S": pad} for i in got)
     assert ranges_in_g1(ddb, name) == list(range(1, 20, 2))
+    # the indexes' counts are taken from their entries once, as the upgrade ends
+    assert index_counts(ddb, name) == before
     # an overwrite finds the upgraded row (no duplicate) and moves its index entry
     ddb.put_item(TableName=name, Item={"id": {"S": "h"}, "r": {"N": "3"}, "g": {"S": "g0"}})
     assert ddb.get_item(TableName=name, Key={"id": {"S": "h"}, "r": {"N": "3"}})["Item"] == {

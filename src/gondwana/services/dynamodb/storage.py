@@ -78,6 +78,15 @@ MIGRATIONS = [
     CREATE UNIQUE INDEX dynamodb_index_items_key ON dynamodb_index_items (tid, idx, spread, hk, rk, bhk, brk);
     """,
     lambda store: _link_index_entries(store),
+    # Each index's item count and size, kept by every write as the table's are (DescribeTable
+    # used to count the entries on every call: 0.3 s for two indexes of 200,000 items).
+    """
+    CREATE TABLE dynamodb_index_counts (
+        tid INTEGER NOT NULL, idx TEXT NOT NULL, item_count INTEGER NOT NULL, size_bytes INTEGER NOT NULL,
+        PRIMARY KEY (tid, idx)) WITHOUT ROWID;
+    INSERT INTO dynamodb_index_counts (tid, idx, item_count, size_bytes)
+        SELECT tid, idx, COUNT(*), COALESCE(SUM(size), 0) FROM dynamodb_index_items GROUP BY tid, idx
+    """,
 ]
 
 # Index entries of indexes that project ALL point at their item's row (`irow`) instead of holding a
@@ -138,7 +147,8 @@ class TableStore:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._cache: dict[tuple[str, str, str], Table] = {}
-        self._deltas: dict[int, list[int]] = {}  # by table id: (items, bytes) not yet written
+        # By table id: [items, bytes, {index: [items, bytes]}] not yet written.
+        self._deltas: dict[int, list[Any]] = {}
 
     def clear(self) -> None:
         self._cache.clear()
@@ -174,6 +184,26 @@ class TableStore:
                 table.item_count += delta[0]
                 table.size_bytes += delta[1]
 
+    def index_counts(self, table: Table, index: str) -> tuple[int, int]:
+        """An index's live item count and size (kept by every write, as the table's)."""
+        row = self.store.query_one(
+            "SELECT item_count, size_bytes FROM dynamodb_index_counts WHERE tid = ? AND idx = ?",
+            (table.tid, index),
+        )
+        count, size = row if row is not None else (0, 0)
+        pending = self._deltas.get(table.tid)
+        if pending is not None and index in pending[2]:
+            count += pending[2][index][0]
+            size += pending[2][index][1]
+        return count, size
+
+    def recount_index(self, table: Table, index: str) -> None:
+        """Count an index's entries afresh (once it is built, or emptied to be deleted)."""
+        pending = self._deltas.get(table.tid)
+        if pending is not None:
+            pending[2].pop(index, None)
+        self.store.execute(_RECOUNT, (table.tid, index))
+
     def names(self, account: str, region: str) -> list[str]:
         rows = self.store.query(
             "SELECT name FROM dynamodb_tables WHERE account = ? AND region = ? ORDER BY name",
@@ -206,6 +236,7 @@ class TableStore:
         for sql in (
             "DELETE FROM dynamodb_items WHERE tid = ?",
             "DELETE FROM dynamodb_index_entries WHERE tid = ?",
+            "DELETE FROM dynamodb_index_counts WHERE tid = ?",
             "DELETE FROM dynamodb_repl_tombstones WHERE tid = ?",
             "DELETE FROM dynamodb_tables WHERE tid = ?",
         ):
@@ -213,13 +244,23 @@ class TableStore:
         self._cache.pop((table.account, table.region, table.name), None)
         self._deltas.pop(table.tid, None)
 
-    def count(self, table: Table, delta_items: int, delta_bytes: int, *, later: bool = False) -> None:
-        """Add to a table's item count and size: now, or (`later`, for a unit of change that
-        cannot fail any more) in memory, written once per commit group just before it commits,
-        in the same transaction as the writes they count (one statement per group, not per
-        write)."""
+    def count(
+        self,
+        table: Table,
+        delta_items: int,
+        delta_bytes: int,
+        indexes: dict[str, list[int]] | None = None,
+        *,
+        later: bool = False,
+    ) -> None:
+        """Add to a table's item count and size, and to its `indexes`' (name: [items, bytes]): now,
+        or (`later`, for a unit of change that cannot fail any more) in memory, written once per
+        commit group just before it commits, in the same transaction as the writes they count
+        (one statement per table and per index per group, not per write)."""
         if not later:
             self.store.execute(_COUNT, (delta_items, delta_bytes, table.tid))
+            for index, (items, size) in (indexes or {}).items():
+                self.store.execute(_INDEX_COUNT, (table.tid, index, items, size))
             return
         delta = self._deltas.get(table.tid)
         if delta is None:
@@ -228,21 +269,40 @@ class TableStore:
                 # Once the group is over, committed (flushed) or rolled back (never written),
                 # nothing of it may be added to the next group.
                 self.store.after_commit(self._forget)
-            self._deltas[table.tid] = [delta_items, delta_bytes]
-        else:
-            delta[0] += delta_items
-            delta[1] += delta_bytes
+            delta = self._deltas[table.tid] = [0, 0, {}]
+        delta[0] += delta_items
+        delta[1] += delta_bytes
+        for index, (items, size) in (indexes or {}).items():
+            pending = delta[2].get(index)
+            if pending is None:
+                delta[2][index] = [items, size]
+            else:
+                pending[0] += items
+                pending[1] += size
 
     def _forget(self, error: BaseException | None) -> None:
         self._deltas.clear()
 
     def _flush(self) -> None:
         deltas, self._deltas = self._deltas, {}
-        rows = [(items, size, tid) for tid, (items, size) in deltas.items() if items or size]
+        rows = [(items, size, tid) for tid, (items, size, _) in deltas.items() if items or size]
         if len(rows) == 1:
             self.store.execute(_COUNT, rows[0])
         elif rows:
             self.store.executemany(_COUNT, rows)
+        for tid, (_, _, indexes) in deltas.items():
+            for index, (items, size) in indexes.items():
+                if items or size:
+                    self.store.execute(_INDEX_COUNT, (tid, index, items, size))
 
 
 _COUNT = "UPDATE dynamodb_tables SET item_count = item_count + ?, size_bytes = size_bytes + ? WHERE tid = ?"
+_INDEX_COUNT = (
+    "INSERT INTO dynamodb_index_counts (tid, idx, item_count, size_bytes) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (tid, idx) DO UPDATE SET item_count = item_count + excluded.item_count, "
+    "size_bytes = size_bytes + excluded.size_bytes"
+)
+_RECOUNT = (
+    "INSERT OR REPLACE INTO dynamodb_index_counts (tid, idx, item_count, size_bytes) "
+    "SELECT ?1, ?2, COUNT(*), COALESCE(SUM(size), 0) FROM dynamodb_index_items WHERE tid = ?1 AND idx = ?2"
+)

@@ -251,6 +251,7 @@ def _gsi_update(
         tables.runtime.store.execute(
             "DELETE FROM dynamodb_index_entries WHERE tid = ? AND idx = ?", (table.tid, name)
         )
+        tables.store.recount_index(table, name)
         if delay:
             for g in gsis:
                 if g["IndexName"] == name:
@@ -302,3 +303,4 @@ def _backfill(tables: Tables, table: Table, index: Any) -> None:
                 None if projected is None else item_size(projected),
             ),
         )
+    tables.store.recount_index(table, index.name)

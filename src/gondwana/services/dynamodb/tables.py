@@ -157,11 +157,7 @@ class Tables:
         return d
 
     def _index_counts(self, table: Table, index: str) -> tuple[int, int]:
-        row = self.runtime.store.query_one(
-            "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM dynamodb_index_items WHERE tid = ? AND idx = ?",
-            (table.tid, index),
-        )
-        return (row[0], row[1]) if row else (0, 0)
+        return self.store.index_counts(table, index)
 
     # ---- operations --------------------------------------------------------------------------
 

@@ -86,7 +86,17 @@ class Change:
 class _Rows:
     """The rows a set of changes writes, gathered to be written one statement per kind."""
 
-    __slots__ = ("count", "deletes", "index_deletes", "index_links", "index_puts", "puts", "records", "size")
+    __slots__ = (
+        "count",
+        "deletes",
+        "index_counts",
+        "index_deletes",
+        "index_links",
+        "index_puts",
+        "puts",
+        "records",
+        "size",
+    )
 
     def __init__(self) -> None:
         self.deletes: list[tuple[Any, ...]] = []
@@ -97,6 +107,15 @@ class _Rows:
         self.records: list[str] = []
         self.count = 0
         self.size = 0
+        self.index_counts: dict[str, list[int]] = {}  # by index: [items, bytes] added
+
+    def counted(self, index: str, items: int, size: int) -> None:
+        found = self.index_counts.get(index)
+        if found is None:
+            self.index_counts[index] = [items, size]
+        else:
+            found[0] += items
+            found[1] += size
 
 
 class Writer:
@@ -270,8 +289,8 @@ class Writer:
         self._write(table, rows, now)
         if outgoing:
             self.replication.local_changes(table, outgoing, now, region)
-        if rows.count or rows.size:  # last: after everything that can fail
-            self.tables.count(table, rows.count, rows.size, later=last)
+        if rows.count or rows.size or rows.index_counts:  # last: after everything that can fail
+            self.tables.count(table, rows.count, rows.size, rows.index_counts, later=last)
         if kept:
             self._keep(kept)
         return table_units, units
@@ -329,7 +348,8 @@ def _index(
     new_size: int,
     rows: _Rows,
 ) -> float:
-    """Gather the index rows for one change; returns the write units the index consumed."""
+    """Gather the index rows for one change, and what it adds to the index's item count and size;
+    returns the write units the index consumed."""
     every = index.projection == "ALL"  # the index holds the whole item: its entry links to the item
     if every and old is not None and new is not None:
         h, r = index.hash_key, index.range_key
@@ -339,6 +359,7 @@ def _index(
             # its link finds the changed item.
             if value is None or (r is not None and r not in old) or old == new:
                 return 0.0
+            rows.counted(index.name, 0, new_size - old_size)
             return write_units(new_size)
     old_key = index_key(index, old)
     new_key = index_key(index, new)
@@ -350,18 +371,25 @@ def _index(
         return 0.0  # what the index stores did not change: no index write, no charge
     spread, bhk, brk = where
     units = 0.0
+    old_entry = 0 if old_view is None else old_size if every else item_size(old_view)
     if old_key is not None and old_key != new_key:
-        units += write_units(old_size if every else item_size(old_view))  # type: ignore[arg-type]
+        units += write_units(old_entry)
         rows.index_deletes.append((table.tid, index.name, *old_key, bhk, brk))
+        rows.counted(index.name, -1, -old_entry)
     if new_key is not None and new_view is not None:
         if not every:
             size = item_size(new_view)
             rows.index_puts.append((table.tid, index.name, *new_key, bhk, brk, codec.dumps(new_view), size))
             units += write_units(size)
         else:
+            size = new_size
             if new_key != old_key:  # the same key: the entry's link still finds the (changed) item
                 rows.index_links.append((table.tid, index.name, *new_key, bhk, brk, spread))
             units += write_units(new_size)
+        if new_key == old_key:  # the entry is written over
+            rows.counted(index.name, 0, size - old_entry)
+        else:
+            rows.counted(index.name, 1, size)
     return units
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -313,6 +314,9 @@ def test_capacity_decreases_are_rationed_per_utc_day(fresh_server: Any) -> None:
     from tests.conftest import make_client
 
     proc = fresh_server(in_memory=True)
+    # Start at 01:00 UTC (the day after), so that the hour this test advances stays in one UTC
+    # day whenever it runs (it failed when run after 23:00 UTC).
+    proc.advance_clock(86400 - time.time() % 86400 + 3600)
     ddb = make_client(proc.url, "dynamodb")
     name = create(
         ddb,

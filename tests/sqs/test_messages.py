@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -286,3 +287,43 @@ def test_malformed_attributes_are_parameter_errors(loose: Any, queue: str) -> No
         "InvalidParameterValue",
         "Message system attribute name 'Other' is invalid.",
     )
+
+
+def _visible(sqs: Any, url: str) -> int:
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+    return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
+
+
+def test_counters_drop_each_message_as_it_expires(sqs: Any, server: Any, name: Any) -> None:
+    """The counters' retention sweep runs only once the oldest message may have expired; each
+    message still leaves the counters when its own retention ends."""
+    url = sqs.create_queue(QueueName=name(), Attributes={"MessageRetentionPeriod": "60"})["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="first")
+    assert _visible(sqs, url) == 1
+    server.advance_clock(30)
+    sqs.send_message(QueueUrl=url, MessageBody="second")
+    assert _visible(sqs, url) == 2
+    server.advance_clock(31)
+    assert _visible(sqs, url) == 1
+    server.advance_clock(30)
+    assert _visible(sqs, url) == 0
+
+
+def test_a_message_moved_with_its_age_expires_on_time_in_the_dead_letter_queue(
+    sqs: Any, server: Any, name: Any
+) -> None:
+    """A standard dead-letter queue keeps a message's age: one that arrives older than everything
+    the queue held still expires by its first send."""
+    dlq = sqs.create_queue(QueueName=name(), Attributes={"MessageRetentionPeriod": "120"})["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    policy = json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": 1})
+    source = sqs.create_queue(QueueName=name(), Attributes={"RedrivePolicy": policy})["QueueUrl"]
+    sqs.send_message(QueueUrl=source, MessageBody="aging")
+    server.advance_clock(100)
+    sqs.send_message(QueueUrl=dlq, MessageBody="young")
+    assert _visible(sqs, dlq) == 1  # the sweep learns that nothing in it is older than "young"
+    sqs.receive_message(QueueUrl=source, VisibilityTimeout=0)
+    assert sqs.receive_message(QueueUrl=source).get("Messages", []) == []  # moved to the DLQ
+    assert _visible(sqs, dlq) == 2
+    server.advance_clock(21)  # "aging" is 121 s old, "young" 21 s
+    assert _visible(sqs, dlq) == 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import itertools
 import json
+import math
 import os
 import uuid
 from typing import Any, NamedTuple
@@ -146,6 +147,7 @@ def enqueue(
     receive_count: int = 0,
     first_receive: float | None = None,
 ) -> int:
+    queue.oldest_sent = None  # a message moved here may keep its age (see expire)
     row = (
         queue.id,
         message_id,
@@ -308,14 +310,31 @@ def drop_queue(store: Store, queue: Queue) -> None:
 
 
 def expire(store: Store, queue: Queue, now: float) -> None:
-    """Drop messages past the retention period (a sweep for counters; receives drop them lazily)."""
+    """Drop messages past the retention period (a sweep for counters; receives drop them lazily).
+    The sweep reads every message of the queue, so it runs only once the oldest one may have
+    expired, and learns when the next one may (`Queue.oldest_sent`, kept once the commit is done)."""
     cutoff = now - queue.number("MessageRetentionPeriod")
-    if (
-        store.execute("DELETE FROM sqs_messages WHERE queue_id = ? AND sent_at <= ?", (queue.id, cutoff))
-        and queue.fifo
-    ):
-        for (group_id,) in store.query("SELECT group_id FROM sqs_groups WHERE queue_id = ?", (queue.id,)):
-            _reset_head(store, queue.id, group_id)
+    if queue.oldest_sent is not None and queue.oldest_sent > cutoff:
+        return  # (no transaction either: a read-only call does not wait for a commit)
+    with store.transaction():
+        deleted = store.execute(
+            "DELETE FROM sqs_messages WHERE queue_id = ? AND sent_at <= ?", (queue.id, cutoff)
+        )
+        if deleted and queue.fifo:
+            for (group_id,) in store.query("SELECT group_id FROM sqs_groups WHERE queue_id = ?", (queue.id,)):
+                _reset_head(store, queue.id, group_id)
+    row = store.query_one("SELECT MIN(sent_at) FROM sqs_messages WHERE queue_id = ?", (queue.id,))
+    oldest = row[0] if row and row[0] is not None else now
+
+    def learned(error: BaseException | None) -> None:
+        if error is None and queue.oldest_sent == _SWEPT:  # no message moved in meanwhile
+            queue.oldest_sent = oldest
+
+    queue.oldest_sent = _SWEPT
+    store.after_commit(learned)
+
+
+_SWEPT = -math.inf  # swept, the commit still to come: sweep again until then
 
 
 def set_visible_at(store: Store, msg: Msg, when: float) -> None:

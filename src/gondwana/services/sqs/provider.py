@@ -134,8 +134,7 @@ class SqsService(SendOps, ReceiveOps, DeleteOps, RedriveOps, SqsBase):
         values["LastModifiedTimestamp"] = str(int(queue.modified))
         if "All" in wanted or wanted & set(queues.COUNTERS):
             store = self.runtime.store
-            with store.transaction():
-                engine.expire(store, queue, now)
+            engine.expire(store, queue, now)
             values.update(engine.counters(store, queue, now))
         if "All" not in wanted:
             values = {k: v for k, v in values.items() if k in wanted}

@@ -69,6 +69,10 @@ class Queue:
     # An upper bound of the messages in flight: counted when it nears the quota, plus what was
     # received since (deletes and expiries only lower the truth). None: not counted yet.
     inflight_bound: int | None = None
+    # A lower bound of the send times of the messages stored (sends add newer ones, and the clock
+    # only moves forward; a move from another queue lowers it): while it is within the retention
+    # period nothing can have expired. None: not known yet.
+    oldest_sent: float | None = None
 
     @property
     def arn(self) -> str:

@@ -137,10 +137,15 @@ class DynamoDBStreamsService(Service):
         shard_id, _, start, end, _, closed = self._shard(arn, p["ShardId"])
         kind = p["ShardIteratorType"]
         store = self.runtime.store
-        row = store.query_one(
-            "SELECT MIN(seq) FROM dynamodb_stream_records WHERE arn = ? AND shard_id = ?", (arn, shard_id)
-        )
-        # the oldest record still kept; with none, everything up to the shard's end is gone
+        # the oldest record still kept (from the shard's first on: the stream's records are in one
+        # index by sequence number, the older shards' first); with none, everything up to the
+        # shard's end is gone
+        row = None
+        if start is not None:  # (a shard learns its first sequence number from its first record)
+            row = store.query_one(
+                "SELECT MIN(seq) FROM dynamodb_stream_records WHERE arn = ? AND shard_id = ? AND seq >= ?",
+                (arn, shard_id, start),
+            )
         first = row[0] if row and row[0] is not None else None
         if first is None:
             first = end + 1 if closed is not None and end is not None else next_seq(store)
@@ -188,14 +193,18 @@ class DynamoDBStreamsService(Service):
                 f"{int(ITERATOR_LIFETIME * 1000)} milliseconds.",
             )
         self._stream(ctx, arn)
-        closed = self._shard(arn, shard_id)[5]
+        _, _, start, end, _, closed = self._shard(arn, shard_id)
         limit = p.get("Limit") or 1000
-        rows = self.runtime.store.query(
-            "SELECT seq, created, record FROM dynamodb_stream_records WHERE arn = ? AND shard_id = ? "
-            "AND seq >= ? "
-            "ORDER BY seq LIMIT ?",
-            (arn, shard_id, position, limit),
-        )
+        # A closed shard's records end at its last one: the walk must not go on through the
+        # records of the shards after it (they share the stream's index by sequence number).
+        last = end if closed is not None else _NO_END
+        rows = []
+        if start is not None and last is not None:
+            rows = self.runtime.store.query(
+                "SELECT seq, created, record FROM dynamodb_stream_records WHERE arn = ? AND shard_id = ? "
+                "AND seq >= ? AND seq <= ? ORDER BY seq LIMIT ?",
+                (arn, shard_id, position, last, limit),
+            )
         records, size, following = [], 0, position
         for seq, created, text in rows:
             if records and size + len(text) > RESPONSE_BYTES:  # at most 1 MB per call
@@ -208,6 +217,9 @@ class DynamoDBStreamsService(Service):
         if closed is None or more:  # a closed shard read to its end has no next iterator
             out["NextShardIterator"] = self._iterator(arn, shard_id, following)
         return out
+
+
+_NO_END = 2**63 - 1  # an open shard's bound: the largest sequence number SQLite holds
 
 
 def _when(t: float) -> str:

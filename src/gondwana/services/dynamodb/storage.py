@@ -273,12 +273,7 @@ class TableStore:
         delta[0] += delta_items
         delta[1] += delta_bytes
         for index, (items, size) in (indexes or {}).items():
-            pending = delta[2].get(index)
-            if pending is None:
-                delta[2][index] = [items, size]
-            else:
-                pending[0] += items
-                pending[1] += size
+            add_count(delta[2], index, items, size)
 
     def _forget(self, error: BaseException | None) -> None:
         self._deltas.clear()
@@ -290,10 +285,24 @@ class TableStore:
             self.store.execute(_COUNT, rows[0])
         elif rows:
             self.store.executemany(_COUNT, rows)
-        for tid, (_, _, indexes) in deltas.items():
-            for index, (items, size) in indexes.items():
-                if items or size:
-                    self.store.execute(_INDEX_COUNT, (tid, index, items, size))
+        index_rows = [
+            (tid, index, items, size)
+            for tid, (_, _, indexes) in deltas.items()
+            for index, (items, size) in indexes.items()
+            if items or size
+        ]
+        if index_rows:
+            self.store.executemany(_INDEX_COUNT, index_rows)
+
+
+def add_count(counts: dict[str, list[int]], index: str, items: int, size: int) -> None:
+    """Add to an index's [items, bytes] in `counts`."""
+    found = counts.get(index)
+    if found is None:
+        counts[index] = [items, size]
+    else:
+        found[0] += items
+        found[1] += size
 
 
 _COUNT = "UPDATE dynamodb_tables SET item_count = item_count + ?, size_bytes = size_bytes + ? WHERE tid = ?"

@@ -137,14 +137,14 @@ class DynamoDBStreamsService(Service):
         shard_id, _, start, end, _, closed = self._shard(arn, p["ShardId"])
         kind = p["ShardIteratorType"]
         store = self.runtime.store
-        # the oldest record still kept (from the shard's first on: the stream's records are in one
-        # index by sequence number, the older shards' first); with none, everything up to the
-        # shard's end is gone
+        # the oldest record still kept; with none, everything up to the shard's end is gone
+        span = _span(start, end, closed)
         row = None
-        if start is not None:  # (a shard learns its first sequence number from its first record)
+        if span is not None:
             row = store.query_one(
-                "SELECT MIN(seq) FROM dynamodb_stream_records WHERE arn = ? AND shard_id = ? AND seq >= ?",
-                (arn, shard_id, start),
+                "SELECT MIN(seq) FROM dynamodb_stream_records WHERE arn = ? AND shard_id = ? "
+                "AND seq >= ? AND seq <= ?",
+                (arn, shard_id, *span),
             )
         first = row[0] if row and row[0] is not None else None
         if first is None:
@@ -195,15 +195,13 @@ class DynamoDBStreamsService(Service):
         self._stream(ctx, arn)
         _, _, start, end, _, closed = self._shard(arn, shard_id)
         limit = p.get("Limit") or 1000
-        # A closed shard's records end at its last one: the walk must not go on through the
-        # records of the shards after it (they share the stream's index by sequence number).
-        last = end if closed is not None else _NO_END
+        span = _span(start, end, closed)
         rows = []
-        if start is not None and last is not None:
+        if span is not None:
             rows = self.runtime.store.query(
                 "SELECT seq, created, record FROM dynamodb_stream_records WHERE arn = ? AND shard_id = ? "
                 "AND seq >= ? AND seq <= ? ORDER BY seq LIMIT ?",
-                (arn, shard_id, position, last, limit),
+                (arn, shard_id, max(position, span[0]), span[1], limit),
             )
         records, size, following = [], 0, position
         for seq, created, text in rows:
@@ -220,6 +218,16 @@ class DynamoDBStreamsService(Service):
 
 
 _NO_END = 2**63 - 1  # an open shard's bound: the largest sequence number SQLite holds
+
+
+def _span(start: int | None, end: int | None, closed: float | None) -> tuple[int, int] | None:
+    """The sequence numbers a shard's records lie within, or None when it has none. The stream's
+    records share one index by sequence number: a walk bounded by these never goes through the
+    other shards' records. (A shard learns its first number from its first record, and its last
+    when it closes.)"""
+    if start is None or (closed is not None and end is None):
+        return None
+    return start, end if closed is not None and end is not None else _NO_END
 
 
 def _when(t: float) -> str:

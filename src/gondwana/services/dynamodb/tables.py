@@ -143,7 +143,7 @@ class Tables:
         for key in ("LocalSecondaryIndexes", "GlobalSecondaryIndexes"):
             for index in d.get(key, []):
                 index.pop("_until", None)
-                count, size = self._index_counts(table, index["IndexName"])
+                count, size = self.store.index_counts(table, index["IndexName"])
                 index["ItemCount"], index["IndexSizeBytes"] = count, size
                 if live and key == "GlobalSecondaryIndexes" and index["IndexStatus"] == "ACTIVE":
                     index["WarmThroughput"] = warm_throughput(index["ProvisionedThroughput"], ppr)
@@ -155,9 +155,6 @@ class Tables:
         for private in [k for k in d if k.startswith("_")]:
             d.pop(private)
         return d
-
-    def _index_counts(self, table: Table, index: str) -> tuple[int, int]:
-        return self.store.index_counts(table, index)
 
     # ---- operations --------------------------------------------------------------------------
 

@@ -23,7 +23,7 @@ from gondwana.services.dynamodb.keys import Where
 from gondwana.services.dynamodb.replication.strong import is_strong
 from gondwana.services.dynamodb.schema import Index, Table
 from gondwana.services.dynamodb.shards import append_many
-from gondwana.services.dynamodb.storage import TableStore
+from gondwana.services.dynamodb.storage import TableStore, add_count
 from gondwana.services.dynamodb.types import Item, item_size
 from gondwana.storage import Store
 
@@ -108,14 +108,6 @@ class _Rows:
         self.count = 0
         self.size = 0
         self.index_counts: dict[str, list[int]] = {}  # by index: [items, bytes] added
-
-    def counted(self, index: str, items: int, size: int) -> None:
-        found = self.index_counts.get(index)
-        if found is None:
-            self.index_counts[index] = [items, size]
-        else:
-            found[0] += items
-            found[1] += size
 
 
 class Writer:
@@ -359,7 +351,7 @@ def _index(
             # its link finds the changed item.
             if value is None or (r is not None and r not in old) or old == new:
                 return 0.0
-            rows.counted(index.name, 0, new_size - old_size)
+            add_count(rows.index_counts, index.name, 0, new_size - old_size)
             return write_units(new_size)
     old_key = index_key(index, old)
     new_key = index_key(index, new)
@@ -375,7 +367,7 @@ def _index(
     if old_key is not None and old_key != new_key:
         units += write_units(old_entry)
         rows.index_deletes.append((table.tid, index.name, *old_key, bhk, brk))
-        rows.counted(index.name, -1, -old_entry)
+        add_count(rows.index_counts, index.name, -1, -old_entry)
     if new_key is not None and new_view is not None:
         if not every:
             size = item_size(new_view)
@@ -387,9 +379,9 @@ def _index(
                 rows.index_links.append((table.tid, index.name, *new_key, bhk, brk, spread))
             units += write_units(new_size)
         if new_key == old_key:  # the entry is written over
-            rows.counted(index.name, 0, size - old_entry)
+            add_count(rows.index_counts, index.name, 0, size - old_entry)
         else:
-            rows.counted(index.name, 1, size)
+            add_count(rows.index_counts, index.name, 1, size)
     return units
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.dynamodb.conftest import create, error
+from tests.dynamodb.conftest import create, error, unique
 
 
 def test_tags(ddb: Any, make_table: Any) -> None:
@@ -150,9 +150,13 @@ def test_tables_belong_to_their_account(client: Any) -> None:
     mine.delete_table(TableName=name)
 
 
-def test_kinesis_streaming_destination_settings(ddb: Any, make_table: Any) -> None:
+def test_kinesis_streaming_destination_settings(ddb: Any, make_table: Any, client: Any) -> None:
     name = make_table()
-    arn = "arn:aws:kinesis:us-east-1:000000000000:stream/changes"
+    kinesis = client("kinesis")
+    stream = unique("changes")
+    kinesis.create_stream(StreamName=stream, ShardCount=1)
+    kinesis.get_waiter("stream_exists").wait(StreamName=stream, WaiterConfig={"Delay": 0.1})
+    arn = kinesis.describe_stream_summary(StreamName=stream)["StreamDescriptionSummary"]["StreamARN"]
     with pytest.raises(ClientError) as exc:
         ddb.enable_kinesis_streaming_destination(TableName="bad-table", StreamArn=arn)
     assert error(exc) == (

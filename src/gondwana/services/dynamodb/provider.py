@@ -51,6 +51,7 @@ class DynamoDBService(Service):
         self.ttl = TtlSweeper(self)
         self.ttl.start()
         self.replication.replicator.start()
+        self.writer.kinesis = self.runtime.services.get("kinesis")  # (all are built before any starts)
 
     def reset(self) -> None:
         self.table_store.clear()

@@ -17,6 +17,7 @@ from typing import Any
 
 from gondwana.protocols import json_codec
 from gondwana.services.dynamodb import codec, keys
+from gondwana.services.dynamodb import kinesis_destinations as destinations
 from gondwana.services.dynamodb.capacity import write_units
 from gondwana.services.dynamodb.item_cache import ItemCache, Key
 from gondwana.services.dynamodb.keys import Where
@@ -115,6 +116,7 @@ class Writer:
         self.store = store
         self.tables = tables
         self.replication: Any = None  # told of every local change to a global table
+        self.kinesis: Any = None  # the Kinesis service, for streaming destinations (None: not served)
         self.cache = ItemCache()  # every item write below drops its entry (and may keep the new one)
         self._kept: list[Key] = []  # entries kept by writes of the commit group now open
         self._committing = False  # whether that group has reached its commit
@@ -239,7 +241,11 @@ class Writer:
         outgoing: list[tuple[Item, Item | None]] = []  # for the other replicas: told once per call
         spec = table.desc.get("StreamSpecification")
         view = spec["StreamViewType"] if spec and spec.get("StreamEnabled") else None
-        keyed = replicate or view is not None  # the replicas and the stream are told the item's key
+        destination = destinations.target(table, now)
+        sent: list[tuple[str, bytes]] = []  # change records for the destination's Kinesis stream
+        made = (destination[1] if destination else "", now, region, identity)  # what they all share
+        # the replicas, the stream and the destination are told the item's key
+        keyed = replicate or view is not None or destination is not None
         indexes = table.indexes.values()
         tid = table.tid
         drop = self.cache.drop
@@ -274,11 +280,15 @@ class Writer:
                     units[index.name] = units.get(index.name, 0.0) + used
             if view is not None and old != new:
                 rows.records.append(_record(view, key, old, new, region, identity, text, new_size, old_size))
+            if destination is not None and old != new:
+                sent.append(destinations.record(table, made, key, old, new, text, (new_size, old_size)))
         if fresh:  # the one put first: when it changes nothing, nothing else is written either
             if not self.store.execute(_INSERT, rows.puts[0]):
                 return None
             rows.puts.clear()
         self._write(table, rows, now)
+        if sent and self.kinesis is not None:
+            self.kinesis.deliver(destination[0], sent)  # type: ignore[index]
         if outgoing:
             self.replication.local_changes(table, outgoing, now, region)
         if rows.count or rows.size or rows.index_counts:  # last: after everything that can fail

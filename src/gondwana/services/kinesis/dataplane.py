@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from bisect import bisect_right
+from collections.abc import Sequence
 from itertools import count
 from typing import TYPE_CHECKING, Any
 
@@ -90,6 +91,25 @@ class DataPlane:
         if stream.encryption == "KMS":
             result["EncryptionType"] = "KMS"
         return result
+
+    def deliver(self: KinesisService, arn: str, entries: Sequence[tuple[str, bytes]]) -> bool:
+        """Records written on behalf of another service (DynamoDB's Kinesis streaming destinations)
+        as PutRecord writes them, in order, in the caller's unit of change; False (and nothing
+        written) when no stream of that ARN takes writes."""
+        stream = self.streams.writable_by_arn(arn)
+        if stream is None:
+            return False
+        routes = self.shards.routes(stream.id)
+        now = self.runtime.now()
+        for key, data in entries:
+            encoded = key.encode("utf-8")
+            hash_key = int.from_bytes(hashlib.md5(encoded, usedforsecurity=False).digest(), "big")
+            shard = routes.shards[routes.position(hash_key)]
+            counter = stream.seq = stream.seq + 1
+            size = len(data) + len(encoded)
+            records.append_one(self.store, stream.id, shard, counter, key, data, size, now)
+        self.records_arrived(stream.id)
+        return True
 
     def _measure(
         self: KinesisService, stream: Stream, entries: list[dict[str, Any]]

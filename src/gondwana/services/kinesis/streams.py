@@ -179,6 +179,22 @@ class Streams:
             raise errors.stream_not_found(stream.name, stream.account)
         return stream
 
+    def writable_by_arn(self, arn: str) -> Stream | None:
+        """`find_writable` for a caller other than a request (another service): the stream of `arn`
+        when it takes writes, else None."""
+        parsed = parse_arn(arn)
+        if parsed is None:
+            return None
+        region, account, name = parsed
+        key = ("stream", account, region, name)
+        stream = self.memo.get(key)
+        if stream is None:
+            stream = self.load(account, region, name)
+            if stream is None:
+                return None
+            self._remember(key, stream)
+        return stream if stream.status in ("ACTIVE", "UPDATING") else None
+
     def hot_id(self, stream_id: int) -> Stream | None:
         """`load_id` through the memo, for the data plane (the same shared object)."""
         stream = self.memo.get(("stream id", stream_id))

@@ -30,6 +30,8 @@ DROP TABLE old_index_rows;
 DROP TABLE dynamodb_index_entries;
 ALTER TABLE old_index_items RENAME TO dynamodb_index_items;
 DROP TABLE dynamodb_index_counts;
+DROP TABLE dynamodb_backups;
+DROP TABLE dynamodb_backup_items;
 UPDATE _gondwana_schema SET version = 1 WHERE component = 'dynamodb';
 """
 

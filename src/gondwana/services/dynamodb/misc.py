@@ -138,7 +138,7 @@ def list_tags(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, An
 # ---- continuous backups ------------------------------------------------------------------------
 
 
-def _backups(svc: DynamoDBService, ctx: Any, name: str) -> Table:
+def backup_source(svc: DynamoDBService, ctx: Any, name: str) -> Table:
     table = svc.tables.find(ctx.account, ctx.region, name)
     if table is None:
         raise ServiceError("TableNotFoundException", f"Table not found: {table_name(name)}")
@@ -164,12 +164,12 @@ def _backup_description(table: Table, now: float) -> dict[str, Any]:
 
 
 def describe_backups(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
-    table = _backups(svc, ctx, p["TableName"])
+    table = backup_source(svc, ctx, p["TableName"])
     return {"ContinuousBackupsDescription": _backup_description(table, svc.runtime.now())}
 
 
 def update_backups(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
-    table = _backups(svc, ctx, p["TableName"])
+    table = backup_source(svc, ctx, p["TableName"])
     spec = p["PointInTimeRecoverySpecification"]
     now = svc.runtime.now()
     days = spec.get("RecoveryPeriodInDays") or 35

@@ -8,6 +8,7 @@ from typing import Any
 from gondwana.server.context import RequestContext
 from gondwana.services.base import Service
 from gondwana.services.dynamodb import (
+    backups,
     batch,
     global_legacy,
     insights,
@@ -108,6 +109,21 @@ class DynamoDBService(Service):
 
     def list_tags_of_resource(self, ctx: RequestContext, p: Params) -> Params:
         return misc.list_tags(self, ctx, p)
+
+    def create_backup(self, ctx: RequestContext, p: Params) -> Params:
+        return backups.create(self, ctx, p)
+
+    def describe_backup(self, ctx: RequestContext, p: Params) -> Params:
+        return backups.describe(self, ctx, p)
+
+    def list_backups(self, ctx: RequestContext, p: Params) -> Params:
+        return backups.list_backups(self, ctx, p)
+
+    def delete_backup(self, ctx: RequestContext, p: Params) -> Params:
+        return backups.delete(self, ctx, p)
+
+    def restore_table_from_backup(self, ctx: RequestContext, p: Params) -> Params:
+        return backups.restore(self, ctx, p)
 
     def describe_continuous_backups(self, ctx: RequestContext, p: Params) -> Params:
         return misc.describe_backups(self, ctx, p)

@@ -87,6 +87,16 @@ MIGRATIONS = [
     INSERT INTO dynamodb_index_counts (tid, idx, item_count, size_bytes)
         SELECT tid, idx, COUNT(*), COALESCE(SUM(size), 0) FROM dynamodb_index_items GROUP BY tid, idx
     """,
+    # On-demand backups (backups.py): each one's source description, and a copy of its items.
+    """
+    CREATE TABLE dynamodb_backups (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, arn TEXT NOT NULL UNIQUE, account TEXT NOT NULL,
+        region TEXT NOT NULL, table_name TEXT NOT NULL, name TEXT NOT NULL, created REAL NOT NULL,
+        available_at REAL NOT NULL, size INTEGER NOT NULL, item_count INTEGER NOT NULL, source TEXT NOT NULL);
+    CREATE INDEX dynamodb_backups_listed ON dynamodb_backups (account, region, created);
+    CREATE TABLE dynamodb_backup_items (backup INTEGER NOT NULL, item TEXT NOT NULL);
+    CREATE INDEX dynamodb_backup_items_of ON dynamodb_backup_items (backup)
+    """,
 ]
 
 # Index entries of indexes that project ALL point at their item's row (`irow`) instead of holding a

@@ -151,6 +151,8 @@ class Tables:
             d["WarmThroughput"] = warm_throughput(d["ProvisionedThroughput"], ppr)
         elif table.status == "CREATING" and "WarmThroughput" in d:
             d["WarmThroughput"]["Status"] = "UPDATING"
+        if "RestoreSummary" in d:
+            d["RestoreSummary"]["RestoreInProgress"] = table.status == "CREATING"
         replicas.describe(table, d, now)
         for private in [k for k in d if k.startswith("_")]:
             d.pop(private)

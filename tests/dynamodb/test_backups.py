@@ -1,0 +1,182 @@
+"""On-demand backups and restores, against the real server with boto3."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.conftest import make_client
+from tests.dynamodb.conftest import create, error, unique
+
+GSI = {
+    "IndexName": "by-g",
+    "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+    "Projection": {"ProjectionType": "ALL"},
+}
+
+
+def table_with_items(ddb: Any, count: int = 30) -> str:
+    name = create(ddb, ("id", "S"), ("r", "N"), more_attrs={"g": "S"}, GlobalSecondaryIndexes=[GSI])
+    for i in range(count):
+        item = {"id": {"S": f"h{i % 3}"}, "r": {"N": str(i)}, "v": {"S": "x" * i}}
+        if i % 2:
+            item["g"] = {"S": f"g{i % 4}"}  # sparse in the index
+        ddb.put_item(TableName=name, Item=item)
+    return name
+
+
+def scan_all(ddb: Any, name: str, **extra: Any) -> list[dict[str, Any]]:
+    items = ddb.scan(TableName=name, **extra)["Items"]
+    return sorted(items, key=lambda i: (i["id"]["S"], int(i["r"]["N"])))
+
+
+def test_backup_then_restore_is_the_table_at_backup_time(ddb: Any) -> None:
+    name = table_with_items(ddb)
+    before = scan_all(ddb, name)
+    table = ddb.describe_table(TableName=name)["Table"]
+    details = ddb.create_backup(TableName=name, BackupName="nightly.1")["BackupDetails"]
+    arn = details["BackupArn"]
+    assert arn.startswith(f"{table['TableArn']}/backup/")
+    assert (details["BackupName"], details["BackupStatus"], details["BackupType"]) == (
+        "nightly.1",
+        "CREATING",
+        "USER",
+    )
+    # Changes after the backup are not in it.
+    ddb.put_item(TableName=name, Item={"id": {"S": "later"}, "r": {"N": "1"}})
+    ddb.delete_item(TableName=name, Key={"id": {"S": "h0"}, "r": {"N": "0"}})
+
+    described = ddb.describe_backup(BackupArn=arn)["BackupDescription"]
+    assert described["BackupDetails"]["BackupStatus"] == "AVAILABLE"
+    assert described["BackupDetails"]["BackupSizeBytes"] == table["TableSizeBytes"]
+    source = described["SourceTableDetails"]
+    assert (source["TableName"], source["TableId"], source["ItemCount"], source["BillingMode"]) == (
+        name,
+        table["TableId"],
+        30,
+        "PAY_PER_REQUEST",
+    )
+    assert described["SourceTableFeatureDetails"]["GlobalSecondaryIndexes"][0]["IndexName"] == "by-g"
+
+    target = unique("restored")
+    restored = ddb.restore_table_from_backup(TargetTableName=target, BackupArn=arn)["TableDescription"]
+    assert restored["TableStatus"] == "CREATING"
+    assert restored["RestoreSummary"]["SourceBackupArn"] == arn
+    assert restored["RestoreSummary"]["SourceTableArn"] == table["TableArn"]
+    ddb.get_waiter("table_exists").wait(TableName=target, WaiterConfig={"Delay": 0.1})
+    now = ddb.describe_table(TableName=target)["Table"]
+    assert now["RestoreSummary"]["RestoreInProgress"] is False
+    assert (now["ItemCount"], now["TableSizeBytes"]) == (30, table["TableSizeBytes"])
+    assert scan_all(ddb, target) == before
+    # The index is rebuilt from the items (sparse: only those with g).
+    by_g = ddb.query(
+        TableName=target,
+        IndexName="by-g",
+        KeyConditionExpression="g = :g",
+        ExpressionAttributeValues={":g": {"S": "g1"}},
+    )["Items"]
+    assert sorted(int(i["r"]["N"]) for i in by_g) == [i for i in range(30) if i % 2 and i % 4 == 1]
+    assert now["GlobalSecondaryIndexes"][0]["ItemCount"] == 15
+    # The restored table takes writes like any other.
+    ddb.put_item(TableName=target, Item={"id": {"S": "new"}, "r": {"N": "0"}})
+    assert ddb.describe_table(TableName=target)["Table"]["ItemCount"] == 31
+
+
+def test_overrides_and_what_is_not_restored(ddb: Any) -> None:
+    name = table_with_items(ddb, 4)
+    ddb.update_time_to_live(TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "exp"})
+    arn = ddb.create_backup(TableName=name, BackupName="b-1")["BackupDetails"]["BackupArn"]
+    target = unique("restored")
+    ddb.restore_table_from_backup(
+        TargetTableName=target,
+        BackupArn=arn,
+        BillingModeOverride="PROVISIONED",
+        ProvisionedThroughputOverride={"ReadCapacityUnits": 7, "WriteCapacityUnits": 3},
+        GlobalSecondaryIndexOverride=[],
+    )
+    table = ddb.describe_table(TableName=target)["Table"]
+    assert table["ProvisionedThroughput"]["ReadCapacityUnits"] == 7
+    assert table.get("BillingModeSummary", {}).get("BillingMode", "PROVISIONED") == "PROVISIONED"
+    assert "GlobalSecondaryIndexes" not in table
+    assert (
+        ddb.describe_time_to_live(TableName=target)["TimeToLiveDescription"]["TimeToLiveStatus"] == "DISABLED"
+    )
+    assert len(scan_all(ddb, target)) == 4
+
+
+def test_list_backups_filters_and_pages(ddb: Any) -> None:
+    one, two = table_with_items(ddb, 1), table_with_items(ddb, 1)
+    start = time.time() - 5
+    arns = [
+        ddb.create_backup(TableName=one, BackupName=f"one-{i}")["BackupDetails"]["BackupArn"]
+        for i in range(3)
+    ]
+    other = ddb.create_backup(TableName=two, BackupName="two-0")["BackupDetails"]["BackupArn"]
+    listed = ddb.list_backups(TableName=one)["BackupSummaries"]
+    assert [b["BackupArn"] for b in listed] == arns
+    assert {b["TableName"] for b in listed} == {one} and listed[0]["BackupStatus"] == "AVAILABLE"
+    page = ddb.list_backups(TableName=one, Limit=2)
+    assert [b["BackupArn"] for b in page["BackupSummaries"]] == arns[:2]
+    rest = ddb.list_backups(TableName=one, Limit=2, ExclusiveStartBackupArn=page["LastEvaluatedBackupArn"])
+    assert [b["BackupArn"] for b in rest["BackupSummaries"]] == arns[
+        2:
+    ] and "LastEvaluatedBackupArn" not in rest
+    every = [b["BackupArn"] for b in ddb.list_backups(TimeRangeLowerBound=start)["BackupSummaries"]]
+    assert {*arns, other} <= set(every)
+    assert ddb.list_backups(TableName=one, BackupType="SYSTEM")["BackupSummaries"] == []
+    assert ddb.list_backups(TableName=one, TimeRangeUpperBound=start)["BackupSummaries"] == []
+
+
+def test_errors(ddb: Any, client: Any) -> None:
+    name = table_with_items(ddb, 1)
+    with pytest.raises(ClientError) as exc:
+        ddb.create_backup(TableName="no-such-table", BackupName="b-1")
+    assert error(exc) == ("TableNotFoundException", "Table not found: no-such-table")
+    arn = ddb.create_backup(TableName=name, BackupName="b-1")["BackupDetails"]["BackupArn"]
+    with pytest.raises(ClientError) as exc:
+        ddb.restore_table_from_backup(TargetTableName=name, BackupArn=arn)
+    assert error(exc) == ("TableAlreadyExistsException", f"Table already exists: {name}")
+    # Another region does not see the backup.
+    with pytest.raises(ClientError) as exc:
+        client("dynamodb", region="eu-west-1").describe_backup(BackupArn=arn)
+    assert error(exc) == ("BackupNotFoundException", f"Backup not found: {arn}")
+    with pytest.raises(ClientError) as exc:
+        ddb.create_backup(TableName=name, BackupName="no spaces")
+    assert error(exc)[0] == "ValidationException"
+    # Deleting the table keeps its backups; deleting a backup answers DELETED, then it is gone.
+    ddb.delete_table(TableName=name)
+    gone = ddb.delete_backup(BackupArn=arn)["BackupDescription"]
+    assert gone["BackupDetails"]["BackupStatus"] == "DELETED"
+    with pytest.raises(ClientError) as exc:
+        ddb.describe_backup(BackupArn=arn)
+    assert error(exc) == ("BackupNotFoundException", f"Backup not found: {arn}")
+
+
+def test_backups_survive_kill(fresh_server: Any) -> None:
+    proc = fresh_server()
+    ddb = make_client(proc.url, "dynamodb")
+    name = table_with_items(ddb, 5)
+    arn = ddb.create_backup(TableName=name, BackupName="b-1")["BackupDetails"]["BackupArn"]
+    proc.kill()
+    proc.start()
+    ddb = make_client(proc.url, "dynamodb")
+    assert ddb.describe_backup(BackupArn=arn)["BackupDescription"]["SourceTableDetails"]["ItemCount"] == 5
+    target = unique("restored")
+    ddb.restore_table_from_backup(TargetTableName=target, BackupArn=arn)
+    assert scan_all(ddb, target) == scan_all(ddb, name)
+
+
+def test_restore_of_many_items(ddb: Any) -> None:
+    """More items than a restore writes at once (they go in chunks)."""
+    name = create(ddb)
+    for start in range(0, 1050, 25):
+        batch = [{"PutRequest": {"Item": {"id": {"S": f"k{i}"}}}} for i in range(start, start + 25)]
+        ddb.batch_write_item(RequestItems={name: batch})
+    arn = ddb.create_backup(TableName=name, BackupName="big")["BackupDetails"]["BackupArn"]
+    target = unique("restored")
+    ddb.restore_table_from_backup(TargetTableName=target, BackupArn=arn)
+    assert ddb.describe_table(TableName=target)["Table"]["ItemCount"] == 1050
+    assert ddb.scan(TableName=target, Select="COUNT")["Count"] == 1050

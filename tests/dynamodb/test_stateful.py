@@ -1,0 +1,391 @@
+"""Model-based test: random sequences of DynamoDB writes and reads against the real server, compared
+with a reference model of one table (a dict of items by key).
+
+The table has a hash key `pk` (S), a range key `sk` (N) and a sparse global secondary index on `g`.
+Rules put, update (SET with arithmetic and if_not_exists, list_append, ADD and DELETE on a string
+set, REMOVE), delete, batch-write and transact-write items, each with or without a condition the
+model evaluates itself; they compare ReturnValues, and a failed condition (or a cancelled
+transaction, with its reasons) must change nothing. Reads compare GetItem, Query (key conditions,
+both directions, small pages, a filter), the index, and a parallel Scan whose segments must
+partition the table. The table's and the index's item counts must match the model. Now and then
+the server is killed (-9) and restarted: every acknowledged write must still be there.
+
+GONDWANA_FUZZ_EXAMPLES sets the number of examples (default 20, up to 40 steps each).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
+
+from tests.conftest import make_client
+from tests.support.campaign import campaign_settings
+
+SETTINGS = campaign_settings(examples=20)
+TABLE = "model"
+
+PKS = st.sampled_from(["a", "b", "c"])
+SKS = st.integers(0, 5)
+KEYS = st.tuples(PKS, SKS)
+WORDS = st.sets(st.sampled_from(["x", "y", "z"]), min_size=1, max_size=2)
+GROUPS = st.sampled_from(["g1", "g2"])
+CONDITIONS = st.sampled_from(
+    [None, "attribute_not_exists(pk)", "attribute_exists(pk)", "n >= :zero", "contains(s, :x)"]
+)
+UPDATES = st.sampled_from(["count", "add", "delete", "set_g", "remove_g", "append"])
+
+Key = tuple[str, int]
+Model = dict[str, Any]  # an item as plain values: {"n": int, "s": set[str], "g": str, "l": list[int], ...}
+
+
+def to_wire(item: Model) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, value in item.items():
+        if isinstance(value, set):
+            out[name] = {"SS": sorted(value)}
+        elif isinstance(value, list):
+            out[name] = {"L": [{"N": str(v)} for v in value]}
+        elif isinstance(value, int):
+            out[name] = {"N": str(value)}
+        else:
+            out[name] = {"S": value}
+    return out
+
+
+def from_wire(item: dict[str, Any] | None) -> Model | None:
+    if item is None:
+        return None
+    out: Model = {}
+    for name, typed in item.items():
+        (kind, value), *_ = typed.items()
+        if kind == "SS":
+            out[name] = set(value)
+        elif kind == "L":
+            out[name] = [int(v["N"]) for v in value]
+        elif kind == "N":
+            out[name] = int(value)
+        else:
+            out[name] = value
+    return out
+
+
+def holds(condition: str | None, item: Model | None) -> bool:
+    """The model's reading of each condition the rules use."""
+    if condition is None:
+        return True
+    if condition == "attribute_not_exists(pk)":
+        return item is None
+    if item is None:
+        return False
+    if condition == "attribute_exists(pk)":
+        return True
+    if condition == "n >= :zero":
+        return isinstance(item.get("n"), int) and item["n"] >= 0
+    return "x" in item.get("s", set())
+
+
+def condition_values(condition: str | None) -> dict[str, Any]:
+    if condition is None:
+        return {}
+    values: dict[str, Any] = {}
+    if ":zero" in condition:
+        values[":zero"] = {"N": "0"}
+    if ":x" in condition:
+        values[":x"] = {"S": "x"}
+    return {"ConditionExpression": condition, **({"ExpressionAttributeValues": values} if values else {})}
+
+
+def update_request(kind: str, delta: int, words: set[str], group: str) -> tuple[str, dict[str, Any]]:
+    """An UpdateExpression of each kind, with its values."""
+    if kind == "count":
+        return "SET n = if_not_exists(n, :zero) + :d", {":zero": {"N": "0"}, ":d": {"N": str(delta)}}
+    if kind == "add":
+        return "ADD s :w", {":w": {"SS": sorted(words)}}
+    if kind == "delete":
+        return "DELETE s :w", {":w": {"SS": sorted(words)}}
+    if kind == "set_g":
+        return "SET g = :g", {":g": {"S": group}}
+    if kind == "remove_g":
+        return "REMOVE g", {}
+    return "SET l = list_append(if_not_exists(l, :empty), :one)", {
+        ":empty": {"L": []},
+        ":one": {"L": [{"N": "1"}]},
+    }
+
+
+def apply_update(item: Model, kind: str, delta: int, words: set[str], group: str) -> Model:
+    new = {
+        k: (set(v) if isinstance(v, set) else list(v) if isinstance(v, list) else v) for k, v in item.items()
+    }
+    if kind == "count":
+        new["n"] = new.get("n", 0) + delta
+    elif kind == "add":
+        new["s"] = new.get("s", set()) | words
+    elif kind == "delete":
+        left = new.get("s", set()) - words
+        if left:
+            new["s"] = left
+        else:
+            new.pop("s", None)  # a set emptied is removed
+    elif kind == "set_g":
+        new["g"] = group
+    elif kind == "remove_g":
+        new.pop("g", None)
+    else:
+        new["l"] = [*new.get("l", []), 1]
+    return new
+
+
+class DynamoModel(RuleBasedStateMachine):
+    proc: Any = None
+
+    @initialize()
+    def setup(self) -> None:
+        self.proc.reset()
+        self.ddb = make_client(self.proc.url, "dynamodb")
+        self.ddb.create_table(
+            TableName=TABLE,
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "N"},
+                {"AttributeName": "g", "AttributeType": "S"},
+            ],
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            GlobalSecondaryIndexes=[
+                {
+                    "IndexName": "by-g",
+                    "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        self.items: dict[Key, Model] = {}
+
+    @staticmethod
+    def _key(key: Key) -> dict[str, Any]:
+        return {"pk": {"S": key[0]}, "sk": {"N": str(key[1])}}
+
+    def _write(self, call: str, key: Key, condition: str | None, new: Model | None, **request: Any) -> None:
+        """Make the call; the model takes `new` (None: the item is gone) when the condition holds."""
+        old = self.items.get(key)
+        values = condition_values(condition)
+        merged = {
+            **request.pop("ExpressionAttributeValues", {}),
+            **values.pop("ExpressionAttributeValues", {}),
+        }
+        if merged:
+            request["ExpressionAttributeValues"] = merged
+        try:
+            out = getattr(self.ddb, call)(TableName=TABLE, **request, **values)
+        except ClientError as error:
+            assert error.response["Error"]["Code"] == "ConditionalCheckFailedException", error.response
+            assert not holds(condition, old), (condition, old)
+            return
+        assert holds(condition, old), (condition, old)
+        returned = from_wire(out.get("Attributes"))
+        if request.get("ReturnValues") == "ALL_OLD":
+            assert returned == old
+        elif request.get("ReturnValues") == "ALL_NEW":
+            assert returned == new
+        if new is None:
+            self.items.pop(key, None)
+        else:
+            self.items[key] = new
+
+    @rule(
+        key=KEYS,
+        n=st.integers(-3, 3),
+        words=st.one_of(st.none(), WORDS),
+        group=st.one_of(st.none(), GROUPS),
+        condition=CONDITIONS,
+    )
+    def put(self, key: Key, n: int, words: set[str] | None, group: str | None, condition: str | None) -> None:
+        item: Model = {"pk": key[0], "sk": key[1], "n": n}
+        if words:
+            item["s"] = set(words)
+        if group:
+            item["g"] = group
+        self._write("put_item", key, condition, item, Item=to_wire(item), ReturnValues="ALL_OLD")
+
+    @rule(key=KEYS, kind=UPDATES, delta=st.integers(-2, 2), words=WORDS, group=GROUPS, condition=CONDITIONS)
+    def update(
+        self, key: Key, kind: str, delta: int, words: set[str], group: str, condition: str | None
+    ) -> None:
+        expression, values = update_request(kind, delta, words, group)
+        base = self.items.get(key) or {"pk": key[0], "sk": key[1]}
+        new = apply_update(base, kind, delta, words, group)
+        request: dict[str, Any] = {
+            "Key": self._key(key),
+            "UpdateExpression": expression,
+            "ReturnValues": "ALL_NEW",
+        }
+        if values:
+            request["ExpressionAttributeValues"] = values
+        self._write("update_item", key, condition, new, **request)
+
+    @rule(key=KEYS, condition=CONDITIONS)
+    def delete(self, key: Key, condition: str | None) -> None:
+        self._write("delete_item", key, condition, None, Key=self._key(key), ReturnValues="ALL_OLD")
+
+    @rule(keys=st.sets(KEYS, min_size=1, max_size=6), data=st.data())
+    def batch_write(self, keys: set[Key], data: st.DataObject) -> None:
+        requests = []
+        for key in sorted(keys):
+            if data.draw(st.booleans(), label="put"):
+                item: Model = {"pk": key[0], "sk": key[1], "n": data.draw(st.integers(0, 9))}
+                requests.append({"PutRequest": {"Item": to_wire(item)}})
+                self.items[key] = item
+            else:
+                requests.append({"DeleteRequest": {"Key": self._key(key)}})
+                self.items.pop(key, None)
+        out = self.ddb.batch_write_item(RequestItems={TABLE: requests})
+        assert out["UnprocessedItems"] == {}
+
+    @rule(keys=st.sets(KEYS, min_size=1, max_size=4), data=st.data())
+    def transact(self, keys: set[Key], data: st.DataObject) -> None:
+        actions, planned, conditions = [], {}, []
+        for key in sorted(keys):
+            condition = data.draw(CONDITIONS, label="condition")
+            kind = data.draw(st.sampled_from(["Put", "Update", "Delete", "ConditionCheck"]), label="action")
+            if kind == "ConditionCheck" and condition is None:
+                condition = "attribute_exists(pk)"
+            old = self.items.get(key)
+            action: dict[str, Any] = {"TableName": TABLE, **condition_values(condition)}
+            if kind == "Put":
+                item: Model = {"pk": key[0], "sk": key[1], "n": data.draw(st.integers(-2, 2))}
+                action["Item"] = to_wire(item)
+                planned[key] = item
+            elif kind == "Update":
+                action["Key"] = self._key(key)
+                action["UpdateExpression"] = "SET n = if_not_exists(n, :zero) + :d"
+                action.setdefault("ExpressionAttributeValues", {}).update(
+                    {":zero": {"N": "0"}, ":d": {"N": "1"}}
+                )
+                planned[key] = apply_update(old or {"pk": key[0], "sk": key[1]}, "count", 1, set(), "")
+            else:
+                action["Key"] = self._key(key)
+                if kind == "Delete":
+                    planned[key] = None
+            actions.append({kind: action})
+            conditions.append(holds(condition, old))
+        try:
+            self.ddb.transact_write_items(TransactItems=actions)
+        except ClientError as error:
+            assert error.response["Error"]["Code"] == "TransactionCanceledException", error.response
+            reasons = [r["Code"] for r in error.response["CancellationReasons"]]
+            assert reasons == ["None" if ok else "ConditionalCheckFailed" for ok in conditions], reasons
+            return
+        assert all(conditions)
+        for key, new in planned.items():
+            if new is None:
+                self.items.pop(key, None)
+            else:
+                self.items[key] = new
+
+    @rule(key=KEYS)
+    def get(self, key: Key) -> None:
+        out = self.ddb.get_item(TableName=TABLE, Key=self._key(key), ConsistentRead=True)
+        assert from_wire(out.get("Item")) == self.items.get(key)
+
+    @rule(
+        pk=PKS,
+        bounds=st.one_of(st.none(), st.tuples(SKS, SKS)),
+        forward=st.booleans(),
+        limit=st.integers(1, 4),
+        filtered=st.booleans(),
+    )
+    def query(
+        self, pk: str, bounds: tuple[int, int] | None, forward: bool, limit: int, filtered: bool
+    ) -> None:
+        condition, values = "pk = :p", {":p": {"S": pk}}
+        if bounds:
+            condition += " AND sk BETWEEN :lo AND :hi"
+            values[":lo"], values[":hi"] = {"N": str(min(bounds))}, {"N": str(max(bounds))}
+        request: dict[str, Any] = {
+            "TableName": TABLE,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeValues": values,
+            "ScanIndexForward": forward,
+            "Limit": limit,
+        }
+        if filtered:
+            request["FilterExpression"] = "attribute_exists(g)"
+        got: list[Model | None] = []
+        while True:
+            page = self.ddb.query(**request)
+            assert len(page["Items"]) <= limit
+            got += [from_wire(i) for i in page["Items"]]
+            if "LastEvaluatedKey" not in page:
+                break
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        expected = [
+            item
+            for (p, s), item in sorted(self.items.items(), reverse=not forward)
+            if p == pk and (not bounds or min(bounds) <= s <= max(bounds)) and (not filtered or "g" in item)
+        ]
+        assert got == expected
+
+    @rule(group=GROUPS)
+    def query_index(self, group: str) -> None:
+        items = self.ddb.query(
+            TableName=TABLE,
+            IndexName="by-g",
+            KeyConditionExpression="g = :g",
+            ExpressionAttributeValues={":g": {"S": group}},
+        )["Items"]
+        got = sorted((i["pk"]["S"], int(i["sk"]["N"])) for i in items)
+        assert got == sorted(k for k, item in self.items.items() if item.get("g") == group)
+
+    @rule(segments=st.integers(1, 3), limit=st.integers(1, 7))
+    def scan(self, segments: int, limit: int) -> None:
+        seen: list[Key] = []
+        for segment in range(segments):
+            request: dict[str, Any] = {
+                "TableName": TABLE,
+                "Segment": segment,
+                "TotalSegments": segments,
+                "Limit": limit,
+            }
+            while True:
+                page = self.ddb.scan(**request)
+                seen += [(i["pk"]["S"], int(i["sk"]["N"])) for i in page["Items"]]
+                if "LastEvaluatedKey" not in page:
+                    break
+                request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        assert sorted(seen) == sorted(self.items), "the segments partition the table"
+
+    @rule(roll=st.integers(0, 24))
+    def crash(self, roll: int) -> None:
+        """Now and then: kill -9 and start again; everything acknowledged is still there."""
+        if roll:
+            return
+        self.proc.kill()
+        self.proc.restart()
+        self.ddb = make_client(self.proc.url, "dynamodb")
+        items = self.ddb.scan(TableName=TABLE, ConsistentRead=True)["Items"]
+        assert sorted(map(from_wire, items), key=lambda i: (i["pk"], i["sk"])) == [  # type: ignore[index]
+            self.items[k] for k in sorted(self.items)
+        ]
+
+    @invariant()
+    def counts_match(self) -> None:
+        if not hasattr(self, "items"):
+            return
+        table = self.ddb.describe_table(TableName=TABLE)["Table"]
+        assert table["ItemCount"] == len(self.items)
+        in_index = sum("g" in item for item in self.items.values())
+        assert table["GlobalSecondaryIndexes"][0]["ItemCount"] == in_index
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_dynamodb_matches_the_model(fresh_server: Any) -> None:
+    DynamoModel.proc = fresh_server()
+    run_state_machine_as_test(DynamoModel, settings=SETTINGS)

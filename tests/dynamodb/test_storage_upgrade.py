@@ -32,6 +32,7 @@ ALTER TABLE old_index_items RENAME TO dynamodb_index_items;
 DROP TABLE dynamodb_index_counts;
 DROP TABLE dynamodb_backups;
 DROP TABLE dynamodb_backup_items;
+DROP TABLE dynamodb_pitr_changes;
 UPDATE _gondwana_schema SET version = 1 WHERE component = 'dynamodb';
 """
 

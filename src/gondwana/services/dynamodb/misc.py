@@ -179,6 +179,8 @@ def update_backups(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[st
         table.desc.pop("_pitr", None)
     with svc.runtime.store.transaction():
         svc.table_store.save(table)
+        if not spec["PointInTimeRecoveryEnabled"]:  # the history kept for restores goes
+            svc.runtime.store.execute("DELETE FROM dynamodb_pitr_changes WHERE tid = ?", (table.tid,))
     return {"ContinuousBackupsDescription": _backup_description(table, now)}
 
 

@@ -125,6 +125,9 @@ class DynamoDBService(Service):
     def restore_table_from_backup(self, ctx: RequestContext, p: Params) -> Params:
         return backups.restore(self, ctx, p)
 
+    def restore_table_to_point_in_time(self, ctx: RequestContext, p: Params) -> Params:
+        return backups.restore_to_time(self, ctx, p)
+
     def describe_continuous_backups(self, ctx: RequestContext, p: Params) -> Params:
         return misc.describe_backups(self, ctx, p)
 

@@ -97,6 +97,13 @@ MIGRATIONS = [
     CREATE TABLE dynamodb_backup_items (backup INTEGER NOT NULL, item TEXT NOT NULL);
     CREATE INDEX dynamodb_backup_items_of ON dynamodb_backup_items (backup)
     """,
+    # Point-in-time recovery (backups.py): while it is on, the image each change replaced.
+    """
+    CREATE TABLE dynamodb_pitr_changes (
+        tid INTEGER NOT NULL, at REAL NOT NULL, spread INTEGER NOT NULL, hk BLOB NOT NULL, rk BLOB NOT NULL,
+        old TEXT);
+    CREATE INDEX dynamodb_pitr_changes_by_time ON dynamodb_pitr_changes (tid, at)
+    """,
 ]
 
 # Index entries of indexes that project ALL point at their item's row (`irow`) instead of holding a
@@ -248,6 +255,7 @@ class TableStore:
             "DELETE FROM dynamodb_index_entries WHERE tid = ?",
             "DELETE FROM dynamodb_index_counts WHERE tid = ?",
             "DELETE FROM dynamodb_repl_tombstones WHERE tid = ?",
+            "DELETE FROM dynamodb_pitr_changes WHERE tid = ?",
             "DELETE FROM dynamodb_tables WHERE tid = ?",
         ):
             self.store.execute(sql, (table.tid,))

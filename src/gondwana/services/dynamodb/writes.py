@@ -52,6 +52,7 @@ _INDEX_PUT = (
     "VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?) ON CONFLICT (tid, idx, spread, hk, rk, bhk, brk) "
     "DO UPDATE SET irow = NULL, item = excluded.item, size = excluded.size"
 )
+_HISTORY = "INSERT INTO dynamodb_pitr_changes (tid, at, spread, hk, rk, old) VALUES (?, ?, ?, ?, ?, ?)"
 # An entry of an index that projects ALL: a link to its item's row (written just before).
 _INDEX_LINK = (
     "INSERT INTO dynamodb_index_entries (tid, idx, spread, hk, rk, bhk, brk, irow, item, size) "
@@ -90,6 +91,7 @@ class _Rows:
     __slots__ = (
         "count",
         "deletes",
+        "history",
         "index_counts",
         "index_deletes",
         "index_links",
@@ -106,6 +108,7 @@ class _Rows:
         self.index_puts: list[tuple[Any, ...]] = []
         self.index_links: list[tuple[Any, ...]] = []
         self.records: list[str] = []
+        self.history: list[tuple[Any, ...]] = []  # replaced images, for point-in-time recovery
         self.count = 0
         self.size = 0
         self.index_counts: dict[str, list[int]] = {}  # by index: [items, bytes] added
@@ -248,6 +251,7 @@ class Writer:
         keyed = replicate or view is not None or destination is not None
         indexes = table.indexes.values()
         tid = table.tid
+        pitr = "_pitr" in table.desc
         drop = self.cache.drop
         kept: list[tuple[Key, str, int]] = []  # items written over, to keep for their next read
         for change in changes:
@@ -271,6 +275,8 @@ class Writer:
                 rows.puts.append((tid, spread, hk, rk, text, new_size, now, region, expiry(table, new)))
                 if last and old is not None:
                     kept.append(((tid, where), text, new_size))
+            if pitr and old != new:
+                rows.history.append((tid, now, spread, hk, rk, None if old is None else codec.dumps(old)))
             rows.count += (new is not None) - (old is not None)
             rows.size += new_size - old_size
             table_units += write_units(max(new_size, old_size))
@@ -330,6 +336,8 @@ class Writer:
             run(_INDEX_PUT, rows.index_puts)
         if rows.index_links:
             run(_INDEX_LINK, rows.index_links)
+        if rows.history:
+            run(_HISTORY, rows.history)
         if rows.records:
             append_many(self.store, table.desc["LatestStreamArn"], now, rows.records)
 

@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 
 from tests.conftest import make_client
 from tests.dynamodb.conftest import create, unique
+from tests.dynamodb.global_helpers import global_table, item, wait_for
 
 STATE = "Table is not in a valid state to enable Kinesis Streaming Destination: "
 
@@ -233,3 +234,20 @@ def test_records_survive_kill(fresh_server: Any) -> None:
     ddb.put_item(TableName=name, Item={"id": {"S": "after"}})
     after = [r for r in read_all(kinesis, arn) if b'"after"' in r["Data"]]
     assert len(after) == 1 and int(after[0]["SequenceNumber"]) > before
+
+
+def test_each_replica_streams_its_changes_replicated_ones_too(server: Any, client: Any) -> None:
+    """A global table's replica with a destination sends the changes it receives from the other
+    replicas as well as its own, each with the region that wrote it to the replica."""
+    table, (east, west) = global_table(server, "us-east-1", "eu-west-3")
+    west_kinesis = client("kinesis", region="eu-west-3")
+    arn = new_stream(west_kinesis, 1)
+    west.enable_kinesis_streaming_destination(TableName=table, StreamArn=arn)
+    east.put_item(TableName=table, Item={"pk": {"S": "from-east"}})
+    wait_for(lambda: item(west, table, "from-east"))
+    west.put_item(TableName=table, Item={"pk": {"S": "from-west"}})
+    records = [json.loads(r["Data"]) for r in read_all(west_kinesis, arn)]
+    assert [(r["dynamodb"]["Keys"]["pk"]["S"], r["eventName"], r["awsRegion"]) for r in records] == [
+        ("from-east", "INSERT", "eu-west-3"),
+        ("from-west", "INSERT", "eu-west-3"),
+    ]

@@ -246,7 +246,7 @@ class Writer:
         view = spec["StreamViewType"] if spec and spec.get("StreamEnabled") else None
         destination = destinations.target(table, now)
         sent: list[tuple[str, bytes]] = []  # change records for the destination's Kinesis stream
-        made = (destination[1] if destination else "", now, region, identity)  # what they all share
+        made = (destination[1] if destination else "", now, table.region, identity)  # (the stream's region)
         # the replicas, the stream and the destination are told the item's key
         keyed = replicate or view is not None or destination is not None
         indexes = table.indexes.values()

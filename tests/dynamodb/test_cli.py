@@ -124,3 +124,38 @@ def test_cli_streams(server: Any) -> None:
     ]
     assert [r["eventName"] for r in records] == ["INSERT"]
     assert records[0]["dynamodb"]["NewImage"] == {"id": {"S": "a"}}
+
+
+def test_cli_backup_and_restore(server: Any) -> None:
+    name, target = unique("cli"), unique("cli-restored")
+    made = _aws(
+        server,
+        "dynamodb",
+        "create-table",
+        "--table-name",
+        name,
+        "--attribute-definitions",
+        "AttributeName=id,AttributeType=S",
+        "--key-schema",
+        "AttributeName=id,KeyType=HASH",
+        "--billing-mode",
+        "PAY_PER_REQUEST",
+    )
+    assert made.returncode == 0, made.stderr
+    put = _aws(server, "dynamodb", "put-item", "--table-name", name, "--item", '{"id": {"S": "a"}}')
+    assert put.returncode == 0, put.stderr
+    backup = _aws(server, "dynamodb", "create-backup", "--table-name", name, "--backup-name", "cli-b")
+    assert backup.returncode == 0, backup.stderr
+    arn = json.loads(backup.stdout)["BackupDetails"]["BackupArn"]
+    listed = json.loads(_aws(server, "dynamodb", "list-backups", "--table-name", name).stdout)
+    assert [b["BackupArn"] for b in listed["BackupSummaries"]] == [arn]
+    restored = _aws(
+        server, "dynamodb", "restore-table-from-backup", "--target-table-name", target, "--backup-arn", arn
+    )
+    assert restored.returncode == 0, restored.stderr
+    assert _aws(server, "dynamodb", "wait", "table-exists", "--table-name", target).returncode == 0
+    assert json.loads(_aws(server, "dynamodb", "scan", "--table-name", target).stdout)["Items"] == [
+        {"id": {"S": "a"}}
+    ]
+    missing = _aws(server, "dynamodb", "describe-backup", "--backup-arn", arn + "-nope")
+    assert missing.returncode != 0 and "BackupNotFoundException" in missing.stderr

@@ -221,3 +221,19 @@ def test_execute_transaction_client_request_token(ddb: Any, make_table: Any) -> 
             ClientRequestToken="partiql-token",
         )
     assert error(exc)[0] == "IdempotentParameterMismatchException"
+
+
+def test_delete_of_a_missing_item_is_a_no_op_and_update_is_not_an_upsert(ddb: Any, make_table: Any) -> None:
+    name = make_table()
+    out = ddb.execute_statement(Statement=f"DELETE FROM \"{name}\" WHERE id = 'gone' AND n = 1")
+    assert out["Items"] == []
+    with pytest.raises(ClientError) as exc:
+        ddb.execute_statement(Statement=f"UPDATE \"{name}\" SET n = 1 WHERE id = 'gone'")
+    assert error(exc) == ("ConditionalCheckFailedException", "The conditional request failed")
+    assert "Item" not in ddb.get_item(TableName=name, Key={"id": {"S": "gone"}})
+    ddb.put_item(TableName=name, Item={"id": {"S": "here"}, "n": {"N": "2"}})
+    with pytest.raises(ClientError) as exc:  # present, and the rest of the WHERE is false
+        ddb.execute_statement(Statement=f"DELETE FROM \"{name}\" WHERE id = 'here' AND n = 1")
+    assert error(exc)[0] == "ConditionalCheckFailedException"
+    ddb.execute_statement(Statement=f"DELETE FROM \"{name}\" WHERE id = 'here' AND n = 2")
+    assert "Item" not in ddb.get_item(TableName=name, Key={"id": {"S": "here"}})

@@ -3,7 +3,8 @@ with a reference model of one table (a dict of items by key).
 
 The table has a hash key `pk` (S), a range key `sk` (N) and a sparse global secondary index on `g`.
 Rules put, update (SET with arithmetic and if_not_exists, list_append, ADD and DELETE on a string
-set, REMOVE), delete, batch-write and transact-write items, each with or without a condition the
+set, REMOVE), delete, batch-write and transact-write items, and INSERT, UPDATE, DELETE and SELECT
+them in PartiQL, each with or without a condition the
 model evaluates itself; they compare ReturnValues, and a failed condition (or a cancelled
 transaction, with its reasons) must change nothing. Reads compare GetItem, Query (key conditions,
 both directions, small pages, a filter), the index, and a parallel Scan whose segments must
@@ -289,6 +290,49 @@ class DynamoModel(RuleBasedStateMachine):
                 self.items.pop(key, None)
             else:
                 self.items[key] = new
+
+    @rule(key=KEYS, n=st.integers(-3, 3))
+    def partiql_insert(self, key: Key, n: int) -> None:
+        """INSERT fails on a key that exists (DuplicateItem); it never overwrites."""
+        statement = f"INSERT INTO \"{TABLE}\" VALUE {{'pk': ?, 'sk': ?, 'n': ?}}"
+        params = [{"S": key[0]}, {"N": str(key[1])}, {"N": str(n)}]
+        try:
+            self.ddb.execute_statement(Statement=statement, Parameters=params)
+        except ClientError as error:
+            assert error.response["Error"]["Code"] == "DuplicateItemException", error.response
+            assert key in self.items
+            return
+        assert key not in self.items
+        self.items[key] = {"pk": key[0], "sk": key[1], "n": n}
+
+    @rule(key=KEYS, n=st.integers(-3, 3))
+    def partiql_update(self, key: Key, n: int) -> None:
+        """UPDATE changes an item that exists, and fails (ConditionalCheckFailed) on one that does not."""
+        statement = f'UPDATE "{TABLE}" SET n = ? WHERE pk = ? AND sk = ?'
+        params = [{"N": str(n)}, {"S": key[0]}, {"N": str(key[1])}]
+        try:
+            self.ddb.execute_statement(Statement=statement, Parameters=params)
+        except ClientError as error:
+            assert error.response["Error"]["Code"] == "ConditionalCheckFailedException", error.response
+            assert key not in self.items
+            return
+        self.items[key] = {**self.items[key], "n": n}
+
+    @rule(key=KEYS)
+    def partiql_delete(self, key: Key) -> None:
+        self.ddb.execute_statement(
+            Statement=f'DELETE FROM "{TABLE}" WHERE pk = ? AND sk = ?',
+            Parameters=[{"S": key[0]}, {"N": str(key[1])}],
+        )
+        self.items.pop(key, None)
+
+    @rule(pk=PKS)
+    def partiql_select(self, pk: str) -> None:
+        out = self.ddb.execute_statement(
+            Statement=f'SELECT * FROM "{TABLE}" WHERE pk = ?', Parameters=[{"S": pk}]
+        )
+        got = [from_wire(i) for i in out["Items"]]
+        assert got == [item for (p, _), item in sorted(self.items.items()) if p == pk]
 
     @rule(key=KEYS)
     def get(self, key: Key) -> None:

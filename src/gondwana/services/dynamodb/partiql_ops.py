@@ -99,8 +99,10 @@ class Plan:
             if old is not None:
                 raise ServiceError("DuplicateItemException", "Duplicate primary key exists in table")
             return None, self.item
+        if old is None and self.st.kind == "DELETE":
+            return None, None  # nothing to delete: no error, and the WHERE is not evaluated
         if old is None or (self.cond is not None and not ex().evaluate(self.cond, old)):
-            raise condition_failed()
+            raise condition_failed()  # UPDATE is no upsert: it needs the item
         if self.st.kind == "DELETE":
             return old, None
         return old, items.new_image(self.table, self.key, old, self.update)[0]

@@ -8,7 +8,8 @@ them in PartiQL, each with or without a condition the
 model evaluates itself; they compare ReturnValues, and a failed condition (or a cancelled
 transaction, with its reasons) must change nothing. Reads compare GetItem, Query (key conditions,
 both directions, small pages, a filter), the index, and a parallel Scan whose segments must
-partition the table. The table's and the index's item counts must match the model. Now and then
+partition the table. The table's stream must show each change once, in each item's order, with both images; the
+table's and the index's item counts must match the model. Now and then
 the server is killed (-9) and restarted: every acknowledged write must still be there.
 
 GONDWANA_FUZZ_EXAMPLES sets the number of examples (default 20, up to 40 steps each).
@@ -167,8 +168,21 @@ class DynamoModel(RuleBasedStateMachine):
                 }
             ],
             BillingMode="PAY_PER_REQUEST",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
         )
         self.items: dict[Key, Model] = {}
+        self.log: dict[Key, list[tuple[str, Model | None, Model | None]]] = {}
+
+    def _set(self, key: Key, new: Model | None) -> None:
+        """The model's one way to change: the item, and the change the stream must show."""
+        old = self.items.get(key)
+        if old != new:
+            event = "INSERT" if old is None else "REMOVE" if new is None else "MODIFY"
+            self.log.setdefault(key, []).append((event, old, new))
+        if new is None:
+            self.items.pop(key, None)
+        else:
+            self.items[key] = new
 
     @staticmethod
     def _key(key: Key) -> dict[str, Any]:
@@ -196,10 +210,7 @@ class DynamoModel(RuleBasedStateMachine):
             assert returned == old
         elif request.get("ReturnValues") == "ALL_NEW":
             assert returned == new
-        if new is None:
-            self.items.pop(key, None)
-        else:
-            self.items[key] = new
+        self._set(key, new)
 
     @rule(
         key=KEYS,
@@ -243,10 +254,10 @@ class DynamoModel(RuleBasedStateMachine):
             if data.draw(st.booleans(), label="put"):
                 item: Model = {"pk": key[0], "sk": key[1], "n": data.draw(st.integers(0, 9))}
                 requests.append({"PutRequest": {"Item": to_wire(item)}})
-                self.items[key] = item
+                self._set(key, item)
             else:
                 requests.append({"DeleteRequest": {"Key": self._key(key)}})
-                self.items.pop(key, None)
+                self._set(key, None)
         out = self.ddb.batch_write_item(RequestItems={TABLE: requests})
         assert out["UnprocessedItems"] == {}
 
@@ -286,10 +297,7 @@ class DynamoModel(RuleBasedStateMachine):
             return
         assert all(conditions)
         for key, new in planned.items():
-            if new is None:
-                self.items.pop(key, None)
-            else:
-                self.items[key] = new
+            self._set(key, new)
 
     @rule(key=KEYS, n=st.integers(-3, 3))
     def partiql_insert(self, key: Key, n: int) -> None:
@@ -303,7 +311,7 @@ class DynamoModel(RuleBasedStateMachine):
             assert key in self.items
             return
         assert key not in self.items
-        self.items[key] = {"pk": key[0], "sk": key[1], "n": n}
+        self._set(key, {"pk": key[0], "sk": key[1], "n": n})
 
     @rule(key=KEYS, n=st.integers(-3, 3))
     def partiql_update(self, key: Key, n: int) -> None:
@@ -316,7 +324,7 @@ class DynamoModel(RuleBasedStateMachine):
             assert error.response["Error"]["Code"] == "ConditionalCheckFailedException", error.response
             assert key not in self.items
             return
-        self.items[key] = {**self.items[key], "n": n}
+        self._set(key, {**self.items[key], "n": n})
 
     @rule(key=KEYS)
     def partiql_delete(self, key: Key) -> None:
@@ -324,7 +332,7 @@ class DynamoModel(RuleBasedStateMachine):
             Statement=f'DELETE FROM "{TABLE}" WHERE pk = ? AND sk = ?',
             Parameters=[{"S": key[0]}, {"N": str(key[1])}],
         )
-        self.items.pop(key, None)
+        self._set(key, None)
 
     @rule(pk=PKS)
     def partiql_select(self, pk: str) -> None:
@@ -405,6 +413,36 @@ class DynamoModel(RuleBasedStateMachine):
                     break
                 request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         assert sorted(seen) == sorted(self.items), "the segments partition the table"
+
+    @rule()
+    def stream_shows_each_change_once(self) -> None:
+        """The table's stream (NEW_AND_OLD_IMAGES): one record per change, in each item's order."""
+        streams = make_client(self.proc.url, "dynamodbstreams")
+        arn = self.ddb.describe_table(TableName=TABLE)["Table"]["LatestStreamArn"]
+        shards: list[dict[str, Any]] = []
+        request: dict[str, Any] = {"StreamArn": arn}
+        while True:
+            described = streams.describe_stream(**request)["StreamDescription"]
+            shards += described["Shards"]
+            if "LastEvaluatedShardId" not in described:
+                break
+            request["ExclusiveStartShardId"] = described["LastEvaluatedShardId"]
+        seen: dict[Key, list[tuple[str, Model | None, Model | None]]] = {}
+        for shard in shards:  # parents are listed before their children
+            iterator = streams.get_shard_iterator(
+                StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+            )["ShardIterator"]
+            while iterator:
+                page = streams.get_records(ShardIterator=iterator)
+                for record in page["Records"]:
+                    change = record["dynamodb"]
+                    key = (change["Keys"]["pk"]["S"], int(change["Keys"]["sk"]["N"]))
+                    old, new = from_wire(change.get("OldImage")), from_wire(change.get("NewImage"))
+                    seen.setdefault(key, []).append((record["eventName"], old, new))
+                if not page["Records"] and "EndingSequenceNumber" not in shard["SequenceNumberRange"]:
+                    break  # the open shard, read to its end
+                iterator = page.get("NextShardIterator")
+        assert seen == self.log
 
     @rule(roll=st.integers(0, 24))
     def crash(self, roll: int) -> None:

@@ -296,3 +296,40 @@ def test_restore_to_point_in_time(fresh_server: Any) -> None:
         SourceTableName=name, TargetTableName=target, UseLatestRestorableTime=True
     )
     assert items_of(ddb, target) == {"a": 2, "c": 3, "d": 4, "e": 5}
+
+
+def test_restore_keeps_local_indexes_and_encryption(ddb: Any) -> None:
+    name = create(
+        ddb,
+        ("id", "S"),
+        ("r", "N"),
+        more_attrs={"l": "N"},
+        LocalSecondaryIndexes=[
+            {
+                "IndexName": "by-l",
+                "KeySchema": [
+                    {"AttributeName": "id", "KeyType": "HASH"},
+                    {"AttributeName": "l", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            }
+        ],
+        SSESpecification={"Enabled": True, "SSEType": "KMS"},
+    )
+    for i in range(5):
+        ddb.put_item(TableName=name, Item={"id": {"S": "h"}, "r": {"N": str(i)}, "l": {"N": str(10 - i)}})
+    arn = ddb.create_backup(TableName=name, BackupName="lsi")["BackupDetails"]["BackupArn"]
+    features = ddb.describe_backup(BackupArn=arn)["BackupDescription"]["SourceTableFeatureDetails"]
+    assert features["LocalSecondaryIndexes"][0]["IndexName"] == "by-l"
+    assert features["SSEDescription"]["SSEType"] == "KMS"
+    target = unique("restored")
+    ddb.restore_table_from_backup(TargetTableName=target, BackupArn=arn)
+    table = ddb.describe_table(TableName=target)["Table"]
+    assert table["SSEDescription"]["SSEType"] == "KMS"
+    by_l = ddb.query(
+        TableName=target,
+        IndexName="by-l",
+        KeyConditionExpression="id = :h",
+        ExpressionAttributeValues={":h": {"S": "h"}},
+    )["Items"]
+    assert [int(i["l"]["N"]) for i in by_l] == [6, 7, 8, 9, 10]

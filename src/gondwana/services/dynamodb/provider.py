@@ -17,6 +17,7 @@ from gondwana.services.dynamodb import (
     misc,
     partiql_ops,
     query,
+    recovery,
     replication,
     transactions,
 )
@@ -126,7 +127,7 @@ class DynamoDBService(Service):
         return backups.restore(self, ctx, p)
 
     def restore_table_to_point_in_time(self, ctx: RequestContext, p: Params) -> Params:
-        return backups.restore_to_time(self, ctx, p)
+        return recovery.restore(self, ctx, p)
 
     def describe_continuous_backups(self, ctx: RequestContext, p: Params) -> Params:
         return misc.describe_backups(self, ctx, p)

@@ -97,7 +97,7 @@ MIGRATIONS = [
     CREATE TABLE dynamodb_backup_items (backup INTEGER NOT NULL, item TEXT NOT NULL);
     CREATE INDEX dynamodb_backup_items_of ON dynamodb_backup_items (backup)
     """,
-    # Point-in-time recovery (backups.py): while it is on, the image each change replaced.
+    # Point-in-time recovery (recovery.py): while it is on, the image each change replaced.
     """
     CREATE TABLE dynamodb_pitr_changes (
         tid INTEGER NOT NULL, at REAL NOT NULL, spread INTEGER NOT NULL, hk BLOB NOT NULL, rk BLOB NOT NULL,

@@ -1,0 +1,100 @@
+"""A table made from another's description, with a restore request's overrides, and filled with
+items through the one write path (so indexes and counts come out as for any write). Shared by the
+restores from a backup (backups.py) and to a point in time (recovery.py); as AWS documents,
+streams, TTL, tags, policies and point-in-time recovery are not restored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from gondwana.protocols.errors import ServiceError
+from gondwana.services.dynamodb import codec
+from gondwana.services.dynamodb.writes import Change
+
+if TYPE_CHECKING:
+    from gondwana.services.dynamodb.provider import DynamoDBService
+
+CHUNK = 500  # items written per apply_many while restoring
+
+
+def restore_into(
+    svc: DynamoDBService,
+    ctx: Any,
+    source: dict[str, Any],
+    p: dict[str, Any],
+    texts: Iterable[list[str]],
+    summary: dict[str, Any],
+) -> dict[str, Any]:
+    """Create the target table from `source` (a table description) with the request's
+    overrides, and write the items of `texts` (chunks of stored item text) through the write path."""
+    target = p["TargetTableName"]
+    if svc.tables.find(ctx.account, ctx.region, target) is not None:
+        raise ServiceError("TableAlreadyExistsException", f"Table already exists: {target}")
+    now = svc.runtime.now()
+    with svc.runtime.store.transaction():
+        described = svc.tables.create(ctx, _create_params(source, p))
+        table = svc.tables.find(ctx.account, ctx.region, target)
+        assert table is not None
+        table.desc["RestoreSummary"] = {"RestoreDateTime": now, **summary}
+        svc.table_store.save(table)
+        for chunk in texts:
+            changes = [Change(None, codec.loads(text)) for text in chunk]
+            svc.writer.apply_many(table, changes, now=now, region=ctx.region)
+    described["RestoreSummary"] = {**table.desc["RestoreSummary"], "RestoreInProgress": True}
+    return {"TableDescription": described}
+
+
+def _create_params(source: dict[str, Any], p: dict[str, Any]) -> dict[str, Any]:
+    """CreateTable's parameters for a restore: the backed-up schema, with the request's overrides."""
+    billing = p.get("BillingModeOverride") or source.get("BillingModeSummary", {}).get(
+        "BillingMode", "PROVISIONED"
+    )
+    params: dict[str, Any] = {
+        "TableName": p["TargetTableName"],
+        "AttributeDefinitions": source["AttributeDefinitions"],
+        "KeySchema": source["KeySchema"],
+        "BillingMode": billing,
+    }
+    provisioned = billing == "PROVISIONED"
+    if provisioned:
+        pt = p.get("ProvisionedThroughputOverride") or source["ProvisionedThroughput"]
+        params["ProvisionedThroughput"] = {k: pt[k] for k in ("ReadCapacityUnits", "WriteCapacityUnits")}
+    lsis = p.get("LocalSecondaryIndexOverride", source.get("LocalSecondaryIndexes"))
+    if lsis:
+        params["LocalSecondaryIndexes"] = [
+            {k: i[k] for k in ("IndexName", "KeySchema", "Projection")} for i in lsis
+        ]
+    gsis = p.get("GlobalSecondaryIndexOverride", source.get("GlobalSecondaryIndexes"))
+    if gsis:
+        params["GlobalSecondaryIndexes"] = [_gsi(g, provisioned) for g in gsis]
+    used = {
+        k["AttributeName"]
+        for i in [params, *params.get("LocalSecondaryIndexes", []), *params.get("GlobalSecondaryIndexes", [])]
+        for k in i["KeySchema"]
+    }  # an override may drop an index
+    params["AttributeDefinitions"] = [a for a in source["AttributeDefinitions"] if a["AttributeName"] in used]
+    if p.get("SSESpecificationOverride"):
+        params["SSESpecification"] = p["SSESpecificationOverride"]
+    elif source.get("SSEDescription", {}).get("SSEType") == "KMS":
+        sse = source["SSEDescription"]
+        params["SSESpecification"] = {"Enabled": True, "SSEType": "KMS"}
+        if sse.get("KMSMasterKeyArn"):
+            params["SSESpecification"]["KMSMasterKeyId"] = sse["KMSMasterKeyArn"]
+    if p.get("OnDemandThroughputOverride"):
+        params["OnDemandThroughput"] = p["OnDemandThroughputOverride"]
+    if source.get("TableClassSummary"):
+        params["TableClass"] = source["TableClassSummary"]["TableClass"]
+    return params
+
+
+def _gsi(index: dict[str, Any], provisioned: bool) -> dict[str, Any]:
+    out = {k: index[k] for k in ("IndexName", "KeySchema", "Projection")}
+    if provisioned:
+        pt = index.get("ProvisionedThroughput") or {}
+        out["ProvisionedThroughput"] = {
+            "ReadCapacityUnits": pt.get("ReadCapacityUnits") or 1,
+            "WriteCapacityUnits": pt.get("WriteCapacityUnits") or 1,
+        }
+    return out

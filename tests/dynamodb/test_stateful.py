@@ -3,7 +3,7 @@ with a reference model of one table (a dict of items by key).
 
 The table has a hash key `pk` (S), a range key `sk` (N) and a sparse global secondary index on `g`.
 Rules put, update (SET with arithmetic and if_not_exists, list_append, ADD and DELETE on a string
-set, REMOVE), delete, batch-write and transact-write items, and INSERT, UPDATE, DELETE and SELECT
+set, REMOVE, and document paths: a map's member, a list's element), delete, batch-write and transact-write items, and INSERT, UPDATE, DELETE and SELECT
 them in PartiQL, each with or without a condition the
 model evaluates itself; they compare ReturnValues, and a failed condition (or a cancelled
 transaction, with its reasons) must change nothing. Reads compare GetItem, Query (key conditions,
@@ -17,6 +17,7 @@ GONDWANA_FUZZ_EXAMPLES sets the number of examples (default 20, up to 40 steps e
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
@@ -51,6 +52,8 @@ def to_wire(item: Model) -> dict[str, Any]:
             out[name] = {"SS": sorted(value)}
         elif isinstance(value, list):
             out[name] = {"L": [{"N": str(v)} for v in value]}
+        elif isinstance(value, dict):
+            out[name] = {"M": {k: {"N": str(v)} for k, v in value.items()}}
         elif isinstance(value, int):
             out[name] = {"N": str(value)}
         else:
@@ -68,6 +71,8 @@ def from_wire(item: dict[str, Any] | None) -> Model | None:
             out[name] = set(value)
         elif kind == "L":
             out[name] = [int(v["N"]) for v in value]
+        elif kind == "M":
+            out[name] = {k: int(v["N"]) for k, v in value.items()}
         elif kind == "N":
             out[name] = int(value)
         else:
@@ -242,6 +247,68 @@ class DynamoModel(RuleBasedStateMachine):
         if values:
             request["ExpressionAttributeValues"] = values
         self._write("update_item", key, condition, new, **request)
+
+    @rule(
+        key=KEYS,
+        kind=st.sampled_from(["set_map", "set_in_map", "remove_in_map", "set_at", "remove_at"]),
+        name=st.sampled_from(["a", "b"]),
+        index=st.integers(0, 4),
+        value=st.integers(-2, 2),
+    )
+    def update_path(self, key: Key, kind: str, name: str, index: int, value: int) -> None:
+        """Document paths: a map's member, a list's element. A path under an attribute that is not
+        there cannot be SET (ValidationException, nothing written); an element past a list's end
+        is appended; removing one past the end changes nothing."""
+        item = self.items.get(key)
+        new = copy.deepcopy(item) if item else {"pk": key[0], "sk": key[1]}
+        values: dict[str, Any] = {":v": {"N": str(value)}}
+        if kind == "set_map":
+            expression, values = "SET m = :m", {":m": {"M": {name: {"N": str(value)}}}}
+            new["m"] = {name: value}
+        elif kind == "set_in_map":
+            expression = f"SET m.{name} = :v"
+            if "m" in new:
+                new["m"][name] = value
+            else:
+                new = None
+        elif kind == "set_at":
+            expression = f"SET l[{index}] = :v"
+            if "l" in new:
+                if index < len(new["l"]):
+                    new["l"][index] = value
+                else:
+                    new["l"].append(value)
+            else:
+                new = None
+        else:
+            attribute = "m" if kind == "remove_in_map" else "l"
+            if attribute not in new:
+                return  # (removing under an attribute that is not there: not asked here)
+            expression, values = (f"REMOVE m.{name}" if attribute == "m" else f"REMOVE l[{index}]"), {}
+            if attribute == "m":
+                new["m"].pop(name, None)
+            elif index < len(new["l"]):
+                del new["l"][index]
+        request: dict[str, Any] = {
+            "TableName": TABLE,
+            "Key": self._key(key),
+            "UpdateExpression": expression,
+            "ReturnValues": "ALL_NEW",
+        }
+        if values:
+            request["ExpressionAttributeValues"] = values
+        try:
+            out = self.ddb.update_item(**request)
+        except ClientError as error:
+            assert (error.response["Error"]["Code"], error.response["Error"]["Message"]) == (
+                "ValidationException",
+                "The document path provided in the update expression is invalid for update",
+            ), error.response
+            assert new is None, (kind, item)
+            return
+        assert new is not None, (kind, item)
+        assert from_wire(out["Attributes"]) == new
+        self._set(key, new)
 
     @rule(key=KEYS, condition=CONDITIONS)
     def delete(self, key: Key, condition: str | None) -> None:

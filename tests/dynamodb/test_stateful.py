@@ -193,7 +193,15 @@ class DynamoModel(RuleBasedStateMachine):
     def _key(key: Key) -> dict[str, Any]:
         return {"pk": {"S": key[0]}, "sk": {"N": str(key[1])}}
 
-    def _write(self, call: str, key: Key, condition: str | None, new: Model | None, **request: Any) -> None:
+    def _write(
+        self,
+        call: str,
+        key: Key,
+        condition: str | None,
+        new: Model | None,
+        expected: Any = None,
+        **request: Any,
+    ) -> None:
         """Make the call; the model takes `new` (None: the item is gone) when the condition holds."""
         old = self.items.get(key)
         values = condition_values(condition)
@@ -215,6 +223,8 @@ class DynamoModel(RuleBasedStateMachine):
             assert returned == old
         elif request.get("ReturnValues") == "ALL_NEW":
             assert returned == new
+        elif expected is not None:
+            assert (returned or {}) == expected, (request, returned, expected)
         self._set(key, new)
 
     @rule(
@@ -232,21 +242,42 @@ class DynamoModel(RuleBasedStateMachine):
             item["g"] = group
         self._write("put_item", key, condition, item, Item=to_wire(item), ReturnValues="ALL_OLD")
 
-    @rule(key=KEYS, kind=UPDATES, delta=st.integers(-2, 2), words=WORDS, group=GROUPS, condition=CONDITIONS)
+    @rule(
+        key=KEYS,
+        kind=UPDATES,
+        delta=st.integers(-2, 2),
+        words=WORDS,
+        group=GROUPS,
+        condition=CONDITIONS,
+        returning=st.sampled_from(["ALL_NEW", "UPDATED_NEW", "UPDATED_OLD"]),
+    )
     def update(
-        self, key: Key, kind: str, delta: int, words: set[str], group: str, condition: str | None
+        self,
+        key: Key,
+        kind: str,
+        delta: int,
+        words: set[str],
+        group: str,
+        condition: str | None,
+        returning: str,
     ) -> None:
         expression, values = update_request(kind, delta, words, group)
-        base = self.items.get(key) or {"pk": key[0], "sk": key[1]}
-        new = apply_update(base, kind, delta, words, group)
+        old = self.items.get(key)
+        new = apply_update(old or {"pk": key[0], "sk": key[1]}, kind, delta, words, group)
         request: dict[str, Any] = {
             "Key": self._key(key),
             "UpdateExpression": expression,
-            "ReturnValues": "ALL_NEW",
+            "ReturnValues": returning,
         }
         if values:
             request["ExpressionAttributeValues"] = values
-        self._write("update_item", key, condition, new, **request)
+        touched = {"count": "n", "add": "s", "delete": "s", "set_g": "g", "remove_g": "g", "append": "l"}[
+            kind
+        ]
+        # UPDATED_*: the attribute the expression updates, as it is after / was before (if there)
+        updated = {"UPDATED_NEW": new, "UPDATED_OLD": old or {}}.get(returning)
+        expected = None if updated is None else {k: v for k, v in updated.items() if k == touched}
+        self._write("update_item", key, condition, new, expected=expected, **request)
 
     @rule(
         key=KEYS,

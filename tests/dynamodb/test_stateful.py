@@ -8,7 +8,8 @@ them in PartiQL, each with or without a condition the
 model evaluates itself; they compare ReturnValues, and a failed condition (or a cancelled
 transaction, with its reasons) must change nothing. Reads compare GetItem, Query (key conditions,
 both directions, small pages, a filter), the index, and a parallel Scan whose segments must
-partition the table. The table's stream must show each change once, in each item's order, with both images; the
+partition the table. The table's stream and its Kinesis destination must each show each change once, in each
+item's order, with both images; the
 table's and the index's item counts must match the model. Now and then
 the server is killed (-9) and restarted: every acknowledged write must still be there.
 
@@ -18,6 +19,7 @@ GONDWANA_FUZZ_EXAMPLES sets the number of examples (default 20, up to 40 steps e
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pytest
@@ -177,6 +179,13 @@ class DynamoModel(RuleBasedStateMachine):
         )
         self.items: dict[Key, Model] = {}
         self.log: dict[Key, list[tuple[str, Model | None, Model | None]]] = {}
+        kinesis = make_client(self.proc.url, "kinesis")
+        kinesis.create_stream(StreamName=TABLE, ShardCount=2)
+        kinesis.get_waiter("stream_exists").wait(StreamName=TABLE, WaiterConfig={"Delay": 0.1})
+        self.destination = kinesis.describe_stream_summary(StreamName=TABLE)["StreamDescriptionSummary"][
+            "StreamARN"
+        ]
+        self.ddb.enable_kinesis_streaming_destination(TableName=TABLE, StreamArn=self.destination)
 
     def _set(self, key: Key, new: Model | None) -> None:
         """The model's one way to change: the item, and the change the stream must show."""
@@ -540,6 +549,28 @@ class DynamoModel(RuleBasedStateMachine):
                 if not page["Records"] and "EndingSequenceNumber" not in shard["SequenceNumberRange"]:
                     break  # the open shard, read to its end
                 iterator = page.get("NextShardIterator")
+        assert seen == self.log
+
+    @rule()
+    def destination_shows_each_change_once(self) -> None:
+        """The table's Kinesis destination: the same changes as the stream, once each, in order."""
+        kinesis = make_client(self.proc.url, "kinesis")
+        seen: dict[Key, list[tuple[str, Model | None, Model | None]]] = {}
+        for shard in kinesis.list_shards(StreamARN=self.destination)["Shards"]:
+            iterator = kinesis.get_shard_iterator(
+                StreamARN=self.destination, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+            )["ShardIterator"]
+            while True:
+                page = kinesis.get_records(StreamARN=self.destination, ShardIterator=iterator)
+                for record in page["Records"]:
+                    data = json.loads(record["Data"])
+                    change = data["dynamodb"]
+                    key = (change["Keys"]["pk"]["S"], int(change["Keys"]["sk"]["N"]))
+                    old, new = from_wire(change.get("OldImage")), from_wire(change.get("NewImage"))
+                    seen.setdefault(key, []).append((data["eventName"], old, new))
+                if not page["Records"] and page["MillisBehindLatest"] == 0:
+                    break
+                iterator = page["NextShardIterator"]
         assert seen == self.log
 
     @rule(roll=st.integers(0, 24))

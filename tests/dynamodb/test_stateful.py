@@ -9,7 +9,8 @@ model evaluates itself; they compare ReturnValues, and a failed condition (or a 
 transaction, with its reasons) must change nothing. Reads compare GetItem, Query (key conditions,
 both directions, small pages, a filter), the index, and a parallel Scan whose segments must
 partition the table. The table's stream and its Kinesis destination must each show each change once, in each
-item's order, with both images; the
+item's order, with both images; a point-in-time restore to a time remembered must hold the
+items of that time; the
 table's and the index's item counts must match the model. Now and then
 the server is killed (-9) and restarted: every acknowledged write must still be there.
 
@@ -186,6 +187,11 @@ class DynamoModel(RuleBasedStateMachine):
             "StreamARN"
         ]
         self.ddb.enable_kinesis_streaming_destination(TableName=TABLE, StreamArn=self.destination)
+        self.ddb.update_continuous_backups(
+            TableName=TABLE, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+        )
+        self.marks: list[tuple[float, dict[Key, Model]]] = []  # (server time, the items then)
+        self.restores = 0
 
     def _set(self, key: Key, new: Model | None) -> None:
         """The model's one way to change: the item, and the change the stream must show."""
@@ -572,6 +578,27 @@ class DynamoModel(RuleBasedStateMachine):
                     break
                 iterator = page["NextShardIterator"]
         assert seen == self.log
+
+    @rule()
+    def mark_time(self) -> None:
+        """Remember the table as it is now, at the server's time, for a point-in-time restore."""
+        now = float(self.proc.call("GET", "/_gondwana/clock")["now"])
+        self.marks.append((now, copy.deepcopy(self.items)))
+
+    @rule(data=st.data())
+    def restore_point_in_time(self, data: st.DataObject) -> None:
+        """A restore to a remembered time holds exactly the items of that time."""
+        if not self.marks:
+            return
+        when, items = data.draw(st.sampled_from(self.marks), label="mark")
+        self.restores += 1
+        target = f"{TABLE}-at-{self.restores}"
+        self.ddb.restore_table_to_point_in_time(
+            SourceTableName=TABLE, TargetTableName=target, RestoreDateTime=when
+        )
+        restored = self.ddb.scan(TableName=target, ConsistentRead=True)["Items"]
+        got = sorted(map(from_wire, restored), key=lambda i: (i["pk"], i["sk"]))  # type: ignore[index]
+        assert got == [items[k] for k in sorted(items)]
 
     @rule(roll=st.integers(0, 24))
     def crash(self, roll: int) -> None:

@@ -9,8 +9,8 @@ model evaluates itself; they compare ReturnValues, and a failed condition (or a 
 transaction, with its reasons) must change nothing. Reads compare GetItem, Query (key conditions,
 both directions, small pages, a filter), the index, and a parallel Scan whose segments must
 partition the table. The table's stream and its Kinesis destination must each show each change once, in each
-item's order, with both images; a point-in-time restore to a time remembered must hold the
-items of that time; the
+item's order, with both images; a point-in-time restore to a time remembered, and the restore of
+a backup, must hold the items of that time; the
 table's and the index's item counts must match the model. Now and then
 the server is killed (-9) and restarted: every acknowledged write must still be there.
 
@@ -191,6 +191,7 @@ class DynamoModel(RuleBasedStateMachine):
             TableName=TABLE, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
         )
         self.marks: list[tuple[float, dict[Key, Model]]] = []  # (server time, the items then)
+        self.backups: list[tuple[str, dict[Key, Model]]] = []  # (backup ARN, the items backed up)
         self.restores = 0
 
     def _set(self, key: Key, new: Model | None) -> None:
@@ -596,6 +597,26 @@ class DynamoModel(RuleBasedStateMachine):
         self.ddb.restore_table_to_point_in_time(
             SourceTableName=TABLE, TargetTableName=target, RestoreDateTime=when
         )
+        restored = self.ddb.scan(TableName=target, ConsistentRead=True)["Items"]
+        got = sorted(map(from_wire, restored), key=lambda i: (i["pk"], i["sk"]))  # type: ignore[index]
+        assert got == [items[k] for k in sorted(items)]
+
+    @rule()
+    def backup(self) -> None:
+        arn = self.ddb.create_backup(TableName=TABLE, BackupName=f"backup-{len(self.backups)}")[
+            "BackupDetails"
+        ]["BackupArn"]
+        self.backups.append((arn, copy.deepcopy(self.items)))
+
+    @rule(data=st.data())
+    def restore_backup(self, data: st.DataObject) -> None:
+        """A backup's restore holds exactly the items backed up, whatever came after."""
+        if not self.backups:
+            return
+        arn, items = data.draw(st.sampled_from(self.backups), label="backup")
+        self.restores += 1
+        target = f"{TABLE}-from-{self.restores}"
+        self.ddb.restore_table_from_backup(TargetTableName=target, BackupArn=arn)
         restored = self.ddb.scan(TableName=target, ConsistentRead=True)["Items"]
         got = sorted(map(from_wire, restored), key=lambda i: (i["pk"], i["sk"]))  # type: ignore[index]
         assert got == [items[k] for k in sorted(items)]

@@ -333,3 +333,103 @@ def test_restore_keeps_local_indexes_and_encryption(ddb: Any) -> None:
         ExpressionAttributeValues={":h": {"S": "h"}},
     )["Items"]
     assert [int(i["l"]["N"]) for i in by_l] == [6, 7, 8, 9, 10]
+
+
+def test_backup_arns_as_aws_matches_them(ddb: Any, client: Any) -> None:
+    name = table_with_items(ddb, 1)
+    arn = ddb.create_backup(TableName=name, BackupName="arns")["BackupDetails"]["BackupArn"]
+    assert (
+        arn.split("/backup/")[1].endswith(tuple("0123456789abcdef")) and len(arn.split("/backup/")[1]) == 23
+    )
+    # Another region in the ARN: found in the caller's region all the same, the ARN echoed as given.
+    elsewhere = arn.replace(":us-east-1:", ":eu-west-1:")
+    assert (
+        ddb.describe_backup(BackupArn=elsewhere)["BackupDescription"]["BackupDetails"]["BackupArn"]
+        == elsewhere
+    )
+    cases = [
+        (arn.replace(":000000000000:", ":111111111111:"), ("AccessDeniedException", "Access is denied")),
+        (arn.replace(":us-east-1:", ":xx-fake-1:"), ("ValidationException", "BackupArn is not valid")),
+        (arn.split("/backup/")[0] + "/stream/x" * 4, ("ValidationException", "Invalid Backup ARN")),
+    ]
+    for bad, expected in cases:
+        with pytest.raises(ClientError) as exc:
+            ddb.describe_backup(BackupArn=bad)
+        assert error(exc) == expected
+    # ListBackups: the range's bounds in order; a cursor is a position, even once its backup is gone.
+    with pytest.raises(ClientError) as exc:
+        ddb.list_backups(TimeRangeLowerBound=2000, TimeRangeUpperBound=1000)
+    assert error(exc) == (
+        "ValidationException",
+        "Time range lower bound must be less than or equal to upper bound",
+    )
+    later = [
+        ddb.create_backup(TableName=name, BackupName=f"b-{i}")["BackupDetails"]["BackupArn"] for i in range(2)
+    ]
+    ddb.delete_backup(BackupArn=later[0])
+    rest = ddb.list_backups(TableName=name, ExclusiveStartBackupArn=later[0])["BackupSummaries"]
+    assert [b["BackupArn"] for b in rest] == [later[1]]
+
+
+def test_deleting_a_table_with_recovery_keeps_a_system_backup(ddb: Any) -> None:
+    name = table_with_items(ddb, 3)
+    ddb.update_continuous_backups(
+        TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+    )
+    ddb.delete_table(TableName=name)
+    assert ddb.list_backups(TableName=name)["BackupSummaries"] == []  # USER by default
+    (kept,) = ddb.list_backups(TableName=name, BackupType="SYSTEM")["BackupSummaries"]
+    assert (kept["BackupName"], kept["BackupType"]) == (f"{name}$DeletedTableBackup", "SYSTEM")
+    assert kept["BackupArn"].endswith("-00000000")
+    expiry = kept["BackupExpiryDateTime"] - kept["BackupCreationDateTime"]
+    assert abs(expiry.total_seconds() - 35 * 86400) < 1
+    assert ddb.list_backups(TableName=name, BackupType="ALL")["BackupSummaries"] == [kept]
+    with pytest.raises(ClientError) as exc:
+        ddb.delete_backup(BackupArn=kept["BackupArn"])
+    assert error(exc)[0] == "ValidationException"
+    assert error(exc)[1].startswith(
+        f"User is not allowed to delete the system backup with arn {kept['BackupArn']}."
+    )
+    target = unique("revived")
+    ddb.restore_table_from_backup(TargetTableName=target, BackupArn=kept["BackupArn"])
+    assert len(scan_all(ddb, target)) == 3
+
+
+def test_a_system_backup_expires_after_35_days(fresh_server: Any) -> None:
+    proc = fresh_server(in_memory=True)
+    ddb = make_client(proc.url, "dynamodb")
+    name = table_with_items(ddb, 2)
+    ddb.update_continuous_backups(
+        TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+    )
+    ddb.delete_table(TableName=name)
+    (kept,) = ddb.list_backups(BackupType="SYSTEM")["BackupSummaries"]
+    proc.advance_clock(35 * 86400 + 1)
+    time.sleep(1.5)  # a sweep
+    assert ddb.list_backups(BackupType="ALL")["BackupSummaries"] == []
+    with pytest.raises(ClientError) as exc:
+        ddb.describe_backup(BackupArn=kept["BackupArn"])
+    assert error(exc)[0] == "BackupNotFoundException"
+
+
+def test_backups_and_restores_in_transition(fresh_server: Any) -> None:
+    """With a state delay: a CREATING table cannot be backed up (AWS answers as for a missing
+    table), and a backup feeds one restore at a time."""
+    proc = fresh_server("--state-delay", "500", in_memory=True)
+    ddb = make_client(proc.url, "dynamodb")
+    name = create(ddb)
+    with pytest.raises(ClientError) as exc:
+        ddb.create_backup(TableName=name, BackupName="early")
+    assert error(exc) == ("TableNotFoundException", f"Table not found: {name}")
+    ddb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 0.2})
+    arn = ddb.create_backup(TableName=name, BackupName="b-1")["BackupDetails"]["BackupArn"]
+    time.sleep(0.6)  # AVAILABLE
+    ddb.restore_table_from_backup(TargetTableName=unique("one"), BackupArn=arn)
+    with pytest.raises(ClientError) as exc:
+        ddb.restore_table_from_backup(TargetTableName=unique("two"), BackupArn=arn)
+    assert error(exc) == ("BackupInUseException", f"Backup is being used to restore another table: {arn}")
+    with pytest.raises(ClientError) as exc:
+        ddb.delete_backup(BackupArn=arn)
+    assert error(exc) == ("BackupInUseException", f"Backup is being used to restore table: {arn}")
+    time.sleep(0.6)  # the first restore's table is ACTIVE
+    ddb.restore_table_from_backup(TargetTableName=unique("two"), BackupArn=arn)

@@ -82,7 +82,12 @@ class DynamoDBService(Service):
         return {"Table": self.tables.describe(self.tables.named(ctx, p["TableName"]))}
 
     def delete_table(self, ctx: RequestContext, p: Params) -> Params:
-        return {"TableDescription": self.tables.delete(ctx, p)}
+        table = self.tables.find(ctx.account, ctx.region, p["TableName"])
+        if table is None or "_pitr" not in table.desc:
+            return {"TableDescription": self.tables.delete(ctx, p)}
+        with self.runtime.store.transaction():  # (no backup if the delete is refused)
+            backups.keep_deleted(self, table)
+            return {"TableDescription": self.tables.delete(ctx, p)}
 
     def list_tables(self, ctx: RequestContext, p: Params) -> Params:
         return self.tables.list(ctx, p)

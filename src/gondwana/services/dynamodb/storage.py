@@ -104,6 +104,11 @@ MIGRATIONS = [
         old TEXT);
     CREATE INDEX dynamodb_pitr_changes_by_time ON dynamodb_pitr_changes (tid, at)
     """,
+    # A backup's type (USER, or SYSTEM: a deleted table's, kept 35 days) and when it expires.
+    """
+    ALTER TABLE dynamodb_backups ADD COLUMN kind TEXT NOT NULL DEFAULT 'USER';
+    ALTER TABLE dynamodb_backups ADD COLUMN expires REAL
+    """,
 ]
 
 # Index entries of indexes that project ALL point at their item's row (`irow`) instead of holding a

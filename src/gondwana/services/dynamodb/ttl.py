@@ -3,7 +3,8 @@
 Runs every `--ttl-interval` seconds (default 1) against the runtime clock; skips
 items whose TTL is more than five years in the past (AWS ignores those); deletions go through the
 ordinary write path, so indexes follow and the stream record carries the service identity. It also
-trims stream records older than 24 hours, and point-in-time recovery's records (recovery.py).
+trims stream records older than 24 hours, point-in-time recovery's records (recovery.py) and
+expired SYSTEM backups.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
-from gondwana.services.dynamodb import codec, recovery
+from gondwana.services.dynamodb import backups, codec, recovery
 from gondwana.services.dynamodb.replication import replicas
 from gondwana.services.dynamodb.writes import SERVICE_IDENTITY
 
@@ -56,6 +57,7 @@ class TtlSweeper:
         now = runtime.now()
         store = runtime.store
         recovery.trim_history(store, now)
+        backups.forget_expired(store, now)
         rows = store.query(
             "SELECT tid, item, origin FROM dynamodb_items WHERE expires IS NOT NULL AND expires <= ? AND "
             "expires >= ? "

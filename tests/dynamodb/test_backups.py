@@ -423,8 +423,13 @@ def test_backups_and_restores_in_transition(fresh_server: Any) -> None:
     assert error(exc) == ("TableNotFoundException", f"Table not found: {name}")
     ddb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 0.2})
     arn = ddb.create_backup(TableName=name, BackupName="b-1")["BackupDetails"]["BackupArn"]
+    other = ddb.create_backup(TableName=name, BackupName="b-2")["BackupDetails"]["BackupArn"]
     time.sleep(0.6)  # AVAILABLE
-    ddb.restore_table_from_backup(TargetTableName=unique("one"), BackupArn=arn)
+    one = unique("one")
+    ddb.restore_table_from_backup(TargetTableName=one, BackupArn=arn)
+    with pytest.raises(ClientError) as exc:  # its target is taken while it restores
+        ddb.restore_table_from_backup(TargetTableName=one, BackupArn=other)
+    assert error(exc) == ("TableInUseException", f"Table: {one} is already being restored from backup: {arn}")
     with pytest.raises(ClientError) as exc:
         ddb.restore_table_from_backup(TargetTableName=unique("two"), BackupArn=arn)
     assert error(exc) == ("BackupInUseException", f"Backup is being used to restore another table: {arn}")
@@ -433,3 +438,65 @@ def test_backups_and_restores_in_transition(fresh_server: Any) -> None:
     assert error(exc) == ("BackupInUseException", f"Backup is being used to restore table: {arn}")
     time.sleep(0.6)  # the first restore's table is ACTIVE
     ddb.restore_table_from_backup(TargetTableName=unique("two"), BackupArn=arn)
+
+
+def test_restore_requests_aws_refuses(ddb: Any) -> None:
+    name = table_with_items(ddb, 1)
+    ddb.update_continuous_backups(
+        TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+    )
+    arn = ddb.describe_table(TableName=name)["Table"]["TableArn"]
+    target = unique("pitr")
+    point = [
+        (
+            {"SourceTableName": name, "SourceTableArn": arn, "UseLatestRestorableTime": True},
+            "Must provide exactly one of: sourceTableArn, sourceTableName",
+        ),
+        ({"UseLatestRestorableTime": True}, "The parameter 'TableName' is required"),
+        ({"SourceTableName": name}, "Invalid Request: Either one of RestoreDateTime or UseLatestRestorableTime"),
+        (
+            {"SourceTableName": name, "UseLatestRestorableTime": True, "RestoreDateTime": time.time()},
+            "Invalid Request: Both RestoreDateTime and UseLatestRestorableTime cannot be set",
+        ),
+        ({"SourceTableArn": "arn:aws:sqs:us-east-1:000000000000:q", "UseLatestRestorableTime": True},
+         "sourceTableArn is not a valid ARN"),
+        (
+            {"SourceTableArn": arn.replace(":000000000000:", ":111111111111:"), "UseLatestRestorableTime": True},
+            "This action is only supported by accounts that match the resource owner's account",
+        ),
+    ]  # fmt: skip
+    for params, message in point:
+        with pytest.raises(ClientError) as exc:
+            ddb.restore_table_to_point_in_time(TargetTableName=target, **params)
+        assert error(exc)[0] == "ValidationException" and error(exc)[1].startswith(message), error(exc)
+    with pytest.raises(ClientError) as exc:
+        ddb.restore_table_to_point_in_time(SourceTableName=name, TargetTableName=target, RestoreDateTime=0)
+    code, message = error(exc)
+    assert code == "InvalidRestoreTimeException"
+    assert message.startswith(
+        "RestoreDateTime '1970-01-01T00:00:00Z' must be within EarliestRestorableDateTime '"
+    )
+
+    backup = ddb.create_backup(TableName=name, BackupName="overrides")["BackupDetails"]["BackupArn"]
+    overrides = [
+        (
+            {"ProvisionedThroughputOverride": {"ReadCapacityUnits": 1, "WriteCapacityUnits": 1}},
+            "Cannot override ProvisionedThroughput unless BillingMode is PROVISIONED",
+        ),
+        (
+            {"BillingModeOverride": "PROVISIONED"},
+            "Must override ProvisionedThroughput if BillingMode is overridden to PROVISIONED",
+        ),
+        (
+            {"GlobalSecondaryIndexOverride": [{**GSI, "IndexName": "new-one"}]},
+            "Index new-one does not match a secondary index that existed in the source table and cannot be "
+            "created during the restore operation",
+        ),
+    ]
+    for params, message in overrides:
+        with pytest.raises(ClientError) as exc:
+            ddb.restore_table_from_backup(TargetTableName=target, BackupArn=backup, **params)
+        assert error(exc) == ("ValidationException", message)
+    with pytest.raises(ClientError) as exc:
+        ddb.describe_table(TableName=target)
+    assert error(exc)[0] == "ResourceNotFoundException"  # nothing was created by any of these

@@ -7,6 +7,7 @@ newest first. Records no recovery period reaches any more (35 days) are trimmed 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from gondwana.protocols.errors import ServiceError
@@ -23,9 +24,18 @@ LONGEST_RECOVERY = 35 * 86400.0
 def restore(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
     """RestoreTableToPointInTime: the table as it was at the time asked, rebuilt from its items
     now and, undone newest first, the images its changes since then replaced."""
-    name = p.get("SourceTableArn") or p.get("SourceTableName")
-    if not name:
-        raise validation("Either SourceTableArn or SourceTableName must be specified")
+    name = _source(ctx, p)
+    latest, when = p.get("UseLatestRestorableTime"), p.get("RestoreDateTime")
+    if latest and when is not None:
+        raise validation(
+            "Invalid Request: Both RestoreDateTime and UseLatestRestorableTime cannot be set for "
+            "point-in-time restore request. Please specify only one."
+        )
+    if not latest and when is None:
+        raise validation(
+            "Invalid Request: Either one of RestoreDateTime or UseLatestRestorableTime must be specified, "
+            "but not both"
+        )
     table = backup_source(svc, ctx, name)
     pitr = table.desc.get("_pitr")
     if not pitr:
@@ -35,14 +45,13 @@ def restore(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]
         )
     now = svc.runtime.now()
     earliest = max(pitr["since"], now - pitr["days"] * 86400)
-    when = now if p.get("UseLatestRestorableTime") else p.get("RestoreDateTime")
-    if when is None:
-        raise validation("RestoreDateTime must be specified when UseLatestRestorableTime is not true")
+    if latest:
+        when = now
     if not earliest <= when <= now:
         raise ServiceError(
             "InvalidRestoreTimeException",
-            f"RestoreDateTime {when} is outside the restorable window "
-            f"[EarliestRestorableDateTime {earliest}, LatestRestorableDateTime {now}]",
+            f"RestoreDateTime '{_iso(when)}' must be within EarliestRestorableDateTime '{_iso(earliest)}' "
+            f"and LatestRestorableDateTime '{_iso(now)}'",
         )
     store = svc.runtime.store
     states: dict[tuple[Any, ...], str | None] = {
@@ -60,6 +69,34 @@ def restore(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]
     chunks = (present[i : i + CHUNK] for i in range(0, len(present), CHUNK))
     summary = {"SourceTableArn": table.desc["TableArn"], "RestoreDateTime": when}
     return restore_into(svc, ctx, table.desc, p, chunks, summary)
+
+
+def _source(ctx: Any, p: dict[str, Any]) -> str:
+    """The source table's name or ARN: exactly one of them, and the ARN the caller's own."""
+    name, arn = p.get("SourceTableName"), p.get("SourceTableArn")
+    if name and arn:
+        raise validation("Must provide exactly one of: sourceTableArn, sourceTableName")
+    if not name and not arn:
+        raise validation("The parameter 'TableName' is required")
+    if arn:
+        parts = arn.split(":")
+        if (
+            len(parts) != 6
+            or parts[0] != "arn"
+            or parts[2] != "dynamodb"
+            or not parts[5].startswith("table/")
+        ):
+            raise validation("sourceTableArn is not a valid ARN")
+        if parts[4] != ctx.account:
+            raise validation(
+                "This action is only supported by accounts that match the resource owner's account"
+            )
+        return arn
+    return name
+
+
+def _iso(when: float) -> str:
+    return datetime.fromtimestamp(when, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def trim_history(store: Any, now: float) -> None:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from gondwana.protocols.errors import ServiceError
 from gondwana.services.dynamodb import codec
+from gondwana.services.dynamodb.errors import validation
 from gondwana.services.dynamodb.writes import Change
 
 if TYPE_CHECKING:
@@ -30,8 +31,15 @@ def restore_into(
     """Create the target table from `source` (a table description) with the request's
     overrides, and write the items of `texts` (chunks of stored item text) through the write path."""
     target = p["TargetTableName"]
-    if svc.tables.find(ctx.account, ctx.region, target) is not None:
+    existing = svc.tables.find(ctx.account, ctx.region, target)
+    if existing is not None:
+        restoring = existing.desc.get("RestoreSummary", {}).get("SourceBackupArn")
+        if existing.status == "CREATING" and restoring:
+            raise ServiceError(
+                "TableInUseException", f"Table: {target} is already being restored from backup: {restoring}"
+            )
         raise ServiceError("TableAlreadyExistsException", f"Table already exists: {target}")
+    _check_overrides(source, p)
     now = svc.runtime.now()
     with svc.runtime.store.transaction():
         described = svc.tables.create(ctx, _create_params(source, p))
@@ -44,6 +52,25 @@ def restore_into(
             svc.writer.apply_many(table, changes, now=now, region=ctx.region)
     described["RestoreSummary"] = {**table.desc["RestoreSummary"], "RestoreInProgress": True}
     return {"TableDescription": described}
+
+
+def _check_overrides(source: dict[str, Any], p: dict[str, Any]) -> None:
+    """The overrides AWS refuses: throughput that does not fit the billing mode, and indexes the
+    source did not have (a restore creates none)."""
+    source_billing = source.get("BillingModeSummary", {}).get("BillingMode", "PROVISIONED")
+    billing = p.get("BillingModeOverride") or source_billing
+    if p.get("ProvisionedThroughputOverride") and billing != "PROVISIONED":
+        raise validation("Cannot override ProvisionedThroughput unless BillingMode is PROVISIONED")
+    if p.get("BillingModeOverride") == "PROVISIONED" and not p.get("ProvisionedThroughputOverride"):
+        raise validation("Must override ProvisionedThroughput if BillingMode is overridden to PROVISIONED")
+    for key in ("GlobalSecondaryIndex", "LocalSecondaryIndex"):
+        known = {i["IndexName"] for i in source.get(f"{key}es", [])}
+        for index in p.get(f"{key}Override") or []:
+            if index["IndexName"] not in known:
+                raise validation(
+                    f"Index {index['IndexName']} does not match a secondary index that existed in the source "
+                    "table and cannot be created during the restore operation"
+                )
 
 
 def _create_params(source: dict[str, Any], p: dict[str, Any]) -> dict[str, Any]:

@@ -64,9 +64,10 @@ def _check_overrides(source: dict[str, Any], p: dict[str, Any]) -> None:
     if p.get("BillingModeOverride") == "PROVISIONED" and not p.get("ProvisionedThroughputOverride"):
         raise validation("Must override ProvisionedThroughput if BillingMode is overridden to PROVISIONED")
     for key in ("GlobalSecondaryIndex", "LocalSecondaryIndex"):
-        known = {i["IndexName"] for i in source.get(f"{key}es", [])}
-        for index in p.get(f"{key}Override") or []:
-            if index["IndexName"] not in known:
+        names = {i["IndexName"] for i in source.get(f"{key}es", [])}
+        shapes = [(i["KeySchema"], i["Projection"]) for i in source.get(f"{key}es", [])]
+        for index in p.get(f"{key}Override") or []:  # the same index, or one renamed
+            if index["IndexName"] not in names and (index["KeySchema"], index["Projection"]) not in shapes:
                 raise validation(
                     f"Index {index['IndexName']} does not match a secondary index that existed in the source "
                     "table and cannot be created during the restore operation"
@@ -109,11 +110,9 @@ def _create_params(source: dict[str, Any], p: dict[str, Any]) -> dict[str, Any]:
         params["SSESpecification"] = {"Enabled": True, "SSEType": "KMS"}
         if sse.get("KMSMasterKeyArn"):
             params["SSESpecification"]["KMSMasterKeyId"] = sse["KMSMasterKeyArn"]
-    if p.get("OnDemandThroughputOverride"):
-        params["OnDemandThroughput"] = p["OnDemandThroughputOverride"]
-    if source.get("TableClassSummary"):
-        params["TableClass"] = source["TableClassSummary"]["TableClass"]
-    return params
+    if p.get("OnDemandThroughputOverride") or (not provisioned and source.get("OnDemandThroughput")):
+        params["OnDemandThroughput"] = p.get("OnDemandThroughputOverride") or source["OnDemandThroughput"]
+    return params  # (the table class is not restored either)
 
 
 def _gsi(index: dict[str, Any], provisioned: bool) -> dict[str, Any]:

@@ -151,8 +151,11 @@ class Tables:
             d["WarmThroughput"] = warm_throughput(d["ProvisionedThroughput"], ppr)
         elif table.status == "CREATING" and "WarmThroughput" in d:
             d["WarmThroughput"]["Status"] = "UPDATING"
-        if "RestoreSummary" in d:
-            d["RestoreSummary"]["RestoreInProgress"] = table.status == "CREATING"
+        if "RestoreSummary" in d:  # AWS shows a restore's summary only while the table is CREATING
+            if table.status == "CREATING":
+                d["RestoreSummary"]["RestoreInProgress"] = True
+            else:
+                del d["RestoreSummary"]
         replicas.describe(table, d, now)
         for private in [k for k in d if k.startswith("_")]:
             d.pop(private)

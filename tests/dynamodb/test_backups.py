@@ -174,7 +174,9 @@ def test_backups_survive_kill(fresh_server: Any) -> None:
     target = unique("restored")
     ddb.restore_table_from_backup(TargetTableName=target, BackupArn=arn)
     assert len(scan_all(ddb, target)) == 5
-    # The change before the kill can still be undone: the table as it was a moment before it.
+    # The change before the kill can still be undone: the table as it was a moment before it (once
+    # five minutes have passed: the latest restorable time lags that much, as on AWS).
+    proc.advance_clock(301)
     again = unique("restored")
     ddb.restore_table_to_point_in_time(SourceTableName=name, TargetTableName=again, RestoreDateTime=mid)
     assert scan_all(ddb, again) == scan_all(ddb, target)
@@ -229,6 +231,16 @@ def test_restore_to_point_in_time(fresh_server: Any) -> None:
     proc.advance_clock(60)
     ddb.put_item(TableName=name, Item={"id": {"S": "d"}, "n": {"N": "4"}})
     ddb.delete_item(TableName=name, Key={"id": {"S": "before"}})
+    # The latest restorable time is five minutes back (as on AWS): nothing since can be restored yet.
+    window = ddb.describe_continuous_backups(TableName=name)["ContinuousBackupsDescription"]
+    latest_time = window["PointInTimeRecoveryDescription"]["LatestRestorableDateTime"].timestamp()
+    assert latest_time == pytest.approx(enabled, abs=0.01)  # (and no earlier than the enabling)
+    with pytest.raises(ClientError) as exc:
+        ddb.restore_table_to_point_in_time(
+            SourceTableName=name, TargetTableName=unique("pitr"), RestoreDateTime=second
+        )
+    assert error(exc)[0] == "InvalidRestoreTimeException"
+    proc.advance_clock(300)
 
     expected = {
         enabled: {"before": 0},

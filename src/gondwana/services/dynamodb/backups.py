@@ -250,17 +250,20 @@ def list_backups(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str,
         where.append("created < ?")
         params.append(p["TimeRangeUpperBound"])
     start = p.get("ExclusiveStartBackupArn")
-    if start:  # a pure cursor: its position is its creation time (the id's first 14 digits), then itself
+    if start:  # a pure cursor: its position is its creation time (the id's first 14 digits), then order
         stored = _stored_arn(ctx, start)
         try:
             ms = int(stored.rsplit("/", 1)[1].split("-", 1)[0])
         except ValueError:
             raise validation("Invalid Backup ARN") from None
-        where.append("(created > ? OR (created = ? AND arn > ?))")
+        where.append(
+            "(created > ? OR (created = ? AND "
+            "id > COALESCE((SELECT id FROM dynamodb_backups WHERE arn = ?), 0)))"
+        )
         params += [ms / 1000, ms / 1000, stored]
     limit = p.get("Limit") or 100
     rows = svc.runtime.store.query(
-        f"SELECT {_COLUMNS} FROM dynamodb_backups WHERE {' AND '.join(where)} ORDER BY created, arn LIMIT ?",
+        f"SELECT {_COLUMNS} FROM dynamodb_backups WHERE {' AND '.join(where)} ORDER BY created, id LIMIT ?",
         (*params, limit + 1),
     )
     summaries = []

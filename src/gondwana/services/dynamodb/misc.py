@@ -145,6 +145,14 @@ def backup_source(svc: DynamoDBService, ctx: Any, name: str) -> Table:
     return table
 
 
+RESTORE_LAG = 300.0  # AWS: the latest restorable time is five minutes back (or the enabling)
+
+
+def restorable(pitr: dict[str, Any], now: float) -> tuple[float, float]:
+    """The point-in-time recovery window of a table: (earliest, latest) restorable times."""
+    return max(pitr["since"], now - pitr["days"] * 86400), max(pitr["since"], now - RESTORE_LAG)
+
+
 def _backup_description(table: Table, now: float) -> dict[str, Any]:
     pitr = table.desc.get("_pitr")
     if not pitr:
@@ -157,8 +165,8 @@ def _backup_description(table: Table, now: float) -> dict[str, Any]:
         "PointInTimeRecoveryDescription": {
             "PointInTimeRecoveryStatus": "ENABLED",
             "RecoveryPeriodInDays": pitr["days"],
-            "EarliestRestorableDateTime": max(pitr["since"], now - pitr["days"] * 86400),
-            "LatestRestorableDateTime": now,
+            "EarliestRestorableDateTime": restorable(pitr, now)[0],
+            "LatestRestorableDateTime": restorable(pitr, now)[1],
         },
     }
 

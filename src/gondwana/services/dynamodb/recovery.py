@@ -2,7 +2,8 @@
 
 While a table has recovery on, every change also records the image it replaced (writes.py, in
 the change's own unit). The table at a time T is its items now with the changes after T undone,
-newest first. Records no recovery period reaches any more (35 days) are trimmed by the TTL sweeper.
+newest first. As on AWS, the latest restorable time is five minutes back (or the enabling, if later).
+Records no recovery period reaches any more (35 days) are trimmed by the TTL sweeper.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from gondwana.protocols.errors import ServiceError
 from gondwana.services.dynamodb.errors import validation
-from gondwana.services.dynamodb.misc import backup_source
+from gondwana.services.dynamodb.misc import backup_source, restorable
 from gondwana.services.dynamodb.restoring import CHUNK, restore_into
 
 if TYPE_CHECKING:
@@ -43,15 +44,14 @@ def restore(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]
             "PointInTimeRecoveryUnavailableException",
             f"Point in time recovery is not enabled for table '{table.name}'",
         )
-    now = svc.runtime.now()
-    earliest = max(pitr["since"], now - pitr["days"] * 86400)
+    earliest, last = restorable(pitr, svc.runtime.now())
     if latest:
-        when = now
-    if not earliest <= when <= now:
+        when = last
+    if not earliest <= when <= last:
         raise ServiceError(
             "InvalidRestoreTimeException",
             f"RestoreDateTime '{_iso(when)}' must be within EarliestRestorableDateTime '{_iso(earliest)}' "
-            f"and LatestRestorableDateTime '{_iso(now)}'",
+            f"and LatestRestorableDateTime '{_iso(last)}'",
         )
     store = svc.runtime.store
     states: dict[tuple[Any, ...], str | None] = {

@@ -196,6 +196,14 @@ def test_ttl_sweeper_deletes_expired_items_as_the_service(fresh_server: Any) -> 
         "ValidationException",
         "Time to live has been modified multiple times within a fixed interval",
     )
+    with pytest.raises(ClientError) as exc:  # what the request says is checked before the interval
+        ddb.update_time_to_live(
+            TableName=name, TimeToLiveSpecification={"Enabled": False, "AttributeName": "other"}
+        )
+    assert error(exc) == (
+        "ValidationException",
+        "TimeToLive is active on a different AttributeName: current AttributeName is exp",
+    )
 
 
 def test_shards_rotate_with_lineage(fresh_server: Any) -> None:

@@ -50,13 +50,13 @@ def update_ttl(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, A
         raise validation("TimeToLive is already enabled")
     if not spec["Enabled"] and not enabled:
         raise validation("TimeToLive is already disabled")
-    if now - current.get("changed", -TTL_COOLDOWN) < TTL_COOLDOWN:
-        raise validation("Time to live has been modified multiple times within a fixed interval")
     if not spec["Enabled"] and current.get("AttributeName") != spec["AttributeName"]:
         raise validation(
             "TimeToLive is active on a different AttributeName: current AttributeName is "
             f"{current.get('AttributeName')}"
         )
+    if now - current.get("changed", -TTL_COOLDOWN) < TTL_COOLDOWN:  # (checked after the content, as AWS)
+        raise validation("Time to live has been modified multiple times within a fixed interval")
     if spec["Enabled"] and strong.is_strong(table):
         raise validation("Time to live is not supported for tables with MultiRegionConsistency set to STRONG")
     status = "ENABLED" if spec["Enabled"] else "DISABLED"

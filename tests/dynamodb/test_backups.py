@@ -279,6 +279,11 @@ def test_restore_to_point_in_time(fresh_server: Any) -> None:
             SourceTableName="nope", TargetTableName="t-1", UseLatestRestorableTime=True
         )
     assert error(exc) == ("TableNotFoundException", "Table not found: nope")
+    with pytest.raises(ClientError) as exc:  # by ARN, AWS's message names no table
+        ddb.restore_table_to_point_in_time(
+            SourceTableArn=arn.replace(name, "nope"), TargetTableName="t-1", UseLatestRestorableTime=True
+        )
+    assert error(exc) == ("TableNotFoundException", "Table not found")
     ddb.update_continuous_backups(
         TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": False}
     )

@@ -368,7 +368,10 @@ def test_backup_arns_as_aws_matches_them(ddb: Any, client: Any) -> None:
     )
     cases = [
         (arn.replace(":000000000000:", ":111111111111:"), ("AccessDeniedException", "Access is denied")),
-        (arn.replace(":us-east-1:", ":xx-fake-1:"), ("ValidationException", "BackupArn is not valid")),
+        (
+            arn.replace(":us-east-1:", ":xx-fake-1:"),
+            ("ValidationException", "Invalid Request: BackupArn is not valid"),
+        ),
         (arn.split("/backup/")[0] + "/stream/x" * 4, ("ValidationException", "Invalid Backup ARN")),
     ]
     for bad, expected in cases:
@@ -380,7 +383,8 @@ def test_backup_arns_as_aws_matches_them(ddb: Any, client: Any) -> None:
         ddb.list_backups(TimeRangeLowerBound=2000, TimeRangeUpperBound=1000)
     assert error(exc) == (
         "ValidationException",
-        "Time range lower bound must be less than or equal to upper bound",
+        "One or more parameter values were invalid: Time range lower bound must be less than or equal to upper "
+        "bound",
     )
     later = [
         ddb.create_backup(TableName=name, BackupName=f"b-{i}")["BackupDetails"]["BackupArn"] for i in range(2)
@@ -407,7 +411,7 @@ def test_deleting_a_table_with_recovery_keeps_a_system_backup(ddb: Any) -> None:
         ddb.delete_backup(BackupArn=kept["BackupArn"])
     assert error(exc)[0] == "ValidationException"
     assert error(exc)[1].startswith(
-        f"User is not allowed to delete the system backup with arn {kept['BackupArn']}."
+        f"Invalid Request: User is not allowed to delete the system backup with arn {kept['BackupArn']}."
     )
     target = unique("revived")
     ddb.restore_table_from_backup(TargetTableName=target, BackupArn=kept["BackupArn"])
@@ -471,7 +475,7 @@ def test_restore_requests_aws_refuses(ddb: Any) -> None:
             {"SourceTableName": name, "SourceTableArn": arn, "UseLatestRestorableTime": True},
             "Must provide exactly one of: sourceTableArn, sourceTableName",
         ),
-        ({"UseLatestRestorableTime": True}, "The parameter 'TableName' is required"),
+        ({"UseLatestRestorableTime": True}, "The parameter 'TableName' is required but was not present in the request"),
         ({"SourceTableName": name}, "Invalid Request: Either one of RestoreDateTime or UseLatestRestorableTime"),
         (
             {"SourceTableName": name, "UseLatestRestorableTime": True, "RestoreDateTime": time.time()},
@@ -481,7 +485,7 @@ def test_restore_requests_aws_refuses(ddb: Any) -> None:
          "sourceTableArn is not a valid ARN"),
         (
             {"SourceTableArn": arn.replace(":000000000000:", ":111111111111:"), "UseLatestRestorableTime": True},
-            "This action is only supported by accounts that match the resource owner's account",
+            "This action is only supported by accounts that match the resource owner’s account.",
         ),
     ]  # fmt: skip
     for params, message in point:
@@ -500,11 +504,11 @@ def test_restore_requests_aws_refuses(ddb: Any) -> None:
     overrides = [
         (
             {"ProvisionedThroughputOverride": {"ReadCapacityUnits": 1, "WriteCapacityUnits": 1}},
-            "Cannot override ProvisionedThroughput unless BillingMode is PROVISIONED",
+            "Invalid Request: Cannot override ProvisionedThroughput unless BillingMode is PROVISIONED",
         ),
         (
             {"BillingModeOverride": "PROVISIONED"},
-            "Must override ProvisionedThroughput if BillingMode is overridden to PROVISIONED",
+            "Invalid Request: Must override ProvisionedThroughput if BillingMode is overridden to PROVISIONED",
         ),
         (
             {
@@ -512,7 +516,7 @@ def test_restore_requests_aws_refuses(ddb: Any) -> None:
                     {**GSI, "IndexName": "new-one", "KeySchema": [{"AttributeName": "r", "KeyType": "HASH"}]}
                 ]
             },
-            "Index new-one does not match a secondary index that existed in the source table and cannot be "
+            "Invalid Request: Index new-one does not match a secondary index that existed in the source table and cannot be "
             "created during the restore operation",
         ),
     ]

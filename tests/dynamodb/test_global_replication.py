@@ -176,7 +176,8 @@ def test_concurrent_writes_one_winner_and_the_loser_counted(server: ServerProces
         east.update_table(TableName=table, StreamSpecification={"StreamEnabled": False})
     assert err.value.response["Error"] == {
         "Code": "ValidationException",
-        "Message": "Disabling Stream is not allowed for a Global Table replica",
+        "Message": "One or more parameter values were invalid: Disabling Stream is not allowed for a Global Table "
+        "replica.",
     }
 
 

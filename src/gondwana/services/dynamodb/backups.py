@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from gondwana.protocols.errors import ServiceError
-from gondwana.services.dynamodb.errors import validation
+from gondwana.services.dynamodb.errors import invalid, validation
 from gondwana.services.dynamodb.misc import backup_source
 from gondwana.services.dynamodb.replication.replicas import REGIONS
 from gondwana.services.dynamodb.restoring import CHUNK, restore_into
@@ -47,7 +47,7 @@ def _stored_arn(ctx: Any, arn: str) -> str:
     ):
         raise validation("Invalid Backup ARN")
     if parts[1] != "aws" or parts[2] != "dynamodb" or (parts[3] not in REGIONS and parts[3] != ctx.region):
-        raise validation("BackupArn is not valid")
+        raise validation("Invalid Request: BackupArn is not valid")
     if parts[4] != ctx.account:
         raise ServiceError("AccessDeniedException", "Access is denied")
     return ":".join([*parts[:3], ctx.region, *parts[4:]])
@@ -213,8 +213,8 @@ def delete(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
     if row[9] == "SYSTEM":
         expiry = datetime.fromtimestamp(row[10], UTC).isoformat(timespec="milliseconds")
         raise validation(
-            f"User is not allowed to delete the system backup with arn {row[1]}. It will automatically "
-            f"expire on {expiry}"
+            f"Invalid Request: User is not allowed to delete the system backup with arn {row[1]}. "
+            f"It will automatically expire on {expiry}"
         )
     if _status(row, now) != "AVAILABLE":
         raise ServiceError("BackupInUseException", f"Backup is being created: {row[1]}")
@@ -233,7 +233,7 @@ def list_backups(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str,
     now = svc.runtime.now()
     lower, upper = p.get("TimeRangeLowerBound"), p.get("TimeRangeUpperBound")
     if lower is not None and upper is not None and lower > upper:
-        raise validation("Time range lower bound must be less than or equal to upper bound")
+        raise invalid("Time range lower bound must be less than or equal to upper bound")
     where = ["account = ?", "region = ?", "(expires IS NULL OR expires > ?)"]
     params: list[Any] = [ctx.account, ctx.region, now]
     kind = p.get("BackupType", "USER")  # (by default, only the users' own)

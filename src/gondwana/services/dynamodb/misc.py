@@ -180,6 +180,10 @@ def update_backups(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[st
     table = backup_source(svc, ctx, p["TableName"])
     spec = p["PointInTimeRecoverySpecification"]
     now = svc.runtime.now()
+    if not spec["PointInTimeRecoveryEnabled"] and spec.get("RecoveryPeriodInDays") is not None:
+        raise validation(
+            "Invalid Request: Cannot specify RecoveryPeriodInDays when disabling point-in-time recovery."
+        )
     days = spec.get("RecoveryPeriodInDays") or 35
     if spec["PointInTimeRecoveryEnabled"]:
         table.desc["_pitr"] = {"since": table.desc.get("_pitr", {}).get("since", now), "days": days}

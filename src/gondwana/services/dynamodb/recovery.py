@@ -79,7 +79,7 @@ def _source(ctx: Any, p: dict[str, Any]) -> str:
     if name and arn:
         raise validation("Must provide exactly one of: sourceTableArn, sourceTableName")
     if not name and not arn:
-        raise validation("The parameter 'TableName' is required")
+        raise validation("The parameter 'TableName' is required but was not present in the request")
     if arn:
         parts = arn.split(":")
         if (
@@ -91,7 +91,7 @@ def _source(ctx: Any, p: dict[str, Any]) -> str:
             raise validation("sourceTableArn is not a valid ARN")
         if parts[4] != ctx.account:
             raise validation(
-                "This action is only supported by accounts that match the resource owner's account"
+                "This action is only supported by accounts that match the resource owner’s account."
             )
         return arn
     return name

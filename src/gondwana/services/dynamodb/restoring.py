@@ -60,17 +60,21 @@ def _check_overrides(source: dict[str, Any], p: dict[str, Any]) -> None:
     source_billing = source.get("BillingModeSummary", {}).get("BillingMode", "PROVISIONED")
     billing = p.get("BillingModeOverride") or source_billing
     if p.get("ProvisionedThroughputOverride") and billing != "PROVISIONED":
-        raise validation("Cannot override ProvisionedThroughput unless BillingMode is PROVISIONED")
+        raise validation(
+            "Invalid Request: Cannot override ProvisionedThroughput unless BillingMode is PROVISIONED"
+        )
     if p.get("BillingModeOverride") == "PROVISIONED" and not p.get("ProvisionedThroughputOverride"):
-        raise validation("Must override ProvisionedThroughput if BillingMode is overridden to PROVISIONED")
+        raise validation(
+            "Invalid Request: Must override ProvisionedThroughput if BillingMode is overridden to PROVISIONED"
+        )
     for key in ("GlobalSecondaryIndex", "LocalSecondaryIndex"):
         names = {i["IndexName"] for i in source.get(f"{key}es", [])}
         shapes = [(i["KeySchema"], i["Projection"]) for i in source.get(f"{key}es", [])]
         for index in p.get(f"{key}Override") or []:  # the same index, or one renamed
             if index["IndexName"] not in names and (index["KeySchema"], index["Projection"]) not in shapes:
                 raise validation(
-                    f"Index {index['IndexName']} does not match a secondary index that existed in the source "
-                    "table and cannot be created during the restore operation"
+                    f"Invalid Request: Index {index['IndexName']} does not match a secondary index that "
+                    "existed in the source table and cannot be created during the restore operation"
                 )
 
 

@@ -140,7 +140,7 @@ def validate_create(p: dict[str, Any]) -> dict[str, Any]:
         raise invalid("Table is being created with a stream disabled, UpdateViewType should not be specified")
     if stream and stream.get("StreamEnabled"):
         if not stream.get("StreamViewType"):
-            raise validation("StreamSpecification: StreamViewType is required when StreamEnabled is true")
+            raise invalid("Table is being created with a stream enabled, UpdateViewType is required")
         desc["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream["StreamViewType"]}
     if p.get("TableClass"):
         desc["TableClassSummary"] = {"TableClass": p["TableClass"]}

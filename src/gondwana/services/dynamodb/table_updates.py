@@ -25,10 +25,56 @@ if TYPE_CHECKING:
     from gondwana.services.dynamodb.schema import Table
     from gondwana.services.dynamodb.tables import Tables
 
-_NOTHING = (
-    "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates "
-    "or SSESpecification or ReplicaUpdates is required"
+# The members AWS names when an UpdateTable changes nothing; those present in the request are left out.
+_MEMBERS = (
+    "ProvisionedThroughput", "BillingMode", "UpdateStreamEnabled", "GlobalSecondaryIndexUpdates",
+    "SSESpecification", "ReplicaUpdates", "MultiAccountReplicaReady", "ReplicaTransitRoleArn",
+    "MultiRegionConsistency", "DeletionProtectionEnabled", "OnDemandThroughput", "WarmThroughput",
+    "TableClass",
+)  # fmt: skip
+# Members that must be the only change of an UpdateTable, in the order AWS names them when several are given.
+_ALONE = (
+    ("SSESpecification", "Server-Side Encryption modification must be the only operation in the request"),
+    ("TableClass", "TableClass modification must be the only operation in the request"),
+    (
+        "DeletionProtectionEnabled",
+        "DeletionProtection modification must be the only operation in the request",
+    ),
+    ("WarmThroughput", "WarmThroughput must be the only operation in the request"),
 )
+
+
+# Members that name or accompany a change rather than make one (a replica's consistency and witnesses
+# go with its ReplicaUpdates).
+_NOT_CHANGES = ("TableName", "AttributeDefinitions", "MultiRegionConsistency", "GlobalTableWitnessUpdates")
+
+
+def _nothing(p: dict[str, Any]) -> str:
+    named = [m for m in _MEMBERS if p.get(m) is None]
+    return f"At least one of {', '.join(named[:-1])} or {named[-1]} is required"
+
+
+def check_combination(p: dict[str, Any]) -> None:
+    """AWS's rule that an UpdateTable makes one logical change: which members may go together
+    (BillingMode with throughput, index updates, a stream or on-demand maxima) and which alone."""
+    given = {k for k, v in p.items() if v is not None and k not in _NOT_CHANGES}
+    if len(given) < 2:
+        return
+    if "ReplicaUpdates" in given:
+        raise invalid("Replica modification must be the only operation in the request")
+    for member, message in _ALONE:
+        if member in given:
+            raise invalid(message)
+    if "OnDemandThroughput" in given and given - {"OnDemandThroughput", "BillingMode"}:
+        raise invalid("OnDemandThroughput can only be combined with BillingMode in an UpdateTable request")
+    iops = "ProvisionedThroughput" in given or p.get("BillingMode") == "PROVISIONED"
+    online = any("Create" in u or "Delete" in u for u in p.get("GlobalSecondaryIndexUpdates") or [])
+    if online and iops:
+        raise invalid("You cannot create or delete index while updating table IOPS")
+    if "StreamSpecification" in given and iops:
+        raise invalid("You cannot modify stream status while updating table IOPS")
+    if online and "StreamSpecification" in given:
+        raise invalid("You cannot create or delete index while changing stream status")
 
 
 def apply_update(tables: Tables, table: Table, p: dict[str, Any]) -> None:
@@ -52,9 +98,8 @@ def apply_update(tables: Tables, table: Table, p: dict[str, Any]) -> None:
         "OnDemandThroughput",
     )
     if not any(p.get(k) is not None for k in known):
-        raise validation(_NOTHING)
-    if p.get("ReplicaUpdates") and any(p.get(k) is not None for k in known if k != "ReplicaUpdates"):
-        raise invalid("Replica modification must be the only operation in the request")
+        raise validation(_nothing(p))
+    check_combination(p)
     with tables.runtime.store.transaction():
         if billing == "PAY_PER_REQUEST" and not ppr:
             if pt:
@@ -90,7 +135,7 @@ def apply_update(tables: Tables, table: Table, p: dict[str, Any]) -> None:
                     "Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode "
                     "is PAY_PER_REQUEST"
                 )
-            _change_throughput(d["ProvisionedThroughput"], pt, now, "Table")
+            _change_throughput(d["ProvisionedThroughput"], pt, now, "table")
             changed_throughput = True
         updates = p.get("GlobalSecondaryIndexUpdates") or []
         online = [u for u in updates if "Create" in u or "Delete" in u]
@@ -113,15 +158,15 @@ def apply_update(tables: Tables, table: Table, p: dict[str, Any]) -> None:
             current = d.get("StreamSpecification", {}).get("StreamEnabled", False)
             if stream.get("StreamEnabled") and current:
                 raise validation(f"Table already has an enabled stream: TableName: {table.name}")
+            if not stream.get("StreamEnabled") and stream.get("StreamViewType"):
+                raise invalid("If stream is being disabled, then UpdateViewType must not be specified")
             if not stream.get("StreamEnabled") and "_replicas" in d and not d.get("_consistency"):
-                raise validation("Disabling Stream is not allowed for a Global Table replica")
+                raise invalid("Disabling Stream is not allowed for a Global Table replica.")
             if not stream.get("StreamEnabled") and not current:
-                raise validation(f"Table already has no stream enabled: TableName: {table.name}")
+                raise validation(f"Table has no stream to disable: TableName: {table.name}")
             if stream.get("StreamEnabled"):
                 if not stream.get("StreamViewType"):
-                    raise validation(
-                        "StreamSpecification: StreamViewType is required when StreamEnabled is true"
-                    )
+                    raise invalid("If stream is being enabled then UpdateViewType is required")
                 d["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream["StreamViewType"]}
                 tables._open_stream(table, now)
             else:
@@ -133,6 +178,14 @@ def apply_update(tables: Tables, table: Table, p: dict[str, Any]) -> None:
             d["TableClassSummary"] = {"TableClass": p["TableClass"], "LastUpdateDateTime": now}
         sse = p.get("SSESpecification")
         if sse is not None:
+            current_key = d.get("SSEDescription", {}).get("KMSMasterKeyArn")
+            if sse.get("Enabled") and current_key and sse.get("KMSMasterKeyId") == current_key:
+                raise invalid(
+                    "Table is already encrypted with given KMSMasterKeyId. "
+                    "Use KMSMasterKeyId parameter if you want to change Master Key"
+                )
+            if not sse.get("Enabled") and "SSEDescription" not in d:
+                raise invalid("Table is already encrypted by default")
             if sse.get("Enabled"):
                 d["SSEDescription"] = sse_description(sse.get("KMSMasterKeyId"), table.region, table.account)
             else:
@@ -169,13 +222,11 @@ def _change_throughput(current: dict[str, Any], wanted: dict[str, Any], now: flo
     nr, nw = wanted["ReadCapacityUnits"], wanted["WriteCapacityUnits"]
     if (r, w) == (nr, nw):
         raise validation(
-            f"The provisioned throughput for the table will not change. The requested value equals the "
-            f"current "
-            f"value. Current ReadCapacityUnitsFor{what}: {r}. Requested ReadCapacityUnitsFor{what}: "
-            f"{nr}. Current "
-            f"WriteCapacityUnitsFor{what}: {w}. Requested WriteCapacityUnitsFor{what}: {nw}. Refer to "
-            f"the Amazon "
-            "DynamoDB Developer Guide for current limits and how to request higher limits."
+            f"The provisioned throughput for the {what} will not change. The requested value equals the "
+            f"current value. Current ReadCapacityUnits provisioned for the {what.split(' ')[0]}: {r}. "
+            f"Requested ReadCapacityUnits: {nr}. Current WriteCapacityUnits provisioned for the "
+            f"{what.split(' ')[0]}: {w}. Requested WriteCapacityUnits: {nw}. Refer to the Amazon DynamoDB "
+            "Developer Guide for current limits and how to request higher limits."
         )
     if nr < r or nw < w:
         last = current.get("LastDecreaseDateTime")
@@ -265,7 +316,10 @@ def _gsi_update(
             raise tables_not_found_index(table.name, name)
         if update["Update"].get("ProvisionedThroughput"):
             _change_throughput(
-                found[0]["ProvisionedThroughput"], update["Update"]["ProvisionedThroughput"], now, "Index"
+                found[0]["ProvisionedThroughput"],
+                update["Update"]["ProvisionedThroughput"],
+                now,
+                f"index {name}",
             )
     if not d.get("GlobalSecondaryIndexes"):
         d.pop("GlobalSecondaryIndexes", None)

@@ -1,0 +1,156 @@
+"""UpdateTable's rules, in AWS's words (as published probes of real DynamoDB recorded them): one
+logical change per call, the stream and encryption re-sends, a throughput that does not change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.dynamodb.conftest import create, error
+
+INVALID = "One or more parameter values were invalid: "
+PT = {"ReadCapacityUnits": 2, "WriteCapacityUnits": 2}
+NEW_GSI = {
+    "Create": {
+        "IndexName": "by-g",
+        "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+        "Projection": {"ProjectionType": "ALL"},
+    }
+}
+
+
+def refused(ddb: Any, name: str, **update: Any) -> tuple[str, str]:
+    with pytest.raises(ClientError) as exc:
+        ddb.update_table(TableName=name, **update)
+    return error(exc)
+
+
+def test_one_logical_change_per_call(ddb: Any) -> None:
+    name = create(
+        ddb,
+        BillingMode="PROVISIONED",
+        ProvisionedThroughput={"ReadCapacityUnits": 1, "WriteCapacityUnits": 1},
+    )
+    stream = {"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"}
+    sse = {"Enabled": True, "SSEType": "KMS"}
+    cases = [
+        ({"DeletionProtectionEnabled": True, "ProvisionedThroughput": PT}, "DeletionProtection modification"),
+        ({"SSESpecification": sse, "DeletionProtectionEnabled": True}, "Server-Side Encryption modification"),
+        ({"TableClass": "STANDARD_INFREQUENT_ACCESS", "DeletionProtectionEnabled": True}, "TableClass modification"),
+        ({"TableClass": "STANDARD_INFREQUENT_ACCESS", "StreamSpecification": stream}, "TableClass modification"),
+    ]  # fmt: skip
+    for update, what in cases:
+        assert refused(ddb, name, **update) == (
+            "ValidationException",
+            f"{INVALID}{what} must be the only operation in the request",
+        )
+    assert refused(ddb, name, StreamSpecification=stream, ProvisionedThroughput=PT) == (
+        "ValidationException",
+        f"{INVALID}You cannot modify stream status while updating table IOPS",
+    )
+    assert refused(
+        ddb,
+        name,
+        ProvisionedThroughput=PT,
+        AttributeDefinitions=[{"AttributeName": "g", "AttributeType": "S"}],
+        GlobalSecondaryIndexUpdates=[
+            {**NEW_GSI, "Create": {**NEW_GSI["Create"], "ProvisionedThroughput": PT}}
+        ],
+    ) == ("ValidationException", f"{INVALID}You cannot create or delete index while updating table IOPS")
+    described = ddb.describe_table(TableName=name)["Table"]  # nothing of any of these was applied
+    assert (
+        described["ProvisionedThroughput"]["ReadCapacityUnits"] == 1
+        and "StreamSpecification" not in described
+    )
+    assert not described.get("DeletionProtectionEnabled")
+    # What may go together: a switch to on-demand with a stream.
+    ddb.update_table(TableName=name, BillingMode="PAY_PER_REQUEST", StreamSpecification=stream)
+    described = ddb.describe_table(TableName=name)["Table"]
+    assert described["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    assert described["StreamSpecification"] == stream
+
+
+def test_stream_and_encryption_resends(ddb: Any) -> None:
+    name = create(ddb)
+    assert refused(ddb, name, StreamSpecification={"StreamEnabled": False}) == (
+        "ValidationException",
+        f"Table has no stream to disable: TableName: {name}",
+    )
+    assert refused(ddb, name, StreamSpecification={"StreamEnabled": True}) == (
+        "ValidationException",
+        f"{INVALID}If stream is being enabled then UpdateViewType is required",
+    )
+    ddb.update_table(
+        TableName=name, StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}
+    )
+    assert refused(ddb, name, StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"}) == (
+        "ValidationException",
+        f"Table already has an enabled stream: TableName: {name}",
+    )
+    assert refused(
+        ddb, name, StreamSpecification={"StreamEnabled": False, "StreamViewType": "NEW_IMAGE"}
+    ) == (
+        "ValidationException",
+        f"{INVALID}If stream is being disabled, then UpdateViewType must not be specified",
+    )
+    ddb.update_table(TableName=name, StreamSpecification={"StreamEnabled": False})
+    table = ddb.describe_table(TableName=name)["Table"]
+    assert "StreamSpecification" not in table and table["LatestStreamArn"]  # (the old stream lingers)
+    assert refused(ddb, name, SSESpecification={"Enabled": False}) == (
+        "ValidationException",
+        f"{INVALID}Table is already encrypted by default",
+    )
+    ddb.update_table(TableName=name, SSESpecification={"Enabled": True, "SSEType": "KMS"})
+    key = ddb.describe_table(TableName=name)["Table"]["SSEDescription"]["KMSMasterKeyArn"]
+    assert refused(
+        ddb, name, SSESpecification={"Enabled": True, "SSEType": "KMS", "KMSMasterKeyId": key}
+    ) == (
+        "ValidationException",
+        f"{INVALID}Table is already encrypted with given KMSMasterKeyId. Use KMSMasterKeyId parameter if you "
+        "want to change Master Key",
+    )
+
+
+def test_a_throughput_that_does_not_change_and_an_empty_update(ddb: Any) -> None:
+    name = create(
+        ddb,
+        BillingMode="PROVISIONED",
+        ProvisionedThroughput={"ReadCapacityUnits": 1, "WriteCapacityUnits": 1},
+    )
+    assert refused(ddb, name, ProvisionedThroughput={"ReadCapacityUnits": 1, "WriteCapacityUnits": 1}) == (
+        "ValidationException",
+        "The provisioned throughput for the table will not change. The requested value equals the current "
+        "value. Current ReadCapacityUnits provisioned for the table: 1. Requested ReadCapacityUnits: 1. Current "
+        "WriteCapacityUnits provisioned for the table: 1. Requested WriteCapacityUnits: 1. Refer to the Amazon "
+        "DynamoDB Developer Guide for current limits and how to request higher limits.",
+    )
+    assert refused(ddb, name, AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}]) == (
+        "ValidationException",
+        "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates, "
+        "SSESpecification, ReplicaUpdates, MultiAccountReplicaReady, ReplicaTransitRoleArn, MultiRegionConsistency, "
+        "DeletionProtectionEnabled, OnDemandThroughput, WarmThroughput or TableClass is required",
+    )
+
+
+def test_a_stream_given_to_create_table_needs_its_view_type(ddb: Any) -> None:
+    with pytest.raises(ClientError) as exc:
+        create(ddb, StreamSpecification={"StreamEnabled": True})
+    assert error(exc) == (
+        "ValidationException",
+        f"{INVALID}Table is being created with a stream enabled, UpdateViewType is required",
+    )
+
+
+def test_recovery_period_is_not_given_to_a_disable(ddb: Any) -> None:
+    name = create(ddb)
+    with pytest.raises(ClientError) as exc:
+        ddb.update_continuous_backups(
+            TableName=name,
+            PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": False, "RecoveryPeriodInDays": 7},
+        )
+    assert error(exc) == (
+        "ValidationException",
+        "Invalid Request: Cannot specify RecoveryPeriodInDays when disabling point-in-time recovery.",
+    )

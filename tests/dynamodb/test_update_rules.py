@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.conftest import make_client
 from tests.dynamodb.conftest import create, error
 
 INVALID = "One or more parameter values were invalid: "
@@ -154,3 +155,22 @@ def test_recovery_period_is_not_given_to_a_disable(ddb: Any) -> None:
         "ValidationException",
         "Invalid Request: Cannot specify RecoveryPeriodInDays when disabling point-in-time recovery.",
     )
+
+
+def test_time_to_live_is_described_only_for_a_settled_table(fresh_server: Any) -> None:
+    proc = fresh_server("--state-delay", "400", in_memory=True)
+    ddb = make_client(proc.url, "dynamodb")
+    name = create(ddb)
+    for state in ("CREATING", "DELETING"):
+        with pytest.raises(ClientError) as exc:
+            ddb.describe_time_to_live(TableName=name)
+        assert error(exc) == (
+            "ValidationException",
+            f"Cannot describe time to live while table is in {state} state: Current table state is {state}",
+        )
+        if state == "CREATING":
+            ddb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 0.2})
+            assert ddb.describe_time_to_live(TableName=name)["TimeToLiveDescription"] == {
+                "TimeToLiveStatus": "DISABLED"
+            }
+            ddb.delete_table(TableName=name)

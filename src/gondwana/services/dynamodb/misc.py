@@ -81,6 +81,11 @@ def update_ttl(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, A
 
 def describe_ttl(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
     table = _table(svc, ctx, p["TableName"])
+    if table.status in ("CREATING", "DELETING"):  # (AWS answers only for a table that is there)
+        raise validation(
+            f"Cannot describe time to live while table is in {table.status} state: "
+            f"Current table state is {table.status}"
+        )
     ttl = table.desc.get("_ttl")
     if not ttl or ttl["TimeToLiveStatus"] == "DISABLED":
         return {"TimeToLiveDescription": {"TimeToLiveStatus": "DISABLED"}}

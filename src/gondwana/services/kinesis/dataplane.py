@@ -102,11 +102,9 @@ class DataPlane:
         routes = self.shards.routes(stream.id)
         now = self.runtime.now()
         for key, data in entries:
-            encoded = key.encode("utf-8")
-            hash_key = int.from_bytes(hashlib.md5(encoded, usedforsecurity=False).digest(), "big")
-            shard = routes.shards[routes.position(hash_key)]
+            shard = routes.shards[routes.position(hash_of(key))]
             counter = stream.seq = stream.seq + 1
-            size = len(data) + len(encoded)
+            size = len(data) + len(key.encode("utf-8"))
             records.append_one(self.store, stream.id, shard, counter, key, data, size, now)
         self.records_arrived(stream.id)
         return True

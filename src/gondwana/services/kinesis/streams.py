@@ -170,22 +170,19 @@ class Streams:
         memo's shared object: callers only read it, except for advancing its counter (which the
         blocks written persist: see records.py)."""
         name = self.name_of(ctx, params)
-        key = ("stream", ctx.account, ctx.region, name)
-        stream = self.memo.get(key)
+        stream = self._writable(ctx.account, ctx.region, name)
         if stream is None:
-            stream = self.find(ctx, params)
-            self._remember(key, stream)
-        if stream.status not in ("ACTIVE", "UPDATING"):
-            raise errors.stream_not_found(stream.name, stream.account)
+            raise errors.stream_not_found(name, ctx.account)
         return stream
 
     def writable_by_arn(self, arn: str) -> Stream | None:
         """`find_writable` for a caller other than a request (another service): the stream of `arn`
         when it takes writes, else None."""
         parsed = parse_arn(arn)
-        if parsed is None:
-            return None
-        region, account, name = parsed
+        return None if parsed is None else self._writable(parsed[1], parsed[0], parsed[2])
+
+    def _writable(self, account: str, region: str, name: str) -> Stream | None:
+        """The stream, through the memo, when it takes writes (ACTIVE or UPDATING); else None."""
         key = ("stream", account, region, name)
         stream = self.memo.get(key)
         if stream is None:

@@ -21,6 +21,7 @@ from gondwana.services.dynamodb.errors import invalid, validation
 from gondwana.services.dynamodb.misc import backup_source
 from gondwana.services.dynamodb.replication.replicas import REGIONS
 from gondwana.services.dynamodb.restoring import CHUNK, restore_into
+from gondwana.services.dynamodb.table_specs import billing_mode
 from gondwana.services.dynamodb.tables import table_name
 
 if TYPE_CHECKING:
@@ -95,7 +96,7 @@ def _details(row: tuple[Any, ...], now: float) -> dict[str, Any]:
 
 def _description(row: tuple[Any, ...], now: float) -> dict[str, Any]:
     source = json.loads(row[8])
-    billing = source.get("BillingModeSummary", {}).get("BillingMode", "PROVISIONED")
+    billing = billing_mode(source)
     pt = source["ProvisionedThroughput"]
     table = {
         "TableName": source["TableName"],

@@ -18,6 +18,7 @@ from gondwana.services.base import null_member_message
 from gondwana.services.dynamodb import replication
 from gondwana.services.dynamodb.errors import validation
 from gondwana.services.dynamodb.replication import replicas
+from gondwana.services.dynamodb.table_specs import billing_mode
 
 if TYPE_CHECKING:
     from gondwana.server.context import RequestContext
@@ -93,7 +94,7 @@ def _region_name(replica: Params, path: str) -> str:
 
 
 def _billing(table: Table) -> str:
-    return table.desc.get("BillingModeSummary", {}).get("BillingMode", "PROVISIONED")
+    return billing_mode(table.desc)
 
 
 def _write_units(table: Table) -> int:

@@ -143,10 +143,14 @@ def list_tags(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, An
 # ---- continuous backups ------------------------------------------------------------------------
 
 
-def backup_source(svc: DynamoDBService, ctx: Any, name: str) -> Table:
+def backup_source(svc: DynamoDBService, ctx: Any, name: str, *, named: bool = True) -> Table:
+    """The table of a backup-family call. Its not-found text names the table, except where AWS's does
+    not (`named`: a restore's source given by ARN)."""
     table = svc.tables.find(ctx.account, ctx.region, name)
     if table is None:
-        raise ServiceError("TableNotFoundException", f"Table not found: {table_name(name)}")
+        raise ServiceError(
+            "TableNotFoundException", f"Table not found: {table_name(name)}" if named else "Table not found"
+        )
     return table
 
 
@@ -165,13 +169,14 @@ def _backup_description(table: Table, now: float) -> dict[str, Any]:
             "ContinuousBackupsStatus": "ENABLED",
             "PointInTimeRecoveryDescription": {"PointInTimeRecoveryStatus": "DISABLED"},
         }
+    earliest, latest = restorable(pitr, now)
     return {
         "ContinuousBackupsStatus": "ENABLED",
         "PointInTimeRecoveryDescription": {
             "PointInTimeRecoveryStatus": "ENABLED",
             "RecoveryPeriodInDays": pitr["days"],
-            "EarliestRestorableDateTime": restorable(pitr, now)[0],
-            "LatestRestorableDateTime": restorable(pitr, now)[1],
+            "EarliestRestorableDateTime": earliest,
+            "LatestRestorableDateTime": latest,
         },
     }
 

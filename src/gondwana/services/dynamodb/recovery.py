@@ -37,9 +37,7 @@ def restore(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]
             "Invalid Request: Either one of RestoreDateTime or UseLatestRestorableTime must be specified, "
             "but not both"
         )
-    if p.get("SourceTableArn") and svc.tables.find(ctx.account, ctx.region, name) is None:
-        raise ServiceError("TableNotFoundException", "Table not found")  # (AWS names no table here)
-    table = backup_source(svc, ctx, name)
+    table = backup_source(svc, ctx, name, named=not p.get("SourceTableArn"))
     pitr = table.desc.get("_pitr")
     if not pitr:
         raise ServiceError(

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from gondwana.protocols.errors import ServiceError
 from gondwana.services.dynamodb import codec
 from gondwana.services.dynamodb.errors import validation
+from gondwana.services.dynamodb.table_specs import billing_mode
 from gondwana.services.dynamodb.writes import Change
 
 if TYPE_CHECKING:
@@ -54,12 +55,15 @@ def restore_into(
     return {"TableDescription": described}
 
 
+def _billing(source: dict[str, Any], p: dict[str, Any]) -> str:
+    """The restored table's billing mode: the request's override, or the source's."""
+    return p.get("BillingModeOverride") or billing_mode(source)
+
+
 def _check_overrides(source: dict[str, Any], p: dict[str, Any]) -> None:
     """The overrides AWS refuses: throughput that does not fit the billing mode, and indexes the
     source did not have (a restore creates none)."""
-    source_billing = source.get("BillingModeSummary", {}).get("BillingMode", "PROVISIONED")
-    billing = p.get("BillingModeOverride") or source_billing
-    if p.get("ProvisionedThroughputOverride") and billing != "PROVISIONED":
+    if p.get("ProvisionedThroughputOverride") and _billing(source, p) != "PROVISIONED":
         raise validation(
             "Invalid Request: Cannot override ProvisionedThroughput unless BillingMode is PROVISIONED"
         )
@@ -80,9 +84,7 @@ def _check_overrides(source: dict[str, Any], p: dict[str, Any]) -> None:
 
 def _create_params(source: dict[str, Any], p: dict[str, Any]) -> dict[str, Any]:
     """CreateTable's parameters for a restore: the backed-up schema, with the request's overrides."""
-    billing = p.get("BillingModeOverride") or source.get("BillingModeSummary", {}).get(
-        "BillingMode", "PROVISIONED"
-    )
+    billing = _billing(source, p)
     params: dict[str, Any] = {
         "TableName": p["TargetTableName"],
         "AttributeDefinitions": source["AttributeDefinitions"],

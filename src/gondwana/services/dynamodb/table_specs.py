@@ -34,6 +34,11 @@ def check_projection(projection: dict[str, Any]) -> None:
         raise invalid("Unknown ProjectionType: null")
 
 
+def billing_mode(desc: dict[str, Any]) -> str:
+    """A table description's billing mode (no summary: PROVISIONED)."""
+    return desc.get("BillingModeSummary", {}).get("BillingMode", "PROVISIONED")
+
+
 def throughput(pt: dict[str, Any] | None) -> dict[str, Any]:
     if not pt:
         return {"NumberOfDecreasesToday": 0, "ReadCapacityUnits": 0, "WriteCapacityUnits": 0}

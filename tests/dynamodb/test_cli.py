@@ -33,8 +33,9 @@ def _aws(server: Any, *args: str) -> Any:
     return out
 
 
-def test_cli_table_and_items(server: Any) -> None:
-    name = unique("cli")
+def _create_table(server: Any, name: str, *extra: str) -> Any:
+    """`aws dynamodb create-table` of an on-demand table keyed by the string `id` (and `extra`
+    arguments); its result."""
     made = _aws(
         server,
         "dynamodb",
@@ -47,8 +48,15 @@ def test_cli_table_and_items(server: Any) -> None:
         "AttributeName=id,KeyType=HASH",
         "--billing-mode",
         "PAY_PER_REQUEST",
+        *extra,
     )
     assert made.returncode == 0, made.stderr
+    return made
+
+
+def test_cli_table_and_items(server: Any) -> None:
+    name = unique("cli")
+    made = _create_table(server, name)
     assert json.loads(made.stdout)["TableDescription"]["TableName"] == name
     assert _aws(server, "dynamodb", "wait", "table-exists", "--table-name", name).returncode == 0
     put = _aws(
@@ -80,22 +88,9 @@ def test_cli_table_and_items(server: Any) -> None:
 
 def test_cli_streams(server: Any) -> None:
     name = unique("clis")
-    made = _aws(
-        server,
-        "dynamodb",
-        "create-table",
-        "--table-name",
-        name,
-        "--attribute-definitions",
-        "AttributeName=id,AttributeType=S",
-        "--key-schema",
-        "AttributeName=id,KeyType=HASH",
-        "--billing-mode",
-        "PAY_PER_REQUEST",
-        "--stream-specification",
-        "StreamEnabled=true,StreamViewType=NEW_IMAGE",
+    made = _create_table(
+        server, name, "--stream-specification", "StreamEnabled=true,StreamViewType=NEW_IMAGE"
     )
-    assert made.returncode == 0, made.stderr
     arn = json.loads(made.stdout)["TableDescription"]["LatestStreamArn"]
     assert (
         _aws(server, "dynamodb", "put-item", "--table-name", name, "--item", '{"id": {"S": "a"}}').returncode
@@ -128,20 +123,7 @@ def test_cli_streams(server: Any) -> None:
 
 def test_cli_backup_and_restore(server: Any) -> None:
     name, target = unique("cli"), unique("cli-restored")
-    made = _aws(
-        server,
-        "dynamodb",
-        "create-table",
-        "--table-name",
-        name,
-        "--attribute-definitions",
-        "AttributeName=id,AttributeType=S",
-        "--key-schema",
-        "AttributeName=id,KeyType=HASH",
-        "--billing-mode",
-        "PAY_PER_REQUEST",
-    )
-    assert made.returncode == 0, made.stderr
+    _create_table(server, name)
     put = _aws(server, "dynamodb", "put-item", "--table-name", name, "--item", '{"id": {"S": "a"}}')
     assert put.returncode == 0, put.stderr
     backup = _aws(server, "dynamodb", "create-backup", "--table-name", name, "--backup-name", "cli-b")

@@ -205,6 +205,12 @@ class DynamoModel(RuleBasedStateMachine):
         else:
             self.items[key] = new
 
+    def _holds(self, table: str, items: dict[Key, Model]) -> None:
+        """`table` holds exactly `items` (read whole, consistently)."""
+        found = self.ddb.scan(TableName=table, ConsistentRead=True)["Items"]
+        got = sorted(map(from_wire, found), key=lambda i: (i["pk"], i["sk"]))  # type: ignore[index]
+        assert got == [items[k] for k in sorted(items)]
+
     @staticmethod
     def _key(key: Key) -> dict[str, Any]:
         return {"pk": {"S": key[0]}, "sk": {"N": str(key[1])}}
@@ -598,9 +604,7 @@ class DynamoModel(RuleBasedStateMachine):
         self.ddb.restore_table_to_point_in_time(
             SourceTableName=TABLE, TargetTableName=target, RestoreDateTime=when
         )
-        restored = self.ddb.scan(TableName=target, ConsistentRead=True)["Items"]
-        got = sorted(map(from_wire, restored), key=lambda i: (i["pk"], i["sk"]))  # type: ignore[index]
-        assert got == [items[k] for k in sorted(items)]
+        self._holds(target, items)
 
     @rule()
     def backup(self) -> None:
@@ -618,9 +622,7 @@ class DynamoModel(RuleBasedStateMachine):
         self.restores += 1
         target = f"{TABLE}-from-{self.restores}"
         self.ddb.restore_table_from_backup(TargetTableName=target, BackupArn=arn)
-        restored = self.ddb.scan(TableName=target, ConsistentRead=True)["Items"]
-        got = sorted(map(from_wire, restored), key=lambda i: (i["pk"], i["sk"]))  # type: ignore[index]
-        assert got == [items[k] for k in sorted(items)]
+        self._holds(target, items)
 
     @rule(roll=st.integers(0, 24))
     def crash(self, roll: int) -> None:
@@ -633,10 +635,7 @@ class DynamoModel(RuleBasedStateMachine):
         if offset:  # the test clock is the server's memory: set it where it was
             self.proc.advance_clock(offset)
         self.ddb = make_client(self.proc.url, "dynamodb")
-        items = self.ddb.scan(TableName=TABLE, ConsistentRead=True)["Items"]
-        assert sorted(map(from_wire, items), key=lambda i: (i["pk"], i["sk"])) == [  # type: ignore[index]
-            self.items[k] for k in sorted(self.items)
-        ]
+        self._holds(TABLE, self.items)
 
     @invariant()
     def counts_match(self) -> None:

@@ -181,17 +181,17 @@ def test_legacy_key_conditions() -> None:
             "pk": {"ComparisonOperator": "EQ", "AttributeValueList": [S("h")]},
             "sk": {"ComparisonOperator": "BETWEEN", "AttributeValueList": [N(1), N(9)]},
         },
-        "pk",
-        "sk",
+        ("pk",),
+        ("sk",),
     )
-    assert (kc.hash_value, kc.range_op, kc.range_values) == (S("h"), "BETWEEN", [N(1), N(9)])
+    assert (kc.hash_values, kc.range_op, kc.range_values) == ((S("h"),), "BETWEEN", [N(1), N(9)])
     kc = key_condition_from_legacy(
         {
             "pk": {"ComparisonOperator": "EQ", "AttributeValueList": [S("h")]},
             "sk": {"ComparisonOperator": "BEGINS_WITH", "AttributeValueList": [S("x")]},
         },
-        "pk",
-        "sk",
+        ("pk",),
+        ("sk",),
     )
     assert kc.range_op == "begins_with"
 
@@ -226,7 +226,7 @@ def test_legacy_key_conditions() -> None:
     ],
 )
 def test_legacy_key_condition_errors(conditions: dict, message: str) -> None:
-    assert error(key_condition_from_legacy, conditions, "pk", "sk") == message
+    assert error(key_condition_from_legacy, conditions, ("pk",), ("sk",)) == message
 
 
 def test_attribute_updates() -> None:

@@ -100,7 +100,7 @@ def test_attributes_to_get() -> None:
 
 
 def key(text: str, values: dict, names: dict | None = None, range_key: str | None = "sk"):
-    return parse_key_condition(text, ph(values, names), "pk", range_key)
+    return parse_key_condition(text, ph(values, names), ("pk",), (range_key,) if range_key else ())
 
 
 @pytest.mark.parametrize(
@@ -122,7 +122,7 @@ def test_key_conditions(text: str, op: str | None, count: int) -> None:
     values = {":p": S("h"), ":a": S("a"), ":b": S("b")}
     used = {k: v for k, v in values.items() if k in text}
     kc = key(text, used)
-    assert kc.hash_value == S("h")
+    assert kc.hash_values == (S("h"),)
     assert kc.range_op == op
     assert len(kc.range_values) == count
     if count:
@@ -131,9 +131,9 @@ def test_key_conditions(text: str, op: str | None, count: int) -> None:
 
 def test_key_condition_with_names() -> None:
     kc = parse_key_condition(
-        "#h = :p AND #r > :a", ph({":p": N(1), ":a": N(2)}, {"#h": "year", "#r": "month"}), "year", "month"
+        "#h = :p AND #r > :a", ph({":p": N(1), ":a": N(2)}, {"#h": "year", "#r": "month"}), ("year",), ("month",)
     )
-    assert (kc.hash_key, kc.range_key, kc.range_op, kc.range_values) == ("year", "month", ">", [N(2)])
+    assert (kc.hash_values, kc.ranges) == ((N(1),), (("month", ">", [N(2)]),))
 
 
 K = "Invalid KeyConditionExpression: "
@@ -181,7 +181,7 @@ K = "Invalid KeyConditionExpression: "
 )
 def test_key_condition_errors(text: str, message: str) -> None:
     values = {":p": S("h"), ":a": S("a"), ":b": S("b"), ":n": N(1)}
-    assert error(parse_key_condition, text, ph(values), "pk", "sk") == message
+    assert error(parse_key_condition, text, ph(values), ("pk",), ("sk",)) == message
 
 
 def test_key_condition_on_hash_only_table() -> None:

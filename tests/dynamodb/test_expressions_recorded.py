@@ -228,7 +228,7 @@ K = "Invalid KeyConditionExpression: "
 
 
 def key_error(text: str, values: dict | None = None) -> str:
-    return error(parse_key_condition, text, ph(values), "a", "b")
+    return error(parse_key_condition, text, ph(values), ("a",), ("b",))
 
 
 @pytest.mark.parametrize(

@@ -163,6 +163,7 @@ class DynamoModel(RuleBasedStateMachine):
                 {"AttributeName": "pk", "AttributeType": "S"},
                 {"AttributeName": "sk", "AttributeType": "N"},
                 {"AttributeName": "g", "AttributeType": "S"},
+                {"AttributeName": "n", "AttributeType": "N"},
             ],
             KeySchema=[
                 {"AttributeName": "pk", "KeyType": "HASH"},
@@ -173,7 +174,17 @@ class DynamoModel(RuleBasedStateMachine):
                     "IndexName": "by-g",
                     "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
                     "Projection": {"ProjectionType": "ALL"},
-                }
+                },
+                {  # a key of several attributes: g and pk hashed together, ordered by (n, sk)
+                    "IndexName": "by-g-pk",
+                    "KeySchema": [
+                        {"AttributeName": "g", "KeyType": "HASH"},
+                        {"AttributeName": "pk", "KeyType": "HASH"},
+                        {"AttributeName": "n", "KeyType": "RANGE"},
+                        {"AttributeName": "sk", "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "KEYS_ONLY"},
+                },
             ],
             BillingMode="PAY_PER_REQUEST",
             StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
@@ -516,6 +527,44 @@ class DynamoModel(RuleBasedStateMachine):
         got = sorted((i["pk"]["S"], int(i["sk"]["N"])) for i in items)
         assert got == sorted(k for k, item in self.items.items() if item.get("g") == group)
 
+    @rule(
+        group=GROUPS,
+        pk=PKS,
+        low=st.one_of(st.none(), st.integers(-3, 3)),
+        forward=st.booleans(),
+        limit=st.integers(1, 3),
+    )
+    def query_multi_attribute_index(
+        self, group: str, pk: str, low: int | None, forward: bool, limit: int
+    ) -> None:
+        """The index keyed by (g, pk) and ordered by (n, sk): its pages, in order, hold exactly
+        the items that have all four attributes."""
+        condition = "g = :g AND pk = :p" + (" AND n >= :lo" if low is not None else "")
+        values = {":g": {"S": group}, ":p": {"S": pk}}
+        if low is not None:
+            values[":lo"] = {"N": str(low)}
+        request: dict[str, Any] = {
+            "TableName": TABLE,
+            "IndexName": "by-g-pk",
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeValues": values,
+            "ScanIndexForward": forward,
+            "Limit": limit,
+        }
+        got: list[tuple[int, int]] = []
+        while True:
+            page = self.ddb.query(**request)
+            got += [(int(i["n"]["N"]), int(i["sk"]["N"])) for i in page["Items"]]
+            if "LastEvaluatedKey" not in page:
+                break
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        expected = sorted(
+            (item["n"], s)
+            for (p, s), item in self.items.items()
+            if p == pk and item.get("g") == group and "n" in item and (low is None or item["n"] >= low)
+        )
+        assert got == (expected if forward else expected[::-1])
+
     @rule(segments=st.integers(1, 3), limit=st.integers(1, 7))
     def scan(self, segments: int, limit: int) -> None:
         seen: list[Key] = []
@@ -643,8 +692,9 @@ class DynamoModel(RuleBasedStateMachine):
             return
         table = self.ddb.describe_table(TableName=TABLE)["Table"]
         assert table["ItemCount"] == len(self.items)
-        in_index = sum("g" in item for item in self.items.values())
-        assert table["GlobalSecondaryIndexes"][0]["ItemCount"] == in_index
+        indexes = {i["IndexName"]: i["ItemCount"] for i in table["GlobalSecondaryIndexes"]}
+        assert indexes["by-g"] == sum("g" in item for item in self.items.values())
+        assert indexes["by-g-pk"] == sum("g" in item and "n" in item for item in self.items.values())
 
 
 @pytest.mark.filterwarnings("ignore")

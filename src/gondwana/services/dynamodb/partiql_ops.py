@@ -65,7 +65,7 @@ class Plan:
             raise validation("The table does not have the specified index")
         if index.projection == "ALL":
             return
-        projected = {*self.table.key_names, index.hash_key, index.range_key, *index.include}
+        projected = {*self.table.key_names, *index.key_names, *index.include}
         if self.cond is not None:
             missing = sorted(self.cond.attribute_names() - projected)
             if missing:
@@ -135,14 +135,14 @@ def _position(token: str) -> list[Any]:
 def _select(svc: DynamoDBService, plan: Plan, limit: int | None, token: str | None) -> dict[str, Any]:
     table, st = plan.table, plan.st
     index = table.indexes.get(st.index) if st.index else None
-    hash_key = index.hash_key if index else table.hash_key
+    hash_keys = index.hash_keys if index else (table.hash_key,)
     columns = "spread, hk, rk" if index is None else "spread, hk, rk, bhk, brk"
     where, args = ["tid = ?"], [table.tid]
     if index is not None:
         where.append("idx = ?")
         args.append(index.name)
-    if hash_key in st.key_equalities:
-        hk = keys.encode(st.key_equalities[hash_key])
+    if all(name in st.key_equalities for name in hash_keys):  # one partition: read it alone
+        hk = keys.encode_parts([st.key_equalities[name] for name in hash_keys])
         where += ["spread = ?", "hk = ?"]
         args += [keys.spread(hk), hk]
     if token:

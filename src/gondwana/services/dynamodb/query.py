@@ -19,7 +19,6 @@ if TYPE_CHECKING:
 PAGE_BYTES = 1024 * 1024
 _QUERY_EXPR = ["KeyConditionExpression", "FilterExpression", "ProjectionExpression"]
 _SCAN_EXPR = ["FilterExpression", "ProjectionExpression"]
-_OPS = {"=": "=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 
 
 def _index(table: Table, p: dict[str, Any], consistent: bool) -> Index | None:
@@ -62,15 +61,20 @@ def _select(p: dict[str, Any], index: Index | None, proj: Any) -> str:
     return select
 
 
+def _key_schema(table: Table, index: Index | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The HASH and RANGE attributes that order what a Query or Scan reads."""
+    if index is not None:
+        return index.hash_keys, index.range_keys
+    return (table.hash_key,), (table.range_key,) if table.range_key else ()
+
+
 def _start(table: Table, index: Index | None, p: dict[str, Any]) -> tuple[Any, ...] | None:
     """ExclusiveStartKey as a position: (spread, hk, rk) for the table, plus (bhk, brk) for an index."""
     raw = p.get("ExclusiveStartKey")
     if raw is None:
         return None
     esk = check_item(raw)
-    wanted = list(table.key_names)
-    if index is not None:
-        wanted += [k for k in (index.hash_key, index.range_key) if k and k not in wanted]
+    wanted = _key_names(table, index)
     if set(esk) != set(wanted) or any(next(iter(esk[k])) != table.attr_types[k] for k in wanted):
         raise validation(
             "The provided starting key is invalid: The provided key element does not match the schema"
@@ -78,34 +82,19 @@ def _start(table: Table, index: Index | None, p: dict[str, Any]) -> tuple[Any, .
     spread, bhk, brk = table.encode_key(esk)
     if index is None:
         return spread, bhk, brk
-    hk = keys.encode(esk[index.hash_key])
-    rk = keys.encode(esk[index.range_key]) if index.range_key else b""
-    return keys.spread(hk), hk, rk, bhk, brk
+    return *index.locate(esk), bhk, brk  # type: ignore[misc]
+
+
+def _key_names(table: Table, index: Index | None) -> list[str]:
+    """What a LastEvaluatedKey holds: the table's key, and the index's key attributes."""
+    names = list(table.key_names)
+    if index is not None:
+        names += [k for k in index.key_names if k not in names]
+    return names
 
 
 def _lek(table: Table, index: Index | None, item: Item) -> Item:
-    names = list(table.key_names)
-    if index is not None:
-        names += [k for k in (index.hash_key, index.range_key) if k and k not in names]
-    return {k: item[k] for k in names}
-
-
-def _within(kc: Any, rk: bytes) -> bool:
-    """Whether an encoded sort key satisfies the key condition's sort-key part."""
-    op, values = kc.range_op, [keys.encode(v) for v in (kc.range_values or [])]
-    if op is None:
-        return True
-    if op == "BETWEEN":
-        return values[0] <= rk <= values[1]
-    if op == "begins_with":
-        return rk.startswith(values[0])
-    bound = values[0]
-    return {"=": rk == bound, "<": rk < bound, "<=": rk <= bound, ">": rk > bound, ">=": rk >= bound}[op]
-
-
-def _successor(prefix: bytes) -> bytes | None:
-    trimmed = prefix.rstrip(b"\xff")
-    return trimmed[:-1] + bytes([trimmed[-1] + 1]) if trimmed else None
+    return {k: item[k] for k in _key_names(table, index)}
 
 
 def _take(rows: Iterator[tuple[str, int]], limit: int | None) -> tuple[list[str], int, bool]:
@@ -183,12 +172,11 @@ def query(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
             "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request."
         )
     ph = placeholders(p, _QUERY_EXPR)
-    hash_key = index.hash_key if index else table.hash_key
-    range_key = index.range_key if index else table.range_key
+    hash_keys, range_keys = _key_schema(table, index)
     if p.get("KeyConditionExpression") is not None:
-        kc = parse("parse_key_condition", p["KeyConditionExpression"], ph, hash_key, range_key)
+        kc = parse("parse_key_condition", p["KeyConditionExpression"], ph, hash_keys, range_keys)
     else:
-        kc = ex().key_condition_from_legacy(p["KeyConditions"], hash_key, range_key)
+        kc = ex().key_condition_from_legacy(p["KeyConditions"], hash_keys, range_keys)
     filt = None
     if p.get("FilterExpression") is not None:
         filt = parse("parse_condition", p["FilterExpression"], ph, "FilterExpression")
@@ -199,8 +187,8 @@ def query(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
     proj = projection(p, ph)
     finish(ph)
     if filt is not None:
-        for name in (hash_key, range_key):
-            if name and name in filt.attribute_names():
+        for name in (*hash_keys, *range_keys):
+            if name in filt.attribute_names():
                 if p.get("QueryFilter"):
                     raise validation(
                         f"QueryFilter can only contain non-key attributes: Primary key attribute: {name}"
@@ -210,11 +198,11 @@ def query(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
                     f"attribute: {name}"
                 )
     select = _select(p, index, proj)
-    values = [kc.hash_value, *(kc.range_values or [])]
-    for name, value in zip([hash_key] + [range_key] * len(kc.range_values or []), values, strict=False):
-        if next(iter(value)) != table.attr_types[name]:
-            raise invalid("Condition parameter type does not match schema type")
-    hk = keys.encode(kc.hash_value)
+    conditioned = list(zip(hash_keys, kc.hash_values, strict=True))
+    conditioned += [(name, value) for name, _, values in kc.ranges for value in values]
+    if any(next(iter(value)) != table.attr_types[name] for name, value in conditioned):
+        raise invalid("Condition parameter type does not match schema type")
+    hk = keys.encode_parts(list(kc.hash_values))
     spread = keys.spread(hk)
     forward = p.get("ScanIndexForward", True)
     where = ["tid = ?", "spread = ?", "hk = ?"]
@@ -222,25 +210,18 @@ def query(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
     if index is not None:
         where.insert(1, "idx = ?")
         args.insert(1, index.name)
-    op = kc.range_op
-    if op in _OPS:
-        where.append(f"rk {_OPS[op]} ?")
-        args.append(keys.encode(kc.range_values[0]))
-    elif op == "BETWEEN":
-        where.append("rk BETWEEN ? AND ?")
-        args += [keys.encode(v) for v in kc.range_values]
-    elif op == "begins_with":
-        prefix = keys.encode(kc.range_values[0])
-        where.append("rk >= ?")
-        args.append(prefix)
-        upper = _successor(prefix)
-        if upper is not None:
-            where.append("rk < ?")
-            args.append(upper)
+    bounds = keys.sort_bounds(kc.ranges, len(range_keys))
+    low, low_in, high, high_in = bounds
+    if low is not None:
+        where.append(f"rk {'>=' if low_in else '>'} ?")
+        args.append(low)
+    if high is not None:
+        where.append(f"rk {'<=' if high_in else '<'} ?")
+        args.append(high)
     start = _start(table, index, p)
     order = "rk" if index is None else "rk, bhk, brk"
     if start is not None:
-        if start[1] != hk or not _within(kc, start[2]):
+        if start[1] != hk or not keys.within(bounds, start[2]):
             raise validation(
                 "The provided starting key is outside query boundaries based on provided conditions"
             )

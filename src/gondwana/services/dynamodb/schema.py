@@ -21,23 +21,53 @@ from gondwana.services.dynamodb.types import (
 class Index:
     name: str
     is_global: bool
-    hash_key: str
-    range_key: str | None
+    hash_keys: tuple[str, ...]  # one attribute, or up to four for a GSI (multi-attribute keys)
+    range_keys: tuple[str, ...]  # none, one, or up to four for a GSI, in key schema order
     projection: str  # ALL, KEYS_ONLY, INCLUDE
     include: tuple[str, ...] = ()
     status: str = "ACTIVE"
     status_until: float = 0.0
+    key_names: tuple[str, ...] = ()  # hash_keys + range_keys
+
+    def __post_init__(self) -> None:
+        self.key_names = self.hash_keys + self.range_keys
 
     def project(self, item: Item, table: Table) -> Item:
         if self.projection == "ALL":
             return item
-        wanted = {table.hash_key, self.hash_key}
-        if table.range_key:
-            wanted.add(table.range_key)
-        if self.range_key:
-            wanted.add(self.range_key)
-        wanted.update(self.include)
+        wanted = {*table.key_names, *self.key_names, *self.include}
         return {k: v for k, v in item.items() if k in wanted}
+
+    def locate(self, item: Item | None) -> keys.Where | None:
+        """Where `item` sits in the index, or None when it lacks a key attribute (sparse index)."""
+        if item is None:
+            return None
+        names = self.key_names
+        if len(names) <= 2 and len(self.hash_keys) == 1:  # one hash and at most one range attribute
+            value = item.get(names[0])
+            if value is None:
+                return None
+            rk = b""
+            if len(names) == 2:
+                other = item.get(names[1])
+                if other is None:
+                    return None
+                rk = keys.encode(other)
+            hk = keys.encode(value)
+            return keys.spread(hk), hk, rk
+        if any(name not in item for name in names):
+            return None
+        hk = keys.encode_parts([item[name] for name in self.hash_keys])
+        rk = keys.encode_parts([item[name] for name in self.range_keys]) if self.range_keys else b""
+        return keys.spread(hk), hk, rk
+
+    def same_key(self, old: Item, new: Item) -> bool:
+        """Whether two images have the same index key values (both lacking one counts as same)."""
+        return all(old.get(name) == new.get(name) for name in self.key_names)
+
+    def holds(self, item: Item) -> bool:
+        """Whether `item` has every key attribute of the index (else it is not in this index)."""
+        return all(name in item for name in self.key_names)
 
 
 @dataclass(slots=True)
@@ -76,13 +106,11 @@ class Table:
         self.indexes = {}
         for is_global, key in ((False, "LocalSecondaryIndexes"), (True, "GlobalSecondaryIndexes")):
             for spec in d.get(key, []):
-                h, r = split_schema(spec["KeySchema"])
                 proj = spec["Projection"]
                 self.indexes[spec["IndexName"]] = Index(
                     spec["IndexName"],
                     is_global,
-                    h,
-                    r,
+                    *split_keys(spec["KeySchema"]),
                     proj.get("ProjectionType", "ALL"),
                     tuple(proj.get("NonKeyAttributes", ())),
                     spec.get("IndexStatus", "ACTIVE"),
@@ -91,8 +119,8 @@ class Table:
         self.index_keys = [
             (index.name, name, self.attr_types[name])
             for index in sorted(self.indexes.values(), key=lambda i: i.name)
-            for name in (index.hash_key, index.range_key)
-            if name and name not in self.key_names and name in self.attr_types
+            for name in index.key_names
+            if name not in self.key_names and name in self.attr_types
         ]
 
     @property
@@ -113,7 +141,7 @@ class Table:
         if size is None:
             size = item_size(item)
         for index in self.indexes.values():
-            if not index.is_global and index.range_key in item:
+            if not index.is_global and index.range_keys[-1] in item:
                 size += item_size(index.project(item, self))
         return size
 
@@ -225,3 +253,9 @@ def split_schema(schema: list[dict[str, str]]) -> tuple[str, str | None]:
     hash_key = next(k["AttributeName"] for k in schema if k["KeyType"] == "HASH")
     range_key = next((k["AttributeName"] for k in schema if k["KeyType"] == "RANGE"), None)
     return hash_key, range_key
+
+
+def split_keys(schema: list[dict[str, str]]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """A key schema's HASH attributes and RANGE attributes, each in schema order."""
+    hashes = tuple(k["AttributeName"] for k in schema if k["KeyType"] == "HASH")
+    return hashes, tuple(k["AttributeName"] for k in schema if k["KeyType"] == "RANGE")

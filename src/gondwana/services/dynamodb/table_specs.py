@@ -13,14 +13,29 @@ MAX_LSI = 5
 MAX_GSI = 20
 
 
-def check_key_schema(schema: list[dict[str, str]], what: str = "KeySchema") -> None:
-    if schema[0]["KeyType"] != "HASH":
+MAX_KEY_PARTS = 4  # HASH, and RANGE, attributes of a GSI key (multi-attribute keys, 2025-11)
+
+
+def check_key_schema(schema: list[dict[str, str]], what: str = "KeySchema", parts: int = 1) -> None:
+    """A key schema: HASH attributes, then RANGE ones; `parts` of each at most (a table's and an
+    LSI's key: one and one; a GSI's: up to four and four)."""
+    kinds = [k["KeyType"] for k in schema]
+    if kinds[0] != "HASH":
         raise validation(f"Invalid {what}: The first KeySchemaElement is not a HASH key type")
-    if len(schema) == 2:
-        if schema[1]["KeyType"] != "RANGE":
-            raise validation(f"Invalid {what}: The second KeySchemaElement is not a RANGE key type")
-        if schema[0]["AttributeName"] == schema[1]["AttributeName"]:
+    hashes = kinds.count("HASH")
+    if parts == 1 and len(schema) == 2 and hashes == 2:
+        raise validation(f"Invalid {what}: The second KeySchemaElement is not a RANGE key type")
+    first_range = kinds.index("RANGE") if "RANGE" in kinds else len(kinds)
+    if "HASH" in kinds[first_range:]:
+        raise invalid("All HASH key attributes must precede RANGE key attributes in the KeySchema")
+    for kind, count in (("HASH", hashes), ("RANGE", len(kinds) - hashes)):
+        if count > parts:
+            raise invalid(f"The KeySchema exceeds the maximum allowed number of {kind} key attributes")
+    names = [k["AttributeName"] for k in schema]
+    if len(set(names)) < len(names):
+        if kinds == ["HASH", "RANGE"]:
             raise validation("Invalid KeySchema: Some index key attribute have no definition")
+        raise validation("The KeySchema contains multiple key attributes with the same name")
 
 
 def check_projection(projection: dict[str, Any]) -> None:
@@ -79,7 +94,7 @@ def validate_create(p: dict[str, Any]) -> dict[str, Any]:
         if index["IndexName"] in names:
             raise invalid(f"Duplicate index name: {index['IndexName']}")
         names.add(index["IndexName"])
-        check_key_schema(index["KeySchema"])
+        check_key_schema(index["KeySchema"], parts=MAX_KEY_PARTS if index in gsis else 1)
         check_projection(index["Projection"])
         used.extend(k["AttributeName"] for k in index["KeySchema"])
     missing = [u for u in dict.fromkeys(used) if u not in defined]

@@ -12,6 +12,7 @@ from gondwana.services.dynamodb.errors import invalid, validation
 from gondwana.services.dynamodb.replication import replicas
 from gondwana.services.dynamodb.table_specs import (
     MAX_GSI,
+    MAX_KEY_PARTS,
     check_key_schema,
     check_projection,
     gsi_description,
@@ -19,7 +20,6 @@ from gondwana.services.dynamodb.table_specs import (
     throughput,
 )
 from gondwana.services.dynamodb.types import item_size
-from gondwana.services.dynamodb.writes import index_key
 
 if TYPE_CHECKING:
     from gondwana.services.dynamodb.schema import Table
@@ -266,7 +266,7 @@ def _gsi_update(
             raise validation(f"Attempting to create an index which already exists: {name}")
         if len(gsis) >= MAX_GSI:
             raise validation(f"GlobalSecondaryIndex count exceeds the per-table limit of {MAX_GSI}")
-        check_key_schema(spec["KeySchema"])
+        check_key_schema(spec["KeySchema"], parts=MAX_KEY_PARTS)
         check_projection(spec["Projection"])
         defined = {a["AttributeName"]: a["AttributeType"] for a in d["AttributeDefinitions"]}
         for a in attrs:
@@ -337,11 +337,9 @@ def _backfill(tables: Tables, table: Table, index: Any) -> None:
     rows = store.query("SELECT rowid, hk, rk, item FROM dynamodb_items WHERE tid = ?", (table.tid,))
     for irow, hk, rk, text in rows:
         item = codec.loads(text)
-        where = index_key(index, item)
-        if where is None or next(iter(item[index.hash_key])) != table.attr_types[index.hash_key]:
-            continue
-        if index.range_key and next(iter(item[index.range_key])) != table.attr_types[index.range_key]:
-            continue
+        where = index.locate(item)
+        if where is None or any(next(iter(item[k])) != table.attr_types[k] for k in index.key_names):
+            continue  # sparse, or a key attribute of another type (AWS leaves such items out)
         projected = None if every else index.project(item, table)
         store.execute(
             "INSERT INTO dynamodb_index_entries (tid, idx, spread, hk, rk, bhk, brk, irow, item, size) "

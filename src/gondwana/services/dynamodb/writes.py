@@ -361,18 +361,15 @@ def _index(
     """Gather the index rows for one change, and what it adds to the index's item count and size;
     returns the write units the index consumed."""
     every = index.projection == "ALL"  # the index holds the whole item: its entry links to the item
-    if every and old is not None and new is not None:
-        h, r = index.hash_key, index.range_key
-        value = old.get(h)
-        if value == new.get(h) and (r is None or old.get(r) == new.get(r)):
-            # The same index key values (no need to encode them): the entry, if any, stays and
-            # its link finds the changed item.
-            if value is None or (r is not None and r not in old) or old == new:
-                return 0.0
-            add_count(rows.index_counts, index.name, 0, new_size - old_size)
-            return write_units(new_size)
-    old_key = index_key(index, old)
-    new_key = index_key(index, new)
+    if every and old is not None and new is not None and index.same_key(old, new):
+        # The same index key values (no need to encode them): the entry, if any, stays and its
+        # link finds the changed item.
+        if old == new or not index.holds(old):
+            return 0.0
+        add_count(rows.index_counts, index.name, 0, new_size - old_size)
+        return write_units(new_size)
+    old_key = index.locate(old)
+    new_key = index.locate(new)
     if old_key is None and new_key is None:
         return 0.0
     old_view = (old if every else index.project(old, table)) if old_key is not None else None  # type: ignore[arg-type]
@@ -429,17 +426,6 @@ def _record(
     if identity:
         record["identity"] = identity
     return json_codec.dumps(record).decode()
-
-
-def index_key(index: Index, item: Item | None) -> tuple[int, bytes, bytes] | None:
-    """Where `item` sits in `index`, or None when it lacks the index key (sparse indexes)."""
-    if item is None or index.hash_key not in item:
-        return None
-    if index.range_key and index.range_key not in item:
-        return None
-    hk = keys.encode(item[index.hash_key])
-    rk = keys.encode(item[index.range_key]) if index.range_key else b""
-    return keys.spread(hk), hk, rk
 
 
 def expiry(table: Table, item: Item) -> float | None:

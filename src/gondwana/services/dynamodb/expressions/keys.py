@@ -1,9 +1,11 @@
 """KeyConditionExpression and legacy KeyConditions: equality on the partition key, and at most one
-condition on the sort key (`= < <= > >=`, BETWEEN, begins_with), joined by AND."""
+condition on the sort key (`= < <= > >=`, BETWEEN, begins_with), joined by AND. A GSI key of several
+attributes wants equality on each HASH attribute, and conditions on its RANGE attributes from the
+left: equality on each but the last one conditioned."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from gondwana.services.dynamodb.expressions.ast import (
@@ -55,11 +57,18 @@ _LEGACY_COUNTS = {
 
 @dataclass(frozen=True)
 class KeyCondition:
-    hash_key: str
-    hash_value: dict[str, Any]
-    range_key: str | None = None
-    range_op: str | None = None  # None, "=", "<", "<=", ">", ">=", "BETWEEN", "begins_with"
-    range_values: list[dict[str, Any]] = field(default_factory=list)
+    hash_values: tuple[dict[str, Any], ...]  # one per HASH attribute, in key schema order
+    # (attribute, operator, values) on the leading RANGE attributes, in key schema order; every
+    # operator but the last is "=" ("<", "<=", ">", ">=", "BETWEEN", "begins_with" for the last)
+    ranges: tuple[tuple[str, str, list[dict[str, Any]]], ...] = ()
+
+    @property
+    def range_op(self) -> str | None:
+        return self.ranges[-1][1] if self.ranges else None
+
+    @property
+    def range_values(self) -> list[dict[str, Any]]:
+        return self.ranges[-1][2] if self.ranges else []
 
 
 def _fail(message: str) -> Exception:
@@ -120,34 +129,48 @@ def _collect(node: Node, found: dict[str, tuple[str, list[dict[str, Any]]]]) -> 
 
 
 def _build(
-    found: dict[str, tuple[str, list[dict[str, Any]]]], hash_key: str, range_key: str | None
+    found: dict[str, tuple[str, list[dict[str, Any]]]],
+    hash_keys: tuple[str, ...],
+    range_keys: tuple[str, ...],
 ) -> KeyCondition:
-    if len(found) > 2:
+    simple = len(hash_keys) == 1 and len(range_keys) <= 1
+    if simple and len(found) > 2:
         raise validation("Conditions can be of length 1 or 2 only")
-    if hash_key not in found:
-        raise validation(f"Query condition missed key schema element: {hash_key}")
+    for name in hash_keys:
+        if name not in found:
+            raise validation(f"Query condition missed key schema element: {name}")
     for name in found:
-        if name != hash_key and name != range_key:
-            if range_key is not None and range_key not in found:
-                raise validation(f"Query condition missed key schema element: {range_key}")
+        if name not in hash_keys and name not in range_keys:
+            if simple and range_keys and range_keys[0] not in found:
+                raise validation(f"Query condition missed key schema element: {range_keys[0]}")
             raise validation("Query key condition not supported")
-    hash_op, hash_values = found[hash_key]
-    if hash_op != "=":
+    if any(found[name][0] != "=" for name in hash_keys):
         raise validation("Query key condition not supported")
-    if range_key is None or range_key not in found:
-        return KeyCondition(hash_key, hash_values[0], range_key)
-    range_op, range_values = found[range_key]
-    return KeyCondition(hash_key, hash_values[0], range_key, range_op, range_values)
+    for position, later in enumerate(range_keys):
+        if later not in found:
+            continue
+        for prior in range_keys[:position]:
+            if prior not in found or found[prior][0] != "=":
+                raise validation(
+                    f"RANGE key attributes {prior} must have equality conditions specified in the "
+                    f"query because a condition is present on key attribute {later}"
+                )
+    return KeyCondition(
+        tuple(found[name][1][0] for name in hash_keys),
+        tuple((name, *found[name]) for name in range_keys if name in found),
+    )
 
 
-def parse_key_condition(text: str, ph: Placeholders, hash_key: str, range_key: str | None) -> KeyCondition:
+def parse_key_condition(
+    text: str, ph: Placeholders, hash_keys: tuple[str, ...], range_keys: tuple[str, ...]
+) -> KeyCondition:
     found: dict[str, tuple[str, list[dict[str, Any]]]] = {}
     _collect(parse_condition_node(text, ph, KIND), found)
-    return _build(found, hash_key, range_key)
+    return _build(found, hash_keys, range_keys)
 
 
 def key_condition_from_legacy(
-    key_conditions: dict[str, Any], hash_key: str, range_key: str | None
+    key_conditions: dict[str, Any], hash_keys: tuple[str, ...], range_keys: tuple[str, ...]
 ) -> KeyCondition:
     """Legacy KeyConditions: {attr: {"ComparisonOperator": "EQ", "AttributeValueList": [...]}}."""
     found: dict[str, tuple[str, list[dict[str, Any]]]] = {}
@@ -162,11 +185,11 @@ def key_condition_from_legacy(
                 "The attempted filter operation is not supported for the provided filter argument count"
             )
         found[name] = (operator, values)
-    if len(found) not in (1, 2):
+    if not 1 <= len(found) <= max(2, len(hash_keys) + len(range_keys)):
         raise validation("Conditions can be of length 1 or 2 only")
     for name, (operator, values) in found.items():
         if operator not in _LEGACY_OPS:
-            if name == hash_key:
+            if name in hash_keys:
                 raise validation("Query key condition not supported")
             raise validation("Attempted conditional constraint is not an indexable operation")
         kinds = {type_of(value) for value in values}
@@ -176,4 +199,5 @@ def key_condition_from_legacy(
                 "The BETWEEN condition was provided a range where the lower bound is greater than the "
                 "upper bound"
             )
-    return _build({k: (_LEGACY_OPS[op], vals) for k, (op, vals) in found.items()}, hash_key, range_key)
+    legacy = {k: (_LEGACY_OPS[op], vals) for k, (op, vals) in found.items()}
+    return _build(legacy, hash_keys, range_keys)

@@ -174,3 +174,75 @@ def test_time_to_live_is_described_only_for_a_settled_table(fresh_server: Any) -
                 "TimeToLiveStatus": "DISABLED"
             }
             ddb.delete_table(TableName=name)
+
+
+def test_index_updates_one_action_per_entry_and_one_entry_per_index(ddb: Any) -> None:
+    gsi = {
+        "IndexName": "by-a",
+        "KeySchema": [{"AttributeName": "a", "KeyType": "HASH"}],
+        "Projection": {"ProjectionType": "ALL"},
+        "ProvisionedThroughput": PT,
+    }
+    name = create(
+        ddb,
+        more_attrs={"a": "S"},
+        BillingMode="PROVISIONED",
+        ProvisionedThroughput=PT,
+        GlobalSecondaryIndexes=[gsi],
+    )
+    faster = {"IndexName": "by-a", "ProvisionedThroughput": {"ReadCapacityUnits": 3, "WriteCapacityUnits": 3}}
+    once = f"{INVALID}Only one global secondary index update per index is allowed simultaneously. Index: by-a"
+    cases = [
+        ([{"Update": faster}, {"Update": faster}], once),
+        ([{"Delete": {"IndexName": "by-a"}}, {"Create": gsi}], once),
+        ([{"Update": faster, "Delete": {"IndexName": "by-a"}}], f"{INVALID}Only one global secondary index action is allowed per GlobalSecondaryIndexUpdate object"),
+        ([{}], f"{INVALID}One of GlobalSecondaryIndexUpdate.Update, GlobalSecondaryIndexUpdate.Create, GlobalSecondaryIndexUpdate.Delete must not be null"),
+    ]  # fmt: skip
+    attrs = [{"AttributeName": "a", "AttributeType": "S"}]
+    for updates, message in cases:
+        assert refused(ddb, name, GlobalSecondaryIndexUpdates=updates, AttributeDefinitions=attrs) == (
+            "ValidationException",
+            message,
+        )
+    described = ddb.describe_table(TableName=name)["Table"]["GlobalSecondaryIndexes"]
+    assert [(g["IndexName"], g["ProvisionedThroughput"]["ReadCapacityUnits"]) for g in described] == [
+        ("by-a", 2)
+    ]
+    assert refused(ddb, name, GlobalSecondaryIndexUpdates=[], DeletionProtectionEnabled=True) == (
+        "ValidationException",
+        f"{INVALID}List of GlobalSecondaryIndexUpdates is empty",
+    )
+    code, message = refused(ddb, name, GlobalSecondaryIndexUpdates=[])  # alone: no change at all
+    assert code == "ValidationException"
+    assert message.startswith(
+        "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, Global"
+    )
+    new = {**gsi, "IndexName": "by-b", "KeySchema": [{"AttributeName": "b", "KeyType": "HASH"}]}
+    assert refused(ddb, name, GlobalSecondaryIndexUpdates=[{"Create": new}]) == (
+        "ValidationException",
+        f"{INVALID}AttributeDefinitions is not specified for index: by-b",
+    )
+
+
+def test_update_table_reads_attribute_definitions_only_for_a_new_index(ddb: Any) -> None:
+    name = create(ddb, BillingMode="PROVISIONED", ProvisionedThroughput=PT)
+    stale = [
+        {"AttributeName": "id", "AttributeType": "N"},  # the table key is S: ignored, as by AWS
+        {"AttributeName": "unused", "AttributeType": "S"},
+        {"AttributeName": "b", "AttributeType": "S"},
+    ]
+    ddb.update_table(TableName=name, AttributeDefinitions=stale, DeletionProtectionEnabled=True)
+    new = {
+        "IndexName": "by-b",
+        "KeySchema": [{"AttributeName": "b", "KeyType": "HASH"}],
+        "Projection": {"ProjectionType": "KEYS_ONLY"},
+        "ProvisionedThroughput": PT,
+    }
+    ddb.update_table(
+        TableName=name, AttributeDefinitions=stale, GlobalSecondaryIndexUpdates=[{"Create": new}]
+    )
+    defined = ddb.describe_table(TableName=name)["Table"]["AttributeDefinitions"]
+    assert defined == [
+        {"AttributeName": "id", "AttributeType": "S"},
+        {"AttributeName": "b", "AttributeType": "S"},
+    ]

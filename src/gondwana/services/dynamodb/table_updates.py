@@ -50,8 +50,41 @@ _NOT_CHANGES = ("TableName", "AttributeDefinitions", "MultiRegionConsistency", "
 
 
 def _nothing(p: dict[str, Any]) -> str:
-    named = [m for m in _MEMBERS if p.get(m) is None]
+    named = [m for m in _MEMBERS if p.get(m) is None or p.get(m) == []]
     return f"At least one of {', '.join(named[:-1])} or {named[-1]} is required"
+
+
+_ACTIONS = ("Update", "Create", "Delete")
+
+
+def check_index_updates(p: dict[str, Any]) -> None:
+    """GlobalSecondaryIndexUpdates: one action per entry, one entry per index, and not empty when
+    it comes with another change (alone, an empty list is no change at all)."""
+    updates = p.get("GlobalSecondaryIndexUpdates")
+    if updates is None:
+        return
+    if not updates:
+        raise invalid("List of GlobalSecondaryIndexUpdates is empty")
+    named: set[str] = set()
+    for update in updates:
+        actions = [a for a in _ACTIONS if update.get(a) is not None]
+        if not actions:
+            raise invalid(
+                "One of GlobalSecondaryIndexUpdate.Update, GlobalSecondaryIndexUpdate.Create, "
+                "GlobalSecondaryIndexUpdate.Delete must not be null"
+            )
+        if len(actions) > 1:
+            raise invalid(
+                "Only one global secondary index action is allowed per GlobalSecondaryIndexUpdate object"
+            )
+        name = update[actions[0]]["IndexName"]
+        if name in named:
+            raise invalid(
+                f"Only one global secondary index update per index is allowed simultaneously. Index: {name}"
+            )
+        named.add(name)
+        if actions[0] == "Create" and p.get("AttributeDefinitions") is None:
+            raise invalid(f"AttributeDefinitions is not specified for index: {name}")
 
 
 def check_combination(p: dict[str, Any]) -> None:
@@ -97,8 +130,9 @@ def apply_update(tables: Tables, table: Table, p: dict[str, Any]) -> None:
         "WarmThroughput",
         "OnDemandThroughput",
     )
-    if not any(p.get(k) is not None for k in known):
+    if not any(p.get(k) is not None and p.get(k) != [] for k in known):
         raise validation(_nothing(p))
+    check_index_updates(p)
     check_combination(p)
     with tables.runtime.store.transaction():
         if billing == "PAY_PER_REQUEST" and not ppr:
@@ -286,7 +320,11 @@ def _gsi_update(
                 f"ProvisionedThroughput should not be specified for index: {name} when BillingMode is "
                 "PAY_PER_REQUEST"
             )
-        d["AttributeDefinitions"] = [{"AttributeName": k, "AttributeType": v} for k, v in defined.items()]
+        known = {a["AttributeName"] for a in d["AttributeDefinitions"]}
+        # Only the new key's attributes are added: others in the request are ignored, as by AWS.
+        d["AttributeDefinitions"] += [
+            {"AttributeName": k, "AttributeType": defined[k]} for k in dict.fromkeys(keys) if k not in known
+        ]
         entry = gsi_description(spec, "CREATING" if delay else "ACTIVE")
         entry["IndexArn"] = f"{table.arn}/index/{name}"
         if delay:

@@ -327,22 +327,32 @@ def test_create_table_checks_the_key_schema(ddb: Any, schema: list, message: str
 
 
 def test_tables_and_lsis_keep_one_attribute_each(ddb: Any) -> None:
+    too_long = (
+        "1 validation error detected: Value '[KeySchemaElement(attributeName=pk, keyType=HASH), "
+        "KeySchemaElement(attributeName=sk, keyType=RANGE), KeySchemaElement(attributeName=l, keyType=RANGE)]' "
+        "at '{}' failed to satisfy constraint: Member must have length less than or equal to 2"
+    )
     lsi = [("pk", "HASH"), ("sk", "RANGE"), ("l", "RANGE")]
     assert _schema_error(ddb, lsi, lsi=True) == (
         "ValidationException",
-        INVALID + "The KeySchema exceeds the maximum allowed number of RANGE key attributes",
+        too_long.format("localSecondaryIndexes.1.member.keySchema"),
     )
-    with pytest.raises(ClientError) as exc:
-        ddb.create_table(
-            TableName=unique(),
-            BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in ("pk", "q")],
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "q", "KeyType": "HASH"}],
-        )
-    assert error(exc) == (
-        "ValidationException",
-        "Invalid KeySchema: The second KeySchemaElement is not a RANGE key type",
-    )
+    for schema, message in (
+        (lsi, too_long.format("keySchema")),
+        ([*lsi[:1], ("q", "HASH")], "Invalid KeySchema: The second KeySchemaElement is not a RANGE key type"),
+    ):
+        with pytest.raises(ClientError) as exc:
+            ddb.create_table(
+                TableName=unique(),
+                BillingMode="PAY_PER_REQUEST",
+                AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a, _ in schema],
+                KeySchema=[{"AttributeName": a, "KeyType": t} for a, t in schema],
+            )
+        assert error(exc) == ("ValidationException", message)
+    for empty in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
+        with pytest.raises(ClientError) as exc:
+            create(ddb, ("pk", "S"), **{empty: []})
+        assert error(exc) == ("ValidationException", f"{INVALID}List of {empty} is empty")
 
 
 def test_entries_survive_kill_9(fresh_server: Any) -> None:

@@ -246,3 +246,58 @@ def test_update_table_reads_attribute_definitions_only_for_a_new_index(ddb: Any)
         {"AttributeName": "id", "AttributeType": "S"},
         {"AttributeName": "b", "AttributeType": "S"},
     ]
+
+
+def test_index_updates_name_a_gsi_of_the_table(ddb: Any) -> None:
+    lsi = {
+        "IndexName": "by-l",
+        "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}, {"AttributeName": "l", "KeyType": "RANGE"}],
+        "Projection": {"ProjectionType": "KEYS_ONLY"},
+    }
+    name = create(ddb, range_key=("r", "S"), more_attrs={"l": "S"}, LocalSecondaryIndexes=[lsi])
+    for action, update in (
+        ("delete", {"Delete": {"IndexName": "by-l"}}),
+        ("update", {"Update": {"IndexName": "by-l"}}),
+    ):
+        assert refused(ddb, name, GlobalSecondaryIndexUpdates=[update]) == (
+            "ValidationException",
+            f"Cannot {action} an index that is not a GlobalSecondaryIndex: by-l",
+        )
+    assert refused(ddb, name, GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": "nope"}}]) == (
+        "ResourceNotFoundException",
+        f"Requested resource not found: Index nope for table {name}",
+    )
+
+
+def test_a_deleted_index_takes_its_attribute_definitions(ddb: Any) -> None:
+    gsi = {
+        "IndexName": "by-g",
+        "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+        "Projection": {"ProjectionType": "ALL"},
+    }
+    name = create(ddb, more_attrs={"g": "S"}, GlobalSecondaryIndexes=[gsi])
+    ddb.update_table(TableName=name, GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": "by-g"}}])
+    assert ddb.describe_table(TableName=name)["Table"]["AttributeDefinitions"] == [
+        {"AttributeName": "id", "AttributeType": "S"}
+    ]
+
+
+def test_a_table_is_not_deleted_while_an_index_is_built_or_deleted(fresh_server: Any) -> None:
+    proc = fresh_server("--state-delay", "30000", in_memory=True)
+    ddb = make_client(proc.url, "dynamodb")
+    name = create(ddb, more_attrs={"g": "S"}, GlobalSecondaryIndexes=[{**NEW_GSI["Create"]}])
+    proc.advance_clock(31)
+    ddb.update_table(TableName=name, GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": "by-g"}}])
+    busy = (
+        "ResourceInUseException",
+        "Attempt to change a resource which is still in use: Cannot delete table while indexes are being "
+        "created, updated, or deleted.",
+    )
+    with pytest.raises(ClientError) as exc:
+        ddb.delete_table(TableName=name)
+    assert error(exc) == busy
+    proc.advance_clock(31)
+    table = ddb.describe_table(TableName=name)["Table"]
+    assert "GlobalSecondaryIndexes" not in table
+    assert table["AttributeDefinitions"] == [{"AttributeName": "id", "AttributeType": "S"}]
+    ddb.delete_table(TableName=name)

@@ -6,7 +6,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from gondwana.services.base import null_member_message
+from gondwana.protocols.errors import Violation
+from gondwana.services.base import null_member_message, validation_message
 from gondwana.services.dynamodb.errors import invalid, validation
 
 MAX_LSI = 5
@@ -38,6 +39,19 @@ def check_key_schema(schema: list[dict[str, str]], what: str = "KeySchema", part
         raise validation("The KeySchema contains multiple key attributes with the same name")
 
 
+def check_key_length(schema: list[dict[str, str]], path: str) -> None:
+    """A table's or an LSI's key: two elements at most (only a GSI's may have more), refused as
+    Coral's model check words it (the model itself no longer sets the limit)."""
+    if len(schema) > 2:
+        shown = ", ".join(
+            f"KeySchemaElement(attributeName={k['AttributeName']}, keyType={k['KeyType']})" for k in schema
+        )
+        violation = Violation(
+            "max_length", path, "keySchema", f"[{shown}]", "Member must have length less than or equal to 2"
+        )
+        raise validation(validation_message([violation]))
+
+
 def check_projection(projection: dict[str, Any]) -> None:
     kind = projection.get("ProjectionType")
     attrs = projection.get("NonKeyAttributes")
@@ -47,6 +61,14 @@ def check_projection(projection: dict[str, Any]) -> None:
         raise invalid(f"NonKeyAttributes must not be specified when ProjectionType is {kind or 'ALL'}")
     if kind is None:
         raise invalid("Unknown ProjectionType: null")
+
+
+def prune_attributes(desc: dict[str, Any]) -> None:
+    """Keep only the AttributeDefinitions some key still uses (a deleted GSI's go with it)."""
+    used = {k["AttributeName"] for k in desc["KeySchema"]}
+    for kind in ("LocalSecondaryIndexes", "GlobalSecondaryIndexes"):
+        used.update(k["AttributeName"] for index in desc.get(kind, []) for k in index["KeySchema"])
+    desc["AttributeDefinitions"] = [a for a in desc["AttributeDefinitions"] if a["AttributeName"] in used]
 
 
 def billing_mode(desc: dict[str, Any]) -> str:
@@ -74,6 +96,12 @@ def validate_create(p: dict[str, Any]) -> dict[str, Any]:
     attrs = p["AttributeDefinitions"]
     defined = {a["AttributeName"]: a["AttributeType"] for a in attrs}
     schema = p["KeySchema"]
+    check_key_length(schema, "keySchema")
+    for position, lsi in enumerate(p.get("LocalSecondaryIndexes") or [], start=1):
+        check_key_length(lsi["KeySchema"], f"localSecondaryIndexes.{position}.member.keySchema")
+    for kind in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
+        if p.get(kind) == []:
+            raise invalid(f"List of {kind} is empty")
     check_key_schema(schema)
     billing = p.get("BillingMode")
     ppr = billing == "PAY_PER_REQUEST"

@@ -16,6 +16,7 @@ from gondwana.services.dynamodb.table_specs import (
     check_key_schema,
     check_projection,
     gsi_description,
+    prune_attributes,
     sse_description,
     throughput,
 )
@@ -336,7 +337,7 @@ def _gsi_update(
     elif "Delete" in update:
         name = update["Delete"]["IndexName"]
         if name not in [g["IndexName"] for g in gsis]:
-            raise tables_not_found_index(table.name, name)
+            raise _no_such_gsi(table, name, "delete")
         tables.runtime.store.execute(
             "DELETE FROM dynamodb_index_entries WHERE tid = ? AND idx = ?", (table.tid, name)
         )
@@ -347,11 +348,12 @@ def _gsi_update(
                     g["IndexStatus"], g["_until"] = "DELETING", now + delay
         else:
             d["GlobalSecondaryIndexes"] = [g for g in gsis if g["IndexName"] != name]
+            prune_attributes(d)
     elif "Update" in update:
         name = update["Update"]["IndexName"]
         found = [g for g in gsis if g["IndexName"] == name]
         if not found:
-            raise tables_not_found_index(table.name, name)
+            raise _no_such_gsi(table, name, "update")
         if update["Update"].get("ProvisionedThroughput"):
             _change_throughput(
                 found[0]["ProvisionedThroughput"],
@@ -363,9 +365,12 @@ def _gsi_update(
         d.pop("GlobalSecondaryIndexes", None)
 
 
-def tables_not_found_index(table: str, index: str) -> Exception:
+def _no_such_gsi(table: Table, index: str, action: str) -> Exception:
+    """An index update naming no GSI of the table: an LSI's name, or none at all."""
+    if index in table.indexes:
+        return validation(f"Cannot {action} an index that is not a GlobalSecondaryIndex: {index}")
     return ServiceError(
-        "ResourceNotFoundException", f"Requested resource not found: Index: {index} not found"
+        "ResourceNotFoundException", f"Requested resource not found: Index {index} for table {table.name}"
     )
 
 

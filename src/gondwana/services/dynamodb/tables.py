@@ -18,7 +18,7 @@ from gondwana.services.dynamodb.replication import replicas
 from gondwana.services.dynamodb.schema import Table
 from gondwana.services.dynamodb.shards import close_shard, open_shard
 from gondwana.services.dynamodb.storage import TableStore
-from gondwana.services.dynamodb.table_specs import sse_description, validate_create
+from gondwana.services.dynamodb.table_specs import prune_attributes, sse_description, validate_create
 from gondwana.services.dynamodb.writes import Writer
 
 PPR_WARM = {"ReadUnitsPerSecond": 12000, "WriteUnitsPerSecond": 4000}
@@ -112,6 +112,7 @@ class Tables:
         if changed:
             if not table.desc.get("GlobalSecondaryIndexes"):
                 table.desc.pop("GlobalSecondaryIndexes", None)
+            prune_attributes(table.desc)
             with self.runtime.store.transaction():
                 self.store.save(table)
         return True
@@ -238,6 +239,11 @@ class Tables:
 
     def delete(self, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
         table = self.named(ctx, p["TableName"])
+        if any(g["IndexStatus"] != "ACTIVE" for g in table.desc.get("GlobalSecondaryIndexes", [])):
+            raise in_use(
+                "Attempt to change a resource which is still in use: Cannot delete table while indexes "
+                "are being created, updated, or deleted."
+            )
         self._require_active(table)
         if table.desc.get("DeletionProtectionEnabled"):
             raise validation(

@@ -96,6 +96,15 @@ def test_pay_per_request(ddb: Any, make_table: Any) -> None:
     }
 
 
+def _gsi(name: str, key: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "IndexName": name,
+        "KeySchema": [{"AttributeName": key, "KeyType": "HASH"}],
+        "Projection": {"ProjectionType": "ALL"},
+        **extra,
+    }
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
@@ -176,6 +185,57 @@ def test_pay_per_request(ddb: Any, make_table: Any) -> None:
             "Member must not be null",
         ),
         ({"KeySchema": KEYS, "ProvisionedThroughput": PT}, "No defined Attribute schema."),
+        # As published probes of real DynamoDB worded them (an unused definition beside indexes lists
+        # the keys as a java.util.HashSet prints them).
+        (
+            {
+                "KeySchema": [*KEYS, {"AttributeName": "sk", "KeyType": "RANGE"}],
+                "AttributeDefinitions": [
+                    {"AttributeName": a, "AttributeType": "S"} for a in ("sk", "a", "b", "id", "c")
+                ],
+                "ProvisionedThroughput": PT,
+                "GlobalSecondaryIndexes": [_gsi("g-a", "a", ProvisionedThroughput=PT)],
+            },
+            "One or more parameter values were invalid: Some AttributeDefinitions are not used. "
+            "AttributeDefinitions: [sk, a, b, id, c], keys used: [a, sk, id]",
+        ),
+        (
+            {"KeySchema": KEYS, "AttributeDefinitions": [*ATTRS, *ATTRS], "ProvisionedThroughput": PT},
+            "Attribute Name is duplicated: id",
+        ),
+        (
+            {
+                "KeySchema": KEYS,
+                "AttributeDefinitions": [*ATTRS, {"AttributeName": "a", "AttributeType": "S"}],
+                "ProvisionedThroughput": PT,
+                "GlobalSecondaryIndexes": [_gsi("g-a", "a")],
+            },
+            "One or more parameter values were invalid: ProvisionedThroughput is not specified for index: g-a",
+        ),
+        (
+            {
+                "KeySchema": KEYS,
+                "AttributeDefinitions": ATTRS,
+                "ProvisionedThroughput": PT,
+                "OnDemandThroughput": {"MaxWriteRequestUnits": 10},
+            },
+            "One or more parameter values were invalid: MaxWriteRequestUnits for OnDemandThroughput cannot be "
+            "specified when table BillingMode is PROVISIONED.",
+        ),
+        (
+            {
+                "KeySchema": KEYS,
+                "AttributeDefinitions": [*ATTRS, {"AttributeName": "a", "AttributeType": "S"}],
+                "BillingMode": "PAY_PER_REQUEST",
+                "GlobalSecondaryIndexes": [
+                    {
+                        **_gsi("g-a", "a"),
+                        "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["x", "x"]},
+                    }
+                ],
+            },
+            "One or more parameter values were invalid: Duplicate element in NonKeyAttributes: x",
+        ),
     ],
 )
 def test_create_table_validation(ddb: Any, kwargs: dict[str, Any], message: str) -> None:

@@ -301,3 +301,26 @@ def test_a_table_is_not_deleted_while_an_index_is_built_or_deleted(fresh_server:
     assert "GlobalSecondaryIndexes" not in table
     assert table["AttributeDefinitions"] == [{"AttributeName": "id", "AttributeType": "S"}]
     ddb.delete_table(TableName=name)
+
+
+def test_a_twenty_first_index_is_a_quota_through_update_table(ddb: Any) -> None:
+    def gsi(i: int) -> dict[str, Any]:
+        return {
+            "IndexName": f"g{i:02d}",
+            "KeySchema": [{"AttributeName": f"a{i}", "KeyType": "HASH"}],
+            "Projection": {"ProjectionType": "KEYS_ONLY"},
+        }
+
+    name = create(
+        ddb, more_attrs={f"a{i}": "S" for i in range(20)}, GlobalSecondaryIndexes=[gsi(i) for i in range(20)]
+    )
+    more = refused(
+        ddb,
+        name,
+        AttributeDefinitions=[{"AttributeName": "a20", "AttributeType": "S"}],
+        GlobalSecondaryIndexUpdates=[{"Create": gsi(20)}],
+    )
+    assert more == (
+        "LimitExceededException",
+        "Subscriber limit exceeded: Number of global secondary indexes exceeds per-table limit of 20",
+    )

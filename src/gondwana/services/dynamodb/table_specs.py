@@ -52,6 +52,44 @@ def check_key_length(schema: list[dict[str, str]], path: str) -> None:
         raise validation(validation_message([violation]))
 
 
+def _check_definitions(defined: dict[str, str], used: list[str], indexed: bool) -> None:
+    """CreateTable's AttributeDefinitions: exactly the key attributes of the table and its indexes."""
+    missing = [u for u in used if u not in defined]
+    if missing:
+        raise invalid(
+            f"Some index key attributes are not defined in AttributeDefinitions. Keys: "
+            f"[{', '.join(missing)}], "
+            f"AttributeDefinitions: [{', '.join(defined)}]"
+        )
+    if len(used) == len(defined):
+        return
+    if not indexed:
+        raise invalid(
+            "Number of attributes in KeySchema does not exactly match number of attributes defined in "
+            "AttributeDefinitions"
+        )
+    raise invalid(
+        f"Some AttributeDefinitions are not used. AttributeDefinitions: [{', '.join(defined)}], "
+        f"keys used: [{', '.join(java_hash_order(used))}]"
+    )
+
+
+def java_hash_order(names: list[str]) -> list[str]:
+    """The order a java.util.HashSet of these strings iterates in: AWS prints such a set."""
+    capacity = 16
+    while len(names) > capacity * 3 // 4:
+        capacity *= 2
+
+    def bucket(name: str) -> int:
+        h = 0
+        units = name.encode("utf-16-be")
+        for i in range(0, len(units), 2):
+            h = (31 * h + (units[i] << 8 | units[i + 1])) & 0xFFFFFFFF
+        return (h ^ (h >> 16)) & (capacity - 1)
+
+    return sorted(names, key=bucket)  # stable: a bucket keeps the order of insertion
+
+
 def check_projection(projection: dict[str, Any]) -> None:
     kind = projection.get("ProjectionType")
     attrs = projection.get("NonKeyAttributes")
@@ -61,6 +99,9 @@ def check_projection(projection: dict[str, Any]) -> None:
         raise invalid(f"NonKeyAttributes must not be specified when ProjectionType is {kind or 'ALL'}")
     if kind is None:
         raise invalid("Unknown ProjectionType: null")
+    for position, name in enumerate(attrs or []):
+        if name in attrs[:position]:
+            raise invalid(f"Duplicate element in NonKeyAttributes: {name}")
 
 
 def prune_attributes(desc: dict[str, Any]) -> None:
@@ -103,6 +144,15 @@ def validate_create(p: dict[str, Any]) -> dict[str, Any]:
         if p.get(kind) == []:
             raise invalid(f"List of {kind} is empty")
     check_key_schema(schema)
+    names = [a["AttributeName"] for a in attrs]
+    for position, name in enumerate(names):
+        if name in names[:position]:
+            raise validation(f"Attribute Name is duplicated: {name}")
+    lsis, gsis = p.get("LocalSecondaryIndexes") or [], p.get("GlobalSecondaryIndexes") or []
+    for index in [*lsis, *gsis]:
+        check_key_schema(index["KeySchema"], parts=MAX_KEY_PARTS if index in gsis else 1)
+    used = [k["AttributeName"] for index in [p, *lsis, *gsis] for k in index["KeySchema"]]
+    _check_definitions(defined, list(dict.fromkeys(used)), bool(lsis or gsis))
     billing = p.get("BillingMode")
     ppr = billing == "PAY_PER_REQUEST"
     pt = p.get("ProvisionedThroughput")
@@ -115,28 +165,12 @@ def validate_create(p: dict[str, Any]) -> dict[str, Any]:
         raise invalid(
             "ReadCapacityUnits and WriteCapacityUnits must both be specified when BillingMode is PROVISIONED"
         )
-    used = [k["AttributeName"] for k in schema]
-    lsis, gsis = p.get("LocalSecondaryIndexes") or [], p.get("GlobalSecondaryIndexes") or []
-    names: set[str] = set()
+    index_names: set[str] = set()
     for index in [*lsis, *gsis]:
-        if index["IndexName"] in names:
+        if index["IndexName"] in index_names:
             raise invalid(f"Duplicate index name: {index['IndexName']}")
-        names.add(index["IndexName"])
-        check_key_schema(index["KeySchema"], parts=MAX_KEY_PARTS if index in gsis else 1)
+        index_names.add(index["IndexName"])
         check_projection(index["Projection"])
-        used.extend(k["AttributeName"] for k in index["KeySchema"])
-    missing = [u for u in dict.fromkeys(used) if u not in defined]
-    if missing:
-        raise invalid(
-            f"Some index key attributes are not defined in AttributeDefinitions. Keys: "
-            f"[{', '.join(missing)}], "
-            f"AttributeDefinitions: [{', '.join(defined)}]"
-        )
-    if len(set(used)) != len(defined):
-        raise invalid(
-            "Number of attributes in KeySchema does not exactly match number of attributes defined in "
-            "AttributeDefinitions"
-        )
     for name in used:
         if defined[name] not in ("S", "N", "B"):
             raise invalid(f"Member must satisfy enum value set: [B, N, S] for attribute {name}")
@@ -149,10 +183,9 @@ def validate_create(p: dict[str, Any]) -> dict[str, Any]:
         if len(lsis) > MAX_LSI:
             raise invalid(f"Number of LocalSecondaryIndexes exceeds per-table limit of {MAX_LSI}")
         for lsi in lsis:
-            if (
-                lsi["KeySchema"][0]["AttributeName"] != schema[0]["AttributeName"]
-                or len(lsi["KeySchema"]) != 2
-            ):
+            if len(lsi["KeySchema"]) < 2:
+                raise invalid(f"Index KeySchema does not have a range key for index: {lsi['IndexName']}")
+            if lsi["KeySchema"][0]["AttributeName"] != schema[0]["AttributeName"]:
                 raise invalid(
                     f"Index KeySchema does not have the same leading hash key as table KeySchema for index: "
                     f"{lsi['IndexName']}. index hash key: {lsi['KeySchema'][0]['AttributeName']}, "
@@ -167,7 +200,15 @@ def validate_create(p: dict[str, Any]) -> dict[str, Any]:
                 "BillingMode is PAY_PER_REQUEST"
             )
         if not ppr and not gsi.get("ProvisionedThroughput"):
-            raise invalid(f"ProvisionedThroughput must be specified for index: {gsi['IndexName']}")
+            raise invalid(f"ProvisionedThroughput is not specified for index: {gsi['IndexName']}")
+    if not ppr:  # on-demand maxima belong to PAY_PER_REQUEST tables
+        for what, spec in [("", p), *((f" for index: {g['IndexName']}", g) for g in gsis)]:
+            for member in ("MaxReadRequestUnits", "MaxWriteRequestUnits"):
+                if (spec.get("OnDemandThroughput") or {}).get(member) is not None:
+                    raise invalid(
+                        f"{member} for OnDemandThroughput{what} cannot be specified when table BillingMode "
+                        "is PROVISIONED."
+                    )
     desc: dict[str, Any] = {
         "AttributeDefinitions": attrs,
         "KeySchema": schema,

@@ -299,8 +299,12 @@ def _gsi_update(
         name = spec["IndexName"]
         if name in table.indexes:
             raise validation(f"Attempting to create an index which already exists: {name}")
-        if len(gsis) >= MAX_GSI:
-            raise validation(f"GlobalSecondaryIndex count exceeds the per-table limit of {MAX_GSI}")
+        if len(gsis) >= MAX_GSI:  # a quota here (CreateTable words the same limit as invalid input)
+            raise ServiceError(
+                "LimitExceededException",
+                "Subscriber limit exceeded: Number of global secondary indexes exceeds per-table limit "
+                f"of {MAX_GSI}",
+            )
         check_key_schema(spec["KeySchema"], parts=MAX_KEY_PARTS)
         check_projection(spec["Projection"])
         defined = {a["AttributeName"]: a["AttributeType"] for a in d["AttributeDefinitions"]}

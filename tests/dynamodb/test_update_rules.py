@@ -9,7 +9,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.conftest import make_client
-from tests.dynamodb.conftest import create, error
+from tests.dynamodb.conftest import create, error, unique
 
 INVALID = "One or more parameter values were invalid: "
 PT = {"ReadCapacityUnits": 2, "WriteCapacityUnits": 2}
@@ -243,8 +243,8 @@ def test_update_table_reads_attribute_definitions_only_for_a_new_index(ddb: Any)
     )
     defined = ddb.describe_table(TableName=name)["Table"]["AttributeDefinitions"]
     assert defined == [
-        {"AttributeName": "id", "AttributeType": "S"},
         {"AttributeName": "b", "AttributeType": "S"},
+        {"AttributeName": "id", "AttributeType": "S"},
     ]
 
 
@@ -324,3 +324,69 @@ def test_a_twenty_first_index_is_a_quota_through_update_table(ddb: Any) -> None:
         "LimitExceededException",
         "Subscriber limit exceeded: Number of global secondary indexes exceeds per-table limit of 20",
     )
+
+
+def test_billing_switches_name_every_index_throughput(ddb: Any) -> None:
+    gsi = {
+        "IndexName": "by-a",
+        "KeySchema": [{"AttributeName": "a", "KeyType": "HASH"}],
+        "Projection": {"ProjectionType": "ALL"},
+    }
+    name = create(ddb, more_attrs={"a": "S"}, GlobalSecondaryIndexes=[gsi])
+    faster = {"Update": {"IndexName": "by-a", "ProvisionedThroughput": PT}}
+    must = f"{INVALID}ProvisionedThroughput must be specified when BillingMode is PROVISIONED"
+    assert refused(ddb, name, BillingMode="PROVISIONED") == ("ValidationException", must)
+    assert refused(ddb, name, BillingMode="PROVISIONED", ProvisionedThroughput=PT) == (
+        "ValidationException",
+        f"{INVALID}ProvisionedThroughput must be specified for index: by-a",
+    )
+    assert refused(ddb, name, GlobalSecondaryIndexUpdates=[faster]) == (
+        "ValidationException",
+        f"{INVALID}The only Updates for index: by-a when TableThroughputMode is PAY_PER_REQUEST can be to "
+        "OnDemandThroughput, WarmThroughput",
+    )
+    ddb.update_table(
+        TableName=name,
+        BillingMode="PROVISIONED",
+        ProvisionedThroughput=PT,
+        GlobalSecondaryIndexUpdates=[faster],
+    )
+    table = ddb.describe_table(TableName=name)["Table"]
+    assert table["GlobalSecondaryIndexes"][0]["ProvisionedThroughput"]["ReadCapacityUnits"] == 2
+    assert refused(ddb, name, BillingMode="PROVISIONED") == ("ValidationException", must)
+    new = {
+        "IndexName": "by-b",
+        "KeySchema": [{"AttributeName": "b", "KeyType": "HASH"}],
+        "Projection": {"ProjectionType": "ALL"},
+    }
+    attrs = [{"AttributeName": "b", "AttributeType": "S"}]
+    assert refused(ddb, name, AttributeDefinitions=attrs, GlobalSecondaryIndexUpdates=[{"Create": new}]) == (
+        "ValidationException",
+        f"{INVALID}Both ReadCapacityUnits and WriteCapacityUnits must be specified for index: by-b",
+    )
+    with_pt = {"Create": {**new, "ProvisionedThroughput": PT}}
+    warm = {"ReadUnitsPerSecond": 13000}
+    assert refused(
+        ddb, name, AttributeDefinitions=attrs, GlobalSecondaryIndexUpdates=[with_pt], WarmThroughput=warm
+    ) == (
+        "ValidationException",
+        f"{INVALID}Create global secondary index cannot be specified when updating WarmThroughput",
+    )
+
+
+def test_definitions_and_projected_attributes_are_kept_sorted(ddb: Any) -> None:
+    gsi = {
+        "IndexName": "by-m",
+        "KeySchema": [{"AttributeName": "m", "KeyType": "HASH"}],
+        "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["zz", "aa", "mm"]},
+    }
+    made = ddb.create_table(
+        TableName=unique(),
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in ("z", "m", "a")],
+        KeySchema=[{"AttributeName": "z", "KeyType": "HASH"}, {"AttributeName": "a", "KeyType": "RANGE"}],
+        GlobalSecondaryIndexes=[gsi],
+    )["TableDescription"]
+    for table in (made, ddb.describe_table(TableName=made["TableName"])["Table"]):
+        assert [a["AttributeName"] for a in table["AttributeDefinitions"]] == ["a", "m", "z"]
+        assert table["GlobalSecondaryIndexes"][0]["Projection"]["NonKeyAttributes"] == ["aa", "mm", "zz"]

@@ -104,6 +104,19 @@ def check_projection(projection: dict[str, Any]) -> None:
             raise invalid(f"Duplicate element in NonKeyAttributes: {name}")
 
 
+def sorted_definitions(attrs: list[dict[str, str]]) -> list[dict[str, str]]:
+    """AttributeDefinitions as DynamoDB keeps and describes them: sorted by name."""
+    return sorted(attrs, key=lambda a: a["AttributeName"])
+
+
+def stored_projection(index: dict[str, Any]) -> dict[str, Any]:
+    """An index's Projection as described: NonKeyAttributes sorted by name."""
+    projection = dict(index["Projection"])
+    if "NonKeyAttributes" in projection:
+        projection["NonKeyAttributes"] = sorted(projection["NonKeyAttributes"])
+    return projection
+
+
 def prune_attributes(desc: dict[str, Any]) -> None:
     """Keep only the AttributeDefinitions some key still uses (a deleted GSI's go with it)."""
     used = {k["AttributeName"] for k in desc["KeySchema"]}
@@ -210,7 +223,7 @@ def validate_create(p: dict[str, Any]) -> dict[str, Any]:
                         "is PROVISIONED."
                     )
     desc: dict[str, Any] = {
-        "AttributeDefinitions": attrs,
+        "AttributeDefinitions": sorted_definitions(attrs),
         "KeySchema": schema,
         "ProvisionedThroughput": throughput(pt),
         "DeletionProtectionEnabled": bool(p.get("DeletionProtectionEnabled", False)),
@@ -219,7 +232,7 @@ def validate_create(p: dict[str, Any]) -> dict[str, Any]:
         desc["BillingModeSummary"] = {"BillingMode": billing}
     if lsis:
         desc["LocalSecondaryIndexes"] = [
-            {"IndexName": i["IndexName"], "KeySchema": i["KeySchema"], "Projection": i["Projection"]}
+            {"IndexName": i["IndexName"], "KeySchema": i["KeySchema"], "Projection": stored_projection(i)}
             for i in lsis
         ]
     if gsis:
@@ -247,7 +260,7 @@ def gsi_description(g: dict[str, Any], status: str) -> dict[str, Any]:
     return {
         "IndexName": g["IndexName"],
         "KeySchema": g["KeySchema"],
-        "Projection": g["Projection"],
+        "Projection": stored_projection(g),
         "IndexStatus": status,
         "ProvisionedThroughput": throughput(g.get("ProvisionedThroughput")),
     }

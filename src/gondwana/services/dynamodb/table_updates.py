@@ -17,6 +17,7 @@ from gondwana.services.dynamodb.table_specs import (
     check_projection,
     gsi_description,
     prune_attributes,
+    sorted_definitions,
     sse_description,
     throughput,
 )
@@ -96,6 +97,9 @@ def check_combination(p: dict[str, Any]) -> None:
         return
     if "ReplicaUpdates" in given:
         raise invalid("Replica modification must be the only operation in the request")
+    creates = any("Create" in u for u in p.get("GlobalSecondaryIndexUpdates") or [])
+    if "WarmThroughput" in given and creates:
+        raise invalid("Create global secondary index cannot be specified when updating WarmThroughput")
     for member, message in _ALONE:
         if member in given:
             raise invalid(message)
@@ -152,10 +156,15 @@ def apply_update(tables: Tables, table: Table, p: dict[str, Any]) -> None:
             changed_throughput = True
         elif billing == "PROVISIONED" and ppr:
             if not pt:
-                raise invalid(
-                    "ReadCapacityUnits and WriteCapacityUnits must both be specified when BillingMode is "
-                    "PROVISIONED"
-                )
+                raise invalid("ProvisionedThroughput must be specified when BillingMode is PROVISIONED")
+            given = {
+                u["Update"]["IndexName"]
+                for u in p.get("GlobalSecondaryIndexUpdates") or []
+                if "Update" in u and u["Update"].get("ProvisionedThroughput")
+            }
+            for gsi in d.get("GlobalSecondaryIndexes", []):  # nothing is assigned to them
+                if gsi["IndexName"] not in given:
+                    raise invalid(f"ProvisionedThroughput must be specified for index: {gsi['IndexName']}")
             d["BillingModeSummary"] = {
                 "BillingMode": "PROVISIONED",
                 "LastUpdateToPayPerRequestDateTime": d["BillingModeSummary"].get(
@@ -164,6 +173,8 @@ def apply_update(tables: Tables, table: Table, p: dict[str, Any]) -> None:
             }
             d["ProvisionedThroughput"] = throughput(pt)
             changed_throughput = True
+        elif billing == "PROVISIONED" and not pt:
+            raise invalid("ProvisionedThroughput must be specified when BillingMode is PROVISIONED")
         elif pt:
             if ppr:
                 raise invalid(
@@ -319,7 +330,9 @@ def _gsi_update(
                 f"AttributeDefinitions: [{', '.join(defined)}]"
             )
         if not ppr and not spec.get("ProvisionedThroughput"):
-            raise invalid(f"ProvisionedThroughput must be specified for index: {name}")
+            raise invalid(
+                f"Both ReadCapacityUnits and WriteCapacityUnits must be specified for index: {name}"
+            )
         if ppr and spec.get("ProvisionedThroughput"):
             raise invalid(
                 f"ProvisionedThroughput should not be specified for index: {name} when BillingMode is "
@@ -327,9 +340,14 @@ def _gsi_update(
             )
         known = {a["AttributeName"] for a in d["AttributeDefinitions"]}
         # Only the new key's attributes are added: others in the request are ignored, as by AWS.
-        d["AttributeDefinitions"] += [
-            {"AttributeName": k, "AttributeType": defined[k]} for k in dict.fromkeys(keys) if k not in known
-        ]
+        d["AttributeDefinitions"] = sorted_definitions(
+            d["AttributeDefinitions"]
+            + [
+                {"AttributeName": k, "AttributeType": defined[k]}
+                for k in dict.fromkeys(keys)
+                if k not in known
+            ]
+        )
         entry = gsi_description(spec, "CREATING" if delay else "ACTIVE")
         entry["IndexArn"] = f"{table.arn}/index/{name}"
         if delay:
@@ -359,6 +377,11 @@ def _gsi_update(
         if not found:
             raise _no_such_gsi(table, name, "update")
         if update["Update"].get("ProvisionedThroughput"):
+            if ppr:
+                raise invalid(
+                    f"The only Updates for index: {name} when TableThroughputMode is PAY_PER_REQUEST can be "
+                    "to OnDemandThroughput, WarmThroughput"
+                )
             _change_throughput(
                 found[0]["ProvisionedThroughput"],
                 update["Update"]["ProvisionedThroughput"],

@@ -251,9 +251,45 @@ def validate_create(p: dict[str, Any]) -> dict[str, Any]:
         desc["SSEDescription"] = {"Status": "ENABLED", "SSEType": "KMS", "_key": sse.get("KMSMasterKeyId")}
     if p.get("WarmThroughput"):
         desc["WarmThroughput"] = {**p["WarmThroughput"], "Status": "ACTIVE"}
+    if ppr and p.get("OnDemandThroughput"):
+        desc["OnDemandThroughput"] = on_demand(p["OnDemandThroughput"], "table")
+    for gsi, described in zip(gsis, desc.get("GlobalSecondaryIndexes", []), strict=False):
+        if ppr and gsi.get("OnDemandThroughput"):
+            described["OnDemandThroughput"] = on_demand(
+                gsi["OnDemandThroughput"], f"index : {gsi['IndexName']}"
+            )
     if p.get("ResourcePolicy"):
         desc["_policy"], desc["_policy_rev"] = p["ResourcePolicy"], str(uuid.uuid4().int)[:13]
     return desc
+
+
+_MAXIMA = ("MaxReadRequestUnits", "MaxWriteRequestUnits")
+
+
+def on_demand(
+    given: dict[str, int], where: str, current: dict[str, int] | None = None, *, update: bool = False
+) -> dict[str, int]:
+    """A table's or GSI's OnDemandThroughput as described: the maxima given, over `current`; -1 is
+    no maximum (which an UpdateTable may also give, to lift one)."""
+    out = dict(current or dict.fromkeys(_MAXIMA, -1))
+    for member in _MAXIMA:
+        value = given.get(member)
+        if value is None:
+            continue
+        if value < 1 and not (update and value == -1):
+            raise invalid(f"Requested {member} for OnDemandThroughput for {where} is outside of valid range")
+        out[member] = value
+    return out
+
+
+def refuse_on_demand(given: dict[str, int], where: str) -> None:
+    """OnDemandThroughput sent for a PROVISIONED table (UpdateTable's words)."""
+    for member in _MAXIMA:
+        if given.get(member) is not None:
+            raise invalid(
+                f"{member} for OnDemandThroughput{where} cannot be specified when the table BillingMode is "
+                "PROVISIONED"
+            )
 
 
 def gsi_description(g: dict[str, Any], status: str) -> dict[str, Any]:

@@ -16,7 +16,9 @@ from gondwana.services.dynamodb.table_specs import (
     check_key_schema,
     check_projection,
     gsi_description,
+    on_demand,
     prune_attributes,
+    refuse_on_demand,
     sorted_definitions,
     sse_description,
     throughput,
@@ -172,6 +174,9 @@ def apply_update(tables: Tables, table: Table, p: dict[str, Any]) -> None:
                 ),
             }
             d["ProvisionedThroughput"] = throughput(pt)
+            d.pop("OnDemandThroughput", None)  # a switch drops the maxima, of the GSIs too
+            for gsi in d.get("GlobalSecondaryIndexes", []):
+                gsi.pop("OnDemandThroughput", None)
             changed_throughput = True
         elif billing == "PROVISIONED" and not pt:
             raise invalid("ProvisionedThroughput must be specified when BillingMode is PROVISIONED")
@@ -183,6 +188,12 @@ def apply_update(tables: Tables, table: Table, p: dict[str, Any]) -> None:
                 )
             _change_throughput(d["ProvisionedThroughput"], pt, now, "table")
             changed_throughput = True
+        if p.get("OnDemandThroughput"):
+            if d.get("BillingModeSummary", {}).get("BillingMode") != "PAY_PER_REQUEST":
+                refuse_on_demand(p["OnDemandThroughput"], "")
+            d["OnDemandThroughput"] = on_demand(
+                p["OnDemandThroughput"], "table", d.get("OnDemandThroughput"), update=True
+            )
         updates = p.get("GlobalSecondaryIndexUpdates") or []
         online = [u for u in updates if "Create" in u or "Delete" in u]
         busy = any(g["IndexStatus"] in ("CREATING", "DELETING") for g in d.get("GlobalSecondaryIndexes", []))
@@ -333,6 +344,8 @@ def _gsi_update(
             raise invalid(
                 f"Both ReadCapacityUnits and WriteCapacityUnits must be specified for index: {name}"
             )
+        if not ppr and spec.get("OnDemandThroughput"):
+            refuse_on_demand(spec["OnDemandThroughput"], f" for index : {name}")
         if ppr and spec.get("ProvisionedThroughput"):
             raise invalid(
                 f"ProvisionedThroughput should not be specified for index: {name} when BillingMode is "
@@ -349,6 +362,8 @@ def _gsi_update(
             ]
         )
         entry = gsi_description(spec, "CREATING" if delay else "ACTIVE")
+        if spec.get("OnDemandThroughput"):
+            entry["OnDemandThroughput"] = on_demand(spec["OnDemandThroughput"], f"index : {name}")
         entry["IndexArn"] = f"{table.arn}/index/{name}"
         if delay:
             entry["Backfilling"] = True
@@ -376,6 +391,12 @@ def _gsi_update(
         found = [g for g in gsis if g["IndexName"] == name]
         if not found:
             raise _no_such_gsi(table, name, "update")
+        maxima = update["Update"].get("OnDemandThroughput")
+        if maxima:
+            if not ppr:
+                refuse_on_demand(maxima, f" for index : {name}")
+            current = found[0].get("OnDemandThroughput")
+            found[0]["OnDemandThroughput"] = on_demand(maxima, f"index : {name}", current, update=True)
         if update["Update"].get("ProvisionedThroughput"):
             if ppr:
                 raise invalid(

@@ -131,7 +131,10 @@ def test_key_conditions(text: str, op: str | None, count: int) -> None:
 
 def test_key_condition_with_names() -> None:
     kc = parse_key_condition(
-        "#h = :p AND #r > :a", ph({":p": N(1), ":a": N(2)}, {"#h": "year", "#r": "month"}), ("year",), ("month",)
+        "#h = :p AND #r > :a",
+        ph({":p": N(1), ":a": N(2)}, {"#h": "year", "#r": "month"}),
+        ("year",),
+        ("month",),
     )
     assert (kc.hash_values, kc.ranges) == ((N(1),), (("month", ">", [N(2)]),))
 

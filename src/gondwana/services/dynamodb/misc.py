@@ -7,7 +7,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from gondwana.protocols.errors import ServiceError
-from gondwana.services.dynamodb import codec
+from gondwana.services.dynamodb import codec, limits
 from gondwana.services.dynamodb.errors import validation
 from gondwana.services.dynamodb.replication import replicas, strong
 from gondwana.services.dynamodb.tables import table_name
@@ -22,10 +22,10 @@ TTL_COOLDOWN = 3600.0
 
 def describe_limits() -> dict[str, Any]:
     return {
-        "AccountMaxReadCapacityUnits": 80000,
-        "AccountMaxWriteCapacityUnits": 80000,
-        "TableMaxReadCapacityUnits": 40000,
-        "TableMaxWriteCapacityUnits": 40000,
+        "AccountMaxReadCapacityUnits": limits.ACCOUNT_MAX,
+        "AccountMaxWriteCapacityUnits": limits.ACCOUNT_MAX,
+        "TableMaxReadCapacityUnits": limits.TABLE_MAX,
+        "TableMaxWriteCapacityUnits": limits.TABLE_MAX,
     }
 
 

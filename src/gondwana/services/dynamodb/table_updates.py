@@ -7,7 +7,7 @@ import datetime
 from typing import TYPE_CHECKING, Any
 
 from gondwana.protocols.errors import ServiceError
-from gondwana.services.dynamodb import codec
+from gondwana.services.dynamodb import codec, limits
 from gondwana.services.dynamodb.errors import invalid, validation
 from gondwana.services.dynamodb.replication import replicas
 from gondwana.services.dynamodb.table_specs import (
@@ -253,6 +253,8 @@ def apply_update(tables: Tables, table: Table, p: dict[str, Any]) -> None:
             d["WarmThroughput"] = {**p["WarmThroughput"], "Status": "ACTIVE"}
         if (changed_throughput or p.get("GlobalSecondaryIndexUpdates")) and delay:
             table.status, table.status_until = "UPDATING", now + delay
+        if changed_throughput or updates:
+            limits.check(tables.store, table.account, table.region, d, table.tid)
         for other in replicas.members(svc, table) if changed_throughput else []:
             # Throughput and billing mode changed in any region apply to the whole group.
             for key in ("ProvisionedThroughput", "BillingModeSummary"):

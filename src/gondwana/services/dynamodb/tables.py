@@ -13,6 +13,7 @@ import re
 import uuid
 from typing import Any
 
+from gondwana.services.dynamodb import limits
 from gondwana.services.dynamodb.errors import in_use, not_found, validation
 from gondwana.services.dynamodb.replication import replicas
 from gondwana.services.dynamodb.schema import Table
@@ -171,6 +172,7 @@ class Tables:
         desc = validate_create(p)
         if self.find(ctx.account, ctx.region, name) is not None:
             raise in_use(f"Table already exists: {name}")
+        limits.check(self.store, ctx.account, ctx.region, desc)
         now = self.runtime.now()
         arn = f"arn:aws:dynamodb:{ctx.region}:{ctx.account}:table/{name}"
         desc.update(TableName=name, TableArn=arn, TableId=str(uuid.uuid4()), CreationDateTime=now)

@@ -1,6 +1,7 @@
-"""OnDemandThroughput (the read and write request maxima of a PAY_PER_REQUEST table and of its GSIs):
-kept and described, changed by UpdateTable, lifted with -1, dropped by a switch to PROVISIONED,
-and refused on PROVISIONED tables, in the words published probes of real DynamoDB recorded."""
+"""Throughput settings and quotas: OnDemandThroughput (the request maxima of a PAY_PER_REQUEST table
+and of its GSIs) kept and described, changed by UpdateTable, lifted with -1, dropped by a switch to
+PROVISIONED and refused on PROVISIONED tables; provisioned capacity against the per-table, per-index
+and per-account quotas. In the words published probes of real DynamoDB recorded."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.conftest import make_client
 from tests.dynamodb.conftest import create, error
 
 INVALID = "One or more parameter values were invalid: "
@@ -90,3 +92,49 @@ def test_maxima_outside_their_range_or_on_provisioned_tables_are_refused(ddb: An
         f"{INVALID}MaxWriteRequestUnits for OnDemandThroughput for index : by-a cannot be specified when the "
         "table BillingMode is PROVISIONED",
     )
+
+
+def test_provisioned_capacity_quotas(fresh_server: Any) -> None:
+    ddb = make_client(fresh_server(in_memory=True).url, "dynamodb")
+    refer = (
+        "Refer to the Amazon DynamoDB Developer Guide for current limits and how to request higher limits."
+    )
+
+    def provisioned(rcu: int, gsi_rcu: int | None = None) -> Any:
+        extra: dict[str, Any] = {
+            "BillingMode": "PROVISIONED",
+            "ProvisionedThroughput": {**PT, "ReadCapacityUnits": rcu},
+        }
+        if gsi_rcu is not None:
+            extra["GlobalSecondaryIndexes"] = [
+                _gsi(ProvisionedThroughput={**PT, "ReadCapacityUnits": gsi_rcu})
+            ]
+            extra["more_attrs"] = {"a": "S"}
+        return create(ddb, **extra)
+
+    with pytest.raises(ClientError) as exc:
+        provisioned(40001)
+    assert error(exc) == (
+        "LimitExceededException",
+        "The requested ReadCapacityUnits, 40001, is above the per table maximum for the account in us-east-1. "
+        f"Per table maximum: 40000. {refer}",
+    )
+    with pytest.raises(ClientError) as exc:
+        provisioned(1, 40001)
+    assert error(exc) == (
+        "LimitExceededException",
+        "The requested ReadCapacityUnits for index by-a, 40001, is above the per index maximum for the account in "
+        f"us-east-1. Per table maximum: 40000. {refer}",
+    )
+    first = provisioned(39900, 200)  # a table's cap does not count its indexes
+    with pytest.raises(ClientError) as exc:
+        provisioned(40000)
+    assert error(exc) == (
+        "LimitExceededException",
+        "This request would have caused the ReadCapacityUnits limit to be exceeded for the account in us-east-1. "
+        "Current ReadCapacityUnits reserved by the account: 40100. Limit: 80000. Requested: 40000",
+    )
+    with pytest.raises(ClientError) as exc:
+        ddb.update_table(TableName=first, ProvisionedThroughput={**PT, "ReadCapacityUnits": 40001})
+    assert error(exc)[0] == "LimitExceededException"
+    assert ddb.describe_table(TableName=first)["Table"]["ProvisionedThroughput"]["ReadCapacityUnits"] == 39900

@@ -22,6 +22,7 @@ from gondwana.services.dynamodb import (
     transactions,
 )
 from gondwana.services.dynamodb.locks import Locks
+from gondwana.services.dynamodb.replication import autoscaling
 from gondwana.services.dynamodb.storage import MIGRATIONS, TableStore
 from gondwana.services.dynamodb.tables import Tables
 from gondwana.services.dynamodb.ttl import TtlSweeper
@@ -189,6 +190,14 @@ class DynamoDBService(Service):
 
     def update_global_table_settings(self, ctx: RequestContext, p: Params) -> Params:
         return global_legacy.update_settings(self, ctx, p)
+
+    # ---- global tables, version 2019.11.21: auto scaling settings -----------------------------------
+
+    def describe_table_replica_auto_scaling(self, ctx: RequestContext, p: Params) -> Params:
+        return autoscaling.describe(self, ctx, p)
+
+    def update_table_replica_auto_scaling(self, ctx: RequestContext, p: Params) -> Params:
+        return autoscaling.update(self, ctx, p)
 
     # ---- data plane --------------------------------------------------------------------------
 

@@ -4,7 +4,7 @@ An outbox row is one item change for one target region, written in the same stor
 the local change and deleted in the same transaction as its application in the target, so a change
 is delivered exactly once across `kill -9`. A put's row holds the new item (`keys` empty: the key
 is in the item), a delete's row the key (`item` NULL). Tombstones keep a deleted item's (written,
-origin) so a late, older write cannot bring it back.
+origin) so a late, older write cannot bring it back. Auto scaling settings have a table of their own.
 """
 
 MIGRATIONS = [
@@ -18,5 +18,12 @@ MIGRATIONS = [
         tid INTEGER NOT NULL, spread INTEGER NOT NULL, hk BLOB NOT NULL, rk BLOB NOT NULL,
         written REAL NOT NULL, origin TEXT NOT NULL,
         PRIMARY KEY (tid, spread, hk, rk)) WITHOUT ROWID;
+    """,
+    # UpdateTableReplicaAutoScaling's settings, one row per enabled dimension (see autoscaling.py).
     """
+    CREATE TABLE dynamodb_repl_autoscaling (
+        account TEXT NOT NULL, name TEXT NOT NULL, region TEXT NOT NULL, idx TEXT NOT NULL,
+        dim TEXT NOT NULL, settings TEXT NOT NULL,
+        PRIMARY KEY (account, name, region, idx, dim)) WITHOUT ROWID;
+    """,
 ]

@@ -1,4 +1,4 @@
-"""Small control-plane operations: limits, endpoints, TTL settings, tags, continuous backups and
+"""Small control-plane operations: limits, endpoints, TTL settings, continuous backups and
 resource policies. Their state lives in the table's stored description (private `_` keys)."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from gondwana.protocols.errors import ServiceError
-from gondwana.services.dynamodb import codec, limits
-from gondwana.services.dynamodb.errors import validation
+from gondwana.services.dynamodb import codec, limits, tags
+from gondwana.services.dynamodb.errors import invalid, validation
 from gondwana.services.dynamodb.replication import replicas, strong
 from gondwana.services.dynamodb.tables import table_name
 from gondwana.services.dynamodb.writes import expiry
@@ -97,49 +97,6 @@ def describe_ttl(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str,
     }
 
 
-# ---- tags --------------------------------------------------------------------------------------
-
-
-def _by_arn(svc: DynamoDBService, ctx: Any, arn: str) -> Table:
-    parts = arn.split(":", 5)
-    table = None
-    if len(parts) == 6 and parts[2] == "dynamodb" and parts[5].startswith("table/"):
-        name = parts[5].split("/")[1]
-        if parts[3] == ctx.region and parts[4] == ctx.account:
-            table = svc.tables.find(ctx.account, ctx.region, name)
-    if table is None:
-        raise ServiceError(
-            "ResourceNotFoundException", f"Requested resource not found: ResourcArn: {arn} not found"
-        )
-    return table
-
-
-def tag_resource(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> None:
-    table = _by_arn(svc, ctx, p["ResourceArn"])
-    tags = {**table.desc.get("_tags", {}), **{t["Key"]: t["Value"] for t in p["Tags"]}}
-    if len(tags) > 50:
-        raise ServiceError(
-            "LimitExceededException", "Tag limit exceeded: a resource can have at most 50 tags"
-        )
-    table.desc["_tags"] = tags
-    with svc.runtime.store.transaction():
-        svc.table_store.save(table)
-
-
-def untag_resource(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> None:
-    table = _by_arn(svc, ctx, p["ResourceArn"])
-    tags = table.desc.setdefault("_tags", {})
-    for key in p["TagKeys"]:
-        tags.pop(key, None)
-    with svc.runtime.store.transaction():
-        svc.table_store.save(table)
-
-
-def list_tags(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
-    table = _by_arn(svc, ctx, p["ResourceArn"])
-    return {"Tags": [{"Key": k, "Value": v} for k, v in table.desc.get("_tags", {}).items()]}
-
-
 # ---- continuous backups ------------------------------------------------------------------------
 
 
@@ -207,6 +164,16 @@ def update_backups(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[st
 
 
 # ---- resource policies -------------------------------------------------------------------------
+
+
+def _by_arn(svc: DynamoDBService, ctx: Any, arn: str) -> Table:
+    """The table a resource-policy call names (a stream's ARN names its table's policy)."""
+    account, region, resource = tags.parse_arn(arn)
+    if account != ctx.account:
+        raise validation("This action is only supported by accounts that match the resource owner’s account.")
+    if region != ctx.region:
+        raise invalid(f"Invalid resource Arn: {arn}")
+    return _table(svc, ctx, resource[1])
 
 
 def _no_policy(arn: str) -> ServiceError:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from typing import Any
 
+from gondwana.protocols.errors import ServiceError, Violation
 from gondwana.server.context import RequestContext
 from gondwana.services.base import Service
 from gondwana.services.dynamodb import (
@@ -19,6 +20,7 @@ from gondwana.services.dynamodb import (
     query,
     recovery,
     replication,
+    tags,
     transactions,
 )
 from gondwana.services.dynamodb.locks import Locks
@@ -39,6 +41,10 @@ class DynamoDBService(Service):
     target_prefix = "DynamoDB_20120810"
     error_namespace = "com.amazonaws.dynamodb.v20120810#"
     crc32 = True
+
+    def validation_error(self, violations: list[Violation]) -> ServiceError:
+        """Coral's wording, except for tags: DynamoDB words a bad tag its own way."""
+        return tags.violation_error(violations[0]) or super().validation_error(violations)
 
     def start(self) -> None:
         store = self.runtime.store
@@ -109,13 +115,13 @@ class DynamoDBService(Service):
         return misc.describe_ttl(self, ctx, p)
 
     def tag_resource(self, ctx: RequestContext, p: Params) -> None:
-        misc.tag_resource(self, ctx, p)
+        tags.tag_resource(self, ctx, p)
 
     def untag_resource(self, ctx: RequestContext, p: Params) -> None:
-        misc.untag_resource(self, ctx, p)
+        tags.untag_resource(self, ctx, p)
 
     def list_tags_of_resource(self, ctx: RequestContext, p: Params) -> Params:
-        return misc.list_tags(self, ctx, p)
+        return tags.list_tags(self, ctx, p)
 
     def create_backup(self, ctx: RequestContext, p: Params) -> Params:
         return backups.create(self, ctx, p)

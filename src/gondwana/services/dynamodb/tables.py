@@ -13,7 +13,7 @@ import re
 import uuid
 from typing import Any
 
-from gondwana.services.dynamodb import limits
+from gondwana.services.dynamodb import limits, tags
 from gondwana.services.dynamodb.errors import in_use, not_found, validation
 from gondwana.services.dynamodb.replication import replicas
 from gondwana.services.dynamodb.schema import Table
@@ -172,6 +172,7 @@ class Tables:
         desc = validate_create(p)
         if self.find(ctx.account, ctx.region, name) is not None:
             raise in_use(f"Table already exists: {name}")
+        given_tags = tags.check_tags(p.get("Tags") or [])
         limits.check(self.store, ctx.account, ctx.region, desc)
         now = self.runtime.now()
         arn = f"arn:aws:dynamodb:{ctx.region}:{ctx.account}:table/{name}"
@@ -194,8 +195,8 @@ class Tables:
             if spec and spec.get("StreamEnabled"):
                 self._open_stream(table, now)
                 self.store.save(table)
-            if p.get("Tags"):
-                table.desc["_tags"] = {t["Key"]: t["Value"] for t in p["Tags"]}
+            if given_tags:
+                table.desc["_tags"] = given_tags
                 self.store.save(table)
         out = self.describe(table, live=False)
         out["TableStatus"] = "CREATING"

@@ -306,8 +306,17 @@ def test_state_delay_passes_through_creating_and_deleting(fresh_server: Any) -> 
     with pytest.raises(ClientError) as exc:
         ddb.put_item(TableName=name, Item={"id": {"S": "a"}})
     assert error(exc) == ("ResourceNotFoundException", "Requested resource not found")
+    with pytest.raises(ClientError) as exc:
+        create(ddb, name=name)
+    assert error(exc) == (
+        "ResourceInUseException",
+        f"Attempt to change a resource which is still in use: Table is being created: {name}",
+    )
     proc.advance_clock(61)
     assert ddb.describe_table(TableName=name)["Table"]["TableStatus"] == "ACTIVE"
+    with pytest.raises(ClientError) as exc:
+        create(ddb, name=name)
+    assert error(exc) == ("ResourceInUseException", f"Table already exists: {name}")
     ddb.put_item(TableName=name, Item={"id": {"S": "a"}})
     ddb.delete_table(TableName=name)
     assert ddb.describe_table(TableName=name)["Table"]["TableStatus"] == "DELETING"

@@ -170,7 +170,12 @@ class Tables:
         if name.startswith("arn:"):
             name = table_name(name)
         desc = validate_create(p)
-        if self.find(ctx.account, ctx.region, name) is not None:
+        existing = self.find(ctx.account, ctx.region, name)
+        if existing is not None and existing.status == "CREATING":
+            raise in_use(
+                f"Attempt to change a resource which is still in use: Table is being created: {name}"
+            )
+        if existing is not None:
             raise in_use(f"Table already exists: {name}")
         given_tags = tags.check_tags(p.get("Tags") or [])
         limits.check(self.store, ctx.account, ctx.region, desc)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -402,10 +403,16 @@ def test_capacity_decreases_are_rationed_per_utc_day(fresh_server: Any) -> None:
         )
     code, message = error(exc)
     assert code == "LimitExceededException"
-    assert message.startswith(
-        "Subscriber limit exceeded: Provisioned throughput decreases are limited within a "
-        "given UTC day. After the first 4 decreases"
+    moment = (
+        r"[A-Z][a-z]+day, [A-Z][a-z]+ [1-9]\d?, \d{4} at [1-9]\d?:\d\d:\d\d [AP]M Coordinated Universal Time"
     )
+    assert re.fullmatch(
+        "Subscriber limit exceeded: Provisioned throughput decreases are limited within a given UTC day. After "
+        "the first 4 decreases, each subsequent decrease in the same UTC day can be performed at most once every "
+        f"3600 seconds. Number of decreases today: 4. Last decrease at {moment}. Next decrease can be made at "
+        f"{moment}",
+        message,
+    ), message
     ddb.update_table(
         TableName=name, ProvisionedThroughput={"ReadCapacityUnits": 500, "WriteCapacityUnits": 5}
     )

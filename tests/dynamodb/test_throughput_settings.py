@@ -138,3 +138,69 @@ def test_provisioned_capacity_quotas(fresh_server: Any) -> None:
         ddb.update_table(TableName=first, ProvisionedThroughput={**PT, "ReadCapacityUnits": 40001})
     assert error(exc)[0] == "LimitExceededException"
     assert ddb.describe_table(TableName=first)["Table"]["ProvisionedThroughput"]["ReadCapacityUnits"] == 39900
+
+
+def _warm(ddb: Any, name: str) -> tuple[int, int]:
+    warm = ddb.describe_table(TableName=name)["Table"]["WarmThroughput"]
+    return warm["ReadUnitsPerSecond"], warm["WriteUnitsPerSecond"]
+
+
+def test_warm_throughput_keeps_its_high_water_mark(ddb: Any) -> None:
+    name = create(ddb, BillingMode="PROVISIONED", ProvisionedThroughput=PT)
+    assert _warm(ddb, name) == (5, 5)
+    ddb.update_table(
+        TableName=name, ProvisionedThroughput={"ReadCapacityUnits": 10, "WriteCapacityUnits": 10}
+    )
+    ddb.update_table(TableName=name, ProvisionedThroughput={"ReadCapacityUnits": 2, "WriteCapacityUnits": 2})
+    assert _warm(ddb, name) == (10, 10)  # never lowered
+    on_demand = create(ddb)
+    assert _warm(ddb, on_demand) == (12000, 4000)
+    ddb.update_table(TableName=on_demand, BillingMode="PROVISIONED", ProvisionedThroughput=PT)
+    assert _warm(ddb, on_demand) == (12000, 4000)  # kept after the switch
+    ddb.update_table(TableName=on_demand, WarmThroughput={"WriteUnitsPerSecond": 4500})
+    assert _warm(ddb, on_demand) == (12000, 4500)  # a member not given stays
+    with pytest.raises(ClientError) as exc:
+        ddb.update_table(TableName=on_demand, WarmThroughput={"ReadUnitsPerSecond": 100})
+    assert error(exc) == (
+        "ValidationException",
+        f"{INVALID}Requested ReadUnitsPerSecond for WarmThroughput for table is lower than current WarmThroughput, "
+        "decreasing WarmThroughput is not supported",
+    )
+
+
+def test_warm_throughput_at_create_and_for_indexes(raw: Any) -> None:
+    with pytest.raises(ClientError) as exc:
+        create(
+            raw,
+            BillingMode="PROVISIONED",
+            ProvisionedThroughput=PT,
+            WarmThroughput={"WriteUnitsPerSecond": 4},
+        )
+    assert error(exc) == (
+        "ValidationException",
+        f"{INVALID}Requested WriteUnitsPerSecond for WarmThroughput for table is lower than WriteCapacityUnits of "
+        "ProvisionedThroughput",
+    )
+    with pytest.raises(ClientError) as exc:
+        create(raw, WarmThroughput={"ReadUnitsPerSecond": 1, "WriteUnitsPerSecond": 1})
+    assert error(exc) == (
+        "ValidationException",
+        f"{INVALID}Requested ReadUnitsPerSecond for WarmThroughput for table is lower than initial throughput for "
+        "OnDemand. See: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/on-demand-capacity-mode.html"
+        "#on-demand-capacity-mode-initial",
+    )
+    name = create(raw, more_attrs={"a": "S"}, GlobalSecondaryIndexes=[_gsi()])
+    for wanted, message in (
+        ({}, "WarmThroughput must have at least one of ReadUnitsPerSecond or WriteUnitsPerSecond specified for index: by-a"),
+        ({"ReadUnitsPerSecond": 100}, "Requested ReadUnitsPerSecond for WarmThroughput for index by-a is lower than current WarmThroughput, decreasing WarmThroughput is not supported"),
+    ):  # fmt: skip
+        with pytest.raises(ClientError) as exc:
+            raw.update_table(
+                TableName=name,
+                GlobalSecondaryIndexUpdates=[{"Update": {"IndexName": "by-a", "WarmThroughput": wanted}}],
+            )
+        assert error(exc) == ("ValidationException", INVALID + message)
+    update = {"Update": {"IndexName": "by-a", "WarmThroughput": {"ReadUnitsPerSecond": 13000}}}
+    raw.update_table(TableName=name, GlobalSecondaryIndexUpdates=[update])
+    gsi = raw.describe_table(TableName=name)["Table"]["GlobalSecondaryIndexes"][0]["WarmThroughput"]
+    assert (gsi["ReadUnitsPerSecond"], gsi["WriteUnitsPerSecond"]) == (13000, 4000)

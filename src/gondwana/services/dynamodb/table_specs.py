@@ -8,6 +8,7 @@ from typing import Any
 
 from gondwana.protocols.errors import Violation
 from gondwana.services.base import null_member_message, validation_message
+from gondwana.services.dynamodb import warm
 from gondwana.services.dynamodb.errors import invalid, validation
 
 MAX_LSI = 5
@@ -250,7 +251,12 @@ def validate_create(p: dict[str, Any]) -> dict[str, Any]:
     if sse and sse.get("Enabled"):
         desc["SSEDescription"] = {"Status": "ENABLED", "SSEType": "KMS", "_key": sse.get("KMSMasterKeyId")}
     if p.get("WarmThroughput"):
+        warm.check_initial(p["WarmThroughput"], desc, ppr, "table")
         desc["WarmThroughput"] = {**p["WarmThroughput"], "Status": "ACTIVE"}
+    for gsi, described in zip(gsis, desc.get("GlobalSecondaryIndexes", []), strict=False):
+        if gsi.get("WarmThroughput"):
+            warm.check_initial(gsi["WarmThroughput"], described, ppr, f"index {gsi['IndexName']}")
+            described["WarmThroughput"] = dict(gsi["WarmThroughput"])
     if ppr and p.get("OnDemandThroughput"):
         desc["OnDemandThroughput"] = on_demand(p["OnDemandThroughput"], "table")
     for gsi, described in zip(gsis, desc.get("GlobalSecondaryIndexes", []), strict=False):

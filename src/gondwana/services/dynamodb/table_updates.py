@@ -7,7 +7,7 @@ import datetime
 from typing import TYPE_CHECKING, Any
 
 from gondwana.protocols.errors import ServiceError
-from gondwana.services.dynamodb import codec, limits
+from gondwana.services.dynamodb import codec, limits, warm
 from gondwana.services.dynamodb.errors import invalid, validation
 from gondwana.services.dynamodb.replication import replicas
 from gondwana.services.dynamodb.table_specs import (
@@ -142,6 +142,8 @@ def apply_update(tables: Tables, table: Table, p: dict[str, Any]) -> None:
     check_index_updates(p)
     check_combination(p)
     with tables.runtime.store.transaction():
+        for holder in [d, *d.get("GlobalSecondaryIndexes", [])]:  # before capacity can go down
+            warm.remember(holder, ppr)
         if billing == "PAY_PER_REQUEST" and not ppr:
             if pt:
                 raise invalid(
@@ -250,7 +252,8 @@ def apply_update(tables: Tables, table: Table, p: dict[str, Any]) -> None:
         if p.get("ReplicaUpdates") or p.get("MultiRegionConsistency") or p.get("GlobalTableWitnessUpdates"):
             replicas.apply_updates(svc, table, p, now)
         if p.get("WarmThroughput"):
-            d["WarmThroughput"] = {**p["WarmThroughput"], "Status": "ACTIVE"}
+            now_ppr = d.get("BillingModeSummary", {}).get("BillingMode") == "PAY_PER_REQUEST"
+            warm.raise_to(d, p["WarmThroughput"], now_ppr, "table")
         if (changed_throughput or p.get("GlobalSecondaryIndexUpdates")) and delay:
             table.status, table.status_until = "UPDATING", now + delay
         if changed_throughput or updates:
@@ -273,7 +276,7 @@ def same_utc_day(a: float, b: float) -> bool:
 
 def _aws_time(t: float) -> str:
     moment = datetime.datetime.fromtimestamp(t, datetime.UTC)
-    return moment.strftime("%A, %B %d, %Y %I:%M:%S %p UTC").replace(" 0", " ")
+    return moment.strftime("%A, %B %d, %Y at %I:%M:%S %p Coordinated Universal Time").replace(" 0", " ")
 
 
 def _change_throughput(current: dict[str, Any], wanted: dict[str, Any], now: float, what: str) -> None:
@@ -296,8 +299,7 @@ def _change_throughput(current: dict[str, Any], wanted: dict[str, Any], now: flo
                 "Subscriber limit exceeded: Provisioned throughput decreases are limited within a given "
                 "UTC day. "
                 f"After the first {FREE_DECREASES} decreases, each subsequent decrease in the same UTC "
-                f"day can be "
-                f"performed at most once every 1 hour. Number of decreases today: {done}. "
+                f"day can be performed at most once every 3600 seconds. Number of decreases today: {done}. "
                 f"Last decrease at {_aws_time(last)}. Next decrease can be made at {_aws_time(last + 3600)}",
             )
         current["NumberOfDecreasesToday"] = done + 1
@@ -393,6 +395,14 @@ def _gsi_update(
         found = [g for g in gsis if g["IndexName"] == name]
         if not found:
             raise _no_such_gsi(table, name, "update")
+        wanted = update["Update"].get("WarmThroughput")
+        if wanted is not None:
+            if not any(v is not None for v in wanted.values()):
+                raise invalid(
+                    "WarmThroughput must have at least one of ReadUnitsPerSecond or WriteUnitsPerSecond "
+                    f"specified for index: {name}"
+                )
+            warm.raise_to(found[0], wanted, ppr, f"index {name}")
         maxima = update["Update"].get("OnDemandThroughput")
         if maxima:
             if not ppr:

@@ -13,7 +13,7 @@ import re
 import uuid
 from typing import Any
 
-from gondwana.services.dynamodb import limits, tags
+from gondwana.services.dynamodb import limits, tags, warm
 from gondwana.services.dynamodb.errors import in_use, not_found, validation
 from gondwana.services.dynamodb.replication import replicas
 from gondwana.services.dynamodb.schema import Table
@@ -21,9 +21,6 @@ from gondwana.services.dynamodb.shards import close_shard, open_shard
 from gondwana.services.dynamodb.storage import TableStore
 from gondwana.services.dynamodb.table_specs import prune_attributes, sse_description, validate_create
 from gondwana.services.dynamodb.writes import Writer
-
-PPR_WARM = {"ReadUnitsPerSecond": 12000, "WriteUnitsPerSecond": 4000}
-
 
 _NAME = re.compile(r"[a-zA-Z0-9_.-]+")
 
@@ -148,9 +145,9 @@ class Tables:
                 count, size = self.store.index_counts(table, index["IndexName"])
                 index["ItemCount"], index["IndexSizeBytes"] = count, size
                 if live and key == "GlobalSecondaryIndexes" and index["IndexStatus"] == "ACTIVE":
-                    index["WarmThroughput"] = warm_throughput(index["ProvisionedThroughput"], ppr)
-        if live and table.status == "ACTIVE" and "WarmThroughput" not in d:
-            d["WarmThroughput"] = warm_throughput(d["ProvisionedThroughput"], ppr)
+                    index["WarmThroughput"] = {**warm.current(index, ppr), "Status": "ACTIVE"}
+        if live and table.status == "ACTIVE":
+            d["WarmThroughput"] = {**warm.current(d, ppr), "Status": "ACTIVE"}
         elif table.status == "CREATING" and "WarmThroughput" in d:
             d["WarmThroughput"]["Status"] = "UPDATING"
         if "RestoreSummary" in d:  # AWS shows a restore's summary only while the table is CREATING
@@ -317,16 +314,3 @@ class Tables:
             if shown:
                 out["SSEDescription"] = {**shown, "Status": "UPDATING"}
         return out
-
-
-def warm_throughput(provisioned: dict[str, Any], on_demand: bool) -> dict[str, Any]:
-    """An ACTIVE table's or GSI's WarmThroughput: on-demand's fixed figures, else its capacity."""
-    warm = (
-        PPR_WARM
-        if on_demand
-        else {
-            "ReadUnitsPerSecond": provisioned["ReadCapacityUnits"],
-            "WriteUnitsPerSecond": provisioned["WriteCapacityUnits"],
-        }
-    )
-    return {**warm, "Status": "ACTIVE"}

@@ -376,7 +376,20 @@ def test_tables_in_transition_refuse_changes(fresh_server: Any) -> None:
         )
     assert error(exc) == (
         "ResourceInUseException",
+        f"Attempt to change a resource which is still in use: Table IOPS are currently being updated. Table: {name}",
+    )
+    ddb.update_table(TableName=name, DeletionProtectionEnabled=False)  # admitted meanwhile
+    with pytest.raises(ClientError) as exc:
+        ddb.update_table(TableName=name, TableClass="STANDARD_INFREQUENT_ACCESS")
+    assert error(exc) == (
+        "ResourceInUseException",
         f"Attempt to change a resource which is still in use: Table is being updated: {name}",
+    )
+    with pytest.raises(ClientError) as exc:
+        ddb.delete_table(TableName=name)
+    assert error(exc) == (
+        "ResourceInUseException",
+        f"Attempt to change a resource which is still in use: Table: {name} is in the process of being updated.",
     )
 
 

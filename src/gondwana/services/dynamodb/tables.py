@@ -249,6 +249,11 @@ class Tables:
                 "Attempt to change a resource which is still in use: Cannot delete table while indexes "
                 "are being created, updated, or deleted."
             )
+        if table.status == "UPDATING":
+            raise in_use(
+                f"Attempt to change a resource which is still in use: Table: {table.name} is in the process "
+                "of being updated."
+            )
         self._require_active(table)
         if table.desc.get("DeletionProtectionEnabled"):
             raise validation(
@@ -298,7 +303,14 @@ class Tables:
         from gondwana.services.dynamodb.table_updates import apply_update
 
         table = self.named(ctx, p["TableName"])
-        self._require_active(table)
+        given = {k for k, v in p.items() if v is not None} - {"TableName", "AttributeDefinitions"}
+        if table.status == "UPDATING" and given & {"ProvisionedThroughput", "BillingMode"}:
+            raise in_use(
+                "Attempt to change a resource which is still in use: Table IOPS are currently being "
+                f"updated. Table: {table.name}"
+            )
+        if table.status != "UPDATING" or given != {"DeletionProtectionEnabled"}:  # that one is admitted
+            self._require_active(table)
         encryption = table.desc.get("SSEDescription")
         try:
             apply_update(self, table, p)

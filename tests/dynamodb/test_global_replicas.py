@@ -134,6 +134,13 @@ def test_replica_errors(server: ServerProcess) -> None:
     assert error(ReplicaUpdates=[{"Update": {"RegionName": "us-west-2"}}])["Message"] == (
         "There are no actions specified in the Replica Update Action of the request."
     )
+    # A replica's key is changed in its own region (SSESpecification), never through ReplicaUpdates.
+    assert error(
+        ReplicaUpdates=[{"Update": {"RegionName": "us-west-2", "KMSMasterKeyId": "alias/aws/dynamodb"}}]
+    ) == {
+        "Code": "ValidationException",
+        "Message": "One or more parameter values were invalid: KMSMasterKeyId must be specified for each replica.",
+    }
     clash = name()
     create_table(east, clash)
     create_table(west, clash)  # a plain table of that name already in the target region

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from gondwana.protocols.errors import ServiceError
 from gondwana.services.dynamodb import codec
-from gondwana.services.dynamodb.errors import validation
+from gondwana.services.dynamodb.errors import invalid, validation
 
 if TYPE_CHECKING:
     from gondwana.services.dynamodb.provider import DynamoDBService
@@ -32,8 +32,8 @@ REGIONS = {
     "ap-southeast-2", "ap-southeast-3", "ap-southeast-4", "ca-central-1", "ca-west-1", "eu-central-2",
     "eu-north-1", "eu-south-1", "eu-south-2", "il-central-1", "me-central-1", "me-south-1", "sa-east-1",
 }  # fmt: skip
-_OVERRIDES = ("KMSMasterKeyId", "ProvisionedThroughputOverride", "OnDemandThroughputOverride",
-              "GlobalSecondaryIndexes", "TableClassOverride")  # fmt: skip
+_OVERRIDES = ("ProvisionedThroughputOverride", "OnDemandThroughputOverride", "GlobalSecondaryIndexes",
+              "TableClassOverride")  # fmt: skip
 
 
 def delete_hold() -> float:
@@ -199,7 +199,7 @@ def create(svc: DynamoDBService, table: Table, spec: dict[str, Any], now: float)
     )
     entry: dict[str, Any] = {"RegionName": target, "ReplicaStatus": "CREATING" if delay else "ACTIVE"}
     entry["_until"] = now + delay
-    entry.update({k: spec[k] for k in _OVERRIDES if spec.get(k) is not None})
+    entry.update({k: spec[k] for k in ("KMSMasterKeyId", *_OVERRIDES) if spec.get(k) is not None})
     entries.append(entry)
     table.desc.setdefault("_seeded", {})[target] = now  # replica region -> when this table sourced it
     # Changes from third regions still queued for this one must reach the new replica too.
@@ -229,6 +229,8 @@ def _update(svc: DynamoDBService, table: Table, spec: dict[str, Any]) -> None:
     found = [e for e in entries if e["RegionName"] == region]
     if not found:
         raise _not_member(region)
+    if spec.get("KMSMasterKeyId") is not None:  # a replica's key changes in its own region only
+        raise invalid("KMSMasterKeyId must be specified for each replica.")
     if not any(spec.get(k) is not None for k in _OVERRIDES):
         raise validation("There are no actions specified in the Replica Update Action of the request.")
     found[0].update({k: spec[k] for k in _OVERRIDES if spec.get(k) is not None})

@@ -53,15 +53,19 @@ def check_key_length(schema: list[dict[str, str]], path: str) -> None:
         raise validation(validation_message([violation]))
 
 
-def _check_definitions(defined: dict[str, str], used: list[str], indexed: bool) -> None:
-    """CreateTable's AttributeDefinitions: exactly the key attributes of the table and its indexes."""
-    missing = [u for u in used if u not in defined]
+def check_defined(keys: list[str], defined: dict[str, str]) -> None:
+    """Every key attribute has a definition (AWS names those that have none, then the definitions)."""
+    missing = [k for k in keys if k not in defined]
     if missing:
         raise invalid(
             f"Some index key attributes are not defined in AttributeDefinitions. Keys: "
-            f"[{', '.join(missing)}], "
-            f"AttributeDefinitions: [{', '.join(defined)}]"
+            f"[{', '.join(missing)}], AttributeDefinitions: [{', '.join(defined)}]"
         )
+
+
+def _check_definitions(defined: dict[str, str], used: list[str], indexed: bool) -> None:
+    """CreateTable's AttributeDefinitions: exactly the key attributes of the table and its indexes."""
+    check_defined(used, defined)
     if len(used) == len(defined):
         return
     if not indexed:

@@ -13,6 +13,7 @@ from gondwana.services.dynamodb.replication import replicas
 from gondwana.services.dynamodb.table_specs import (
     MAX_GSI,
     MAX_KEY_PARTS,
+    check_defined,
     check_key_schema,
     check_projection,
     gsi_description,
@@ -337,13 +338,7 @@ def _gsi_update(
         for a in attrs:
             defined.setdefault(a["AttributeName"], a["AttributeType"])
         keys = [k["AttributeName"] for k in spec["KeySchema"]]
-        missing = [k for k in keys if k not in defined]
-        if missing:
-            raise invalid(
-                f"Some index key attributes are not defined in AttributeDefinitions. Keys: "
-                f"[{', '.join(missing)}], "
-                f"AttributeDefinitions: [{', '.join(defined)}]"
-            )
+        check_defined(keys, defined)
         if not ppr and not spec.get("ProvisionedThroughput"):
             raise invalid(
                 f"Both ReadCapacityUnits and WriteCapacityUnits must be specified for index: {name}"

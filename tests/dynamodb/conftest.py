@@ -96,5 +96,10 @@ def make_table(ddb: Any) -> Iterator[Callable[..., str]]:
             pass
 
 
+def all_tables(client: Any) -> list[str]:
+    """Every table name ListTables gives, page after page (a session's server holds many)."""
+    return [n for page in client.get_paginator("list_tables").paginate() for n in page["TableNames"]]
+
+
 def error(exc: Any) -> tuple[str, str]:
     return exc.value.response["Error"]["Code"], exc.value.response["Error"]["Message"]

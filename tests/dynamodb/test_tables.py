@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.dynamodb.conftest import create, error, unique
+from tests.dynamodb.conftest import all_tables, create, error, unique
 
 KEYS = [{"AttributeName": "id", "KeyType": "HASH"}]
 ATTRS = [{"AttributeName": "id", "AttributeType": "S"}]
@@ -37,7 +37,7 @@ def test_table_crud_shapes(ddb: Any) -> None:
     assert table["TableStatus"] == "ACTIVE"
     assert table["WarmThroughput"] == {"ReadUnitsPerSecond": 5, "WriteUnitsPerSecond": 5, "Status": "ACTIVE"}
     assert table["TableId"] == desc["TableId"]
-    assert name in ddb.list_tables()["TableNames"]
+    assert name in all_tables(ddb)
     deleted = ddb.delete_table(TableName=name)["TableDescription"]
     assert deleted["TableStatus"] == "DELETING"
     assert "KeySchema" not in deleted and "AttributeDefinitions" not in deleted
@@ -244,7 +244,7 @@ def test_create_table_validation(ddb: Any, kwargs: dict[str, Any], message: str)
     with pytest.raises(ClientError) as exc:
         ddb.create_table(TableName=name, **kwargs)
     assert error(exc) == ("ValidationException", message)
-    assert name not in ddb.list_tables()["TableNames"]
+    assert name not in all_tables(ddb)
 
 
 def test_model_validation_is_coral(raw: Any) -> None:

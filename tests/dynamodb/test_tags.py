@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.dynamodb.conftest import create, error
+from tests.dynamodb.conftest import all_tables, create, error
 
 INVALID = "One or more parameter values were invalid: "
 
@@ -91,7 +91,7 @@ def test_create_table_with_bad_tags_creates_nothing(ddb: Any) -> None:
     with pytest.raises(ClientError) as exc:
         create(ddb, name="tagged-badly", Tags=[{"Key": "aws:x", "Value": "v"}])
     assert error(exc) == ("ValidationException", "Tag Key cannot be prefixed with aws:, Key: aws:x")
-    assert "tagged-badly" not in ddb.list_tables()["TableNames"]
+    assert "tagged-badly" not in all_tables(ddb)
 
 
 def test_resource_arns_are_checked_for_shape_first(ddb: Any) -> None:

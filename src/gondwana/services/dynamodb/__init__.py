@@ -2,7 +2,8 @@
 
 provider.py        operations dispatch (DynamoDBService); streams.py is the second service
 tables.py          control plane: lifecycle, DescribeTable shape; table_specs.py (CreateTable rules),
-                   table_updates.py (UpdateTable), misc.py (TTL, tags, backups, policies, limits),
+                   table_updates.py (UpdateTable), index_updates.py (its GSI updates), provisioning.py
+                   (throughput changes), misc.py (TTL, backups, policies), tags.py, limits.py, warm.py,
                    insights.py, kinesis_destinations.py (settings only)
 items.py           PutItem/GetItem/UpdateItem/DeleteItem; params.py (expression vs legacy rules)
 query.py           Query and Scan; batch.py; transactions.py; partiql*.py

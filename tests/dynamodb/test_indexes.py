@@ -415,3 +415,16 @@ def test_lsi_projections_count_against_the_item_size_limit(ddb: Any) -> None:
         )
     assert error(exc) == ("ValidationException", "Item size has exceeded the maximum allowed size")
     ddb.delete_table(TableName=name)
+
+
+def test_index_key_values_have_the_key_size_limits(ddb: Any) -> None:
+    name = _table(ddb)
+    with pytest.raises(ClientError) as exc:
+        _put(ddb, name, "s", g="é" * 1025)  # 2,050 bytes of UTF-8
+    assert error(exc) == (
+        "ValidationException",
+        "One or more parameter values were invalid: Size limit exceeded for Index Key g Actual Size: 2050 bytes "
+        "Max Size: 2048 bytes IndexName: gsi-all",
+    )
+    _put(ddb, name, "s", g="x" * 2048)  # at the limit
+    ddb.delete_table(TableName=name)

@@ -87,7 +87,7 @@ class Table:
     indexes: dict[str, Index] = field(default_factory=dict)
     # (index, attribute, type) for the index key attributes that are not table keys, in the order
     # AWS checks them (indexes by name): what check_item_keys checks beyond the table's keys
-    index_keys: list[tuple[str, str, str]] = field(default_factory=list)
+    index_keys: list[tuple[str, str, str, int]] = field(default_factory=list)  # ..., size limit
     key_names: tuple[str, ...] = ()  # (hash key, range key) or (hash key,)
     key_specs: tuple[tuple[str, str, int], ...] = ()  # per key attribute: (name, type, size limit)
 
@@ -117,7 +117,12 @@ class Table:
                     spec.get("_until", 0.0),
                 )
         self.index_keys = [
-            (index.name, name, self.attr_types[name])
+            (
+                index.name,
+                name,
+                self.attr_types[name],
+                MAX_HASH_KEY if name in index.hash_keys else MAX_RANGE_KEY,
+            )
             for index in sorted(self.indexes.values(), key=lambda i: i.name)
             for name in index.key_names
             if name not in self.key_names and name in self.attr_types
@@ -191,13 +196,18 @@ class Table:
             raw = value.get(expected) if value is not None else None
             if not raw or (expected != "N" and _key_size(expected, raw) > limit):
                 self._check_item_key(item, name, batch)  # missing, mistyped, empty or too large: raises
-        for index_name, name, expected in self.index_keys:
+        for index_name, name, expected, limit in self.index_keys:
             if name in item:
                 actual = next(iter(item[name]))
                 if actual != expected:
                     raise invalid(
                         f"Type mismatch for Index Key {name} Expected: {expected} Actual: {actual} "
                         f"IndexName: {index_name}"
+                    )
+                if actual != "N" and (size := _key_size(actual, item[name][actual])) > limit:
+                    raise invalid(
+                        f"Size limit exceeded for Index Key {name} Actual Size: {size} bytes Max Size: "
+                        f"{limit} bytes IndexName: {index_name}"
                     )
                 if len(item[name][actual]) == 0:
                     raise validation(

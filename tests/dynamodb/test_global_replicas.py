@@ -134,6 +134,13 @@ def test_replica_errors(server: ServerProcess) -> None:
     assert error(ReplicaUpdates=[{"Update": {"RegionName": "us-west-2"}}])["Message"] == (
         "There are no actions specified in the Replica Update Action of the request."
     )
+    # An on-demand group has no provisioned capacity to override.
+    override = {"RegionName": "us-west-2", "ProvisionedThroughputOverride": {"ReadCapacityUnits": 5}}
+    assert error(ReplicaUpdates=[{"Update": override}]) == {
+        "Code": "ValidationException",
+        "Message": "Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode is "
+        "PAY_PER_REQUEST",
+    }
     # A replica's key is changed in its own region (SSESpecification), never through ReplicaUpdates.
     assert error(
         ReplicaUpdates=[{"Update": {"RegionName": "us-west-2", "KMSMasterKeyId": "alias/aws/dynamodb"}}]

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from gondwana.protocols.errors import ServiceError
 from gondwana.services.dynamodb import codec
 from gondwana.services.dynamodb.errors import invalid, validation
+from gondwana.services.dynamodb.table_specs import billing_mode
 
 if TYPE_CHECKING:
     from gondwana.services.dynamodb.provider import DynamoDBService
@@ -231,6 +232,11 @@ def _update(svc: DynamoDBService, table: Table, spec: dict[str, Any]) -> None:
         raise _not_member(region)
     if spec.get("KMSMasterKeyId") is not None:  # a replica's key changes in its own region only
         raise invalid("KMSMasterKeyId must be specified for each replica.")
+    if spec.get("ProvisionedThroughputOverride") and billing_mode(table.desc) == "PAY_PER_REQUEST":
+        raise validation(
+            "Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode is "
+            "PAY_PER_REQUEST"
+        )
     if not any(spec.get(k) is not None for k in _OVERRIDES):
         raise validation("There are no actions specified in the Replica Update Action of the request.")
     found[0].update({k: spec[k] for k in _OVERRIDES if spec.get(k) is not None})

@@ -3,6 +3,7 @@ logical change per call, the stream and encryption re-sends, a throughput that d
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -390,3 +391,31 @@ def test_definitions_and_projected_attributes_are_kept_sorted(ddb: Any) -> None:
     for table in (made, ddb.describe_table(TableName=made["TableName"])["Table"]):
         assert [a["AttributeName"] for a in table["AttributeDefinitions"]] == ["a", "m", "z"]
         assert table["GlobalSecondaryIndexes"][0]["Projection"]["NonKeyAttributes"] == ["aa", "mm", "zz"]
+
+
+def test_encryption_changes_are_rationed(fresh_server: Any) -> None:
+    proc = fresh_server(in_memory=True)
+    ddb = make_client(proc.url, "dynamodb")
+    name = create(ddb)
+    changes = [
+        {"Enabled": True, "SSEType": "KMS", "KMSMasterKeyId": "key-1"},
+        {"Enabled": True, "SSEType": "KMS", "KMSMasterKeyId": "key-2"},
+        {"Enabled": False},
+        {"Enabled": True, "SSEType": "KMS"},
+    ]
+    for sse in changes:  # four in a window are free
+        ddb.update_table(TableName=name, SSESpecification=sse)
+    code, message = refused(ddb, name, SSESpecification=changes[0])
+    assert code == "LimitExceededException"
+    moment = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
+    assert re.fullmatch(
+        f"Subscriber limit exceeded: Encryption mode changes are limited in the 24h window ending at {moment}. "
+        "After the first 4 change, each subsequent change in the same window can be performed at most once every "
+        f"21600 seconds. Number of updates today: 4. Last change at {moment}",
+        message,
+    ), message
+    proc.advance_clock(21601)  # then one every six hours
+    ddb.update_table(TableName=name, SSESpecification=changes[0])
+    assert refused(ddb, name, SSESpecification=changes[1])[0] == "LimitExceededException"
+    proc.advance_clock(86400)  # a new window
+    ddb.update_table(TableName=name, SSESpecification=changes[1])

@@ -1,5 +1,6 @@
-"""Provisioned throughput changes: the 'will not change' rule and the daily decrease budget (four a
-UTC day, then one an hour), in the words DynamoDB uses."""
+"""Rationed table changes, in the words DynamoDB uses: provisioned throughput (the 'will not change'
+rule and the daily decrease budget: four a UTC day, then one an hour) and encryption changes (four in
+a 24-hour window that opens with the first, then one every six hours)."""
 
 from __future__ import annotations
 
@@ -49,3 +50,29 @@ def change(current: dict[str, Any], wanted: dict[str, Any], now: float, what: st
     if nr > r or nw > w:
         current["LastIncreaseDateTime"] = now
     current["ReadCapacityUnits"], current["WriteCapacityUnits"] = nr, nw
+
+
+ENCRYPTION_FREE, ENCRYPTION_WINDOW, ENCRYPTION_SPACING = 4, 86400.0, 21600.0
+
+
+def _iso(t: float) -> str:
+    moment = datetime.datetime.fromtimestamp(t, datetime.UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def ration_encryption_changes(desc: dict[str, Any], now: float) -> None:
+    """Count an SSESpecification change against the table's budget (before anything else about it
+    is checked, as AWS does), or refuse it."""
+    window = desc.get("_sse_window")
+    if window is None or now >= window["start"] + ENCRYPTION_WINDOW:
+        window = {"start": now, "count": 0, "last": now}
+    if window["count"] >= ENCRYPTION_FREE and now - window["last"] < ENCRYPTION_SPACING:
+        raise ServiceError(
+            "LimitExceededException",
+            "Subscriber limit exceeded: Encryption mode changes are limited in the 24h window ending at "
+            f"{_iso(window['start'] + ENCRYPTION_WINDOW)}. After the first {ENCRYPTION_FREE} change, each "
+            f"subsequent change in the same window can be performed at most once every "
+            f"{int(ENCRYPTION_SPACING)} seconds. Number of updates today: {window['count']}. Last change at "
+            f"{_iso(window['last'])}",
+        )
+    desc["_sse_window"] = {**window, "count": window["count"] + 1, "last": now}

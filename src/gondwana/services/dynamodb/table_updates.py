@@ -195,6 +195,7 @@ def apply_update(tables: Tables, table: Table, p: dict[str, Any]) -> None:
             d["TableClassSummary"] = {"TableClass": p["TableClass"], "LastUpdateDateTime": now}
         sse = p.get("SSESpecification")
         if sse is not None:
+            provisioning.ration_encryption_changes(d, now)
             current_key = d.get("SSEDescription", {}).get("KMSMasterKeyArn")
             if sse.get("Enabled") and current_key and sse.get("KMSMasterKeyId") == current_key:
                 raise invalid(

@@ -419,3 +419,32 @@ def test_encryption_changes_are_rationed(fresh_server: Any) -> None:
     assert refused(ddb, name, SSESpecification=changes[1])[0] == "LimitExceededException"
     proc.advance_clock(86400)  # a new window
     ddb.update_table(TableName=name, SSESpecification=changes[1])
+
+
+def test_encryption_specification_shapes(raw: Any) -> None:
+    name = create(raw)
+    for sse, message in (
+        ({"Enabled": True, "SSEType": "AES256"}, "SSEType AES256 is not supported"),
+        ({"Enabled": False, "SSEType": "KMS"}, "SSEType can not be specified if Enabled is false"),
+        (
+            {"Enabled": False, "KMSMasterKeyId": "k"},
+            "KMSMasterKeyId can not be specified if Enabled is false",
+        ),
+        ({"Enabled": True, "KMSMasterKeyId": "k"}, "SSEType KMS is required if KMSMasterKeyId is specified"),
+        ({}, "Table is already encrypted by default"),
+    ):
+        assert refused(raw, name, SSESpecification=sse) == ("ValidationException", INVALID + message)
+    with pytest.raises(ClientError) as exc:
+        create(raw, SSESpecification={"Enabled": True, "SSEType": "AES256"})
+    assert error(exc) == ("ValidationException", INVALID + "SSEType AES256 is not supported")
+    raw.update_table(TableName=name, SSESpecification={"SSEType": "KMS"})  # an SSEType of KMS alone enables
+    assert raw.describe_table(TableName=name)["Table"]["SSEDescription"]["SSEType"] == "KMS"
+
+
+def test_standard_class_on_a_table_never_given_one_is_a_no_op(ddb: Any) -> None:
+    name = create(ddb)
+    ddb.update_table(TableName=name, TableClass="STANDARD")
+    assert "TableClassSummary" not in ddb.describe_table(TableName=name)["Table"]
+    ddb.update_table(TableName=name, TableClass="STANDARD_INFREQUENT_ACCESS")
+    summary = ddb.describe_table(TableName=name)["Table"]["TableClassSummary"]
+    assert summary["TableClass"] == "STANDARD_INFREQUENT_ACCESS"

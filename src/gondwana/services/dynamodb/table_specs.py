@@ -252,7 +252,7 @@ def validate_create(p: dict[str, Any]) -> dict[str, Any]:
     if p.get("TableClass"):
         desc["TableClassSummary"] = {"TableClass": p["TableClass"]}
     sse = p.get("SSESpecification")
-    if sse and sse.get("Enabled"):
+    if sse is not None and sse_enabled(sse):
         desc["SSEDescription"] = {"Status": "ENABLED", "SSEType": "KMS", "_key": sse.get("KMSMasterKeyId")}
     if p.get("WarmThroughput"):
         warm.check_initial(p["WarmThroughput"], desc, ppr, "table")
@@ -310,6 +310,21 @@ def gsi_description(g: dict[str, Any], status: str) -> dict[str, Any]:
         "IndexStatus": status,
         "ProvisionedThroughput": throughput(g.get("ProvisionedThroughput")),
     }
+
+
+def sse_enabled(sse: dict[str, Any]) -> bool:
+    """An SSESpecification's verdict, its shape checked as AWS checks it: KMS encryption asked for
+    (Enabled, or an SSEType of KMS alone), or the AWS-owned default (Enabled false, or {})."""
+    if sse.get("SSEType") == "AES256":
+        raise invalid("SSEType AES256 is not supported")
+    enabled = sse.get("Enabled")
+    if enabled is False:
+        for member in ("SSEType", "KMSMasterKeyId"):
+            if sse.get(member) is not None:
+                raise invalid(f"{member} can not be specified if Enabled is false")
+    if sse.get("KMSMasterKeyId") is not None and sse.get("SSEType") != "KMS":
+        raise invalid("SSEType KMS is required if KMSMasterKeyId is specified")
+    return bool(enabled) or (enabled is None and sse.get("SSEType") == "KMS")
 
 
 def sse_description(key: str | None, region: str, account: str) -> dict[str, Any]:

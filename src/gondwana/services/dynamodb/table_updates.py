@@ -13,6 +13,7 @@ from gondwana.services.dynamodb.table_specs import (
     on_demand,
     refuse_on_demand,
     sse_description,
+    sse_enabled,
     throughput,
 )
 
@@ -191,20 +192,22 @@ def apply_update(tables: Tables, table: Table, p: dict[str, Any]) -> None:
                 d.pop("StreamSpecification", None)
         if p.get("DeletionProtectionEnabled") is not None:
             d["DeletionProtectionEnabled"] = p["DeletionProtectionEnabled"]
-        if p.get("TableClass"):
+        if p.get("TableClass") and (p["TableClass"] != "STANDARD" or "TableClassSummary" in d):
+            # (STANDARD on a table never given a class is a no-op that leaves no summary)
             d["TableClassSummary"] = {"TableClass": p["TableClass"], "LastUpdateDateTime": now}
         sse = p.get("SSESpecification")
         if sse is not None:
+            enabled = sse_enabled(sse)
             provisioning.ration_encryption_changes(d, now)
             current_key = d.get("SSEDescription", {}).get("KMSMasterKeyArn")
-            if sse.get("Enabled") and current_key and sse.get("KMSMasterKeyId") == current_key:
+            if enabled and current_key and sse.get("KMSMasterKeyId") == current_key:
                 raise invalid(
                     "Table is already encrypted with given KMSMasterKeyId. "
                     "Use KMSMasterKeyId parameter if you want to change Master Key"
                 )
-            if not sse.get("Enabled") and "SSEDescription" not in d:
+            if not enabled and "SSEDescription" not in d:
                 raise invalid("Table is already encrypted by default")
-            if sse.get("Enabled"):
+            if enabled:
                 d["SSEDescription"] = sse_description(sse.get("KMSMasterKeyId"), table.region, table.account)
             else:
                 d.pop("SSEDescription", None)

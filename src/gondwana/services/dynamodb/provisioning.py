@@ -18,11 +18,14 @@ def same_utc_day(a: float, b: float) -> bool:
 
 
 def aws_time(t: float) -> str:
+    """A moment as the decrease-budget text prints it."""
     moment = datetime.datetime.fromtimestamp(t, datetime.UTC)
     return moment.strftime("%A, %B %d, %Y at %I:%M:%S %p Coordinated Universal Time").replace(" 0", " ")
 
 
 def change(current: dict[str, Any], wanted: dict[str, Any], now: float, what: str) -> None:
+    """Apply `wanted` to a table's or GSI's ProvisionedThroughput (`what`: "table" or "index <name>"),
+    counting a decrease against its budget, or refuse it in AWS's words."""
     r, w = current["ReadCapacityUnits"], current["WriteCapacityUnits"]
     nr, nw = wanted["ReadCapacityUnits"], wanted["WriteCapacityUnits"]
     if (r, w) == (nr, nw):

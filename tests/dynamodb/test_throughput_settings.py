@@ -204,3 +204,23 @@ def test_warm_throughput_at_create_and_for_indexes(raw: Any) -> None:
     raw.update_table(TableName=name, GlobalSecondaryIndexUpdates=[update])
     gsi = raw.describe_table(TableName=name)["Table"]["GlobalSecondaryIndexes"][0]["WarmThroughput"]
     assert (gsi["ReadUnitsPerSecond"], gsi["WriteUnitsPerSecond"]) == (13000, 4000)
+
+
+def test_an_index_added_later_takes_its_warm_throughput(raw: Any) -> None:
+    name = create(raw)
+    attrs = [{"AttributeName": "a", "AttributeType": "S"}]
+    low = _gsi(WarmThroughput={"ReadUnitsPerSecond": 100})
+    with pytest.raises(ClientError) as exc:
+        raw.update_table(
+            TableName=name, AttributeDefinitions=attrs, GlobalSecondaryIndexUpdates=[{"Create": low}]
+        )
+    assert error(exc)[1].startswith(
+        f"{INVALID}Requested ReadUnitsPerSecond for WarmThroughput for index by-a is lower than initial throughput "
+        "for OnDemand."
+    )
+    high = _gsi(WarmThroughput={"ReadUnitsPerSecond": 13000})
+    raw.update_table(
+        TableName=name, AttributeDefinitions=attrs, GlobalSecondaryIndexUpdates=[{"Create": high}]
+    )
+    gsi = raw.describe_table(TableName=name)["Table"]["GlobalSecondaryIndexes"][0]["WarmThroughput"]
+    assert (gsi["ReadUnitsPerSecond"], gsi["WriteUnitsPerSecond"]) == (13000, 4000)

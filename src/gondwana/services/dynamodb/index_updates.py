@@ -112,6 +112,9 @@ def apply(
         entry = gsi_description(spec, "CREATING" if delay else "ACTIVE")
         if spec.get("OnDemandThroughput"):
             entry["OnDemandThroughput"] = on_demand(spec["OnDemandThroughput"], f"index : {name}")
+        if spec.get("WarmThroughput"):
+            warm.check_initial(spec["WarmThroughput"], entry, ppr, f"index {name}")
+            entry["WarmThroughput"] = dict(spec["WarmThroughput"])
         entry["IndexArn"] = f"{table.arn}/index/{name}"
         if delay:
             entry["Backfilling"] = True

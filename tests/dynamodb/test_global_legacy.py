@@ -11,7 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.conftest import make_client
-from tests.dynamodb.conftest import RAW
+from tests.dynamodb.conftest import GSI_BY_G, RAW
 
 STREAM = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
 EAST, WEST, EU = "us-east-1", "us-west-2", "eu-west-1"
@@ -35,12 +35,7 @@ def table(
     if gsi:
         attrs.append({"AttributeName": "g", "AttributeType": "S"})
         extra["GlobalSecondaryIndexes"] = [
-            {
-                "IndexName": "by-g",
-                "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
-                "Projection": {"ProjectionType": "ALL"},
-                "ProvisionedThroughput": {"ReadCapacityUnits": 3, "WriteCapacityUnits": 3},
-            }
+            {**GSI_BY_G, "ProvisionedThroughput": {"ReadCapacityUnits": 3, "WriteCapacityUnits": 3}}
         ]
     if stream:
         extra["StreamSpecification"] = stream

@@ -16,7 +16,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.conftest import make_client
-from tests.dynamodb.conftest import RAW
+from tests.dynamodb.conftest import GSI_BY_G, RAW
 from tests.dynamodb.global_helpers import add_replica, clients, create_table, name
 from tests.support.server import ServerProcess
 
@@ -40,12 +40,7 @@ def provisioned_global(ddbs: list[Any], *, gsi: bool = True) -> str:
     if gsi:
         attrs.append({"AttributeName": "g", "AttributeType": "S"})
         extra["GlobalSecondaryIndexes"] = [
-            {
-                "IndexName": "by-g",
-                "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
-                "Projection": {"ProjectionType": "ALL"},
-                "ProvisionedThroughput": {"ReadCapacityUnits": 5, "WriteCapacityUnits": 5},
-            }
+            {**GSI_BY_G, "ProvisionedThroughput": {"ReadCapacityUnits": 5, "WriteCapacityUnits": 5}}
         ]
     ddbs[0].create_table(
         TableName=table,

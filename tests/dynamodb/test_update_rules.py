@@ -448,3 +448,27 @@ def test_standard_class_on_a_table_never_given_one_is_a_no_op(ddb: Any) -> None:
     ddb.update_table(TableName=name, TableClass="STANDARD_INFREQUENT_ACCESS")
     summary = ddb.describe_table(TableName=name)["Table"]["TableClassSummary"]
     assert summary["TableClass"] == "STANDARD_INFREQUENT_ACCESS"
+
+
+def test_capacity_changes_wait_for_an_index_being_deleted(fresh_server: Any) -> None:
+    proc = fresh_server("--state-delay", "30000", in_memory=True)
+    ddb = make_client(proc.url, "dynamodb")
+    name = create(ddb, more_attrs={"g": "S"}, GlobalSecondaryIndexes=[NEW_GSI["Create"]])
+    proc.advance_clock(31)
+    ddb.update_table(TableName=name, GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": "by-g"}}])
+    busy = "Attempt to change a resource which is still in use: "
+    assert refused(ddb, name, BillingMode="PROVISIONED", ProvisionedThroughput=PT) == (
+        "ResourceInUseException",
+        f"{busy}Can't change table IOPS when an index is being deleted. Table: {name} Indexes: [by-g]",
+    )
+    dying = [{"Update": {"IndexName": "by-g", "ProvisionedThroughput": PT}}]
+    assert refused(
+        ddb, name, BillingMode="PROVISIONED", ProvisionedThroughput=PT, GlobalSecondaryIndexUpdates=dying
+    ) == ("ResourceInUseException", f"{busy}Index is being deleted. Table: {name} Index: by-g")
+    assert refused(ddb, name, OnDemandThroughput={"MaxReadRequestUnits": 10}) == (
+        "ResourceInUseException",
+        f"{busy}OnDemandThroughput cannot be updated while index deletion is in progress for indexes: [by-g]",
+    )
+    ddb.update_table(TableName=name, DeletionProtectionEnabled=True)  # admitted meanwhile
+    proc.advance_clock(31)
+    ddb.update_table(TableName=name, OnDemandThroughput={"MaxReadRequestUnits": 10})

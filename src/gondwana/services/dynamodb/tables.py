@@ -209,6 +209,34 @@ class Tables:
         out.get("BillingModeSummary", {}).pop("LastUpdateToPayPerRequestDateTime", None)
         return out
 
+    @staticmethod
+    def _refuse_while_updating(table: Table, p: dict[str, Any], given: set[str]) -> None:
+        """What published probes saw refused while a table is UPDATING, in their words: capacity and
+        on-demand changes, named after the index being built or deleted when one is."""
+        busy = "Attempt to change a resource which is still in use: "
+        gsis = table.desc.get("GlobalSecondaryIndexes", [])
+        deleting = [g["IndexName"] for g in gsis if g["IndexStatus"] == "DELETING"]
+        creating = [g["IndexName"] for g in gsis if g["IndexStatus"] == "CREATING"]
+        if given & {"ProvisionedThroughput", "BillingMode"}:
+            updated = [
+                u["Update"]["IndexName"] for u in p.get("GlobalSecondaryIndexUpdates") or [] if "Update" in u
+            ]
+            dying = [name for name in updated if name in deleting]
+            if dying:
+                raise in_use(f"{busy}Index is being deleted. Table: {table.name} Index: {dying[0]}")
+            if deleting:
+                raise in_use(
+                    f"{busy}Can't change table IOPS when an index is being deleted. Table: {table.name} "
+                    f"Indexes: [{', '.join(deleting)}]"
+                )
+            raise in_use(f"{busy}Table IOPS are currently being updated. Table: {table.name}")
+        if "OnDemandThroughput" in given and (deleting or creating):
+            kind, names = ("deletion", deleting) if deleting else ("creation", creating)
+            raise in_use(
+                f"{busy}OnDemandThroughput cannot be updated while index {kind} is in progress for indexes: "
+                f"[{', '.join(names)}]"
+            )
+
     def _open_stream(self, table: Table, now: float) -> None:
         label = stream_label(now)
         arn = f"{table.arn}/stream/{label}"
@@ -304,11 +332,8 @@ class Tables:
 
         table = self.named(ctx, p["TableName"])
         given = {k for k, v in p.items() if v is not None} - {"TableName", "AttributeDefinitions"}
-        if table.status == "UPDATING" and given & {"ProvisionedThroughput", "BillingMode"}:
-            raise in_use(
-                "Attempt to change a resource which is still in use: Table IOPS are currently being "
-                f"updated. Table: {table.name}"
-            )
+        if table.status == "UPDATING":
+            self._refuse_while_updating(table, p, given)
         if table.status != "UPDATING" or given != {"DeletionProtectionEnabled"}:  # that one is admitted
             self._require_active(table)
         encryption = table.desc.get("SSEDescription")

@@ -138,6 +138,10 @@ def test_provisioned_capacity_quotas(fresh_server: Any) -> None:
         ddb.update_table(TableName=first, ProvisionedThroughput={**PT, "ReadCapacityUnits": 40001})
     assert error(exc)[0] == "LimitExceededException"
     assert ddb.describe_table(TableName=first)["Table"]["ProvisionedThroughput"]["ReadCapacityUnits"] == 39900
+    # The account quota is per region: another region's reservations do not count against it.
+    west = make_client(ddb.meta.endpoint_url, "dynamodb", "us-west-2")
+    create(west, BillingMode="PROVISIONED", ProvisionedThroughput={**PT, "ReadCapacityUnits": 40000})
+    create(west, BillingMode="PROVISIONED", ProvisionedThroughput={**PT, "ReadCapacityUnits": 40000})
 
 
 def _warm(ddb: Any, name: str) -> tuple[int, int]:

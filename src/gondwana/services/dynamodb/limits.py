@@ -30,7 +30,7 @@ def check(store: TableStore, account: str, region: str, desc: dict[str, Any], ti
     against the quotas: LimitExceededException in AWS's words when it is over one."""
     if billing_mode(desc) == "PAY_PER_REQUEST":
         return
-    others = [t.desc for t in store.all() if t.account == account and t.region == region and t.tid != tid]
+    others = [t.desc for t in store.in_region(account, region) if t.tid != tid]
     for unit in _UNITS:
         value = desc["ProvisionedThroughput"][unit]
         if value > TABLE_MAX:

@@ -236,6 +236,12 @@ class TableStore:
     def all(self) -> list[Table]:
         return [_table(r) for r in self.store.query(f"SELECT {_COLUMNS} FROM dynamodb_tables")]
 
+    def in_region(self, account: str, region: str) -> list[Table]:
+        rows = self.store.query(
+            f"SELECT {_COLUMNS} FROM dynamodb_tables WHERE account = ? AND region = ?", (account, region)
+        )
+        return [_table(r) for r in rows]
+
     def create(
         self, account: str, region: str, name: str, desc: dict[str, Any], status: str, until: float
     ) -> Table:

@@ -245,7 +245,8 @@ class KinesisModel(RuleBasedStateMachine):
     @rule(data=st.data())
     def rescale(self, data: st.DataObject) -> None:
         current = len(self._open())
-        target = data.draw(st.integers(max(1, (current + 1) // 2), min(2 * current, 8)), label="target")
+        low = max(1, (current + 1) // 2)  # (splits can leave more than 16 open: then only down)
+        target = data.draw(st.integers(low, max(low, min(2 * current, 8))), label="target")
         if target == current:
             return
         recent = [t for t in self.scalings if t > self.now - DAY]

@@ -1,5 +1,6 @@
 """The rest of the control plane: tags (both API families), resource policies, enhanced
-monitoring, encryption, capacity mode, record size, limits and account settings."""
+monitoring, encryption, capacity mode (and an on-demand stream's warm throughput and record
+distribution), record size, limits and account settings."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ def _bad_tag_character() -> re.Pattern[str]:
 
 
 MODE_SWITCHES_PER_DAY = 2
+MAX_WARM_MIBPS = 10_240  # "Scale to more than 10 GiBps for an on-demand stream" is refused
 
 
 class Control:
@@ -223,12 +225,70 @@ class Control:
                 f"Stream {stream.name} under account {stream.account} has already switched capacity mode "
                 f"{MODE_SWITCHES_PER_DAY} times in the last 24 hours."
             )
+        warm = params.get("WarmThroughputMiBps")
+        if warm is not None:
+            self.check_warm(ctx, stream.name, mode, warm)
+            stream.warm = warm
         stream.mode = mode
-        if params.get("WarmThroughputMiBps") is not None:
-            stream.warm = params["WarmThroughputMiBps"]
+        if mode == "PROVISIONED":  # neither setting applies to provisioned streams
+            stream.warm = stream.distribution = None
         with self.store.transaction():
-            self.streams.save(stream, "mode", "warm", "history")
+            self.streams.save(stream, "mode", "warm", "distribution", "history")
             self.streams.transition(stream, "UPDATING")
+
+    def check_warm(self: KinesisService, ctx: RequestContext, name: str, mode: str, mibps: int) -> None:
+        """Warm throughput: on-demand streams only, in accounts with the minimum throughput billing
+        commitment, up to 10 GiB/s."""
+        if mode != "ON_DEMAND":
+            raise errors.invalid(
+                f"Warm throughput is not supported for stream {name} under account {ctx.account}: "
+                "it applies to on-demand streams only."
+            )
+        if self._commitment(ctx)["Status"] == "DISABLED":
+            raise errors.invalid(
+                f"Warm throughput requires the account {ctx.account} to have "
+                "MinimumThroughputBillingCommitment enabled."
+            )
+        if mibps > MAX_WARM_MIBPS:
+            raise errors.limit(
+                f"Warm throughput {mibps} MiBps for stream {name} under account {ctx.account} exceeds "
+                f"the limit of {MAX_WARM_MIBPS} MiBps."
+            )
+
+    def update_stream_warm_throughput(
+        self: KinesisService, ctx: RequestContext, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        stream = self.streams.find_active(ctx, params)
+        warm = params["WarmThroughputMiBps"]
+        self.check_warm(ctx, stream.name, stream.mode, warm)
+        stream.warm = warm
+        with self.store.transaction():
+            self.streams.save(stream, "warm")
+            self.streams.transition(stream, "UPDATING")
+        return {
+            "StreamARN": stream.arn,
+            "StreamName": stream.name,
+            "WarmThroughput": {"TargetMiBps": warm, "CurrentMiBps": warm},
+        }
+
+    def update_stream_record_distribution_strategy(
+        self: KinesisService, ctx: RequestContext, params: dict[str, Any]
+    ) -> None:
+        stream = self.streams.find_active(ctx, {"StreamARN": params["StreamARN"]})
+        strategy = params["RecordDistributionStrategy"]
+        self.check_distribution(ctx, stream.name, stream.mode, strategy)
+        stream.distribution = "AUTO" if strategy == "AUTO" else None
+        with self.store.transaction():  # at once: no UPDATING, records in flight keep their shards
+            self.streams.save(stream, "distribution")
+
+    def check_distribution(
+        self: KinesisService, ctx: RequestContext, name: str, mode: str, strategy: str
+    ) -> None:
+        if mode != "ON_DEMAND":
+            raise errors.invalid(
+                f"RecordDistributionStrategy {strategy} is not supported for stream {name} under account "
+                f"{ctx.account}: it applies to on-demand streams only."
+            )
 
     def update_max_record_size(self: KinesisService, ctx: RequestContext, params: dict[str, Any]) -> None:
         stream = self.streams.find_active(ctx, params)

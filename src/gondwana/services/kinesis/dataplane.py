@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import random
 from bisect import bisect_right
 from collections.abc import Sequence
 from itertools import count
@@ -28,7 +29,9 @@ _NEEDS_SEQUENCE = ("AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER")
 
 
 class DataPlane:
-    def _hash_key(self: KinesisService, entry: dict[str, Any], path: str) -> int:
+    def _hash_key(self: KinesisService, stream: Stream, entry: dict[str, Any], path: str) -> int:
+        if stream.distribution == "AUTO":  # keys ignored: spread evenly (on-demand shards are uniform)
+            return random.getrandbits(128)
         explicit = entry.get("ExplicitHashKey")
         if explicit is not None:
             value = int(explicit)
@@ -58,8 +61,8 @@ class DataPlane:
         stream = self.streams.find_writable(ctx, params)
         data = params["Data"]
         key = params.get("PartitionKey")
-        if key is None or params.get("ExplicitHashKey") is not None:
-            hash_key = self._hash_key(params, "")
+        if key is None or params.get("ExplicitHashKey") is not None or stream.distribution is not None:
+            hash_key = self._hash_key(stream, params, "")
             size = self._check_size(stream, params)
             key = params.get("PartitionKey", "")
         else:  # the common case: the key is hashed and measured from one encoding
@@ -117,10 +120,10 @@ class DataPlane:
         list comprehensions, as this is done for every record."""
         keys = [entry.get("PartitionKey") for entry in entries]
         explicit = [entry.get("ExplicitHashKey") for entry in entries]
-        if None in keys or explicit.count(None) != len(entries):
+        if None in keys or explicit.count(None) != len(entries) or stream.distribution is not None:
             hashes, sizes = [], []
             for i, entry in enumerate(entries):
-                hashes.append(self._hash_key(entry, f"records.{i + 1}.member."))
+                hashes.append(self._hash_key(stream, entry, f"records.{i + 1}.member."))
                 sizes.append(self._check_size(stream, entry))
             return [entry.get("PartitionKey") or "" for entry in entries], hashes, sizes
         md5 = hashlib.md5

@@ -131,6 +131,11 @@ class KinesisService(DataPlane, Subscriptions, ShardOperations, Control, Consume
                 f"The shard count {count} exceeds the maximum of {MAX_SHARDS_PER_STREAM} shards for a stream."
             )
         self.streams.check_shard_limit(ctx.account, ctx.region, count)
+        warm, strategy = params.get("WarmThroughputMiBps"), params.get("RecordDistributionStrategy")
+        if warm is not None:
+            self.check_warm(ctx, name, mode, warm)
+        if strategy is not None:
+            self.check_distribution(ctx, name, mode, strategy)
         if mode == "ON_DEMAND" and (
             self.streams.count(ctx.account, ctx.region, "mode = 'ON_DEMAND'") >= ON_DEMAND_STREAM_LIMIT
         ):
@@ -156,16 +161,17 @@ class KinesisService(DataPlane, Subscriptions, ShardOperations, Control, Consume
                 key_id=None,
                 metrics=[],
                 max_record_kib=params.get("MaxRecordSizeInKiB") or 1024,
-                warm=params.get("WarmThroughputMiBps"),
+                warm=warm,
                 next_shard=0,
                 seq=0,
                 history={},
+                distribution="AUTO" if strategy == "AUTO" else None,
             )
             self.store.execute(
                 "INSERT INTO kinesis_streams (id, account, region, name, status, settle_at, mode, "
                 "created, retention, "
-                "encryption, key_id, metrics, max_record_kib, warm, next_shard, seq, history) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "encryption, key_id, metrics, max_record_kib, warm, next_shard, seq, history, distribution) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     stream.id,
                     ctx.account,
@@ -184,6 +190,7 @@ class KinesisService(DataPlane, Subscriptions, ShardOperations, Control, Consume
                     0,
                     0,
                     "{}",
+                    stream.distribution,
                 ),
             )
             self.shards.create_uniform(stream, count, now)
@@ -258,6 +265,8 @@ class KinesisService(DataPlane, Subscriptions, ShardOperations, Control, Consume
             "ConsumerCount": self.consumer_count(stream),
             "MaxRecordSizeInKiB": stream.max_record_kib,
         }
+        if stream.mode == "ON_DEMAND":
+            summary["RecordDistributionStrategy"] = stream.distribution or "USER_PARTITION_KEY"
         if stream.warm is not None:
             summary["WarmThroughput"] = {"TargetMiBps": stream.warm, "CurrentMiBps": stream.warm}
         return {"StreamDescriptionSummary": summary}

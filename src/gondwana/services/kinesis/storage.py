@@ -104,7 +104,18 @@ CREATE INDEX kinesis_blocks_arrival ON kinesis_blocks (stream_id, shard, arrival
 
 
 def register(store: Store) -> None:
-    store.register("kinesis", [SCHEMA, seed_secret, BLOCKS, to_blocks, "DROP INDEX kinesis_blocks_arrival"])
+    store.register(
+        "kinesis",
+        [
+            SCHEMA,
+            seed_secret,
+            BLOCKS,
+            to_blocks,
+            "DROP INDEX kinesis_blocks_arrival",
+            # an on-demand stream's RecordDistributionStrategy: NULL for USER_PARTITION_KEY
+            "ALTER TABLE kinesis_streams ADD COLUMN distribution TEXT",
+        ],
+    )
 
 
 def seed_secret(store: Store) -> None:

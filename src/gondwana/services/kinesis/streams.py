@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 COLUMNS = (
     "id, account, region, name, status, settle_at, mode, created, retention, encryption, key_id, metrics, "
-    "max_record_kib, warm, next_shard, seq, history"
+    "max_record_kib, warm, next_shard, seq, history, distribution"
 )
 _LOAD = f"SELECT {COLUMNS}, {COUNTER} FROM kinesis_streams t"  # the counter: see records.py
 DEFAULT_RETENTION = 24
@@ -74,6 +74,7 @@ class Stream:
     next_shard: int
     seq: int
     history: dict[str, list[float]] = field(default_factory=dict)
+    distribution: str | None = None  # "AUTO" (on demand only), else None: by partition key
 
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> Stream:

@@ -219,15 +219,16 @@ class Control:
             raise errors.invalid(
                 f"Stream {stream.name} under account {stream.account} is already in {mode} mode."
             )
+        warm = params.get("WarmThroughputMiBps")
+        if warm is not None:
+            self.check_warm(ctx, stream.name, mode, warm)
         now = self.runtime.now()
         if not self.streams.record_event(stream, "mode", now, MODE_SWITCHES_PER_DAY):
             raise errors.limit(
                 f"Stream {stream.name} under account {stream.account} has already switched capacity mode "
                 f"{MODE_SWITCHES_PER_DAY} times in the last 24 hours."
             )
-        warm = params.get("WarmThroughputMiBps")
         if warm is not None:
-            self.check_warm(ctx, stream.name, mode, warm)
             stream.warm = warm
         stream.mode = mode
         if mode == "PROVISIONED":  # neither setting applies to provisioned streams

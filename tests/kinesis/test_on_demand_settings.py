@@ -76,6 +76,12 @@ def test_warm_throughput_needs_an_on_demand_stream_and_the_commitment(fresh_serv
         kinesis.update_stream_warm_throughput(StreamName=unique(), WarmThroughputMiBps=10)
     assert error_of(exc)[0] == "ResourceNotFoundException"
 
+    # a switch refused for its warm throughput is not counted among the two allowed a day
+    with pytest.raises(ClientError) as exc:
+        kinesis.update_stream_mode(
+            StreamARN=arn, StreamModeDetails={"StreamMode": "PROVISIONED"}, WarmThroughputMiBps=10
+        )
+    assert error_of(exc)[0] == "InvalidArgumentException"
     # switching to provisioned drops the setting; switching back may set it again
     kinesis.update_stream_mode(StreamARN=arn, StreamModeDetails={"StreamMode": "PROVISIONED"})
     _wait(kinesis, name)

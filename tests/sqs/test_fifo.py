@@ -269,6 +269,25 @@ def test_attempt_id_stops_replaying_after_a_visibility_change(sqs: Any, name: An
     assert fresh["ReceiptHandle"] != first["ReceiptHandle"]
 
 
+def test_attempt_id_does_not_replay_a_message_past_its_retention(sqs: Any, server: Any, name: Any) -> None:
+    """Found by a random model campaign: a retry inside the attempt's 5 minutes returned a message
+    whose retention period had ended since (the sweep had not yet deleted it)."""
+    url = make_fifo(sqs, name, ContentBasedDeduplication="true", MessageRetentionPeriod="60")
+    sqs.send_message(QueueUrl=url, MessageBody="old", MessageGroupId="g")
+    server.advance_clock(30)
+    sqs.send_message(QueueUrl=url, MessageBody="new", MessageGroupId="h")
+    first = sqs.receive_message(
+        QueueUrl=url, MaxNumberOfMessages=10, ReceiveRequestAttemptId="a", VisibilityTimeout=0
+    )
+    assert bodies(first) == ["old", "new"]
+    server.advance_clock(31)  # "old" is past retention, "new" is not, the attempt still live
+    again = sqs.receive_message(
+        QueueUrl=url, MaxNumberOfMessages=10, ReceiveRequestAttemptId="a", VisibilityTimeout=0
+    )
+    assert bodies(again) == ["new"]  # received afresh: the attempt no longer replays
+    assert again["Messages"][0]["ReceiptHandle"] != first["Messages"][1]["ReceiptHandle"]
+
+
 def test_fifo_counters_and_visibility_after_expiry(sqs: Any, server: Any, name: Any) -> None:
     url = make_fifo(sqs, name, ContentBasedDeduplication="true")
     for i in range(3):

@@ -172,7 +172,7 @@ class ReceiveOps(SqsBase):
         with store.transaction():
             found = None
             if attempt is not None:
-                found = self._replay(queue, attempt, now, visibility)
+                found = self._replay(queue, attempt, now, visibility, expired)
             if found is None:
                 if queue.fifo:
                     picked = picking.pick_fifo(store, queue, now, count, accept)
@@ -202,9 +202,12 @@ class ReceiveOps(SqsBase):
             ),
         )
 
-    def _replay(self, queue: Queue, attempt: str, now: float, visibility: int) -> list[Msg] | None:
+    def _replay(
+        self, queue: Queue, attempt: str, now: float, visibility: int, expired: float
+    ) -> list[Msg] | None:
         """The messages an earlier receive with this attempt id returned, with the same receipt
-        handles and a fresh visibility timeout, if none was deleted or had its visibility changed."""
+        handles and a fresh visibility timeout, if none was deleted, had its visibility changed or
+        was sent at or before `expired` (past the retention period: gone, even if not swept yet)."""
         store = self.runtime.store
         row = store.query_one(
             "SELECT handles, expires_at FROM sqs_attempts WHERE queue_id = ? AND attempt_id = ?",
@@ -215,7 +218,7 @@ class ReceiveOps(SqsBase):
         recorded = json.loads(row[0])
         msgs = [engine.get(store, seq) for seq, _, _ in recorded]
         intact = row[1] > now and all(
-            m is not None and m.token == token and m.visible_at == visible_at
+            m is not None and m.token == token and m.visible_at == visible_at and m.sent_at > expired
             for m, (_, token, visible_at) in zip(msgs, recorded, strict=True)
         )
         if not intact:

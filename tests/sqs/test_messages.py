@@ -259,6 +259,35 @@ def test_retention(sqs: Any, server: Any, name: Any) -> None:
     )
 
 
+def test_a_message_past_retention_is_gone_to_handle_calls(sqs: Any, server: Any, name: Any) -> None:
+    """Found by a random model campaign: before the sweep deleted it, a message past its retention
+    period still took a visibility change (standard) and refused a delete (FIFO)."""
+    url = sqs.create_queue(QueueName=name(), Attributes={"MessageRetentionPeriod": "60"})["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="old")
+    handle = sqs.receive_message(QueueUrl=url, VisibilityTimeout=600)["Messages"][0]["ReceiptHandle"]
+    server.advance_clock(61)
+    err = error_of(sqs.change_message_visibility, QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=0)
+    assert (err["code"], err["message"]) == (
+        "InvalidParameterValue",
+        f"Value {handle} for parameter ReceiptHandle is invalid. Reason: Message does not exist or is not "
+        "available for visibility timeout change.",
+    )
+    batch = sqs.change_message_visibility_batch(
+        QueueUrl=url, Entries=[{"Id": "a", "ReceiptHandle": handle, "VisibilityTimeout": 0}]
+    )
+    assert [f["Code"] for f in batch["Failed"]] == ["InvalidParameterValue"]
+
+    fifo = sqs.create_queue(
+        QueueName=name() + ".fifo",
+        Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true", "MessageRetentionPeriod": "60"},
+    )["QueueUrl"]
+    sqs.send_message(QueueUrl=fifo, MessageBody="old", MessageGroupId="g")
+    handle = sqs.receive_message(QueueUrl=fifo, VisibilityTimeout=0)["Messages"][0]["ReceiptHandle"]
+    server.advance_clock(61)  # visible again and past retention: gone, so deleting it is fine
+    sqs.delete_message(QueueUrl=fifo, ReceiptHandle=handle)
+    assert sqs.receive_message(QueueUrl=fifo).get("Messages") is None
+
+
 def test_receive_up_to_ten(sqs: Any, queue: str) -> None:
     for i in range(15):
         sqs.send_message(QueueUrl=queue, MessageBody=str(i))

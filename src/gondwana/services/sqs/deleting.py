@@ -112,7 +112,7 @@ class DeleteOps(SqsBase):
             for (seq,) in store.query(_delete_inflight_sql(len(seqs)), [token, queue.id, now, *seqs]):
                 deleted[seq] = token
         # A handle that deleted nothing: its message is gone (fine) or refuses (an error).
-        present = _present(store, queue, [seq for seq, _ in located if seq not in deleted])
+        present = _present(store, queue, [seq for seq, _ in located if seq not in deleted], now)
         refused: dict[int, ServiceError] = {}
         first: dict[int, int] = {}  # seq -> index of the entry that deleted it
         for index, (seq, token) in enumerate(located):
@@ -139,7 +139,7 @@ class DeleteOps(SqsBase):
             engine.advance_heads(store, queue, seqs)
         if removed == len(seqs):
             return {}
-        present = _present(store, queue, seqs)  # those are still there: their handles refuse
+        present = _present(store, queue, seqs, now)  # those are still there: their handles refuse
         return {
             index: errors.receipt_handle_expired(receipts[index])
             for index, seq in enumerate(seqs)
@@ -147,13 +147,16 @@ class DeleteOps(SqsBase):
         }
 
 
-def _present(store: Store, queue: Queue, seqs: list[int]) -> set[int]:
-    """Those of the messages that exist."""
+def _present(store: Store, queue: Queue, seqs: list[int], now: float) -> set[int]:
+    """Those of the messages that exist: not deleted, and within the retention period (one past it
+    is gone, swept or not)."""
     if not seqs:
         return set()
+    expired = now - queue.number("MessageRetentionPeriod")
     rows = store.query(
-        f"SELECT seq FROM sqs_messages WHERE seq IN ({engine.marks(len(seqs), 2)}) AND +queue_id = ?1",
-        [queue.id, *seqs],
+        f"SELECT seq FROM sqs_messages WHERE seq IN ({engine.marks(len(seqs), 3)}) AND +queue_id = ?1 "
+        "AND sent_at > ?2",
+        [queue.id, expired, *seqs],
     )
     return {row[0] for row in rows}
 

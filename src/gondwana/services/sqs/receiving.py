@@ -308,8 +308,8 @@ class ReceiveOps(SqsBase):
                 timeout, "VisibilityTimeout", f"Must be between 0 and {MAX_VISIBILITY}, if provided."
             )
         msg, token = self._locate(queue, handle)
-        if msg is None or msg.token != token:
-            raise errors.invalid_value(
+        if msg is None or msg.token != token or msg.sent_at <= now - queue.number("MessageRetentionPeriod"):
+            raise errors.invalid_value(  # (a message past retention is gone, swept or not)
                 handle,
                 "ReceiptHandle",
                 "Message does not exist or is not available for visibility timeout change.",

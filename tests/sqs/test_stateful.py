@@ -633,7 +633,8 @@ class SqsModel(RuleBasedStateMachine):
         except ClientError as error:
             code = error_code(error)
             event(f"{kind}: change visibility refused: {code}")
-            if doomed and code == "InvalidParameterValue" and expected != "InvalidParameterValue":
+            gone = "does not exist" in error.response["Error"].get("Message", "")  # (not the 12 h limit)
+            if doomed and gone and expected != "InvalidParameterValue":
                 self._resolve_doomed(kind, msg, present=False)  # it had moved
                 return
             assert expected in (code, "?"), (expected, error.response, kind, msg)

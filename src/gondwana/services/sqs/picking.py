@@ -4,6 +4,7 @@ FIFO: the runs of the first available groups) and how it hides them under a new 
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Callable, Sequence
 
 from gondwana.services.sqs import handles
@@ -39,17 +40,22 @@ def receive_standard(
     md5_body, body) only."""
     token = handles.new_token()
     params = (queue.id, now, expired, max_receives, count, token, now + visibility)
-    return token, store.write_rows(_RECEIVE_PLAIN if plain else _RECEIVE_FULL, params)
+    return token, store.write_rows(_RECEIVE[count == 1, plain], params)
 
 
-_RECEIVE_STANDARD = (
-    "UPDATE sqs_messages SET token = ?6, receive_count = receive_count + 1, "
-    f"first_receive = {_FIRST_RECEIVE}, received_at = ?2, visible_at = ?7 "
-    "WHERE seq IN (SELECT seq FROM sqs_messages WHERE queue_id = ?1 AND visible_at <= ?2 "
-    "AND sent_at > ?3 AND receive_count < ?4 ORDER BY visible_at, seq LIMIT ?5) RETURNING "
-)
-_RECEIVE_PLAIN = _RECEIVE_STANDARD + "seq, message_id, md5_body, body"
-_RECEIVE_FULL = _RECEIVE_STANDARD + MESSAGE_COLUMNS
+def _standard_receive_sql(one: bool, plain: bool) -> str:
+    # One message: `seq = (subquery)` spares SQLite the temporary list of `seq IN (subquery)`
+    # (~2 of the ~8.5 µs the statement costs).
+    return (
+        "UPDATE sqs_messages SET token = ?6, receive_count = receive_count + 1, "
+        f"first_receive = {_FIRST_RECEIVE}, received_at = ?2, visible_at = ?7 "
+        f"WHERE seq {'=' if one else 'IN'} (SELECT seq FROM sqs_messages WHERE queue_id = ?1 "
+        "AND visible_at <= ?2 AND sent_at > ?3 AND receive_count < ?4 ORDER BY visible_at, seq LIMIT ?5) "
+        f"RETURNING {'seq, message_id, md5_body, body' if plain else MESSAGE_COLUMNS}"
+    )
+
+
+_RECEIVE = {key: _standard_receive_sql(*key) for key in itertools.product((False, True), repeat=2)}
 
 
 def hide(store: Store, msgs: list[Msg], now: float, visibility: int) -> str:

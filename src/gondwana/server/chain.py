@@ -5,7 +5,8 @@
       ->  serialize  ->  wait for the group commit  ->  response
 
 Every step either fills the context or raises `ServiceError`; whatever escapes as another
-exception is logged and answered as InternalFailure (500), and the server keeps running.
+exception is logged and answered as the service's internal error (500: InternalFailure, or
+DynamoDB's InternalServerError), and the server keeps running.
 """
 
 from __future__ import annotations
@@ -118,7 +119,8 @@ class Chain:
             log.exception(
                 "unexpected failure in %s", ctx.operation.name if ctx.operation else ctx.request.path
             )
-        return (ctx.protocol or protocol_for(ctx.service)).serialize_error(ctx, internal_failure())
+        failure = ctx.service.internal_error() if ctx.service is not None else internal_failure()
+        return (ctx.protocol or protocol_for(ctx.service)).serialize_error(ctx, failure)
 
     @staticmethod
     def _log(ctx: RequestContext, response: Response) -> None:

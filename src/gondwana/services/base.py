@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from gondwana.protocols.errors import CORAL_VALIDATE, ServiceError, Violation
+from gondwana.protocols.errors import CORAL_VALIDATE, ServiceError, Violation, internal_failure
 from gondwana.protocols.model import apply_patches, load_botocore_model
 from gondwana.protocols.shapes import NOT_NULL, java_repr
 from gondwana.protocols.spec import ErrorInfo, ServiceSpec
@@ -91,6 +91,15 @@ class Service:
 
     def _has_validation_shape(self) -> bool:
         return "ValidationException" in self.spec.shapes
+
+    def internal_error(self) -> ServiceError:
+        """The answer to a failure of ours (the store refused a write, a bug): the model's own
+        InternalServerError where it has one (DynamoDB's), else the platform's InternalFailure."""
+        if "InternalServerError" in self.spec.shapes:
+            return ServiceError(
+                "InternalServerError", "Internal server error", status=500, sender_fault=False
+            )
+        return internal_failure()
 
     # ---- lifecycle -----------------------------------------------------------------------------
 

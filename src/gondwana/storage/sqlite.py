@@ -233,7 +233,10 @@ class SqliteStore(Store):
                     call()
             self._conn.execute("COMMIT")
         except Exception as exc:  # nothing of the group is committed, and every waiter hears why
-            log.exception("commit failed; rolling back the group")
+            if isinstance(exc, sqlite3.OperationalError):  # a full or failing disk: a line, no trace
+                log.error("commit failed (%s); rolling back the group", exc)
+            else:
+                log.exception("commit failed; rolling back the group")
             self._before.clear()
             with contextlib.suppress(sqlite3.Error):
                 self._conn.execute("ROLLBACK")

@@ -199,7 +199,7 @@ def list_all(svc: DynamoDBService, ctx: RequestContext, p: Params) -> Params:
     start, limit, region = p.get("ExclusiveStartGlobalTableName"), p.get("Limit") or 100, p.get("RegionName")
     if region is not None and region not in replicas.REGIONS:
         # Recorded from AWS: an unknown RegionName is an internal error there, not a validation one.
-        raise ServiceError("InternalServerError", "Internal server error", status=500)
+        raise svc.internal_error()
     rows = svc.runtime.store.query(
         "SELECT DISTINCT name FROM dynamodb_tables WHERE account = ? AND name > ? AND descr LIKE ? "
         "ORDER BY name",

@@ -138,3 +138,68 @@ def check(sqs: Any, ddb: Any, kinesis: Any, queue: str, writes: dict[str, Writes
             break
         iterator = page.get("NextShardIterator")
     assert records == [body(n).encode() for n in writes["kinesis"].acked]
+
+
+def fill(proc: ServerProcess, data: Path, sqs: Any, queue: str) -> None:
+    """Limit the store's files and send ever smaller messages until even a small one is refused."""
+    limit_files(proc, max(f.stat().st_size for f in data.iterdir()) + ROOM)
+    for size in (PAYLOAD, 4096, 256, 1):
+        for _ in range(1000):
+            try:
+                sqs.send_message(QueueUrl=queue, MessageBody="y" * size)
+            except ClientError:
+                break
+
+
+def refused(call: Any, **params: Any) -> str:
+    with pytest.raises(ClientError) as caught:
+        call(**params)
+    return caught.value.response["Error"]["Code"]
+
+
+def test_refused_writes_leave_no_deduplication_id_receive_attempt_or_token_behind(
+    fresh_server: Any, tmp_path: Path
+) -> None:
+    data = tmp_path / "full"
+    proc = fresh_server("--state-delay", "0", data_dir=data)
+    sqs, ddb = make_client(proc.url, "sqs"), make_client(proc.url, "dynamodb")
+    filler = sqs.create_queue(QueueName="filler")["QueueUrl"]
+    fifo = sqs.create_queue(QueueName="d.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+    sqs.send_message(QueueUrl=fifo, MessageBody="first", MessageGroupId="g", MessageDeduplicationId="d0")
+    ddb.create_table(
+        TableName="tokens",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    second = {
+        "QueueUrl": fifo,
+        "MessageBody": "second",
+        "MessageGroupId": "g",
+        "MessageDeduplicationId": "d1",
+    }
+    attempt = {"QueueUrl": fifo, "ReceiveRequestAttemptId": "a1", "MaxNumberOfMessages": 10}
+    put = {
+        "TransactItems": [{"Put": {"TableName": "tokens", "Item": {"pk": {"S": "t"}}}}],
+        "ClientRequestToken": "k",
+    }
+    guarded = {
+        "TableName": "tokens",
+        "Item": {"pk": {"S": "c"}},
+        "ConditionExpression": "attribute_not_exists(pk)",
+    }
+
+    fill(proc, data, sqs, filler)
+    assert refused(sqs.send_message, **second) == "InternalFailure"
+    assert refused(sqs.receive_message, **attempt) == "InternalFailure"
+    assert refused(ddb.transact_write_items, **put) == "InternalServerError"
+    assert refused(ddb.put_item, **guarded) == "InternalServerError"
+
+    limit_files(proc, resource.RLIM_INFINITY)
+    # The retries are new: the refused send left no deduplication id, the receive no attempt
+    # (it takes both messages now, not a replay of nothing), the transaction no token.
+    assert "SequenceNumber" in sqs.send_message(**second)
+    assert [m["Body"] for m in sqs.receive_message(**attempt)["Messages"]] == ["first", "second"]
+    ddb.transact_write_items(**put)
+    assert "Item" in ddb.get_item(TableName="tokens", Key={"pk": {"S": "t"}})
+    ddb.put_item(**guarded)

@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -320,17 +321,52 @@ def test_sigterm_finishes_in_flight_requests(
     assert any("stopped" in line for line in proc.output)
 
 
-def test_port_in_use_is_a_clean_error(server: ServerProcess) -> None:
+def serve_fails(*args: str) -> str:
+    """What `gondwana serve ARGS` says when it cannot start: exit status 1 and one line, no trace."""
     out = subprocess.run(
-        [sys.executable, "-m", "gondwana", "serve", "--port", str(server.port), "--in-memory"],
+        [sys.executable, "-m", "gondwana", "serve", *args],
         capture_output=True,
         text=True,
         timeout=20,
         env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
     )
-    assert out.returncode == 1
-    assert "cannot listen" in out.stderr
+    assert out.returncode == 1, out.stderr
     assert "Traceback" not in out.stderr
+    return out.stderr.strip()
+
+
+def test_port_in_use_is_a_clean_error(server: ServerProcess) -> None:
+    said = serve_fails("--port", str(server.port), "--in-memory")
+    assert said.startswith(f"gondwana: cannot listen on 127.0.0.1:{server.port}: ")
+
+
+def test_a_data_dir_in_use_by_another_server_is_refused(
+    fresh_server: Callable[..., ServerProcess], tmp_path: Path
+) -> None:
+    first = fresh_server(data_dir=tmp_path / "shared")
+    assert first.proc is not None
+    said = serve_fails("--port", "0", "--data-dir", str(tmp_path / "shared"))
+    assert said == (
+        f"gondwana: {tmp_path / 'shared'} is in use by another gondwana server (pid {first.proc.pid}); "
+        "give this one a --data-dir of its own"
+    )
+    assert first.call("GET", "/_gondwana/health")  # the first one is untouched
+    first.kill()  # the kernel drops a killed server's lock: the directory is free again
+    first.restart()
+    assert first.call("GET", "/_gondwana/health")
+
+
+def test_a_data_dir_that_cannot_hold_a_store_is_a_clean_error(tmp_path: Path) -> None:
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    assert serve_fails("--data-dir", str(a_file)) == (
+        f"gondwana: cannot use {a_file} as the data directory: File exists"
+    )
+    (tmp_path / "garbage").mkdir()
+    (tmp_path / "garbage" / "gondwana.db").write_bytes(b"not a database, and long enough to tell" * 100)
+    assert serve_fails("--data-dir", str(tmp_path / "garbage")) == (
+        f"gondwana: cannot open the store {tmp_path / 'garbage' / 'gondwana.db'}: file is not a database"
+    )
 
 
 def test_other_upgrades_are_refused_cleanly(server: ServerProcess) -> None:

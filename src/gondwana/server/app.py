@@ -16,6 +16,7 @@ from gondwana.server.chain import Chain
 from gondwana.server.http import HttpServer
 from gondwana.services import load_service_classes
 from gondwana.storage import open_store
+from gondwana.storage.base import StoreError
 
 log = logging.getLogger("gondwana")
 
@@ -35,12 +36,12 @@ async def serve(settings: Settings, ready: asyncio.Future[int] | None = None) ->
         service.start()
     chain = Chain(runtime)
     http = HttpServer(chain.handle, loop)
-    port = await http.listen(settings.host, settings.port)
+    port = await _listen(http, settings.host, settings.port)
     for region, region_port in settings.region_ports.items():
-        await http.listen(settings.host, region_port, region)
+        await _listen(http, settings.host, region_port, region)
     tls_line = ""
     if settings.tls_port:
-        tls_port = await http.listen(settings.host, settings.tls_port, tls=tls_context(settings))
+        tls_port = await _listen(http, settings.host, settings.tls_port, tls=tls_context(settings))
         tls_line = f"  https: {tls_port}"
     runtime.faults.listeners.append(lambda: loop.create_task(_sync_listeners(runtime, http)))
     data = "memory" if settings.data_dir is None else str(settings.data_dir)
@@ -69,6 +70,19 @@ async def serve(settings: Settings, ready: asyncio.Future[int] | None = None) ->
     log.info("stopped")
 
 
+class ListenError(Exception):
+    """A port the server was asked to listen on cannot be had."""
+
+
+async def _listen(
+    http: HttpServer, host: str, port: int, region: str | None = None, tls: ssl.SSLContext | None = None
+) -> int:
+    try:
+        return await http.listen(host, port, region, tls)
+    except OSError as exc:
+        raise ListenError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+
+
 async def _sync_listeners(runtime: Runtime, http: HttpServer) -> None:
     """Regions down in "refuse" mode stop accepting connections on their own port."""
     for region in runtime.settings.region_ports:
@@ -81,7 +95,10 @@ def tls_context(settings: Settings) -> ssl.SSLContext:
         raise ValueError("--tls-port needs --tls-cert and --tls-key")
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.load_cert_chain(settings.tls_cert, settings.tls_key)
+    try:
+        context.load_cert_chain(settings.tls_cert, settings.tls_key)
+    except (OSError, ssl.SSLError) as exc:
+        raise ValueError(f"cannot load --tls-cert/--tls-key: {exc.strerror or exc}") from None
     context.set_alpn_protocols(["h2", "http/1.1"])
     return context
 
@@ -110,8 +127,8 @@ def run(settings: Settings) -> int:
     started = time.perf_counter()
     try:
         asyncio.run(serve(settings))
-    except OSError as exc:
-        print(f"gondwana: cannot listen on {settings.host}:{settings.port}: {exc.strerror}", file=sys.stderr)
+    except (ListenError, StoreError) as exc:
+        print(f"gondwana: {exc}", file=sys.stderr)
         return 1
     log.debug("ran for %.1f s", time.perf_counter() - started)
     return 0

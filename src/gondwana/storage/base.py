@@ -19,6 +19,11 @@ Row = tuple[Any, ...]
 Migration = str | Callable[["Store"], None]
 
 
+class StoreError(Exception):
+    """The store cannot be opened: its directory is unusable or held by another server, or its file
+    is not a database (or is damaged). The message says which, for the operator."""
+
+
 class Store:
     location: str
 

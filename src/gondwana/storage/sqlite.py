@@ -30,7 +30,8 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
-from gondwana.storage.base import Migration, Row, Store
+from gondwana.storage.base import Migration, Row, Store, StoreError
+from gondwana.storage.lock import lock_directory
 
 try:  # the WAL-buffering VFS (_walbuffer.c); without a compiler, SQLite's default VFS
     from gondwana.storage._walbuffer import register as _register_vfs
@@ -57,25 +58,15 @@ class SqliteStore(Store):
         self, path: Path | None, durability: str = "normal", checkpoint_at: int = 8 * 1024 * 1024
     ) -> None:
         self.location = ":memory:" if path is None else str(path)
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = connect(
-            self.location, isolation_level=None, check_same_thread=False, cached_statements=512
-        )
+        self._lock = None if path is None else lock_directory(path.parent)
+        try:
+            self._conn = self._open(path is not None, durability)
+        except sqlite3.DatabaseError as exc:  # not a database, or a damaged one
+            self._release()
+            raise StoreError(f"cannot open the store {self.location}: {exc}") from None
         self._checkpointer: Checkpointer | None = None
         if path is not None:
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            # Checkpoints (copying the WAL into the database, with an fsync) cost more than half of
-            # a commit when they run inline; a background thread does them instead.
-            self._conn.execute("PRAGMA wal_autocheckpoint=0")
             self._checkpointer = Checkpointer(self.location, checkpoint_at)
-        self._conn.execute(f"PRAGMA synchronous={'FULL' if durability == 'strict' else 'NORMAL'}")
-        self._conn.execute("PRAGMA temp_store=MEMORY")
-        self._conn.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache
-        self._conn.execute(
-            "CREATE TABLE IF NOT EXISTS _gondwana_schema"
-            " (component TEXT PRIMARY KEY, version INTEGER NOT NULL)"
-        )
         self._components: list[str] = []
         self._units: list[int] = []  # per open unit, outermost first: _FIRST, _SAVEPOINT_UNIT or _JOINED
         self._unit = _Unit(self, False)
@@ -88,6 +79,28 @@ class SqliteStore(Store):
         self._gathering = False  # a _gather is scheduled
         self._before: list[Callable[[], None]] = []
         self._closed = False
+
+    def _open(self, on_disk: bool, durability: str) -> sqlite3.Connection:
+        conn = connect(self.location, isolation_level=None, check_same_thread=False, cached_statements=512)
+        if on_disk:
+            conn.execute("PRAGMA journal_mode=WAL")
+            # Checkpoints (copying the WAL into the database, with an fsync) cost more than half of
+            # a commit when they run inline; a background thread does them instead.
+            conn.execute("PRAGMA wal_autocheckpoint=0")
+        conn.execute(f"PRAGMA synchronous={'FULL' if durability == 'strict' else 'NORMAL'}")
+        conn.execute("PRAGMA temp_store=MEMORY")
+        conn.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS _gondwana_schema"
+            " (component TEXT PRIMARY KEY, version INTEGER NOT NULL)"
+        )
+        return conn
+
+    def _release(self) -> None:
+        """Let another server have the data directory."""
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
 
     # ---- schema --------------------------------------------------------------------------------
 
@@ -314,6 +327,7 @@ class SqliteStore(Store):
         with contextlib.suppress(sqlite3.Error):
             self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self._conn.close()
+        self._release()
         self._closed = True
 
 

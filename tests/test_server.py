@@ -18,7 +18,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from tests.support.server import ROOT, ServerProcess
+from tests.support.server import ROOT, ServerProcess, free_port
 
 
 def test_version_flag() -> None:
@@ -321,8 +321,9 @@ def test_sigterm_finishes_in_flight_requests(
     assert any("stopped" in line for line in proc.output)
 
 
-def serve_fails(*args: str) -> str:
-    """What `gondwana serve ARGS` says when it cannot start: exit status 1 and one line, no trace."""
+def serve_fails(*args: str, status: int = 1) -> str:
+    """What `gondwana serve ARGS` says when it cannot start: one line, no trace, and the exit
+    status (1; 2 for a usage error)."""
     out = subprocess.run(
         [sys.executable, "-m", "gondwana", "serve", *args],
         capture_output=True,
@@ -330,7 +331,7 @@ def serve_fails(*args: str) -> str:
         timeout=20,
         env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
     )
-    assert out.returncode == 1, out.stderr
+    assert out.returncode == status, out.stderr
     assert "Traceback" not in out.stderr
     return out.stderr.strip()
 
@@ -338,6 +339,28 @@ def serve_fails(*args: str) -> str:
 def test_port_in_use_is_a_clean_error(server: ServerProcess) -> None:
     said = serve_fails("--port", str(server.port), "--in-memory")
     assert said.startswith(f"gondwana: cannot listen on 127.0.0.1:{server.port}: ")
+
+
+def test_a_region_port_in_use_is_named_as_such(server: ServerProcess) -> None:
+    said = serve_fails("--port", "0", "--in-memory", "--region-ports", f"eu-west-1={server.port}")
+    assert said.startswith(f"gondwana: cannot listen on 127.0.0.1:{server.port}: ")
+
+
+def test_an_unreadable_tls_certificate_is_a_usage_error(tmp_path: Path) -> None:
+    missing = str(tmp_path / "missing.pem")
+    said = serve_fails(
+        "--port",
+        "0",
+        "--in-memory",
+        "--tls-port",
+        str(free_port()),
+        "--tls-cert",
+        missing,
+        "--tls-key",
+        missing,
+        status=2,
+    )
+    assert said == "gondwana: cannot load --tls-cert/--tls-key: No such file or directory"
 
 
 def test_a_data_dir_in_use_by_another_server_is_refused(

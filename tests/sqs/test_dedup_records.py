@@ -28,9 +28,9 @@ def kept(store: SqliteStore) -> list[str]:
     return [row[0] for row in store.query("SELECT dedup_id FROM sqs_dedup ORDER BY rowid")]
 
 
-def sweep(store: SqliteStore, now: float) -> None:
+def sweep(store: SqliteStore, now: float, limit: int = 100) -> bool:
     with store.transaction():
-        dedup.sweep(store, now)
+        return dedup.sweep(store, now, limit)
 
 
 def test_sweep_forgets_the_expired_front_and_a_renewed_id_moves_back(tmp_path: Path) -> None:
@@ -118,3 +118,57 @@ def test_an_expired_id_sent_again_is_stored_and_deduplicates_anew(sqs: Any, serv
     )
     got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)
     assert bodies(got) == ["a", "b", "c"]
+
+
+def test_sweep_forgets_a_chunk_at_a_time_and_says_when_more_may_be_due(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "dedup.db")
+    try:
+        store.register("sqs", MIGRATIONS)
+        for k in range(250):
+            record(store, f"old{k}", k + 1, 0.0)  # expire at 300
+        record(store, "live", 251, 100.0)  # expires at 400
+        record(store, "old-behind", 252, 0.0)  # expired, but behind a live one
+        assert sweep(store, 350.0) is True
+        assert len(kept(store)) == 152
+        assert sweep(store, 350.0) is True
+        assert sweep(store, 350.0) is False  # 50 forgotten, then the live record stopped it
+        assert kept(store) == ["live", "old-behind"]
+        assert sweep(store, 350.0) is False
+    finally:
+        store.close()
+
+
+def test_the_service_sweeps_a_backlog_in_passes_without_waiting_for_its_interval(tmp_path: Path) -> None:
+    """A backlog larger than a pass is forgotten pass after pass at the loop's next turns, not a
+    chunk per minute (nor all at once, holding up every request)."""
+    import asyncio
+
+    from gondwana.config import Settings
+    from gondwana.server.app import build_runtime
+    from gondwana.services.sqs.common import SWEEP_CHUNK
+
+    async def scenario() -> int:
+        runtime = build_runtime(Settings(data_dir=tmp_path / "data", services=["sqs"]))
+        sqs = runtime.services["sqs"]
+        sqs.start()
+        store = runtime.store
+        expired = runtime.now() - 1
+        with store.transaction():
+            for table, columns in (
+                ("sqs_dedup", "1, '', 'id' || value, 'm', value"),
+                ("sqs_attempts", "1, 'a' || value, ''"),
+            ):
+                store.execute(
+                    "WITH RECURSIVE n(value) AS (SELECT 1 UNION ALL SELECT value + 1 FROM n WHERE value < ?2) "
+                    f"INSERT INTO {table} SELECT {columns}, ?1 FROM n",
+                    (expired, 2 * SWEEP_CHUNK + 10),
+                )
+        sqs.sweep()
+        for _ in range(20):
+            await asyncio.sleep(0)
+        left = sum(store.query_one(f"SELECT COUNT(*) FROM {t}")[0] for t in ("sqs_dedup", "sqs_attempts"))
+        runtime.cancel_background()
+        store.close()
+        return left
+
+    assert asyncio.run(scenario()) == 0

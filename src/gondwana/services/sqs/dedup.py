@@ -126,17 +126,20 @@ def _lookup_sql(scopes: int, ids: int) -> str:
     )
 
 
-def sweep(store: Store, now: float) -> None:
-    """Forget the expired deduplication ids: the rows before the first live one (all of them when
-    none is live); the scan stops at that row. A record that outlives a later one (the clock went
-    back) only delays the forgetting of those behind it, never a look-up (which checks expiry)."""
-    store.execute(_SWEEP_SQL, (now,))
+def sweep(store: Store, now: float, limit: int) -> bool:
+    """Forget expired deduplication ids, at most `limit` of them: those of the table's first
+    `limit` rows that come before the first live one (all of them when none is live). A record
+    that outlives a later one (the clock went back) only delays the forgetting of those behind it,
+    never a look-up (which checks expiry). True when `limit` were forgotten: more may be due."""
+    return store.execute(_SWEEP_SQL, (now, limit)) == limit
 
 
+# (Not a WITH clause for the front: Python's sqlite3 counts no rows changed by a statement that
+# does not begin with DELETE.)
+_FRONT = "(SELECT rowid AS id, expires_at FROM sqs_dedup ORDER BY rowid LIMIT ?2)"
 _SWEEP_SQL = (
     "DELETE FROM sqs_dedup WHERE rowid < COALESCE("
-    "(SELECT rowid FROM sqs_dedup WHERE expires_at > ?1 ORDER BY rowid LIMIT 1), "
-    "(SELECT MAX(rowid) + 1 FROM sqs_dedup))"
+    f"(SELECT MIN(id) FROM {_FRONT} WHERE expires_at > ?1), (SELECT MAX(id) + 1 FROM {_FRONT}))"
 )
 
 

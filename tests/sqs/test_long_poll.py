@@ -91,3 +91,54 @@ def test_closed_connection_frees_the_waiter(server: Any, sqs: Any, queue: str) -
     sqs.send_message(QueueUrl=queue, MessageBody="kept")
     assert sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=5)["Messages"][0]["Body"] == "kept"
     assert error_of(sqs.receive_message, QueueUrl=queue, WaitTimeSeconds=21)["status"] == 400
+
+
+def wait_for_polls(polls: list[tuple[threading.Thread, dict[str, Any]]]) -> list[str]:
+    got = []
+    for thread, out in polls:
+        thread.join(15)
+        assert not thread.is_alive()
+        assert out["elapsed"] < 10  # woken, not at the end of the 20 s wait
+        got += [m["Body"] for m in out["response"].get("Messages", [])]
+    return sorted(got)
+
+
+def test_a_message_taken_from_under_waiting_polls_reaches_one_when_it_comes_back(
+    client: Any, sqs: Any, queue: str
+) -> None:
+    """A send wakes one waiting poll per message; the others keep waiting. When the message
+    comes back (its visibility timeout ends) one of them must be woken for it."""
+    first, second = (
+        receive_in_background(client("sqs"), queue, WaitTimeSeconds=20, VisibilityTimeout=1) for _ in range(2)
+    )
+    time.sleep(0.3)
+    sqs.send_message(QueueUrl=queue, MessageBody="again")
+    assert wait_for_polls([first, second]) == ["again", "again"]
+
+
+def test_messages_that_show_at_once_reach_as_many_waiting_polls(client: Any, sqs: Any, queue: str) -> None:
+    """The queue's timer wakes one poll when hidden messages show; each poll that takes a full
+    batch wakes the next, so three messages coming back together reach three polls."""
+    sqs.send_message_batch(QueueUrl=queue, Entries=[{"Id": str(i), "MessageBody": str(i)} for i in range(3)])
+    assert (
+        len(sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=3, VisibilityTimeout=1)["Messages"]) == 3
+    )
+    polls = [
+        receive_in_background(client("sqs"), queue, WaitTimeSeconds=20, VisibilityTimeout=60)
+        for _ in range(3)
+    ]
+    assert wait_for_polls(polls) == ["0", "1", "2"]
+
+
+def test_a_delayed_batch_reaches_the_polls_waiting_when_it_was_sent(
+    client: Any, sqs: Any, queue: str
+) -> None:
+    polls = [
+        receive_in_background(client("sqs"), queue, WaitTimeSeconds=20, VisibilityTimeout=60)
+        for _ in range(3)
+    ]
+    time.sleep(0.3)
+    sqs.send_message_batch(
+        QueueUrl=queue, Entries=[{"Id": str(i), "MessageBody": str(i), "DelaySeconds": 1} for i in range(3)]
+    )
+    assert wait_for_polls(polls) == ["0", "1", "2"]

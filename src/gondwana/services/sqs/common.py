@@ -116,11 +116,20 @@ class SqsBase(Service):
     def url(ctx: RequestContext, queue: Queue) -> str:
         return url_for(ctx.base_url, queue.account, queue.name)
 
-    def wake(self, queue: Queue) -> None:
-        """Tell the long polls waiting on `queue` to look again."""
-        for waiter in list(queue.waiters):
+    def wake(self, queue: Queue, count: int | None = None, *, more: bool = False) -> None:
+        """Tell long polls waiting on `queue` to look again: `count` of them, the longest waiting
+        first (one per message that may have become receivable: waking every poll for each
+        message made N waiting consumers cost N receives a message), or all of them. `more`: how
+        many messages showed is not known (the queue's timer), so a poll that takes a full batch
+        wakes the next one in turn."""
+        waiters = queue.waiters
+        while waiters and (count is None or count > 0):
+            waiter = next(iter(waiters))
+            del waiters[waiter]
             if not waiter.done():
-                waiter.set_result(None)
+                waiter.set_result(more)
+                if count is not None:
+                    count -= 1
 
     def wake_all(self) -> None:
         for queue in list(self.registry.queues.values()):

@@ -37,7 +37,7 @@ class DeleteOps(SqsBase):
         with store.transaction():
             for error in self._delete_fifo(queue, [handle], [(seq, token)], self.now()).values():
                 raise error
-        self.wake(queue)  # the delete may have unlocked a message group
+        self.wake(queue, 1)  # the delete may have unlocked a message group
 
     def delete_message_batch(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         queue = self.queue(ctx, params.get("QueueUrl"))
@@ -65,7 +65,7 @@ class DeleteOps(SqsBase):
                     refused = self._delete_fifo(queue, receipts, located, self.now())
                 for index, error in refused.items():
                     failed[ids[index]] = error
-                self.wake(queue)
+                self.wake(queue, len(located) - len(refused))
             else:
                 self._delete_standard(queue, located)
         if not failed:

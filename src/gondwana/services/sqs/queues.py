@@ -65,7 +65,10 @@ class Queue:
     created: float
     modified: float
     purged_at: float | None = None
-    waiters: set[Any] = field(default_factory=set)  # futures of long polls waiting on this queue
+    # Futures of the long polls waiting on this queue, the longest waiting first, and the one
+    # timer that wakes one of them when the next hidden message (delayed or in flight) shows.
+    waiters: dict[Any, None] = field(default_factory=dict)
+    timer: Any = None
     # An upper bound of the messages in flight: counted when it nears the quota, plus what was
     # received since (deletes and expiries only lower the truth). None: not counted yet.
     inflight_bound: int | None = None

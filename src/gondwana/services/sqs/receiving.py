@@ -1,8 +1,11 @@
 """ReceiveMessage (with long polling), DeleteMessage and ChangeMessageVisibility, single and batch.
 
-A long poll that finds nothing parks a future on the queue and sleeps until the earliest moment a
-hidden message becomes visible (or its wait ends); sends, visibility changes and clock jumps wake
-it at once. A closed client connection or a shutdown ends the wait.
+A long poll that finds nothing parks a future on the queue and sleeps until woken or its wait
+ends. Sends, visibility changes and FIFO deletes wake one waiting poll per message they may have
+made receivable, the longest waiting first; the queue's one timer wakes one when the next hidden
+message (delayed or in flight) shows; a poll that took a full batch wakes the next (more may be
+there); clock jumps wake them all. A closed client connection or a shutdown ends the wait, and a
+poll woken then passes its turn on.
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ def _ms(seconds: float) -> str:
 
 
 class ReceiveOps(SqsBase):
+    _shutdown: asyncio.Future[Any] | None = None  # see _stopping
+
     def receive_message(
         self, ctx: RequestContext, params: dict[str, Any]
     ) -> dict[str, Any] | Awaitable[dict[str, Any]]:
@@ -61,22 +66,31 @@ class ReceiveOps(SqsBase):
         wait = queue.number("ReceiveMessageWaitTimeSeconds") if wait is None else wait
         names = messages.system_names(params) if _ASKS_NAMES.intersection(params) else _NO_NAMES
         wanted = params.get("MessageAttributeNames")
-        take = functools.partial(self._take, queue, count or 1, wait, visibility, attempt, names, wanted)
+        count = count or 1
+        take = functools.partial(self._take, queue, count, wait, visibility, attempt, names, wanted)
         now = self.now()
         found = take(now)
         if found or not wait or self.registry.by_id.get(queue.id) is not queue:
             return {"Messages": found} if found else {}
-        return self._long_poll(ctx, queue, now + wait, take)
+        return self._long_poll(ctx, queue, now + wait, count, take)
 
     async def _long_poll(
-        self, ctx: RequestContext, queue: Queue, deadline: float, take: Callable[[float], list[Any]]
+        self,
+        ctx: RequestContext,
+        queue: Queue,
+        deadline: float,
+        count: int,
+        take: Callable[[float], list[Any]],
     ) -> dict[str, Any]:
         """Wait until messages can be taken (sent, delay over, visibility expired) or the wait ends."""
         while True:
             remaining = deadline - self.now()
-            if remaining <= 0 or not await self._wait(ctx, queue, remaining):
+            woken = None if remaining <= 0 else await self._wait(ctx, queue, remaining)
+            if woken is None:
                 return {}
             found = take(self.now())
+            if woken and len(found) == count:
+                self.wake(queue, 1, more=True)  # more may have shown than this poll took
             if found or self.registry.by_id.get(queue.id) is not queue:
                 return {"Messages": found} if found else {}
 
@@ -100,6 +114,8 @@ class ReceiveOps(SqsBase):
         vt = queue.number("VisibilityTimeout") if visibility is None else visibility
         found = self._receive_once(queue, room, vt, attempt, names, wanted, now)
         queue.inflight_bound += len(found)  # type: ignore[operator]
+        if found and queue.waiters:
+            self._wake_at(queue, now + vt)  # should they come back, a waiting poll's turn
         return found
 
     def _room(self, queue: Queue, count: int) -> int:
@@ -110,25 +126,54 @@ class ReceiveOps(SqsBase):
             queue.inflight_bound = engine.count_inflight(self.runtime.store, queue, self.now(), limit)
         return max(0, min(count, limit - queue.inflight_bound))
 
-    async def _wait(self, ctx: RequestContext, queue: Queue, remaining: float) -> bool:
-        """Sleep until something may have changed; False when the caller is gone or we shut down."""
-        now = self.now()
-        upcoming = engine.next_visible(self.runtime.store, queue, now)
-        timeout = remaining if upcoming is None else min(remaining, max(upcoming - now, 0.0) + 0.001)
+    async def _wait(self, ctx: RequestContext, queue: Queue, remaining: float) -> bool | None:
+        """Sleep until woken (a message may be receivable) or the wait ends: None when the caller
+        is gone or we shut down, else whether more than one message may have shown (`wake`)."""
+        upcoming = engine.next_visible(self.runtime.store, queue, self.now())
+        if upcoming is not None:
+            self._wake_at(queue, upcoming)
         waiter = new_future()
-        queue.waiters.add(waiter)
-        stop = asyncio.ensure_future(self.runtime.shutting_down.wait())
-        watched: list[asyncio.Future[Any]] = [waiter, stop]
+        queue.waiters[waiter] = None
+        watched: list[asyncio.Future[Any]] = [waiter, self._stopping()]
         disconnected = ctx.request.disconnected
         if disconnected is not None:
             watched.append(disconnected)
         try:
-            await asyncio.wait(watched, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(watched, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            queue.waiters.discard(waiter)
-            stop.cancel()
-        gone = disconnected is not None and disconnected.done()
-        return not gone and not self.runtime.shutting_down.is_set()
+            queue.waiters.pop(waiter, None)
+        gone = (disconnected is not None and disconnected.done()) or self.runtime.shutting_down.is_set()
+        more = waiter.done() and waiter.result()
+        if gone:
+            if waiter.done():  # woken for a message it will not take: the next poll's turn
+                self.wake(queue, 1, more=more)
+            return None
+        return more
+
+    def _stopping(self) -> asyncio.Future[Any]:
+        """Done once the server shuts down: one for every wait (a task per wait cost ~20 µs)."""
+        if self._shutdown is None:
+            self._shutdown = asyncio.ensure_future(self.runtime.shutting_down.wait())
+        return self._shutdown
+
+    def _wake_at(self, queue: Queue, when: float) -> None:
+        """Have the queue's timer wake a waiting poll when a hidden message shows (at `when` by
+        the server's clock, which can jump: the timer is kept in the loop's time)."""
+        loop = asyncio.get_running_loop()
+        due = loop.time() + max(when - self.now(), 0.0) + 0.001
+        if queue.timer is not None:
+            if queue.timer.when() <= due:
+                return
+            queue.timer.cancel()
+        queue.timer = loop.call_at(due, self._timer_due, queue)
+
+    def _timer_due(self, queue: Queue) -> None:
+        queue.timer = None
+        if queue.waiters:
+            self.wake(queue, 1, more=True)
+            upcoming = engine.next_visible(self.runtime.store, queue, self.now())
+            if upcoming is not None:
+                self._wake_at(queue, upcoming)
 
     def _receive_once(
         self,
@@ -288,7 +333,7 @@ class ReceiveOps(SqsBase):
         store = self.runtime.store
         with store.transaction():
             self._change(queue, params["ReceiptHandle"], params["VisibilityTimeout"], self.now())
-        self.wake(queue)
+        self.wake(queue, 1)
 
     def change_message_visibility_batch(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         queue = self.queue(ctx, params.get("QueueUrl"))
@@ -299,7 +344,7 @@ class ReceiveOps(SqsBase):
                 queue, entry.get("ReceiptHandle") or "", entry.get("VisibilityTimeout") or 0, now
             ),
         )
-        self.wake(queue)
+        self.wake(queue, len(result["Successful"]))
         return result
 
     def _change(self, queue: Queue, handle: str, timeout: int, now: float) -> None:

@@ -60,7 +60,7 @@ class RedriveOps(SqsBase):
             receive_count=msg.receive_count,
             first_receive=msg.first_receive,
         )
-        self.wake(dlq)
+        self.wake(dlq, 1)
 
     def sources_of(self, dlq: Queue) -> list[Queue]:
         found = []
@@ -289,7 +289,7 @@ class RedriveOps(SqsBase):
                 group_id=msg.group_id,
                 dedup_id=msg.message_id if target.fifo else None,
             )
-            self.wake(target)
+            self.wake(target, 1)
             moved += 1
         store.execute("UPDATE sqs_tasks SET moved = moved + ? WHERE handle = ?", (moved, handle))
         finished = len(rows) < due and (

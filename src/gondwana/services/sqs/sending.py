@@ -102,7 +102,7 @@ class SendOps(SqsBase):
         out = self._prepare(queue, params, False, queue.number("DelaySeconds"))
         self._check_size(out, queue.number("MaximumMessageSize"), "One or more parameters are invalid.")
         (result,) = self._enqueue(ctx, queue, self.now(), [out.body], [out.data], [out])
-        self.wake(queue)
+        self.wake(queue, 1)
         return result
 
     def send_message_batch(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -111,7 +111,7 @@ class SendOps(SqsBase):
         plain = _plain(queue, entries)
         if plain is not None:  # the usual batch: every entry passed every check at C speed
             results = self._enqueue(ctx, queue, self.now(), *plain, ids=list(map(_ID, entries)))
-            self.wake(queue)
+            self.wake(queue, len(results))
             return {"Successful": results, "Failed": []}
         delay, limit = queue.number("DelaySeconds"), queue.number("MaximumMessageSize")
         total = 0
@@ -140,7 +140,7 @@ class SendOps(SqsBase):
             successful = self._enqueue(
                 ctx, queue, self.now(), [o.body for o in valid], [o.data for o in valid], valid, ids=ids
             )
-            self.wake(queue)
+            self.wake(queue, len(successful))
         return {"Successful": successful, "Failed": failed}
 
     # ---- shared --------------------------------------------------------------------------------

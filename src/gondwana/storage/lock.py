@@ -5,6 +5,7 @@ lock with the process, so a `kill -9` leaves nothing to clean up."""
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -16,6 +17,8 @@ except ImportError:  # pragma: no cover - no advisory locks (Windows): nothing i
     fcntl = None  # type: ignore[assignment]
 
 LOCK_NAME = "gondwana.lock"
+
+log = logging.getLogger("gondwana.storage")
 
 
 def lock_directory(directory: Path) -> int:
@@ -30,13 +33,17 @@ def lock_directory(directory: Path) -> int:
     if fcntl is not None:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        except BlockingIOError:
             owner = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
             os.close(fd)
             raise StoreError(
                 f"{directory} is in use by another gondwana server (pid {owner}); "
                 "give this one a --data-dir of its own"
             ) from None
+        except OSError as exc:  # a file system without locks: run, unguarded
+            log.warning(
+                "cannot lock %s (%s): nothing stops a second server using it", directory, exc.strerror
+            )
     os.ftruncate(fd, 0)
     os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
     return fd

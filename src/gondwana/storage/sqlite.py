@@ -82,18 +82,22 @@ class SqliteStore(Store):
 
     def _open(self, on_disk: bool, durability: str) -> sqlite3.Connection:
         conn = connect(self.location, isolation_level=None, check_same_thread=False, cached_statements=512)
-        if on_disk:
-            conn.execute("PRAGMA journal_mode=WAL")
-            # Checkpoints (copying the WAL into the database, with an fsync) cost more than half of
-            # a commit when they run inline; a background thread does them instead.
-            conn.execute("PRAGMA wal_autocheckpoint=0")
-        conn.execute(f"PRAGMA synchronous={'FULL' if durability == 'strict' else 'NORMAL'}")
-        conn.execute("PRAGMA temp_store=MEMORY")
-        conn.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache
-        conn.execute(
-            "CREATE TABLE IF NOT EXISTS _gondwana_schema"
-            " (component TEXT PRIMARY KEY, version INTEGER NOT NULL)"
-        )
+        try:
+            if on_disk:
+                conn.execute("PRAGMA journal_mode=WAL")
+                # Checkpoints (copying the WAL into the database, with an fsync) cost more than half
+                # of a commit when they run inline; a background thread does them instead.
+                conn.execute("PRAGMA wal_autocheckpoint=0")
+            conn.execute(f"PRAGMA synchronous={'FULL' if durability == 'strict' else 'NORMAL'}")
+            conn.execute("PRAGMA temp_store=MEMORY")
+            conn.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS _gondwana_schema"
+                " (component TEXT PRIMARY KEY, version INTEGER NOT NULL)"
+            )
+        except sqlite3.Error:
+            conn.close()
+            raise
         return conn
 
     def _release(self) -> None:

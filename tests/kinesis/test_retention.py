@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -124,3 +125,33 @@ def test_raising_retention_does_not_bring_back_an_expired_shard(fresh_server: An
     with pytest.raises(ClientError) as info:
         kinesis.get_shard_iterator(StreamName="x", ShardId=SHARD, ShardIteratorType="TRIM_HORIZON")
     assert info.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_a_sweep_that_fails_does_not_end_the_sweeping(tmp_path: Path, monkeypatch: Any) -> None:
+    """The retention sweep (and the settling of due transitions) runs on a timer chain; a sweep
+    that raises (a failing disk) is logged, and the next one still comes."""
+    import asyncio
+
+    from gondwana.config import Settings
+    from gondwana.server.app import build_runtime
+    from gondwana.services.kinesis import provider
+
+    monkeypatch.setattr(provider, "TRIM_EVERY", 0.01)
+    calls = []
+
+    def sweep() -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise OSError("disk I/O error")
+
+    async def scenario() -> int:
+        runtime = build_runtime(Settings(data_dir=tmp_path / "data", services=["kinesis"]))
+        kinesis = runtime.services["kinesis"]
+        monkeypatch.setattr(kinesis, "_sweep", sweep)
+        kinesis.start()
+        await asyncio.sleep(0.1)
+        runtime.cancel_background()
+        runtime.store.close()
+        return len(calls)
+
+    assert asyncio.run(scenario()) > 1

@@ -172,3 +172,39 @@ def test_the_service_sweeps_a_backlog_in_passes_without_waiting_for_its_interval
         return left
 
     assert asyncio.run(scenario()) == 0
+
+
+def test_a_sweep_that_fails_is_tried_again(tmp_path: Path, monkeypatch: Any) -> None:
+    """A pass that fails (here a table gone missing; in life a failing disk) is logged and rolled
+    back, and the sweeping goes on: the next pass still comes."""
+    import asyncio
+
+    from gondwana.config import Settings
+    from gondwana.server.app import build_runtime
+    from gondwana.services.sqs import common
+
+    async def scenario() -> int:
+        runtime = build_runtime(Settings(data_dir=tmp_path / "data", services=["sqs"]))
+        sqs = runtime.services["sqs"]
+        sqs.start()  # its first pass a minute away
+        monkeypatch.setattr(common, "SWEEP_INTERVAL", 0.01)  # the passes after the failed one
+        store = runtime.store
+        with store.transaction():
+            store.execute(
+                "INSERT INTO sqs_dedup (queue_id, scope, dedup_id, message_id, seq, expires_at) "
+                "VALUES (1, '', 'gone', 'm', 1, ?)",
+                (runtime.now() - 1,),
+            )
+            store.execute("ALTER TABLE sqs_attempts RENAME TO sqs_attempts_away")
+        runtime.later(0, sqs.sweep)
+        await asyncio.sleep(0.005)  # the pass failed on the missing table, and was undone
+        assert store.query_one("SELECT COUNT(*) FROM sqs_dedup")[0] == 1
+        with store.transaction():
+            store.execute("ALTER TABLE sqs_attempts_away RENAME TO sqs_attempts")
+        await asyncio.sleep(0.1)
+        left = store.query_one("SELECT COUNT(*) FROM sqs_dedup")[0]
+        runtime.cancel_background()
+        store.close()
+        return left
+
+    assert asyncio.run(scenario()) == 0

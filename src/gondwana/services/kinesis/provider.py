@@ -76,8 +76,10 @@ class KinesisService(DataPlane, Subscriptions, ShardOperations, Control, Consume
 
         def tick() -> None:
             if self._sweeper is token:
-                self._sweep()
-                self.runtime.later(TRIM_EVERY, tick)
+                try:
+                    self._sweep()
+                finally:  # a sweep that failed (logged by `later`) must not end the chain
+                    self.runtime.later(TRIM_EVERY, tick)
 
         self.runtime.later(0, tick)
 

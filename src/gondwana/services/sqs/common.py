@@ -78,11 +78,14 @@ class SqsBase(Service):
         requests go on between passes."""
         store = self.runtime.store
         now = self.now()
-        with store.transaction():
-            more = dedup.sweep(store, now, SWEEP_CHUNK)
-            more |= store.execute(_FORGET_ATTEMPTS, (now, SWEEP_CHUNK)) == SWEEP_CHUNK
-            store.execute("DELETE FROM sqs_deleted WHERE deleted_at <= ?", (now - DELETE_COOLDOWN,))
-        self.runtime.later(0 if more else SWEEP_INTERVAL, self.sweep)
+        more = False
+        try:
+            with store.transaction():
+                more = dedup.sweep(store, now, SWEEP_CHUNK)
+                more |= store.execute(_FORGET_ATTEMPTS, (now, SWEEP_CHUNK)) == SWEEP_CHUNK
+                store.execute("DELETE FROM sqs_deleted WHERE deleted_at <= ?", (now - DELETE_COOLDOWN,))
+        finally:  # a pass that failed (logged by `later`) must not end the sweeping
+            self.runtime.later(0 if more else SWEEP_INTERVAL, self.sweep)
 
     def health(self) -> dict[str, Any]:
         return {"state": "running", "queues": len(self.registry.queues)}

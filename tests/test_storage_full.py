@@ -203,3 +203,40 @@ def test_refused_writes_leave_no_deduplication_id_receive_attempt_or_token_behin
     ddb.transact_write_items(**put)
     assert "Item" in ddb.get_item(TableName="tokens", Key={"pk": {"S": "t"}})
     ddb.put_item(**guarded)
+
+
+def test_a_message_move_task_goes_on_after_steps_the_full_store_refused(
+    fresh_server: Any, tmp_path: Path
+) -> None:
+    import json
+    import time
+
+    data = tmp_path / "full"
+    proc = fresh_server("--state-delay", "0", data_dir=data)
+    sqs = make_client(proc.url, "sqs")
+    dlq = sqs.create_queue(QueueName="dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    policy = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "1"})
+    source = sqs.create_queue(QueueName="source", Attributes={"RedrivePolicy": policy})["QueueUrl"]
+    source_arn = sqs.get_queue_attributes(QueueUrl=source, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    for n in range(5):
+        sqs.send_message(QueueUrl=dlq, MessageBody=f"m{n}")
+    filler = sqs.create_queue(QueueName="filler")["QueueUrl"]
+    sqs.start_message_move_task(SourceArn=dlq_arn, DestinationArn=source_arn, MaxNumberOfMessagesPerSecond=1)
+
+    fill(proc, data, sqs, filler)
+    time.sleep(2.5)  # the task's steps meet the full store meanwhile
+    limit_files(proc, resource.RLIM_INFINITY)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        task = sqs.list_message_move_tasks(SourceArn=dlq_arn)["Results"][0]
+        if task["Status"] != "RUNNING":
+            break
+        time.sleep(0.2)
+    assert task["Status"] == "COMPLETED"
+    assert task["ApproximateNumberOfMessagesMoved"] == 5
+    assert "a step failed" in "".join(proc.output)
+    attrs = sqs.get_queue_attributes(QueueUrl=source, AttributeNames=["ApproximateNumberOfMessages"])
+    assert attrs["Attributes"]["ApproximateNumberOfMessages"] == "5"

@@ -10,6 +10,7 @@ import asyncio
 import base64
 import binascii
 import json
+import logging
 import uuid
 from typing import Any
 
@@ -20,7 +21,10 @@ from gondwana.services.sqs.common import SqsBase, new_future
 from gondwana.services.sqs.engine import Msg
 from gondwana.services.sqs.queues import Queue
 
+log = logging.getLogger("gondwana.sqs")
+
 MOVE_BATCH = 100  # messages moved per transaction when the task has no rate limit
+RETRY_PAUSE = 1.0  # seconds before a move task tries again a step that failed
 MAX_RATE = 500
 
 
@@ -228,9 +232,14 @@ class RedriveOps(SqsBase):
             now = self.now()
             due = MOVE_BATCH if rate is None else min(MOVE_BATCH, int((now - started + 1) * rate) - moved)
             if due > 0:
-                with store.transaction():
-                    done = self._move_some(handle, source_arn, destination_arn, due, now)
-                await store.flushed()
+                try:
+                    with store.transaction():
+                        done = self._move_some(handle, source_arn, destination_arn, due, now)
+                    await store.flushed()
+                except Exception as exc:  # undone whole (a failing disk): go on after a pause
+                    log.warning("message move task %s: a step failed (%r); trying again", handle, exc)
+                    await asyncio.sleep(RETRY_PAUSE)
+                    continue
                 if done:
                     return
                 if rate is None:

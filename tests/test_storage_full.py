@@ -13,6 +13,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.conftest import make_client
+from tests.sqs.conftest import finished_task
 from tests.support.server import ServerProcess
 
 pytestmark = pytest.mark.skipif(not hasattr(resource, "prlimit"), reason="needs prlimit (Linux)")
@@ -229,12 +230,7 @@ def test_a_message_move_task_goes_on_after_steps_the_full_store_refused(
     fill(proc, data, sqs, filler)
     time.sleep(2.5)  # the task's steps meet the full store meanwhile
     limit_files(proc, resource.RLIM_INFINITY)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        task = sqs.list_message_move_tasks(SourceArn=dlq_arn)["Results"][0]
-        if task["Status"] != "RUNNING":
-            break
-        time.sleep(0.2)
+    task = finished_task(sqs, dlq_arn, timeout=30)
     assert task["Status"] == "COMPLETED"
     assert task["ApproximateNumberOfMessagesMoved"] == 5
     assert "a step failed" in "".join(proc.output)

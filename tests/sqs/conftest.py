@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -70,3 +71,14 @@ def query(url: str, action: str, **params: str) -> tuple[int, ET.Element]:
             return response.status, ET.fromstring(response.read())
     except urllib.error.HTTPError as error:
         return error.code, ET.fromstring(error.read())
+
+
+def finished_task(sqs: Any, source_arn: str, timeout: float = 10) -> dict[str, Any]:
+    """The source's latest message move task once it has stopped RUNNING (or as it is when
+    `timeout` seconds have passed)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        task: dict[str, Any] = sqs.list_message_move_tasks(SourceArn=source_arn)["Results"][0]
+        if task["Status"] != "RUNNING" or time.monotonic() > deadline:
+            return task
+        time.sleep(0.05)

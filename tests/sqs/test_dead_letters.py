@@ -6,7 +6,7 @@ import json
 import time
 from typing import Any
 
-from tests.sqs.conftest import error_of
+from tests.sqs.conftest import error_of, finished_task
 
 
 def arn_of(sqs: Any, url: str) -> str:
@@ -109,15 +109,11 @@ def test_move_task_back_to_source(sqs: Any, name: Any) -> None:
     assert "Messages" not in sqs.receive_message(QueueUrl=source, MaxNumberOfMessages=10, VisibilityTimeout=0)
     dlq_arn = arn_of(sqs, dlq)
     handle = sqs.start_message_move_task(SourceArn=dlq_arn)["TaskHandle"]
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        results = sqs.list_message_move_tasks(SourceArn=dlq_arn)["Results"]
-        if results[0]["Status"] == "COMPLETED":
-            break
-        time.sleep(0.05)
-    assert results[0]["ApproximateNumberOfMessagesMoved"] == 2
-    assert results[0]["ApproximateNumberOfMessagesToMove"] == 2
-    assert "TaskHandle" not in results[0]
+    task = finished_task(sqs, dlq_arn)
+    assert task["Status"] == "COMPLETED"
+    assert task["ApproximateNumberOfMessagesMoved"] == 2
+    assert task["ApproximateNumberOfMessagesToMove"] == 2
+    assert "TaskHandle" not in task
     got = sqs.receive_message(QueueUrl=source, MaxNumberOfMessages=10)["Messages"]
     assert sorted(m["Body"] for m in got) == ["0", "1"]
     err = error_of(sqs.cancel_message_move_task, TaskHandle=handle)
@@ -237,10 +233,5 @@ def test_move_task_fails_when_its_destination_goes(sqs: Any, server: Any, name: 
     )
     sqs.delete_queue(QueueUrl=destination)
     server.advance_clock(3)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        task = sqs.list_message_move_tasks(SourceArn=dlq_arn)["Results"][0]
-        if task["Status"] != "RUNNING":
-            break
-        time.sleep(0.05)
+    task = finished_task(sqs, dlq_arn)
     assert (task["Status"], task["FailureReason"]) == ("FAILED", "AWS.SimpleQueueService.NonExistentQueue")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.conftest import make_client
+from tests.sqs.conftest import finished_task
 
 
 def test_sends_inflight_and_dedup_survive_kill(fresh_server: Any) -> None:
@@ -57,7 +58,6 @@ def test_deleted_queue_stays_deleted(fresh_server: Any) -> None:
 
 def test_move_task_resumes_after_kill(fresh_server: Any) -> None:
     import json
-    import time
 
     proc = fresh_server()
     sqs = make_client(proc.url, "sqs")
@@ -74,12 +74,7 @@ def test_move_task_resumes_after_kill(fresh_server: Any) -> None:
     sqs = make_client(proc.url, "sqs")
     assert sqs.list_message_move_tasks(SourceArn=dlq_arn)["Results"][0]["Status"] == "RUNNING"
     proc.advance_clock(10)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if sqs.list_message_move_tasks(SourceArn=dlq_arn)["Results"][0]["Status"] == "COMPLETED":
-            break
-        time.sleep(0.05)
-    task = sqs.list_message_move_tasks(SourceArn=dlq_arn)["Results"][0]
+    task = finished_task(sqs, dlq_arn)
     assert (task["Status"], task["ApproximateNumberOfMessagesMoved"]) == ("COMPLETED", 6)
     bodies = [m["Body"] for m in sqs.receive_message(QueueUrl=source, MaxNumberOfMessages=10)["Messages"]]
     assert sorted(bodies) == [str(i) for i in range(6)]

@@ -4,11 +4,11 @@ would (expired and redriven messages, a zero visibility timeout, handles of seve
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
 
+from tests.sqs.conftest import finished_task
 from tests.sqs.test_dead_letters import arn_of, with_dlq
 
 
@@ -127,10 +127,7 @@ def test_first_receive_of_a_message_moved_back(sqs: Any, server: Any, name: Any)
     assert "Messages" not in sqs.receive_message(QueueUrl=source)  # moved to the dead-letter queue
     dlq_arn = arn_of(sqs, dlq)
     sqs.start_message_move_task(SourceArn=dlq_arn)
-    deadline = time.monotonic() + 10
-    while sqs.list_message_move_tasks(SourceArn=dlq_arn)["Results"][0]["Status"] != "COMPLETED":
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    assert finished_task(sqs, dlq_arn)["Status"] == "COMPLETED"
     server.advance_clock(100)
     sent, first, count = _first_receive(sqs, source)
     assert count == "1"

@@ -1,12 +1,18 @@
-"""FIFO deduplication records: swept in rowid order (no expiry index), renewed records move to the
-back, and a data directory from before the change is upgraded in place."""
+"""FIFO deduplication records: swept in rowid order (no expiry index), a chunk at a time, renewed
+records move to the back, and a data directory from before the change is upgraded in place."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from gondwana.services.sqs import dedup
+from gondwana.config import Settings
+from gondwana.runtime import Runtime
+from gondwana.server.app import build_runtime
+from gondwana.services.sqs import common, dedup
+from gondwana.services.sqs.common import SWEEP_CHUNK
 from gondwana.services.sqs.storage import MIGRATIONS
 from gondwana.storage.sqlite import SqliteStore
 from tests.sqs.test_fifo import bodies, make_fifo
@@ -138,73 +144,90 @@ def test_sweep_forgets_a_chunk_at_a_time_and_says_when_more_may_be_due(tmp_path:
         store.close()
 
 
-def test_the_service_sweeps_a_backlog_in_passes_without_waiting_for_its_interval(tmp_path: Path) -> None:
-    """A backlog larger than a pass is forgotten pass after pass at the loop's next turns, not a
-    chunk per minute (nor all at once, holding up every request)."""
-    import asyncio
+def in_process(tmp_path: Path, scenario: Callable[[Runtime, Any], Awaitable[int]]) -> int:
+    """What `scenario(runtime, sqs)` returns, run against the SQS service started in process on a
+    fresh data directory (its first sweep a minute away)."""
 
-    from gondwana.config import Settings
-    from gondwana.server.app import build_runtime
-    from gondwana.services.sqs.common import SWEEP_CHUNK
-
-    async def scenario() -> int:
+    async def run() -> int:
         runtime = build_runtime(Settings(data_dir=tmp_path / "data", services=["sqs"]))
         sqs = runtime.services["sqs"]
         sqs.start()
-        store = runtime.store
-        expired = runtime.now() - 1
-        with store.transaction():
-            for table, columns in (
-                ("sqs_dedup", "1, '', 'id' || value, 'm', value"),
-                ("sqs_attempts", "1, 'a' || value, ''"),
-            ):
-                store.execute(
-                    "WITH RECURSIVE n(value) AS (SELECT 1 UNION ALL SELECT value + 1 FROM n WHERE value < ?2) "
-                    f"INSERT INTO {table} SELECT {columns}, ?1 FROM n",
-                    (expired, 2 * SWEEP_CHUNK + 10),
-                )
+        try:
+            return await scenario(runtime, sqs)
+        finally:
+            runtime.cancel_background()
+            runtime.store.close()
+
+    return asyncio.run(run())
+
+
+def expired_rows(runtime: Runtime, table: str, columns: str, count: int) -> None:
+    """`count` rows of `table` (`columns`, numbered by `value`, then the expiry) expired a second ago."""
+    with runtime.store.transaction():
+        runtime.store.execute(
+            "WITH RECURSIVE n(value) AS (SELECT 1 UNION ALL SELECT value + 1 FROM n WHERE value < ?2) "
+            f"INSERT INTO {table} SELECT {columns}, ?1 FROM n",
+            (runtime.now() - 1, count),
+        )
+
+
+def count(runtime: Runtime, table: str) -> int:
+    return runtime.store.query_one(f"SELECT COUNT(*) FROM {table}")[0]
+
+
+DEDUP = "1, '', 'id' || value, 'm', value"
+
+
+def test_the_service_sweeps_a_backlog_in_passes_without_waiting_for_its_interval(tmp_path: Path) -> None:
+    """A backlog larger than a pass is forgotten pass after pass at the loop's next turns, not a
+    chunk per minute (nor all at once, holding up every request)."""
+
+    async def scenario(runtime: Runtime, sqs: Any) -> int:
+        expired_rows(runtime, "sqs_dedup", DEDUP, 2 * SWEEP_CHUNK + 10)
+        expired_rows(runtime, "sqs_attempts", "1, 'a' || value, ''", 2 * SWEEP_CHUNK + 10)
         sqs.sweep()
         for _ in range(20):
             await asyncio.sleep(0)
-        left = sum(store.query_one(f"SELECT COUNT(*) FROM {t}")[0] for t in ("sqs_dedup", "sqs_attempts"))
-        runtime.cancel_background()
-        store.close()
-        return left
+        return count(runtime, "sqs_dedup") + count(runtime, "sqs_attempts")
 
-    assert asyncio.run(scenario()) == 0
+    assert in_process(tmp_path, scenario) == 0
 
 
 def test_a_sweep_that_fails_is_tried_again(tmp_path: Path, monkeypatch: Any) -> None:
     """A pass that fails (here a table gone missing; in life a failing disk) is logged and rolled
     back, and the sweeping goes on: the next pass still comes."""
-    import asyncio
 
-    from gondwana.config import Settings
-    from gondwana.server.app import build_runtime
-    from gondwana.services.sqs import common
-
-    async def scenario() -> int:
-        runtime = build_runtime(Settings(data_dir=tmp_path / "data", services=["sqs"]))
-        sqs = runtime.services["sqs"]
-        sqs.start()  # its first pass a minute away
+    async def scenario(runtime: Runtime, sqs: Any) -> int:
         monkeypatch.setattr(common, "SWEEP_INTERVAL", 0.01)  # the passes after the failed one
-        store = runtime.store
-        with store.transaction():
-            store.execute(
-                "INSERT INTO sqs_dedup (queue_id, scope, dedup_id, message_id, seq, expires_at) "
-                "VALUES (1, '', 'gone', 'm', 1, ?)",
-                (runtime.now() - 1,),
-            )
-            store.execute("ALTER TABLE sqs_attempts RENAME TO sqs_attempts_away")
+        expired_rows(runtime, "sqs_dedup", DEDUP, 1)
+        with runtime.store.transaction():
+            runtime.store.execute("ALTER TABLE sqs_attempts RENAME TO sqs_attempts_away")
         runtime.later(0, sqs.sweep)
         await asyncio.sleep(0.005)  # the pass failed on the missing table, and was undone
-        assert store.query_one("SELECT COUNT(*) FROM sqs_dedup")[0] == 1
-        with store.transaction():
-            store.execute("ALTER TABLE sqs_attempts_away RENAME TO sqs_attempts")
+        assert count(runtime, "sqs_dedup") == 1
+        with runtime.store.transaction():
+            runtime.store.execute("ALTER TABLE sqs_attempts_away RENAME TO sqs_attempts")
         await asyncio.sleep(0.1)
-        left = store.query_one("SELECT COUNT(*) FROM sqs_dedup")[0]
-        runtime.cancel_background()
-        store.close()
-        return left
+        return count(runtime, "sqs_dedup")
 
-    assert asyncio.run(scenario()) == 0
+    assert in_process(tmp_path, scenario) == 0
+
+
+def test_a_pass_whose_commit_fails_waits_the_interval_instead_of_repeating_at_once(tmp_path: Path) -> None:
+    """A full pass is followed at once by the next only once it is committed: on a full disk every
+    commit fails and the rows come back, so passes that followed each other at once would spin."""
+
+    def refuse() -> None:
+        raise OSError("database or disk is full")
+
+    async def scenario(runtime: Runtime, sqs: Any) -> int:
+        expired_rows(runtime, "sqs_dedup", DEDUP, 2 * SWEEP_CHUNK)
+        await runtime.store.flushed()
+        with runtime.store.transaction():
+            runtime.store.before_commit(refuse)  # this group's commit fails, as on a full disk
+            sqs.sweep()  # a full pass, in the failing group
+        for _ in range(20):
+            await asyncio.sleep(0)
+        return count(runtime, "sqs_dedup")
+
+    assert in_process(tmp_path, scenario) == 2 * SWEEP_CHUNK  # undone, and no pass since

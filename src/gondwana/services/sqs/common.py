@@ -74,18 +74,22 @@ class SqsBase(Service):
 
     def sweep(self) -> None:
         """Forget deduplication ids, receive attempts and name reservations past their window, a
-        chunk at a time: after a full chunk the next pass comes at the loop's next turn, so
-        requests go on between passes."""
+        chunk at a time: once a full chunk is committed the next pass comes at the loop's next
+        turn, so requests go on between passes. A pass that fails, or whose commit does (a full
+        disk undoes it), waits the interval: repeated at once, it would spin."""
         store = self.runtime.store
         now = self.now()
-        more = False
         try:
             with store.transaction():
                 more = dedup.sweep(store, now, SWEEP_CHUNK)
                 more |= store.execute(_FORGET_ATTEMPTS, (now, SWEEP_CHUNK)) == SWEEP_CHUNK
                 store.execute("DELETE FROM sqs_deleted WHERE deleted_at <= ?", (now - DELETE_COOLDOWN,))
-        finally:  # a pass that failed (logged by `later`) must not end the sweeping
-            self.runtime.later(0 if more else SWEEP_INTERVAL, self.sweep)
+        except Exception:  # logged by `later`; the sweeping goes on
+            self.runtime.later(SWEEP_INTERVAL, self.sweep)
+            raise
+        store.after_commit(
+            lambda error: self.runtime.later(0 if more and error is None else SWEEP_INTERVAL, self.sweep)
+        )
 
     def health(self) -> dict[str, Any]:
         return {"state": "running", "queues": len(self.registry.queues)}

@@ -311,27 +311,37 @@ def drop_queue(store: Store, queue: Queue) -> None:
 
 def expire(store: Store, queue: Queue, now: float) -> None:
     """Drop messages past the retention period (a sweep for counters; receives drop them lazily).
-    The sweep reads every message of the queue, so it runs only once the oldest one may have
-    expired, and learns when the next one may (`Queue.oldest_sent`, kept once the commit is done)."""
+    The sweep reads the queue's whole visibility index (which carries each send time), so it runs
+    only once the oldest message may have expired, and learns when the next one may
+    (`Queue.oldest_sent`, kept once the pending commit is done)."""
     cutoff = now - queue.number("MessageRetentionPeriod")
     if queue.oldest_sent is not None and queue.oldest_sent > cutoff:
-        return  # (no transaction either: a read-only call does not wait for a commit)
-    with store.transaction():
-        deleted = store.execute(
-            "DELETE FROM sqs_messages WHERE queue_id = ? AND sent_at <= ?", (queue.id, cutoff)
-        )
-        if deleted and queue.fifo:
-            for (group_id,) in store.query("SELECT group_id FROM sqs_groups WHERE queue_id = ?", (queue.id,)):
-                _reset_head(store, queue.id, group_id)
-    row = store.query_one("SELECT MIN(sent_at) FROM sqs_messages WHERE queue_id = ?", (queue.id,))
-    oldest = row[0] if row and row[0] is not None else now
+        return
+    row = store.query_one(_SENT_BOUNDS, (queue.id, cutoff))
+    expired, oldest = row if row else (None, None)
+    if expired is not None:
+        with store.transaction():
+            store.execute("DELETE FROM sqs_messages WHERE queue_id = ? AND sent_at <= ?", (queue.id, cutoff))
+            if queue.fifo:
+                groups = store.query("SELECT group_id FROM sqs_groups WHERE queue_id = ?", (queue.id,))
+                for (group_id,) in groups:
+                    _reset_head(store, queue.id, group_id)
+    known = now if oldest is None else oldest
 
     def learned(error: BaseException | None) -> None:
         if error is None and queue.oldest_sent == _SWEPT:  # no message moved in meanwhile
-            queue.oldest_sent = oldest
+            queue.oldest_sent = known
 
     queue.oldest_sent = _SWEPT
     store.after_commit(learned)
+
+
+# In one pass over the index: the oldest expired send time (None: nothing expired) and the oldest
+# of the messages the sweep keeps.
+_SENT_BOUNDS = (
+    "SELECT MIN(CASE WHEN sent_at <= ?2 THEN sent_at END), MIN(CASE WHEN sent_at > ?2 THEN sent_at END) "
+    "FROM sqs_messages WHERE queue_id = ?1"
+)
 
 
 _SWEPT = -math.inf  # swept, the commit still to come: sweep again until then

@@ -63,6 +63,12 @@ MIGRATIONS = [
     """,
     # Deduplication ids are swept in rowid order (see above): their expiry index only cost sends.
     "DROP INDEX sqs_dedup_expiry",
+    # The visibility index carries each message's send time, so that the retention sweep finds the
+    # expired messages (and the oldest one left) in the index alone, never reading a row it keeps.
+    """
+    DROP INDEX sqs_messages_visible;
+    CREATE INDEX sqs_messages_visible ON sqs_messages (queue_id, visible_at, seq, sent_at)
+    """,
 ]
 
 MESSAGE_COLUMNS = (

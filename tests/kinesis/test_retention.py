@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -9,8 +10,13 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from gondwana.runtime import Runtime
+from gondwana.server.context import RequestContext
+from gondwana.services.kinesis import provider, records, storage, timeline
+from gondwana.storage.sqlite import SqliteStore
 from tests.conftest import make_client
 from tests.kinesis.conftest import error_of
+from tests.support.inprocess import in_process
 
 SHARD = "shardId-000000000000"
 HOUR = 3600
@@ -130,28 +136,116 @@ def test_raising_retention_does_not_bring_back_an_expired_shard(fresh_server: An
 def test_a_sweep_that_fails_does_not_end_the_sweeping(tmp_path: Path, monkeypatch: Any) -> None:
     """The retention sweep (and the settling of due transitions) runs on a timer chain; a sweep
     that raises (a failing disk) is logged, and the next one still comes."""
-    import asyncio
-
-    from gondwana.config import Settings
-    from gondwana.server.app import build_runtime
-    from gondwana.services.kinesis import provider
-
     monkeypatch.setattr(provider, "TRIM_EVERY", 0.01)
     calls = []
 
-    def sweep() -> None:
+    def sweep() -> bool:
         calls.append(1)
         if len(calls) == 1:
             raise OSError("disk I/O error")
+        return False
 
-    async def scenario() -> int:
-        runtime = build_runtime(Settings(data_dir=tmp_path / "data", services=["kinesis"]))
-        kinesis = runtime.services["kinesis"]
+    async def scenario(runtime: Runtime, kinesis: Any) -> int:
         monkeypatch.setattr(kinesis, "_sweep", sweep)
-        kinesis.start()
+        kinesis._start_sweeping()
         await asyncio.sleep(0.1)
-        runtime.cancel_background()
-        runtime.store.close()
         return len(calls)
 
-    assert asyncio.run(scenario()) > 1
+    assert in_process(tmp_path, "kinesis", scenario) > 1
+
+
+def blocks(store: SqliteStore, sizes: list[int], arrivals: list[float]) -> None:
+    """Blocks of shard 0 of stream 1, numbered from 1, of these sizes and arrival times."""
+    with store.transaction():
+        for counter, (size, arrival) in enumerate(zip(sizes, arrivals, strict=True), 1):
+            records.append_one(store, 1, 0, counter, "k", b"d", size, arrival)
+
+
+def counters(store: SqliteStore) -> list[int]:
+    return [c for (c,) in store.query("SELECT last_seq FROM kinesis_blocks ORDER BY last_seq")]
+
+
+def test_trim_deletes_the_oldest_expired_blocks_within_its_budget(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "k.db")
+    try:
+        storage.register(store)
+        page = timeline.PAGE
+        blocks(store, [10, 10, 3 * page, 10, 10, 10, 10], [0, 1, 2, 3, 4, 5, 100])
+        cutoff = 50.0  # all but the last block expired
+        assert timeline.trim(store, 1, 0, cutoff, 2 * page) == 2 * page  # a small block counts a page
+        assert counters(store) == [3, 4, 5, 6, 7]
+        assert timeline.trim(store, 1, 0, cutoff, page) == 3 * page  # a block is never split
+        assert counters(store) == [4, 5, 6, 7]
+        assert timeline.trim(store, 1, 0, cutoff, 10 * page) == 3 * page  # the rest, below budget
+        assert counters(store) == [7]
+        assert timeline.trim(store, 1, 0, cutoff, page) == 0
+        blocks(store, [10] * 3, [200, 201, 202])  # counters 1-3 again, arriving after block 7
+        assert timeline.trim(store, 1, 0, 500.0, None) == 0  # no budget: all of it at once
+        assert counters(store) == []
+    finally:
+        store.close()
+
+
+def expired_backlog(runtime: Runtime, kinesis: Any, count: int) -> None:
+    """A stream with `count` small blocks past its retention."""
+    ctx = RequestContext(None, "test", "123456789012", "us-east-1")  # type: ignore[arg-type]
+    kinesis.create_stream(ctx, {"StreamName": "s", "ShardCount": 1})
+    assert runtime.store.query("SELECT id FROM kinesis_streams") == [(1,)]
+    blocks(runtime.store, [10] * count, [runtime.now() - 25 * HOUR] * count)
+
+
+def left(runtime: Runtime) -> int:
+    return runtime.store.query_one("SELECT COUNT(*) FROM kinesis_blocks")[0]
+
+
+def test_a_backlog_larger_than_a_pass_is_trimmed_pass_after_pass(tmp_path: Path, monkeypatch: Any) -> None:
+    """Expired records beyond one pass's budget (a server that was down, a clock moved on) are
+    deleted in passes at the loop's next turns, not all at once (holding up every request) nor a
+    pass a minute."""
+    monkeypatch.setattr(provider, "TRIM_BUDGET", 3 * timeline.PAGE)
+    passes: list[int] = []
+    trim = timeline.trim
+
+    def counted(*args: Any) -> int:
+        passes.append(trim(*args))
+        return passes[-1]
+
+    async def scenario(runtime: Runtime, kinesis: Any) -> int:
+        expired_backlog(runtime, kinesis, 20)
+        monkeypatch.setattr(timeline, "trim", counted)
+        kinesis._start_sweeping()
+        for _ in range(100):
+            await asyncio.sleep(0)
+        return left(runtime)
+
+    assert in_process(tmp_path, "kinesis", scenario) == 0
+    assert passes[:7] == [3 * timeline.PAGE] * 6 + [2 * timeline.PAGE]
+
+
+def test_a_pass_whose_commit_fails_waits_the_interval(tmp_path: Path, monkeypatch: Any) -> None:
+    """A pass that spent its budget is followed at once only once it is committed: on a full disk
+    every commit fails and the records come back, so passes following each other would spin."""
+    monkeypatch.setattr(provider, "TRIM_BUDGET", 3 * timeline.PAGE)
+    passes: list[int] = []
+    trim = timeline.trim
+
+    def refuse() -> None:
+        raise OSError("database or disk is full")
+
+    async def scenario(runtime: Runtime, kinesis: Any) -> int:
+        def failing(*args: Any) -> int:
+            passes.append(trim(*args))
+            runtime.store.before_commit(refuse)  # this pass's commit fails, as on a full disk
+            return passes[-1]
+
+        expired_backlog(runtime, kinesis, 20)
+        await runtime.store.flushed()  # (the chain's first pass may have trimmed meanwhile)
+        monkeypatch.setattr(timeline, "trim", failing)
+        before = left(runtime)
+        kinesis._start_sweeping()
+        for _ in range(100):
+            await asyncio.sleep(0)
+        return left(runtime) - before
+
+    assert in_process(tmp_path, "kinesis", scenario) == 0  # undone, and no pass since
+    assert passes == [3 * timeline.PAGE]

@@ -4,18 +4,16 @@ records move to the back, and a data directory from before the change is upgrade
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from gondwana.config import Settings
 from gondwana.runtime import Runtime
-from gondwana.server.app import build_runtime
 from gondwana.services.sqs import common, dedup
 from gondwana.services.sqs.common import SWEEP_CHUNK
 from gondwana.services.sqs.storage import MIGRATIONS
 from gondwana.storage.sqlite import SqliteStore
 from tests.sqs.test_fifo import bodies, make_fifo
+from tests.support.inprocess import in_process
 
 
 def record(store: SqliteStore, dedup_id: str, seq: int, now: float, renew: bool = False) -> None:
@@ -144,23 +142,6 @@ def test_sweep_forgets_a_chunk_at_a_time_and_says_when_more_may_be_due(tmp_path:
         store.close()
 
 
-def in_process(tmp_path: Path, scenario: Callable[[Runtime, Any], Awaitable[int]]) -> int:
-    """What `scenario(runtime, sqs)` returns, run against the SQS service started in process on a
-    fresh data directory (its first sweep a minute away)."""
-
-    async def run() -> int:
-        runtime = build_runtime(Settings(data_dir=tmp_path / "data", services=["sqs"]))
-        sqs = runtime.services["sqs"]
-        sqs.start()
-        try:
-            return await scenario(runtime, sqs)
-        finally:
-            runtime.cancel_background()
-            runtime.store.close()
-
-    return asyncio.run(run())
-
-
 def expired_rows(runtime: Runtime, table: str, columns: str, count: int) -> None:
     """`count` rows of `table` (`columns`, numbered by `value`, then the expiry) expired a second ago."""
     with runtime.store.transaction():
@@ -190,7 +171,7 @@ def test_the_service_sweeps_a_backlog_in_passes_without_waiting_for_its_interval
             await asyncio.sleep(0)
         return count(runtime, "sqs_dedup") + count(runtime, "sqs_attempts")
 
-    assert in_process(tmp_path, scenario) == 0
+    assert in_process(tmp_path, "sqs", scenario) == 0
 
 
 def test_a_sweep_that_fails_is_tried_again(tmp_path: Path, monkeypatch: Any) -> None:
@@ -210,7 +191,7 @@ def test_a_sweep_that_fails_is_tried_again(tmp_path: Path, monkeypatch: Any) -> 
         await asyncio.sleep(0.1)
         return count(runtime, "sqs_dedup")
 
-    assert in_process(tmp_path, scenario) == 0
+    assert in_process(tmp_path, "sqs", scenario) == 0
 
 
 def test_a_pass_whose_commit_fails_waits_the_interval_instead_of_repeating_at_once(tmp_path: Path) -> None:
@@ -230,4 +211,4 @@ def test_a_pass_whose_commit_fails_waits_the_interval_instead_of_repeating_at_on
             await asyncio.sleep(0)
         return count(runtime, "sqs_dedup")
 
-    assert in_process(tmp_path, scenario) == 2 * SWEEP_CHUNK  # undone, and no pass since
+    assert in_process(tmp_path, "sqs", scenario) == 2 * SWEEP_CHUNK  # undone, and no pass since

@@ -33,6 +33,11 @@ if TYPE_CHECKING:
     from gondwana.runtime import Runtime
 
 TRIM_EVERY = 60.0  # seconds between background retention sweeps
+# Bytes of expired records deleted per pass (~8 ms of work); a pass that spends them all is
+# followed by the next at the loop's next turn. A shard written at its full 1 MB/s expires 60 MB
+# a minute, and a server that was down (or a clock moved on) finds days of it due: deleted at
+# once, 1 GB held up every request for 3.8 s.
+TRIM_BUDGET = 2 * 2**20
 
 
 class KinesisService(DataPlane, Subscriptions, ShardOperations, Control, Consumers, Service):
@@ -71,15 +76,21 @@ class KinesisService(DataPlane, Subscriptions, ShardOperations, Control, Consume
         self._start_sweeping()
 
     def _start_sweeping(self) -> None:
-        """One chain of sweeps at a time: a new chain (after a reset) retires the previous one."""
+        """One chain of sweeps at a time: a new chain (after a reset, or when the clock moved
+        on) retires the previous one. Once a pass that had more to trim than its budget is
+        committed, the next follows at once; a pass that failed, or whose commit did, waits."""
         token = self._sweeper = object()
 
         def tick() -> None:
-            if self._sweeper is token:
-                try:
-                    self._sweep()
-                finally:  # a sweep that failed (logged by `later`) must not end the chain
-                    self.runtime.later(TRIM_EVERY, tick)
+            if self._sweeper is not token:
+                return
+            more = False
+            try:
+                more = self._sweep()
+            finally:  # a sweep that failed (logged by `later`) must not end the chain
+                self.store.after_commit(
+                    lambda error: self.runtime.later(0 if more and error is None else TRIM_EVERY, tick)
+                )
 
         self.runtime.later(0, tick)
 
@@ -90,24 +101,33 @@ class KinesisService(DataPlane, Subscriptions, ShardOperations, Control, Consume
         return self._secret
 
     def _on_clock(self) -> None:
-        self.runtime.later(0, self._sweep)
+        self._start_sweeping()
 
-    def _sweep(self) -> None:
-        """Settle transitions that fell due (also while we were down) and trim expired records."""
+    def _sweep(self) -> bool:
+        """Settle transitions that fell due (also while we were down) and trim expired records;
+        True when more may be due."""
         self.streams.settle_due()
         self._settle_consumers()
-        self._trim()
+        return self._trim(TRIM_BUDGET)
 
-    def _trim(self) -> None:
-        """Delete records older than their stream's retention (reads never return them anyway)."""
+    def _trim(self, budget: int | None, stream_id: int | None = None) -> bool:
+        """Delete records older than their stream's retention (reads never return them anyway),
+        about `budget` bytes of them (None: all), of every stream or of one; True when the budget
+        ran out."""
         now = self.runtime.now()
         rows = self.store.query(
             "SELECT s.stream_id, s.idx, t.retention FROM kinesis_shards s "
-            "JOIN kinesis_streams t ON s.stream_id = t.id"
+            "JOIN kinesis_streams t ON s.stream_id = t.id WHERE ?1 IS NULL OR t.id = ?1",
+            (stream_id,),
         )
         with self.store.transaction():
-            for stream_id, index, retention in rows:
-                timeline.trim(self.store, stream_id, index, now - retention * 3600)
+            for stream, index, retention in rows:
+                spent = timeline.trim(self.store, stream, index, now - retention * 3600, budget)
+                if budget is not None:
+                    budget -= spent
+                    if budget <= 0:
+                        return True
+        return False
 
     # ---- streams -------------------------------------------------------------------------------
 
@@ -344,9 +364,12 @@ class KinesisService(DataPlane, Subscriptions, ShardOperations, Control, Consume
         self._set_retention(stream, hours)
 
     def _set_retention(self, stream: Stream, hours: int) -> None:
-        # Records already past the old retention stay gone: trim before widening the window; so do
-        # closed shards that expired under it (their expiry is computed from the retention).
-        self._trim()
+        # Records already past the old retention stay gone: trim them all before widening the
+        # window (the sweeps keep that to about a minute of records); so do closed shards that
+        # expired under it (their expiry is computed from the retention). A narrower window hides
+        # what it drops at once (reads check the retention), and the sweeps delete it.
+        if hours > stream.retention:
+            self._trim(None, stream.id)
         with self.store.transaction():
             self.shards.forget_expired(stream, self.runtime.now())
             stream.retention = hours

@@ -60,21 +60,34 @@ def first_at(store: Store, stream_id: int, shard: int, at: float) -> int | None:
     return None if block is None else block[0]
 
 
-def trim(store: Store, stream_id: int, shard: int, cutoff: float) -> int:
-    """Delete the shard's blocks that arrived before `cutoff` (past retention), after writing the
+def trim(store: Store, stream_id: int, shard: int, cutoff: float, budget: int | None = None) -> int:
+    """Delete the shard's blocks that arrived before `cutoff` (past retention), the oldest first and
+    about `budget` bytes of them (None: all; a block counts at least a page), after writing the
     shard's highest counter into the stream row if it is higher there: the stream's counter is read
-    back from its blocks (records.COUNTER) and must survive them."""
+    back from its blocks (records.COUNTER) and must survive them. Returns the bytes it counted."""
     oldest = store.query_one(_AT_OR_AFTER, (stream_id, shard, 0))
     if oldest is None or oldest[1] >= cutoff:
         return 0  # the common case: nothing expired, two seeks
     store.execute(_KEEP_COUNTER, (stream_id, shard, stream_id, stream_id, shard))
     kept = first_block_at(store, stream_id, shard, cutoff)
-    if kept is None:
-        return store.execute(
-            "DELETE FROM kinesis_blocks WHERE stream_id = ? AND shard = ? AND arrival < ?",
-            (stream_id, shard, cutoff),
-        )
-    return store.execute(
+    end = _NO_END if kept is None else kept[1]  # the blocks below it arrived before the cutoff
+    spent = 0
+    if budget is not None:
+        for last_seq, size in store.iterate(_OLDEST_FIRST, (stream_id, shard, end)):
+            spent += max(size, PAGE)
+            if spent >= budget:
+                end = last_seq + 1
+                break
+    store.execute(
         "DELETE FROM kinesis_blocks WHERE stream_id = ? AND shard = ? AND last_seq < ? AND arrival < ?",
-        (stream_id, shard, kept[1], cutoff),
+        (stream_id, shard, end, cutoff),
     )
+    return spent
+
+
+PAGE = 4096  # what deleting the smallest block costs, in the bytes of a budget
+_NO_END = 2**63 - 1
+_OLDEST_FIRST = (
+    "SELECT last_seq, size FROM kinesis_blocks WHERE stream_id = ? AND shard = ? AND last_seq < ? "
+    "ORDER BY last_seq"
+)

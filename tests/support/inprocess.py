@@ -1,0 +1,29 @@
+"""One service started in process on a fresh data directory, for tests of its background work
+(sweeps, timer chains) that need its loop and store at hand rather than a server."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from gondwana.config import Settings
+from gondwana.runtime import Runtime
+from gondwana.server.app import build_runtime
+
+
+def in_process(tmp_path: Path, service: str, scenario: Callable[[Runtime, Any], Awaitable[int]]) -> int:
+    """What `scenario(runtime, provider)` returns, run against `service` started in process."""
+
+    async def run() -> int:
+        runtime = build_runtime(Settings(data_dir=tmp_path / "data", services=[service]))
+        provider = runtime.services[service]
+        provider.start()
+        try:
+            return await scenario(runtime, provider)
+        finally:
+            runtime.cancel_background()
+            runtime.store.close()
+
+    return asyncio.run(run())

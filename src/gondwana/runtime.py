@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from gondwana.config import Settings
 from gondwana.faults import Faults
 from gondwana.storage import Store
+from gondwana.storage.reclaim import Reclaimer
 
 if TYPE_CHECKING:
     from gondwana.services.base import Service
@@ -44,6 +45,8 @@ class Runtime:
         self._timers: set[asyncio.TimerHandle] = set()
         # Listeners told when the clock jumps, so timers keyed to it can re-arm.
         self.clock_listeners: list[Callable[[], None]] = []
+        # Deletes what deleted resources left behind, in the background.
+        self.reclaimer = Reclaimer(store, self.later)
 
     @property
     def state_delay(self) -> float:

@@ -162,6 +162,7 @@ def test_writes_over_items_keep_them_unless_their_group_fails(tmp_path: Any) -> 
 
     from gondwana.services.dynamodb.storage import MIGRATIONS, TableStore
     from gondwana.services.dynamodb.writes import Change, Writer
+    from gondwana.storage.reclaim import Reclaimer
     from gondwana.storage.sqlite import SqliteStore
 
     desc = {
@@ -175,7 +176,7 @@ def test_writes_over_items_keep_them_unless_their_group_fails(tmp_path: Any) -> 
     async def scenario() -> list[Any]:
         store = SqliteStore(tmp_path / "kept.db")
         store.register("dynamodb", MIGRATIONS)
-        writer = Writer(store, TableStore(store))
+        writer = Writer(store, TableStore(store, Reclaimer(store, lambda *_: None)))
         with store.transaction():
             table = writer.tables.create("000000000000", "us-east-1", "t", desc, "ACTIVE", 0.0)
         where = table.encode_key(KEY)

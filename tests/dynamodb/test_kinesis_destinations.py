@@ -48,7 +48,9 @@ def destinations(ddb: Any, name: str) -> list[dict[str, Any]]:
     return ddb.describe_kinesis_streaming_destination(TableName=name)["KinesisDataStreamDestinations"]
 
 
-def test_changes_reach_the_stream_in_order_with_both_images(ddb: Any, kinesis: Any, make_table: Any) -> None:
+def test_changes_reach_the_stream_in_order_with_both_images(
+    ddb: Any, kinesis: Any, make_table: Any, server: Any
+) -> None:
     name = make_table()
     arn = new_stream(kinesis)
     ddb.put_item(TableName=name, Item={"id": {"S": "before"}})  # before the destination: not sent
@@ -96,7 +98,7 @@ def test_changes_reach_the_stream_in_order_with_both_images(ddb: Any, kinesis: A
     assert modify["OldImage"]["n"] == {"N": "1"} and modify["NewImage"]["n"] == {"N": "2"}
     assert remove["OldImage"]["n"] == {"N": "2"} and "NewImage" not in remove
     assert insert["SizeBytes"] == 3 + 3 + 2 + 1  # the key (id: "a") + the image (id: "a", n: 1)
-    assert abs(insert["ApproximateCreationDateTime"] / 1000 - time.time()) < 60
+    assert abs(insert["ApproximateCreationDateTime"] / 1000 - server.now()) < 60
     assert len({d["eventID"] for d in data}) == len(data)
     # An item's records share one partition key, so one shard, in the order of the changes.
     assert (
@@ -111,7 +113,7 @@ def test_changes_reach_the_stream_in_order_with_both_images(ddb: Any, kinesis: A
     )
 
 
-def test_lifecycle_rules(ddb: Any, kinesis: Any, make_table: Any) -> None:
+def test_lifecycle_rules(ddb: Any, kinesis: Any, make_table: Any, server: Any) -> None:
     name = make_table()
     arn, other = new_stream(kinesis, 1), new_stream(kinesis, 1)
     missing = arn.rsplit("/", 1)[0] + "/" + unique("missing")
@@ -164,7 +166,7 @@ def test_lifecycle_rules(ddb: Any, kinesis: Any, make_table: Any) -> None:
     (record,) = read_all(kinesis, arn)
     change = json.loads(record["Data"])["dynamodb"]
     assert change["ApproximateCreationDateTimePrecision"] == "MICROSECOND"
-    assert abs(change["ApproximateCreationDateTime"] / 1_000_000 - time.time()) < 60
+    assert abs(change["ApproximateCreationDateTime"] / 1_000_000 - server.now()) < 60
     # Disabled: no more records; then another stream may take over.
     assert ddb.disable_kinesis_streaming_destination(TableName=name, StreamArn=arn)["DestinationStatus"] == (
         "DISABLING"

@@ -95,12 +95,13 @@ def test_counts_of_a_rolled_back_group_are_forgotten(tmp_path: Any) -> None:
     import asyncio
 
     from gondwana.services.dynamodb.storage import MIGRATIONS, TableStore
+    from gondwana.storage.reclaim import Reclaimer
     from gondwana.storage.sqlite import SqliteStore
 
     async def scenario() -> tuple[int, int, int]:
         store = SqliteStore(tmp_path / "counts.db")
         store.register("dynamodb", MIGRATIONS)
-        tables = TableStore(store)
+        tables = TableStore(store, Reclaimer(store, lambda *_: None))
         with store.transaction():
             table = tables.create("000000000000", "us-east-1", "t", DESC, "ACTIVE", 0.0)
         await store.flushed()

@@ -254,3 +254,19 @@ def test_get_records_pages_at_one_megabyte(ddb: Any, streams: Any, make_table: A
         seen += [r["dynamodb"]["Keys"]["id"]["S"] for r in out["Records"]]
         it = out.get("NextShardIterator")
     assert seen == ["0", "1", "2", "3", "4"]
+
+
+def test_the_ttl_sweep_reads_the_expiry_index(tmp_path: Any) -> None:
+    """The sweep skips a deleted table's items (their rows wait to be reclaimed) without letting
+    the table id steer SQLite onto an index that reads every item of every table."""
+    from gondwana.services.dynamodb import ttl
+    from gondwana.services.dynamodb.storage import MIGRATIONS
+    from gondwana.storage.sqlite import SqliteStore
+
+    store = SqliteStore(tmp_path / "ttl.db")
+    try:
+        store.register("dynamodb", MIGRATIONS)
+        plan = [row[-1] for row in store.query("EXPLAIN QUERY PLAN " + ttl.EXPIRED, (1.0, 0.0, 10))]
+        assert plan[0] == "SEARCH dynamodb_items USING INDEX dynamodb_items_expiry (expires>? AND expires<?)"
+    finally:
+        store.close()

@@ -97,6 +97,7 @@ def test_a_single_item_write_joins_its_group_without_a_savepoint_unless_it_can_f
 
     from gondwana.services.dynamodb.storage import MIGRATIONS, TableStore
     from gondwana.services.dynamodb.writes import Writer
+    from gondwana.storage.reclaim import Reclaimer
     from gondwana.storage.sqlite import SqliteStore
 
     desc = {
@@ -107,7 +108,7 @@ def test_a_single_item_write_joins_its_group_without_a_savepoint_unless_it_can_f
     async def scenario(strong: bool) -> tuple[list[str], list[BaseException | None]]:
         store = SqliteStore(tmp_path / f"unit-{strong}.db")
         store.register("dynamodb", MIGRATIONS)
-        writer = Writer(store, TableStore(store))
+        writer = Writer(store, TableStore(store, Reclaimer(store, lambda *_: None)))
         with store.transaction():
             table = writer.tables.create("000000000000", "us-east-1", "t", dict(desc), "ACTIVE", 0.0)
         if strong:

@@ -151,7 +151,7 @@ def test_put_records_reports_throttled_entries_without_failing_the_batch(fresh_s
     assert len(stored) == 4 - out["FailedRecordCount"]
 
 
-def test_iterator_types(kinesis: Any, new_stream: Any) -> None:
+def test_iterator_types(kinesis: Any, new_stream: Any, server: Any) -> None:
     name = new_stream(1)
     shard = "shardId-000000000000"
     puts = [kinesis.put_record(StreamName=name, Data=f"{i}".encode(), PartitionKey="k") for i in range(5)]
@@ -183,7 +183,7 @@ def test_iterator_types(kinesis: Any, new_stream: Any) -> None:
             r["SequenceNumber"] for r in everything if r["ApproximateArrivalTimestamp"] >= stamp
         ]
     with pytest.raises(ClientError) as exc:
-        read_all(kinesis, name, shard, "AT_TIMESTAMP", Timestamp=time.time() + 3600)
+        read_all(kinesis, name, shard, "AT_TIMESTAMP", Timestamp=server.now() + 3600)
     assert error_of(exc)[0] == "InvalidArgumentException"
 
 

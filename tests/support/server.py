@@ -107,6 +107,10 @@ class ServerProcess:
     def advance_clock(self, seconds: float) -> None:
         self.call("POST", "/_gondwana/clock", {"advance": seconds})
 
+    def now(self) -> float:
+        """The server's clock (ahead of the wall clock by what tests advanced it)."""
+        return self.call("GET", "/_gondwana/clock")["now"]
+
 
 def serving(data_dir: Path | None, *args: str) -> Iterator[ServerProcess]:
     """For a fixture (`yield from serving(...)`): a started server, stopped once its tests are done."""

@@ -34,6 +34,7 @@ async def serve(settings: Settings, ready: asyncio.Future[int] | None = None) ->
     runtime = build_runtime(settings)
     for service in runtime.services.values():
         service.start()
+    runtime.reclaimer.resume()  # what a deletion before a restart left to do
     chain = Chain(runtime)
     http = HttpServer(chain.handle, loop)
     port = await _listen(http, settings.host, settings.port)

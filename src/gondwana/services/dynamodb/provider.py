@@ -49,7 +49,7 @@ class DynamoDBService(Service):
     def start(self) -> None:
         store = self.runtime.store
         store.register("dynamodb", MIGRATIONS)
-        self.table_store = TableStore(store)
+        self.table_store = TableStore(store, self.runtime.reclaimer)
         self.writer = Writer(store, self.table_store)
         self.locks = Locks()  # items held by write transactions in progress
         self.tables = Tables(self.runtime, self.table_store, self.writer)

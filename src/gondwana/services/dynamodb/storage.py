@@ -19,6 +19,7 @@ from typing import Any
 from gondwana.services.dynamodb import keys
 from gondwana.services.dynamodb.schema import Table
 from gondwana.storage import Store
+from gondwana.storage.reclaim import Reclaimer
 
 MIGRATIONS = [
     """
@@ -163,11 +164,21 @@ def _table(row: tuple[Any, ...]) -> Table:
     return Table(tid, account, region, name, json.loads(descr), status, until, count, size)
 
 
+# A table's rows, by the table id that leads a key or an index of each.
+_TABLE_ROWS = (
+    "dynamodb_items",
+    "dynamodb_index_entries",
+    "dynamodb_repl_tombstones",
+    "dynamodb_pitr_changes",
+)
+
+
 class TableStore:
     """Table metadata, cached in memory (the row in the store stays the truth)."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, reclaimer: Reclaimer) -> None:
         self.store = store
+        self.reclaimer = reclaimer
         self._cache: dict[tuple[str, str, str], Table] = {}
         # By table id: [items, bytes, {index: [items, bytes]}] not yet written.
         self._deltas: dict[int, list[Any]] = {}
@@ -261,15 +272,12 @@ class TableStore:
         table.refresh()
 
     def drop(self, table: Table) -> None:
-        for sql in (
-            "DELETE FROM dynamodb_items WHERE tid = ?",
-            "DELETE FROM dynamodb_index_entries WHERE tid = ?",
-            "DELETE FROM dynamodb_index_counts WHERE tid = ?",
-            "DELETE FROM dynamodb_repl_tombstones WHERE tid = ?",
-            "DELETE FROM dynamodb_pitr_changes WHERE tid = ?",
-            "DELETE FROM dynamodb_tables WHERE tid = ?",
-        ):
-            self.store.execute(sql, (table.tid,))
+        """Forget the table; its items and what goes with them are deleted in the background
+        (table ids are never reused, so nothing reaches them meanwhile)."""
+        for name in _TABLE_ROWS:
+            self.reclaimer.drop(name, "tid", table.tid)
+        self.store.execute("DELETE FROM dynamodb_index_counts WHERE tid = ?", (table.tid,))
+        self.store.execute("DELETE FROM dynamodb_tables WHERE tid = ?", (table.tid,))
         self._cache.pop((table.account, table.region, table.name), None)
         self._deltas.pop(table.tid, None)
 

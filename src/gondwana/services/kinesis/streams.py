@@ -239,7 +239,9 @@ class Streams:
         """Everything of a deleted stream: records, shards, consumers, and the tags and policies of
         the stream and its consumers (matched by ARN prefix; no LIKE, as names may hold '_')."""
         self.memo.drop()
-        for table in ("kinesis_blocks", "kinesis_shards", "kinesis_consumers"):
+        # The records in the background (stream ids are never reused: nothing reaches them).
+        self.runtime.reclaimer.drop("kinesis_blocks", "stream_id", stream_id)
+        for table in ("kinesis_shards", "kinesis_consumers"):
             self.store.execute(f"DELETE FROM {table} WHERE stream_id = ?", (stream_id,))
         prefix = arn + "/consumer/"
         for table in ("kinesis_tags", "kinesis_policies"):

@@ -19,6 +19,7 @@ from gondwana.services.sqs import handles
 from gondwana.services.sqs.queues import Queue
 from gondwana.services.sqs.storage import MESSAGE_COLUMNS
 from gondwana.storage import Store
+from gondwana.storage.reclaim import Reclaimer
 
 SEQUENCE_BASE = 18_000_000_000_000_000_000  # FIFO sequence numbers: large, increasing, not consecutive
 _SELECT = f"SELECT {MESSAGE_COLUMNS} FROM sqs_messages"
@@ -303,10 +304,11 @@ def purge(store: Store, queue: Queue) -> None:
     store.execute("DELETE FROM sqs_groups WHERE queue_id = ?", (queue.id,))
 
 
-def drop_queue(store: Store, queue: Queue) -> None:
-    purge(store, queue)
-    store.execute("DELETE FROM sqs_dedup WHERE queue_id = ?", (queue.id,))
-    store.execute("DELETE FROM sqs_attempts WHERE queue_id = ?", (queue.id,))
+def drop_queue(reclaimer: Reclaimer, queue: Queue) -> None:
+    """The queue's rows are deleted in the background (queue ids are never reused, so nothing
+    reaches them meanwhile)."""
+    for table in ("sqs_messages", "sqs_groups", "sqs_dedup", "sqs_attempts"):
+        reclaimer.drop(table, "queue_id", queue.id)
 
 
 def expire(store: Store, queue: Queue, now: float) -> None:

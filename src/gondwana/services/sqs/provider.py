@@ -102,7 +102,7 @@ class SqsService(SendOps, ReceiveOps, DeleteOps, RedriveOps, SqsBase):
         queue = self.queue(ctx, params.get("QueueUrl"))
         store = self.runtime.store
         with store.transaction():
-            engine.drop_queue(store, queue)
+            engine.drop_queue(self.runtime.reclaimer, queue)
             self.registry.delete(queue, self.now())
         self.wake(queue)
 

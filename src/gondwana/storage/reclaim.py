@@ -1,0 +1,118 @@
+"""The rows a deleted resource leaves behind (a table's items, a queue's messages, a stream's
+records), deleted a pass at a time in the background.
+
+Deleted in the request that deleted the resource, they held up every request for as long: 1.2 s
+for a DynamoDB table of 200,000 items. Resource ids are never reused, so no request can reach
+such rows meanwhile; what is still to delete is itself a table, so a restart goes on with it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from gondwana.storage.base import Store
+
+log = logging.getLogger("gondwana.storage")
+
+MIGRATIONS = [
+    "CREATE TABLE reclaim_pending (id INTEGER PRIMARY KEY AUTOINCREMENT, tbl TEXT NOT NULL, "
+    "col TEXT NOT NULL, value INTEGER NOT NULL)"
+]
+QUANTUM = 0.005  # seconds of deleting per pass: small rows go by the thousand, large ones a few
+RETRY = 10.0  # seconds before a pass that failed (a failing disk) is tried again
+
+Later = Callable[[float, Callable[[], None]], None]
+
+
+class Reclaimer:
+    def __init__(self, store: Store, later: Later) -> None:
+        self.store = store
+        self.later = later
+        self._running = False
+        self._deleters: dict[tuple[str, str], Callable[[int, int], int]] = {}
+        store.register("reclaim", MIGRATIONS)
+
+    def drop(self, table: str, column: str, value: int) -> None:
+        """In the caller's unit of change: `table`'s rows whose `column` is `value` are to go
+        (the column must lead an index of the table)."""
+        self.store.execute(
+            "INSERT INTO reclaim_pending (tbl, col, value) VALUES (?, ?, ?)", (table, column, value)
+        )
+        self.store.after_commit(lambda error: self.resume() if error is None else None)
+
+    def resume(self) -> None:
+        """Start passes (none run while nothing is pending; a restart calls this once)."""
+        if not self._running:
+            self._running = True
+            self.later(0, self._pass)
+
+    def _pass(self) -> None:
+        more = False
+        try:
+            more = self.run_pass()
+        except Exception:
+            log.exception("deleting the rows of a deleted resource failed; trying again later")
+            self.later(RETRY, self._pass)
+            return
+        if not more:
+            self._running = False
+            return
+        self.store.after_commit(lambda error: self.later(0 if error is None else RETRY, self._pass))
+
+    def run_pass(self) -> bool:
+        """Delete for about a quantum, the oldest drop first; False when nothing was pending. A
+        statement deletes one row at first, and twice as many each time the last was quick: rows
+        range from a hundred bytes (messages) to megabytes (a stream's blocks)."""
+        started = time.perf_counter()
+        pending = self.store.query("SELECT id, tbl, col, value FROM reclaim_pending ORDER BY id")
+        if not pending:
+            return False
+        rows = 1
+        with self.store.transaction():
+            for entry, table, column, value in pending:
+                delete = self._deleter(table, column)
+                while True:
+                    before = time.perf_counter()
+                    if delete(value, rows) < rows:
+                        break
+                    now = time.perf_counter()
+                    if now - started > QUANTUM:
+                        return True
+                    if now - before < QUANTUM / 8:
+                        rows *= 2
+                self.store.execute("DELETE FROM reclaim_pending WHERE id = ?", (entry,))
+        return True
+
+    def _deleter(self, table: str, column: str) -> Callable[[int, int], int]:
+        """What deletes up to `rows` rows whose `column` is `value` and says how many it deleted:
+        one statement by rowid, or, in a table WITHOUT ROWID, the keys read and then deleted one
+        seek each (SQLite's row-value IN would scan the whole range at every statement)."""
+        deleter = self._deleters.get((table, column))
+        if deleter is not None:
+            return deleter
+        store = self.store
+        schema = store.query_one("SELECT sql FROM sqlite_master WHERE name = ?", (table,))
+        if schema is not None and "WITHOUT ROWID" not in schema[0].upper():
+            by_rowid = (
+                f'DELETE FROM "{table}" WHERE rowid IN '
+                f'(SELECT rowid FROM "{table}" WHERE "{column}" = ? LIMIT ?)'
+            )
+
+            def deleter(value: int, rows: int) -> int:
+                return store.execute(by_rowid, (value, rows))
+
+        else:
+            columns = store.query(f'PRAGMA table_info("{table}")')  # (cid, name, type, ..., pk)
+            key = [c[1] for c in sorted(columns, key=lambda c: c[5]) if c[5]]
+            select = f'SELECT {", ".join(key)} FROM "{table}" WHERE "{column}" = ? LIMIT ?'
+            delete = f'DELETE FROM "{table}" WHERE ' + " AND ".join(f'"{k}" = ?' for k in key)
+
+            def deleter(value: int, rows: int) -> int:
+                keys = store.query(select, (value, rows))
+                store.executemany(delete, keys)
+                return len(keys)
+
+        self._deleters[(table, column)] = deleter
+        return deleter

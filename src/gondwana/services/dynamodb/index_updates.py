@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from gondwana.protocols.errors import ServiceError
-from gondwana.services.dynamodb import codec, provisioning, warm
+from gondwana.services.dynamodb import backfill, provisioning, warm
 from gondwana.services.dynamodb.errors import invalid, validation
 from gondwana.services.dynamodb.table_specs import (
     MAX_GSI,
@@ -20,7 +20,6 @@ from gondwana.services.dynamodb.table_specs import (
     refuse_on_demand,
     sorted_definitions,
 )
-from gondwana.services.dynamodb.types import item_size
 
 if TYPE_CHECKING:
     from gondwana.services.dynamodb.schema import Table
@@ -119,9 +118,11 @@ def apply(
         if delay:
             entry["Backfilling"] = True
             entry["_until"] = now + delay
+        entry["_backfill"] = list(backfill.START)
         gsis.append(entry)
         table.refresh()
-        backfill(tables, table, table.indexes[name])
+        if not backfill.run_pass(tables, table, name):  # the first pass; the rest in the background
+            backfill.schedule(tables, table.account, table.region, table.name, name)
     elif "Delete" in update:
         name = update["Delete"]["IndexName"]
         if name not in [g["IndexName"] for g in gsis]:
@@ -179,30 +180,3 @@ def _no_such_gsi(table: Table, index: str, action: str) -> Exception:
     return ServiceError(
         "ResourceNotFoundException", f"Requested resource not found: Index {index} for table {table.name}"
     )
-
-
-def backfill(tables: Tables, table: Table, index: Any) -> None:
-    store = tables.runtime.store
-    every = index.projection == "ALL"  # entries link to the item rows (see storage)
-    rows = store.query("SELECT rowid, hk, rk, item FROM dynamodb_items WHERE tid = ?", (table.tid,))
-    for irow, hk, rk, text in rows:
-        item = codec.loads(text)
-        where = index.locate(item)
-        if where is None or any(next(iter(item[k])) != table.attr_types[k] for k in index.key_names):
-            continue  # sparse, or a key attribute of another type (AWS leaves such items out)
-        projected = None if every else index.project(item, table)
-        store.execute(
-            "INSERT INTO dynamodb_index_entries (tid, idx, spread, hk, rk, bhk, brk, irow, item, size) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                table.tid,
-                index.name,
-                *where,
-                hk,
-                rk,
-                irow if every else None,
-                None if projected is None else codec.dumps(projected),
-                None if projected is None else item_size(projected),
-            ),
-        )
-    tables.store.recount_index(table, index.name)

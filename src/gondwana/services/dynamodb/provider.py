@@ -9,6 +9,7 @@ from gondwana.protocols.errors import ServiceError, Violation
 from gondwana.server.context import RequestContext
 from gondwana.services.base import Service
 from gondwana.services.dynamodb import (
+    backfill,
     backups,
     batch,
     global_legacy,
@@ -59,6 +60,7 @@ class DynamoDBService(Service):
         self.tables.replication_service = self
         self.ttl = TtlSweeper(self)
         self.ttl.start()
+        backfill.resume(self.tables)
         self.replication.replicator.start()
         self.writer.kinesis = self.runtime.services.get("kinesis")  # (all are built before any starts)
 

@@ -27,6 +27,9 @@ class Index:
     include: tuple[str, ...] = ()
     status: str = "ACTIVE"
     status_until: float = 0.0
+    # While a new GSI is backfilled: the key (spread, hk, rk) of the last item it has reached;
+    # writes keep the index for items up to there (backfill.py indexes the rest)
+    backfill_after: tuple[int, bytes, bytes] | None = None
     key_names: tuple[str, ...] = ()  # hash_keys + range_keys
 
     def __post_init__(self) -> None:
@@ -115,6 +118,7 @@ class Table:
                     tuple(proj.get("NonKeyAttributes", ())),
                     spec.get("IndexStatus", "ACTIVE"),
                     spec.get("_until", 0.0),
+                    _cursor(spec.get("_backfill")),
                 )
         self.index_keys = [
             (
@@ -269,3 +273,8 @@ def split_keys(schema: list[dict[str, str]]) -> tuple[tuple[str, ...], tuple[str
     """A key schema's HASH attributes and RANGE attributes, each in schema order."""
     hashes = tuple(k["AttributeName"] for k in schema if k["KeyType"] == "HASH")
     return hashes, tuple(k["AttributeName"] for k in schema if k["KeyType"] == "RANGE")
+
+
+def _cursor(at: list[Any] | None) -> tuple[int, bytes, bytes] | None:
+    """A backfill's position as stored in the index's description (the keys in hex)."""
+    return None if at is None else (at[0], bytes.fromhex(at[1]), bytes.fromhex(at[2]))

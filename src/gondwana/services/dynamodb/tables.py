@@ -98,7 +98,7 @@ class Tables:
             table.status = "ACTIVE"
             changed = True
         for gsi in table.desc.get("GlobalSecondaryIndexes", []):
-            if gsi["IndexStatus"] != "ACTIVE" and now >= gsi.get("_until", 0):
+            if gsi["IndexStatus"] != "ACTIVE" and now >= gsi.get("_until", 0) and "_backfill" not in gsi:
                 if gsi["IndexStatus"] == "DELETING":
                     table.desc["GlobalSecondaryIndexes"] = [
                         g for g in table.desc["GlobalSecondaryIndexes"] if g is not gsi
@@ -142,6 +142,7 @@ class Tables:
         for key in ("LocalSecondaryIndexes", "GlobalSecondaryIndexes"):
             for index in d.get(key, []):
                 index.pop("_until", None)
+                index.pop("_backfill", None)
                 count, size = self.store.index_counts(table, index["IndexName"])
                 index["ItemCount"], index["IndexSizeBytes"] = count, size
                 if live and key == "GlobalSecondaryIndexes" and index["IndexStatus"] == "ACTIVE":

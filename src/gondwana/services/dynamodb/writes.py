@@ -281,6 +281,8 @@ class Writer:
             rows.size += new_size - old_size
             table_units += write_units(max(new_size, old_size))
             for index in indexes:
+                if index.backfill_after is not None and where > index.backfill_after:
+                    continue  # not reached by the index's backfill yet, which indexes it as it is then
                 used = _index(table, index, where, old, new, old_size, new_size, rows)
                 if used:
                     units[index.name] = units.get(index.name, 0.0) + used

@@ -1,0 +1,115 @@
+"""Filling a new global secondary index from the items its table already holds: the first few
+milliseconds in the UpdateTable call (all of a small table), the rest in background passes while
+the index shows CREATING and Backfilling, as on AWS. Done whole in the call, a table of 200,000
+items held up every request for 2.4 s.
+
+A pass walks the items in key order from where the last one stopped (`_backfill` in the index's
+description, so a restart goes on from there). Writes keep the index only for items the walk has
+passed (`Index.backfill_after`, in writes.py); an item beyond it is indexed as it is once the
+walk reaches it. So every item is indexed once, and the index's counts need no recount."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from gondwana.services.dynamodb import codec
+from gondwana.services.dynamodb.types import item_size
+
+if TYPE_CHECKING:
+    from gondwana.services.dynamodb.schema import Table
+    from gondwana.services.dynamodb.tables import Tables
+
+log = logging.getLogger("gondwana.dynamodb")
+
+QUANTUM = 0.005  # seconds of indexing per pass
+ROWS = 100  # items read per statement
+RETRY = 10.0  # seconds before a pass that failed is tried again
+START = [-1, "", ""]  # before the first key: (spread, hash key, range key), the keys in hex
+
+_AFTER = (
+    "SELECT rowid, spread, hk, rk, item, size FROM dynamodb_items "
+    "WHERE tid = ?1 AND (spread, hk, rk) > (?2, ?3, ?4) ORDER BY spread, hk, rk LIMIT ?5"
+)
+_ENTRY = (
+    "INSERT INTO dynamodb_index_entries (tid, idx, spread, hk, rk, bhk, brk, irow, item, size) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def run_pass(tables: Tables, table: Table, name: str) -> bool:
+    """Index the next items for about a quantum, in the caller's unit of change; True once the
+    index holds every item (or is gone)."""
+    index = table.indexes.get(name)
+    at = None if index is None else index.backfill_after
+    if at is None:
+        return True
+    entry = next(g for g in table.desc["GlobalSecondaryIndexes"] if g["IndexName"] == name)
+    every = index.projection == "ALL"  # entries link to the item rows (see storage)
+    store = tables.runtime.store
+    started = time.perf_counter()
+    count = size = 0
+    done = False
+    while not done and time.perf_counter() - started < QUANTUM:
+        rows = store.query(_AFTER, (table.tid, *at, ROWS))
+        done = len(rows) < ROWS
+        for irow, spread, hk, rk, text, stored in rows:
+            at = (spread, hk, rk)
+            item = codec.loads(text)
+            where = index.locate(item)
+            if where is None or any(next(iter(item[k])) != table.attr_types[k] for k in index.key_names):
+                continue  # sparse, or a key attribute of another type (AWS leaves such items out)
+            projected = None if every else index.project(item, table)
+            entry_size = stored if projected is None else item_size(projected)
+            text = None if projected is None else codec.dumps(projected)
+            store.execute(
+                _ENTRY, (table.tid, name, *where, hk, rk, irow if every else None, text, entry_size)
+            )
+            count, size = count + 1, size + entry_size
+    if count:
+        tables.store.count(table, 0, 0, {name: [count, size]})
+    if done:
+        entry.pop("_backfill")  # (the table settles the index ACTIVE once its time has come too)
+    else:
+        entry["_backfill"] = [at[0], at[1].hex(), at[2].hex()]
+        entry["IndexStatus"], entry["Backfilling"] = "CREATING", True
+    table.refresh()
+    tables.store.save(table)
+    return done
+
+
+def resume(tables: Tables) -> None:
+    """Go on with the backfills a restart interrupted."""
+    for stored in tables.store.all():
+        for entry in stored.desc.get("GlobalSecondaryIndexes", []):
+            if "_backfill" in entry:
+                schedule(tables, stored.account, stored.region, stored.name, entry["IndexName"])
+
+
+def schedule(tables: Tables, account: str, region: str, table_name: str, name: str) -> None:
+    """Passes in the background until the index is filled (or its table gone), from the commit of
+    the caller's unit of change on (none if it fails)."""
+    runtime = tables.runtime
+
+    def step() -> None:
+        table = tables.store.get(account, region, table_name)
+        if table is None or name not in table.indexes:
+            return
+        try:
+            with runtime.store.transaction():
+                done = run_pass(tables, table, name)
+        except Exception:
+            tables.store.clear()  # the description in memory may be ahead of the store's
+            log.exception("backfilling index %s of %s failed; trying again later", name, table_name)
+            runtime.later(RETRY, step)
+            return
+        if not done:
+            runtime.store.after_commit(lambda error: next_step(error))
+
+    def next_step(error: BaseException | None) -> None:
+        if error is not None:  # the commit failed: the pass is undone, and so must be its cursor
+            tables.store.clear()
+        runtime.later(0 if error is None else RETRY, step)
+
+    runtime.store.after_commit(lambda error: None if error else runtime.later(0, step))

@@ -235,3 +235,40 @@ def test_move_task_fails_when_its_destination_goes(sqs: Any, server: Any, name: 
     server.advance_clock(3)
     task = finished_task(sqs, dlq_arn)
     assert (task["Status"], task["FailureReason"]) == ("FAILED", "AWS.SimpleQueueService.NonExistentQueue")
+
+
+def test_a_move_task_whose_steps_keep_failing_waits_longer_each_time(tmp_path: Any, monkeypatch: Any) -> None:
+    """A disk that stays full: the pause before the next try doubles up to a minute (a warning a
+    minute, not one a second), and a step that succeeds brings it back to a second."""
+    import asyncio
+
+    from gondwana.services.sqs import redrive
+    from tests.support.inprocess import in_process
+
+    outcomes = [OSError("disk full")] * 8 + [False, OSError("disk full"), True]  # True: finished
+    pauses: list[float] = []
+    real_sleep = asyncio.sleep
+
+    def step(*args: Any) -> bool:
+        outcome = outcomes.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    async def recorded(delay: float) -> None:
+        pauses.append(delay)
+        await real_sleep(0)
+
+    async def scenario(runtime: Any, sqs: Any) -> int:
+        with runtime.store.transaction():
+            runtime.store.execute(
+                "INSERT INTO sqs_tasks (handle, account, region, source_arn, destination_arn, rate, "
+                "status, started, moved, to_move) VALUES ('h', 'a', 'r', 's', NULL, NULL, 'RUNNING', 0, 0, 1)"
+            )
+        monkeypatch.setattr(sqs, "_move_some", step)
+        monkeypatch.setattr(redrive.asyncio, "sleep", recorded)
+        await asyncio.wait_for(sqs._run_task("h"), 5)
+        return len(outcomes)
+
+    assert in_process(tmp_path, "sqs", scenario) == 0
+    assert pauses == [1, 2, 4, 8, 16, 32, 60, 60, 0, 1]  # (0: the next step of a task with no rate)

@@ -24,7 +24,10 @@ from gondwana.services.sqs.queues import Queue
 log = logging.getLogger("gondwana.sqs")
 
 MOVE_BATCH = 100  # messages moved per transaction when the task has no rate limit
-RETRY_PAUSE = 1.0  # seconds before a move task tries again a step that failed
+# Seconds before a move task tries again a step that failed, doubling while its steps keep
+# failing (a disk that stays full): a warning a minute at most, not one a second
+RETRY_PAUSE = 1.0
+RETRY_PAUSE_MAX = 60.0
 MAX_RATE = 500
 
 
@@ -220,6 +223,7 @@ class RedriveOps(SqsBase):
 
     async def _run_task(self, handle: str) -> None:
         store = self.runtime.store
+        pause = RETRY_PAUSE
         while not self.runtime.shutting_down.is_set():
             row = store.query_one(
                 "SELECT status, source_arn, destination_arn, rate, moved, started "
@@ -237,9 +241,13 @@ class RedriveOps(SqsBase):
                         done = self._move_some(handle, source_arn, destination_arn, due, now)
                     await store.flushed()
                 except Exception as exc:  # undone whole (a failing disk): go on after a pause
-                    log.warning("message move task %s: a step failed (%r); trying again", handle, exc)
-                    await asyncio.sleep(RETRY_PAUSE)
+                    log.warning(
+                        "message move task %s: a step failed (%r); trying again in %g s", handle, exc, pause
+                    )
+                    await asyncio.sleep(pause)
+                    pause = min(2 * pause, RETRY_PAUSE_MAX)
                     continue
+                pause = RETRY_PAUSE
                 if done:
                     return
                 if rate is None:

@@ -10,22 +10,17 @@ walk reaches it. So every item is indexed once, and the index's counts need no r
 
 from __future__ import annotations
 
-import logging
 import time
 from typing import TYPE_CHECKING
 
-from gondwana.services.dynamodb import codec
+from gondwana.services.dynamodb import background, codec
 from gondwana.services.dynamodb.types import item_size
 
 if TYPE_CHECKING:
     from gondwana.services.dynamodb.schema import Table
     from gondwana.services.dynamodb.tables import Tables
 
-log = logging.getLogger("gondwana.dynamodb")
-
-QUANTUM = 0.005  # seconds of indexing per pass
 ROWS = 100  # items read per statement
-RETRY = 10.0  # seconds before a pass that failed is tried again
 START = [-1, "", ""]  # before the first key: (spread, hash key, range key), the keys in hex
 
 _AFTER = (
@@ -51,7 +46,7 @@ def run_pass(tables: Tables, table: Table, name: str) -> bool:
     started = time.perf_counter()
     count = size = 0
     done = False
-    while not done and time.perf_counter() - started < QUANTUM:
+    while not done and time.perf_counter() - started < background.QUANTUM:
         rows = store.query(_AFTER, (table.tid, *at, ROWS))
         done = len(rows) < ROWS
         for irow, spread, hk, rk, text, stored in rows:
@@ -79,37 +74,13 @@ def run_pass(tables: Tables, table: Table, name: str) -> bool:
     return done
 
 
-def resume(tables: Tables) -> None:
-    """Go on with the backfills a restart interrupted."""
-    for stored in tables.store.all():
-        for entry in stored.desc.get("GlobalSecondaryIndexes", []):
-            if "_backfill" in entry:
-                schedule(tables, stored.account, stored.region, stored.name, entry["IndexName"])
+def resume(tables: Tables, table: Table) -> None:
+    """Go on with the backfills of `table` that a restart interrupted."""
+    for entry in table.desc.get("GlobalSecondaryIndexes", []):
+        if "_backfill" in entry:
+            schedule(tables, table, entry["IndexName"])
 
 
-def schedule(tables: Tables, account: str, region: str, table_name: str, name: str) -> None:
-    """Passes in the background until the index is filled (or its table gone), from the commit of
-    the caller's unit of change on (none if it fails)."""
-    runtime = tables.runtime
-
-    def step() -> None:
-        table = tables.store.get(account, region, table_name)
-        if table is None or name not in table.indexes:
-            return
-        try:
-            with runtime.store.transaction():
-                done = run_pass(tables, table, name)
-        except Exception:
-            tables.store.clear()  # the description in memory may be ahead of the store's
-            log.exception("backfilling index %s of %s failed; trying again later", name, table_name)
-            runtime.later(RETRY, step)
-            return
-        if not done:
-            runtime.store.after_commit(lambda error: next_step(error))
-
-    def next_step(error: BaseException | None) -> None:
-        if error is not None:  # the commit failed: the pass is undone, and so must be its cursor
-            tables.store.clear()
-        runtime.later(0 if error is None else RETRY, step)
-
-    runtime.store.after_commit(lambda error: None if error else runtime.later(0, step))
+def schedule(tables: Tables, table: Table, name: str) -> None:
+    """The rest of the index's backfill in background passes."""
+    background.in_passes(tables, table, lambda current: run_pass(tables, current, name), "backfilling")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +19,7 @@ from gondwana.protocols.errors import ServiceError
 from gondwana.services.dynamodb.errors import invalid, validation
 from gondwana.services.dynamodb.misc import backup_source
 from gondwana.services.dynamodb.replication.replicas import REGIONS
-from gondwana.services.dynamodb.restoring import CHUNK, restore_into
+from gondwana.services.dynamodb.restoring import restore_into
 from gondwana.services.dynamodb.table_specs import billing_mode
 from gondwana.services.dynamodb.tables import table_name
 
@@ -70,7 +69,7 @@ def _restoring(svc: DynamoDBService, arn: str) -> bool:
     now = svc.runtime.now()
     return any(
         t.status == "CREATING"
-        and now < t.status_until
+        and (now < t.status_until or "_restoring" in t.desc)
         and t.desc.get("RestoreSummary", {}).get("SourceBackupArn") == arn
         for t in svc.table_store.all()
     )
@@ -287,22 +286,12 @@ def restore(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]
         raise ServiceError("BackupInUseException", f"Backup is being used to restore another table: {row[1]}")
     source = json.loads(row[8])
 
-    def texts() -> Iterator[list[str]]:
-        last = 0
-        while chunk := svc.runtime.store.query(
-            "SELECT rowid, item FROM dynamodb_backup_items WHERE backup = ? AND rowid > ? "
-            "ORDER BY rowid LIMIT ?",
-            (row[0], last, CHUNK),
-        ):
-            last = chunk[-1][0]
-            yield [text for _, text in chunk]
-
     summary = {
         "SourceBackupArn": _stored_arn(ctx, row[1]),
         "SourceTableArn": source["TableArn"],
         "RestoreDateTime": row[4],
     }
-    return restore_into(svc, ctx, source, p, texts(), summary)
+    return restore_into(svc, ctx, source, p, summary, backup=row[0])
 
 
 def forget_expired(store: Any, now: float) -> None:

@@ -122,7 +122,7 @@ def apply(
         gsis.append(entry)
         table.refresh()
         if not backfill.run_pass(tables, table, name):  # the first pass; the rest in the background
-            backfill.schedule(tables, table.account, table.region, table.name, name)
+            backfill.schedule(tables, table, name)
     elif "Delete" in update:
         name = update["Delete"]["IndexName"]
         if name not in [g["IndexName"] for g in gsis]:

@@ -21,6 +21,7 @@ from gondwana.services.dynamodb import (
     query,
     recovery,
     replication,
+    restoring,
     tags,
     transactions,
 )
@@ -60,7 +61,9 @@ class DynamoDBService(Service):
         self.tables.replication_service = self
         self.ttl = TtlSweeper(self)
         self.ttl.start()
-        backfill.resume(self.tables)
+        for table in self.table_store.all():  # background work a restart interrupted
+            backfill.resume(self.tables, table)
+            restoring.resume(self, table)
         self.replication.replicator.start()
         self.writer.kinesis = self.runtime.services.get("kinesis")  # (all are built before any starts)
 

@@ -68,7 +68,7 @@ def restore(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]
     present = [text for text in states.values() if text is not None]
     chunks = (present[i : i + CHUNK] for i in range(0, len(present), CHUNK))
     summary = {"SourceTableArn": table.desc["TableArn"], "RestoreDateTime": when}
-    return restore_into(svc, ctx, table.desc, p, chunks, summary)
+    return restore_into(svc, ctx, table.desc, p, summary, texts=chunks)
 
 
 def _source(ctx: Any, p: dict[str, Any]) -> str:

@@ -2,21 +2,29 @@
 items through the one write path (so indexes and counts come out as for any write). Shared by the
 restores from a backup (backups.py) and to a point in time (recovery.py); as AWS documents,
 streams, TTL, tags, policies and point-in-time recovery are not restored.
+
+A backup's items are written a few milliseconds at a time: the first pass in the call (all of a
+small backup), the rest in background passes while the table is CREATING (`_restoring` in its
+description: the backup and its last item written, so a restart goes on). Written in the call, a
+backup of 100,000 items held up every request for 1.1 s. A restore to a point in time is still
+written whole in the call.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from gondwana.protocols.errors import ServiceError
-from gondwana.services.dynamodb import codec
+from gondwana.services.dynamodb import background, codec
 from gondwana.services.dynamodb.errors import validation
 from gondwana.services.dynamodb.table_specs import billing_mode
 from gondwana.services.dynamodb.writes import Change
 
 if TYPE_CHECKING:
     from gondwana.services.dynamodb.provider import DynamoDBService
+    from gondwana.services.dynamodb.schema import Table
 
 CHUNK = 500  # items written per apply_many while restoring
 
@@ -26,11 +34,14 @@ def restore_into(
     ctx: Any,
     source: dict[str, Any],
     p: dict[str, Any],
-    texts: Iterable[list[str]],
     summary: dict[str, Any],
+    *,
+    texts: Iterable[list[str]] = (),
+    backup: int | None = None,
 ) -> dict[str, Any]:
     """Create the target table from `source` (a table description) with the request's
-    overrides, and write the items of `texts` (chunks of stored item text) through the write path."""
+    overrides, and write through the write path the items of `texts` (chunks of stored item text)
+    or of the stored `backup`."""
     target = p["TargetTableName"]
     existing = svc.tables.find(ctx.account, ctx.region, target)
     if existing is not None:
@@ -47,12 +58,51 @@ def restore_into(
         table = svc.tables.find(ctx.account, ctx.region, target)
         assert table is not None
         table.desc["RestoreSummary"] = {"RestoreDateTime": now, **summary}
+        if backup is not None:
+            table.desc["_restoring"] = [backup, 0]
         svc.table_store.save(table)
         for chunk in texts:
             changes = [Change(None, codec.loads(text)) for text in chunk]
             svc.writer.apply_many(table, changes, now=now, region=ctx.region)
+        if backup is not None and not fill_pass(svc, table):
+            table.status = described["TableStatus"] = "CREATING"  # until the rest is written
+            svc.table_store.save(table)
+            background.in_passes(svc.tables, table, lambda current: fill_pass(svc, current), "restoring")
     described["RestoreSummary"] = {**table.desc["RestoreSummary"], "RestoreInProgress": True}
     return {"TableDescription": described}
+
+
+_BACKUP_ITEMS = (
+    "SELECT rowid, item FROM dynamodb_backup_items WHERE backup = ? AND rowid > ? ORDER BY rowid LIMIT ?"
+)
+_PASS_CHUNK = 100  # items written per apply_many in a pass
+
+
+def fill_pass(svc: DynamoDBService, table: Table) -> bool:
+    """Write the backup's next items for about a quantum, in the caller's unit of change; True once
+    all are written (the table then settles ACTIVE)."""
+    store = svc.runtime.store
+    backup, after = table.desc["_restoring"]
+    started = time.perf_counter()
+    while time.perf_counter() - started < background.QUANTUM:
+        chunk = store.query(_BACKUP_ITEMS, (backup, after, _PASS_CHUNK))
+        if chunk:
+            changes = [Change(None, codec.loads(text)) for _, text in chunk]
+            svc.writer.apply_many(table, changes, now=svc.runtime.now(), region=table.region)
+            after = chunk[-1][0]
+        if len(chunk) < _PASS_CHUNK:
+            del table.desc["_restoring"]
+            svc.table_store.save(table)
+            return True
+    table.desc["_restoring"] = [backup, after]
+    svc.table_store.save(table)
+    return False
+
+
+def resume(svc: DynamoDBService, table: Table) -> None:
+    """Go on with a restore that a restart interrupted."""
+    if "_restoring" in table.desc:
+        background.in_passes(svc.tables, table, lambda current: fill_pass(svc, current), "restoring")
 
 
 def _billing(source: dict[str, Any], p: dict[str, Any]) -> str:

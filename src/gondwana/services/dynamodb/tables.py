@@ -90,7 +90,8 @@ class Tables:
         """Move a table (and its indexes) past transitions whose time has come; False if it is gone."""
         now = self.runtime.now()
         changed = False
-        if table.status != "ACTIVE" and now >= table.status_until:
+        restoring = table.status == "CREATING" and "_restoring" in table.desc  # (restoring.py)
+        if table.status != "ACTIVE" and now >= table.status_until and not restoring:
             if table.status == "DELETING":
                 with self.runtime.store.transaction():
                     self.store.drop(table)

@@ -69,8 +69,7 @@ def run_pass(tables: Tables, table: Table, name: str) -> bool:
     else:
         entry["_backfill"] = [at[0], at[1].hex(), at[2].hex()]
         entry["IndexStatus"], entry["Backfilling"] = "CREATING", True
-    table.refresh()
-    tables.store.save(table)
+    tables.store.save(table)  # (which refreshes the indexes: the cursor the writes check)
     return done
 
 

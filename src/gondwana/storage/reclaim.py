@@ -8,13 +8,11 @@ such rows meanwhile; what is still to delete is itself a table, so a restart goe
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
 
 from gondwana.storage.base import Store
-
-log = logging.getLogger("gondwana.storage")
+from gondwana.storage.passes import Later, in_passes
 
 MIGRATIONS = [
     "CREATE TABLE reclaim_pending (id INTEGER PRIMARY KEY AUTOINCREMENT, tbl TEXT NOT NULL, "
@@ -22,8 +20,6 @@ MIGRATIONS = [
 ]
 QUANTUM = 0.005  # seconds of deleting per pass: small rows go by the thousand, large ones a few
 RETRY = 10.0  # seconds before a pass that failed (a failing disk) is tried again
-
-Later = Callable[[float, Callable[[], None]], None]
 
 
 class Reclaimer:
@@ -46,20 +42,11 @@ class Reclaimer:
         """Start passes (none run while nothing is pending; a restart calls this once)."""
         if not self._running:
             self._running = True
-            self.later(0, self._pass)
+            in_passes(self.store, self.later, self._pass, "deleting the rows of deleted resources", RETRY)
 
-    def _pass(self) -> None:
-        more = False
-        try:
-            more = self.run_pass()
-        except Exception:
-            log.exception("deleting the rows of a deleted resource failed; trying again later")
-            self.later(RETRY, self._pass)
-            return
-        if not more:
-            self._running = False
-            return
-        self.store.after_commit(lambda error: self.later(0 if error is None else RETRY, self._pass))
+    def _pass(self) -> bool:
+        self._running = self.run_pass()
+        return self._running
 
     def run_pass(self) -> bool:
         """Delete for about a quantum, the oldest drop first; False when nothing was pending. A

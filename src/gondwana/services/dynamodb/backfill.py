@@ -82,4 +82,4 @@ def resume(tables: Tables, table: Table) -> None:
 
 def schedule(tables: Tables, table: Table, name: str) -> None:
     """The rest of the index's backfill in background passes."""
-    background.in_passes(tables, table, lambda current: run_pass(tables, current, name), "backfilling")
+    background.on_table(tables, table, lambda current: run_pass(tables, current, name), "backfilling")

@@ -4,15 +4,14 @@ waits behind it for long: a new GSI's backfill (backfill.py) and a restore from 
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
+
+from gondwana.storage.passes import in_passes
 
 if TYPE_CHECKING:
     from gondwana.services.dynamodb.schema import Table
     from gondwana.services.dynamodb.tables import Tables
-
-log = logging.getLogger("gondwana.dynamodb")
 
 QUANTUM = 0.005  # seconds of work per pass
 RETRY = 10.0  # seconds before a pass that failed (a failing disk) is tried again
@@ -20,30 +19,18 @@ RETRY = 10.0  # seconds before a pass that failed (a failing disk) is tried agai
 Pass = Callable[["Table"], bool]  # one pass in the caller's unit of change: True once all is done
 
 
-def in_passes(tables: Tables, table: Table, run_pass: Pass, what: str) -> None:
-    """Passes in the background until `run_pass` is done (or the table gone), from the commit of
-    the caller's unit of change on (none if it fails)."""
+def on_table(tables: Tables, table: Table, run_pass: Pass, what: str) -> None:
+    """`run_pass` over `table` in background passes until it is done (or the table gone), from the
+    commit of the caller's unit of change on. A pass undone drops the cached descriptions, whose
+    position ran ahead of the store's."""
     runtime = tables.runtime
     account, region, name, tid = table.account, table.region, table.name, table.tid
 
-    def step() -> None:
+    def step() -> bool:
         current = tables.store.get(account, region, name)
         if current is None or current.tid != tid:
-            return
-        try:
-            with runtime.store.transaction():
-                done = run_pass(current)
-        except Exception:
-            tables.store.clear()  # the description in memory may be ahead of the store's
-            log.exception("%s of table %s failed; trying again later", what, name)
-            runtime.later(RETRY, step)
-            return
-        if not done:
-            runtime.store.after_commit(next_step)
+            return False
+        with runtime.store.transaction():
+            return not run_pass(current)
 
-    def next_step(error: BaseException | None) -> None:
-        if error is not None:  # the commit failed: the pass is undone, and so must be its position
-            tables.store.clear()
-        runtime.later(0 if error is None else RETRY, step)
-
-    runtime.store.after_commit(lambda error: None if error else runtime.later(0, step))
+    in_passes(runtime.store, runtime.later, step, f"{what} table {name}", RETRY, tables.store.clear)

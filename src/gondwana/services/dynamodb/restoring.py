@@ -67,7 +67,7 @@ def restore_into(
         if backup is not None and not fill_pass(svc, table):
             table.status = described["TableStatus"] = "CREATING"  # until the rest is written
             svc.table_store.save(table)
-            background.in_passes(svc.tables, table, lambda current: fill_pass(svc, current), "restoring")
+            background.on_table(svc.tables, table, lambda current: fill_pass(svc, current), "restoring")
     described["RestoreSummary"] = {**table.desc["RestoreSummary"], "RestoreInProgress": True}
     return {"TableDescription": described}
 
@@ -102,7 +102,7 @@ def fill_pass(svc: DynamoDBService, table: Table) -> bool:
 def resume(svc: DynamoDBService, table: Table) -> None:
     """Go on with a restore that a restart interrupted."""
     if "_restoring" in table.desc:
-        background.in_passes(svc.tables, table, lambda current: fill_pass(svc, current), "restoring")
+        background.on_table(svc.tables, table, lambda current: fill_pass(svc, current), "restoring")
 
 
 def _billing(source: dict[str, Any], p: dict[str, Any]) -> str:

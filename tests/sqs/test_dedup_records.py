@@ -13,14 +13,18 @@ from gondwana.services.sqs.common import SWEEP_CHUNK
 from gondwana.services.sqs.storage import MIGRATIONS
 from gondwana.storage.sqlite import SqliteStore
 from tests.sqs.test_fifo import bodies, make_fifo
+from tests.sqs.test_retention_sweep import store_at
 from tests.support.inprocess import in_process
 
 
-def record(store: SqliteStore, dedup_id: str, seq: int, now: float, renew: bool = False) -> None:
-    """Store message `seq` of queue 1, sent at `now`, and record its id as `dedup.remember` does."""
+def record(
+    store: SqliteStore, dedup_id: str, seq: int, now: float, renew: bool = False, space: str = "space"
+) -> None:
+    """Store message `seq` of queue 1, sent at `now`, and record its id as `dedup.remember` does
+    (`space`: the column that keys messages by their queue, `queue_id` in older releases)."""
     with store.transaction():
         store.execute(
-            "INSERT INTO sqs_messages (seq, queue_id, message_id, body, md5_body, sender_id, sent_at, "
+            f"INSERT INTO sqs_messages (seq, {space}, message_id, body, md5_body, sender_id, sent_at, "
             "visible_at, group_id, dedup_id) VALUES (?, 1, ?, 'b', 'h', 's', ?, ?, 'g', ?)",
             (seq, f"m-{seq}", now, now, dedup_id),
         )
@@ -38,9 +42,8 @@ def sweep(store: SqliteStore, now: float, limit: int = 100) -> bool:
 
 
 def test_sweep_forgets_the_expired_front_and_a_renewed_id_moves_back(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "dedup.db")
+    store = store_at(tmp_path / "dedup.db", MIGRATIONS)
     try:
-        store.register("sqs", MIGRATIONS)
         indexes = store.query(
             "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'sqs_dedup'"
         )
@@ -64,9 +67,8 @@ def test_sweep_forgets_the_expired_front_and_a_renewed_id_moves_back(tmp_path: P
 def test_sweep_stops_at_the_first_live_record(tmp_path: Path) -> None:
     """A record written while the clock stood later than for the next one (the clock went back)
     only delays forgetting those behind it."""
-    store = SqliteStore(tmp_path / "dedup.db")
+    store = store_at(tmp_path / "dedup.db", MIGRATIONS)
     try:
-        store.register("sqs", MIGRATIONS)
         record(store, "early", 1, 0.0)
         record(store, "late", 2, 100.0)
         record(store, "back", 3, 50.0)  # expires at 350, before "late" (400)
@@ -80,16 +82,14 @@ def test_sweep_stops_at_the_first_live_record(tmp_path: Path) -> None:
 
 def test_a_data_directory_from_before_loses_the_expiry_index_and_keeps_its_records(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
-    store = SqliteStore(path)
-    store.register("sqs", MIGRATIONS[:2])  # as the previous release left it
-    record(store, "old", 1, 0.0)
-    record(store, "live", 2, 100.0)
+    store = store_at(path, MIGRATIONS[:2])  # as the previous release left it
+    record(store, "old", 1, 0.0, space="queue_id")
+    record(store, "live", 2, 100.0, space="queue_id")
     assert store.query_one("SELECT 1 FROM sqlite_master WHERE name = 'sqs_dedup_expiry'")
     store.close()
 
-    store = SqliteStore(path)
+    store = store_at(path, MIGRATIONS)
     try:
-        store.register("sqs", MIGRATIONS)
         assert store.query_one("SELECT version FROM _gondwana_schema WHERE component = 'sqs'") == (
             len(MIGRATIONS),
         )
@@ -125,9 +125,8 @@ def test_an_expired_id_sent_again_is_stored_and_deduplicates_anew(sqs: Any, serv
 
 
 def test_sweep_forgets_a_chunk_at_a_time_and_says_when_more_may_be_due(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "dedup.db")
+    store = store_at(tmp_path / "dedup.db", MIGRATIONS)
     try:
-        store.register("sqs", MIGRATIONS)
         for k in range(250):
             record(store, f"old{k}", k + 1, 0.0)  # expire at 300
         record(store, "live", 251, 100.0)  # expires at 400

@@ -8,21 +8,26 @@ from pathlib import Path
 from gondwana.services.sqs import engine
 from gondwana.services.sqs.queues import Queue
 from gondwana.services.sqs.storage import MIGRATIONS
+from gondwana.storage import reclaim
 from gondwana.storage.sqlite import SqliteStore
 
 RETENTION = 60
 
 
 def store_at(path: Path, migrations: list[str] = MIGRATIONS) -> SqliteStore:
+    """A store with SQS's tables as `migrations` leave them (and the reclaimer's, which the
+    runtime registers first: SQS's migrations update its pending deletes)."""
     store = SqliteStore(path)
+    store.register("reclaim", reclaim.MIGRATIONS)
     store.register("sqs", migrations)
     return store
 
 
-def message(store: SqliteStore, seq: int, sent: float, visible: float) -> None:
+def message(store: SqliteStore, seq: int, sent: float, visible: float, space: str = "space") -> None:
+    """Store message `seq` of space 1 (`space`: the column, `queue_id` in older releases)."""
     with store.transaction():
         store.execute(
-            "INSERT INTO sqs_messages (seq, queue_id, message_id, body, md5_body, sender_id, sent_at, "
+            f"INSERT INTO sqs_messages (seq, {space}, message_id, body, md5_body, sender_id, sent_at, "
             "visible_at) VALUES (?, 1, ?, 'b', 'h', 's', ?, ?)",
             (seq, f"m-{seq}", sent, visible),
         )
@@ -68,7 +73,7 @@ def test_the_sweep_reads_the_visibility_index_alone(tmp_path: Path) -> None:
     try:
         plan = store.query("EXPLAIN QUERY PLAN " + engine._SENT_BOUNDS, (1, 0.0))
         assert [detail for *_, detail in plan] == [
-            "SEARCH sqs_messages USING COVERING INDEX sqs_messages_visible (queue_id=?)"
+            "SEARCH sqs_messages USING COVERING INDEX sqs_messages_visible (space=?)"
         ]
     finally:
         store.close()
@@ -77,14 +82,14 @@ def test_the_sweep_reads_the_visibility_index_alone(tmp_path: Path) -> None:
 def test_a_data_directory_from_before_gets_the_send_time_in_its_index(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     store = store_at(path, MIGRATIONS[:3])  # as the previous release left it
-    message(store, 1, sent=0.0, visible=0.0)
-    message(store, 2, sent=30.0, visible=30.0)
+    message(store, 1, sent=0.0, visible=0.0, space="queue_id")
+    message(store, 2, sent=30.0, visible=30.0, space="queue_id")
     store.close()
 
     store = store_at(path)
     try:
         columns = [row[2] for row in store.query("PRAGMA index_info(sqs_messages_visible)")]
-        assert columns == ["queue_id", "visible_at", "seq", "sent_at"]
+        assert columns == ["space", "visible_at", "seq", "sent_at"]
         q = queue()
         sweep(store, q, now=61.0)
         assert left(store) == [2] and q.oldest_sent == 30.0

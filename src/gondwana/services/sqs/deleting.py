@@ -32,7 +32,7 @@ class DeleteOps(SqsBase):
         seq, token = locate_handle(queue, handle)
         store = self.runtime.store
         if not queue.fifo:  # one statement, a unit of its own
-            store.write(_delete_sql(1), (token, queue.id, seq))
+            store.write(_delete_sql(1), (token, queue.space, seq))
             return
         with store.transaction():
             for error in self._delete_fifo(queue, [handle], [(seq, token)], self.now()).values():
@@ -83,16 +83,16 @@ class DeleteOps(SqsBase):
         seqs = [seq for seq, _ in located]
         tokens = {token for _, token in located}
         if len(tokens) == 1:  # one receive's handles share their token
-            store.write(_delete_sql(len(seqs)), [tokens.pop(), queue.id, *seqs])
+            store.write(_delete_sql(len(seqs)), [tokens.pop(), queue.space, *seqs])
         elif len(set(seqs)) == len(seqs):  # each message's own token
-            store.write(_delete_each_sql(len(seqs)), [queue.id, *itertools.chain.from_iterable(located)])
+            store.write(_delete_each_sql(len(seqs)), [queue.space, *itertools.chain.from_iterable(located)])
         else:  # rare: one message named twice, under different tokens
             by_token: dict[str, list[int]] = {}
             for seq, token in located:
                 by_token.setdefault(token, []).append(seq)
             with store.transaction():
                 for token, same in by_token.items():
-                    store.execute(_delete_sql(len(same)), [token, queue.id, *same])
+                    store.execute(_delete_sql(len(same)), [token, queue.space, *same])
 
     def _delete_fifo(
         self, queue: Queue, receipts: list[str], located: list[tuple[int, str]], now: float
@@ -109,7 +109,7 @@ class DeleteOps(SqsBase):
         # Handles of several receives, or one message named twice: which handle deleted what matters.
         deleted: dict[int, str] = {}  # seq -> the token that deleted it
         for token, seqs in by_token.items():
-            for (seq,) in store.query(_delete_inflight_sql(len(seqs)), [token, queue.id, now, *seqs]):
+            for (seq,) in store.query(_delete_inflight_sql(len(seqs)), [token, queue.space, now, *seqs]):
                 deleted[seq] = token
         # A handle that deleted nothing: its message is gone (fine) or refuses (an error).
         present = _present(store, queue, [seq for seq, _ in located if seq not in deleted], now)
@@ -134,7 +134,7 @@ class DeleteOps(SqsBase):
         named once; one statement deletes them, one moves the heads of the groups they led on."""
         store = self.runtime.store
         seqs = [seq for seq, _ in located]
-        removed = store.execute(_delete_received_sql(len(seqs)), [located[0][1], queue.id, now, *seqs])
+        removed = store.execute(_delete_received_sql(len(seqs)), [located[0][1], queue.space, now, *seqs])
         if removed:
             engine.advance_heads(store, queue, seqs)
         if removed == len(seqs):
@@ -154,20 +154,18 @@ def _present(store: Store, queue: Queue, seqs: list[int], now: float) -> set[int
         return set()
     expired = now - queue.number("MessageRetentionPeriod")
     rows = store.query(
-        f"SELECT seq FROM sqs_messages WHERE seq IN ({engine.marks(len(seqs), 3)}) AND +queue_id = ?1 "
+        f"SELECT seq FROM sqs_messages WHERE seq IN ({engine.marks(len(seqs), 3)}) AND +space = ?1 "
         "AND sent_at > ?2",
-        [queue.id, expired, *seqs],
+        [queue.space, expired, *seqs],
     )
     return {row[0] for row in rows}
 
 
 @functools.cache
 def _delete_sql(count: int) -> str:
-    """Delete of `count` messages under receipt token ?1 (`+queue_id`: look them up by seq, never
+    """Delete of `count` messages under receipt token ?1 (`+space`: look them up by seq, never
     by the queue's index)."""
-    return (
-        f"DELETE FROM sqs_messages WHERE seq IN ({engine.marks(count, 3)}) AND token = ?1 AND +queue_id = ?2"
-    )
+    return f"DELETE FROM sqs_messages WHERE seq IN ({engine.marks(count, 3)}) AND token = ?1 AND +space = ?2"
 
 
 @functools.cache
@@ -176,9 +174,7 @@ def _delete_each_sql(count: int) -> str:
     each message's seq and token."""
     seqs = ", ".join(f"?{2 + 2 * k}" for k in range(count))
     tokens = " ".join(f"WHEN ?{2 + 2 * k} THEN ?{3 + 2 * k}" for k in range(count))
-    return (
-        f"DELETE FROM sqs_messages WHERE seq IN ({seqs}) AND +queue_id = ?1 AND token = CASE seq {tokens} END"
-    )
+    return f"DELETE FROM sqs_messages WHERE seq IN ({seqs}) AND +space = ?1 AND token = CASE seq {tokens} END"
 
 
 @functools.cache
@@ -186,7 +182,7 @@ def _delete_received_sql(count: int) -> str:
     """Delete of `count` FIFO messages under receipt token ?1, while still in flight at ?3."""
     return (
         f"DELETE FROM sqs_messages WHERE seq IN ({engine.marks(count, 4)}) AND token = ?1 "
-        "AND +queue_id = ?2 AND visible_at > ?3"
+        "AND +space = ?2 AND visible_at > ?3"
     )
 
 

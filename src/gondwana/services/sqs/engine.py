@@ -27,7 +27,7 @@ _SELECT = f"SELECT {MESSAGE_COLUMNS} FROM sqs_messages"
 
 class Msg(NamedTuple):
     seq: int
-    queue_id: int
+    space: int
     message_id: str
     body: str
     attributes: str | None
@@ -86,8 +86,8 @@ def counters(store: Store, queue: Queue, now: float) -> dict[str, str]:
     """The Approximate* counters. Visible messages are counted in the visibility index alone (no
     row is read: a deep queue is counted at index speed); only the hidden ones, in flight or
     delayed, are read to tell which they are."""
-    visible = store.query_one(_COUNT_VISIBLE, (queue.id, now))
-    hidden = dict(store.query(_COUNT_HIDDEN, (queue.id, now)))
+    visible = store.query_one(_COUNT_VISIBLE, (queue.space, now))
+    hidden = dict(store.query(_COUNT_HIDDEN, (queue.space, now)))
     return {
         "ApproximateNumberOfMessages": str(visible[0] if visible else 0),
         "ApproximateNumberOfMessagesNotVisible": str(hidden.get(1, 0)),
@@ -95,9 +95,9 @@ def counters(store: Store, queue: Queue, now: float) -> dict[str, str]:
     }
 
 
-_COUNT_VISIBLE = "SELECT COUNT(*) FROM sqs_messages WHERE queue_id = ? AND visible_at <= ?"
+_COUNT_VISIBLE = "SELECT COUNT(*) FROM sqs_messages WHERE space = ? AND visible_at <= ?"
 _COUNT_HIDDEN = (
-    "SELECT receive_count > 0, COUNT(*) FROM sqs_messages WHERE queue_id = ? AND visible_at > ? GROUP BY 1"
+    "SELECT receive_count > 0, COUNT(*) FROM sqs_messages WHERE space = ? AND visible_at > ? GROUP BY 1"
 )
 
 
@@ -105,9 +105,9 @@ def count_inflight(store: Store, queue: Queue, now: float, limit: int) -> int:
     """Messages received and still hidden, counted up to `limit` (the index range of hidden
     messages is all it reads)."""
     row = store.query_one(
-        "SELECT COUNT(*) FROM (SELECT 1 FROM sqs_messages WHERE queue_id = ? AND visible_at > ? "
+        "SELECT COUNT(*) FROM (SELECT 1 FROM sqs_messages WHERE space = ? AND visible_at > ? "
         "AND receive_count > 0 LIMIT ?)",
-        (queue.id, now, limit),
+        (queue.space, now, limit),
     )
     return row[0] if row else 0
 
@@ -115,7 +115,7 @@ def count_inflight(store: Store, queue: Queue, now: float, limit: int) -> int:
 def next_visible(store: Store, queue: Queue, now: float) -> float | None:
     """When the next hidden message (delayed or in flight) becomes visible: long polls wake then."""
     row = store.query_one(
-        "SELECT MIN(visible_at) FROM sqs_messages WHERE queue_id = ? AND visible_at > ?", (queue.id, now)
+        "SELECT MIN(visible_at) FROM sqs_messages WHERE space = ? AND visible_at > ?", (queue.space, now)
     )
     return row[0] if row else None
 
@@ -124,7 +124,7 @@ def next_visible(store: Store, queue: Queue, now: float) -> float | None:
 
 
 _INSERT = (
-    "INSERT INTO sqs_messages (queue_id, message_id, body, attributes, md5_body, md5_attributes, system, "
+    "INSERT INTO sqs_messages (space, message_id, body, attributes, md5_body, md5_attributes, system, "
     "sender_id, sent_at, visible_at, receive_count, first_receive, group_id, dedup_id) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
@@ -150,7 +150,7 @@ def enqueue(
 ) -> int:
     queue.oldest_sent = None  # a message moved here may keep its age (see expire)
     row = (
-        queue.id,
+        queue.space,
         message_id,
         body,
         attributes,
@@ -201,7 +201,7 @@ def enqueue_rows(
     """
     last = store.insert(
         _insert_sql(len(rows), width),
-        [queue.id, sender_id, sent_at, _UNRECEIVED, *itertools.chain.from_iterable(rows)],
+        [queue.space, sender_id, sent_at, _UNRECEIVED, *itertools.chain.from_iterable(rows)],
     )
     seqs = range(last - len(rows) + 1, last + 1)
     if queue.fifo:
@@ -215,7 +215,7 @@ def add_rows(
     """`enqueue_rows` for a standard queue: one statement, a unit of its own (no savepoint)."""
     store.write(
         _insert_sql(len(rows), width),
-        [queue.id, sender_id, sent_at, _UNRECEIVED, *itertools.chain.from_iterable(rows)],
+        [queue.space, sender_id, sent_at, _UNRECEIVED, *itertools.chain.from_iterable(rows)],
     )
 
 
@@ -234,7 +234,7 @@ def _insert_sql(count: int, width: int) -> str:
     )
     columns = ", ".join(_NEW_COLUMNS[:width])
     return (
-        "INSERT INTO sqs_messages (queue_id, sender_id, sent_at, token, first_receive, received_at, "
+        "INSERT INTO sqs_messages (space, sender_id, sent_at, token, first_receive, received_at, "
         f"{columns}) VALUES {values}"
     )
 
@@ -242,11 +242,11 @@ def _insert_sql(count: int, width: int) -> str:
 def _add_heads(store: Store, queue: Queue, seqs: range) -> None:
     """Make each new message group's first message among the new messages `seqs` its head (groups
     that exist keep theirs): read in seq order from their rows, the first of each group wins."""
-    store.execute(_ADD_HEADS, (queue.id, seqs.start, seqs.stop - 1))
+    store.execute(_ADD_HEADS, (queue.space, seqs.start, seqs.stop - 1))
 
 
 _ADD_HEADS = (
-    "INSERT INTO sqs_groups (queue_id, group_id, head) SELECT ?1, group_id, seq FROM sqs_messages "
+    "INSERT INTO sqs_groups (space, group_id, head) SELECT ?1, group_id, seq FROM sqs_messages "
     "WHERE seq >= ?2 AND seq <= ?3 ORDER BY seq ON CONFLICT DO NOTHING"
 )
 
@@ -272,8 +272,8 @@ def remove(store: Store, queue: Queue, msg: Msg) -> None:
 def advance_heads(store: Store, queue: Queue, seqs: list[int]) -> None:
     """After deleting these messages: the groups one of them led point at their oldest remaining
     message (with two statements whatever their number; the groups left empty are forgotten)."""
-    if store.execute(_advance_sql(len(seqs)), [queue.id, *seqs]):
-        store.execute("DELETE FROM sqs_groups WHERE queue_id = ? AND head = 0", (queue.id,))
+    if store.execute(_advance_sql(len(seqs)), [queue.space, *seqs]):
+        store.execute("DELETE FROM sqs_groups WHERE space = ? AND head = 0", (queue.space,))
 
 
 @functools.cache
@@ -282,32 +282,34 @@ def _advance_sql(count: int) -> str:
     (no message has it) when it has none left."""
     return (
         "UPDATE sqs_groups SET head = COALESCE((SELECT MIN(seq) FROM sqs_messages "
-        "WHERE queue_id = ?1 AND group_id = sqs_groups.group_id), 0) "
-        f"WHERE queue_id = ?1 AND head IN ({marks(count, 2)})"
+        "WHERE space = ?1 AND group_id = sqs_groups.group_id), 0) "
+        f"WHERE space = ?1 AND head IN ({marks(count, 2)})"
     )
 
 
-def _reset_head(store: Store, queue_id: int, group_id: str | None) -> None:
+def _reset_head(store: Store, space: int, group_id: str | None) -> None:
     """Point the group at its oldest remaining message, or forget it when it has none."""
     if not store.execute(
         "UPDATE sqs_groups SET head = "
-        "(SELECT MIN(seq) FROM sqs_messages WHERE queue_id = ?1 AND group_id = ?2) "
-        "WHERE queue_id = ?1 AND group_id = ?2 "
-        "AND EXISTS (SELECT 1 FROM sqs_messages WHERE queue_id = ?1 AND group_id = ?2)",
-        (queue_id, group_id),
+        "(SELECT MIN(seq) FROM sqs_messages WHERE space = ?1 AND group_id = ?2) "
+        "WHERE space = ?1 AND group_id = ?2 "
+        "AND EXISTS (SELECT 1 FROM sqs_messages WHERE space = ?1 AND group_id = ?2)",
+        (space, group_id),
     ):
-        store.execute("DELETE FROM sqs_groups WHERE queue_id = ? AND group_id = ?", (queue_id, group_id))
+        store.execute("DELETE FROM sqs_groups WHERE space = ? AND group_id = ?", (space, group_id))
 
 
-def purge(store: Store, queue: Queue) -> None:
-    store.execute("DELETE FROM sqs_messages WHERE queue_id = ?", (queue.id,))
-    store.execute("DELETE FROM sqs_groups WHERE queue_id = ?", (queue.id,))
+def drop_space(reclaimer: Reclaimer, space: int) -> None:
+    """A space's messages and groups are deleted in the background (spaces are never reused, and
+    no queue is in this one any more, so nothing reaches them meanwhile)."""
+    for table in ("sqs_messages", "sqs_groups"):
+        reclaimer.drop(table, "space", space)
 
 
 def drop_queue(reclaimer: Reclaimer, queue: Queue) -> None:
-    """The queue's rows are deleted in the background (queue ids are never reused, so nothing
-    reaches them meanwhile)."""
-    for table in ("sqs_messages", "sqs_groups", "sqs_dedup", "sqs_attempts"):
+    """The queue's rows are deleted in the background (as its space's: its id is never reused)."""
+    drop_space(reclaimer, queue.space)
+    for table in ("sqs_dedup", "sqs_attempts"):
         reclaimer.drop(table, "queue_id", queue.id)
 
 
@@ -319,15 +321,15 @@ def expire(store: Store, queue: Queue, now: float) -> None:
     cutoff = now - queue.number("MessageRetentionPeriod")
     if queue.oldest_sent is not None and queue.oldest_sent > cutoff:
         return
-    row = store.query_one(_SENT_BOUNDS, (queue.id, cutoff))
+    row = store.query_one(_SENT_BOUNDS, (queue.space, cutoff))
     expired, oldest = row if row else (None, None)
     if expired is not None:
         with store.transaction():
-            store.execute("DELETE FROM sqs_messages WHERE queue_id = ? AND sent_at <= ?", (queue.id, cutoff))
+            store.execute("DELETE FROM sqs_messages WHERE space = ? AND sent_at <= ?", (queue.space, cutoff))
             if queue.fifo:
-                groups = store.query("SELECT group_id FROM sqs_groups WHERE queue_id = ?", (queue.id,))
+                groups = store.query("SELECT group_id FROM sqs_groups WHERE space = ?", (queue.space,))
                 for (group_id,) in groups:
-                    _reset_head(store, queue.id, group_id)
+                    _reset_head(store, queue.space, group_id)
     known = now if oldest is None else oldest
 
     def learned(error: BaseException | None) -> None:
@@ -342,7 +344,7 @@ def expire(store: Store, queue: Queue, now: float) -> None:
 # of the messages the sweep keeps.
 _SENT_BOUNDS = (
     "SELECT MIN(CASE WHEN sent_at <= ?2 THEN sent_at END), MIN(CASE WHEN sent_at > ?2 THEN sent_at END) "
-    "FROM sqs_messages WHERE queue_id = ?1"
+    "FROM sqs_messages WHERE space = ?1"
 )
 
 

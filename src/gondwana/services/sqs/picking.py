@@ -39,7 +39,7 @@ def receive_standard(
     The token, and the rows as received: `Msg` fields, or when `plain` (seq, message_id,
     md5_body, body) only."""
     token = handles.new_token()
-    params = (queue.id, now, expired, max_receives, count, token, now + visibility)
+    params = (queue.space, now, expired, max_receives, count, token, now + visibility)
     return token, store.write_rows(_RECEIVE[count == 1, plain], params)
 
 
@@ -49,7 +49,7 @@ def _standard_receive_sql(one: bool, plain: bool) -> str:
     return (
         "UPDATE sqs_messages SET token = ?6, receive_count = receive_count + 1, "
         f"first_receive = {_FIRST_RECEIVE}, received_at = ?2, visible_at = ?7 "
-        f"WHERE seq {'=' if one else 'IN'} (SELECT seq FROM sqs_messages WHERE queue_id = ?1 "
+        f"WHERE seq {'=' if one else 'IN'} (SELECT seq FROM sqs_messages WHERE space = ?1 "
         "AND visible_at <= ?2 AND sent_at > ?3 AND receive_count < ?4 ORDER BY visible_at, seq LIMIT ?5) "
         f"RETURNING {'seq, message_id, md5_body, body' if plain else MESSAGE_COLUMNS}"
     )
@@ -106,8 +106,8 @@ def pick_standard(
         seqs = [*taken, *(m.seq for m in picked)]
         clause = _excluding(seqs)
         rows = store.query(
-            f"{_SELECT} WHERE queue_id = ? AND visible_at <= ?{clause} ORDER BY visible_at, seq LIMIT ?",
-            (queue.id, now, *seqs, count - len(picked)),
+            f"{_SELECT} WHERE space = ? AND visible_at <= ?{clause} ORDER BY visible_at, seq LIMIT ?",
+            (queue.space, now, *seqs, count - len(picked)),
         )
         dropped = False
         for row in rows:
@@ -133,7 +133,7 @@ def pick_fifo(store: Store, queue: Queue, now: float, count: int, accept: Accept
     seen: set[str] = set()  # `accept` may move a group's head on: never take a group twice
     after = 0
     while len(picked) < count:
-        heads = store.query(_HEADS, (queue.id, after, now, _HEAD_PAGE))
+        heads = store.query(_HEADS, (queue.space, after, now, _HEAD_PAGE))
         for group_id, head in heads:
             after = head
             if len(picked) >= count:
@@ -148,7 +148,7 @@ def pick_fifo(store: Store, queue: Queue, now: float, count: int, accept: Accept
 
 _HEADS = (
     "SELECT g.group_id, g.head FROM sqs_groups g JOIN sqs_messages m ON m.seq = g.head "
-    "WHERE g.queue_id = ? AND g.head > ? AND m.visible_at <= ? ORDER BY g.head LIMIT ?"
+    "WHERE g.space = ? AND g.head > ? AND m.visible_at <= ? ORDER BY g.head LIMIT ?"
 )
 _HEAD_PAGE = 16
 
@@ -160,8 +160,8 @@ def _take_run(
     last = 0
     while len(picked) < count:
         rows = store.query(
-            f"{_SELECT} WHERE queue_id = ? AND group_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-            (queue.id, group_id, last, count - len(picked)),
+            f"{_SELECT} WHERE space = ? AND group_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+            (queue.space, group_id, last, count - len(picked)),
         )
         for row in rows:
             msg = _new(Msg, row)

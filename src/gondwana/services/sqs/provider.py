@@ -114,10 +114,13 @@ class SqsService(SendOps, ReceiveOps, DeleteOps, RedriveOps, SqsBase):
                 "PurgeQueueInProgress",
                 f"Only one PurgeQueue operation on {queue.name} is allowed every 60 seconds.",
             )
-        store = self.runtime.store
-        with store.transaction():
-            engine.purge(store, queue)
+        # One write whatever the queue's depth: the queue moves to a new, empty space, and the
+        # messages are deleted in the background (in the request, 300,000 of them held up every
+        # request for 0.7 s).
+        with self.runtime.store.transaction():
+            engine.drop_space(self.runtime.reclaimer, self.registry.move_to_new_space(queue))
             queue.purged_at = now
+            queue.inflight_bound = queue.oldest_sent = None
             self.registry.save(queue)
 
     # ---- attributes ----------------------------------------------------------------------------

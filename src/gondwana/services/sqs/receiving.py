@@ -263,7 +263,11 @@ class ReceiveOps(SqsBase):
         recorded = json.loads(row[0])
         msgs = [engine.get(store, seq) for seq, _, _ in recorded]
         intact = row[1] > now and all(
-            m is not None and m.token == token and m.visible_at == visible_at and m.sent_at > expired
+            m is not None
+            and m.space == queue.space  # not purged since
+            and m.token == token
+            and m.visible_at == visible_at
+            and m.sent_at > expired
             for m, (_, token, visible_at) in zip(msgs, recorded, strict=True)
         )
         if not intact:
@@ -288,7 +292,7 @@ class ReceiveOps(SqsBase):
         assert msg.token is not None
         out: dict[str, Any] = {
             "MessageId": msg.message_id,
-            "ReceiptHandle": handles.receipt_handle(msg.queue_id, msg.seq, msg.token, msg.message_id),
+            "ReceiptHandle": handles.receipt_handle(queue.id, msg.seq, msg.token, msg.message_id),
             "MD5OfBody": msg.md5_body,
             "Body": msg.body,
         }
@@ -322,7 +326,7 @@ class ReceiveOps(SqsBase):
     def _locate(self, queue: Queue, handle: str) -> tuple[Msg | None, str]:
         seq, token = locate_handle(queue, handle)
         msg = engine.get(self.runtime.store, seq)
-        if msg is not None and msg.queue_id != queue.id:
+        if msg is not None and msg.space != queue.space:
             msg = None
         return msg, token
 

@@ -133,7 +133,7 @@ class RedriveOps(SqsBase):
             json.dumps({"taskId": str(uuid.uuid4()), "sourceArn": source_arn}).encode()
         ).decode()
         now = self.now()
-        to_move = store.query_one("SELECT COUNT(*) FROM sqs_messages WHERE queue_id = ?", (source.id,))
+        to_move = store.query_one("SELECT COUNT(*) FROM sqs_messages WHERE space = ?", (source.space,))
         with store.transaction():
             store.execute(
                 "INSERT INTO sqs_tasks (handle, account, region, source_arn, destination_arn, "
@@ -273,9 +273,9 @@ class RedriveOps(SqsBase):
             )
             return True
         rows = store.query(
-            "SELECT seq FROM sqs_messages WHERE queue_id = ? AND visible_at <= ? ORDER BY "
+            "SELECT seq FROM sqs_messages WHERE space = ? AND visible_at <= ? ORDER BY "
             "visible_at, seq LIMIT ?",
-            (source.id, now, due),
+            (source.space, now, due),
         )
         moved = 0
         for (seq,) in rows:
@@ -311,7 +311,7 @@ class RedriveOps(SqsBase):
         store.execute("UPDATE sqs_tasks SET moved = moved + ? WHERE handle = ?", (moved, handle))
         finished = len(rows) < due and (
             store.query_one("SELECT moved >= to_move FROM sqs_tasks WHERE handle = ?", (handle,))[0]
-            or not store.query_one("SELECT 1 FROM sqs_messages WHERE queue_id = ? LIMIT 1", (source.id,))
+            or not store.query_one("SELECT 1 FROM sqs_messages WHERE space = ? LIMIT 1", (source.space,))
         )
         if finished:
             store.execute("UPDATE sqs_tasks SET status = 'COMPLETED' WHERE handle = ?", (handle,))

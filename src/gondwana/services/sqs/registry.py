@@ -21,7 +21,7 @@ class Registry:
         self.by_id.clear()
         for row in self.store.query(
             "SELECT id, account, region, name, fifo, attributes, tags, created, modified, "
-            "purged_at FROM sqs_queues"
+            "purged_at, space FROM sqs_queues"
         ):
             self._remember(
                 Queue(
@@ -35,6 +35,7 @@ class Registry:
                     row[7],
                     row[8],
                     row[9],
+                    row[10],
                 )
             )
 
@@ -68,16 +69,17 @@ class Registry:
         now: float,
     ) -> Queue:
         with self.store.transaction():
+            space = self._new_space()
             queue_id = self.store.insert(
-                "INSERT INTO sqs_queues (account, region, name, fifo, attributes, tags, created, modified) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (account, region, name, int(fifo), json.dumps(attributes), json.dumps(tags), now, now),
+                "INSERT INTO sqs_queues (account, region, name, fifo, attributes, tags, created, modified, "
+                "space) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (account, region, name, int(fifo), json.dumps(attributes), json.dumps(tags), now, now, space),
             )
             self.store.execute(
                 "DELETE FROM sqs_deleted WHERE account = ? AND region = ? AND name = ?",
                 (account, region, name),
             )
-        queue = Queue(queue_id, account, region, name, fifo, attributes, tags, now, now)
+        queue = Queue(queue_id, account, region, name, fifo, attributes, tags, now, now, space=space)
         self._remember(queue)
         return queue
 
@@ -87,6 +89,26 @@ class Registry:
             "UPDATE sqs_queues SET attributes = ?, tags = ?, modified = ?, purged_at = ? WHERE id = ?",
             (json.dumps(queue.attributes), json.dumps(queue.tags), queue.modified, queue.purged_at, queue.id),
         )
+
+    def move_to_new_space(self, queue: Queue) -> int:
+        """Give the queue a new, empty space for its messages (call inside a transaction); the old
+        one, which it takes back should the commit fail."""
+        old, queue.space = queue.space, self._new_space()
+        self.store.execute("UPDATE sqs_queues SET space = ? WHERE id = ?", (queue.space, queue.id))
+        new = queue.space
+
+        def undone(error: BaseException | None) -> None:
+            if error is not None and queue.space == new:
+                queue.space = old
+
+        self.store.after_commit(undone)
+        return old
+
+    def _new_space(self) -> int:
+        """A space never used before (the table keeps only its last row; its sequence goes on)."""
+        space = self.store.insert("INSERT INTO sqs_spaces DEFAULT VALUES")
+        self.store.execute("DELETE FROM sqs_spaces WHERE id < ?", (space,))
+        return space
 
     def delete(self, queue: Queue, now: float) -> None:
         """Forget the queue (call inside a transaction, with its messages)."""

@@ -11,7 +11,10 @@
   sweep drops the expired ones once a minute: receive attempts by their expiry index,
   deduplication ids (written far more often) by their rowid, as every id is stored for the same
   window and a new (or renewed) record takes the next rowid, so rowid order is expiry order and
-  the expired ones are the table's front; each send so writes one B-tree fewer.
+  the expired ones are the table's front; each send so writes one B-tree fewer;
+- messages and groups are keyed by the queue's space, not its id (a purge gives the queue a new
+  space); deduplication ids, receive attempts and receipt handles keep the queue's id, as they
+  outlive a purge.
 """
 
 from __future__ import annotations
@@ -69,9 +72,24 @@ MIGRATIONS = [
     DROP INDEX sqs_messages_visible;
     CREATE INDEX sqs_messages_visible ON sqs_messages (queue_id, visible_at, seq, sent_at)
     """,
+    # A queue's messages and groups live in a space of their own (see `Queue.space`), so that a
+    # purge is one write: the queue moves to a new, empty space; the old one goes to the reclaimer
+    # (the runtime's, registered first, whose pending deletes of queues follow the rename). Spaces
+    # are drawn from `sqs_spaces`, which starts past every space in use or still to reclaim.
+    """
+    ALTER TABLE sqs_queues ADD COLUMN space INTEGER;
+    UPDATE sqs_queues SET space = id;
+    ALTER TABLE sqs_messages RENAME COLUMN queue_id TO space;
+    ALTER TABLE sqs_groups RENAME COLUMN queue_id TO space;
+    UPDATE reclaim_pending SET col = 'space' WHERE tbl IN ('sqs_messages', 'sqs_groups');
+    CREATE TABLE sqs_spaces (id INTEGER PRIMARY KEY AUTOINCREMENT);
+    INSERT INTO sqs_spaces (id) SELECT MAX(used) FROM (SELECT MAX(id) AS used FROM sqs_queues
+        UNION ALL SELECT MAX(space) FROM sqs_messages UNION ALL SELECT MAX(space) FROM sqs_groups
+        UNION ALL SELECT MAX(value) FROM reclaim_pending WHERE tbl IN ('sqs_messages', 'sqs_groups'))
+    """,
 ]
 
 MESSAGE_COLUMNS = (
-    "seq, queue_id, message_id, body, attributes, md5_body, md5_attributes, system, sender_id, sent_at, "
+    "seq, space, message_id, body, attributes, md5_body, md5_attributes, system, sender_id, sent_at, "
     "visible_at, receive_count, first_receive, received_at, token, group_id, dedup_id"
 )

@@ -13,7 +13,7 @@ from gondwana.services.sqs.common import SWEEP_CHUNK
 from gondwana.services.sqs.storage import MIGRATIONS
 from gondwana.storage.sqlite import SqliteStore
 from tests.sqs.test_fifo import bodies, make_fifo
-from tests.sqs.test_retention_sweep import store_at
+from tests.sqs.test_retention import store_at
 from tests.support.inprocess import in_process
 
 

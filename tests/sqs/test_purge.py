@@ -14,20 +14,14 @@ import pytest
 
 from gondwana.protocols.errors import ServiceError
 from gondwana.runtime import Runtime
-from gondwana.server.context import RequestContext
-from gondwana.server.messages import Request
 from gondwana.services.sqs import engine
 from gondwana.services.sqs.storage import MIGRATIONS
 from tests.conftest import make_client
 from tests.sqs.conftest import error_of
-from tests.sqs.test_retention_sweep import message, store_at
-from tests.support.inprocess import in_process
+from tests.sqs.test_retention import message, store_at
+from tests.support.inprocess import in_process, request_context
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
-
-
-def context() -> RequestContext:
-    return RequestContext(Request("POST", "/", "", {"host": "localhost"}, b""), "test", ACCOUNT, REGION)
 
 
 def fill(runtime: Runtime, space: int, count: int) -> None:
@@ -50,7 +44,7 @@ def test_a_purge_leaves_the_messages_to_the_background(tmp_path: Path) -> None:
     old space's rows are all there, and none is counted or received; passes then delete them."""
 
     async def scenario(runtime: Runtime, sqs: Any) -> int:
-        ctx = context()
+        ctx = request_context(ACCOUNT, REGION)
         queue = sqs.registry.create(ACCOUNT, REGION, "deep", False, {}, {}, runtime.now())
         url = f"http://localhost/{ACCOUNT}/deep"
         old = queue.space
@@ -109,7 +103,7 @@ def test_purged_messages_not_yet_deleted_are_out_of_reach(tmp_path: Path) -> Non
     before the purge is not replayed, and a handle no longer reaches its message."""
 
     async def scenario(runtime: Runtime, sqs: Any) -> int:
-        ctx = context()
+        ctx = request_context(ACCOUNT, REGION)
         url = sqs.create_queue(ctx, {"QueueName": "q.fifo", "Attributes": {"FifoQueue": "true"}})["QueueUrl"]
         group = {"QueueUrl": url, "MessageGroupId": "g"}
         sqs.send_message(ctx, {**group, "MessageBody": "old", "MessageDeduplicationId": "a"})

@@ -11,6 +11,8 @@ from typing import Any
 from gondwana.config import Settings
 from gondwana.runtime import Runtime
 from gondwana.server.app import build_runtime
+from gondwana.server.context import RequestContext
+from gondwana.server.messages import Request
 
 
 def in_process(tmp_path: Path, service: str, scenario: Callable[[Runtime, Any], Awaitable[int]]) -> int:
@@ -27,3 +29,8 @@ def in_process(tmp_path: Path, service: str, scenario: Callable[[Runtime, Any], 
             runtime.store.close()
 
     return asyncio.run(run())
+
+
+def request_context(account: str = "123456789012", region: str = "us-east-1") -> RequestContext:
+    """The context of a request to call a provider's operations with directly."""
+    return RequestContext(Request("POST", "/", "", {"host": "localhost"}, b""), "test", account, region)

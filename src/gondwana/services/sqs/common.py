@@ -14,6 +14,7 @@ from gondwana.services.sqs import dedup, errors
 from gondwana.services.sqs.query_names import MODEL_PATCHES
 from gondwana.services.sqs.queues import Queue, parse_queue_url, url_for
 from gondwana.services.sqs.registry import DELETE_COOLDOWN, Registry
+from gondwana.services.sqs.retention import Retention
 from gondwana.services.sqs.storage import MIGRATIONS
 
 SWEEP_INTERVAL = 60.0
@@ -42,6 +43,7 @@ class SqsBase(Service):
     error_overrides: ClassVar[dict[str, tuple[int, str]]] = errors.OVERRIDES
 
     registry: Registry
+    retention: Retention
 
     def load_model(self) -> dict[str, Any]:
         model = super().load_model()
@@ -63,6 +65,7 @@ class SqsBase(Service):
         self.runtime.store.register("sqs", MIGRATIONS)
         self.registry = Registry(self.runtime.store)
         self.registry.load()
+        self.retention = Retention(self.runtime.store, self.runtime.later, self.registry, self.now)
         self.runtime.clock_listeners.append(self.wake_all)
         self.resume_tasks()
         self.runtime.later(SWEEP_INTERVAL, self.sweep)
@@ -76,7 +79,9 @@ class SqsBase(Service):
         """Forget deduplication ids, receive attempts and name reservations past their window, a
         chunk at a time: once a full chunk is committed the next pass comes at the loop's next
         turn, so requests go on between passes. A pass that fails, or whose commit does (a full
-        disk undoes it), waits the interval: repeated at once, it would spin."""
+        disk undoes it), waits the interval: repeated at once, it would spin. Expired messages
+        are deleted by rounds of their own (`retention`), one started here unless one is running."""
+        self.retention.start()
         store = self.runtime.store
         now = self.now()
         try:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import itertools
 import json
-import math
 import os
 import uuid
 from typing import Any, NamedTuple
@@ -83,11 +82,13 @@ def get(store: Store, seq: int) -> Msg | None:
 
 
 def counters(store: Store, queue: Queue, now: float) -> dict[str, str]:
-    """The Approximate* counters. Visible messages are counted in the visibility index alone (no
-    row is read: a deep queue is counted at index speed); only the hidden ones, in flight or
-    delayed, are read to tell which they are."""
-    visible = store.query_one(_COUNT_VISIBLE, (queue.space, now))
-    hidden = dict(store.query(_COUNT_HIDDEN, (queue.space, now)))
+    """The Approximate* counters, of the messages within the retention period (the expired ones
+    are gone, deleted or not yet). Visible messages are counted in the visibility index alone, which
+    carries send times (no row is read: a deep queue is counted at index speed); only the hidden
+    ones, in flight or delayed, are read to tell which they are."""
+    params = (queue.space, now, now - queue.number("MessageRetentionPeriod"))
+    visible = store.query_one(_COUNT_VISIBLE, params)
+    hidden = dict(store.query(_COUNT_HIDDEN, params))
     return {
         "ApproximateNumberOfMessages": str(visible[0] if visible else 0),
         "ApproximateNumberOfMessagesNotVisible": str(hidden.get(1, 0)),
@@ -95,9 +96,10 @@ def counters(store: Store, queue: Queue, now: float) -> dict[str, str]:
     }
 
 
-_COUNT_VISIBLE = "SELECT COUNT(*) FROM sqs_messages WHERE space = ? AND visible_at <= ?"
+_COUNT_VISIBLE = "SELECT COUNT(*) FROM sqs_messages WHERE space = ? AND visible_at <= ? AND sent_at > ?"
 _COUNT_HIDDEN = (
-    "SELECT receive_count > 0, COUNT(*) FROM sqs_messages WHERE space = ? AND visible_at > ? GROUP BY 1"
+    "SELECT receive_count > 0, COUNT(*) FROM sqs_messages WHERE space = ? AND visible_at > ? AND sent_at > ? "
+    "GROUP BY 1"
 )
 
 
@@ -148,7 +150,7 @@ def enqueue(
     receive_count: int = 0,
     first_receive: float | None = None,
 ) -> int:
-    queue.oldest_sent = None  # a message moved here may keep its age (see expire)
+    queue.oldest_sent = None  # a message moved here may keep its age (see retention)
     row = (
         queue.space,
         message_id,
@@ -287,18 +289,6 @@ def _advance_sql(count: int) -> str:
     )
 
 
-def _reset_head(store: Store, space: int, group_id: str | None) -> None:
-    """Point the group at its oldest remaining message, or forget it when it has none."""
-    if not store.execute(
-        "UPDATE sqs_groups SET head = "
-        "(SELECT MIN(seq) FROM sqs_messages WHERE space = ?1 AND group_id = ?2) "
-        "WHERE space = ?1 AND group_id = ?2 "
-        "AND EXISTS (SELECT 1 FROM sqs_messages WHERE space = ?1 AND group_id = ?2)",
-        (space, group_id),
-    ):
-        store.execute("DELETE FROM sqs_groups WHERE space = ? AND group_id = ?", (space, group_id))
-
-
 def drop_space(reclaimer: Reclaimer, space: int) -> None:
     """A space's messages and groups are deleted in the background (spaces are never reused, and
     no queue is in this one any more, so nothing reaches them meanwhile)."""
@@ -311,44 +301,6 @@ def drop_queue(reclaimer: Reclaimer, queue: Queue) -> None:
     drop_space(reclaimer, queue.space)
     for table in ("sqs_dedup", "sqs_attempts"):
         reclaimer.drop(table, "queue_id", queue.id)
-
-
-def expire(store: Store, queue: Queue, now: float) -> None:
-    """Drop messages past the retention period (a sweep for counters; receives drop them lazily).
-    The sweep reads the queue's whole visibility index (which carries each send time), so it runs
-    only once the oldest message may have expired, and learns when the next one may
-    (`Queue.oldest_sent`, kept once the pending commit is done)."""
-    cutoff = now - queue.number("MessageRetentionPeriod")
-    if queue.oldest_sent is not None and queue.oldest_sent > cutoff:
-        return
-    row = store.query_one(_SENT_BOUNDS, (queue.space, cutoff))
-    expired, oldest = row if row else (None, None)
-    if expired is not None:
-        with store.transaction():
-            store.execute("DELETE FROM sqs_messages WHERE space = ? AND sent_at <= ?", (queue.space, cutoff))
-            if queue.fifo:
-                groups = store.query("SELECT group_id FROM sqs_groups WHERE space = ?", (queue.space,))
-                for (group_id,) in groups:
-                    _reset_head(store, queue.space, group_id)
-    known = now if oldest is None else oldest
-
-    def learned(error: BaseException | None) -> None:
-        if error is None and queue.oldest_sent == _SWEPT:  # no message moved in meanwhile
-            queue.oldest_sent = known
-
-    queue.oldest_sent = _SWEPT
-    store.after_commit(learned)
-
-
-# In one pass over the index: the oldest expired send time (None: nothing expired) and the oldest
-# of the messages the sweep keeps.
-_SENT_BOUNDS = (
-    "SELECT MIN(CASE WHEN sent_at <= ?2 THEN sent_at END), MIN(CASE WHEN sent_at > ?2 THEN sent_at END) "
-    "FROM sqs_messages WHERE space = ?1"
-)
-
-
-_SWEPT = -math.inf  # swept, the commit still to come: sweep again until then
 
 
 def set_visible_at(store: Store, msg: Msg, when: float) -> None:

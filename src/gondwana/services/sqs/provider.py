@@ -136,9 +136,7 @@ class SqsService(SendOps, ReceiveOps, DeleteOps, RedriveOps, SqsBase):
         values["CreatedTimestamp"] = str(int(queue.created))
         values["LastModifiedTimestamp"] = str(int(queue.modified))
         if "All" in wanted or wanted & set(queues.COUNTERS):
-            store = self.runtime.store
-            engine.expire(store, queue, now)
-            values.update(engine.counters(store, queue, now))
+            values.update(engine.counters(self.runtime.store, queue, now))
         if "All" not in wanted:
             values = {k: v for k, v in values.items() if k in wanted}
         return {"Attributes": values} if values else {}

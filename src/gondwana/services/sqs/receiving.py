@@ -206,9 +206,6 @@ class ReceiveOps(SqsBase):
             taken = [row[0] for row in rows]
 
         def accept(msg: Msg) -> bool:
-            if msg.sent_at <= expired:
-                engine.remove(store, queue, msg)
-                return False
             if redrive is not None and msg.receive_count >= redrive[1]:
                 self.move_to_dead_letter(queue, msg, redrive[0], now)
                 return False
@@ -220,9 +217,11 @@ class ReceiveOps(SqsBase):
                 found = self._replay(queue, attempt, now, visibility, expired)
             if found is None:
                 if queue.fifo:
-                    picked = picking.pick_fifo(store, queue, now, count, accept)
-                else:  # the rest, past the messages the statement passed over (expired, or to move)
-                    picked = picking.pick_standard(store, queue, now, count - len(out), accept, taken)
+                    picked = picking.pick_fifo(store, queue, now, count, accept, expired)
+                else:  # the rest, past the messages the statement passed over (to move)
+                    picked = picking.pick_standard(
+                        store, queue, now, count - len(out), accept, expired, taken
+                    )
                 if not picked:
                     return out
                 if attempt is None and not names and not wanted:  # the usual: bodies and handles only

@@ -113,6 +113,7 @@ def rows_left(data: Path) -> dict[str, int]:
             "dynamodb_items",
             "dynamodb_index_entries",
             "kinesis_blocks",
+            "dynamodb_backup_items",
             "reclaim_pending",
         )
         return {t: db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in tables}
@@ -152,12 +153,15 @@ def test_deleted_resources_leave_no_rows_behind_across_a_kill(tmp_path: Path) ->
         kinesis.create_stream(StreamName="gone", ShardCount=2)
         for i in range(50):
             kinesis.put_record(StreamName="gone", Data=b"r", PartitionKey=str(i))
+        backup = ddb.create_backup(TableName="gone", BackupName="gone")["BackupDetails"]["BackupArn"]
         before = rows_left(data)
         assert before["sqs_messages"] == 200 and before["dynamodb_items"] == 200
+        assert before["dynamodb_backup_items"] == 200
         assert before["dynamodb_index_entries"] == 200 and before["kinesis_blocks"] == 50
 
         sqs.delete_queue(QueueUrl=url)
         ddb.delete_table(TableName="gone")
+        ddb.delete_backup(BackupArn=backup)
         kinesis.delete_stream(StreamName="gone")
         proc.kill()  # perhaps before the passes ran: a restart goes on with them
         proc.start()

@@ -26,6 +26,7 @@ from gondwana.services.dynamodb.tables import table_name
 if TYPE_CHECKING:
     from gondwana.services.dynamodb.provider import DynamoDBService
     from gondwana.services.dynamodb.schema import Table
+    from gondwana.storage.reclaim import Reclaimer
 
 _COLUMNS = "id, arn, table_name, name, created, available_at, size, item_count, source, kind, expires"
 SYSTEM_KEPT = 35 * 86400.0  # how long the backup of a deleted table with recovery on is kept
@@ -222,8 +223,7 @@ def delete(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
         raise ServiceError("BackupInUseException", f"Backup is being used to restore table: {row[1]}")
     store = svc.runtime.store
     with store.transaction():
-        store.execute("DELETE FROM dynamodb_backup_items WHERE backup = ?", (row[0],))
-        store.execute("DELETE FROM dynamodb_backups WHERE id = ?", (row[0],))
+        _forget(store, svc.runtime.reclaimer, [row[0]])
     out = _description(row, now)
     out["BackupDetails"]["BackupStatus"] = "DELETED"
     return {"BackupDescription": out}
@@ -294,14 +294,19 @@ def restore(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]
     return restore_into(svc, ctx, source, p, summary, backup=row[0])
 
 
-def forget_expired(store: Any, now: float) -> None:
+def forget_expired(store: Any, reclaimer: Reclaimer, now: float) -> None:
     """Drop the SYSTEM backups whose 35 days are over (the look-ups already ignore them)."""
     first = store.query_one("SELECT MIN(expires) FROM dynamodb_backups WHERE expires IS NOT NULL")
     if first is not None and first[0] is not None and first[0] <= now:
         with store.transaction():
-            store.execute(
-                "DELETE FROM dynamodb_backup_items WHERE backup IN "
-                "(SELECT id FROM dynamodb_backups WHERE expires <= ?)",
-                (now,),
-            )
-            store.execute("DELETE FROM dynamodb_backups WHERE expires <= ?", (now,))
+            expired = store.query("SELECT id FROM dynamodb_backups WHERE expires <= ?", (now,))
+            _forget(store, reclaimer, [backup for (backup,) in expired])
+
+
+def _forget(store: Any, reclaimer: Reclaimer, backups: list[int]) -> None:
+    """Forget the backups, in the caller's unit of change; their items go in the background (a
+    backup id is never reused): deleted in the request, 100,000 of them held up every request for
+    0.1 s."""
+    for backup in backups:
+        store.execute("DELETE FROM dynamodb_backups WHERE id = ?", (backup,))
+        reclaimer.drop("dynamodb_backup_items", "backup", backup)

@@ -3,8 +3,8 @@
 Runs every `--ttl-interval` seconds (default 1) against the runtime clock; skips
 items whose TTL is more than five years in the past (AWS ignores those); deletions go through the
 ordinary write path, so indexes follow and the stream record carries the service identity. It also
-trims stream records older than 24 hours, point-in-time recovery's records (recovery.py) and
-expired SYSTEM backups.
+trims stream records older than 24 hours (a chunk a pass, pass after pass while a backlog lasts),
+point-in-time recovery's records (recovery.py) and expired SYSTEM backups.
 """
 
 from __future__ import annotations
@@ -53,25 +53,42 @@ class TtlSweeper:
             self.task.cancel()
 
     async def _run(self) -> None:
+        store = self.svc.runtime.store
         while not self.svc.runtime.shutting_down.is_set():
             await asyncio.sleep(self.interval)
             try:
+                while self.trim():  # a backlog goes pass after pass, each once the last is committed
+                    await store.flushed()
                 self.sweep()
             except Exception:
                 log.exception("TTL sweep failed")
+
+    def trim(self) -> bool:
+        """Forget stream records past their 24 hours, and the replication tombstones as old, up to
+        `TRIM_CHUNK` of each; True when more may be due. In one statement, a day of records (a
+        restart, a clock moved on) held up every request: 0.44 s for 100,000."""
+        store = self.svc.runtime.store
+        cutoff = self.svc.runtime.now() - RETENTION
+        first = store.query_one("SELECT MIN(created) FROM dynamodb_stream_records")
+        if first is None or first[0] is None or first[0] >= cutoff:
+            return False
+        with store.transaction():
+            more = store.execute(_TRIM_RECORDS, (cutoff, TRIM_CHUNK)) == TRIM_CHUNK
+            # Replication tombstones guard against late writes for as long as streams keep them.
+            tombstones = store.query(_OLD_TOMBSTONES, (cutoff, TRIM_CHUNK))
+            store.executemany(_FORGET_TOMBSTONE, tombstones)
+        return more or len(tombstones) == TRIM_CHUNK
 
     def sweep(self) -> int:
         runtime = self.svc.runtime
         now = runtime.now()
         store = runtime.store
         recovery.trim_history(store, now)
-        backups.forget_expired(store, now)
+        backups.forget_expired(store, runtime.reclaimer, now)
         rows = store.query(EXPIRED, (now, now - FIVE_YEARS, BATCH))
-        first = store.query_one("SELECT MIN(created) FROM dynamodb_stream_records")
-        trim = first is not None and first[0] is not None and first[0] < now - RETENTION
-        if not rows and not trim:
+        if not rows:
             return 0
-        tables = {t.tid: t for t in self.svc.table_store.all()} if rows else {}
+        tables = {t.tid: t for t in self.svc.table_store.all()}
         deleted = 0
         with store.transaction():
             for tid, text, origin in rows:
@@ -86,8 +103,16 @@ class TtlSweeper:
                     table, old, None, now=now, region=table.region, identity=SERVICE_IDENTITY
                 )
                 deleted += 1
-            if trim:
-                store.execute("DELETE FROM dynamodb_stream_records WHERE created < ?", (now - RETENTION,))
-                # Replication tombstones guard against late writes for as long as streams keep them.
-                store.execute("DELETE FROM dynamodb_repl_tombstones WHERE written < ?", (now - RETENTION,))
         return deleted
+
+
+TRIM_CHUNK = 1000  # stream records (and tombstones) forgotten per pass: a few milliseconds
+_TRIM_RECORDS = (
+    "DELETE FROM dynamodb_stream_records WHERE rowid IN "
+    "(SELECT rowid FROM dynamodb_stream_records WHERE created < ? ORDER BY created LIMIT ?)"
+)
+# Tombstones have no rowid: read by age, then deleted by key, a seek each.
+_OLD_TOMBSTONES = (
+    "SELECT tid, spread, hk, rk FROM dynamodb_repl_tombstones WHERE written < ? ORDER BY written LIMIT ?"
+)
+_FORGET_TOMBSTONE = "DELETE FROM dynamodb_repl_tombstones WHERE tid = ? AND spread = ? AND hk = ? AND rk = ?"

@@ -1,0 +1,86 @@
+"""Stream records and replication tombstones past their 24 hours are forgotten a chunk a pass, the
+passes following each other while a backlog lasts (a restart, a clock moved on), never all in one
+statement that would hold up every request."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gondwana.runtime import Runtime
+from gondwana.services.dynamodb import ttl
+from tests.support.inprocess import in_process
+
+
+def backlog(runtime: Runtime, old: int, fresh: int) -> None:
+    """`old` stream records and tombstones past the retention, and `fresh` ones within it."""
+    now = runtime.now()
+    ages = [now - ttl.RETENTION - 10] * old + [now - 10] * fresh
+    with runtime.store.transaction():
+        runtime.store.executemany(
+            "INSERT INTO dynamodb_stream_records (arn, shard_id, created, record) VALUES ('a', 's', ?, 'r')",
+            [(age,) for age in ages],
+        )
+        runtime.store.executemany(
+            "INSERT INTO dynamodb_repl_tombstones (tid, spread, hk, rk, written, origin) "
+            "VALUES (1, 0, ?, x'', ?, 'us-east-1')",
+            [(str(k).encode(), age) for k, age in enumerate(ages)],
+        )
+
+
+def left(runtime: Runtime) -> tuple[int, int]:
+    store = runtime.store
+    records = store.query_one("SELECT COUNT(*) FROM dynamodb_stream_records")[0]
+    return records, store.query_one("SELECT COUNT(*) FROM dynamodb_repl_tombstones")[0]
+
+
+def test_a_pass_forgets_a_chunk_and_says_whether_more_is_due(tmp_path: Path, monkeypatch: Any) -> None:
+    monkeypatch.setattr(ttl, "TRIM_CHUNK", 100)
+
+    async def scenario(runtime: Runtime, ddb: Any) -> list[Any]:
+        ddb.ttl.stop()  # driven by hand here
+        backlog(runtime, old=250, fresh=30)
+        await runtime.store.flushed()
+        seen = []
+        for _ in range(4):
+            seen.append((ddb.ttl.trim(), left(runtime)))
+            await runtime.store.flushed()
+        return seen
+
+    assert in_process(tmp_path, "dynamodb", scenario) == [
+        (True, (180, 180)),
+        (True, (80, 80)),
+        (False, (30, 30)),
+        (False, (30, 30)),  # nothing is due: nothing deleted
+    ]
+
+
+def test_the_sweeper_clears_a_backlog_pass_after_pass(tmp_path: Path, monkeypatch: Any) -> None:
+    """Ten chunks are gone by the first sweep's end, not one a sweep interval."""
+    monkeypatch.setattr(ttl, "TRIM_CHUNK", 100)
+
+    async def scenario(runtime: Runtime, ddb: Any) -> tuple[int, int]:
+        backlog(runtime, old=1000, fresh=5)
+        await asyncio.sleep(runtime.settings.ttl_interval * 1.8)
+        return left(runtime)
+
+    assert in_process(tmp_path, "dynamodb", scenario) == (5, 5)
+
+
+@pytest.mark.parametrize(
+    ("sql", "index"),
+    [
+        (ttl._TRIM_RECORDS, "dynamodb_stream_records_by_age"),
+        (ttl._OLD_TOMBSTONES, "dynamodb_repl_tombstones_by_age"),
+    ],
+)
+def test_the_trims_read_an_age_index(tmp_path: Path, sql: str, index: str) -> None:
+    async def scenario(runtime: Runtime, ddb: Any) -> list[str]:
+        return [row[-1] for row in runtime.store.query("EXPLAIN QUERY PLAN " + sql, (0.0, 10))]
+
+    plan = in_process(tmp_path, "dynamodb", scenario)
+    assert any(step.startswith("SEARCH") and index in step for step in plan)
+    assert not any(step.startswith("SCAN") for step in plan)

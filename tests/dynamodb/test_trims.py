@@ -1,6 +1,7 @@
-"""Stream records and replication tombstones past their 24 hours are forgotten a chunk a pass, the
-passes following each other while a backlog lasts (a restart, a clock moved on), never all in one
-statement that would hold up every request."""
+"""Stream records and replication tombstones past their 24 hours, and point-in-time recovery's
+records past 35 days, are forgotten a chunk a pass, the passes following each other while a
+backlog lasts (a restart, a clock moved on), never all in one statement that would hold up every
+request."""
 
 from __future__ import annotations
 
@@ -11,15 +12,20 @@ from typing import Any
 import pytest
 
 from gondwana.runtime import Runtime
-from gondwana.services.dynamodb import ttl
+from gondwana.services.dynamodb import recovery, ttl
 from tests.support.inprocess import in_process
 
 
 def backlog(runtime: Runtime, old: int, fresh: int) -> None:
-    """`old` stream records and tombstones past the retention, and `fresh` ones within it."""
+    """`old` stream records, tombstones and recovery records past their retention, and `fresh`
+    ones within it."""
     now = runtime.now()
     ages = [now - ttl.RETENTION - 10] * old + [now - 10] * fresh
     with runtime.store.transaction():
+        runtime.store.executemany(
+            "INSERT INTO dynamodb_pitr_changes (tid, at, spread, hk, rk, old) VALUES (1, ?, 0, x'', x'', NULL)",
+            [(now - recovery.LONGEST_RECOVERY - 10,)] * old + [(now - 10,)] * fresh,
+        )
         runtime.store.executemany(
             "INSERT INTO dynamodb_stream_records (arn, shard_id, created, record) VALUES ('a', 's', ?, 'r')",
             [(age,) for age in ages],
@@ -31,10 +37,9 @@ def backlog(runtime: Runtime, old: int, fresh: int) -> None:
         )
 
 
-def left(runtime: Runtime) -> tuple[int, int]:
-    store = runtime.store
-    records = store.query_one("SELECT COUNT(*) FROM dynamodb_stream_records")[0]
-    return records, store.query_one("SELECT COUNT(*) FROM dynamodb_repl_tombstones")[0]
+def left(runtime: Runtime) -> tuple[int, ...]:
+    tables = ("dynamodb_stream_records", "dynamodb_repl_tombstones", "dynamodb_pitr_changes")
+    return tuple(runtime.store.query_one(f"SELECT COUNT(*) FROM {table}")[0] for table in tables)
 
 
 def test_a_pass_forgets_a_chunk_and_says_whether_more_is_due(tmp_path: Path, monkeypatch: Any) -> None:
@@ -51,10 +56,10 @@ def test_a_pass_forgets_a_chunk_and_says_whether_more_is_due(tmp_path: Path, mon
         return seen
 
     assert in_process(tmp_path, "dynamodb", scenario) == [
-        (True, (180, 180)),
-        (True, (80, 80)),
-        (False, (30, 30)),
-        (False, (30, 30)),  # nothing is due: nothing deleted
+        (True, (180, 180, 180)),
+        (True, (80, 80, 80)),
+        (False, (30, 30, 30)),
+        (False, (30, 30, 30)),  # nothing is due: nothing deleted
     ]
 
 
@@ -62,12 +67,12 @@ def test_the_sweeper_clears_a_backlog_pass_after_pass(tmp_path: Path, monkeypatc
     """Ten chunks are gone by the first sweep's end, not one a sweep interval."""
     monkeypatch.setattr(ttl, "TRIM_CHUNK", 100)
 
-    async def scenario(runtime: Runtime, ddb: Any) -> tuple[int, int]:
+    async def scenario(runtime: Runtime, ddb: Any) -> tuple[int, ...]:
         backlog(runtime, old=1000, fresh=5)
         await asyncio.sleep(runtime.settings.ttl_interval * 1.8)
         return left(runtime)
 
-    assert in_process(tmp_path, "dynamodb", scenario) == (5, 5)
+    assert in_process(tmp_path, "dynamodb", scenario) == (5, 5, 5)
 
 
 @pytest.mark.parametrize(

@@ -99,17 +99,21 @@ def _iso(when: float) -> str:
     return datetime.fromtimestamp(when, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def trim_history(store: Any, now: float) -> None:
-    """Forget the replaced images no recovery period reaches any more: the table's front in rowid
-    order (the order they were written in), up to the first one still within reach."""
+def history_due(store: Any, now: float) -> bool:
+    """Whether the oldest replaced image is out of every recovery period's reach."""
     first = store.query_one("SELECT at FROM dynamodb_pitr_changes ORDER BY rowid LIMIT 1")
-    if first is not None and first[0] < now - LONGEST_RECOVERY:
-        with store.transaction():
-            store.execute(_TRIM, (now - LONGEST_RECOVERY,))
+    return first is not None and first[0] < now - LONGEST_RECOVERY
 
 
+def trim_history(store: Any, now: float, limit: int) -> bool:
+    """Forget the replaced images no recovery period reaches any more, at most `limit` of them (in
+    the caller's unit of change): the table's front in rowid order (the order they were written
+    in), up to the first one still within reach. True when `limit` were forgotten: more may be due."""
+    return store.execute(_TRIM, (now - LONGEST_RECOVERY, limit)) == limit
+
+
+_FRONT = "(SELECT rowid AS id, at FROM dynamodb_pitr_changes ORDER BY rowid LIMIT ?2)"
 _TRIM = (
     "DELETE FROM dynamodb_pitr_changes WHERE rowid < COALESCE("
-    "(SELECT rowid FROM dynamodb_pitr_changes WHERE at >= ?1 ORDER BY rowid LIMIT 1), "
-    "(SELECT MAX(rowid) + 1 FROM dynamodb_pitr_changes))"
+    f"(SELECT MIN(id) FROM {_FRONT} WHERE at >= ?1), (SELECT MAX(id) + 1 FROM {_FRONT}))"
 )

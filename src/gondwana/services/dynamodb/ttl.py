@@ -3,8 +3,8 @@
 Runs every `--ttl-interval` seconds (default 1) against the runtime clock; skips
 items whose TTL is more than five years in the past (AWS ignores those); deletions go through the
 ordinary write path, so indexes follow and the stream record carries the service identity. It also
-trims stream records older than 24 hours (a chunk a pass, pass after pass while a backlog lasts),
-point-in-time recovery's records (recovery.py) and expired SYSTEM backups.
+trims stream records older than 24 hours and point-in-time recovery's records older than 35 days
+(recovery.py), a chunk a pass, pass after pass while a backlog lasts, and expired SYSTEM backups.
 """
 
 from __future__ import annotations
@@ -64,26 +64,34 @@ class TtlSweeper:
                 log.exception("TTL sweep failed")
 
     def trim(self) -> bool:
-        """Forget stream records past their 24 hours, and the replication tombstones as old, up to
-        `TRIM_CHUNK` of each; True when more may be due. In one statement, a day of records (a
-        restart, a clock moved on) held up every request: 0.44 s for 100,000."""
+        """Forget stream records past their 24 hours and the replication tombstones as old, and
+        point-in-time recovery's records no recovery period reaches, up to `TRIM_CHUNK` of each;
+        True when more may be due. In one statement, a day of stream records (a restart, a clock
+        moved on) held up every request: 0.44 s for 100,000."""
         store = self.svc.runtime.store
-        cutoff = self.svc.runtime.now() - RETENTION
+        now = self.svc.runtime.now()
+        cutoff = now - RETENTION
         first = store.query_one("SELECT MIN(created) FROM dynamodb_stream_records")
-        if first is None or first[0] is None or first[0] >= cutoff:
+        streams = first is not None and first[0] is not None and first[0] < cutoff
+        history = recovery.history_due(store, now)
+        if not streams and not history:
             return False
+        more = False
         with store.transaction():
-            more = store.execute(_TRIM_RECORDS, (cutoff, TRIM_CHUNK)) == TRIM_CHUNK
-            # Replication tombstones guard against late writes for as long as streams keep them.
-            tombstones = store.query(_OLD_TOMBSTONES, (cutoff, TRIM_CHUNK))
-            store.executemany(_FORGET_TOMBSTONE, tombstones)
-        return more or len(tombstones) == TRIM_CHUNK
+            if history:
+                more = recovery.trim_history(store, now, TRIM_CHUNK)
+            if streams:
+                more |= store.execute(_TRIM_RECORDS, (cutoff, TRIM_CHUNK)) == TRIM_CHUNK
+                # Replication tombstones guard against late writes for as long as streams keep them.
+                tombstones = store.query(_OLD_TOMBSTONES, (cutoff, TRIM_CHUNK))
+                store.executemany(_FORGET_TOMBSTONE, tombstones)
+                more |= len(tombstones) == TRIM_CHUNK
+        return more
 
     def sweep(self) -> int:
         runtime = self.svc.runtime
         now = runtime.now()
         store = runtime.store
-        recovery.trim_history(store, now)
         backups.forget_expired(store, runtime.reclaimer, now)
         rows = store.query(EXPIRED, (now, now - FIVE_YEARS, BATCH))
         if not rows:

@@ -211,3 +211,18 @@ def test_a_pass_whose_commit_fails_waits_the_interval_instead_of_repeating_at_on
         return count(runtime, "sqs_dedup")
 
     assert in_process(tmp_path, "sqs", scenario) == 2 * SWEEP_CHUNK  # undone, and no pass since
+
+
+def test_a_reset_starts_no_second_chain_of_sweeps(tmp_path: Path, monkeypatch: Any) -> None:
+    """The chain started with the service goes on through a reset (which cancels no timer): each
+    reset that armed a sweep of its own added a chain, and a suite that resets often swept many
+    times a minute."""
+
+    async def scenario(runtime: Runtime, sqs: Any) -> int:
+        armed: list[Any] = []
+        monkeypatch.setattr(runtime, "later", lambda delay, callback: armed.append(callback))
+        for _ in range(3):
+            runtime.reset()
+        return sum(callback == sqs.sweep for callback in armed)
+
+    assert in_process(tmp_path, "sqs", scenario) == 0

@@ -72,8 +72,7 @@ class SqsBase(Service):
 
     def reset(self) -> None:
         self.wake_all()
-        self.registry.load()
-        self.runtime.later(SWEEP_INTERVAL, self.sweep)  # the reset cancelled the armed sweep
+        self.registry.load()  # (the sweep goes on: a reset cancels no timer)
 
     def sweep(self) -> None:
         """Forget deduplication ids, receive attempts and name reservations past their window, a

@@ -6,6 +6,7 @@ request."""
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ import pytest
 
 from gondwana.runtime import Runtime
 from gondwana.services.dynamodb import recovery, ttl
-from tests.support.inprocess import in_process
+from tests.support.inprocess import in_process, request_context
 
 
 def backlog(runtime: Runtime, old: int, fresh: int) -> None:
@@ -89,3 +90,47 @@ def test_the_trims_read_an_age_index(tmp_path: Path, sql: str, index: str) -> No
     plan = in_process(tmp_path, "dynamodb", scenario)
     assert any(step.startswith("SEARCH") and index in step for step in plan)
     assert not any(step.startswith("SCAN") for step in plan)
+
+
+def test_disabling_recovery_puts_its_history_out_of_reach_without_deleting_it(tmp_path: Path) -> None:
+    """The call deletes nothing (35 days of a busy table's changes would hold up every request):
+    enabled again, the window starts afresh and a restore reads none of the earlier records,
+    which go with the rest once 35 days old."""
+
+    async def scenario(runtime: Runtime, ddb: Any) -> list[Any]:
+        ctx = request_context()
+        ddb.create_table(
+            ctx,
+            {
+                "TableName": "hist",
+                "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+                "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+                "BillingMode": "PAY_PER_REQUEST",
+            },
+        )
+        recovery_on = {
+            "TableName": "hist",
+            "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+        }
+        recovery_off = {
+            "TableName": "hist",
+            "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": False},
+        }
+        ddb.update_continuous_backups(ctx, recovery_on)
+        for n in range(3):  # three changes of one item: three records
+            ddb.put_item(ctx, {"TableName": "hist", "Item": {"id": {"S": "a"}, "n": {"N": str(n)}}})
+        ddb.update_continuous_backups(ctx, recovery_off)
+        kept = left(runtime)[2]
+        runtime.clock.offset += 1
+        ddb.update_continuous_backups(ctx, recovery_on)
+        runtime.clock.offset += 301  # the latest restorable time lags five minutes
+        ddb.restore_table_to_point_in_time(
+            ctx, {"SourceTableName": "hist", "TargetTableName": "back", "UseLatestRestorableTime": True}
+        )
+        await runtime.store.flushed()
+        items = runtime.store.query(
+            "SELECT i.item FROM dynamodb_items i JOIN dynamodb_tables t ON t.tid = i.tid WHERE t.name = 'back'"
+        )
+        return [kept, [json.loads(text)["n"] for (text,) in items]]
+
+    assert in_process(tmp_path, "dynamodb", scenario) == [3, [{"N": "2"}]]

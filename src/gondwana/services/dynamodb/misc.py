@@ -156,10 +156,12 @@ def update_backups(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[st
         table.desc["_pitr"] = {"since": table.desc.get("_pitr", {}).get("since", now), "days": days}
     else:
         table.desc.pop("_pitr", None)
+    # Disabled, the history kept for restores is out of reach at once (enabled again, a window
+    # starts afresh, and restores read only what came after its start); its records go with the
+    # rest once 35 days old, a chunk at a time. Deleted here, 35 days of a busy table's changes
+    # would hold up every request.
     with svc.runtime.store.transaction():
         svc.table_store.save(table)
-        if not spec["PointInTimeRecoveryEnabled"]:  # the history kept for restores goes
-            svc.runtime.store.execute("DELETE FROM dynamodb_pitr_changes WHERE tid = ?", (table.tid,))
     return {"ContinuousBackupsDescription": _backup_description(table, now)}
 
 

@@ -64,10 +64,10 @@ class Queue:
     tags: dict[str, str]
     created: float
     modified: float
+    # Where its messages and message groups are stored (`sqs_spaces` draws each once): a purge
+    # moves the queue to a new, empty space and leaves the old one to the reclaimer.
+    space: int
     purged_at: float | None = None
-    # Where its messages and message groups are stored: its id until a purge moves it to a new,
-    # empty space (ids and spaces are drawn from one sequence), the old one left to the reclaimer.
-    space: int = 0
     # Futures of the long polls waiting on this queue, the longest waiting first, and the one
     # timer that wakes one of them when the next hidden message (delayed or in flight) shows.
     waiters: dict[Any, None] = field(default_factory=dict)
@@ -79,9 +79,6 @@ class Queue:
     # only moves forward; a move from another queue lowers it): while it is within the retention
     # period nothing can have expired. None: not known yet.
     oldest_sent: float | None = None
-
-    def __post_init__(self) -> None:
-        self.space = self.space or self.id
 
     @property
     def arn(self) -> str:

@@ -21,7 +21,7 @@ class Registry:
         self.by_id.clear()
         for row in self.store.query(
             "SELECT id, account, region, name, fifo, attributes, tags, created, modified, "
-            "purged_at, space FROM sqs_queues"
+            "space, purged_at FROM sqs_queues"
         ):
             self._remember(
                 Queue(
@@ -79,7 +79,7 @@ class Registry:
                 "DELETE FROM sqs_deleted WHERE account = ? AND region = ? AND name = ?",
                 (account, region, name),
             )
-        queue = Queue(queue_id, account, region, name, fifo, attributes, tags, now, now, space=space)
+        queue = Queue(queue_id, account, region, name, fifo, attributes, tags, now, now, space)
         self._remember(queue)
         return queue
 

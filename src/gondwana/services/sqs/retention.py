@@ -1,12 +1,12 @@
 """Retention: a message past its queue's retention period is gone for every call at once (receives
-pass over it, the counters leave it out, a handle to it acts as a deleted one's), and its row is
-deleted in the background.
+pass over it, the counters leave it out), and its row is deleted in the background.
 
 Each sweep of the service starts a round over the queues whose oldest message may have expired
 (`Queue.oldest_sent`). A round walks each such queue's visibility index, which carries every send
 time, a window of entries per pass, deleting the expired ones it reads, and so learns the queue's
-oldest message left. Deleted in one statement when a call asked for the counters, a burst that
-expired together held up every request: 0.7 s for 300,000 messages.
+oldest message left. Before, a call that asked for the counters deleted them in one statement,
+and a receive that met them one by one: 100,000 messages that expired together held up every
+request for 0.55 s (standard) or 1.5 s (FIFO).
 """
 
 from __future__ import annotations

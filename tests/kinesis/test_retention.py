@@ -11,12 +11,11 @@ import pytest
 from botocore.exceptions import ClientError
 
 from gondwana.runtime import Runtime
-from gondwana.server.context import RequestContext
 from gondwana.services.kinesis import provider, records, storage, timeline
 from gondwana.storage.sqlite import SqliteStore
 from tests.conftest import make_client
 from tests.kinesis.conftest import error_of
-from tests.support.inprocess import in_process
+from tests.support.inprocess import in_process, request_context
 
 SHARD = "shardId-000000000000"
 HOUR = 3600
@@ -188,7 +187,7 @@ def test_trim_deletes_the_oldest_expired_blocks_within_its_budget(tmp_path: Path
 
 def expired_backlog(runtime: Runtime, kinesis: Any, count: int) -> None:
     """A stream with `count` small blocks past its retention."""
-    ctx = RequestContext(None, "test", "123456789012", "us-east-1")  # type: ignore[arg-type]
+    ctx = request_context()
     kinesis.create_stream(ctx, {"StreamName": "s", "ShardCount": 1})
     assert runtime.store.query("SELECT id FROM kinesis_streams") == [(1,)]
     blocks(runtime.store, [10] * count, [runtime.now() - 25 * HOUR] * count)

@@ -18,21 +18,10 @@ from gondwana.services.sqs import engine
 from gondwana.services.sqs.storage import MIGRATIONS
 from tests.conftest import make_client
 from tests.sqs.conftest import error_of
-from tests.sqs.test_retention import message, store_at
+from tests.sqs.test_retention import fill, message, store_at
 from tests.support.inprocess import in_process, request_context
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
-
-
-def fill(runtime: Runtime, space: int, count: int) -> None:
-    """`count` visible messages in `space`, written at once."""
-    with runtime.store.transaction():
-        runtime.store.execute(
-            "WITH RECURSIVE n(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM n WHERE k < ?2) "
-            "INSERT INTO sqs_messages (space, message_id, body, md5_body, sender_id, sent_at, visible_at) "
-            "SELECT ?1, 'm' || k, 'b', 'h', 's', ?3, ?3 FROM n",
-            (space, count, runtime.now()),
-        )
 
 
 def in_space(runtime: Runtime, space: int) -> int:

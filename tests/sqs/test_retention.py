@@ -50,6 +50,18 @@ def message(
             )
 
 
+def fill(runtime: Runtime, space: int, count: int, sent: float | None = None) -> None:
+    """`count` messages in `space`, sent (and visible) at `sent` (default now), written at once."""
+    when = runtime.now() if sent is None else sent
+    with runtime.store.transaction():
+        runtime.store.execute(
+            "WITH RECURSIVE n(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM n WHERE k < ?2) "
+            "INSERT INTO sqs_messages (space, message_id, body, md5_body, sender_id, sent_at, visible_at) "
+            "SELECT ?1, 'm' || k, 'b', 'h', 's', ?3, ?3 FROM n",
+            (space, count, when),
+        )
+
+
 def left(store: SqliteStore) -> list[int]:
     return [seq for (seq,) in store.query("SELECT seq FROM sqs_messages ORDER BY seq")]
 
@@ -202,13 +214,7 @@ def test_the_service_deletes_an_expired_backlog_in_passes(tmp_path: Path, monkey
 
     async def scenario(runtime: Runtime, sqs: Any) -> int:
         queue = sqs.registry.create("a", "r", "q", False, {"MessageRetentionPeriod": "60"}, {}, runtime.now())
-        with runtime.store.transaction():
-            runtime.store.execute(
-                "WITH RECURSIVE n(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM n WHERE k < 5000) "
-                "INSERT INTO sqs_messages (space, message_id, body, md5_body, sender_id, sent_at, visible_at) "
-                "SELECT ?1, 'm' || k, 'b', 'h', 's', ?2, ?2 FROM n",
-                (queue.space, runtime.now() - 61),
-            )
+        fill(runtime, queue.space, 5000, sent=runtime.now() - 61)
         query = runtime.store.query
 
         def counted(sql: str, params: Any = ()) -> Any:

@@ -1,7 +1,7 @@
 """Work that grows with the data, done in passes of a few milliseconds on the event loop (each a
 unit of change of its own) so that no request waits behind it for long: the rows of deleted
-resources (reclaim.py), a new GSI's backfill and a restore from a backup (DynamoDB's
-background.py)."""
+resources (reclaim.py), expired SQS messages (SQS's retention.py), a new GSI's backfill and a
+restore from a backup (DynamoDB's background.py)."""
 
 from __future__ import annotations
 

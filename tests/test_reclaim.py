@@ -68,9 +68,9 @@ def test_statements_grow_while_they_are_quick(tmp_path: Path, monkeypatch: Any) 
     try:
         reclaimer = Reclaimer(store, lambda delay, callback: None)
         sizes: list[int] = []
-        delete = reclaimer._deleter("t_keyed", "owner")
-        reclaimer._deleters[("t_keyed", "owner")] = lambda value, rows: (
-            sizes.append(rows) or delete(value, rows)
+        delete = reclaimer._deleter("t_keyed", ("owner",))
+        reclaimer._deleters[("t_keyed", ("owner",))] = lambda values, rows: (
+            sizes.append(rows) or delete(values, rows)
         )
         with store.transaction():
             reclaimer.drop("t_keyed", "owner", 2)
@@ -78,6 +78,23 @@ def test_statements_grow_while_they_are_quick(tmp_path: Path, monkeypatch: Any) 
         store._commit_now()
         assert sizes == [1, 2, 4, 8, 16, 32, 64, 128, 256]  # 511 rows asked for: all 300 gone
         assert owners(store, "t_keyed") == {1: 300}
+    finally:
+        store.close()
+
+
+def test_further_columns_narrow_the_rows_dropped(tmp_path: Path) -> None:
+    store = filled(tmp_path / "r.db")
+    try:
+        reclaimer = Reclaimer(store, lambda delay, callback: None)
+        with store.transaction():
+            reclaimer.drop("t_keyed", "owner", 1, k="k7")
+            reclaimer.drop("t_rows", "owner", 2, id=store.query_one("SELECT MAX(id) FROM t_rows")[0])
+        store._commit_now()
+        while reclaimer.run_pass():
+            store._commit_now()
+        assert owners(store, "t_keyed") == {1: 299, 2: 300}
+        assert store.query("SELECT k FROM t_keyed WHERE owner = 1 AND k = 'k7'") == []
+        assert owners(store, "t_rows") == {1: 300, 2: 299}
     finally:
         store.close()
 

@@ -1,13 +1,15 @@
-"""The rows a deleted resource leaves behind (a table's items, a queue's messages, a stream's
-records), deleted a pass at a time in the background.
+"""The rows a deleted resource leaves behind (a table's items, an index's entries, a queue's
+messages, a stream's records), deleted a pass at a time in the background.
 
 Deleted in the request that deleted the resource, they held up every request for as long: 1.2 s
-for a DynamoDB table of 200,000 items. Resource ids are never reused, so no request can reach
-such rows meanwhile; what is still to delete is itself a table, so a restart goes on with it.
+for a DynamoDB table of 200,000 items. Resource ids are never reused (a GSI's entries are keyed
+by its name and 48 random bits), so no request can reach such rows meanwhile; what is still to
+delete is itself a table, so a restart goes on with it.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 
@@ -16,7 +18,9 @@ from gondwana.storage.passes import Later, in_passes
 
 MIGRATIONS = [
     "CREATE TABLE reclaim_pending (id INTEGER PRIMARY KEY AUTOINCREMENT, tbl TEXT NOT NULL, "
-    "col TEXT NOT NULL, value INTEGER NOT NULL)"
+    "col TEXT NOT NULL, value INTEGER NOT NULL)",
+    # further columns that narrow the rows (a JSON object of column: value), or NULL
+    "ALTER TABLE reclaim_pending ADD COLUMN also TEXT",
 ]
 QUANTUM = 0.005  # seconds of deleting per pass: small rows go by the thousand, large ones a few
 RETRY = 10.0  # seconds before a pass that failed (a failing disk) is tried again
@@ -27,14 +31,15 @@ class Reclaimer:
         self.store = store
         self.later = later
         self._running = False
-        self._deleters: dict[tuple[str, str], Callable[[int, int], int]] = {}
+        self._deleters: dict[tuple[str, tuple[str, ...]], Callable[[list[int | str], int], int]] = {}
         store.register("reclaim", MIGRATIONS)
 
-    def drop(self, table: str, column: str, value: int) -> None:
-        """In the caller's unit of change: `table`'s rows whose `column` is `value` are to go
-        (the column must lead an index of the table)."""
+    def drop(self, table: str, column: str, value: int, **also: int | str) -> None:
+        """In the caller's unit of change: `table`'s rows whose `column` is `value` (and each column
+        named in `also` its value) are to go. The columns must lead an index of the table."""
         self.store.execute(
-            "INSERT INTO reclaim_pending (tbl, col, value) VALUES (?, ?, ?)", (table, column, value)
+            "INSERT INTO reclaim_pending (tbl, col, value, also) VALUES (?, ?, ?, ?)",
+            (table, column, value, json.dumps(also) if also else None),
         )
         self.store.after_commit(lambda error: self.resume() if error is None else None)
 
@@ -53,16 +58,18 @@ class Reclaimer:
         statement deletes one row at first, and twice as many each time the last was quick: rows
         range from a hundred bytes (messages) to megabytes (a stream's blocks)."""
         started = time.perf_counter()
-        pending = self.store.query("SELECT id, tbl, col, value FROM reclaim_pending ORDER BY id")
+        pending = self.store.query("SELECT id, tbl, col, value, also FROM reclaim_pending ORDER BY id")
         if not pending:
             return False
         rows = 1
         with self.store.transaction():
-            for entry, table, column, value in pending:
-                delete = self._deleter(table, column)
+            for entry, table, column, value, also in pending:
+                narrower: dict[str, int | str] = json.loads(also) if also else {}
+                delete = self._deleter(table, (column, *narrower))
+                values = [value, *narrower.values()]
                 while True:
                     before = time.perf_counter()
-                    if delete(value, rows) < rows:
+                    if delete(values, rows) < rows:
                         break
                     now = time.perf_counter()
                     if now - started > QUANTUM:
@@ -72,34 +79,34 @@ class Reclaimer:
                 self.store.execute("DELETE FROM reclaim_pending WHERE id = ?", (entry,))
         return True
 
-    def _deleter(self, table: str, column: str) -> Callable[[int, int], int]:
-        """What deletes up to `rows` rows whose `column` is `value` and says how many it deleted:
-        one statement by rowid, or, in a table WITHOUT ROWID, the keys read and then deleted one
-        seek each (SQLite's row-value IN would scan the whole range at every statement)."""
-        deleter = self._deleters.get((table, column))
+    def _deleter(self, table: str, columns: tuple[str, ...]) -> Callable[[list[int | str], int], int]:
+        """What deletes up to `rows` rows whose `columns` have the values given and says how many
+        it deleted: one statement by rowid, or, in a table WITHOUT ROWID, the keys read and then
+        deleted one seek each (SQLite's row-value IN would scan the whole range at every statement)."""
+        deleter = self._deleters.get((table, columns))
         if deleter is not None:
             return deleter
         store = self.store
+        where = " AND ".join(f'"{c}" = ?' for c in columns)
         schema = store.query_one("SELECT sql FROM sqlite_master WHERE name = ?", (table,))
         if schema is not None and "WITHOUT ROWID" not in schema[0].upper():
             by_rowid = (
-                f'DELETE FROM "{table}" WHERE rowid IN '
-                f'(SELECT rowid FROM "{table}" WHERE "{column}" = ? LIMIT ?)'
+                f'DELETE FROM "{table}" WHERE rowid IN (SELECT rowid FROM "{table}" WHERE {where} LIMIT ?)'
             )
 
-            def deleter(value: int, rows: int) -> int:
-                return store.execute(by_rowid, (value, rows))
+            def deleter(values: list[int | str], rows: int) -> int:
+                return store.execute(by_rowid, (*values, rows))
 
         else:
-            columns = store.query(f'PRAGMA table_info("{table}")')  # (cid, name, type, ..., pk)
-            key = [c[1] for c in sorted(columns, key=lambda c: c[5]) if c[5]]
-            select = f'SELECT {", ".join(key)} FROM "{table}" WHERE "{column}" = ? LIMIT ?'
+            info = store.query(f'PRAGMA table_info("{table}")')  # (cid, name, type, ..., pk)
+            key = [c[1] for c in sorted(info, key=lambda c: c[5]) if c[5]]
+            select = f'SELECT {", ".join(key)} FROM "{table}" WHERE {where} LIMIT ?'
             delete = f'DELETE FROM "{table}" WHERE ' + " AND ".join(f'"{k}" = ?' for k in key)
 
-            def deleter(value: int, rows: int) -> int:
-                keys = store.query(select, (value, rows))
+            def deleter(values: list[int | str], rows: int) -> int:
+                keys = store.query(select, (*values, rows))
                 store.executemany(delete, keys)
                 return len(keys)
 
-        self._deleters[(table, column)] = deleter
+        self._deleters[(table, columns)] = deleter
         return deleter

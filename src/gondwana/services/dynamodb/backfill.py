@@ -59,11 +59,11 @@ def run_pass(tables: Tables, table: Table, name: str) -> bool:
             entry_size = stored if projected is None else item_size(projected)
             text = None if projected is None else codec.dumps(projected)
             store.execute(
-                _ENTRY, (table.tid, name, *where, hk, rk, irow if every else None, text, entry_size)
+                _ENTRY, (table.tid, index.key, *where, hk, rk, irow if every else None, text, entry_size)
             )
             count, size = count + 1, size + entry_size
     if count:
-        tables.store.count(table, 0, 0, {name: [count, size]})
+        tables.store.count(table, 0, 0, {index.key: [count, size]})
     if done:
         entry.pop("_backfill")  # (the table settles the index ACTIVE once its time has come too)
     else:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from gondwana.protocols.errors import ServiceError
 from gondwana.services.dynamodb import backfill, provisioning, warm
 from gondwana.services.dynamodb.errors import invalid, validation
+from gondwana.services.dynamodb.schema import entries_key, new_entries_key
 from gondwana.services.dynamodb.table_specs import (
     MAX_GSI,
     MAX_KEY_PARTS,
@@ -72,7 +73,7 @@ def apply(
     if "Create" in update:
         spec = update["Create"]
         name = spec["IndexName"]
-        if name in table.indexes:
+        if name in table.indexes or any(g["IndexName"] == name for g in gsis):
             raise validation(f"Attempting to create an index which already exists: {name}")
         if len(gsis) >= MAX_GSI:  # a quota here (CreateTable words the same limit as invalid input)
             raise ServiceError(
@@ -119,6 +120,7 @@ def apply(
             entry["Backfilling"] = True
             entry["_until"] = now + delay
         entry["_backfill"] = list(backfill.START)
+        entry["_key"] = new_entries_key(name)
         gsis.append(entry)
         table.refresh()
         if not backfill.run_pass(tables, table, name):  # the first pass; the rest in the background
@@ -127,14 +129,16 @@ def apply(
         name = update["Delete"]["IndexName"]
         if name not in [g["IndexName"] for g in gsis]:
             raise _no_such_gsi(table, name, "delete")
-        tables.runtime.store.execute(
-            "DELETE FROM dynamodb_index_entries WHERE tid = ? AND idx = ?", (table.tid, name)
-        )
-        tables.store.recount_index(table, name)
-        if delay:
-            for g in gsis:
-                if g["IndexName"] == name:
-                    g["IndexStatus"], g["_until"] = "DELETING", now + delay
+        # The entries (and counts) go in the background: a large index held up every request. No
+        # read or write reaches them meanwhile, nor those of a new index of the same name
+        # (`entries_key`); counts still pending in memory are written, then reclaimed too.
+        gone = next(g for g in gsis if g["IndexName"] == name)
+        for rows in ("dynamodb_index_entries", "dynamodb_index_counts"):
+            tables.runtime.reclaimer.drop(rows, "tid", table.tid, idx=entries_key(gone))
+        if delay:  # (a backfill in progress stops: the index is no longer among the table's)
+            gone.pop("_backfill", None)
+            gone.pop("Backfilling", None)
+            gone["IndexStatus"], gone["_until"] = "DELETING", now + delay
         else:
             d["GlobalSecondaryIndexes"] = [g for g in gsis if g["IndexName"] != name]
             prune_attributes(d)

@@ -140,7 +140,7 @@ def _select(svc: DynamoDBService, plan: Plan, limit: int | None, token: str | No
     where, args = ["tid = ?"], [table.tid]
     if index is not None:
         where.append("idx = ?")
-        args.append(index.name)
+        args.append(index.key)
     if all(name in st.key_equalities for name in hash_keys):  # one partition: read it alone
         hk = keys.encode_parts([st.key_equalities[name] for name in hash_keys])
         where += ["spread = ?", "hk = ?"]

@@ -209,7 +209,7 @@ def query(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
     args: list[Any] = [table.tid, spread, hk]
     if index is not None:
         where.insert(1, "idx = ?")
-        args.insert(1, index.name)
+        args.insert(1, index.key)
     bounds = keys.sort_bounds(kc.ranges, len(range_keys))
     low, low_in, high, high_in = bounds
     if low is not None:
@@ -276,7 +276,7 @@ def scan(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
     args: list[Any] = [table.tid]
     if index is not None:
         where.append("idx = ?")
-        args.append(index.name)
+        args.append(index.key)
     if total is not None:
         lo, hi = keys.segment_bounds(segment, total)
         where.append("spread >= ? AND spread < ?")

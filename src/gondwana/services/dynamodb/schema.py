@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,10 +31,13 @@ class Index:
     # While a new GSI is backfilled: the key (spread, hk, rk) of the last item it has reached;
     # writes keep the index for items up to there (backfill.py indexes the rest)
     backfill_after: tuple[int, bytes, bytes] | None = None
+    # What the index's entries are stored under (their `idx`): see `entries_key`
+    key: str = ""
     key_names: tuple[str, ...] = ()  # hash_keys + range_keys
 
     def __post_init__(self) -> None:
         self.key_names = self.hash_keys + self.range_keys
+        self.key = self.key or self.name
 
     def project(self, item: Item, table: Table) -> Item:
         if self.projection == "ALL":
@@ -109,6 +113,8 @@ class Table:
         self.indexes = {}
         for is_global, key in ((False, "LocalSecondaryIndexes"), (True, "GlobalSecondaryIndexes")):
             for spec in d.get(key, []):
+                if spec.get("IndexStatus") == "DELETING":
+                    continue  # neither read nor kept by writes: its entries are being reclaimed
                 proj = spec["Projection"]
                 self.indexes[spec["IndexName"]] = Index(
                     spec["IndexName"],
@@ -119,6 +125,7 @@ class Table:
                     spec.get("IndexStatus", "ACTIVE"),
                     spec.get("_until", 0.0),
                     _cursor(spec.get("_backfill")),
+                    entries_key(spec),
                 )
         self.index_keys = [
             (
@@ -278,3 +285,15 @@ def split_keys(schema: list[dict[str, str]]) -> tuple[tuple[str, ...], tuple[str
 def _cursor(at: list[Any] | None) -> tuple[int, bytes, bytes] | None:
     """A backfill's position as stored in the index's description (the keys in hex)."""
     return None if at is None else (at[0], bytes.fromhex(at[1]), bytes.fromhex(at[2]))
+
+
+def entries_key(spec: dict[str, Any]) -> str:
+    """What an index's entries are stored under: its name, or for a GSI that UpdateTable added,
+    the name and a random suffix (`_key`). A deleted GSI's entries are deleted in the background,
+    and one of the same name may be created meanwhile; its entries must not mix with those."""
+    return spec.get("_key") or spec["IndexName"]
+
+
+def new_entries_key(name: str) -> str:
+    """A key for a new GSI's entries: `/` cannot occur in an index name."""
+    return f"{name}/{secrets.token_urlsafe(6)}"

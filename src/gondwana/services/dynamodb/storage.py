@@ -218,7 +218,8 @@ class TableStore:
                 table.size_bytes += delta[1]
 
     def index_counts(self, table: Table, index: str) -> tuple[int, int]:
-        """An index's live item count and size (kept by every write, as the table's)."""
+        """An index's live item count and size (kept by every write, as the table's); `index` is
+        where its entries are stored (`schema.entries_key`)."""
         row = self.store.query_one(
             "SELECT item_count, size_bytes FROM dynamodb_index_counts WHERE tid = ? AND idx = ?",
             (table.tid, index),
@@ -229,13 +230,6 @@ class TableStore:
             count += pending[2][index][0]
             size += pending[2][index][1]
         return count, size
-
-    def recount_index(self, table: Table, index: str) -> None:
-        """Count an index's entries afresh (once it is built, or emptied to be deleted)."""
-        pending = self._deltas.get(table.tid)
-        if pending is not None:
-            pending[2].pop(index, None)
-        self.store.execute(_RECOUNT, (table.tid, index))
 
     def names(self, account: str, region: str) -> list[str]:
         rows = self.store.query(
@@ -347,8 +341,4 @@ _INDEX_COUNT = (
     "INSERT INTO dynamodb_index_counts (tid, idx, item_count, size_bytes) VALUES (?, ?, ?, ?) "
     "ON CONFLICT (tid, idx) DO UPDATE SET item_count = item_count + excluded.item_count, "
     "size_bytes = size_bytes + excluded.size_bytes"
-)
-_RECOUNT = (
-    "INSERT OR REPLACE INTO dynamodb_index_counts (tid, idx, item_count, size_bytes) "
-    "SELECT ?1, ?2, COUNT(*), COALESCE(SUM(size), 0) FROM dynamodb_index_items WHERE tid = ?1 AND idx = ?2"
 )

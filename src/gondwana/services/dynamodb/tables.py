@@ -16,7 +16,7 @@ from typing import Any
 from gondwana.services.dynamodb import limits, tags, warm
 from gondwana.services.dynamodb.errors import in_use, not_found, validation
 from gondwana.services.dynamodb.replication import replicas
-from gondwana.services.dynamodb.schema import Table
+from gondwana.services.dynamodb.schema import Table, entries_key
 from gondwana.services.dynamodb.shards import close_shard, open_shard
 from gondwana.services.dynamodb.storage import TableStore
 from gondwana.services.dynamodb.table_specs import prune_attributes, sse_description, validate_create
@@ -142,9 +142,9 @@ class Tables:
                 pt["NumberOfDecreasesToday"] = 0  # the count is per UTC day
         for key in ("LocalSecondaryIndexes", "GlobalSecondaryIndexes"):
             for index in d.get(key, []):
-                index.pop("_until", None)
-                index.pop("_backfill", None)
-                count, size = self.store.index_counts(table, index["IndexName"])
+                count, size = self.store.index_counts(table, entries_key(index))
+                for private in ("_until", "_backfill", "_key"):
+                    index.pop(private, None)
                 index["ItemCount"], index["IndexSizeBytes"] = count, size
                 if live and key == "GlobalSecondaryIndexes" and index["IndexStatus"] == "ACTIVE":
                     index["WarmThroughput"] = {**warm.current(index, ppr), "Status": "ACTIVE"}

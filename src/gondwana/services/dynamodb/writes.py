@@ -368,7 +368,7 @@ def _index(
         # link finds the changed item.
         if old == new or not index.holds(old):
             return 0.0
-        add_count(rows.index_counts, index.name, 0, new_size - old_size)
+        add_count(rows.index_counts, index.key, 0, new_size - old_size)
         return write_units(new_size)
     old_key = index.locate(old)
     new_key = index.locate(new)
@@ -383,22 +383,22 @@ def _index(
     old_entry = 0 if old_view is None else old_size if every else item_size(old_view)
     if old_key is not None and old_key != new_key:
         units += write_units(old_entry)
-        rows.index_deletes.append((table.tid, index.name, *old_key, bhk, brk))
-        add_count(rows.index_counts, index.name, -1, -old_entry)
+        rows.index_deletes.append((table.tid, index.key, *old_key, bhk, brk))
+        add_count(rows.index_counts, index.key, -1, -old_entry)
     if new_key is not None and new_view is not None:
         if not every:
             size = item_size(new_view)
-            rows.index_puts.append((table.tid, index.name, *new_key, bhk, brk, codec.dumps(new_view), size))
+            rows.index_puts.append((table.tid, index.key, *new_key, bhk, brk, codec.dumps(new_view), size))
             units += write_units(size)
         else:
             size = new_size
             if new_key != old_key:  # the same key: the entry's link still finds the (changed) item
-                rows.index_links.append((table.tid, index.name, *new_key, bhk, brk, spread))
+                rows.index_links.append((table.tid, index.key, *new_key, bhk, brk, spread))
             units += write_units(new_size)
         if new_key == old_key:  # the entry is written over
-            add_count(rows.index_counts, index.name, 0, size - old_entry)
+            add_count(rows.index_counts, index.key, 0, size - old_entry)
         else:
-            add_count(rows.index_counts, index.name, 1, size)
+            add_count(rows.index_counts, index.key, 1, size)
     return units
 
 

@@ -1,6 +1,7 @@
 """Work on a table done in passes of a few milliseconds on the event loop, so that no request
-waits behind it for long: a new GSI's backfill (backfill.py) and a restore from a backup
-(restoring.py). Each keeps where it stands in the table's description, so a restart goes on."""
+waits behind it for long: a new GSI's backfill (backfill.py), a restore from a backup
+(restoring.py) and a new replica's seeding (replication/seeding.py). Each keeps where it stands in
+the table's description, so a restart goes on."""
 
 from __future__ import annotations
 

@@ -26,7 +26,7 @@ from gondwana.services.dynamodb import (
     transactions,
 )
 from gondwana.services.dynamodb.locks import Locks
-from gondwana.services.dynamodb.replication import autoscaling
+from gondwana.services.dynamodb.replication import autoscaling, seeding
 from gondwana.services.dynamodb.storage import MIGRATIONS, TableStore
 from gondwana.services.dynamodb.tables import Tables
 from gondwana.services.dynamodb.ttl import TtlSweeper
@@ -64,6 +64,7 @@ class DynamoDBService(Service):
         for table in self.table_store.all():  # background work a restart interrupted
             backfill.resume(self.tables, table)
             restoring.resume(self, table)
+            seeding.resume(self, table)
         self.replication.replicator.start()
         self.writer.kinesis = self.runtime.services.get("kinesis")  # (all are built before any starts)
 

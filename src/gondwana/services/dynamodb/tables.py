@@ -90,7 +90,8 @@ class Tables:
         """Move a table (and its indexes) past transitions whose time has come; False if it is gone."""
         now = self.runtime.now()
         changed = False
-        restoring = table.status == "CREATING" and "_restoring" in table.desc  # (restoring.py)
+        # (filled in the background: restoring.py, replication/seeding.py)
+        restoring = table.status == "CREATING" and ("_restoring" in table.desc or "_seeding" in table.desc)
         if table.status != "ACTIVE" and now >= table.status_until and not restoring:
             if table.status == "DELETING":
                 with self.runtime.store.transaction():

@@ -2,7 +2,8 @@
 
 The group lives in every member's description (`_replicas`: one entry per region, the member's
 own included), so each region answers DescribeTable from its own table. Adding a replica creates
-the table in the target region (same keys, indexes, streams and TTL, not tags) and backfills it.
+the table in the target region (same keys, indexes, streams and TTL, not tags) and fills it
+(seeding.py).
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from gondwana.protocols.errors import ServiceError
-from gondwana.services.dynamodb import codec
 from gondwana.services.dynamodb.errors import invalid, validation
+from gondwana.services.dynamodb.replication import seeding
 from gondwana.services.dynamodb.table_specs import billing_mode
 
 if TYPE_CHECKING:
@@ -67,7 +68,7 @@ def describe(table: Table, d: dict[str, Any], now: float) -> None:
         if entry["RegionName"] == table.region:
             continue  # AWS never lists the described table itself
         status = entry["ReplicaStatus"]
-        if status == "CREATING" and now >= entry.get("_until", 0):
+        if status == "CREATING" and now >= entry.get("_until", 0) and not seeding.seeding(entry):
             status = "ACTIVE"
         public = {k: copy.deepcopy(v) for k, v in entry.items() if not k.startswith("_")}
         public["ReplicaStatus"] = status
@@ -193,13 +194,18 @@ def create(svc: DynamoDBService, table: Table, spec: dict[str, Any], now: float)
         table.account, target, table.name, desc, "CREATING" if delay else "ACTIVE", now + delay
     )
     svc.tables._open_stream(replica, now)
+    filled = seeding.start(svc, table, replica)
+    if not filled:
+        replica.status = "CREATING"  # until the rest is copied
     svc.table_store.save(replica)
-    _backfill(svc, table, replica)
     entries = copy.deepcopy(
         table.desc.get("_replicas") or [{"RegionName": table.region, "ReplicaStatus": "ACTIVE"}]
     )
-    entry: dict[str, Any] = {"RegionName": target, "ReplicaStatus": "CREATING" if delay else "ACTIVE"}
-    entry["_until"] = now + delay
+    entry: dict[str, Any] = {"RegionName": target, "ReplicaStatus": "ACTIVE", "_until": now + delay}
+    if delay or not filled:
+        entry["ReplicaStatus"] = "CREATING"
+    if not filled:
+        entry["_seeding"] = True
     entry.update({k: spec[k] for k in ("KMSMasterKeyId", *_OVERRIDES) if spec.get(k) is not None})
     entries.append(entry)
     table.desc.setdefault("_seeded", {})[target] = now  # replica region -> when this table sourced it
@@ -213,14 +219,6 @@ def create(svc: DynamoDBService, table: Table, spec: dict[str, Any], now: float)
     _save_group(svc, table, entries)
     svc.replication.replicator.start_pairs(table.account, table.name)
     return replica
-
-
-def _backfill(svc: DynamoDBService, source: Table, replica: Table) -> None:
-    rows = svc.runtime.store.query(
-        "SELECT item, written, origin FROM dynamodb_items WHERE tid = ?", (source.tid,)
-    )
-    for text, written, origin in rows:
-        svc.writer.apply(replica, None, codec.loads(text), now=written, region=origin, replicated=True)
 
 
 def _update(svc: DynamoDBService, table: Table, spec: dict[str, Any]) -> None:

@@ -1,0 +1,99 @@
+"""A new replica filled with its source table's items, a few milliseconds a pass: the first pass in
+the UpdateTable call (all of a small table), the rest in background passes while the replica is
+CREATING. Filled whole in the call, a table of 100,000 items held up every request for 2.9 s.
+
+A pass walks the source's items in key order from where the last one stopped (`_seeding` in the
+replica's description: the source region and the last key, so a restart goes on from there). The
+source's writes meanwhile reach the replica through replication as any other change, so each item
+the walk copies goes in by last-writer-wins (apply.py) with the version it was written with:
+whichever of the walk and the replicated change comes second finds the other's, never older.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from gondwana.services.dynamodb import background, codec, writes
+from gondwana.services.dynamodb.replication.apply import versions
+
+if TYPE_CHECKING:
+    from gondwana.services.dynamodb.provider import DynamoDBService
+    from gondwana.services.dynamodb.schema import Table
+
+ROWS = 100  # source items read per statement
+START = [-1, "", ""]  # before the first key: (spread, hash key, range key), the keys in hex
+
+_AFTER = (
+    "SELECT spread, hk, rk, item, written, origin FROM dynamodb_items "
+    "WHERE tid = ?1 AND (spread, hk, rk) > (?2, ?3, ?4) ORDER BY spread, hk, rk LIMIT ?5"
+)
+
+
+def start(svc: DynamoDBService, source: Table, replica: Table) -> bool:
+    """In the caller's unit of change: the first pass, the rest in the background from the commit
+    on; True when the replica already holds every item."""
+    replica.desc["_seeding"] = [source.region, list(START)]
+    if seed_pass(svc, replica):
+        return True
+    _in_background(svc, replica)
+    return False
+
+
+def resume(svc: DynamoDBService, table: Table) -> None:
+    """Go on with the seeding of a replica that a restart interrupted."""
+    if "_seeding" in table.desc:
+        _in_background(svc, table)
+
+
+def seeding(entry: dict[str, Any]) -> bool:
+    """Whether a group's entry names a replica still being filled."""
+    return bool(entry.get("_seeding"))
+
+
+def _in_background(svc: DynamoDBService, replica: Table) -> None:
+    background.on_table(svc.tables, replica, lambda current: seed_pass(svc, current), "seeding replica")
+
+
+def seed_pass(svc: DynamoDBService, replica: Table) -> bool:
+    """Copy the source's next items for about a quantum, in the caller's unit of change; True once
+    all are copied (or the source is gone)."""
+    store = svc.runtime.store
+    region, at = replica.desc["_seeding"]
+    source = svc.table_store.get(replica.account, region, replica.name)
+    cursor = (at[0], bytes.fromhex(at[1]), bytes.fromhex(at[2]))
+    started = time.perf_counter()
+    done = source is None or replica.status == "DELETING"  # (a replica removed meanwhile)
+    while not done and time.perf_counter() - started < background.QUANTUM:
+        rows = store.query(_AFTER, (source.tid, *cursor, ROWS))  # type: ignore[union-attr]
+        done = len(rows) < ROWS
+        if not rows:
+            break
+        held = versions(store, replica.tid, [(spread, hk, rk) for spread, hk, rk, *_ in rows])
+        for spread, hk, rk, text, written, origin in rows:
+            where = (spread, hk, rk)
+            old_text, current = held.get(where, (None, None))
+            if current is not None and current >= (written, origin):
+                continue  # replication brought this version (or a later one) already
+            old = codec.loads(old_text) if old_text is not None else None
+            change = writes.Change(old, codec.loads(text), where)
+            svc.writer.apply_many(replica, [change], now=written, region=origin, replicated=True)
+        cursor = rows[-1][:3]
+    if done:
+        del replica.desc["_seeding"]
+        svc.table_store.save(replica)
+        _settled(svc, replica)
+        return True
+    replica.desc["_seeding"] = [region, [cursor[0], cursor[1].hex(), cursor[2].hex()]]
+    svc.table_store.save(replica)
+    return False
+
+
+def _settled(svc: DynamoDBService, replica: Table) -> None:
+    """Every member's entry for the replica stops saying it is being filled."""
+    from gondwana.services.dynamodb.replication.replicas import members
+
+    for member in [replica, *members(svc, replica)]:
+        for entry in member.desc.get("_replicas", []):
+            if entry["RegionName"] == replica.region and entry.pop("_seeding", None):
+                svc.table_store.save(member)

@@ -1,0 +1,105 @@
+"""A replica added to a table too large to fill within the UpdateTable call is filled in the
+background: CREATING in every region's description meanwhile, the source's writes going on all the
+while, and once ACTIVE it holds exactly the source's items, counted right, a kill -9 in the middle
+included."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.dynamodb.global_helpers import add_replica, clients, create_table, name, set_delay, wait_for
+from tests.support.server import ServerProcess
+
+ITEMS = 6000  # far more than a pass copies in its few milliseconds
+
+
+def filled(east: Any) -> str:
+    table = name()
+    create_table(east, table)
+    for start in range(0, ITEMS, 25):
+        puts = [
+            {"PutRequest": {"Item": {"pk": {"S": f"i{k}"}, "n": {"N": str(k)}}}}
+            for k in range(start, start + 25)
+        ]
+        east.batch_write_item(RequestItems={table: puts})
+    return table
+
+
+def write_meanwhile(east: Any, table: str, round_: int) -> None:
+    """Writes all over the key space: items changed, deleted and added."""
+    for k in range(round_, ITEMS, 97):
+        east.put_item(
+            TableName=table, Item={"pk": {"S": f"i{k}"}, "n": {"N": str(-k)}, "round": {"N": str(round_)}}
+        )
+    for k in range(round_ + 29, ITEMS, 83):
+        east.delete_item(TableName=table, Key={"pk": {"S": f"i{k}"}})
+    for k in range(10):
+        east.put_item(TableName=table, Item={"pk": {"S": f"new{round_}-{k}"}})
+
+
+def everything(ddb: Any, table: str) -> list[Any]:
+    items: list[Any] = []
+    request: dict[str, Any] = {"TableName": table, "ConsistentRead": True}
+    while True:
+        page = ddb.scan(**request)
+        items += page["Items"]
+        if "LastEvaluatedKey" not in page:
+            return sorted(items, key=lambda i: i["pk"]["S"])
+        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def active(ddb: Any, table: str) -> bool:
+    return ddb.describe_table(TableName=table)["Table"]["TableStatus"] == "ACTIVE"
+
+
+def replica_status(ddb: Any, table: str) -> list[tuple[str, str]]:
+    return [
+        (r["RegionName"], r["ReplicaStatus"])
+        for r in ddb.describe_table(TableName=table)["Table"]["Replicas"]
+    ]
+
+
+def check_replica(east: Any, west: Any, table: str) -> None:
+    wait_for(lambda: active(west, table), timeout=60)
+    assert replica_status(east, table) == [("us-west-2", "ACTIVE")]
+    source = everything(east, table)
+    wait_for(lambda: everything(west, table) == source)  # the last changes replicate
+    assert west.describe_table(TableName=table)["Table"]["ItemCount"] == len(source)
+
+
+def test_writes_during_the_seeding_end_in_an_exact_replica(
+    fresh_server: Callable[..., ServerProcess],
+) -> None:
+    proc = fresh_server()
+    set_delay(proc, 50)
+    east, west = clients(proc, "us-east-1", "us-west-2")
+    table = filled(east)
+    out = add_replica(east, table, "us-west-2")["TableDescription"]
+    assert [(r["RegionName"], r["ReplicaStatus"]) for r in out["Replicas"]] == [("us-west-2", "CREATING")]
+    assert west.describe_table(TableName=table)["Table"]["TableStatus"] == "CREATING"
+    with pytest.raises(ClientError) as exc:
+        west.get_item(TableName=table, Key={"pk": {"S": "i1"}})
+    assert exc.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    for round_ in range(3):
+        write_meanwhile(east, table, round_)
+    check_replica(east, west, table)
+
+
+def test_the_seeding_goes_on_after_a_kill(fresh_server: Callable[..., ServerProcess]) -> None:
+    proc = fresh_server()
+    set_delay(proc, 50)
+    east, west = clients(proc, "us-east-1", "us-west-2")
+    table = filled(east)
+    add_replica(east, table, "us-west-2")
+    assert west.describe_table(TableName=table)["Table"]["TableStatus"] == "CREATING"  # still filling
+    proc.kill()
+    proc.start()
+    set_delay(proc, 50)
+    east, west = clients(proc, "us-east-1", "us-west-2")
+    for round_ in range(2):
+        write_meanwhile(east, table, round_)
+    check_replica(east, west, table)

@@ -33,6 +33,7 @@ DROP TABLE dynamodb_index_counts;
 DROP TABLE dynamodb_backups;
 DROP TABLE dynamodb_backup_items;
 DROP TABLE dynamodb_pitr_changes;
+DROP TABLE dynamodb_snapshot_keys;
 UPDATE _gondwana_schema SET version = 1 WHERE component = 'dynamodb';
 """
 

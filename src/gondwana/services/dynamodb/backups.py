@@ -1,11 +1,11 @@
 """On-demand backups: CreateBackup, DescribeBackup, ListBackups, DeleteBackup and
 RestoreTableFromBackup.
 
-A backup is a copy of the table's items taken in one statement (so it is the table at one instant)
-and the table's description at that instant. It is CREATING for the server's state delay, then
-AVAILABLE; it outlives its table. Deleting a table with point-in-time recovery on keeps it as a
-SYSTEM backup for 35 days. A backup feeds one restore at a time. Its restore is
-`restoring.restore_into`.
+A backup is a copy of the table's items as they were at the request, copied in passes
+(snapshots.py), and the table's description at that instant. It is CREATING until copied and for
+the server's state delay, then AVAILABLE; it outlives its table. Deleting a table with
+point-in-time recovery on keeps it as a SYSTEM backup for 35 days (copied in one statement: the
+table goes). A backup feeds one restore at a time. Its restore is `restoring.restore_into`.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from gondwana.services.dynamodb.errors import invalid, validation
 from gondwana.services.dynamodb.misc import backup_source
 from gondwana.services.dynamodb.replication.replicas import REGIONS
 from gondwana.services.dynamodb.restoring import restore_into
+from gondwana.services.dynamodb.snapshots import NOT_YET
 from gondwana.services.dynamodb.table_specs import billing_mode
 from gondwana.services.dynamodb.tables import table_name
 
@@ -152,7 +153,7 @@ def create(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
     table = backup_source(svc, ctx, p["TableName"])
     if table.status == "CREATING":  # AWS answers as for a table that is not there (not TableInUse)
         raise ServiceError("TableNotFoundException", f"Table not found: {table.name}")
-    row = _copy(svc, table, p["BackupName"], "USER")
+    row = _copy(svc, table, p["BackupName"], "USER", in_passes=True)
     details = _details(row, svc.runtime.now())
     details["BackupStatus"] = "CREATING"
     return {"BackupDetails": details}
@@ -164,8 +165,11 @@ def keep_deleted(svc: DynamoDBService, table: Table) -> None:
     _copy(svc, table, f"{table.name}$DeletedTableBackup", "SYSTEM")
 
 
-def _copy(svc: DynamoDBService, table: Table, name: str, kind: str) -> tuple[Any, ...]:
-    """Store a backup of `table` as it is now: its description, and its items in one statement."""
+def _copy(
+    svc: DynamoDBService, table: Table, name: str, kind: str, *, in_passes: bool = False
+) -> tuple[Any, ...]:
+    """Store a backup of `table` as it is now: its description, and its items in one statement, or
+    (`in_passes`) as a snapshot copied in passes while the backup is CREATING."""
     now = svc.runtime.now()
     ms = int(now * 1000)  # AWS: millisecond precision, the same as the ARN's id
     created = ms / 1000
@@ -184,11 +188,15 @@ def _copy(svc: DynamoDBService, table: Table, name: str, kind: str) -> tuple[Any
                 table.item_count, json.dumps(table.desc), kind, expires,
             ),
         )  # fmt: skip
-        store.execute(
-            "INSERT INTO dynamodb_backup_items (backup, item) "
-            "SELECT ?, item FROM dynamodb_items WHERE tid = ?",
-            (backup, table.tid),
-        )
+        if in_passes:
+            store.execute("UPDATE dynamodb_backups SET available_at = ? WHERE id = ?", (NOT_YET, backup))
+            svc.snapshots.start(table, backup)  # (which makes it available once copied)
+        else:
+            store.execute(
+                "INSERT INTO dynamodb_backup_items (backup, item) "
+                "SELECT ?, item FROM dynamodb_items WHERE tid = ?",
+                (backup, table.tid),
+            )
     return (
         backup,
         arn,

@@ -27,6 +27,7 @@ from gondwana.services.dynamodb import (
 )
 from gondwana.services.dynamodb.locks import Locks
 from gondwana.services.dynamodb.replication import autoscaling, seeding
+from gondwana.services.dynamodb.snapshots import Snapshots
 from gondwana.services.dynamodb.storage import MIGRATIONS, TableStore
 from gondwana.services.dynamodb.tables import Tables
 from gondwana.services.dynamodb.ttl import TtlSweeper
@@ -58,6 +59,8 @@ class DynamoDBService(Service):
         store.register("dynamodb_repl", replication.MIGRATIONS)
         self.replication = replication.Replication(self)
         self.writer.replication = self.replication
+        self.snapshots = self.writer.snapshots = Snapshots(self)
+        self.table_store.dropping = self.snapshots.finish
         self.tables.replication_service = self
         self.ttl = TtlSweeper(self)
         self.ttl.start()
@@ -65,11 +68,13 @@ class DynamoDBService(Service):
             backfill.resume(self.tables, table)
             restoring.resume(self, table)
             seeding.resume(self, table)
+        self.snapshots.resume()
         self.replication.replicator.start()
         self.writer.kinesis = self.runtime.services.get("kinesis")  # (all are built before any starts)
 
     def reset(self) -> None:
         self.table_store.clear()
+        self.snapshots.walking.clear()
         self.writer.cache.clear()
         self.locks.clear()
         self.replication.replicator.reset()

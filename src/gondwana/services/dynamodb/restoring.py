@@ -84,7 +84,7 @@ def fill_pass(svc: DynamoDBService, table: Table) -> bool:
     store = svc.runtime.store
     backup, after = table.desc["_restoring"]
     started = time.perf_counter()
-    while time.perf_counter() - started < background.QUANTUM:
+    while True:  # a chunk at least
         chunk = store.query(_BACKUP_ITEMS, (backup, after, _PASS_CHUNK))
         if chunk:
             changes = [Change(None, codec.loads(text)) for _, text in chunk]
@@ -94,6 +94,8 @@ def fill_pass(svc: DynamoDBService, table: Table) -> bool:
             del table.desc["_restoring"]
             svc.table_store.save(table)
             return True
+        if time.perf_counter() - started >= background.QUANTUM:
+            break
     table.desc["_restoring"] = [backup, after]
     svc.table_store.save(table)
     return False

@@ -14,6 +14,7 @@ are index walks whose cost does not depend on the size of the table.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from gondwana.services.dynamodb import keys
@@ -110,6 +111,14 @@ MIGRATIONS = [
     ALTER TABLE dynamodb_backups ADD COLUMN kind TEXT NOT NULL DEFAULT 'USER';
     ALTER TABLE dynamodb_backups ADD COLUMN expires REAL
     """,
+    # A backup's items copied in passes (snapshots.py): where the copy stands (NULL once done), and
+    # the keys of items kept (or made) ahead of it, which the copy passes over.
+    """
+    ALTER TABLE dynamodb_backups ADD COLUMN walked TEXT;
+    CREATE TABLE dynamodb_snapshot_keys (
+        backup INTEGER NOT NULL, spread INTEGER NOT NULL, hk BLOB NOT NULL, rk BLOB NOT NULL,
+        PRIMARY KEY (backup, spread, hk, rk)) WITHOUT ROWID
+    """,
 ]
 
 # Index entries of indexes that project ALL point at their item's row (`irow`) instead of holding a
@@ -179,6 +188,7 @@ class TableStore:
     def __init__(self, store: Store, reclaimer: Reclaimer) -> None:
         self.store = store
         self.reclaimer = reclaimer
+        self.dropping: Callable[[Table], None] | None = None  # told before a table is dropped
         self._cache: dict[tuple[str, str, str], Table] = {}
         # By table id: [items, bytes, {index: [items, bytes]}] not yet written.
         self._deltas: dict[int, list[Any]] = {}
@@ -268,6 +278,8 @@ class TableStore:
     def drop(self, table: Table) -> None:
         """Forget the table; its items and what goes with them are deleted in the background
         (table ids are never reused, so nothing reaches them meanwhile)."""
+        if self.dropping is not None:
+            self.dropping(table)
         for name in _TABLE_ROWS:
             self.reclaimer.drop(name, "tid", table.tid)
         self.store.execute("DELETE FROM dynamodb_index_counts WHERE tid = ?", (table.tid,))

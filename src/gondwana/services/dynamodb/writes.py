@@ -120,6 +120,7 @@ class Writer:
         self.tables = tables
         self.replication: Any = None  # told of every local change to a global table
         self.kinesis: Any = None  # the Kinesis service, for streaming destinations (None: not served)
+        self.snapshots: Any = None  # backups being copied (snapshots.py), told before items change
         self.cache = ItemCache()  # every item write below drops its entry (and may keep the new one)
         self._kept: list[Key] = []  # entries kept by writes of the commit group now open
         self._committing = False  # whether that group has reached its commit
@@ -254,6 +255,8 @@ class Writer:
         pitr = "_pitr" in table.desc
         drop = self.cache.drop
         kept: list[tuple[Key, str, int]] = []  # items written over, to keep for their next read
+        walks = self.snapshots.walking.get(tid) if self.snapshots is not None else None
+        before: list[tuple[Where, Item | None]] = []  # for the backups being copied
         for change in changes:
             old, new = change.old, change.new
             if old is None and new is None:
@@ -265,6 +268,8 @@ class Writer:
                 outgoing.append((key, new))
             spread, hk, rk = where = change.where or table.encode_key(current)
             drop((tid, where))
+            if walks is not None:
+                before.append((where, old))
             old_size = 0 if old is None else item_size(old) if change.old_size is None else change.old_size
             if new is None:
                 new_size, text = 0, None
@@ -294,6 +299,8 @@ class Writer:
             if not self.store.execute(_INSERT, rows.puts[0]):
                 return None
             rows.puts.clear()
+        if before:
+            self.snapshots.preserve(walks, before)
         self._write(table, rows, now)
         if sent and self.kinesis is not None:
             self.kinesis.deliver(destination[0], sent)  # type: ignore[index]

@@ -75,8 +75,10 @@ async def available(ddb: Any, ctx: Any, arn: str) -> None:
     raise AssertionError("the backup never became available")
 
 
-async def restored(runtime: Runtime, ddb: Any, ctx: Any, arn: str, target: str) -> dict[str, int]:
-    ddb.restore_table_from_backup(ctx, {"TargetTableName": target, "BackupArn": arn})
+async def restored(runtime: Runtime, ddb: Any, ctx: Any, arn: str | None, target: str) -> dict[str, int]:
+    """The items of `target` once ACTIVE, restored from the backup `arn` (None: restoring already)."""
+    if arn is not None:
+        ddb.restore_table_from_backup(ctx, {"TargetTableName": target, "BackupArn": arn})
     for _ in range(2000):
         if ddb.describe_table(ctx, {"TableName": target})["Table"]["TableStatus"] == "ACTIVE":
             break

@@ -299,7 +299,7 @@ def restore(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]
         "SourceTableArn": source["TableArn"],
         "RestoreDateTime": row[4],
     }
-    return restore_into(svc, ctx, source, p, summary, backup=row[0])
+    return restore_into(svc, ctx, source, p, summary, filling=("_restoring", [row[0], 0]))
 
 
 def forget_expired(store: Any, reclaimer: Reclaimer, now: float) -> None:

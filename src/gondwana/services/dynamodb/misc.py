@@ -152,15 +152,19 @@ def update_backups(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[st
             "Invalid Request: Cannot specify RecoveryPeriodInDays when disabling point-in-time recovery."
         )
     days = spec.get("RecoveryPeriodInDays") or 35
-    if spec["PointInTimeRecoveryEnabled"]:
-        table.desc["_pitr"] = {"since": table.desc.get("_pitr", {}).get("since", now), "days": days}
-    else:
-        table.desc.pop("_pitr", None)
     # Disabled, the history kept for restores is out of reach at once (enabled again, a window
     # starts afresh, and restores read only what came after its start); its records go with the
     # rest once 35 days old, a chunk at a time. Deleted here, 35 days of a busy table's changes
-    # would hold up every request.
+    # would hold up every request. Restores from it still being written need the changes to come
+    # recorded: they are finished first.
     with svc.runtime.store.transaction():
+        if spec["PointInTimeRecoveryEnabled"]:
+            table.desc["_pitr"] = {"since": table.desc.get("_pitr", {}).get("since", now), "days": days}
+        else:
+            from gondwana.services.dynamodb import recovery
+
+            recovery.finish_from(svc, table)
+            table.desc.pop("_pitr", None)
         svc.table_store.save(table)
     return {"ContinuousBackupsDescription": _backup_description(table, now)}
 

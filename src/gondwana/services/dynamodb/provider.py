@@ -27,6 +27,7 @@ from gondwana.services.dynamodb import (
 )
 from gondwana.services.dynamodb.locks import Locks
 from gondwana.services.dynamodb.replication import autoscaling, seeding
+from gondwana.services.dynamodb.schema import Table
 from gondwana.services.dynamodb.snapshots import Snapshots
 from gondwana.services.dynamodb.storage import MIGRATIONS, TableStore
 from gondwana.services.dynamodb.tables import Tables
@@ -60,7 +61,7 @@ class DynamoDBService(Service):
         self.replication = replication.Replication(self)
         self.writer.replication = self.replication
         self.snapshots = self.writer.snapshots = Snapshots(self)
-        self.table_store.dropping = self.snapshots.finish
+        self.table_store.dropping = self._dropping
         self.tables.replication_service = self
         self.ttl = TtlSweeper(self)
         self.ttl.start()
@@ -71,6 +72,12 @@ class DynamoDBService(Service):
         self.snapshots.resume()
         self.replication.replicator.start()
         self.writer.kinesis = self.runtime.services.get("kinesis")  # (all are built before any starts)
+
+    def _dropping(self, table: Table) -> None:
+        """Work that reads a table being dropped is finished first: backups being copied from it,
+        restores to a point in time from its history."""
+        self.snapshots.finish(table)
+        recovery.finish_from(self, table)
 
     def reset(self) -> None:
         self.table_store.clear()

@@ -1,23 +1,34 @@
 """Point-in-time recovery: RestoreTableToPointInTime.
 
 While a table has recovery on, every change also records the image it replaced (writes.py, in
-the change's own unit). The table at a time T is its items now with the changes after T undone,
-newest first. As on AWS, the latest restorable time is five minutes back (or the enabling, if later).
-Records no recovery period reaches any more (35 days) are trimmed by the TTL sweeper.
+the change's own unit). An item as it was at a time T is the image its first change after T
+replaced, or, if it has not changed since, the item as it is. As on AWS, the latest restorable time
+is five minutes back (or the enabling, if later). Records no recovery period reaches any more (35
+days) are trimmed by the TTL sweeper.
+
+The restored table is filled in passes while it is CREATING (built whole in the call, 100,000 items
+held up every request for 1.6 s): first a walk over the source's items in key order, each written
+as it was at T; then a walk over the keys the records name, for the items since deleted (those
+the first walk did not write). The source changing meanwhile changes nothing: a change only adds a
+record after T, and never one before the first after T.
 """
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from gondwana.protocols.errors import ServiceError
+from gondwana.services.dynamodb import background, codec
 from gondwana.services.dynamodb.errors import validation
 from gondwana.services.dynamodb.misc import backup_source, restorable
-from gondwana.services.dynamodb.restoring import CHUNK, restore_into
+from gondwana.services.dynamodb.restoring import restore_into
+from gondwana.services.dynamodb.writes import Change
 
 if TYPE_CHECKING:
     from gondwana.services.dynamodb.provider import DynamoDBService
+    from gondwana.services.dynamodb.schema import Table
 
 LONGEST_RECOVERY = 35 * 86400.0
 
@@ -53,22 +64,80 @@ def restore(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]
             f"RestoreDateTime '{_iso(when)}' must be within EarliestRestorableDateTime '{_iso(earliest)}' "
             f"and LatestRestorableDateTime '{_iso(last)}'",
         )
-    store = svc.runtime.store
-    states: dict[tuple[Any, ...], str | None] = {
-        (spread, hk, rk): text
-        for spread, hk, rk, text in store.query(
-            "SELECT spread, hk, rk, item FROM dynamodb_items WHERE tid = ?", (table.tid,)
-        )
-    }
-    for spread, hk, rk, old in store.query(
-        "SELECT spread, hk, rk, old FROM dynamodb_pitr_changes WHERE tid = ? AND at > ? ORDER BY rowid DESC",
-        (table.tid, when),
-    ):
-        states[(spread, hk, rk)] = old  # newest first: the last one set is the image at `when`
-    present = [text for text in states.values() if text is not None]
-    chunks = (present[i : i + CHUNK] for i in range(0, len(present), CHUNK))
     summary = {"SourceTableArn": table.desc["TableArn"], "RestoreDateTime": when}
-    return restore_into(svc, ctx, table.desc, p, summary, texts=chunks)
+    walk = {"source": [table.region, table.name, table.tid], "when": when, "walk": "items", "at": START}
+    return restore_into(svc, ctx, table.desc, p, summary, filling=("_recovering", walk))
+
+
+ROWS = 100  # items (or keys) read per statement
+START = [-1, "", ""]  # before the first key: (spread, hash key, range key), the keys in hex
+
+# The image the first change after T replaced: NULL when there is none, '' when the item did not
+# exist (an item's text is never empty).
+_FIRST = (
+    "(SELECT COALESCE(c.old, '') FROM dynamodb_pitr_changes AS c WHERE c.tid = ?1 AND c.spread = {t}.spread "
+    "AND c.hk = {t}.hk AND c.rk = {t}.rk AND c.at > ?2 ORDER BY c.at, c.rowid LIMIT 1)"
+)
+_ITEMS = (
+    f"SELECT i.spread, i.hk, i.rk, i.item, {_FIRST.format(t='i')} FROM dynamodb_items AS i "
+    "WHERE i.tid = ?1 AND (i.spread, i.hk, i.rk) > (?3, ?4, ?5) ORDER BY i.spread, i.hk, i.rk LIMIT ?6"
+)
+_GONE = (  # the keys changed after T, in key order, with the image the first such change replaced
+    f"SELECT k.spread, k.hk, k.rk, NULL, {_FIRST.format(t='k')} FROM (SELECT DISTINCT spread, hk, rk "
+    "FROM dynamodb_pitr_changes WHERE tid = ?1 AND (spread, hk, rk) > (?3, ?4, ?5) AND at > ?2 "
+    "ORDER BY spread, hk, rk LIMIT ?6) AS k"
+)
+
+
+def recover_pass(svc: DynamoDBService, table: Table) -> bool:
+    """Write the next items of a restore to a point in time for about a quantum, in the caller's
+    unit of change; True once all are written."""
+    walk = table.desc["_recovering"]
+    region, name, tid = walk["source"]
+    source = svc.table_store.get(table.account, region, name)
+    if source is None or source.tid != tid:  # (a source dropped meanwhile was finished first)
+        return _done(svc, table)
+    store = svc.runtime.store
+    at = (walk["at"][0], bytes.fromhex(walk["at"][1]), bytes.fromhex(walk["at"][2]))
+    started = time.perf_counter()
+    while True:  # a chunk at least
+        rows = store.query(_ITEMS if walk["walk"] == "items" else _GONE, (tid, walk["when"], *at, ROWS))
+        wanted = [] if not rows or walk["walk"] == "items" else [(s, h, r) for s, h, r, *_ in rows]
+        there = svc.writer.read_many(table, wanted) if wanted else {}
+        changes = []
+        for spread, hk, rk, now, first in rows:
+            image = now if first is None else first or None
+            if image is not None and (spread, hk, rk) not in there:
+                changes.append(Change(None, codec.loads(image), (spread, hk, rk)))
+        if changes:
+            svc.writer.apply_many(table, changes, now=svc.runtime.now(), region=table.region)
+        if rows:
+            at = rows[-1][:3]
+        if len(rows) < ROWS:
+            if walk["walk"] == "gone":
+                return _done(svc, table)
+            walk["walk"], at = "gone", (-1, b"", b"")
+        if time.perf_counter() - started >= background.QUANTUM:
+            break
+    walk["at"] = [at[0], at[1].hex(), at[2].hex()]
+    svc.table_store.save(table)
+    return False
+
+
+def _done(svc: DynamoDBService, table: Table) -> bool:
+    del table.desc["_recovering"]
+    svc.table_store.save(table)
+    return True
+
+
+def finish_from(svc: DynamoDBService, source: Table) -> None:
+    """The source of restores in progress is being dropped: write the rest of them at once."""
+    for row in svc.table_store.all():
+        table = svc.table_store.get(row.account, row.region, row.name)  # (the one cached)
+        walk = None if table is None else table.desc.get("_recovering")
+        if walk is not None and walk["source"][2] == source.tid:
+            while not recover_pass(svc, table):  # type: ignore[arg-type]
+                pass
 
 
 def _source(ctx: Any, p: dict[str, Any]) -> str:

@@ -3,17 +3,16 @@ items through the one write path (so indexes and counts come out as for any writ
 restores from a backup (backups.py) and to a point in time (recovery.py); as AWS documents,
 streams, TTL, tags, policies and point-in-time recovery are not restored.
 
-A backup's items are written a few milliseconds at a time: the first pass in the call (all of a
-small backup), the rest in background passes while the table is CREATING (`_restoring` in its
-description: the backup and its last item written, so a restart goes on). Written in the call, a
-backup of 100,000 items held up every request for 1.1 s. A restore to a point in time is still
-written whole in the call.
+The items are written a few milliseconds at a time: the first pass in the call (all of a small
+table), the rest in background passes while the table is CREATING, with where the filling stands
+in its description so that a restart goes on: `_restoring` (the backup and its last item written)
+or `_recovering` (recovery.py's walk). Written in the call, a backup of 100,000 items held up every
+request for 1.1 s.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from gondwana.protocols.errors import ServiceError
@@ -26,8 +25,6 @@ if TYPE_CHECKING:
     from gondwana.services.dynamodb.provider import DynamoDBService
     from gondwana.services.dynamodb.schema import Table
 
-CHUNK = 500  # items written per apply_many while restoring
-
 
 def restore_into(
     svc: DynamoDBService,
@@ -36,12 +33,11 @@ def restore_into(
     p: dict[str, Any],
     summary: dict[str, Any],
     *,
-    texts: Iterable[list[str]] = (),
-    backup: int | None = None,
+    filling: tuple[str, Any],
 ) -> dict[str, Any]:
     """Create the target table from `source` (a table description) with the request's
-    overrides, and write through the write path the items of `texts` (chunks of stored item text)
-    or of the stored `backup`."""
+    overrides, and fill it through the write path: `filling` is where it starts, `_restoring`
+    (from a stored backup) or `_recovering` (to a point in time)."""
     target = p["TargetTableName"]
     existing = svc.tables.find(ctx.account, ctx.region, target)
     if existing is not None:
@@ -58,13 +54,9 @@ def restore_into(
         table = svc.tables.find(ctx.account, ctx.region, target)
         assert table is not None
         table.desc["RestoreSummary"] = {"RestoreDateTime": now, **summary}
-        if backup is not None:
-            table.desc["_restoring"] = [backup, 0]
+        table.desc[filling[0]] = filling[1]
         svc.table_store.save(table)
-        for chunk in texts:
-            changes = [Change(None, codec.loads(text)) for text in chunk]
-            svc.writer.apply_many(table, changes, now=now, region=ctx.region)
-        if backup is not None and not fill_pass(svc, table):
+        if not fill_pass(svc, table):
             table.status = described["TableStatus"] = "CREATING"  # until the rest is written
             svc.table_store.save(table)
             background.on_table(svc.tables, table, lambda current: fill_pass(svc, current), "restoring")
@@ -78,9 +70,20 @@ _BACKUP_ITEMS = (
 _PASS_CHUNK = 100  # items written per apply_many in a pass
 
 
+FILLING = ("_restoring", "_recovering")  # (while one is in a description, the table is CREATING)
+
+
 def fill_pass(svc: DynamoDBService, table: Table) -> bool:
-    """Write the backup's next items for about a quantum, in the caller's unit of change; True once
-    all are written (the table then settles ACTIVE)."""
+    """Write the next items for about a quantum, in the caller's unit of change; True once all are
+    written (the table then settles ACTIVE)."""
+    if "_recovering" in table.desc:
+        from gondwana.services.dynamodb import recovery
+
+        return recovery.recover_pass(svc, table)
+    return _backup_pass(svc, table)
+
+
+def _backup_pass(svc: DynamoDBService, table: Table) -> bool:
     store = svc.runtime.store
     backup, after = table.desc["_restoring"]
     started = time.perf_counter()
@@ -103,7 +106,7 @@ def fill_pass(svc: DynamoDBService, table: Table) -> bool:
 
 def resume(svc: DynamoDBService, table: Table) -> None:
     """Go on with a restore that a restart interrupted."""
-    if "_restoring" in table.desc:
+    if any(key in table.desc for key in FILLING):
         background.on_table(svc.tables, table, lambda current: fill_pass(svc, current), "restoring")
 
 

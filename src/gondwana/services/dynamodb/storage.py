@@ -119,6 +119,9 @@ MIGRATIONS = [
         backup INTEGER NOT NULL, spread INTEGER NOT NULL, hk BLOB NOT NULL, rk BLOB NOT NULL,
         PRIMARY KEY (backup, spread, hk, rk)) WITHOUT ROWID
     """,
+    # A restore to a point in time written in passes (recovery.py) finds an item's first change
+    # after the time asked.
+    "CREATE INDEX dynamodb_pitr_changes_by_key ON dynamodb_pitr_changes (tid, spread, hk, rk, at)",
 ]
 
 # Index entries of indexes that project ALL point at their item's row (`irow`) instead of holding a

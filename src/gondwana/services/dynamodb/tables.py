@@ -16,6 +16,7 @@ from typing import Any
 from gondwana.services.dynamodb import limits, tags, warm
 from gondwana.services.dynamodb.errors import in_use, not_found, validation
 from gondwana.services.dynamodb.replication import replicas
+from gondwana.services.dynamodb.restoring import FILLING
 from gondwana.services.dynamodb.schema import Table, entries_key
 from gondwana.services.dynamodb.shards import close_shard, open_shard
 from gondwana.services.dynamodb.storage import TableStore
@@ -91,7 +92,7 @@ class Tables:
         now = self.runtime.now()
         changed = False
         # (filled in the background: restoring.py, replication/seeding.py)
-        restoring = table.status == "CREATING" and ("_restoring" in table.desc or "_seeding" in table.desc)
+        restoring = table.status == "CREATING" and any(k in table.desc for k in (*FILLING, "_seeding"))
         if table.status != "ACTIVE" and now >= table.status_until and not restoring:
             if table.status == "DELETING":
                 with self.runtime.store.transaction():

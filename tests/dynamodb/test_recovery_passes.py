@@ -1,0 +1,118 @@
+"""RestoreTableToPointInTime fills the new table in background passes (built whole in the call,
+100,000 items held up every request for 1.6 s), and it still holds the source exactly as it was at
+the time asked, however the source changes meanwhile: items changed, deleted and made after that
+time, before the restore and during it. Across a restart, and finished at once when the source is
+deleted or its recovery turned off."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gondwana.runtime import Runtime
+from gondwana.services.dynamodb import background, recovery
+from tests.dynamodb.test_backup_passes import ITEMS, filled, restored, write_meanwhile
+from tests.support.inprocess import in_process, request_context
+
+
+@pytest.fixture(autouse=True)
+def small_passes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(recovery, "ROWS", 20)
+    monkeypatch.setattr(background, "QUANTUM", 0.0)  # one chunk a pass
+
+
+def history(runtime: Runtime, ddb: Any, ctx: Any) -> dict[str, int]:
+    """A table filled, then recovery turned on; five minutes and more later (the latest restorable
+    time is five minutes back), its items changed: the table as it was then, by id."""
+    then = filled(ddb, ctx)
+    ddb.update_continuous_backups(
+        ctx, {"TableName": "src", "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True}}
+    )
+    runtime.clock.offset += 400
+    write_meanwhile(ddb, ctx, 0)
+    return then
+
+
+def recover(ddb: Any, ctx: Any, target: str) -> None:
+    ddb.restore_table_to_point_in_time(
+        ctx, {"SourceTableName": "src", "TargetTableName": target, "UseLatestRestorableTime": True}
+    )
+
+
+def target_rows(runtime: Runtime, target: str) -> int:
+    return runtime.store.query_one(
+        "SELECT COUNT(*) FROM dynamodb_items i JOIN dynamodb_tables t ON t.tid = i.tid WHERE t.name = ?",
+        (target,),
+    )[0]
+
+
+def test_changes_before_and_during_the_restore_leave_it_as_the_table_was(tmp_path: Path) -> None:
+    async def scenario(runtime: Runtime, ddb: Any) -> dict[str, Any]:
+        ctx = request_context()
+        seen: dict[str, Any] = {"then": history(runtime, ddb, ctx)}
+        recover(ddb, ctx, "back")
+        seen["in the call"] = target_rows(runtime, "back")
+        seen["status"] = ddb.describe_table(ctx, {"TableName": "back"})["Table"]["TableStatus"]
+        write_meanwhile(ddb, ctx, 1)  # before any pass
+        await asyncio.sleep(0.01)
+        write_meanwhile(ddb, ctx, 2)  # after a few
+        seen["back"] = await restored_table(runtime, ddb, ctx, "back")
+        seen["count"] = ddb.describe_table(ctx, {"TableName": "back"})["Table"]["ItemCount"]
+        return seen
+
+    seen = in_process(tmp_path, "dynamodb", scenario)
+    assert seen["in the call"] < ITEMS and seen["status"] == "CREATING"
+    assert seen["back"] == seen["then"] and seen["count"] == ITEMS
+
+
+async def restored_table(runtime: Runtime, ddb: Any, ctx: Any, target: str) -> dict[str, int]:
+    """The target's items once it is ACTIVE (restored() also asks for the restore: not here)."""
+    return await restored(runtime, ddb, ctx, None, target)
+
+
+@pytest.mark.parametrize(
+    "interrupt",
+    [
+        lambda ddb, ctx: ddb.delete_table(ctx, {"TableName": "src"}),
+        lambda ddb, ctx: ddb.update_continuous_backups(
+            ctx,
+            {"TableName": "src", "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": False}},
+        ),
+    ],
+    ids=["source deleted", "recovery turned off"],
+)
+def test_the_restore_is_finished_before_its_source_goes(
+    tmp_path: Path, interrupt: Callable[[Any, Any], Any]
+) -> None:
+    async def scenario(runtime: Runtime, ddb: Any) -> Any:
+        ctx = request_context()
+        then = history(runtime, ddb, ctx)
+        recover(ddb, ctx, "back")
+        interrupt(ddb, ctx)
+        write_meanwhile(ddb, ctx, 1) if "src" in ddb.list_tables(ctx, {})["TableNames"] else None
+        return [target_rows(runtime, "back"), await restored_table(runtime, ddb, ctx, "back") == then]
+
+    assert in_process(tmp_path, "dynamodb", scenario) == [ITEMS, True]
+
+
+def test_a_restore_goes_on_after_a_restart(tmp_path: Path) -> None:
+    async def before(runtime: Runtime, ddb: Any) -> Any:
+        ctx = request_context()
+        then = history(runtime, ddb, ctx)
+        recover(ddb, ctx, "back")
+        await runtime.store.flushed()
+        return [then, runtime.clock.offset, target_rows(runtime, "back")]
+
+    async def after(runtime: Runtime, ddb: Any) -> Any:
+        runtime.clock.offset = offset  # the test clock is memory: where it was
+        ctx = request_context()
+        write_meanwhile(ddb, ctx, 1)
+        return await restored_table(runtime, ddb, ctx, "back")
+
+    then, offset, written = in_process(tmp_path, "dynamodb", before)
+    assert written < ITEMS  # stopped with the restore under way
+    assert in_process(tmp_path, "dynamodb", after) == then

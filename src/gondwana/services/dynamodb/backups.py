@@ -4,8 +4,8 @@ RestoreTableFromBackup.
 A backup is a copy of the table's items as they were at the request, copied in passes
 (snapshots.py), and the table's description at that instant. It is CREATING until copied and for
 the server's state delay, then AVAILABLE; it outlives its table. Deleting a table with
-point-in-time recovery on keeps it as a SYSTEM backup for 35 days (copied in one statement: the
-table goes). A backup feeds one restore at a time. Its restore is `restoring.restore_into`.
+point-in-time recovery on keeps it as a SYSTEM backup for 35 days (copied the same way). A backup
+feeds one restore at a time. Its restore is `restoring.restore_into`.
 """
 
 from __future__ import annotations
@@ -153,7 +153,7 @@ def create(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
     table = backup_source(svc, ctx, p["TableName"])
     if table.status == "CREATING":  # AWS answers as for a table that is not there (not TableInUse)
         raise ServiceError("TableNotFoundException", f"Table not found: {table.name}")
-    row = _copy(svc, table, p["BackupName"], "USER", in_passes=True)
+    row = _copy(svc, table, p["BackupName"], "USER")
     details = _details(row, svc.runtime.now())
     details["BackupStatus"] = "CREATING"
     return {"BackupDetails": details}
@@ -165,11 +165,9 @@ def keep_deleted(svc: DynamoDBService, table: Table) -> None:
     _copy(svc, table, f"{table.name}$DeletedTableBackup", "SYSTEM")
 
 
-def _copy(
-    svc: DynamoDBService, table: Table, name: str, kind: str, *, in_passes: bool = False
-) -> tuple[Any, ...]:
-    """Store a backup of `table` as it is now: its description, and its items in one statement, or
-    (`in_passes`) as a snapshot copied in passes while the backup is CREATING."""
+def _copy(svc: DynamoDBService, table: Table, name: str, kind: str) -> tuple[Any, ...]:
+    """Store a backup of `table` as it is now: its description, and its items as a snapshot copied
+    in passes (snapshots.py), CREATING until copied."""
     now = svc.runtime.now()
     ms = int(now * 1000)  # AWS: millisecond precision, the same as the ARN's id
     created = ms / 1000
@@ -184,19 +182,11 @@ def _copy(
             "INSERT INTO dynamodb_backups (arn, account, region, table_name, name, created, available_at, "
             "size, item_count, source, kind, expires) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                arn, table.account, table.region, table.name, name, created, available, table.size_bytes,
+                arn, table.account, table.region, table.name, name, created, NOT_YET, table.size_bytes,
                 table.item_count, json.dumps(table.desc), kind, expires,
             ),
         )  # fmt: skip
-        if in_passes:
-            store.execute("UPDATE dynamodb_backups SET available_at = ? WHERE id = ?", (NOT_YET, backup))
-            svc.snapshots.start(table, backup)  # (which makes it available once copied)
-        else:
-            store.execute(
-                "INSERT INTO dynamodb_backup_items (backup, item) "
-                "SELECT ?, item FROM dynamodb_items WHERE tid = ?",
-                (backup, table.tid),
-            )
+        svc.snapshots.start(table, backup)  # (which makes it available once copied)
     return (
         backup,
         arn,

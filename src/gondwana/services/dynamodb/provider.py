@@ -73,11 +73,11 @@ class DynamoDBService(Service):
         self.replication.replicator.start()
         self.writer.kinesis = self.runtime.services.get("kinesis")  # (all are built before any starts)
 
-    def _dropping(self, table: Table) -> None:
-        """Work that reads a table being dropped is finished first: backups being copied from it,
-        restores to a point in time from its history."""
-        self.snapshots.finish(table)
+    def _dropping(self, table: Table) -> bool:
+        """Before a table is dropped: restores to a point in time from its history are finished
+        first; backups being copied from it go on (True: they still read its items)."""
         recovery.finish_from(self, table)
+        return self.snapshots.reading(table.tid)
 
     def reset(self) -> None:
         self.table_store.clear()

@@ -191,7 +191,8 @@ class TableStore:
     def __init__(self, store: Store, reclaimer: Reclaimer) -> None:
         self.store = store
         self.reclaimer = reclaimer
-        self.dropping: Callable[[Table], None] | None = None  # told before a table is dropped
+        # Told before a table is dropped; True: its items are still read, their reader reclaims them
+        self.dropping: Callable[[Table], bool] | None = None
         self._cache: dict[tuple[str, str, str], Table] = {}
         # By table id: [items, bytes, {index: [items, bytes]}] not yet written.
         self._deltas: dict[int, list[Any]] = {}
@@ -281,10 +282,10 @@ class TableStore:
     def drop(self, table: Table) -> None:
         """Forget the table; its items and what goes with them are deleted in the background
         (table ids are never reused, so nothing reaches them meanwhile)."""
-        if self.dropping is not None:
-            self.dropping(table)
+        items_read = self.dropping is not None and self.dropping(table)
         for name in _TABLE_ROWS:
-            self.reclaimer.drop(name, "tid", table.tid)
+            if not (items_read and name == "dynamodb_items"):
+                self.reclaimer.drop(name, "tid", table.tid)
         self.store.execute("DELETE FROM dynamodb_index_counts WHERE tid = ?", (table.tid,))
         self.store.execute("DELETE FROM dynamodb_tables WHERE tid = ?", (table.tid,))
         self._cache.pop((table.account, table.region, table.name), None)

@@ -16,7 +16,7 @@ import pytest
 from gondwana.protocols.errors import ServiceError
 from gondwana.runtime import Runtime
 from gondwana.services.dynamodb import background, snapshots
-from tests.support.inprocess import in_process, request_context
+from tests.support.inprocess import dynamodb_table, in_process, request_context
 
 ITEMS = 400
 
@@ -28,15 +28,7 @@ def small_passes(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def filled(ddb: Any, ctx: Any) -> dict[str, int]:
-    ddb.create_table(
-        ctx,
-        {
-            "TableName": "src",
-            "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
-            "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
-            "BillingMode": "PAY_PER_REQUEST",
-        },
-    )
+    dynamodb_table(ddb, ctx, "src")
     for start in range(0, ITEMS, 25):
         puts = [
             {"PutRequest": {"Item": {"id": {"S": f"i{k}"}, "n": {"N": str(k)}}}}

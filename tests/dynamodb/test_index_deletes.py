@@ -18,7 +18,7 @@ from gondwana.protocols.errors import ServiceError
 from gondwana.runtime import Runtime
 from tests.conftest import make_client
 from tests.dynamodb.conftest import create, error
-from tests.support.inprocess import in_process, request_context
+from tests.support.inprocess import dynamodb_table, in_process, request_context
 from tests.support.server import ServerProcess
 
 ITEMS = 3000
@@ -41,16 +41,8 @@ def entries(store: Any) -> dict[str, int]:
 def test_the_call_deletes_nothing_and_a_new_index_of_the_name_starts_afresh(tmp_path: Path) -> None:
     async def scenario(runtime: Runtime, ddb: Any) -> dict[str, Any]:
         ctx = request_context()
-        ddb.create_table(
-            ctx,
-            {
-                "TableName": "tbl",
-                "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
-                "AttributeDefinitions": [{"AttributeName": a, "AttributeType": "S"} for a in ("id", "g")],
-                "BillingMode": "PAY_PER_REQUEST",
-                "GlobalSecondaryIndexes": [GSI],
-            },
-        )
+        attributes = [{"AttributeName": a, "AttributeType": "S"} for a in ("id", "g")]
+        dynamodb_table(ddb, ctx, "tbl", AttributeDefinitions=attributes, GlobalSecondaryIndexes=[GSI])
         for start in range(0, ITEMS, 25):
             puts = [{"PutRequest": {"Item": item(k)}} for k in range(start, start + 25)]
             ddb.batch_write_item(ctx, {"RequestItems": {"tbl": puts}})

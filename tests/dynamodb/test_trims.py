@@ -14,7 +14,7 @@ import pytest
 
 from gondwana.runtime import Runtime
 from gondwana.services.dynamodb import recovery, ttl
-from tests.support.inprocess import in_process, request_context
+from tests.support.inprocess import dynamodb_table, in_process, request_context
 
 
 def backlog(runtime: Runtime, old: int, fresh: int) -> None:
@@ -99,15 +99,7 @@ def test_disabling_recovery_puts_its_history_out_of_reach_without_deleting_it(tm
 
     async def scenario(runtime: Runtime, ddb: Any) -> list[Any]:
         ctx = request_context()
-        ddb.create_table(
-            ctx,
-            {
-                "TableName": "hist",
-                "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
-                "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
-                "BillingMode": "PAY_PER_REQUEST",
-            },
-        )
+        dynamodb_table(ddb, ctx, "hist")
         recovery_on = {
             "TableName": "hist",
             "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},

@@ -34,3 +34,18 @@ def in_process(tmp_path: Path, service: str, scenario: Callable[[Runtime, Any], 
 def request_context(account: str = "123456789012", region: str = "us-east-1") -> RequestContext:
     """The context of a request to call a provider's operations with directly."""
     return RequestContext(Request("POST", "/", "", {"host": "localhost"}, b""), "test", account, region)
+
+
+def dynamodb_table(ddb: Any, ctx: RequestContext, name: str, **extra: Any) -> None:
+    """CreateTable through the DynamoDB provider: a string hash key `id`, on demand (`extra` adds
+    to or replaces the request's fields)."""
+    ddb.create_table(
+        ctx,
+        {
+            "TableName": name,
+            "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+            "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+            "BillingMode": "PAY_PER_REQUEST",
+            **extra,
+        },
+    )

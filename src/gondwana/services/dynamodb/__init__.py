@@ -12,6 +12,7 @@ backups.py         on-demand backups; snapshots.py (their items copied in passes
                    recovery.py (point in time), restoring.py (a table made and filled from either)
 schema.py          a table's keys, attribute types, indexes; keys.py (sortable key bytes)
 types.py           attribute values, numbers, sizes; codec.py (stored form); capacity.py
-storage.py         SQL schema and table metadata; shards.py (stream shards); ttl.py (sweeper)
+storage.py         SQL schema and table metadata; shards.py (stream shards); ttl.py (sweeper),
+                   expiry_index.py (the items' expiry set again in passes when TTL is turned on or off)
 expressions/       the expression language (conditions, updates, projections, key conditions)
 """

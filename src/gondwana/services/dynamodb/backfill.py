@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from gondwana.services.dynamodb import background, codec
+from gondwana.services.dynamodb import background, codec, keys
 from gondwana.services.dynamodb.types import item_size
 
 if TYPE_CHECKING:
@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from gondwana.services.dynamodb.tables import Tables
 
 ROWS = 100  # items read per statement
-START = [-1, "", ""]  # before the first key: (spread, hash key, range key), the keys in hex
 
 _AFTER = (
     "SELECT rowid, spread, hk, rk, item, size FROM dynamodb_items "
@@ -67,7 +66,7 @@ def run_pass(tables: Tables, table: Table, name: str) -> bool:
     if done:
         entry.pop("_backfill")  # (the table settles the index ACTIVE once its time has come too)
     else:
-        entry["_backfill"] = [at[0], at[1].hex(), at[2].hex()]
+        entry["_backfill"] = keys.stored(at)
         entry["IndexStatus"], entry["Backfilling"] = "CREATING", True
     tables.store.save(table)  # (which refreshes the indexes: the cursor the writes check)
     return done

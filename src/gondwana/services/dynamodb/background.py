@@ -1,7 +1,8 @@
 """Work on a table done in passes of a few milliseconds on the event loop, so that no request
-waits behind it for long: a new GSI's backfill (backfill.py), a restore from a backup
-(restoring.py) and a new replica's seeding (replication/seeding.py). Each keeps where it stands in
-the table's description, so a restart goes on."""
+waits behind it for long: a new GSI's backfill (backfill.py), a restore (restoring.py), a new
+replica's seeding (replication/seeding.py) and the items' expiry after a TTL change
+(expiry_index.py). Each keeps where it stands in the table's description, so a restart goes on.
+(A backup's copy, snapshots.py, goes on after its table is gone: it runs its passes itself.)"""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from gondwana.protocols.errors import ServiceError
-from gondwana.services.dynamodb import backfill, provisioning, warm
+from gondwana.services.dynamodb import backfill, keys, provisioning, warm
 from gondwana.services.dynamodb.errors import invalid, validation
 from gondwana.services.dynamodb.schema import entries_key, new_entries_key
 from gondwana.services.dynamodb.table_specs import (
@@ -86,8 +86,8 @@ def apply(
         defined = {a["AttributeName"]: a["AttributeType"] for a in d["AttributeDefinitions"]}
         for a in attrs:
             defined.setdefault(a["AttributeName"], a["AttributeType"])
-        keys = [k["AttributeName"] for k in spec["KeySchema"]]
-        check_defined(keys, defined)
+        named = [k["AttributeName"] for k in spec["KeySchema"]]
+        check_defined(named, defined)
         if not ppr and not spec.get("ProvisionedThroughput"):
             raise invalid(
                 f"Both ReadCapacityUnits and WriteCapacityUnits must be specified for index: {name}"
@@ -105,7 +105,7 @@ def apply(
             d["AttributeDefinitions"]
             + [
                 {"AttributeName": k, "AttributeType": defined[k]}
-                for k in dict.fromkeys(keys)
+                for k in dict.fromkeys(named)
                 if k not in known
             ]
         )
@@ -119,7 +119,7 @@ def apply(
         if delay:
             entry["Backfilling"] = True
             entry["_until"] = now + delay
-        entry["_backfill"] = list(backfill.START)
+        entry["_backfill"] = keys.stored(keys.FIRST)
         entry["_key"] = new_entries_key(name)
         gsis.append(entry)
         table.refresh()

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 Where = tuple[int, bytes, bytes]  # an item's encoded key: (spread, hk, rk)
+FIRST: Where = (-1, b"", b"")  # before a table's first key: where a walk in key order starts
 
 _NEG, _ZERO, _POS = b"\x01", b"\x02", b"\x03"
 
@@ -115,3 +116,13 @@ def segment_bounds(segment: int, total: int) -> tuple[int, int]:
     """The slice [lo, hi) of the key space that parallel scan segment `segment` of `total` covers."""
     size = 1 << 32
     return segment * size // total, (segment + 1) * size // total
+
+
+def stored(where: Where) -> list[Any]:
+    """A walk's position as kept in a description or a row (JSON: the keys in hex)."""
+    return [where[0], where[1].hex(), where[2].hex()]
+
+
+def position(kept: list[Any]) -> Where:
+    """A walk's position from its `stored` form."""
+    return (kept[0], bytes.fromhex(kept[1]), bytes.fromhex(kept[2]))

@@ -7,11 +7,10 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from gondwana.protocols.errors import ServiceError
-from gondwana.services.dynamodb import codec, limits, tags
+from gondwana.services.dynamodb import expiry_index, limits, tags
 from gondwana.services.dynamodb.errors import invalid, validation
 from gondwana.services.dynamodb.replication import replicas, strong
 from gondwana.services.dynamodb.tables import table_name
-from gondwana.services.dynamodb.writes import expiry
 
 if TYPE_CHECKING:
     from gondwana.services.dynamodb.provider import DynamoDBService
@@ -68,14 +67,8 @@ def update_ttl(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, A
                 "AttributeName": spec["AttributeName"],
                 "changed": now,
             }
+            expiry_index.start(svc, each)  # the existing items' expiry, in passes
             svc.table_store.save(each)
-            rows = store.query("SELECT spread, hk, rk, item FROM dynamodb_items WHERE tid = ?", (each.tid,))
-            for spread, hk, rk, text in rows:  # index the expiry of existing items
-                store.execute(
-                    "UPDATE dynamodb_items SET expires = ? WHERE tid = ? AND spread = ? AND hk = ? "
-                    "AND rk = ?",
-                    (expiry(each, codec.loads(text)), each.tid, spread, hk, rk),
-                )
     return {"TimeToLiveSpecification": {"Enabled": spec["Enabled"], "AttributeName": spec["AttributeName"]}}
 
 

@@ -12,6 +12,7 @@ from gondwana.services.dynamodb import (
     backfill,
     backups,
     batch,
+    expiry_index,
     global_legacy,
     insights,
     items,
@@ -69,6 +70,7 @@ class DynamoDBService(Service):
             backfill.resume(self.tables, table)
             restoring.resume(self, table)
             seeding.resume(self, table)
+            expiry_index.resume(self, table)
         self.snapshots.resume()
         self.replication.replicator.start()
         self.writer.kinesis = self.runtime.services.get("kinesis")  # (all are built before any starts)

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from gondwana.protocols.errors import ServiceError
-from gondwana.services.dynamodb import background, codec
+from gondwana.services.dynamodb import background, codec, keys
 from gondwana.services.dynamodb.errors import validation
 from gondwana.services.dynamodb.misc import backup_source, restorable
 from gondwana.services.dynamodb.restoring import restore_into
@@ -65,12 +65,16 @@ def restore(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]
             f"and LatestRestorableDateTime '{_iso(last)}'",
         )
     summary = {"SourceTableArn": table.desc["TableArn"], "RestoreDateTime": when}
-    walk = {"source": [table.region, table.name, table.tid], "when": when, "walk": "items", "at": START}
+    walk = {
+        "source": [table.region, table.name, table.tid],
+        "when": when,
+        "walk": "items",
+        "at": keys.stored(keys.FIRST),
+    }
     return restore_into(svc, ctx, table.desc, p, summary, filling=("_recovering", walk))
 
 
 ROWS = 100  # items (or keys) read per statement
-START = [-1, "", ""]  # before the first key: (spread, hash key, range key), the keys in hex
 
 # The image the first change after T replaced: NULL when there is none, '' when the item did not
 # exist (an item's text is never empty).
@@ -98,7 +102,7 @@ def recover_pass(svc: DynamoDBService, table: Table) -> bool:
     if source is None or source.tid != tid:  # (a source dropped meanwhile was finished first)
         return _done(svc, table)
     store = svc.runtime.store
-    at = (walk["at"][0], bytes.fromhex(walk["at"][1]), bytes.fromhex(walk["at"][2]))
+    at = keys.position(walk["at"])
     started = time.perf_counter()
     while True:  # a chunk at least
         rows = store.query(_ITEMS if walk["walk"] == "items" else _GONE, (tid, walk["when"], *at, ROWS))
@@ -116,10 +120,10 @@ def recover_pass(svc: DynamoDBService, table: Table) -> bool:
         if len(rows) < ROWS:
             if walk["walk"] == "gone":
                 return _done(svc, table)
-            walk["walk"], at = "gone", (-1, b"", b"")
+            walk["walk"], at = "gone", keys.FIRST
         if time.perf_counter() - started >= background.QUANTUM:
             break
-    walk["at"] = [at[0], at[1].hex(), at[2].hex()]
+    walk["at"] = keys.stored(at)
     svc.table_store.save(table)
     return False
 

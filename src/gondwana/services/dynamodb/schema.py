@@ -124,7 +124,7 @@ class Table:
                     tuple(proj.get("NonKeyAttributes", ())),
                     spec.get("IndexStatus", "ACTIVE"),
                     spec.get("_until", 0.0),
-                    _cursor(spec.get("_backfill")),
+                    None if spec.get("_backfill") is None else keys.position(spec["_backfill"]),
                     entries_key(spec),
                 )
         self.index_keys = [
@@ -280,11 +280,6 @@ def split_keys(schema: list[dict[str, str]]) -> tuple[tuple[str, ...], tuple[str
     """A key schema's HASH attributes and RANGE attributes, each in schema order."""
     hashes = tuple(k["AttributeName"] for k in schema if k["KeyType"] == "HASH")
     return hashes, tuple(k["AttributeName"] for k in schema if k["KeyType"] == "RANGE")
-
-
-def _cursor(at: list[Any] | None) -> tuple[int, bytes, bytes] | None:
-    """A backfill's position as stored in the index's description (the keys in hex)."""
-    return None if at is None else (at[0], bytes.fromhex(at[1]), bytes.fromhex(at[2]))
 
 
 def entries_key(spec: dict[str, Any]) -> str:

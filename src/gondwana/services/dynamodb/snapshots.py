@@ -18,7 +18,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from gondwana.services.dynamodb import background, codec
+from gondwana.services.dynamodb import background, codec, keys
 from gondwana.services.dynamodb.keys import Where
 from gondwana.services.dynamodb.types import Item
 from gondwana.storage.passes import in_passes
@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     from gondwana.services.dynamodb.schema import Table
 
 ROWS = 500  # items copied per statement
-START: Where = (-1, b"", b"")  # before the first key
 NOT_YET = 1e18  # a backup's available_at while it is copied
 
 _END = (
@@ -61,7 +60,7 @@ class Snapshots:
     def start(self, table: Table, backup: int) -> bool:
         """In the caller's unit of change: the first pass, the rest in the background from the
         commit on; True when the backup already holds every item."""
-        self.walking.setdefault(table.tid, []).append([backup, START])
+        self.walking.setdefault(table.tid, []).append([backup, keys.FIRST])
         if self._pass(table.tid, backup):
             return True
         self._in_background(table.tid, backup)
@@ -94,8 +93,8 @@ class Snapshots:
             "SELECT id, walked FROM dynamodb_backups WHERE walked IS NOT NULL"
         )
         for backup, walked in rows:
-            tid, spread, hk, rk = json.loads(walked)
-            self.walking.setdefault(tid, []).append([backup, (spread, bytes.fromhex(hk), bytes.fromhex(rk))])
+            tid, *at = json.loads(walked)
+            self.walking.setdefault(tid, []).append([backup, keys.position(at)])
 
     def _in_background(self, tid: int, backup: int) -> None:
         store = self.svc.runtime.store
@@ -125,10 +124,9 @@ class Snapshots:
             walked = walk[1] = tuple(end)
             if time.perf_counter() - started >= background.QUANTUM:
                 break
-        spread, hk, rk = walked
         store.execute(
             "UPDATE dynamodb_backups SET walked = ? WHERE id = ?",
-            (json.dumps([tid, spread, hk.hex(), rk.hex()]), backup),
+            (json.dumps([tid, *keys.stored(walked)]), backup),
         )
         return False
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from gondwana.services.dynamodb import backups, codec, recovery
 from gondwana.services.dynamodb.replication import replicas
-from gondwana.services.dynamodb.writes import SERVICE_IDENTITY
+from gondwana.services.dynamodb.writes import SERVICE_IDENTITY, expiry
 
 if TYPE_CHECKING:
     from gondwana.services.dynamodb.provider import DynamoDBService
@@ -107,6 +107,11 @@ class TtlSweeper:
                 if origin != table.region and origin in replicas.regions(table):
                     continue  # a global table's item expires where it was written; the delete replicates
                 old = codec.loads(text)
+                due = expiry(table, old)
+                if due is None or not now - FIVE_YEARS <= due <= now:  # set before the TTL setting changed
+                    where = table.encode_key(old)
+                    store.execute(_EXPIRES, (due, tid, *where))  # (expiry_index.py gets there too)
+                    continue
                 self.svc.writer.apply(
                     table, old, None, now=now, region=table.region, identity=SERVICE_IDENTITY
                 )
@@ -114,6 +119,7 @@ class TtlSweeper:
         return deleted
 
 
+_EXPIRES = "UPDATE dynamodb_items SET expires = ? WHERE tid = ? AND spread = ? AND hk = ? AND rk = ?"
 TRIM_CHUNK = 1000  # stream records (and tombstones) forgotten per pass: a few milliseconds
 _TRIM_RECORDS = (
     "DELETE FROM dynamodb_stream_records WHERE rowid IN "

@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from gondwana.services.dynamodb import background, codec, writes
+from gondwana.services.dynamodb import background, codec, keys, writes
 from gondwana.services.dynamodb.replication.apply import versions
 
 if TYPE_CHECKING:
@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from gondwana.services.dynamodb.schema import Table
 
 ROWS = 100  # source items read per statement
-START = [-1, "", ""]  # before the first key: (spread, hash key, range key), the keys in hex
 
 _AFTER = (
     "SELECT spread, hk, rk, item, written, origin FROM dynamodb_items "
@@ -33,7 +32,7 @@ _AFTER = (
 def start(svc: DynamoDBService, source: Table, replica: Table) -> bool:
     """In the caller's unit of change: the first pass, the rest in the background from the commit
     on; True when the replica already holds every item."""
-    replica.desc["_seeding"] = [source.region, list(START)]
+    replica.desc["_seeding"] = [source.region, keys.stored(keys.FIRST)]
     if seed_pass(svc, replica):
         return True
     _in_background(svc, replica)
@@ -61,7 +60,7 @@ def seed_pass(svc: DynamoDBService, replica: Table) -> bool:
     store = svc.runtime.store
     region, at = replica.desc["_seeding"]
     source = svc.table_store.get(replica.account, region, replica.name)
-    cursor = (at[0], bytes.fromhex(at[1]), bytes.fromhex(at[2]))
+    cursor = keys.position(at)
     started = time.perf_counter()
     done = source is None or replica.status == "DELETING"  # (a replica removed meanwhile)
     while not done and time.perf_counter() - started < background.QUANTUM:
@@ -84,7 +83,7 @@ def seed_pass(svc: DynamoDBService, replica: Table) -> bool:
         svc.table_store.save(replica)
         _settled(svc, replica)
         return True
-    replica.desc["_seeding"] = [region, [cursor[0], cursor[1].hex(), cursor[2].hex()]]
+    replica.desc["_seeding"] = [region, keys.stored(cursor)]
     svc.table_store.save(replica)
     return False
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
-from gondwana.storage.passes import in_passes
+from gondwana.storage.passes import every, in_passes
 from gondwana.storage.sqlite import SqliteStore
 
 
@@ -60,5 +61,57 @@ def test_passes_follow_commits_and_a_failed_commit_waits(tmp_path: Path) -> None
         ]
         kept = [n for (n,) in store.query("SELECT n FROM p_rows ORDER BY n")]
         assert kept == [0, 2, 4, 5]  # the second (n=1) and the fourth (n=3) were undone
+    finally:
+        store.close()
+
+
+def test_every_waits_its_interval_between_rounds_and_after_a_failure(tmp_path: Path) -> None:
+    """`every`: passes while more is due follow each other once committed; after a pass with
+    nothing more due, after a failed commit and after a pass that raised, the next waits the
+    interval; a retired chain runs no more passes."""
+    store = SqliteStore(tmp_path / "p.db")
+    store.register("p", ["CREATE TABLE p_rows (n INTEGER)"])
+    log: list[str] = []
+    outcomes = ["more", "more, commit fails", "done", "raises", "more", "done"]
+    retire: list[Any] = [None]
+
+    def refuse() -> None:
+        raise OSError("database or disk is full")
+
+    def run_pass() -> bool:
+        outcome = outcomes[len(log)] if len(log) < len(outcomes) else "after retiring"
+        log.append(outcome)
+        if len(log) == len(outcomes):
+            retire[0]()  # the last pass retires the chain: the wait it arms leads to no pass
+        with store.transaction():
+            store.execute("INSERT INTO p_rows (n) VALUES (?)", (len(log),))
+            if outcome == "more, commit fails":
+                store.before_commit(refuse)
+            if outcome == "raises":
+                raise RuntimeError("the pass fails")
+        return outcome.startswith("more")
+
+    async def scenario() -> list[float]:
+        loop = asyncio.get_running_loop()
+        waits: list[float] = []
+
+        def later(delay: float, callback: object) -> None:
+            waits.append(delay)
+            loop.call_later(delay, callback)  # type: ignore[arg-type]
+
+        retire[0] = every(store, later, run_pass, "testing", 0.02, 0.0)
+        while len(waits) <= len(outcomes):
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.05)  # more than the interval: time for a pass, were one to come
+        return waits
+
+    try:
+        waits = asyncio.run(scenario())
+        assert log == outcomes  # and not a pass more once retired
+        assert waits == [0.0, 0, 0.02, 0.02, 0.02, 0, 0.02]
+        # first; after "more"; after the failed commit; after "done"; after the raise; after
+        # "more"; after "done"
+        kept = [n for (n,) in store.query("SELECT n FROM p_rows ORDER BY n")]
+        assert kept == [1, 3, 5, 6]  # the failed commit (2) and the raise (4) were undone
     finally:
         store.close()

@@ -158,17 +158,38 @@ def count(runtime: Runtime, table: str) -> int:
 DEDUP = "1, '', 'id' || value, 'm', value"
 
 
-def test_the_service_sweeps_a_backlog_in_passes_without_waiting_for_its_interval(tmp_path: Path) -> None:
-    """A backlog larger than a pass is forgotten pass after pass at the loop's next turns, not a
-    chunk per minute (nor all at once, holding up every request)."""
+def test_a_sweep_pass_forgets_a_chunk_and_says_whether_more_is_due(tmp_path: Path) -> None:
+    """A pass forgets at most a chunk of each (all at once would hold up every request), and
+    reports more while it forgot a full one: the service's chain (`passes.every`) then runs the
+    next pass at the loop's next turn, not a chunk per interval."""
 
-    async def scenario(runtime: Runtime, sqs: Any) -> int:
+    async def scenario(runtime: Runtime, sqs: Any) -> list[tuple[bool, int]]:
         expired_rows(runtime, "sqs_dedup", DEDUP, 2 * SWEEP_CHUNK + 10)
         expired_rows(runtime, "sqs_attempts", "1, 'a' || value, ''", 2 * SWEEP_CHUNK + 10)
-        sqs.sweep()
-        for _ in range(20):
-            await asyncio.sleep(0)
-        return count(runtime, "sqs_dedup") + count(runtime, "sqs_attempts")
+        seen = []
+        for _ in range(4):
+            seen.append((sqs.sweep(), count(runtime, "sqs_dedup") + count(runtime, "sqs_attempts")))
+            await runtime.store.flushed()
+        return seen
+
+    left = 2 * (2 * SWEEP_CHUNK + 10)
+    assert in_process(tmp_path, "sqs", scenario) == [
+        (True, left - 2 * SWEEP_CHUNK),
+        (True, left - 4 * SWEEP_CHUNK),
+        (False, 0),
+        (False, 0),
+    ]
+
+
+def test_the_service_sweeps_a_backlog_pass_after_pass(tmp_path: Path, monkeypatch: Any) -> None:
+    monkeypatch.setattr(
+        common, "SWEEP_INTERVAL", 0.2
+    )  # the service's first pass, and the wait after a last one
+
+    async def scenario(runtime: Runtime, sqs: Any) -> int:
+        expired_rows(runtime, "sqs_dedup", DEDUP, 3 * SWEEP_CHUNK + 10)
+        await asyncio.sleep(0.3)  # more than one interval, less than two: the passes followed at once
+        return count(runtime, "sqs_dedup")
 
     assert in_process(tmp_path, "sqs", scenario) == 0
 
@@ -176,14 +197,13 @@ def test_the_service_sweeps_a_backlog_in_passes_without_waiting_for_its_interval
 def test_a_sweep_that_fails_is_tried_again(tmp_path: Path, monkeypatch: Any) -> None:
     """A pass that fails (here a table gone missing; in life a failing disk) is logged and rolled
     back, and the sweeping goes on: the next pass still comes."""
+    monkeypatch.setattr(common, "SWEEP_INTERVAL", 0.01)
 
     async def scenario(runtime: Runtime, sqs: Any) -> int:
-        monkeypatch.setattr(common, "SWEEP_INTERVAL", 0.01)  # the passes after the failed one
         expired_rows(runtime, "sqs_dedup", DEDUP, 1)
         with runtime.store.transaction():
             runtime.store.execute("ALTER TABLE sqs_attempts RENAME TO sqs_attempts_away")
-        runtime.later(0, sqs.sweep)
-        await asyncio.sleep(0.005)  # the pass failed on the missing table, and was undone
+        await asyncio.sleep(0.05)  # passes failed on the missing table, and were undone
         assert count(runtime, "sqs_dedup") == 1
         with runtime.store.transaction():
             runtime.store.execute("ALTER TABLE sqs_attempts_away RENAME TO sqs_attempts")
@@ -191,26 +211,6 @@ def test_a_sweep_that_fails_is_tried_again(tmp_path: Path, monkeypatch: Any) -> 
         return count(runtime, "sqs_dedup")
 
     assert in_process(tmp_path, "sqs", scenario) == 0
-
-
-def test_a_pass_whose_commit_fails_waits_the_interval_instead_of_repeating_at_once(tmp_path: Path) -> None:
-    """A full pass is followed at once by the next only once it is committed: on a full disk every
-    commit fails and the rows come back, so passes that followed each other at once would spin."""
-
-    def refuse() -> None:
-        raise OSError("database or disk is full")
-
-    async def scenario(runtime: Runtime, sqs: Any) -> int:
-        expired_rows(runtime, "sqs_dedup", DEDUP, 2 * SWEEP_CHUNK)
-        await runtime.store.flushed()
-        with runtime.store.transaction():
-            runtime.store.before_commit(refuse)  # this group's commit fails, as on a full disk
-            sqs.sweep()  # a full pass, in the failing group
-        for _ in range(20):
-            await asyncio.sleep(0)
-        return count(runtime, "sqs_dedup")
-
-    assert in_process(tmp_path, "sqs", scenario) == 2 * SWEEP_CHUNK  # undone, and no pass since
 
 
 def test_a_reset_starts_no_second_chain_of_sweeps(tmp_path: Path, monkeypatch: Any) -> None:
@@ -223,6 +223,6 @@ def test_a_reset_starts_no_second_chain_of_sweeps(tmp_path: Path, monkeypatch: A
         monkeypatch.setattr(runtime, "later", lambda delay, callback: armed.append(callback))
         for _ in range(3):
             runtime.reset()
-        return sum(callback == sqs.sweep for callback in armed)
+        return len(armed)  # (nothing else a reset does arms a timer either)
 
     assert in_process(tmp_path, "sqs", scenario) == 0

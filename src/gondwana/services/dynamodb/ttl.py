@@ -1,6 +1,6 @@
-"""The TTL sweeper: a background task that deletes expired items as the DynamoDB service would.
+"""The TTL sweeper: background passes that delete expired items as the DynamoDB service would.
 
-Runs every `--ttl-interval` seconds (default 1) against the runtime clock; skips
+Runs every `--ttl-interval` seconds (default 1, `storage/passes.every`) against the runtime clock; skips
 items whose TTL is more than five years in the past (AWS ignores those); deletions go through the
 ordinary write path, so indexes follow and the stream record carries the service identity. It also
 trims stream records older than 24 hours and point-in-time recovery's records older than 35 days
@@ -10,17 +10,17 @@ trims stream records older than 24 hours and point-in-time recovery's records ol
 from __future__ import annotations
 
 import asyncio
-import logging
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from gondwana.services.dynamodb import backups, codec, recovery
 from gondwana.services.dynamodb.replication import replicas
 from gondwana.services.dynamodb.writes import SERVICE_IDENTITY, expiry
+from gondwana.storage.passes import every
 
 if TYPE_CHECKING:
     from gondwana.services.dynamodb.provider import DynamoDBService
 
-log = logging.getLogger("gondwana.dynamodb")
 FIVE_YEARS = 5 * 365 * 86400.0
 RETENTION = 86400.0
 BATCH = 500
@@ -38,30 +38,27 @@ class TtlSweeper:
     def __init__(self, svc: DynamoDBService) -> None:
         self.svc = svc
         self.interval = svc.runtime.settings.ttl_interval
-        self.task: asyncio.Task[Any] | None = None
+        self.stop: Callable[[], None] = lambda: None  # retires the chain of passes
 
     def start(self) -> None:
+        """One chain of passes at a time (a reset starts a new one)."""
         try:
             asyncio.get_running_loop()
         except RuntimeError:
             return
-        if self.task is None or self.task.done():
-            self.task = self.svc.runtime.spawn(self._run())
+        self.stop()
+        runtime = self.svc.runtime
+        self.stop = every(
+            runtime.store, runtime.later, self._pass, "the TTL sweep", self.interval, self.interval
+        )
 
-    def stop(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-
-    async def _run(self) -> None:
-        store = self.svc.runtime.store
-        while not self.svc.runtime.shutting_down.is_set():
-            await asyncio.sleep(self.interval)
-            try:
-                while self.trim():  # a backlog goes pass after pass, each once the last is committed
-                    await store.flushed()
-                self.sweep()
-            except Exception:
-                log.exception("TTL sweep failed")
+    def _pass(self) -> bool:
+        """Trim a chunk (True: more is due at once, the next pass follows once this one is
+        committed), or, with no trimming due, delete expired items."""
+        if self.trim():
+            return True
+        self.sweep()
+        return False
 
     def trim(self) -> bool:
         """Forget stream records past their 24 hours and the replication tombstones as old, and

@@ -4,6 +4,7 @@ records, consumers and the remaining control plane in their own modules."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from gondwana.server.context import RequestContext
@@ -28,6 +29,7 @@ from gondwana.services.kinesis.streams import (
 from gondwana.services.kinesis.subscriptions import Subscription, Subscriptions
 from gondwana.services.kinesis.throttle import Throttle
 from gondwana.services.kinesis.tokens import make_token, read_token
+from gondwana.storage.passes import every
 
 if TYPE_CHECKING:
     from gondwana.runtime import Runtime
@@ -58,7 +60,7 @@ class KinesisService(DataPlane, Subscriptions, ShardOperations, Control, Consume
         self.shards = Shards(self.store, self.memo)
         self.throttle = Throttle(runtime.settings.kinesis_throttle)
         self._secret: bytes | None = None
-        self._sweeper: object = None
+        self._stop_sweeping: Callable[[], None] = lambda: None
         self.subscriptions: dict[tuple[str, int, int], Subscription] = {}
         self.arrivals: dict[int, asyncio.Event] = {}  # stream id -> woken when records arrive
 
@@ -76,23 +78,11 @@ class KinesisService(DataPlane, Subscriptions, ShardOperations, Control, Consume
         self._start_sweeping()
 
     def _start_sweeping(self) -> None:
-        """One chain of sweeps at a time: a new chain (after a reset, or when the clock moved
-        on) retires the previous one. Once a pass that had more to trim than its budget is
-        committed, the next follows at once; a pass that failed, or whose commit did, waits."""
-        token = self._sweeper = object()
-
-        def tick() -> None:
-            if self._sweeper is not token:
-                return
-            more = False
-            try:
-                more = self._sweep()
-            finally:  # a sweep that failed (logged by `later`) must not end the chain
-                self.store.after_commit(
-                    lambda error: self.runtime.later(0 if more and error is None else TRIM_EVERY, tick)
-                )
-
-        self.runtime.later(0, tick)
+        """One chain of sweeps at a time, the first at once: a new chain (after a reset, or when
+        the clock moved on) retires the previous one."""
+        self._stop_sweeping()
+        later = self.runtime.later
+        self._stop_sweeping = every(self.store, later, self._sweep, "the Kinesis sweep", TRIM_EVERY, 0)
 
     @property
     def secret(self) -> bytes:

@@ -16,6 +16,7 @@ from gondwana.services.sqs.queues import Queue, parse_queue_url, url_for
 from gondwana.services.sqs.registry import DELETE_COOLDOWN, Registry
 from gondwana.services.sqs.retention import Retention
 from gondwana.services.sqs.storage import MIGRATIONS
+from gondwana.storage.passes import every
 
 SWEEP_INTERVAL = 60.0
 # Records forgotten per pass: ~2 ms of work, most of it the random-order key index's pages. A
@@ -68,32 +69,26 @@ class SqsBase(Service):
         self.retention = Retention(self.runtime.store, self.runtime.later, self.registry, self.now)
         self.runtime.clock_listeners.append(self.wake_all)
         self.resume_tasks()
-        self.runtime.later(SWEEP_INTERVAL, self.sweep)
+        store, later = self.runtime.store, self.runtime.later
+        self.stop_sweeping = every(store, later, self.sweep, "the SQS sweep", SWEEP_INTERVAL, SWEEP_INTERVAL)
 
     def reset(self) -> None:
         self.wake_all()
-        self.registry.load()  # (the sweep goes on: a reset cancels no timer)
+        self.registry.load()  # (the sweep goes on)
 
-    def sweep(self) -> None:
+    def sweep(self) -> bool:
         """Forget deduplication ids, receive attempts and name reservations past their window, a
-        chunk at a time: once a full chunk is committed the next pass comes at the loop's next
-        turn, so requests go on between passes. A pass that fails, or whose commit does (a full
-        disk undoes it), waits the interval: repeated at once, it would spin. Expired messages
-        are deleted by rounds of their own (`retention`), one started here unless one is running."""
+        chunk a pass (True: a full chunk, more may be due; the next pass then follows once this
+        one is committed, so requests go on between passes). Expired messages are deleted by
+        rounds of their own (`retention`), one started here unless one is running."""
         self.retention.start()
         store = self.runtime.store
         now = self.now()
-        try:
-            with store.transaction():
-                more = dedup.sweep(store, now, SWEEP_CHUNK)
-                more |= store.execute(_FORGET_ATTEMPTS, (now, SWEEP_CHUNK)) == SWEEP_CHUNK
-                store.execute("DELETE FROM sqs_deleted WHERE deleted_at <= ?", (now - DELETE_COOLDOWN,))
-        except Exception:  # logged by `later`; the sweeping goes on
-            self.runtime.later(SWEEP_INTERVAL, self.sweep)
-            raise
-        store.after_commit(
-            lambda error: self.runtime.later(0 if more and error is None else SWEEP_INTERVAL, self.sweep)
-        )
+        with store.transaction():
+            more = dedup.sweep(store, now, SWEEP_CHUNK)
+            more |= store.execute(_FORGET_ATTEMPTS, (now, SWEEP_CHUNK)) == SWEEP_CHUNK
+            store.execute("DELETE FROM sqs_deleted WHERE deleted_at <= ?", (now - DELETE_COOLDOWN,))
+        return more
 
     def health(self) -> dict[str, Any]:
         return {"state": "running", "queues": len(self.registry.queues)}

@@ -34,6 +34,7 @@ DROP TABLE dynamodb_backups;
 DROP TABLE dynamodb_backup_items;
 DROP TABLE dynamodb_pitr_changes;
 DROP TABLE dynamodb_snapshot_keys;
+DROP INDEX dynamodb_tokens_by_age;
 UPDATE _gondwana_schema SET version = 1 WHERE component = 'dynamodb';
 """
 

@@ -1,7 +1,7 @@
-"""Stream records and replication tombstones past their 24 hours, and point-in-time recovery's
-records past 35 days, are forgotten a chunk a pass, the passes following each other while a
-backlog lasts (a restart, a clock moved on), never all in one statement that would hold up every
-request."""
+"""Stream records and replication tombstones past their 24 hours, point-in-time recovery's
+records past 35 days and transactions' tokens past 10 minutes (never forgotten before) are
+forgotten a chunk a pass, the passes following each other while a backlog lasts (a restart, a
+clock moved on), never all in one statement that would hold up every request."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import pytest
 
 from gondwana.runtime import Runtime
 from gondwana.services.dynamodb import recovery, ttl
+from gondwana.services.dynamodb.transactions import TOKEN_LIFETIME
 from tests.support.inprocess import dynamodb_table, in_process, request_context
 
 
@@ -36,10 +37,19 @@ def backlog(runtime: Runtime, old: int, fresh: int) -> None:
             "VALUES (1, 0, ?, x'', ?, 'us-east-1')",
             [(str(k).encode(), age) for k, age in enumerate(ages)],
         )
+        runtime.store.executemany(
+            "INSERT INTO dynamodb_tokens (account, region, token, digest, created) VALUES ('a', 'r', ?, 'd', ?)",
+            [(str(k), now - (TOKEN_LIFETIME + 10 if k < old else 10)) for k in range(old + fresh)],
+        )
 
 
 def left(runtime: Runtime) -> tuple[int, ...]:
-    tables = ("dynamodb_stream_records", "dynamodb_repl_tombstones", "dynamodb_pitr_changes")
+    tables = (
+        "dynamodb_stream_records",
+        "dynamodb_repl_tombstones",
+        "dynamodb_pitr_changes",
+        "dynamodb_tokens",
+    )
     return tuple(runtime.store.query_one(f"SELECT COUNT(*) FROM {table}")[0] for table in tables)
 
 
@@ -57,10 +67,10 @@ def test_a_pass_forgets_a_chunk_and_says_whether_more_is_due(tmp_path: Path, mon
         return seen
 
     assert in_process(tmp_path, "dynamodb", scenario) == [
-        (True, (180, 180, 180)),
-        (True, (80, 80, 80)),
-        (False, (30, 30, 30)),
-        (False, (30, 30, 30)),  # nothing is due: nothing deleted
+        (True, (180, 180, 180, 180)),
+        (True, (80, 80, 80, 80)),
+        (False, (30, 30, 30, 30)),
+        (False, (30, 30, 30, 30)),  # nothing is due: nothing deleted
     ]
 
 
@@ -73,7 +83,7 @@ def test_the_sweeper_clears_a_backlog_pass_after_pass(tmp_path: Path, monkeypatc
         await asyncio.sleep(runtime.settings.ttl_interval * 1.8)
         return left(runtime)
 
-    assert in_process(tmp_path, "dynamodb", scenario) == (5, 5, 5)
+    assert in_process(tmp_path, "dynamodb", scenario) == (5, 5, 5, 5)
 
 
 @pytest.mark.parametrize(
@@ -81,6 +91,7 @@ def test_the_sweeper_clears_a_backlog_pass_after_pass(tmp_path: Path, monkeypatc
     [
         (ttl._TRIM_RECORDS, "dynamodb_stream_records_by_age"),
         (ttl._OLD_TOMBSTONES, "dynamodb_repl_tombstones_by_age"),
+        (ttl._TRIM_TOKENS, "dynamodb_tokens_by_age"),
     ],
 )
 def test_the_trims_read_an_age_index(tmp_path: Path, sql: str, index: str) -> None:
@@ -112,7 +123,7 @@ def test_disabling_recovery_puts_its_history_out_of_reach_without_deleting_it(tm
         for n in range(3):  # three changes of one item: three records
             ddb.put_item(ctx, {"TableName": "hist", "Item": {"id": {"S": "a"}, "n": {"N": str(n)}}})
         ddb.update_continuous_backups(ctx, recovery_off)
-        kept = left(runtime)[2]
+        kept = left(runtime)[2]  # (the recovery records)
         runtime.clock.offset += 1
         ddb.update_continuous_backups(ctx, recovery_on)
         runtime.clock.offset += 301  # the latest restorable time lags five minutes

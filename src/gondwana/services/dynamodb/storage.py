@@ -122,6 +122,8 @@ MIGRATIONS = [
     # A restore to a point in time written in passes (recovery.py) finds an item's first change
     # after the time asked.
     "CREATE INDEX dynamodb_pitr_changes_by_key ON dynamodb_pitr_changes (tid, spread, hk, rk, at)",
+    # Transactions' tokens past their 10 minutes are forgotten by age (ttl.py).
+    "CREATE INDEX dynamodb_tokens_by_age ON dynamodb_tokens (created)",
 ]
 
 # Index entries of indexes that project ALL point at their item's row (`irow`) instead of holding a

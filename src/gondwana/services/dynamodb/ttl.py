@@ -10,11 +10,13 @@ trims stream records older than 24 hours and point-in-time recovery's records ol
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gondwana.services.dynamodb import backups, codec, recovery
 from gondwana.services.dynamodb.replication import replicas
+from gondwana.services.dynamodb.transactions import TOKEN_LIFETIME
 from gondwana.services.dynamodb.writes import SERVICE_IDENTITY, expiry
 from gondwana.storage.passes import every
 
@@ -61,22 +63,25 @@ class TtlSweeper:
         return False
 
     def trim(self) -> bool:
-        """Forget stream records past their 24 hours and the replication tombstones as old, and
-        point-in-time recovery's records no recovery period reaches, up to `TRIM_CHUNK` of each;
-        True when more may be due. In one statement, a day of stream records (a restart, a clock
-        moved on) held up every request: 0.44 s for 100,000."""
+        """Forget stream records past their 24 hours and the replication tombstones as old,
+        point-in-time recovery's records no recovery period reaches, and transactions' tokens past
+        their 10 minutes, up to `TRIM_CHUNK` of each; True when more may be due. In one statement,
+        a day of stream records (a restart, a clock moved on) held up every request: 0.44 s for
+        100,000."""
         store = self.svc.runtime.store
         now = self.svc.runtime.now()
         cutoff = now - RETENTION
-        first = store.query_one("SELECT MIN(created) FROM dynamodb_stream_records")
-        streams = first is not None and first[0] is not None and first[0] < cutoff
+        streams = _oldest(store, "dynamodb_stream_records") < cutoff
+        tokens = _oldest(store, "dynamodb_tokens") < now - TOKEN_LIFETIME
         history = recovery.history_due(store, now)
-        if not streams and not history:
+        if not streams and not history and not tokens:
             return False
         more = False
         with store.transaction():
             if history:
                 more = recovery.trim_history(store, now, TRIM_CHUNK)
+            if tokens:  # transactions' ClientRequestTokens (boto3 sends one with every call)
+                more |= store.execute(_TRIM_TOKENS, (now - TOKEN_LIFETIME, TRIM_CHUNK)) == TRIM_CHUNK
             if streams:
                 more |= store.execute(_TRIM_RECORDS, (cutoff, TRIM_CHUNK)) == TRIM_CHUNK
                 # Replication tombstones guard against late writes for as long as streams keep them.
@@ -116,6 +121,16 @@ class TtlSweeper:
         return deleted
 
 
+def _oldest(store: Any, table: str) -> float:
+    """The `created` of a table's oldest row (through its index by age), or +inf when it is empty."""
+    first = store.query_one(f"SELECT MIN(created) FROM {table}")
+    return math.inf if first is None or first[0] is None else first[0]
+
+
+_TRIM_TOKENS = (
+    "DELETE FROM dynamodb_tokens WHERE rowid IN "
+    "(SELECT rowid FROM dynamodb_tokens WHERE created < ? ORDER BY created LIMIT ?)"
+)
 _EXPIRES = "UPDATE dynamodb_items SET expires = ? WHERE tid = ? AND spread = ? AND hk = ? AND rk = ?"
 TRIM_CHUNK = 1000  # stream records (and tombstones) forgotten per pass: a few milliseconds
 _TRIM_RECORDS = (

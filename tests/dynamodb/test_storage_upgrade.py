@@ -35,6 +35,8 @@ DROP TABLE dynamodb_backup_items;
 DROP TABLE dynamodb_pitr_changes;
 DROP TABLE dynamodb_snapshot_keys;
 DROP INDEX dynamodb_tokens_by_age;
+DROP INDEX dynamodb_streams_by_close;
+DROP INDEX dynamodb_stream_shards_by_close;
 UPDATE _gondwana_schema SET version = 1 WHERE component = 'dynamodb';
 """
 

@@ -92,6 +92,8 @@ def test_the_sweeper_clears_a_backlog_pass_after_pass(tmp_path: Path, monkeypatc
         (ttl._TRIM_RECORDS, "dynamodb_stream_records_by_age"),
         (ttl._OLD_TOMBSTONES, "dynamodb_repl_tombstones_by_age"),
         (ttl._TRIM_TOKENS, "dynamodb_tokens_by_age"),
+        (ttl._TRIM_SHARDS, "dynamodb_stream_shards_by_close"),
+        (ttl._OLD_STREAMS, "dynamodb_streams_by_close"),
     ],
 )
 def test_the_trims_read_an_age_index(tmp_path: Path, sql: str, index: str) -> None:
@@ -101,6 +103,49 @@ def test_the_trims_read_an_age_index(tmp_path: Path, sql: str, index: str) -> No
     plan = in_process(tmp_path, "dynamodb", scenario)
     assert any(step.startswith("SEARCH") and index in step for step in plan)
     assert not any(step.startswith("SCAN") for step in plan)
+
+
+def test_streams_and_shards_closed_for_a_day_are_forgotten(tmp_path: Path, monkeypatch: Any) -> None:
+    """A shard closes every four hours and a stream with its table: kept for good, they made every
+    DescribeStream and ListStreams read more. Those closed 24 hours ago go (a stream with all its
+    shards); open ones and those closed since stay."""
+    monkeypatch.setattr(ttl, "TRIM_CHUNK", 100)
+
+    async def scenario(runtime: Runtime, ddb: Any) -> list[Any]:
+        ddb.ttl.stop()
+        now = runtime.now()
+        old, recent = now - ttl.RETENTION - 10, now - 10
+        streams = [(f"old{k}", old) for k in range(150)] + [("recent", recent), ("open", None)]
+        shards = [(f"old{k}", "s0", old) for k in range(150)] + [(f"old{k}", "s1", None) for k in range(150)]
+        shards += [("open", f"s{k}", old) for k in range(150)] + [
+            ("open", "now", None),
+            ("recent", "s", recent),
+        ]
+        with runtime.store.transaction():
+            runtime.store.executemany(
+                "INSERT INTO dynamodb_streams (arn, account, region, table_name, tid, label, view_type, "
+                "key_schema, created, closed) VALUES (?, 'a', 'r', 't', 1, 'l', 'KEYS_ONLY', '[]', 0, ?)",
+                streams,
+            )
+            runtime.store.executemany(
+                "INSERT INTO dynamodb_stream_shards (arn, shard_id, created, closed) VALUES (?, ?, 0, ?)",
+                shards,
+            )
+        await runtime.store.flushed()
+        passes = 0
+        while ddb.ttl.trim():
+            passes += 1
+            await runtime.store.flushed()
+        return [
+            passes,
+            runtime.store.query("SELECT arn FROM dynamodb_streams ORDER BY arn"),
+            runtime.store.query("SELECT arn, shard_id FROM dynamodb_stream_shards ORDER BY arn, shard_id"),
+        ]
+
+    passes, streams, shards = in_process(tmp_path, "dynamodb", scenario)
+    assert passes >= 2  # a chunk a pass
+    assert streams == [("open",), ("recent",)]
+    assert shards == [("open", "now"), ("recent", "s")]
 
 
 def test_disabling_recovery_puts_its_history_out_of_reach_without_deleting_it(tmp_path: Path) -> None:

@@ -124,6 +124,11 @@ MIGRATIONS = [
     "CREATE INDEX dynamodb_pitr_changes_by_key ON dynamodb_pitr_changes (tid, spread, hk, rk, at)",
     # Transactions' tokens past their 10 minutes are forgotten by age (ttl.py).
     "CREATE INDEX dynamodb_tokens_by_age ON dynamodb_tokens (created)",
+    # Streams and shards closed for 24 hours are forgotten (ttl.py): every shard lived four hours.
+    """
+    CREATE INDEX dynamodb_streams_by_close ON dynamodb_streams (closed);
+    CREATE INDEX dynamodb_stream_shards_by_close ON dynamodb_stream_shards (closed)
+    """,
 ]
 
 # Index entries of indexes that project ALL point at their item's row (`irow`) instead of holding a

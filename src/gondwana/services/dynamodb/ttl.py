@@ -63,21 +63,30 @@ class TtlSweeper:
         return False
 
     def trim(self) -> bool:
-        """Forget stream records past their 24 hours and the replication tombstones as old,
-        point-in-time recovery's records no recovery period reaches, and transactions' tokens past
-        their 10 minutes, up to `TRIM_CHUNK` of each; True when more may be due. In one statement,
-        a day of stream records (a restart, a clock moved on) held up every request: 0.44 s for
-        100,000."""
+        """Forget stream records past their 24 hours (and the streams and shards closed as long
+        ago) and the replication tombstones as old, point-in-time recovery's records no recovery
+        period reaches, and transactions' tokens past their 10 minutes, up to `TRIM_CHUNK` of
+        each; True when more may be due. In one statement, a day of stream records (a restart, a
+        clock moved on) held up every request: 0.44 s for 100,000."""
         store = self.svc.runtime.store
         now = self.svc.runtime.now()
         cutoff = now - RETENTION
         streams = _oldest(store, "dynamodb_stream_records") < cutoff
         tokens = _oldest(store, "dynamodb_tokens") < now - TOKEN_LIFETIME
+        shards = (
+            min(_oldest(store, t, "closed") for t in ("dynamodb_stream_shards", "dynamodb_streams")) < cutoff
+        )
         history = recovery.history_due(store, now)
-        if not streams and not history and not tokens:
+        if not streams and not history and not tokens and not shards:
             return False
         more = False
         with store.transaction():
+            if shards:  # streams and shards closed for 24 hours: no call shows them any more
+                more |= store.execute(_TRIM_SHARDS, (cutoff, TRIM_CHUNK)) == TRIM_CHUNK
+                gone = store.query(_OLD_STREAMS, (cutoff, TRIM_CHUNK))
+                store.executemany("DELETE FROM dynamodb_stream_shards WHERE arn = ?", gone)
+                store.executemany("DELETE FROM dynamodb_streams WHERE arn = ?", gone)
+                more |= len(gone) == TRIM_CHUNK
             if history:
                 more = recovery.trim_history(store, now, TRIM_CHUNK)
             if tokens:  # transactions' ClientRequestTokens (boto3 sends one with every call)
@@ -121,10 +130,17 @@ class TtlSweeper:
         return deleted
 
 
-def _oldest(store: Any, table: str) -> float:
-    """The `created` of a table's oldest row (through its index by age), or +inf when it is empty."""
-    first = store.query_one(f"SELECT MIN(created) FROM {table}")
+def _oldest(store: Any, table: str, column: str = "created") -> float:
+    """The least `column` of a table's rows (through its index), or +inf when there is none."""
+    first = store.query_one(f"SELECT MIN({column}) FROM {table}")
     return math.inf if first is None or first[0] is None else first[0]
+
+
+_TRIM_SHARDS = (
+    "DELETE FROM dynamodb_stream_shards WHERE rowid IN "
+    "(SELECT rowid FROM dynamodb_stream_shards WHERE closed < ? ORDER BY closed LIMIT ?)"
+)
+_OLD_STREAMS = "SELECT arn FROM dynamodb_streams WHERE closed < ? ORDER BY closed LIMIT ?"
 
 
 _TRIM_TOKENS = (

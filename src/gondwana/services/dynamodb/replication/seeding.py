@@ -63,11 +63,9 @@ def seed_pass(svc: DynamoDBService, replica: Table) -> bool:
     cursor = keys.position(at)
     started = time.perf_counter()
     done = source is None or replica.status == "DELETING"  # (a replica removed meanwhile)
-    while not done and time.perf_counter() - started < background.QUANTUM:
+    while not done:  # a chunk at least
         rows = store.query(_AFTER, (source.tid, *cursor, ROWS))  # type: ignore[union-attr]
         done = len(rows) < ROWS
-        if not rows:
-            break
         held = versions(store, replica.tid, [(spread, hk, rk) for spread, hk, rk, *_ in rows])
         for spread, hk, rk, text, written, origin in rows:
             where = (spread, hk, rk)
@@ -77,7 +75,10 @@ def seed_pass(svc: DynamoDBService, replica: Table) -> bool:
             old = codec.loads(old_text) if old_text is not None else None
             change = writes.Change(old, codec.loads(text), where)
             svc.writer.apply_many(replica, [change], now=written, region=origin, replicated=True)
-        cursor = rows[-1][:3]
+        if rows:
+            cursor = rows[-1][:3]
+        if time.perf_counter() - started >= background.QUANTUM:
+            break
     if done:
         del replica.desc["_seeding"]
         svc.table_store.save(replica)

@@ -110,8 +110,8 @@ def recover_pass(svc: DynamoDBService, table: Table) -> bool:
         wanted = [] if not rows or walk["walk"] == "items" else [(s, h, r) for s, h, r, *_ in rows]
         there = svc.writer.read_many(table, wanted) if wanted else {}
         changes = []
-        for spread, hk, rk, now, first in rows:
-            image = now if first is None else first or None
+        for spread, hk, rk, current, first in rows:
+            image = current if first is None else first or None  # (the item as it was at T)
             if image is not None and (spread, hk, rk) not in there:
                 changes.append(Change(None, codec.loads(image), (spread, hk, rk)))
         if changes:

@@ -73,7 +73,7 @@ def _restoring(svc: DynamoDBService, arn: str) -> bool:
         t.status == "CREATING"
         and (now < t.status_until or "_restoring" in t.desc)
         and t.desc.get("RestoreSummary", {}).get("SourceBackupArn") == arn
-        for t in svc.table_store.all()
+        for t in svc.table_store.creating()
     )
 
 

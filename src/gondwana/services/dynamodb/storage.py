@@ -259,6 +259,16 @@ class TableStore:
         )
         return [r[0] for r in rows]
 
+    def by_tid(self, tid: int) -> Table | None:
+        """A table by its id (the cached one when cached), None once dropped."""
+        row = self.store.query_one("SELECT account, region, name FROM dynamodb_tables WHERE tid = ?", (tid,))
+        return None if row is None else self.get(*row)
+
+    def creating(self) -> list[Table]:
+        """The tables being created (or restored, or filled as a new replica)."""
+        rows = self.store.query("SELECT account, region, name FROM dynamodb_tables WHERE status = 'CREATING'")
+        return [table for table in (self.get(*row) for row in rows) if table is not None]
+
     def all(self) -> list[Table]:
         return [_table(r) for r in self.store.query(f"SELECT {_COLUMNS} FROM dynamodb_tables")]
 

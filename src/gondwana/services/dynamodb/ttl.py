@@ -107,14 +107,13 @@ class TtlSweeper:
         rows = store.query(EXPIRED, (now, now - FIVE_YEARS, BATCH))
         if not rows:
             return 0
-        tables = {t.tid: t for t in self.svc.table_store.all()}
+        tables = {tid: self.svc.table_store.by_tid(tid) for tid in {row[0] for row in rows}}
         deleted = 0
         with store.transaction():
             for tid, text, origin in rows:
-                info = tables.get(tid)
-                if info is None:
+                table = tables[tid]
+                if table is None:
                     continue
-                table = self.svc.table_store.get(info.account, info.region, info.name) or info
                 if origin != table.region and origin in replicas.regions(table):
                     continue  # a global table's item expires where it was written; the delete replicates
                 old = codec.loads(text)

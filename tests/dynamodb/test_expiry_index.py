@@ -1,6 +1,7 @@
 """UpdateTimeToLive sets the expiry of the existing items in background passes (set in the call,
 100,000 items held up every request for 1 s). Until a pass reaches an item, the sweeper checks the
-item against the new setting: turned on, expired items go once indexed; turned off, no item goes."""
+item against the new setting: turned on, expired items go once indexed; turned off, no item goes.
+DescribeTimeToLive shows ENABLING or DISABLING meanwhile, as AWS does for a while."""
 
 from __future__ import annotations
 
@@ -40,6 +41,10 @@ async def walked(runtime: Runtime, ddb: Any) -> None:
     raise AssertionError("the walk never ended")
 
 
+def status(ddb: Any, ctx: Any) -> str:
+    return ddb.describe_time_to_live(ctx, {"TableName": "src"})["TimeToLiveDescription"]["TimeToLiveStatus"]
+
+
 def test_turning_ttl_on_and_off_indexes_the_items_in_passes(tmp_path: Path) -> None:
     async def scenario(runtime: Runtime, ddb: Any) -> dict[str, Any]:
         ddb.ttl.stop()  # swept by hand here
@@ -62,7 +67,9 @@ def test_turning_ttl_on_and_off_indexes_the_items_in_passes(tmp_path: Path) -> N
         seen: dict[str, Any] = {}
         ddb.update_time_to_live(ctx, TTL)
         seen["on, in the call"] = indexed(runtime)
+        seen["statuses"] = [status(ddb, ctx)]
         await walked(runtime, ddb)
+        seen["statuses"].append(status(ddb, ctx))
         seen["on, walked"] = indexed(runtime)
         seen["swept"] = ddb.ttl.sweep()
         seen["left"] = items(runtime)
@@ -72,8 +79,10 @@ def test_turning_ttl_on_and_off_indexes_the_items_in_passes(tmp_path: Path) -> N
         )
         runtime.clock.offset += 48 * 3600  # every item's time has come, but TTL is off
         seen["off, stale"] = indexed(runtime)
+        seen["statuses"].append(status(ddb, ctx))
         seen["swept while off"] = ddb.ttl.sweep()
         await walked(runtime, ddb)
+        seen["statuses"].append(status(ddb, ctx))
         seen["off, walked"] = indexed(runtime)
         seen["at the end"] = items(runtime)
         return seen
@@ -84,3 +93,4 @@ def test_turning_ttl_on_and_off_indexes_the_items_in_passes(tmp_path: Path) -> N
     assert (seen["swept"], seen["left"]) == (ITEMS // 2, ITEMS // 2)
     assert seen["off, stale"] > 0 and seen["swept while off"] == 0
     assert (seen["off, walked"], seen["at the end"]) == (0, ITEMS // 2)
+    assert seen["statuses"] == ["ENABLING", "ENABLED", "DISABLING", "DISABLED"]

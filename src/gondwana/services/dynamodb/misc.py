@@ -80,14 +80,14 @@ def describe_ttl(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str,
             f"Current table state is {table.status}"
         )
     ttl = table.desc.get("_ttl")
-    if not ttl or ttl["TimeToLiveStatus"] == "DISABLED":
+    if not ttl:
         return {"TimeToLiveDescription": {"TimeToLiveStatus": "DISABLED"}}
-    return {
-        "TimeToLiveDescription": {
-            "TimeToLiveStatus": ttl["TimeToLiveStatus"],
-            "AttributeName": ttl["AttributeName"],
-        }
-    }
+    status = ttl["TimeToLiveStatus"]
+    if "_ttl_walk" in table.desc:  # the items' expiry is still being set (expiry_index.py)
+        status = {"ENABLED": "ENABLING", "DISABLED": "DISABLING"}[status]
+    elif status == "DISABLED":
+        return {"TimeToLiveDescription": {"TimeToLiveStatus": "DISABLED"}}
+    return {"TimeToLiveDescription": {"TimeToLiveStatus": status, "AttributeName": ttl["AttributeName"]}}
 
 
 # ---- continuous backups ------------------------------------------------------------------------

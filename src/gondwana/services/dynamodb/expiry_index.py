@@ -26,7 +26,7 @@ _AFTER = (
     "SELECT spread, hk, rk, item, expires FROM dynamodb_items "
     "WHERE tid = ?1 AND (spread, hk, rk) > (?2, ?3, ?4) ORDER BY spread, hk, rk LIMIT ?5"
 )
-_SET = "UPDATE dynamodb_items SET expires = ? WHERE tid = ? AND spread = ? AND hk = ? AND rk = ?"
+SET_EXPIRY = "UPDATE dynamodb_items SET expires = ? WHERE tid = ? AND spread = ? AND hk = ? AND rk = ?"
 
 
 def start(svc: DynamoDBService, table: Table) -> None:
@@ -66,7 +66,7 @@ def expiry_pass(svc: DynamoDBService, table: Table) -> bool:
             if (new := expiry(table, codec.loads(text))) != old
         ]
         if changed:
-            store.executemany(_SET, changed)
+            store.executemany(SET_EXPIRY, changed)
         if len(rows) < ROWS:
             del table.desc["_ttl_walk"]
             svc.table_store.save(table)

@@ -14,7 +14,7 @@ import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from gondwana.services.dynamodb import backups, codec, recovery
+from gondwana.services.dynamodb import backups, codec, expiry_index, recovery
 from gondwana.services.dynamodb.replication import replicas
 from gondwana.services.dynamodb.transactions import TOKEN_LIFETIME
 from gondwana.services.dynamodb.writes import SERVICE_IDENTITY, expiry
@@ -88,7 +88,7 @@ class TtlSweeper:
                 store.executemany("DELETE FROM dynamodb_streams WHERE arn = ?", gone)
                 more |= len(gone) == TRIM_CHUNK
             if history:
-                more = recovery.trim_history(store, now, TRIM_CHUNK)
+                more |= recovery.trim_history(store, now, TRIM_CHUNK)
             if tokens:  # transactions' ClientRequestTokens (boto3 sends one with every call)
                 more |= store.execute(_TRIM_TOKENS, (now - TOKEN_LIFETIME, TRIM_CHUNK)) == TRIM_CHUNK
             if streams:
@@ -120,7 +120,7 @@ class TtlSweeper:
                 due = expiry(table, old)
                 if due is None or not now - FIVE_YEARS <= due <= now:  # set before the TTL setting changed
                     where = table.encode_key(old)
-                    store.execute(_EXPIRES, (due, tid, *where))  # (expiry_index.py gets there too)
+                    store.execute(expiry_index.SET_EXPIRY, (due, tid, *where))  # (its walk gets there too)
                     continue
                 self.svc.writer.apply(
                     table, old, None, now=now, region=table.region, identity=SERVICE_IDENTITY
@@ -135,23 +135,22 @@ def _oldest(store: Any, table: str, column: str = "created") -> float:
     return math.inf if first is None or first[0] is None else first[0]
 
 
-_TRIM_SHARDS = (
-    "DELETE FROM dynamodb_stream_shards WHERE rowid IN "
-    "(SELECT rowid FROM dynamodb_stream_shards WHERE closed < ? ORDER BY closed LIMIT ?)"
-)
+TRIM_CHUNK = 1000  # rows of each kind forgotten per pass: a few milliseconds
+
+
+def _forget_sql(table: str, column: str) -> str:
+    """Delete up to ?2 of a rowid table's rows whose `column` is before ?1, oldest first (its index
+    on `column` finds them)."""
+    return (
+        f"DELETE FROM {table} WHERE rowid IN "
+        f"(SELECT rowid FROM {table} WHERE {column} < ?1 ORDER BY {column} LIMIT ?2)"
+    )
+
+
+_TRIM_RECORDS = _forget_sql("dynamodb_stream_records", "created")
+_TRIM_TOKENS = _forget_sql("dynamodb_tokens", "created")
+_TRIM_SHARDS = _forget_sql("dynamodb_stream_shards", "closed")
 _OLD_STREAMS = "SELECT arn FROM dynamodb_streams WHERE closed < ? ORDER BY closed LIMIT ?"
-
-
-_TRIM_TOKENS = (
-    "DELETE FROM dynamodb_tokens WHERE rowid IN "
-    "(SELECT rowid FROM dynamodb_tokens WHERE created < ? ORDER BY created LIMIT ?)"
-)
-_EXPIRES = "UPDATE dynamodb_items SET expires = ? WHERE tid = ? AND spread = ? AND hk = ? AND rk = ?"
-TRIM_CHUNK = 1000  # stream records (and tombstones) forgotten per pass: a few milliseconds
-_TRIM_RECORDS = (
-    "DELETE FROM dynamodb_stream_records WHERE rowid IN "
-    "(SELECT rowid FROM dynamodb_stream_records WHERE created < ? ORDER BY created LIMIT ?)"
-)
 # Tombstones have no rowid: read by age, then deleted by key, a seek each.
 _OLD_TOMBSTONES = (
     "SELECT tid, spread, hk, rk FROM dynamodb_repl_tombstones WHERE written < ? ORDER BY written LIMIT ?"

@@ -62,7 +62,6 @@ class DynamoDBService(Service):
         self.replication = replication.Replication(self)
         self.writer.replication = self.replication
         self.snapshots = self.writer.snapshots = Snapshots(self)
-        self.recovering: set[tuple[str, str, str]] = set()  # restores to a point in time being written
         self.table_store.dropping = self._dropping
         self.tables.replication_service = self
         self.ttl = TtlSweeper(self)
@@ -85,7 +84,6 @@ class DynamoDBService(Service):
     def reset(self) -> None:
         self.table_store.clear()
         self.snapshots.walking.clear()
-        self.recovering.clear()
         self.writer.cache.clear()
         self.locks.clear()
         self.replication.replicator.reset()

@@ -97,7 +97,6 @@ def recover_pass(svc: DynamoDBService, table: Table) -> bool:
     """Write the next items of a restore to a point in time for about a quantum, in the caller's
     unit of change; True once all are written."""
     walk = table.desc["_recovering"]
-    svc.recovering.add((table.account, table.region, table.name))
     region, name, tid = walk["source"]
     source = svc.table_store.get(table.account, region, name)
     if source is None or source.tid != tid:  # (a source dropped meanwhile was finished first)
@@ -130,19 +129,18 @@ def recover_pass(svc: DynamoDBService, table: Table) -> bool:
 
 
 def _done(svc: DynamoDBService, table: Table) -> bool:
-    svc.recovering.discard((table.account, table.region, table.name))
     del table.desc["_recovering"]
     svc.table_store.save(table)
     return True
 
 
 def finish_from(svc: DynamoDBService, source: Table) -> None:
-    """The source of restores in progress is being dropped: write the rest of them at once."""
-    for key in list(svc.recovering):
-        table = svc.table_store.get(*key)
-        walk = None if table is None else table.desc.get("_recovering")
+    """The source of restores in progress is being dropped, or its recovery turned off: write the
+    rest of them at once (their tables are CREATING until written)."""
+    for table in svc.table_store.creating():
+        walk = table.desc.get("_recovering")
         if walk is not None and walk["source"][2] == source.tid:
-            while not recover_pass(svc, table):  # type: ignore[arg-type]
+            while not recover_pass(svc, table):
                 pass
 
 

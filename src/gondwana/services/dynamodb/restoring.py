@@ -106,8 +106,6 @@ def _backup_pass(svc: DynamoDBService, table: Table) -> bool:
 
 def resume(svc: DynamoDBService, table: Table) -> None:
     """Go on with a restore that a restart interrupted."""
-    if "_recovering" in table.desc:
-        svc.recovering.add((table.account, table.region, table.name))  # (see recovery.finish_from)
     if any(key in table.desc for key in FILLING):
         background.on_table(svc.tables, table, lambda current: fill_pass(svc, current), "restoring")
 

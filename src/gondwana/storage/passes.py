@@ -33,6 +33,33 @@ def in_passes(
     store.after_commit(lambda error: None if error else later(0, step))
 
 
+class Passes:
+    """`in_passes` over one `run_pass`, a chain at a time: `start` while one runs does nothing (a
+    chain ends when a pass reports nothing more)."""
+
+    def __init__(
+        self,
+        store: Store,
+        later: Later,
+        run_pass: Callable[[], bool],
+        what: str,
+        retry: float,
+        undone: Callable[[], None] | None = None,
+    ) -> None:
+        self._chain = (store, later, self._step, what, retry, undone)
+        self._run_pass = run_pass
+        self.running = False
+
+    def start(self) -> None:
+        if not self.running:
+            self.running = True
+            in_passes(*self._chain)
+
+    def _step(self) -> bool:
+        self.running = self._run_pass()
+        return self.running
+
+
 def every(
     store: Store, later: Later, run_pass: Callable[[], bool], what: str, interval: float, first: float
 ) -> Callable[[], None]:

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 
 from gondwana.storage.base import Store
-from gondwana.storage.passes import Later, in_passes
+from gondwana.storage.passes import Later, Passes
 
 MIGRATIONS = [
     "CREATE TABLE reclaim_pending (id INTEGER PRIMARY KEY AUTOINCREMENT, tbl TEXT NOT NULL, "
@@ -29,8 +29,7 @@ RETRY = 10.0  # seconds before a pass that failed (a failing disk) is tried agai
 class Reclaimer:
     def __init__(self, store: Store, later: Later) -> None:
         self.store = store
-        self.later = later
-        self._running = False
+        self._passes = Passes(store, later, self.run_pass, "deleting the rows of deleted resources", RETRY)
         self._deleters: dict[tuple[str, tuple[str, ...]], Callable[[list[int | str], int], int]] = {}
         store.register("reclaim", MIGRATIONS)
 
@@ -45,13 +44,7 @@ class Reclaimer:
 
     def resume(self) -> None:
         """Start passes (none run while nothing is pending; a restart calls this once)."""
-        if not self._running:
-            self._running = True
-            in_passes(self.store, self.later, self._pass, "deleting the rows of deleted resources", RETRY)
-
-    def _pass(self) -> bool:
-        self._running = self.run_pass()
-        return self._running
+        self._passes.start()
 
     def run_pass(self) -> bool:
         """Delete for about a quantum, the oldest drop first; False when nothing was pending. A

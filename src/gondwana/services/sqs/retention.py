@@ -19,7 +19,7 @@ from gondwana.services.sqs import engine
 from gondwana.services.sqs.queues import Queue
 from gondwana.services.sqs.registry import Registry
 from gondwana.storage import Store
-from gondwana.storage.passes import Later, in_passes
+from gondwana.storage.passes import Later, Passes
 
 WINDOW = 2000  # index entries read per pass: ~1 ms, plus the deletes
 RETRY = 10.0  # seconds before a pass that failed (a failing disk) is tried again
@@ -35,26 +35,25 @@ def due(queue: Queue, now: float) -> bool:
 class Retention:
     def __init__(self, store: Store, later: Later, registry: Registry, now: Callable[[], float]) -> None:
         self.store = store
-        self.later = later
         self.registry = registry
         self.now = now
         self._queues: deque[Queue] = deque()  # the round's queues still to walk, the current first
-        self._running = False
+        self._passes = Passes(
+            store, later, self.run_pass, "deleting expired SQS messages", RETRY, self._undone
+        )
         self._cursor: tuple[float, int] = (-math.inf, 0)  # (visible_at, seq) of the last entry read
         self._oldest = math.inf  # the oldest send time kept in the current queue so far
         self._space = 0  # the space being walked: a purge moves the queue on, ending its walk
 
     def start(self) -> None:
         """Start a round over the due queues (none while one is running, or none is due)."""
-        if self._running:
+        if self._passes.running:
             return
         now = self.now()
         self._queues = deque(q for q in self.registry.queues.values() if due(q, now))
         if self._queues:
-            self._running = True
             self._begin(self._queues[0])
-            what = "deleting expired SQS messages"
-            in_passes(self.store, self.later, self._pass, what, RETRY, self._undone)
+            self._passes.start()
 
     def _begin(self, queue: Queue) -> None:
         self._cursor, self._oldest, self._space = (-math.inf, 0), math.inf, queue.space
@@ -64,10 +63,6 @@ class Retention:
         """A pass was undone: walk its queue again from the start."""
         if self._queues:
             self._begin(self._queues[0])
-
-    def _pass(self) -> bool:
-        self._running = self.run_pass()
-        return self._running
 
     def run_pass(self) -> bool:
         """Read a window of the current queue's index, deleting the expired messages in it; at the

@@ -22,10 +22,7 @@ if TYPE_CHECKING:
 
 ROWS = 100  # items read per statement
 
-_AFTER = (
-    "SELECT rowid, spread, hk, rk, item, size FROM dynamodb_items "
-    "WHERE tid = ?1 AND (spread, hk, rk) > (?2, ?3, ?4) ORDER BY spread, hk, rk LIMIT ?5"
-)
+_AFTER = keys.items_after("rowid, spread, hk, rk, item, size")
 _ENTRY = (
     "INSERT INTO dynamodb_index_entries (tid, idx, spread, hk, rk, bhk, brk, irow, item, size) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"

@@ -22,10 +22,7 @@ if TYPE_CHECKING:
 
 ROWS = 200  # items read per statement
 
-_AFTER = (
-    "SELECT spread, hk, rk, item, expires FROM dynamodb_items "
-    "WHERE tid = ?1 AND (spread, hk, rk) > (?2, ?3, ?4) ORDER BY spread, hk, rk LIMIT ?5"
-)
+_AFTER = keys.items_after("spread, hk, rk, item, expires")
 SET_EXPIRY = "UPDATE dynamodb_items SET expires = ? WHERE tid = ? AND spread = ? AND hk = ? AND rk = ?"
 
 

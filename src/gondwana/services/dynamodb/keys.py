@@ -126,3 +126,11 @@ def stored(where: Where) -> list[Any]:
 def position(kept: list[Any]) -> Where:
     """A walk's position from its `stored` form."""
     return (kept[0], bytes.fromhex(kept[1]), bytes.fromhex(kept[2]))
+
+
+def items_after(columns: str) -> str:
+    """The next ?5 items of table ?1 after position (?2, ?3, ?4), in key order: a walk's chunk."""
+    return (
+        f"SELECT {columns} FROM dynamodb_items "
+        "WHERE tid = ?1 AND (spread, hk, rk) > (?2, ?3, ?4) ORDER BY spread, hk, rk LIMIT ?5"
+    )

@@ -23,10 +23,7 @@ if TYPE_CHECKING:
 
 ROWS = 100  # source items read per statement
 
-_AFTER = (
-    "SELECT spread, hk, rk, item, written, origin FROM dynamodb_items "
-    "WHERE tid = ?1 AND (spread, hk, rk) > (?2, ?3, ?4) ORDER BY spread, hk, rk LIMIT ?5"
-)
+_AFTER = keys.items_after("spread, hk, rk, item, written, origin")
 
 
 def start(svc: DynamoDBService, source: Table, replica: Table) -> bool:

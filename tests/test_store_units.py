@@ -427,3 +427,43 @@ def test_a_group_that_keeps_growing_commits_after_at_most_gather_polls(tmp_path:
 
     turns = asyncio.run(scenario())
     assert 1 < turns <= GATHER_POLLS + 1
+
+
+def test_kept_counts_follow_rows_and_rollbacks_and_read_rows_only_once(tmp_path: Path) -> None:
+    """`count_of` counts a value's rows once, then follows inserts, deletes and updates of the
+    column, and forgets what a savepoint or a rolled-back group undid; `new_count` reads nothing."""
+
+    async def scenario() -> list[int]:
+        store = SqliteStore(tmp_path / "kept.db")
+        store.register("kept", ["CREATE TABLE kept_rows (k INTEGER PRIMARY KEY, g INTEGER NOT NULL)"])
+        store.keep_counts("kept_rows", "g")
+        with store.transaction():
+            store.executemany("INSERT INTO kept_rows (g) VALUES (?)", [(1,)] * 5 + [(2,)] * 3)
+        await store.flushed()
+        statements: list[str] = []
+        store._conn.set_trace_callback(statements.append)
+        seen = [store.count_of("kept_rows", "g", 1)]  # counted: 5
+        seen.append(store.count_of("kept_rows", "g", 1))  # kept: no count
+        counting = [s for s in statements if "COUNT(*)" in s]
+        assert len(counting) == 1, statements
+        store.new_count("kept_rows", "g", 7)
+        with store.transaction():
+            store.execute("INSERT INTO kept_rows (g) VALUES (7)")
+            store.execute("DELETE FROM kept_rows WHERE k = 1")  # g 1: 4
+            store.execute("UPDATE kept_rows SET g = 7 WHERE k = 2")  # g 1: 3, g 7: 2
+            with pytest.raises(Boom), store.transaction():  # a savepoint undone
+                store.execute("INSERT INTO kept_rows (g) VALUES (1)")
+                raise Boom()
+        seen += [store.count_of("kept_rows", "g", 1), store.count_of("kept_rows", "g", 7)]
+        await store.flushed()
+        with pytest.raises(Boom), store.transaction():  # a whole group rolled back
+            store.execute("DELETE FROM kept_rows WHERE g = 1")
+            raise Boom()
+        seen.append(store.count_of("kept_rows", "g", 1))
+        assert len([s for s in statements if "COUNT(*)" in s]) == 1, statements
+        store._conn.set_trace_callback(None)
+        seen.append(store.query_one("SELECT COUNT(*) FROM kept_rows WHERE g = 1")[0])  # the truth
+        store.close()
+        return seen
+
+    assert asyncio.run(scenario()) == [5, 5, 3, 2, 3, 3]

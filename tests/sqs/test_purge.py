@@ -38,10 +38,14 @@ def test_a_purge_leaves_the_messages_to_the_background(tmp_path: Path) -> None:
         url = f"http://localhost/{ACCOUNT}/deep"
         old = queue.space
         fill(runtime, old, 20_000)
-        assert engine.counters(runtime.store, queue, runtime.now())["ApproximateNumberOfMessages"] == "20000"
+
+        def visible() -> str:
+            return engine.counters(runtime.store, queue, runtime.now(), False)["ApproximateNumberOfMessages"]
+
+        assert visible() == "20000"
         sqs.purge_queue(ctx, {"QueueUrl": url})
         assert queue.space != old and in_space(runtime, old) == 20_000  # nothing deleted in the request
-        assert engine.counters(runtime.store, queue, runtime.now())["ApproximateNumberOfMessages"] == "0"
+        assert visible() == "0"
         received = sqs.receive_message(ctx, {"QueueUrl": url})  # a coroutine only when it may wait
         assert (await received if inspect.isawaitable(received) else received) == {}
         await runtime.store.flushed()

@@ -165,7 +165,7 @@ def test_the_counters_leave_out_expired_messages_not_yet_deleted(tmp_path: Path)
         message(store, 2, sent=0.0, visible=100.0)
         message(store, 3, sent=30.0, visible=30.0)
         message(store, 4, sent=30.0, visible=100.0)
-        counts = engine.counters(store, Rounds(store).queue, 65.0)
+        counts = engine.counters(store, Rounds(store).queue, 65.0, True)
         assert counts["ApproximateNumberOfMessages"] == counts["ApproximateNumberOfMessagesDelayed"] == "1"
         assert left(store) == [1, 2, 3, 4]
     finally:
@@ -215,6 +215,7 @@ def test_the_service_deletes_an_expired_backlog_in_passes(tmp_path: Path, monkey
     async def scenario(runtime: Runtime, sqs: Any) -> int:
         queue = sqs.registry.create("a", "r", "q", False, {"MessageRetentionPeriod": "60"}, {}, runtime.now())
         fill(runtime, queue.space, 5000, sent=runtime.now() - 61)
+        queue.oldest_sent = None  # as after a restart (messages older than the queue come only so)
         query = runtime.store.query
 
         def counted(sql: str, params: Any = ()) -> Any:

@@ -105,6 +105,21 @@ class Store:
         written once per commit; a backend without group commit may call it at once."""
         callback()
 
+    def keep_counts(self, table: str, column: str) -> None:
+        """Keep the number of `table`'s rows per value of `column` as rows come and go (undone
+        with the changes that a rollback undoes), for `count_of`. Nothing of it is stored: a value
+        is counted the first time it is asked for in the process's life."""
+        raise NotImplementedError
+
+    def count_of(self, table: str, column: str, value: Any) -> int:
+        """How many of `table`'s rows have `value` in `column` (kept, see `keep_counts`): reading
+        the rows only the first time a value is asked for."""
+        raise NotImplementedError
+
+    def new_count(self, table: str, column: str, value: Any) -> None:
+        """`value` is new to `column` (no row has it yet): its count is kept from 0, and never read."""
+        raise NotImplementedError
+
     def reset(self) -> None:
         """Delete every row of every registered component (the schema stays)."""
         raise NotImplementedError

@@ -78,6 +78,7 @@ class SqliteStore(Store):
         self._polls = 0  # polls for I/O since the transaction began
         self._gathering = False  # a _gather is scheduled
         self._before: list[Callable[[], None]] = []
+        self._kept: dict[tuple[str, str], tuple[str, str, str]] = {}  # the statements of count_of
         self._closed = False
 
     def _open(self, on_disk: bool, durability: str) -> sqlite3.Connection:
@@ -316,6 +317,40 @@ class SqliteStore(Store):
             self._callbacks.append(callback)
         else:
             callback(None)
+
+    def keep_counts(self, table: str, column: str) -> None:
+        # A temporary table (in memory, this connection's own) kept by temporary triggers: a
+        # savepoint or a transaction rolled back undoes their changes with the rows'.
+        kept = f"_kept_{table}_{column}"
+        self._conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {kept} (value PRIMARY KEY, n INTEGER NOT NULL)")
+        add = f"UPDATE {kept} SET n = n + 1 WHERE value = NEW.{column}"
+        take = f"UPDATE {kept} SET n = n - 1 WHERE value = OLD.{column}"
+        for event, body in (
+            ("INSERT", add),
+            ("DELETE", take),
+            (f"UPDATE OF {column}", f"{take}; {add}"),
+        ):
+            name = f"{kept}_{event.split()[0].lower()}"
+            self._conn.execute(
+                f"CREATE TEMP TRIGGER IF NOT EXISTS {name} AFTER {event} ON main.{table} BEGIN {body}; END"
+            )
+        self._kept[table, column] = (
+            f"SELECT n FROM temp.{kept} WHERE value = ?",
+            f"SELECT COUNT(*) FROM {table} WHERE {column} = ?",
+            f"INSERT INTO temp.{kept} (value, n) VALUES (?, ?) ON CONFLICT DO NOTHING",
+        )
+
+    def count_of(self, table: str, column: str, value: Any) -> int:
+        select, count, insert = self._kept[table, column]
+        row = self._conn.execute(select, (value,)).fetchone()
+        if row is not None:
+            return row[0]
+        (n,) = self._conn.execute(count, (value,)).fetchone()
+        self._conn.execute(insert, (value, n))  # in the open transaction, if any: undone with it
+        return n
+
+    def new_count(self, table: str, column: str, value: Any) -> None:
+        self._conn.execute(self._kept[table, column][2], (value, 0))
 
     def reset(self) -> None:
         with self.transaction():

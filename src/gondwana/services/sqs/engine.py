@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import itertools
 import json
+import math
 import os
 import uuid
 from typing import Any, NamedTuple
@@ -81,16 +82,21 @@ def get(store: Store, seq: int) -> Msg | None:
     return Msg._make(row) if row else None
 
 
-def counters(store: Store, queue: Queue, now: float) -> dict[str, str]:
+def counters(store: Store, queue: Queue, now: float, may_have_expired: bool) -> dict[str, str]:
     """The Approximate* counters, of the messages within the retention period (the expired ones
-    are gone, deleted or not yet). Visible messages are counted in the visibility index alone, which
-    carries send times (no row is read: a deep queue is counted at index speed); only the hidden
-    ones, in flight or delayed, are read to tell which they are."""
+    are gone, deleted or not yet). Only the hidden messages, in flight or delayed, are read (to
+    tell which they are); the visible ones are the rest of the queue's depth, which the store
+    keeps. Unless some may have expired: then every message is read (its send time in the
+    visibility index only), until a retention round has deleted them."""
     params = (queue.space, now, now - queue.number("MessageRetentionPeriod"))
-    visible = store.query_one(_COUNT_VISIBLE, params)
     hidden = dict(store.query(_COUNT_HIDDEN, params))
+    if may_have_expired:
+        row = store.query_one(_COUNT_VISIBLE, params)
+        visible = row[0] if row else 0
+    else:
+        visible = store.count_of("sqs_messages", "space", queue.space) - sum(hidden.values())
     return {
-        "ApproximateNumberOfMessages": str(visible[0] if visible else 0),
+        "ApproximateNumberOfMessages": str(visible),
         "ApproximateNumberOfMessagesNotVisible": str(hidden.get(1, 0)),
         "ApproximateNumberOfMessagesDelayed": str(hidden.get(0, 0)),
     }
@@ -150,7 +156,8 @@ def enqueue(
     receive_count: int = 0,
     first_receive: float | None = None,
 ) -> int:
-    queue.oldest_sent = None  # a message moved here may keep its age (see retention)
+    if queue.oldest_sent is not None:  # a message moved here may keep its age (see retention)
+        queue.oldest_sent = min(queue.oldest_sent, sent_at) if queue.oldest_sent > -math.inf else None
     row = (
         queue.space,
         message_id,

@@ -13,7 +13,7 @@ from typing import Any
 
 from gondwana.protocols.errors import ServiceError
 from gondwana.server.context import RequestContext
-from gondwana.services.sqs import engine, errors, queues
+from gondwana.services.sqs import engine, errors, queues, retention
 from gondwana.services.sqs.common import SqsBase
 from gondwana.services.sqs.deleting import DeleteOps
 from gondwana.services.sqs.queues import Queue
@@ -136,7 +136,10 @@ class SqsService(SendOps, ReceiveOps, DeleteOps, RedriveOps, SqsBase):
         values["CreatedTimestamp"] = str(int(queue.created))
         values["LastModifiedTimestamp"] = str(int(queue.modified))
         if "All" in wanted or wanted & set(queues.COUNTERS):
-            values.update(engine.counters(self.runtime.store, queue, now))
+            may_have_expired = retention.due(queue, now)
+            if may_have_expired:  # a round learns the oldest message: the next calls count less
+                self.retention.start()
+            values.update(engine.counters(self.runtime.store, queue, now, may_have_expired))
         if "All" not in wanted:
             values = {k: v for k, v in values.items() if k in wanted}
         return {"Attributes": values} if values else {}

@@ -80,6 +80,7 @@ class Registry:
                 (account, region, name),
             )
         queue = Queue(queue_id, account, region, name, fifo, attributes, tags, now, now, space)
+        queue.oldest_sent = now  # no message yet: every one will be sent after now
         self._remember(queue)
         return queue
 
@@ -105,9 +106,11 @@ class Registry:
         return old
 
     def _new_space(self) -> int:
-        """A space never used before (the table keeps only its last row; its sequence goes on)."""
+        """A space never used before (the table keeps only its last row; its sequence goes on),
+        empty: the store counts its messages from 0."""
         space = self.store.insert("INSERT INTO sqs_spaces DEFAULT VALUES")
         self.store.execute("DELETE FROM sqs_spaces WHERE id < ?", (space,))
+        self.store.new_count("sqs_messages", "space", space)
         return space
 
     def delete(self, queue: Queue, now: float) -> None:

@@ -6,6 +6,7 @@ import json
 import time
 from typing import Any
 
+from gondwana.services.sqs.receiving import MOVES_PER_RECEIVE
 from tests.sqs.conftest import error_of, finished_task
 
 
@@ -272,3 +273,36 @@ def test_a_move_task_whose_steps_keep_failing_waits_longer_each_time(tmp_path: A
 
     assert in_process(tmp_path, "sqs", scenario) == 0
     assert pauses == [1, 2, 4, 8, 16, 32, 60, 60, 0, 1]  # (0: the next step of a task with no rate)
+
+
+def test_a_backlog_to_move_goes_a_chunk_per_receive_and_a_long_poll_goes_through_it(
+    sqs: Any, name: Any
+) -> None:
+    """Messages received before a RedrivePolicy lowered their limit: one receive moves at most
+    MOVES_PER_RECEIVE of them (100,000 in one receive held up every request for 1.4 s), and a
+    long poll moves on, at the loop's next turns, until it finds a message to deliver."""
+    total = MOVES_PER_RECEIVE * 2 + 50
+    dlq = sqs.create_queue(QueueName=name())["QueueUrl"]
+    source = sqs.create_queue(QueueName=name())["QueueUrl"]
+    for start in range(0, total, 10):
+        entries = [{"Id": str(i), "MessageBody": f"m{start + i}"} for i in range(10)]
+        sqs.send_message_batch(QueueUrl=source, Entries=entries)
+    seen: set[str] = set()
+    while len(seen) < total:  # each received once (and visible again at once)
+        got = sqs.receive_message(QueueUrl=source, MaxNumberOfMessages=10, VisibilityTimeout=0)["Messages"]
+        seen.update(m["MessageId"] for m in got)
+    policy = json.dumps({"deadLetterTargetArn": arn_of(sqs, dlq), "maxReceiveCount": 1})
+    sqs.set_queue_attributes(QueueUrl=source, Attributes={"RedrivePolicy": policy})
+
+    def depth(url: str) -> int:
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+        return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
+
+    assert "Messages" not in sqs.receive_message(QueueUrl=source, MaxNumberOfMessages=10)
+    assert (depth(dlq), depth(source)) == (MOVES_PER_RECEIVE, total - MOVES_PER_RECEIVE)
+    assert "Messages" not in sqs.receive_message(QueueUrl=source, MaxNumberOfMessages=10)
+    assert depth(dlq) == 2 * MOVES_PER_RECEIVE
+    sqs.send_message(QueueUrl=source, MessageBody="fresh")
+    got = sqs.receive_message(QueueUrl=source, MaxNumberOfMessages=10, WaitTimeSeconds=10)["Messages"]
+    assert [m["Body"] for m in got] == ["fresh"]
+    assert (depth(dlq), depth(source)) == (total, 0)

@@ -89,8 +89,9 @@ def _receive_sql(count: int) -> str:
 # ---- choosing messages to receive ----------------------------------------------------------------
 
 # A candidate filter decides per message: True to deliver, False to skip it (moved to a
-# dead-letter queue by the filter itself).
-Accept = Callable[[Msg], bool]
+# dead-letter queue by the filter itself), None to skip it and stop picking (the receive has
+# moved as many as it may).
+Accept = Callable[[Msg], bool | None]
 
 
 def _excluding(seqs: list[int]) -> str:
@@ -122,8 +123,11 @@ def pick_standard(
         dropped = False
         for row in rows:
             msg = _new(Msg, row)
-            if accept(msg):
+            verdict = accept(msg)
+            if verdict:
                 picked.append(msg)
+            elif verdict is None:
+                return picked
             else:
                 dropped = True
         if not dropped:  # the page was short (queue drained) or fully used
@@ -154,7 +158,8 @@ def pick_fifo(
                 break
             if group_id not in seen:
                 seen.add(group_id)
-                _take_run(store, queue, group_id, now, expired, count, accept, picked)
+                if not _take_run(store, queue, group_id, now, expired, count, accept, picked):
+                    return picked
         if len(heads) < _HEAD_PAGE:
             break
     return picked
@@ -176,8 +181,9 @@ def _take_run(
     count: int,
     accept: Accept,
     picked: list[Msg],
-) -> None:
-    """Add to `picked` the group's visible messages from its head on, in order, up to `count`."""
+) -> bool:
+    """Add to `picked` the group's visible messages from its head on, in order, up to `count`;
+    False if `accept` said to stop."""
     last = 0
     while len(picked) < count:
         rows = store.query(
@@ -188,8 +194,12 @@ def _take_run(
             msg = _new(Msg, row)
             last = msg.seq
             if msg.visible_at > now:
-                return
-            if accept(msg):
+                return True
+            verdict = accept(msg)
+            if verdict:
                 picked.append(msg)
+            elif verdict is None:
+                return False
         if not rows:
-            return
+            return True
+    return True

@@ -79,6 +79,8 @@ class Queue:
     # only moves forward; a move from another queue lowers it): while it is within the retention
     # period nothing can have expired. None: not known yet.
     oldest_sent: float | None = None
+    # The last receive stopped moving messages to the dead-letter queue at its limit: more may wait.
+    moves_left: bool = False
 
     @property
     def arn(self) -> str:

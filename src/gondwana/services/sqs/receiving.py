@@ -27,6 +27,10 @@ from gondwana.services.sqs.queues import Queue
 from gondwana.services.sqs.sending import check_batch_ids, failure
 
 ATTEMPT_WINDOW = 300.0
+# Messages one receive moves to the dead-letter queue at most (~3 ms): after a RedrivePolicy is
+# set or lowered, a whole backlog may be due to move, and moving 100,000 in one receive held up
+# every request for 1.4 s. A long poll goes on at the loop's next turn; a short one returns.
+MOVES_PER_RECEIVE = 100
 MAX_VISIBILITY = 43_200
 _NO_LIMIT = 1 << 62  # the receive count limit of a queue without a dead-letter queue
 _ASKS_NAMES = frozenset({"AttributeNames", "MessageSystemAttributeNames"})
@@ -128,7 +132,13 @@ class ReceiveOps(SqsBase):
 
     async def _wait(self, ctx: RequestContext, queue: Queue, remaining: float) -> bool | None:
         """Sleep until woken (a message may be receivable) or the wait ends: None when the caller
-        is gone or we shut down, else whether more than one message may have shown (`wake`)."""
+        is gone or we shut down, else whether more than one message may have shown (`wake`).
+        Messages left to move to the dead-letter queue wake it at the loop's next turn."""
+        if queue.moves_left:
+            await asyncio.sleep(0)
+            disconnected = ctx.request.disconnected
+            gone = disconnected is not None and disconnected.done()
+            return None if gone or self.runtime.shutting_down.is_set() else False
         upcoming = engine.next_visible(self.runtime.store, queue, self.now())
         if upcoming is not None:
             self._wake_at(queue, upcoming)
@@ -189,9 +199,13 @@ class ReceiveOps(SqsBase):
         store = self.runtime.store
         redrive = self.dead_letter_target(queue)
         expired = now - queue.number("MessageRetentionPeriod")
+        moving, queue.moves_left = queue.moves_left, False
         out: list[dict[str, Any]] = []
         taken: list[int] = []
-        if not queue.fifo:  # the usual case: one statement (a unit of its own) takes the front
+        # The usual case: one statement (a unit of its own) takes the front. While a backlog of
+        # messages to move lasts, `pick_standard` takes it instead: the statement would read them
+        # all, to pass over them, on every receive.
+        if not queue.fifo and not moving:
             limit = redrive[1] if redrive is not None else _NO_LIMIT
             plain = not names and not wanted
             token, rows = picking.receive_standard(
@@ -205,10 +219,18 @@ class ReceiveOps(SqsBase):
                 return out
             taken = [row[0] for row in rows]
 
-        def accept(msg: Msg) -> bool:
+        moved = 0
+
+        def accept(msg: Msg) -> bool | None:
+            nonlocal moved
             if redrive is not None and msg.receive_count >= redrive[1]:
                 self.move_to_dead_letter(queue, msg, redrive[0], now)
-                return False
+                moved += 1
+                if moved < MOVES_PER_RECEIVE:
+                    return False
+                queue.moves_left = True  # the next receive (a long poll at once) goes on
+                self.wake(queue, 1)
+                return None
             return True
 
         with store.transaction():

@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from gondwana.services.sqs.receiving import MOVES_PER_RECEIVE
+from tests.conftest import make_client
 from tests.sqs.conftest import error_of, finished_task
 
 
@@ -100,6 +101,38 @@ def test_list_dead_letter_source_queues(sqs: Any, name: Any) -> None:
     source, dlq = with_dlq(sqs, name)
     assert sqs.list_dead_letter_source_queues(QueueUrl=dlq)["queueUrls"] == [source]
     assert sqs.list_dead_letter_source_queues(QueueUrl=source)["queueUrls"] == []
+
+
+def test_dead_letter_sources_follow_policy_changes_deletes_and_a_restart(fresh_server: Any) -> None:
+    """The registry files each queue under the dead-letter queue its policy names (so a listing
+    reads no queue's policy): changing, removing and deleting re-file it, and a restart too."""
+    proc = fresh_server()
+    sqs = make_client(proc.url, "sqs")
+    first, second = (sqs.create_queue(QueueName=n)["QueueUrl"] for n in ("dlq-1", "dlq-2"))
+
+    def policy(dlq: str) -> dict[str, str]:
+        return {"RedrivePolicy": json.dumps({"deadLetterTargetArn": arn_of(sqs, dlq), "maxReceiveCount": 2})}
+
+    a = sqs.create_queue(QueueName="a", Attributes=policy(first))["QueueUrl"]
+    b = sqs.create_queue(QueueName="b", Attributes=policy(first))["QueueUrl"]
+
+    def sources() -> tuple[list[str], list[str]]:
+        return tuple(sqs.list_dead_letter_source_queues(QueueUrl=q)["queueUrls"] for q in (first, second))
+
+    assert sources() == ([a, b], [])
+    sqs.set_queue_attributes(QueueUrl=a, Attributes=policy(second))
+    assert sources() == ([b], [a])
+    sqs.set_queue_attributes(QueueUrl=b, Attributes={"RedrivePolicy": ""})
+    assert sources() == ([], [a])
+    error = error_of(sqs.start_message_move_task, SourceArn=arn_of(sqs, first))
+    assert error["message"] == "Source queue must be configured as a Dead Letter Queue."
+    sqs.set_queue_attributes(QueueUrl=b, Attributes=policy(second))
+    proc.kill()
+    proc.restart()
+    sqs = make_client(proc.url, "sqs")
+    assert sources() == ([], [a, b])
+    sqs.delete_queue(QueueUrl=a)
+    assert sources() == ([], [b])
 
 
 def test_move_task_back_to_source(sqs: Any, name: Any) -> None:

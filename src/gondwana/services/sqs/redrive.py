@@ -69,14 +69,6 @@ class RedriveOps(SqsBase):
         )
         self.wake(dlq, 1)
 
-    def sources_of(self, dlq: Queue) -> list[Queue]:
-        found = []
-        for queue in self.registry.in_region(dlq.account, dlq.region):
-            policy = queue.redrive()
-            if policy and policy.get("deadLetterTargetArn") == dlq.arn:
-                found.append(queue)
-        return found
-
     def list_dead_letter_source_queues(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         dlq = self.queue(ctx, params.get("QueueUrl"))
         limit = params.get("MaxResults")
@@ -84,7 +76,7 @@ class RedriveOps(SqsBase):
             raise errors.invalid_value(
                 limit, "MaxResults", "MaxResults must be an integer between 1 and 1000."
             )
-        sources = self.sources_of(dlq)
+        sources = self.registry.sources_of(dlq.arn)
         if params.get("NextToken"):
             after = _b64decode(params["NextToken"]) or ""
             sources = [q for q in sources if q.name > after]
@@ -105,7 +97,7 @@ class RedriveOps(SqsBase):
         source = self._queue_by_arn(source_arn)
         if source is None:
             raise _not_found("The resource that you specified for the SourceArn parameter doesn't exist.")
-        if not self.sources_of(source):
+        if not self.registry.sources_of(source.arn):
             raise errors.invalid_parameter("Source queue must be configured as a Dead Letter Queue.")
         destination_arn = params.get("DestinationArn")
         if destination_arn is not None and self._queue_by_arn(destination_arn) is None:
@@ -133,7 +125,7 @@ class RedriveOps(SqsBase):
             json.dumps({"taskId": str(uuid.uuid4()), "sourceArn": source_arn}).encode()
         ).decode()
         now = self.now()
-        to_move = store.query_one("SELECT COUNT(*) FROM sqs_messages WHERE space = ?", (source.space,))
+        to_move = store.count_of("sqs_messages", "space", source.space)
         with store.transaction():
             store.execute(
                 "INSERT INTO sqs_tasks (handle, account, region, source_arn, destination_arn, "
@@ -147,7 +139,7 @@ class RedriveOps(SqsBase):
                     destination_arn,
                     rate,
                     now,
-                    to_move[0] if to_move else 0,
+                    to_move,
                 ),
             )
         self.runtime.spawn(self._run_task(handle))

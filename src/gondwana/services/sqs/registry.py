@@ -15,10 +15,16 @@ class Registry:
         self.store = store
         self.queues: dict[tuple[str, str, str], Queue] = {}
         self.by_id: dict[int, Queue] = {}
+        # The queues whose RedrivePolicy names each dead-letter queue (by its ARN), and the ARN
+        # each such queue names: ListDeadLetterSourceQueues read every queue's policy instead.
+        self._sources: dict[str, dict[int, Queue]] = {}
+        self._target: dict[int, str] = {}
 
     def load(self) -> None:
         self.queues.clear()
         self.by_id.clear()
+        self._sources.clear()
+        self._target.clear()
         for row in self.store.query(
             "SELECT id, account, region, name, fifo, attributes, tags, created, modified, "
             "space, purged_at FROM sqs_queues"
@@ -42,6 +48,22 @@ class Registry:
     def _remember(self, queue: Queue) -> None:
         self.queues[(queue.account, queue.region, queue.name)] = queue
         self.by_id[queue.id] = queue
+        self._index_redrive(queue)
+
+    def _index_redrive(self, queue: Queue) -> None:
+        """File the queue under the dead-letter queue its RedrivePolicy names now (if any)."""
+        old = self._target.pop(queue.id, None)
+        if old is not None:
+            self._sources[old].pop(queue.id, None)
+        policy = queue.redrive() if queue.id in self.by_id else None
+        target = policy.get("deadLetterTargetArn") if policy else None
+        if target:
+            self._target[queue.id] = target
+            self._sources.setdefault(target, {})[queue.id] = queue
+
+    def sources_of(self, dlq_arn: str) -> list[Queue]:
+        """The queues whose RedrivePolicy names this dead-letter queue, by name."""
+        return sorted(self._sources.get(dlq_arn, {}).values(), key=lambda q: q.name)
 
     def get(self, account: str, region: str, name: str) -> Queue | None:
         return self.queues.get((account, region, name))
@@ -86,6 +108,7 @@ class Registry:
 
     def save(self, queue: Queue) -> None:
         """Persist attributes, tags and purge time (call inside a transaction)."""
+        self._index_redrive(queue)
         self.store.execute(
             "UPDATE sqs_queues SET attributes = ?, tags = ?, modified = ?, purged_at = ? WHERE id = ?",
             (json.dumps(queue.attributes), json.dumps(queue.tags), queue.modified, queue.purged_at, queue.id),
@@ -123,3 +146,4 @@ class Registry:
         )
         self.queues.pop((queue.account, queue.region, queue.name), None)
         self.by_id.pop(queue.id, None)
+        self._index_redrive(queue)

@@ -429,41 +429,33 @@ def test_a_group_that_keeps_growing_commits_after_at_most_gather_polls(tmp_path:
     assert 1 < turns <= GATHER_POLLS + 1
 
 
-def test_kept_counts_follow_rows_and_rollbacks_and_read_rows_only_once(tmp_path: Path) -> None:
-    """`count_of` counts a value's rows once, then follows inserts, deletes and updates of the
-    column, and forgets what a savepoint or a rolled-back group undid; `new_count` reads nothing."""
+def test_undone_counts_the_rollbacks_that_undid_writes(tmp_path: Path) -> None:
+    """`store.undone` moves when written changes are undone (a savepoint, the group's first unit,
+    a group whose unit failed after writing, a failed commit), and only then: what services keep
+    in memory about their rows follows it."""
 
     async def scenario() -> list[int]:
-        store = SqliteStore(tmp_path / "kept.db")
-        store.register("kept", ["CREATE TABLE kept_rows (k INTEGER PRIMARY KEY, g INTEGER NOT NULL)"])
-        store.keep_counts("kept_rows", "g")
-        with store.transaction():
-            store.executemany("INSERT INTO kept_rows (g) VALUES (?)", [(1,)] * 5 + [(2,)] * 3)
-        await store.flushed()
-        statements: list[str] = []
-        store._conn.set_trace_callback(statements.append)
-        seen = [store.count_of("kept_rows", "g", 1)]  # counted: 5
-        seen.append(store.count_of("kept_rows", "g", 1))  # kept: no count
-        counting = [s for s in statements if "COUNT(*)" in s]
-        assert len(counting) == 1, statements
-        store.new_count("kept_rows", "g", 7)
-        with store.transaction():
-            store.execute("INSERT INTO kept_rows (g) VALUES (7)")
-            store.execute("DELETE FROM kept_rows WHERE k = 1")  # g 1: 4
-            store.execute("UPDATE kept_rows SET g = 7 WHERE k = 2")  # g 1: 3, g 7: 2
-            with pytest.raises(Boom), store.transaction():  # a savepoint undone
-                store.execute("INSERT INTO kept_rows (g) VALUES (1)")
-                raise Boom()
-        seen += [store.count_of("kept_rows", "g", 1), store.count_of("kept_rows", "g", 7)]
-        await store.flushed()
-        with pytest.raises(Boom), store.transaction():  # a whole group rolled back
-            store.execute("DELETE FROM kept_rows WHERE g = 1")
+        store = SqliteStore(tmp_path / "undone.db")
+        store.register("units", ["CREATE TABLE units_rows (k TEXT PRIMARY KEY)"])
+        seen = [store.undone]
+        _put(store, "a", fail=True)  # the group's first unit, after writing
+        seen.append(store.undone)
+        with pytest.raises(Boom), store.transaction():  # the first unit, before writing
             raise Boom()
-        seen.append(store.count_of("kept_rows", "g", 1))
-        assert len([s for s in statements if "COUNT(*)" in s]) == 1, statements
-        store._conn.set_trace_callback(None)
-        seen.append(store.query_one("SELECT COUNT(*) FROM kept_rows WHERE g = 1")[0])  # the truth
+        seen.append(store.undone)
+        _put(store, "b")
+        _put(store, "c", fail=True)  # a savepoint, after writing
+        with pytest.raises(Boom), store.transaction():  # a savepoint, before writing
+            raise Boom()
+        seen.append(store.undone)
+        await store.flushed()
+        _put(store, "d")
+        with pytest.raises(Boom), store.transaction(undo_group=True):  # joined, after writing
+            store.execute("INSERT INTO units_rows (k) VALUES ('e')")
+            raise Boom()
+        seen.append(store.undone)
+        seen.append(len(store.query("SELECT k FROM units_rows")))
         store.close()
         return seen
 
-    assert asyncio.run(scenario()) == [5, 5, 3, 2, 3, 3]
+    assert asyncio.run(scenario()) == [0, 1, 1, 2, 3, 1]

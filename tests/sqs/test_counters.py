@@ -1,6 +1,6 @@
-"""The Approximate* counters: the visible messages are the queue's depth (which the store keeps as
-rows come and go) less the hidden ones, so a deep queue is counted without reading its visible
-messages; right through sends, receives, deletes, moves, purges, expiry and a kill -9."""
+"""The Approximate* counters: the visible messages are the queue's depth (kept by every insert and
+delete) less the hidden ones, so a deep queue is counted without reading its visible messages;
+right through sends, receives, deletes, moves, purges, expiry, rollbacks and a kill -9."""
 
 from __future__ import annotations
 
@@ -9,7 +9,10 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from gondwana.runtime import Runtime
+from gondwana.services.sqs import engine
 from tests.conftest import make_client
 from tests.sqs.test_retention import fill
 from tests.support.inprocess import in_process, request_context
@@ -33,18 +36,30 @@ def test_a_deep_queue_is_counted_without_reading_its_visible_messages(tmp_path: 
         ctx = request_context(ACCOUNT, REGION)
         queue = sqs.registry.create(ACCOUNT, REGION, "deep", False, {}, {}, runtime.now())
         fill(runtime, queue.space, 20_000)
+        queue.depth = None  # written behind the service's back: counted by the first call
         await runtime.store.flushed()
+        url = f"http://localhost/{ACCOUNT}/deep"
+        sqs.get_queue_attributes(ctx, {"QueueUrl": url, "AttributeNames": NAMES})
         statements: list[str] = []
         runtime.store._conn.set_trace_callback(statements.append)
-        got = sqs.get_queue_attributes(
-            ctx, {"QueueUrl": f"http://localhost/{ACCOUNT}/deep", "AttributeNames": NAMES}
-        )
+        got = sqs.get_queue_attributes(ctx, {"QueueUrl": url, "AttributeNames": NAMES})
         runtime.store._conn.set_trace_callback(None)
         # Neither the visible messages (`visible_at <=`) nor the whole queue (`WHERE space = N`).
         assert not [s for s in statements if "visible_at <=" in s or re.search(r"WHERE space = \d+$", s)]
+        assert got["Attributes"]["ApproximateNumberOfMessages"] == "20000"
+        # Messages added by a unit that then fails are undone with it, and so is their count.
+        rows = [("id", "body", "md5", runtime.now())] * 5
+        with pytest.raises(Undone), runtime.store.transaction():
+            engine.add_rows(runtime.store, queue, "sender", runtime.now(), rows, engine.PLAIN)
+            raise Undone()
+        got = sqs.get_queue_attributes(ctx, {"QueueUrl": url, "AttributeNames": NAMES})
         return int(got["Attributes"]["ApproximateNumberOfMessages"])
 
     assert in_process(tmp_path, "sqs", scenario) == 20_000
+
+
+class Undone(Exception):
+    pass
 
 
 def test_the_counters_follow_every_way_a_message_comes_and_goes(sqs: Any, name: Any) -> None:

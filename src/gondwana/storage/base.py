@@ -26,6 +26,10 @@ class StoreError(Exception):
 
 class Store:
     location: str
+    # How many times changes already written were undone (a unit or a group rolled back after it
+    # wrote): what a service keeps in memory about its rows (a queue's depth) is to be read again
+    # from them once this moves.
+    undone: int = 0
 
     def register(self, component: str, migrations: Sequence[Migration]) -> None:
         """Create or upgrade `component`'s tables: migration i runs once, when its version is reached."""
@@ -104,21 +108,6 @@ class Store:
         registration), so bookkeeping kept in memory across a group of units (counters) is
         written once per commit; a backend without group commit may call it at once."""
         callback()
-
-    def keep_counts(self, table: str, column: str) -> None:
-        """Keep the number of `table`'s rows per value of `column` as rows come and go (undone
-        with the changes that a rollback undoes), for `count_of`. Nothing of it is stored: a value
-        is counted the first time it is asked for in the process's life."""
-        raise NotImplementedError
-
-    def count_of(self, table: str, column: str, value: Any) -> int:
-        """How many of `table`'s rows have `value` in `column` (kept, see `keep_counts`): reading
-        the rows only the first time a value is asked for."""
-        raise NotImplementedError
-
-    def new_count(self, table: str, column: str, value: Any) -> None:
-        """`value` is new to `column` (no row has it yet): its count is kept from 0, and never read."""
-        raise NotImplementedError
 
     def reset(self) -> None:
         """Delete every row of every registered component (the schema stays)."""

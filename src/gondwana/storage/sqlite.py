@@ -72,13 +72,14 @@ class SqliteStore(Store):
         self._unit = _Unit(self, False)
         self._joining_unit = _Unit(self, True)
         self._joined_at = 0  # total changes when the _JOINED unit began
+        self._began_at = 0  # total changes when the group's transaction began
+        self._saved_at: list[int] = []  # total changes when each open savepoint began
         self._open = False
         self._callbacks: list[Callable[[BaseException | None], None]] = []
         self._waiting = 0  # requests waiting for the commit when _gather last looked
         self._polls = 0  # polls for I/O since the transaction began
         self._gathering = False  # a _gather is scheduled
         self._before: list[Callable[[], None]] = []
-        self._kept: dict[tuple[str, str], tuple[str, str, str]] = {}  # the statements of count_of
         self._closed = False
 
     def _open(self, on_disk: bool, durability: str) -> sqlite3.Connection:
@@ -156,10 +157,12 @@ class SqliteStore(Store):
         else:
             self._conn.execute(_SAVEPOINT[len(self._units)])
             self._units.append(_SAVEPOINT_UNIT)
+            self._saved_at.append(self._conn.total_changes)
 
     def _begin(self) -> None:
         """Open the group's transaction; its COMMIT runs at the end of this loop iteration."""
         self._conn.execute("BEGIN IMMEDIATE")
+        self._began_at = self._conn.total_changes
         self._open = True
         self._schedule_commit()
 
@@ -167,12 +170,17 @@ class SqliteStore(Store):
         kind = self._units.pop()
         if kind == _SAVEPOINT_UNIT:
             depth = len(self._units)
+            saved_at = self._saved_at.pop()
             if error is not None:
+                if self._conn.total_changes != saved_at:
+                    self.undone += 1
                 self._conn.execute(_ROLLBACK_TO[depth])
             self._conn.execute(_RELEASE[depth])
         elif error is None:
             return
         elif kind == _FIRST:
+            if self._conn.total_changes != self._began_at:
+                self.undone += 1
             self._conn.execute("ROLLBACK")
             self._open = False
             self._before.clear()
@@ -187,6 +195,7 @@ class SqliteStore(Store):
 
     def _fail_group(self, error: BaseException) -> None:
         """Roll the group back; every waiter hears `error` (nothing of the group is committed)."""
+        self.undone += 1
         self._before.clear()
         with contextlib.suppress(sqlite3.Error):
             self._conn.execute("ROLLBACK")
@@ -262,6 +271,7 @@ class SqliteStore(Store):
             self._before.clear()
             with contextlib.suppress(sqlite3.Error):
                 self._conn.execute("ROLLBACK")
+            self.undone += 1
             error = exc
         finally:
             self._open = False
@@ -317,40 +327,6 @@ class SqliteStore(Store):
             self._callbacks.append(callback)
         else:
             callback(None)
-
-    def keep_counts(self, table: str, column: str) -> None:
-        # A temporary table (in memory, this connection's own) kept by temporary triggers: a
-        # savepoint or a transaction rolled back undoes their changes with the rows'.
-        kept = f"_kept_{table}_{column}"
-        self._conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {kept} (value PRIMARY KEY, n INTEGER NOT NULL)")
-        add = f"UPDATE {kept} SET n = n + 1 WHERE value = NEW.{column}"
-        take = f"UPDATE {kept} SET n = n - 1 WHERE value = OLD.{column}"
-        for event, body in (
-            ("INSERT", add),
-            ("DELETE", take),
-            (f"UPDATE OF {column}", f"{take}; {add}"),
-        ):
-            name = f"{kept}_{event.split()[0].lower()}"
-            self._conn.execute(
-                f"CREATE TEMP TRIGGER IF NOT EXISTS {name} AFTER {event} ON main.{table} BEGIN {body}; END"
-            )
-        self._kept[table, column] = (
-            f"SELECT n FROM temp.{kept} WHERE value = ?",
-            f"SELECT COUNT(*) FROM {table} WHERE {column} = ?",
-            f"INSERT INTO temp.{kept} (value, n) VALUES (?, ?) ON CONFLICT DO NOTHING",
-        )
-
-    def count_of(self, table: str, column: str, value: Any) -> int:
-        select, count, insert = self._kept[table, column]
-        row = self._conn.execute(select, (value,)).fetchone()
-        if row is not None:
-            return row[0]
-        (n,) = self._conn.execute(count, (value,)).fetchone()
-        self._conn.execute(insert, (value, n))  # in the open transaction, if any: undone with it
-        return n
-
-    def new_count(self, table: str, column: str, value: Any) -> None:
-        self._conn.execute(self._kept[table, column][2], (value, 0))
 
     def reset(self) -> None:
         with self.transaction():

@@ -64,7 +64,6 @@ class SqsBase(Service):
 
     def start(self) -> None:
         self.runtime.store.register("sqs", MIGRATIONS)
-        self.runtime.store.keep_counts("sqs_messages", "space")  # each queue's depth (the counters)
         self.registry = Registry(self.runtime.store)
         self.registry.load()
         self.retention = Retention(self.runtime.store, self.runtime.later, self.registry, self.now)

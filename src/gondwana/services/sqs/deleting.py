@@ -32,7 +32,7 @@ class DeleteOps(SqsBase):
         seq, token = locate_handle(queue, handle)
         store = self.runtime.store
         if not queue.fifo:  # one statement, a unit of its own
-            store.write(_delete_sql(1), (token, queue.space, seq))
+            engine.counted(queue, -store.write(_delete_sql(1), (token, queue.space, seq)))
             return
         with store.transaction():
             for error in self._delete_fifo(queue, [handle], [(seq, token)], self.now()).values():
@@ -83,16 +83,20 @@ class DeleteOps(SqsBase):
         seqs = [seq for seq, _ in located]
         tokens = {token for _, token in located}
         if len(tokens) == 1:  # one receive's handles share their token
-            store.write(_delete_sql(len(seqs)), [tokens.pop(), queue.space, *seqs])
+            deleted = store.write(_delete_sql(len(seqs)), [tokens.pop(), queue.space, *seqs])
         elif len(set(seqs)) == len(seqs):  # each message's own token
-            store.write(_delete_each_sql(len(seqs)), [queue.space, *itertools.chain.from_iterable(located)])
+            params = [queue.space, *itertools.chain.from_iterable(located)]
+            deleted = store.write(_delete_each_sql(len(seqs)), params)
         else:  # rare: one message named twice, under different tokens
             by_token: dict[str, list[int]] = {}
             for seq, token in located:
                 by_token.setdefault(token, []).append(seq)
             with store.transaction():
-                for token, same in by_token.items():
+                deleted = sum(
                     store.execute(_delete_sql(len(same)), [token, queue.space, *same])
+                    for token, same in by_token.items()
+                )
+        engine.counted(queue, -deleted)
 
     def _delete_fifo(
         self, queue: Queue, receipts: list[str], located: list[tuple[int, str]], now: float
@@ -124,6 +128,7 @@ class DeleteOps(SqsBase):
             elif seq in present:
                 refused[index] = errors.receipt_handle_expired(receipts[index])
         if deleted:
+            engine.counted(queue, -len(deleted))
             engine.advance_heads(store, queue, list(deleted))
         return refused
 
@@ -136,6 +141,7 @@ class DeleteOps(SqsBase):
         seqs = [seq for seq, _ in located]
         removed = store.execute(_delete_received_sql(len(seqs)), [located[0][1], queue.space, now, *seqs])
         if removed:
+            engine.counted(queue, -removed)
             engine.advance_heads(store, queue, seqs)
         if removed == len(seqs):
             return {}

@@ -82,19 +82,35 @@ def get(store: Store, seq: int) -> Msg | None:
     return Msg._make(row) if row else None
 
 
+def depth(store: Store, queue: Queue) -> int:
+    """The messages of the queue's space, expired ones too: kept by every insert and delete
+    (`counted`), and counted again only when not known (the first time since start-up) or when
+    the store has undone changes since."""
+    if queue.depth is None or queue.depth_undone != store.undone:
+        row = store.query_one("SELECT COUNT(*) FROM sqs_messages WHERE space = ?", (queue.space,))
+        queue.depth, queue.depth_undone = row[0] if row else 0, store.undone
+    return queue.depth
+
+
+def counted(queue: Queue, change: int) -> None:
+    """Messages were added to (or, negative, deleted from) the queue's space."""
+    if queue.depth is not None:
+        queue.depth += change
+
+
 def counters(store: Store, queue: Queue, now: float, may_have_expired: bool) -> dict[str, str]:
     """The Approximate* counters, of the messages within the retention period (the expired ones
     are gone, deleted or not yet). Only the hidden messages, in flight or delayed, are read (to
-    tell which they are); the visible ones are the rest of the queue's depth, which the store
-    keeps. Unless some may have expired: then every message is read (its send time in the
-    visibility index only), until a retention round has deleted them."""
+    tell which they are); the visible ones are the rest of the queue's depth. Unless some may have
+    expired: then every message is read (its send time in the visibility index only), until a
+    retention round has deleted them."""
     params = (queue.space, now, now - queue.number("MessageRetentionPeriod"))
     hidden = dict(store.query(_COUNT_HIDDEN, params))
     if may_have_expired:
         row = store.query_one(_COUNT_VISIBLE, params)
         visible = row[0] if row else 0
     else:
-        visible = store.count_of("sqs_messages", "space", queue.space) - sum(hidden.values())
+        visible = depth(store, queue) - sum(hidden.values())
     return {
         "ApproximateNumberOfMessages": str(visible),
         "ApproximateNumberOfMessagesNotVisible": str(hidden.get(1, 0)),
@@ -175,6 +191,7 @@ def enqueue(
         dedup_id,
     )
     seq = store.insert(_INSERT, row)
+    counted(queue, 1)
     if queue.fifo:
         _add_heads(store, queue, range(seq, seq + 1))
     return seq
@@ -213,6 +230,7 @@ def enqueue_rows(
         [queue.space, sender_id, sent_at, _UNRECEIVED, *itertools.chain.from_iterable(rows)],
     )
     seqs = range(last - len(rows) + 1, last + 1)
+    counted(queue, len(rows))
     if queue.fifo:
         _add_heads(store, queue, seqs)
     return seqs
@@ -226,6 +244,7 @@ def add_rows(
         _insert_sql(len(rows), width),
         [queue.space, sender_id, sent_at, _UNRECEIVED, *itertools.chain.from_iterable(rows)],
     )
+    counted(queue, len(rows))
 
 
 # The token of messages never received: drawn once (it is never shown, so it only has to be one no
@@ -273,7 +292,7 @@ def encode_system(system: dict[str, str] | None) -> str | None:
 
 def remove(store: Store, queue: Queue, msg: Msg) -> None:
     """Delete a message; on FIFO queues, move its group's head on."""
-    store.execute("DELETE FROM sqs_messages WHERE seq = ?", (msg.seq,))
+    counted(queue, -store.execute("DELETE FROM sqs_messages WHERE seq = ?", (msg.seq,)))
     if queue.fifo:
         advance_heads(store, queue, [msg.seq])
 

@@ -81,6 +81,10 @@ class Queue:
     oldest_sent: float | None = None
     # The last receive stopped moving messages to the dead-letter queue at its limit: more may wait.
     moves_left: bool = False
+    # How many messages its space holds (expired ones too), kept by every insert and delete; valid
+    # while the store's `undone` is still `depth_undone` (None: not counted yet).
+    depth: int | None = None
+    depth_undone: int = 0
 
     @property
     def arn(self) -> str:

@@ -125,7 +125,7 @@ class RedriveOps(SqsBase):
             json.dumps({"taskId": str(uuid.uuid4()), "sourceArn": source_arn}).encode()
         ).decode()
         now = self.now()
-        to_move = store.count_of("sqs_messages", "space", source.space)
+        to_move = engine.depth(store, source)
         with store.transaction():
             store.execute(
                 "INSERT INTO sqs_tasks (handle, account, region, source_arn, destination_arn, "

@@ -103,6 +103,7 @@ class Registry:
             )
         queue = Queue(queue_id, account, region, name, fifo, attributes, tags, now, now, space)
         queue.oldest_sent = now  # no message yet: every one will be sent after now
+        queue.depth, queue.depth_undone = 0, self.store.undone
         self._remember(queue)
         return queue
 
@@ -118,6 +119,7 @@ class Registry:
         """Give the queue a new, empty space for its messages (call inside a transaction); the old
         one, which it takes back should the commit fail."""
         old, queue.space = queue.space, self._new_space()
+        queue.depth, queue.depth_undone = 0, self.store.undone
         self.store.execute("UPDATE sqs_queues SET space = ? WHERE id = ?", (queue.space, queue.id))
         new = queue.space
 
@@ -129,11 +131,9 @@ class Registry:
         return old
 
     def _new_space(self) -> int:
-        """A space never used before (the table keeps only its last row; its sequence goes on),
-        empty: the store counts its messages from 0."""
+        """A space never used before (the table keeps only its last row; its sequence goes on)."""
         space = self.store.insert("INSERT INTO sqs_spaces DEFAULT VALUES")
         self.store.execute("DELETE FROM sqs_spaces WHERE id < ?", (space,))
-        self.store.new_count("sqs_messages", "space", space)
         return space
 
     def delete(self, queue: Queue, now: float) -> None:

@@ -82,7 +82,7 @@ class Retention:
         self._oldest = min(self._oldest, min(kept, default=math.inf))
         if expired:
             with self.store.transaction():
-                self.store.execute(_delete_sql(len(expired)), expired)
+                engine.counted(queue, -self.store.execute(_delete_sql(len(expired)), expired))
                 if queue.fifo:
                     engine.advance_heads(self.store, queue, expired)
         if len(rows) == WINDOW:

@@ -86,7 +86,8 @@ def test_records_of_the_row_per_record_layout_are_migrated(fresh_server: Any, tm
         "CREATE TABLE kinesis_records (stream_id INTEGER NOT NULL, shard INTEGER NOT NULL, "
         "seq INTEGER NOT NULL, arrival REAL NOT NULL, pkey TEXT NOT NULL, data BLOB NOT NULL, "
         "PRIMARY KEY (stream_id, shard, seq));"
-        "ALTER TABLE kinesis_streams DROP COLUMN distribution;"  # (added by a later version)
+        "ALTER TABLE kinesis_streams DROP COLUMN distribution;"  # (added by later versions)
+        "DROP INDEX kinesis_shards_closed; DROP INDEX kinesis_shards_parent; DROP INDEX kinesis_shards_adjacent;"
         "UPDATE _gondwana_schema SET version = 2 WHERE component = 'kinesis';"
     )
     db.executemany("INSERT INTO kinesis_records VALUES (?, ?, ?, ?, ?, ?)", rows)

@@ -9,12 +9,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from gondwana.server.context import RequestContext
 from gondwana.services.base import Service
-from gondwana.services.kinesis import errors, storage, timeline
+from gondwana.services.kinesis import errors, storage
 from gondwana.services.kinesis.consumers import Consumers
 from gondwana.services.kinesis.control import Control
 from gondwana.services.kinesis.dataplane import DataPlane
 from gondwana.services.kinesis.memo import Memo
 from gondwana.services.kinesis.resharding import MAX_SHARDS_PER_STREAM, ShardOperations
+from gondwana.services.kinesis.retention import Retention
 from gondwana.services.kinesis.shards import Shards, shard_index
 from gondwana.services.kinesis.streams import (
     DEFAULT_RETENTION,
@@ -58,6 +59,7 @@ class KinesisService(DataPlane, Subscriptions, ShardOperations, Control, Consume
         self.memo = Memo()
         self.streams = Streams(self.store, runtime, self.memo)
         self.shards = Shards(self.store, self.memo)
+        self.retention = Retention(self.store, self.memo)
         self.throttle = Throttle(runtime.settings.kinesis_throttle)
         self._secret: bytes | None = None
         self._stop_sweeping: Callable[[], None] = lambda: None
@@ -75,6 +77,7 @@ class KinesisService(DataPlane, Subscriptions, ShardOperations, Control, Consume
         self._secret = None
         self.memo.drop()
         self.throttle.reset()
+        self.retention.reset()
         self._start_sweeping()
 
     def _start_sweeping(self) -> None:
@@ -94,30 +97,11 @@ class KinesisService(DataPlane, Subscriptions, ShardOperations, Control, Consume
         self._start_sweeping()
 
     def _sweep(self) -> bool:
-        """Settle transitions that fell due (also while we were down) and trim expired records;
-        True when more may be due."""
+        """Settle transitions that fell due (also while we were down), trim expired records and
+        forget expired shards; True when more may be due."""
         self.streams.settle_due()
         self._settle_consumers()
-        return self._trim(TRIM_BUDGET)
-
-    def _trim(self, budget: int | None, stream_id: int | None = None) -> bool:
-        """Delete records older than their stream's retention (reads never return them anyway),
-        about `budget` bytes of them (None: all), of every stream or of one; True when the budget
-        ran out."""
-        now = self.runtime.now()
-        rows = self.store.query(
-            "SELECT s.stream_id, s.idx, t.retention FROM kinesis_shards s "
-            "JOIN kinesis_streams t ON s.stream_id = t.id WHERE ?1 IS NULL OR t.id = ?1",
-            (stream_id,),
-        )
-        with self.store.transaction():
-            for stream, index, retention in rows:
-                spent = timeline.trim(self.store, stream, index, now - retention * 3600, budget)
-                if budget is not None:
-                    budget -= spent
-                    if budget <= 0:
-                        return True
-        return False
+        return self.retention.run_pass(self.runtime.now(), TRIM_BUDGET)
 
     # ---- streams -------------------------------------------------------------------------------
 
@@ -239,12 +223,10 @@ class KinesisService(DataPlane, Subscriptions, ShardOperations, Control, Consume
 
     def describe_stream(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         stream = self.streams.find(ctx, params)
-        shards = self.shards.visible(stream, self.runtime.now())
         start = params.get("ExclusiveStartShardId")
-        if start is not None:
-            index = shard_index(start)
-            shards = [s for s in shards if index is not None and s.idx > index]
+        index = -1 if start is None else shard_index(start)
         limit = min(params.get("Limit") or 100, 100)  # "at most 100 results are returned"
+        shards = [] if index is None else self.shards.page(stream, self.runtime.now(), index, limit + 1)
         return {
             "StreamDescription": {
                 "StreamName": stream.name,
@@ -262,7 +244,7 @@ class KinesisService(DataPlane, Subscriptions, ShardOperations, Control, Consume
 
     def describe_stream_summary(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         stream = self.streams.find(ctx, params)
-        open_count = sum(1 for s in self.shards.all(stream.id) if s.is_open)
+        open_count = self.shards.open_count(stream.id)
         summary: dict[str, Any] = {
             "StreamName": stream.name,
             "StreamARN": stream.arn,
@@ -354,13 +336,11 @@ class KinesisService(DataPlane, Subscriptions, ShardOperations, Control, Consume
         self._set_retention(stream, hours)
 
     def _set_retention(self, stream: Stream, hours: int) -> None:
-        # Records already past the old retention stay gone: trim them all before widening the
-        # window (the sweeps keep that to about a minute of records); so do closed shards that
-        # expired under it (their expiry is computed from the retention). A narrower window hides
-        # what it drops at once (reads check the retention), and the sweeps delete it.
-        if hours > stream.retention:
-            self._trim(None, stream.id)
+        # Records and closed shards already past the old retention stay gone: they go before the
+        # window widens (their expiry is computed from the retention). A narrower window hides what
+        # it drops at once (calls check the retention), and the sweeps delete it.
         with self.store.transaction():
-            self.shards.forget_expired(stream, self.runtime.now())
+            if hours > stream.retention:
+                self.retention.expire(stream, self.runtime.now())
             stream.retention = hours
             self.streams.save(stream, "retention")

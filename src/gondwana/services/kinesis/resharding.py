@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from gondwana.server.context import RequestContext
 from gondwana.services.kinesis import errors
-from gondwana.services.kinesis.shards import Shard, filter_shards, shard_index
+from gondwana.services.kinesis.shards import Shard, shard_index
 from gondwana.services.kinesis.streams import Stream
 from gondwana.services.kinesis.tokens import make_token, read_token
 
@@ -40,8 +40,7 @@ class ShardOperations:
             if params.get("ExclusiveStartShardId") is not None:
                 start = shard_index(params["ExclusiveStartShardId"])
                 start = -1 if start is None else start
-        shards = filter_shards(self.shards.visible(stream, now), stream, now, kind, at, after)
-        shards = [s for s in shards if s.idx > start]
+        shards = self.shards.page(stream, now, start, limit + 1, (kind, at, after))
         result: dict[str, Any] = {"Shards": [s.describe() for s in shards[:limit]]}
         if len(shards) > limit:
             result["NextToken"] = make_token(
@@ -130,7 +129,7 @@ class ShardOperations:
         if stream.status != "ACTIVE":
             raise errors.not_active(stream.name, stream.account, stream.status)
         target = params["TargetShardCount"]
-        current = sum(1 for s in self.shards.all(stream.id) if s.is_open)
+        current = self.shards.open_count(stream.id)
         counts = f"Current open shard count: {current}, Target shard count: {target}"
         if target > MAX_SHARDS_PER_STREAM:
             raise errors.limit(

@@ -102,6 +102,14 @@ CREATE TABLE kinesis_blocks (
 CREATE INDEX kinesis_blocks_arrival ON kinesis_blocks (stream_id, shard, arrival, first_seq)
 """
 
+# Shards by close time: the sweep finds the expired ones (retention.py) and calls count the open
+# ones without reading the closed; and by parent, for a closed shard's ChildShards.
+SHARD_INDEXES = """
+CREATE INDEX kinesis_shards_closed ON kinesis_shards (stream_id, closed);
+CREATE INDEX kinesis_shards_parent ON kinesis_shards (stream_id, parent);
+CREATE INDEX kinesis_shards_adjacent ON kinesis_shards (stream_id, adjacent)
+"""
+
 
 def register(store: Store) -> None:
     store.register(
@@ -114,6 +122,7 @@ def register(store: Store) -> None:
             "DROP INDEX kinesis_blocks_arrival",
             # an on-demand stream's RecordDistributionStrategy: NULL for USER_PARTITION_KEY
             "ALTER TABLE kinesis_streams ADD COLUMN distribution TEXT",
+            SHARD_INDEXES,
         ],
     )
 

@@ -60,6 +60,12 @@ def first_at(store: Store, stream_id: int, shard: int, at: float) -> int | None:
     return None if block is None else block[0]
 
 
+def oldest(store: Store, stream_id: int, shard: int) -> float | None:
+    """The arrival of the shard's first block (by counter), or None when it has none."""
+    row = store.query_one(_AT_OR_AFTER, (stream_id, shard, 0))
+    return None if row is None else row[1]
+
+
 def trim(store: Store, stream_id: int, shard: int, cutoff: float, budget: int | None = None) -> int:
     """Delete the shard's blocks that arrived before `cutoff` (past retention), the oldest first and
     about `budget` bytes of them (None: all; a block counts at least a page), after writing the

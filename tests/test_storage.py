@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -11,6 +14,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from tests.conftest import make_client
 from tests.support.server import ServerProcess
 
 CONFIG = Config(retries={"total_max_attempts": 1})
@@ -173,3 +177,40 @@ def test_deleting_a_large_row_writes_only_the_pages_that_change(tmp_path: Any) -
         assert (tmp_path / "blobs.db-wal").stat().st_size < 200_000
     finally:
         store.close()
+
+
+def test_another_process_reading_the_live_database_loses_nothing(
+    fresh_server: Callable[..., ServerProcess],
+) -> None:
+    """Once the background checkpoint had synced the files (a WAL past 8 MiB), the server held no
+    lock on the database any more (closing any descriptor of a file drops all of a process's POSIX
+    locks on it): a plain connection from another process, closed, took itself for the last one,
+    checkpointed and deleted the WAL, and what the server acknowledged next was lost to a kill -9."""
+    proc = fresh_server()
+    sqs = make_client(proc.url, "sqs")
+    url = sqs.create_queue(QueueName="live")["QueueUrl"]
+    assert proc.data_dir is not None
+    wal = next(proc.data_dir.rglob("gondwana.db-wal"))
+    header = wal.read_bytes()[12:24]
+    for _ in range(50):  # 10 MB: past the background checkpoint's threshold
+        sqs.send_message(QueueUrl=url, MessageBody="x" * 200_000)
+    deadline = time.monotonic() + 20
+    while wal.read_bytes()[12:24] == header:  # a new log: the checkpoint synced, then rewound
+        assert time.monotonic() < deadline, "the WAL was never rewound"
+        sqs.send_message(QueueUrl=url, MessageBody="tick")
+        time.sleep(0.1)
+    database = str(wal)[: -len("-wal")]
+    reader = (
+        f"import sqlite3; sqlite3.connect({database!r}).execute('SELECT COUNT(*) FROM sqs_queues').fetchall()"
+    )
+    subprocess.run([sys.executable, "-c", reader], check=True)
+    assert wal.exists()
+    for i in range(5):
+        sqs.send_message(QueueUrl=url, MessageBody=f"after-{i}")
+    proc.kill()
+    proc.restart()
+    sqs = make_client(proc.url, "sqs")
+    bodies: list[str] = []
+    while got := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
+        bodies += [m["Body"] for m in got if m["Body"].startswith("after-")]
+    assert sorted(bodies) == [f"after-{i}" for i in range(5)]

@@ -346,6 +346,8 @@ class SqliteStore(Store):
         with contextlib.suppress(sqlite3.Error):
             self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self._conn.close()
+        if self._checkpointer is not None:
+            self._checkpointer.release()
         self._release()
         self._closed = True
 
@@ -399,6 +401,12 @@ class Checkpointer:
         self.threshold = threshold
         self.interval = interval
         self.rewind = False  # set here, cleared by the writer once it has rewound the WAL
+        # Descriptors of the database and the WAL, opened once and closed only after the store's
+        # connections (`release`): closing any descriptor of a file drops every POSIX lock this
+        # process holds on it, SQLite's too. Without the database's SHARED lock, another process
+        # that closed a connection of its own took itself for the last one, checkpointed and
+        # deleted the WAL the writer was still appending to: what was written next was lost.
+        self._fds: dict[str, int] = {}
         self._stop = threading.Event()
         self._conn = connect(location, isolation_level=None, check_same_thread=False)
         self._page = self._conn.execute("PRAGMA page_size").fetchone()[0]
@@ -422,8 +430,7 @@ class Checkpointer:
         """One PASSIVE pass: which log it copied from (the WAL header's checkpoint sequence and
         salt, new each time the log begins anew) and the log's length in frames."""
         frames = self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1]
-        with open(self.wal, "rb") as file:
-            return file.read(24)[12:], frames
+        return os.pread(self._fd(self.wal), 24, 0)[12:], frames
 
     def _catch_up(self, generation: bytes, frames: int) -> None:
         """Sync, then copy what the writer appended meanwhile, until a pass finds little new.
@@ -447,13 +454,21 @@ class Checkpointer:
         so that the writer's RESTART, which must sync both before it rewinds, finds little left
         to flush (a PASSIVE pass outrun by new writes does not sync the database itself)."""
         for path in (self.location, self.wal):
-            fd = os.open(path, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            os.fsync(self._fd(path))
+
+    def _fd(self, path: str) -> int:
+        fd = self._fds.get(path)
+        if fd is None:
+            fd = self._fds[path] = os.open(path, os.O_RDONLY)
+        return fd
 
     def stop(self) -> None:
         self._stop.set()
         self._thread.join()
         self._conn.close()
+
+    def release(self) -> None:
+        """Close the descriptors (once the store's connections are closed: see `_fds`)."""
+        for fd in self._fds.values():
+            os.close(fd)
+        self._fds.clear()

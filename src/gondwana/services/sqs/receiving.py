@@ -112,6 +112,7 @@ class ReceiveOps(SqsBase):
         """One attempt: the messages received now, within the queue's in-flight quota."""
         room = self._room(queue, count)
         if not room:
+            queue.moves_left = False  # nothing is received, so nothing moves: a long poll waits
             if not wait and not queue.fifo:  # long polls and FIFO queues just find nothing
                 raise errors.over_limit()
             return []

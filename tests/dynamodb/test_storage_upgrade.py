@@ -8,9 +8,19 @@ from typing import Any
 
 from tests.conftest import make_client
 from tests.dynamodb.conftest import GSI_BY_G, create
+from tests.dynamodb.test_reserved_capacity import reserved
+
+# What migration 12 added: the reserved capacity kept per table and per region.
+_NO_RESERVED = """
+DROP TABLE dynamodb_reserved;
+ALTER TABLE dynamodb_tables DROP COLUMN reserved_read;
+ALTER TABLE dynamodb_tables DROP COLUMN reserved_write;
+"""
 
 # The item tables as the first release laid them out.
-_OLD_LAYOUT = """
+_OLD_LAYOUT = (
+    _NO_RESERVED
+    + """
 CREATE TABLE old_index_rows AS SELECT * FROM dynamodb_index_items;
 DROP VIEW dynamodb_index_items;
 CREATE TABLE old_items (
@@ -39,6 +49,7 @@ DROP INDEX dynamodb_streams_by_close;
 DROP INDEX dynamodb_stream_shards_by_close;
 UPDATE _gondwana_schema SET version = 1 WHERE component = 'dynamodb';
 """
+)
 
 
 KEYS_BY_G = {
@@ -126,3 +137,35 @@ def test_old_item_layout_is_upgraded_on_start(fresh_server: Any) -> None:
     sql = db.execute("SELECT sql FROM sqlite_master WHERE name = 'dynamodb_items'").fetchone()[0]
     db.close()
     assert "WITHOUT ROWID" not in sql
+
+
+def test_the_reserved_capacity_is_summed_once_on_upgrade(fresh_server: Any) -> None:
+    proc = fresh_server()
+    east, west = (make_client(proc.url, "dynamodb", region) for region in ("us-east-1", "us-west-2"))
+    ballast = {"ReadCapacityUnits": 40000, "WriteCapacityUnits": 40000}
+    create(east, BillingMode="PROVISIONED", ProvisionedThroughput=ballast)
+    index = {
+        "IndexName": "by-a",
+        "KeySchema": [{"AttributeName": "a", "KeyType": "HASH"}],
+        "Projection": {"ProjectionType": "KEYS_ONLY"},
+        "ProvisionedThroughput": {"ReadCapacityUnits": 3, "WriteCapacityUnits": 4},
+    }
+    for client in (east, west):
+        create(
+            client,
+            more_attrs={"a": "S"},
+            BillingMode="PROVISIONED",
+            ProvisionedThroughput={"ReadCapacityUnits": 5, "WriteCapacityUnits": 6},
+            GlobalSecondaryIndexes=[index],
+        )
+        create(client)  # on demand
+    assert reserved(east) == (40008, 40010)
+    proc.stop()
+    db = sqlite3.connect(proc.data_dir / "gondwana.db", isolation_level=None)
+    db.executescript(_NO_RESERVED + "UPDATE _gondwana_schema SET version = 11 WHERE component = 'dynamodb'")
+    db.close()
+    proc.start()
+    east, west = (make_client(proc.url, "dynamodb", region) for region in ("us-east-1", "us-west-2"))
+    assert reserved(east) == (40008, 40010)
+    create(west, BillingMode="PROVISIONED", ProvisionedThroughput=ballast)
+    assert reserved(west) == (40008, 40010)

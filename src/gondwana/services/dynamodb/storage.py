@@ -17,7 +17,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from gondwana.services.dynamodb import keys
+from gondwana.services.dynamodb import keys, limits
 from gondwana.services.dynamodb.schema import Table
 from gondwana.storage import Store
 from gondwana.storage.reclaim import Reclaimer
@@ -129,6 +129,7 @@ MIGRATIONS = [
     CREATE INDEX dynamodb_streams_by_close ON dynamodb_streams (closed);
     CREATE INDEX dynamodb_stream_shards_by_close ON dynamodb_stream_shards (closed)
     """,
+    lambda store: _keep_reserved(store),
 ]
 
 # Index entries of indexes that project ALL point at their item's row (`irow`) instead of holding a
@@ -171,6 +172,29 @@ def _link_index_entries(store: Store) -> None:
             (tid, idx, spread, hk, rk, bhk, brk, irow, text, size),
         )
     store.execute("DROP TABLE dynamodb_index_items_v2")
+
+
+def _keep_reserved(store: Store) -> None:
+    """The capacity each table reserves (limits.reserved), and its sum per account and region, kept
+    by every change of a table (CreateTable's check read every table of the region: 0.2 s at 10,000
+    tables). Rows, not memory: a unit of change that fails undoes them with the table's."""
+    for column in ("reserved_read", "reserved_write"):
+        store.execute(f"ALTER TABLE dynamodb_tables ADD COLUMN {column} INTEGER NOT NULL DEFAULT 0")
+    for tid, descr in store.query("SELECT tid, descr FROM dynamodb_tables"):
+        read, write = limits.reserved(json.loads(descr))
+        if read or write:
+            store.execute(
+                "UPDATE dynamodb_tables SET reserved_read = ?, reserved_write = ? WHERE tid = ?",
+                (read, write, tid),
+            )
+    store.execute(
+        "CREATE TABLE dynamodb_reserved (account TEXT NOT NULL, region TEXT NOT NULL, read_units INTEGER "
+        "NOT NULL, write_units INTEGER NOT NULL, PRIMARY KEY (account, region)) WITHOUT ROWID"
+    )
+    store.execute(
+        "INSERT INTO dynamodb_reserved (account, region, read_units, write_units) SELECT account, region, "
+        "SUM(reserved_read), SUM(reserved_write) FROM dynamodb_tables GROUP BY account, region"
+    )
 
 
 _ROWID = "SELECT rowid FROM dynamodb_items WHERE tid = ? AND spread = ? AND hk = ? AND rk = ?"
@@ -272,27 +296,41 @@ class TableStore:
     def all(self) -> list[Table]:
         return [_table(r) for r in self.store.query(f"SELECT {_COLUMNS} FROM dynamodb_tables")]
 
-    def in_region(self, account: str, region: str) -> list[Table]:
-        rows = self.store.query(
-            f"SELECT {_COLUMNS} FROM dynamodb_tables WHERE account = ? AND region = ?", (account, region)
+    def reserved(self, account: str, region: str, *, but: int | None = None) -> tuple[int, int]:
+        """The read and write capacity the tables of a region reserve (limits.reserved), all but
+        table `but`'s: two rows read, however many tables there are."""
+        row = self.store.query_one(
+            "SELECT read_units, write_units FROM dynamodb_reserved WHERE account = ? AND region = ?",
+            (account, region),
         )
-        return [_table(r) for r in rows]
+        read, write = row if row is not None else (0, 0)
+        own = None
+        if but is not None:
+            own = self.store.query_one(
+                "SELECT reserved_read, reserved_write FROM dynamodb_tables WHERE tid = ?", (but,)
+            )
+        return (read, write) if own is None else (read - own[0], write - own[1])
 
     def create(
         self, account: str, region: str, name: str, desc: dict[str, Any], status: str, until: float
     ) -> Table:
+        read, write = limits.reserved(desc)
         tid = self.store.insert(
-            "INSERT INTO dynamodb_tables (account, region, name, descr, status, status_until) VALUES "
-            "(?, ?, ?, ?, ?, ?)",
-            (account, region, name, json.dumps(desc), status, until),
+            "INSERT INTO dynamodb_tables (account, region, name, descr, status, status_until, reserved_read, "
+            "reserved_write) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (account, region, name, json.dumps(desc), status, until, read, write),
         )
+        self.store.execute(_RESERVE, (account, region, read, write))
         self._cache.pop((account, region, name), None)
         return Table(tid, account, region, name, desc, status, until)
 
     def save(self, table: Table) -> None:
+        read, write = limits.reserved(table.desc)
+        self.store.execute(_RESERVE_AGAIN, (read, write, table.tid))  # (before the row changes)
         self.store.execute(
-            "UPDATE dynamodb_tables SET descr = ?, status = ?, status_until = ? WHERE tid = ?",
-            (json.dumps(table.desc), table.status, table.status_until, table.tid),
+            "UPDATE dynamodb_tables SET descr = ?, status = ?, status_until = ?, reserved_read = ?, "
+            "reserved_write = ? WHERE tid = ?",
+            (json.dumps(table.desc), table.status, table.status_until, read, write, table.tid),
         )
         table.refresh()
 
@@ -304,6 +342,7 @@ class TableStore:
             if not (items_read and name == "dynamodb_items"):
                 self.reclaimer.drop(name, "tid", table.tid)
         self.store.execute("DELETE FROM dynamodb_index_counts WHERE tid = ?", (table.tid,))
+        self.store.execute(_RESERVE_AGAIN, (0, 0, table.tid))
         self.store.execute("DELETE FROM dynamodb_tables WHERE tid = ?", (table.tid,))
         self._cache.pop((table.account, table.region, table.name), None)
         self._deltas.pop(table.tid, None)
@@ -369,6 +408,18 @@ def add_count(counts: dict[str, list[int]], index: str, items: int, size: int) -
         found[1] += size
 
 
+# A table's share of its region's reserved capacity: added, and replaced by its new one (0, 0 when it
+# goes), in the unit of change that writes the table's row.
+_RESERVE = (
+    "INSERT INTO dynamodb_reserved (account, region, read_units, write_units) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (account, region) DO UPDATE SET read_units = read_units + excluded.read_units, "
+    "write_units = write_units + excluded.write_units"
+)
+_RESERVE_AGAIN = (
+    "UPDATE dynamodb_reserved SET read_units = read_units + ? - t.reserved_read, "
+    "write_units = write_units + ? - t.reserved_write FROM dynamodb_tables AS t "
+    "WHERE t.tid = ? AND dynamodb_reserved.account = t.account AND dynamodb_reserved.region = t.region"
+)
 _COUNT = "UPDATE dynamodb_tables SET item_count = item_count + ?, size_bytes = size_bytes + ? WHERE tid = ?"
 _INDEX_COUNT = (
     "INSERT INTO dynamodb_index_counts (tid, idx, item_count, size_bytes) VALUES (?, ?, ?, ?) "

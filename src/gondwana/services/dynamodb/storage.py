@@ -199,6 +199,10 @@ def _keep_reserved(store: Store) -> None:
 
 _ROWID = "SELECT rowid FROM dynamodb_items WHERE tid = ? AND spread = ? AND hk = ? AND rk = ?"
 
+_NAMES_AFTER = (
+    "SELECT name FROM dynamodb_tables WHERE account = ? AND region = ? AND name > ? ORDER BY name LIMIT ?"
+)
+
 _COLUMNS = "tid, account, region, name, descr, status, status_until, item_count, size_bytes"
 
 
@@ -282,6 +286,11 @@ class TableStore:
             (account, region),
         )
         return [r[0] for r in rows]
+
+    def names_after(self, account: str, region: str, after: str, limit: int) -> list[str]:
+        """At most `limit` of the region's table names past `after`, in order: a walk of the name
+        index from there (ListTables' pages)."""
+        return [r[0] for r in self.store.query(_NAMES_AFTER, (account, region, after, limit))]
 
     def by_tid(self, tid: int) -> Table | None:
         """A table by its id (the cached one when cached), None once dropped."""

@@ -319,13 +319,19 @@ class Tables:
         return out
 
     def list(self, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
-        names = [
-            n for n in self.store.names(ctx.account, ctx.region) if self.find(ctx.account, ctx.region, n)
-        ]
         start = p.get("ExclusiveStartTableName")
-        if start:
-            names = [n for n in names if n > table_name(start)]
+        after = table_name(start) if start else ""
         limit = p.get("Limit", 100)
+        # The page's names and one more (whether more remain), looked up alone: a table whose
+        # deletion is over goes as it is found, and the names after it take its place.
+        names: list[str] = []
+        while len(names) <= limit:
+            wanted = limit + 1 - len(names)
+            read = self.store.names_after(ctx.account, ctx.region, after, wanted)
+            names += [n for n in read if self.find(ctx.account, ctx.region, n)]
+            if len(read) < wanted:
+                break
+            after = read[-1]
         out: dict[str, Any] = {"TableNames": names[:limit]}
         if len(names) > limit:
             out["LastEvaluatedTableName"] = names[limit - 1]

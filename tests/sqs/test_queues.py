@@ -203,6 +203,13 @@ def test_list_queues_prefix_and_pagination(sqs: Any, name: Any) -> None:
     paginator = sqs.get_paginator("list_queues")
     pages = list(paginator.paginate(QueueNamePrefix=prefix, PaginationConfig={"PageSize": 2}))
     assert [u for p in pages for u in p["QueueUrls"]] == urls
+    # The names are kept in order as queues come and go (a neighbour prefix sorts in between).
+    sqs.delete_queue(QueueUrl=urls[1])
+    longer = sqs.create_queue(QueueName=f"{prefix}-0x")["QueueUrl"]
+    sqs.create_queue(QueueName=f"{prefix}_after")
+    assert sqs.list_queues(QueueNamePrefix=f"{prefix}-")["QueueUrls"] == [urls[0], longer, *urls[2:]]
+    exact = sqs.list_queues(QueueNamePrefix=f"{prefix}-", MaxResults=5)
+    assert len(exact["QueueUrls"]) == 5 and "NextToken" not in exact
 
 
 def test_delete_queue(sqs: Any, queue: str) -> None:

@@ -88,13 +88,12 @@ class SqsService(SendOps, ReceiveOps, DeleteOps, RedriveOps, SqsBase):
                 after = base64.b64decode(params["NextToken"], validate=True).decode()
             except (binascii.Error, UnicodeError, ValueError):
                 raise errors.invalid_parameter("Invalid NextToken value.") from None
-        names = [q for q in self.registry.in_region(ctx.account, ctx.region) if q.name.startswith(prefix)]
-        names = [q for q in names if q.name > after]
-        page = names[: limit or 1000]
+        found = self.registry.named_from(ctx.account, ctx.region, prefix, after, (limit or 1000) + 1)
+        page = found[: limit or 1000]
         result: dict[str, Any] = {}
         if page:
             result["QueueUrls"] = [self.url(ctx, q) for q in page]
-        if limit is not None and len(names) > limit:
+        if limit is not None and len(found) > limit:
             result["NextToken"] = base64.b64encode(page[-1].name.encode()).decode()
         return result
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import json
 
 from gondwana.services.sqs.queues import Queue
@@ -19,12 +20,16 @@ class Registry:
         # each such queue names: ListDeadLetterSourceQueues read every queue's policy instead.
         self._sources: dict[str, dict[int, Queue]] = {}
         self._target: dict[int, str] = {}
+        # Each region's queue names in order, for ListQueues' pages (sorting them all for each page
+        # took 8 ms at 10,000 queues).
+        self._names: dict[tuple[str, str], list[str]] = {}
 
     def load(self) -> None:
         self.queues.clear()
         self.by_id.clear()
         self._sources.clear()
         self._target.clear()
+        self._names.clear()
         for row in self.store.query(
             "SELECT id, account, region, name, fifo, attributes, tags, created, modified, "
             "space, purged_at FROM sqs_queues"
@@ -48,6 +53,7 @@ class Registry:
     def _remember(self, queue: Queue) -> None:
         self.queues[(queue.account, queue.region, queue.name)] = queue
         self.by_id[queue.id] = queue
+        bisect.insort(self._names.setdefault((queue.account, queue.region), []), queue.name)
         self._index_redrive(queue)
 
     def _index_redrive(self, queue: Queue) -> None:
@@ -68,10 +74,17 @@ class Registry:
     def get(self, account: str, region: str, name: str) -> Queue | None:
         return self.queues.get((account, region, name))
 
-    def in_region(self, account: str, region: str) -> list[Queue]:
-        return sorted(
-            (q for (a, r, _), q in self.queues.items() if a == account and r == region), key=lambda q: q.name
-        )
+    def named_from(self, account: str, region: str, prefix: str, after: str, limit: int) -> list[Queue]:
+        """Up to `limit` of the region's queues whose names start with `prefix` and come after
+        `after`, in name order."""
+        names = self._names.get((account, region), [])
+        start = max(bisect.bisect_left(names, prefix), bisect.bisect_right(names, after))
+        found = []
+        for name in names[start : start + limit]:
+            if not name.startswith(prefix):
+                break
+            found.append(self.queues[(account, region, name)])
+        return found
 
     def recently_deleted(self, account: str, region: str, name: str, now: float) -> bool:
         row = self.store.query_one(
@@ -146,4 +159,6 @@ class Registry:
         )
         self.queues.pop((queue.account, queue.region, queue.name), None)
         self.by_id.pop(queue.id, None)
+        names = self._names[(queue.account, queue.region)]
+        del names[bisect.bisect_left(names, queue.name)]
         self._index_redrive(queue)

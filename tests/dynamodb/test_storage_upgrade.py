@@ -10,8 +10,12 @@ from tests.conftest import make_client
 from tests.dynamodb.conftest import GSI_BY_G, create
 from tests.dynamodb.test_reserved_capacity import reserved
 
-# What migration 12 added: the reserved capacity kept per table and per region.
-_NO_RESERVED = """
+# What migrations 12 and 13 added: the reserved capacity kept per table and per region, and the
+# streams' index by creation.
+_BEFORE_12 = """
+DROP INDEX dynamodb_streams_by_created;
+DROP INDEX dynamodb_streams_by_table;
+CREATE INDEX dynamodb_streams_by_table ON dynamodb_streams (account, region, table_name);
 DROP TABLE dynamodb_reserved;
 ALTER TABLE dynamodb_tables DROP COLUMN reserved_read;
 ALTER TABLE dynamodb_tables DROP COLUMN reserved_write;
@@ -19,7 +23,7 @@ ALTER TABLE dynamodb_tables DROP COLUMN reserved_write;
 
 # The item tables as the first release laid them out.
 _OLD_LAYOUT = (
-    _NO_RESERVED
+    _BEFORE_12
     + """
 CREATE TABLE old_index_rows AS SELECT * FROM dynamodb_index_items;
 DROP VIEW dynamodb_index_items;
@@ -162,7 +166,7 @@ def test_the_reserved_capacity_is_summed_once_on_upgrade(fresh_server: Any) -> N
     assert reserved(east) == (40008, 40010)
     proc.stop()
     db = sqlite3.connect(proc.data_dir / "gondwana.db", isolation_level=None)
-    db.executescript(_NO_RESERVED + "UPDATE _gondwana_schema SET version = 11 WHERE component = 'dynamodb'")
+    db.executescript(_BEFORE_12 + "UPDATE _gondwana_schema SET version = 11 WHERE component = 'dynamodb'")
     db.close()
     proc.start()
     east, west = (make_client(proc.url, "dynamodb", region) for region in ("us-east-1", "us-west-2"))

@@ -130,6 +130,12 @@ MIGRATIONS = [
     CREATE INDEX dynamodb_stream_shards_by_close ON dynamodb_stream_shards (closed)
     """,
     lambda store: _keep_reserved(store),
+    # ListStreams pages a region's streams, or a table's, in the order they were made (streams.py).
+    """
+    CREATE INDEX dynamodb_streams_by_created ON dynamodb_streams (account, region, created, arn);
+    DROP INDEX dynamodb_streams_by_table;
+    CREATE INDEX dynamodb_streams_by_table ON dynamodb_streams (account, region, table_name, created, arn)
+    """,
 ]
 
 # Index entries of indexes that project ALL point at their item's row (`irow`) instead of holding a

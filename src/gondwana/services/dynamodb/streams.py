@@ -79,19 +79,27 @@ class DynamoDBStreamsService(Service):
     # ---- operations ----------------------------------------------------------------------------
 
     def list_streams(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
-        sql = f"SELECT {_STREAM_COLUMNS} FROM dynamodb_streams WHERE account = ? AND region = ?"
-        args: list[Any] = [ctx.account, ctx.region]
+        """A page of the region's streams (a table's, with TableName) in the order they were made,
+        those closed for 24 hours left out; read from the index in that order, from the stream
+        after ExclusiveStartStreamArn (from the first when it names none of them)."""
+        where = "account = ? AND region = ? AND (closed IS NULL OR closed >= ?)"
+        args: list[Any] = [ctx.account, ctx.region, self.runtime.now() - RETENTION]
         if p.get("TableName"):
-            sql += " AND table_name = ?"
+            where += " AND table_name = ?"
             args.append(p["TableName"])
-        rows = self.runtime.store.query(sql + " ORDER BY created, arn", args)
-        now = self.runtime.now()
-        rows = [r for r in rows if r[6] is None or now - r[6] <= RETENTION]
+        store = self.runtime.store
         start = p.get("ExclusiveStartStreamArn")
-        if start:
-            arns = [r[0] for r in rows]
-            rows = rows[arns.index(start) + 1 :] if start in arns else rows
+        after = start and store.query_one(
+            f"SELECT created, arn FROM dynamodb_streams WHERE {where} AND arn = ?", [*args, start]
+        )
+        if after:
+            where += " AND (created, arn) > (?, ?)"
+            args += after
         limit = p.get("Limit") or 100
+        rows = store.query(
+            f"SELECT {_STREAM_COLUMNS} FROM dynamodb_streams WHERE {where} ORDER BY created, arn LIMIT ?",
+            [*args, limit + 1],
+        )
         out: dict[str, Any] = {
             "Streams": [{"StreamArn": r[0], "TableName": r[1], "StreamLabel": r[2]} for r in rows[:limit]]
         }

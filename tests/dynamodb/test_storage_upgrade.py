@@ -10,9 +10,13 @@ from tests.conftest import make_client
 from tests.dynamodb.conftest import GSI_BY_G, create
 from tests.dynamodb.test_reserved_capacity import reserved
 
-# What migrations 12 and 13 added: the reserved capacity kept per table and per region, and the
-# streams' index by creation.
+# What migrations 12 to 14 added: the reserved capacity kept per table and per region, the
+# streams' index by creation, and the tables' marks (insights, 2017 global tables).
 _BEFORE_12 = """
+DROP INDEX dynamodb_tables_with_insights;
+DROP INDEX dynamodb_tables_legacy_global;
+ALTER TABLE dynamodb_tables DROP COLUMN has_insights;
+ALTER TABLE dynamodb_tables DROP COLUMN legacy_global;
 DROP INDEX dynamodb_streams_by_created;
 DROP INDEX dynamodb_streams_by_table;
 CREATE INDEX dynamodb_streams_by_table ON dynamodb_streams (account, region, table_name);

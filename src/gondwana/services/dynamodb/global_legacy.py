@@ -201,9 +201,9 @@ def list_all(svc: DynamoDBService, ctx: RequestContext, p: Params) -> Params:
         # Recorded from AWS: an unknown RegionName is an internal error there, not a validation one.
         raise svc.internal_error()
     rows = svc.runtime.store.query(
-        "SELECT DISTINCT name FROM dynamodb_tables WHERE account = ? AND name > ? AND descr LIKE ? "
+        "SELECT DISTINCT name FROM dynamodb_tables WHERE account = ? AND name > ? AND legacy_global = 1 "
         "ORDER BY name",
-        (ctx.account, start or "", '%"_legacy":%'),
+        (ctx.account, start or ""),
     )
     found: list[Params] = []
     for (name,) in rows:

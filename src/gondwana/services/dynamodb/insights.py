@@ -55,7 +55,7 @@ def update(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
 
 
 def list_all(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
-    names = [p["TableName"]] if p.get("TableName") else svc.table_store.names(ctx.account, ctx.region)
+    names = [p["TableName"]] if p.get("TableName") else svc.table_store.with_insights(ctx.account, ctx.region)
     summaries = []
     for name in names:
         table = svc.tables.find(ctx.account, ctx.region, name)

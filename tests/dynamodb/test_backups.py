@@ -8,6 +8,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from gondwana.services.dynamodb.backups import FIRST_EXPIRY
+from gondwana.services.dynamodb.storage import MIGRATIONS
+from gondwana.storage.sqlite import SqliteStore
 from tests.conftest import make_client
 from tests.dynamodb.conftest import create, error, unique
 
@@ -537,3 +540,15 @@ def test_restore_requests_aws_refuses(ddb: Any) -> None:
     )
     indexes = ddb.describe_table(TableName=target)["Table"]["GlobalSecondaryIndexes"]
     assert [i["IndexName"] for i in indexes] == ["renamed"]
+
+
+def test_the_sweepers_look_for_expired_system_backups_reads_an_index(tmp_path: Any) -> None:
+    """Every second: the first expiry time from the index (it scanned every backup: 2-6 ms at
+    10,000 backups)."""
+    store = SqliteStore(tmp_path / "backups.db")
+    try:
+        store.register("dynamodb", MIGRATIONS)
+        plan = [row[-1] for row in store.query(f"EXPLAIN QUERY PLAN {FIRST_EXPIRY}")]
+        assert plan == ["SEARCH dynamodb_backups USING COVERING INDEX dynamodb_backups_by_expiry (expires>?)"]
+    finally:
+        store.close()

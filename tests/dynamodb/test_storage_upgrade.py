@@ -10,9 +10,11 @@ from tests.conftest import make_client
 from tests.dynamodb.conftest import GSI_BY_G, create
 from tests.dynamodb.test_reserved_capacity import reserved
 
-# What migrations 12 to 14 added: the reserved capacity kept per table and per region, the
-# streams' index by creation, and the tables' marks (insights, 2017 global tables).
+# What migrations 12 to 15 added: the reserved capacity kept per table and per region, the
+# streams' index by creation, the tables' marks (insights, 2017 global tables) and the backups'
+# expiry index.
 _BEFORE_12 = """
+DROP INDEX dynamodb_backups_by_expiry;
 DROP INDEX dynamodb_tables_with_insights;
 DROP INDEX dynamodb_tables_legacy_global;
 ALTER TABLE dynamodb_tables DROP COLUMN has_insights;

@@ -294,11 +294,15 @@ def restore(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]
 
 def forget_expired(store: Any, reclaimer: Reclaimer, now: float) -> None:
     """Drop the SYSTEM backups whose 35 days are over (the look-ups already ignore them)."""
-    first = store.query_one("SELECT MIN(expires) FROM dynamodb_backups WHERE expires IS NOT NULL")
+    first = store.query_one(FIRST_EXPIRY)
     if first is not None and first[0] is not None and first[0] <= now:
         with store.transaction():
             expired = store.query("SELECT id FROM dynamodb_backups WHERE expires <= ?", (now,))
             _forget(store, reclaimer, [backup for (backup,) in expired])
+
+
+# Every second: read at the front of the index of expiry times (a scan of every backup before).
+FIRST_EXPIRY = "SELECT MIN(expires) FROM dynamodb_backups WHERE expires IS NOT NULL"
 
 
 def _forget(store: Any, reclaimer: Reclaimer, backups: list[int]) -> None:

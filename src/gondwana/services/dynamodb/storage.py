@@ -137,6 +137,8 @@ MIGRATIONS = [
     CREATE INDEX dynamodb_streams_by_table ON dynamodb_streams (account, region, table_name, created, arn)
     """,
     lambda store: _keep_marks(store),
+    # The TTL sweeper looks for SYSTEM backups past their 35 days every second (backups.py).
+    "CREATE INDEX dynamodb_backups_by_expiry ON dynamodb_backups (expires) WHERE expires IS NOT NULL",
 ]
 
 # Index entries of indexes that project ALL point at their item's row (`irow`) instead of holding a

@@ -41,6 +41,26 @@ def owners(store: SqliteStore, table: str) -> dict[int, int]:
     return dict(store.query(f"SELECT owner, COUNT(*) FROM {table} GROUP BY owner"))
 
 
+def test_a_pass_reads_a_page_of_the_pending_drops(tmp_path: Path, monkeypatch: Any) -> None:
+    """10,000 queues deleted leave 40,000 pending drops: a pass reads the oldest PAGE of them, not
+    all (each pass read every one)."""
+    monkeypatch.setattr(reclaim, "PAGE", 2)
+    store = filled(tmp_path / "r.db")
+    try:
+        reclaimer = Reclaimer(store, lambda delay, callback: None)
+        with store.transaction():
+            for owner in range(3, 8):  # nothing to delete: each is done at once
+                reclaimer.drop("t_rows", "owner", owner)
+        store._commit_now()
+        left = []
+        while reclaimer.run_pass():
+            store._commit_now()
+            left.append(store.query_one("SELECT COUNT(*) FROM reclaim_pending")[0])
+        assert left == [3, 1, 0]
+    finally:
+        store.close()
+
+
 def test_passes_delete_the_dropped_rows_and_nothing_else(tmp_path: Path, monkeypatch: Any) -> None:
     monkeypatch.setattr(reclaim, "QUANTUM", 0.0)  # each pass stops after one statement
     store = filled(tmp_path / "r.db")

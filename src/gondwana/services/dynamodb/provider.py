@@ -28,7 +28,6 @@ from gondwana.services.dynamodb import (
 )
 from gondwana.services.dynamodb.locks import Locks
 from gondwana.services.dynamodb.replication import autoscaling, seeding
-from gondwana.services.dynamodb.schema import Table
 from gondwana.services.dynamodb.snapshots import Snapshots
 from gondwana.services.dynamodb.storage import MIGRATIONS, TableStore
 from gondwana.services.dynamodb.tables import Tables
@@ -62,7 +61,7 @@ class DynamoDBService(Service):
         self.replication = replication.Replication(self)
         self.writer.replication = self.replication
         self.snapshots = self.writer.snapshots = Snapshots(self)
-        self.table_store.dropping = self._dropping
+        self.table_store.still_read = self._still_read
         self.tables.replication_service = self
         self.ttl = TtlSweeper(self)
         self.ttl.start()
@@ -75,11 +74,25 @@ class DynamoDBService(Service):
         self.replication.replicator.start()
         self.writer.kinesis = self.runtime.services.get("kinesis")  # (all are built before any starts)
 
-    def _dropping(self, table: Table) -> bool:
-        """Before a table is dropped: restores to a point in time from its history are finished
-        first; backups being copied from it go on (True: they still read its items)."""
-        recovery.finish_from(self, table)
-        return self.snapshots.reading(table.tid)
+    def _still_read(self, tid: int) -> set[str]:
+        """The rows of table `tid` that copies still read: its items, by the backups being copied
+        from it and the restores to a point in time from it, and its history, by the restores. A
+        table dropped meanwhile leaves them (nothing writes them any more, and ids are never
+        reused) until the last copy done releases them."""
+        read = {"dynamodb_items"} if self.snapshots.reading(tid) else set()
+        if recovery.reading(self, tid):
+            read |= {"dynamodb_items", "dynamodb_pitr_changes"}
+        return read
+
+    def release_rows(self, tid: int) -> None:
+        """A copy from table `tid` is done: if the table is gone, the rows no copy reads any more
+        go to the reclaimer (a row dropped twice is deleted once)."""
+        if self.runtime.store.query_one("SELECT 1 FROM dynamodb_tables WHERE tid = ?", (tid,)):
+            return
+        read = self._still_read(tid)
+        for name in ("dynamodb_items", "dynamodb_pitr_changes"):
+            if name not in read:
+                self.runtime.reclaimer.drop(name, "tid", tid)
 
     def reset(self) -> None:
         self.table_store.clear()

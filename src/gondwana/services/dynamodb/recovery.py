@@ -10,7 +10,9 @@ The restored table is filled in passes while it is CREATING (built whole in the 
 held up every request for 1.6 s): first a walk over the source's items in key order, each written
 as it was at T; then a walk over the keys the records name, for the items since deleted (those
 the first walk did not write). The source changing meanwhile changes nothing: a change only adds a
-record after T, and never one before the first after T.
+record after T, and never one before the first after T. Deleting the source leaves its items and
+history to the restore (nothing writes them any more), reclaimed once it is done; turning its
+recovery off, which stops the records, finishes the restore in that call.
 """
 
 from __future__ import annotations
@@ -97,10 +99,7 @@ def recover_pass(svc: DynamoDBService, table: Table) -> bool:
     """Write the next items of a restore to a point in time for about a quantum, in the caller's
     unit of change; True once all are written."""
     walk = table.desc["_recovering"]
-    region, name, tid = walk["source"]
-    source = svc.table_store.get(table.account, region, name)
-    if source is None or source.tid != tid:  # (a source dropped meanwhile was finished first)
-        return _done(svc, table)
+    tid = walk["source"][2]  # (read by id: a source dropped meanwhile leaves what the walk reads)
     store = svc.runtime.store
     at = keys.position(walk["at"])
     started = time.perf_counter()
@@ -119,7 +118,7 @@ def recover_pass(svc: DynamoDBService, table: Table) -> bool:
             at = rows[-1][:3]
         if len(rows) < ROWS:
             if walk["walk"] == "gone":
-                return _done(svc, table)
+                return _done(svc, table, tid)
             walk["walk"], at = "gone", keys.FIRST
         if time.perf_counter() - started >= background.QUANTUM:
             break
@@ -128,15 +127,25 @@ def recover_pass(svc: DynamoDBService, table: Table) -> bool:
     return False
 
 
-def _done(svc: DynamoDBService, table: Table) -> bool:
+def _done(svc: DynamoDBService, table: Table, source: int) -> bool:
     del table.desc["_recovering"]
     svc.table_store.save(table)
+    svc.release_rows(source)
     return True
 
 
+def reading(svc: DynamoDBService, tid: int) -> bool:
+    """Whether restores being written read the items and history of table `tid`."""
+    return any(
+        (walk := table.desc.get("_recovering")) is not None and walk["source"][2] == tid
+        for table in svc.table_store.creating()
+    )
+
+
 def finish_from(svc: DynamoDBService, source: Table) -> None:
-    """The source of restores in progress is being dropped, or its recovery turned off: write the
-    rest of them at once (their tables are CREATING until written)."""
+    """The source of restores in progress has its recovery turned off (its changes are recorded no
+    more, and a restore needs those after the time asked): write the rest of them at once (their
+    tables are CREATING until written)."""
     for table in svc.table_store.creating():
         walk = table.desc.get("_recovering")
         if walk is not None and walk["source"][2] == source.tid:

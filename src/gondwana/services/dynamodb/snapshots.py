@@ -141,8 +141,7 @@ class Snapshots:
         walks.remove(walk)
         if not walks:
             del self.walking[tid]
-            if runtime.store.query_one("SELECT 1 FROM dynamodb_tables WHERE tid = ?", (tid,)) is None:
-                runtime.reclaimer.drop("dynamodb_items", "tid", tid)  # the table went meanwhile
+            self.svc.release_rows(tid)  # (the table may have gone meanwhile)
 
     def _undone(self, error: BaseException | None) -> None:
         """After a failed commit: positions as stored, and passes again for a copy that was done

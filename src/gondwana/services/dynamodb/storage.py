@@ -261,7 +261,9 @@ class TableStore:
         self.store = store
         self.reclaimer = reclaimer
         # Told before a table is dropped; True: its items are still read, their reader reclaims them
-        self.dropping: Callable[[Table], bool] | None = None
+        # The rows of a table (by tid) that copies from it still read: `drop` leaves them, and the
+        # last copy done hands them to the reclaimer (`provider.release_rows`).
+        self.still_read: Callable[[int], set[str]] = lambda tid: set()
         self._cache: dict[tuple[str, str, str], Table] = {}
         # By table id: [items, bytes, {index: [items, bytes]}] not yet written.
         self._deltas: dict[int, list[Any]] = {}
@@ -397,9 +399,9 @@ class TableStore:
     def drop(self, table: Table) -> None:
         """Forget the table; its items and what goes with them are deleted in the background
         (table ids are never reused, so nothing reaches them meanwhile)."""
-        items_read = self.dropping is not None and self.dropping(table)
+        read = self.still_read(table.tid)
         for name in _TABLE_ROWS:
-            if not (items_read and name == "dynamodb_items"):
+            if name not in read:
                 self.reclaimer.drop(name, "tid", table.tid)
         self.store.execute("DELETE FROM dynamodb_index_counts WHERE tid = ?", (table.tid,))
         self.store.execute(_RESERVE_AGAIN, (0, 0, table.tid))

@@ -210,12 +210,7 @@ def create(svc: DynamoDBService, table: Table, spec: dict[str, Any], now: float)
     entries.append(entry)
     table.desc.setdefault("_seeded", {})[target] = now  # replica region -> when this table sourced it
     # Changes from third regions still queued for this one must reach the new replica too.
-    svc.runtime.store.execute(
-        "INSERT INTO dynamodb_repl_outbox (account, name, source, target, keys, item, written, origin) "
-        "SELECT account, name, source, ?, keys, item, written, origin FROM dynamodb_repl_outbox "
-        "WHERE account = ? AND name = ? AND target = ? ORDER BY seq",
-        (target, table.account, table.name, table.region),
-    )
+    svc.runtime.store.execute(_COPY_QUEUED, (target, table.account, table.name, table.region))
     _save_group(svc, table, entries)
     svc.replication.replicator.start_pairs(table.account, table.name)
     return replica
@@ -298,10 +293,18 @@ def leave(svc: DynamoDBService, table: Table, now: float) -> None:
 
 
 def _forget_region(svc: DynamoDBService, table: Table, region: str) -> None:
-    svc.runtime.store.execute(
-        "DELETE FROM dynamodb_repl_outbox WHERE account = ? AND name = ? AND (source = ? OR target = ?)",
-        (table.account, table.name, region, region),
-    )
+    svc.replication.replicator.cut(table.account, table.name, region)
+
+
+# The changes queued for the source's region, from third regions, queued for a new replica too (in
+# order), but for those a region leaving the group voided (replicator.cut).
+_COPY_QUEUED = (
+    "INSERT INTO dynamodb_repl_outbox (account, name, source, target, keys, item, written, origin) "
+    "SELECT account, name, source, ?1, keys, item, written, origin FROM dynamodb_repl_outbox AS o "
+    "WHERE account = ?2 AND name = ?3 AND target = ?4 AND NOT EXISTS (SELECT 1 FROM "
+    "dynamodb_repl_cutoffs AS c WHERE c.account = ?2 AND c.name = ?3 AND c.region IN (o.source, ?4) "
+    "AND o.seq <= c.below) ORDER BY seq"
+)
 
 
 def refuse_single_strong_delete(table: Table) -> None:

@@ -60,6 +60,9 @@ class Replicator:
         self.task: asyncio.Task[Any] | None = None
         self._waiter: asyncio.Future[None] | None = None
         self._cursor = 0  # where the next pass starts among the pairs (round robin under backlog)
+        # (account, table name, region) -> the last outbox row of that table from or to the region
+        # that is void: the region left the group (a row so voided is taken as if delivered).
+        self.cutoffs: dict[tuple[str, str, str], int] = {}
 
     # ---- lifecycle -----------------------------------------------------------------------------
 
@@ -71,6 +74,8 @@ class Replicator:
         self.pending = {
             (s, t) for s, t in self.store.query("SELECT DISTINCT source, target FROM dynamodb_repl_outbox")
         }
+        rows = self.store.query("SELECT account, name, region, below FROM dynamodb_repl_cutoffs")
+        self.cutoffs = {(account, name, region): below for account, name, region, below in rows}
         if self.task is None or self.task.done():
             for listeners in (self.runtime.faults.listeners, self.runtime.clock_listeners):
                 if self.wake not in listeners:
@@ -87,6 +92,7 @@ class Replicator:
 
     def reset(self) -> None:
         self.pending.clear()
+        self.cutoffs.clear()
         self.stats.clear()
         self.pair_ms.clear()
         self.default_ms = self.runtime.settings.replication_delay_ms
@@ -130,6 +136,30 @@ class Replicator:
                 tombstone(self.store, table, key, now, region)
         if wake:
             self.wake()
+
+    def cut(self, account: str, name: str, region: str) -> None:
+        """`region` leaves table `name`'s group: the rows queued so far from or to it are void (in
+        the caller's unit of change). They are taken as delivery reaches them, a pass at a time,
+        instead of all in the call; void, they never reach a replica made there again."""
+        row = self.store.query_one("SELECT MAX(seq) FROM dynamodb_repl_outbox")
+        below = row[0] if row and row[0] is not None else 0
+        self.store.execute(
+            "INSERT INTO dynamodb_repl_cutoffs (account, name, region, below) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (account, name, region) DO UPDATE SET below = excluded.below",
+            (account, name, region, below),
+        )
+
+        def committed(error: BaseException | None) -> None:
+            if error is None:
+                self.cutoffs[(account, name, region)] = below
+
+        self.store.after_commit(committed)
+
+    def _void(self, seq: int, account: str, name: str, source: str, target: str) -> bool:
+        cutoffs = self.cutoffs
+        return seq <= cutoffs.get((account, name, source), 0) or seq <= cutoffs.get(
+            (account, name, target), 0
+        )
 
     # ---- delivery ------------------------------------------------------------------------------
 
@@ -219,7 +249,9 @@ class Replicator:
         table: Table | None = None
         with self.store.transaction():
             self.store.execute(_TAKE, (source, target, rows[0][0], rows[-1][0]))
-            for _, account, name, keys_text, item_text, written, origin in rows:
+            for seq, account, name, keys_text, item_text, written, origin in rows:
+                if self.cutoffs and self._void(seq, account, name, source, target):
+                    continue
                 if (account, name) != ident:
                     ident = (account, name)
                     table = self.svc.table_store.get(account, target, name)

@@ -29,4 +29,11 @@ MIGRATIONS = [
     # Tombstones are forgotten by age, a chunk at a time (ttl.py): without this index, each chunk
     # read them all.
     "CREATE INDEX dynamodb_repl_tombstones_by_age ON dynamodb_repl_tombstones (written)",
+    # A region that left a table's replication group voids the table's outbox rows from or to it
+    # up to `below` (replicator.py): deleting them in the call took 0.2 s per 100,000 queued.
+    """
+    CREATE TABLE dynamodb_repl_cutoffs (
+        account TEXT NOT NULL, name TEXT NOT NULL, region TEXT NOT NULL, below INTEGER NOT NULL,
+        PRIMARY KEY (account, name, region)) WITHOUT ROWID
+    """,
 ]

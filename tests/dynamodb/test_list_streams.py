@@ -35,6 +35,7 @@ def test_pages_filters_and_closed_streams(fresh_server: Any) -> None:
     assert listed(Limit=2, ExclusiveStartStreamArn=arns[3]) == (arns[4:], None)
     assert listed(Limit=5) == (arns, None)  # exactly a page: nothing more
     assert listed(ExclusiveStartStreamArn=arns[0] + "x") == (arns, None)  # names none: from the first
+    assert listed(ExclusiveStartStreamArn=arns[0] + "\ud800") == (arns, None)  # (cannot be looked up)
     assert listed(TableName="table-3") == ([arns[3]], None)
     ddb.update_table(TableName="table-1", StreamSpecification={"StreamEnabled": False})
     proc.advance_clock(23 * 3600)

@@ -89,9 +89,10 @@ class DynamoDBStreamsService(Service):
             args.append(p["TableName"])
         store = self.runtime.store
         start = p.get("ExclusiveStartStreamArn")
-        after = start and store.query_one(
-            f"SELECT created, arn FROM dynamodb_streams WHERE {where} AND arn = ?", [*args, start]
-        )
+        after = None
+        if start and start.isascii():  # (no stream's ARN is not, and a lone surrogate cannot be looked up)
+            sql = f"SELECT created, arn FROM dynamodb_streams WHERE {where} AND arn = ?"
+            after = store.query_one(sql, [*args, start])
         if after:
             where += " AND (created, arn) > (?, ?)"
             args += after

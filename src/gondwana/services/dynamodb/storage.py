@@ -260,7 +260,6 @@ class TableStore:
     def __init__(self, store: Store, reclaimer: Reclaimer) -> None:
         self.store = store
         self.reclaimer = reclaimer
-        # Told before a table is dropped; True: its items are still read, their reader reclaims them
         # The rows of a table (by tid) that copies from it still read: `drop` leaves them, and the
         # last copy done hands them to the reclaimer (`provider.release_rows`).
         self.still_read: Callable[[int], set[str]] = lambda tid: set()
@@ -315,13 +314,6 @@ class TableStore:
             count += pending[2][index][0]
             size += pending[2][index][1]
         return count, size
-
-    def names(self, account: str, region: str) -> list[str]:
-        rows = self.store.query(
-            "SELECT name FROM dynamodb_tables WHERE account = ? AND region = ? ORDER BY name",
-            (account, region),
-        )
-        return [r[0] for r in rows]
 
     def names_after(self, account: str, region: str, after: str, limit: int) -> list[str]:
         """At most `limit` of the region's table names past `after`, in order: a walk of the name

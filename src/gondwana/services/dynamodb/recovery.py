@@ -134,23 +134,26 @@ def _done(svc: DynamoDBService, table: Table, source: int) -> bool:
     return True
 
 
+def _restores_from(svc: DynamoDBService, tid: int) -> list[Table]:
+    """The restores being written (their tables CREATING) from table `tid`."""
+    return [
+        table
+        for table in svc.table_store.creating()
+        if (walk := table.desc.get("_recovering")) is not None and walk["source"][2] == tid
+    ]
+
+
 def reading(svc: DynamoDBService, tid: int) -> bool:
     """Whether restores being written read the items and history of table `tid`."""
-    return any(
-        (walk := table.desc.get("_recovering")) is not None and walk["source"][2] == tid
-        for table in svc.table_store.creating()
-    )
+    return bool(_restores_from(svc, tid))
 
 
 def finish_from(svc: DynamoDBService, source: Table) -> None:
     """The source of restores in progress has its recovery turned off (its changes are recorded no
-    more, and a restore needs those after the time asked): write the rest of them at once (their
-    tables are CREATING until written)."""
-    for table in svc.table_store.creating():
-        walk = table.desc.get("_recovering")
-        if walk is not None and walk["source"][2] == source.tid:
-            while not recover_pass(svc, table):
-                pass
+    more, and a restore needs those after the time asked): write the rest of them at once."""
+    for table in _restores_from(svc, source.tid):
+        while not recover_pass(svc, table):
+            pass
 
 
 def _source(ctx: Any, p: dict[str, Any]) -> str:

@@ -10,6 +10,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
+from gondwana.services.dynamodb import storage
 from tests.conftest import CLIENT_CONFIG
 from tests.support.server import ServerProcess
 
@@ -103,3 +104,17 @@ def all_tables(client: Any) -> list[str]:
 
 def error(exc: Any) -> tuple[str, str]:
     return exc.value.response["Error"]["Code"], exc.value.response["Error"]["Message"]
+
+
+def loaded_tables(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """From now on, the ids of the tables whose descriptions `TableStore` loads (parses), in order
+    (for guards that a call reads only the tables it needs)."""
+    loaded: list[int] = []
+    load = storage._table
+
+    def counted(row: tuple[Any, ...]) -> Any:
+        loaded.append(row[0])
+        return load(row)
+
+    monkeypatch.setattr(storage, "_table", counted)
+    return loaded

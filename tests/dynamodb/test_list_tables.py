@@ -12,7 +12,7 @@ import pytest
 from gondwana.runtime import Runtime
 from gondwana.services.dynamodb import storage
 from tests.conftest import make_client
-from tests.dynamodb.conftest import create
+from tests.dynamodb.conftest import create, loaded_tables
 from tests.support.inprocess import dynamodb_table, in_process, request_context
 
 
@@ -55,13 +55,6 @@ def test_pages_as_aws_gives_them_through_creates_and_deletes(fresh_server: Any) 
 
 
 def test_a_page_looks_up_only_its_own_tables(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    parsed: list[int] = []
-    load = storage._table
-
-    def counted(row: tuple[Any, ...]) -> Any:
-        parsed.append(row[0])
-        return load(row)
-
     async def scenario(runtime: Runtime, ddb: Any) -> list[tuple[int, int]]:
         ctx = request_context()
         for n in range(300):
@@ -80,7 +73,7 @@ def test_a_page_looks_up_only_its_own_tables(tmp_path: Path, monkeypatch: pytest
             return find(account, region, name)
 
         monkeypatch.setattr(ddb.tables, "find", counted_find)
-        monkeypatch.setattr(storage, "_table", counted)
+        parsed = loaded_tables(monkeypatch)
         costs = []
         ddb.table_store.clear()  # nothing cached, as after a restart
         for _ in range(2):  # then again, all cached
@@ -102,12 +95,6 @@ def test_insights_and_2017_global_tables_are_listed_from_their_marks(
 ) -> None:
     """ListContributorInsights and ListGlobalTables read the tables marked for them in their rows,
     not every table of the region (ListContributorInsights read all 10,000 in 0.3 s, cold)."""
-    parsed: list[int] = []
-    load = storage._table
-
-    def counted(row: tuple[Any, ...]) -> Any:
-        parsed.append(row[0])
-        return load(row)
 
     async def scenario(runtime: Runtime, ddb: Any) -> list[Any]:
         ctx = request_context()
@@ -115,7 +102,7 @@ def test_insights_and_2017_global_tables_are_listed_from_their_marks(
             dynamodb_table(ddb, ctx, f"t{n:03d}")
         ddb.update_contributor_insights(ctx, {"TableName": "t150", "ContributorInsightsAction": "ENABLE"})
         await runtime.store.flushed()
-        monkeypatch.setattr(storage, "_table", counted)
+        parsed = loaded_tables(monkeypatch)
         ddb.table_store.clear()  # nothing cached, as after a restart
         found = ddb.list_contributor_insights(ctx, {})["ContributorInsightsSummaries"]
         listed = ddb.list_global_tables(ctx, {})["GlobalTables"]

@@ -14,9 +14,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from gondwana.runtime import Runtime
-from gondwana.services.dynamodb import limits, storage
+from gondwana.services.dynamodb import limits
 from tests.conftest import make_client
-from tests.dynamodb.conftest import create, error
+from tests.dynamodb.conftest import create, error, loaded_tables
 from tests.support.inprocess import dynamodb_table, in_process, request_context
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
@@ -115,20 +115,13 @@ def test_the_reserved_capacity_follows_every_change_of_a_table(fresh_server: Any
 
 
 def test_a_check_reads_no_other_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    parsed: list[int] = []
-    load = storage._table
-
-    def counted(row: tuple[Any, ...]) -> Any:
-        parsed.append(row[0])
-        return load(row)
-
     async def scenario(runtime: Runtime, ddb: Any) -> int:
         ctx = request_context(ACCOUNT, REGION)
         provisioned = {"BillingMode": "PROVISIONED", "ProvisionedThroughput": capacity(2, 1)}
         for n in range(200):
             dynamodb_table(ddb, ctx, f"t{n:03d}", **(provisioned if n % 2 else {}))
         await runtime.store.flushed()
-        monkeypatch.setattr(storage, "_table", counted)
+        parsed = loaded_tables(monkeypatch)
         dynamodb_table(ddb, ctx, "new", **provisioned)
         ddb.update_table(ctx, {"TableName": "new", "ProvisionedThroughput": capacity(3, 3)})
         ddb.update_table(ctx, {"TableName": "t001", "ProvisionedThroughput": capacity(3, 3)})

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
+
+# First: SQLite takes this page cache only before the sqlite3 module initializes it (_pagecache.c).
+with contextlib.suppress(ImportError):  # not built: SQLite's own cache
+    from gondwana.storage import _pagecache  # noqa: F401
 
 from gondwana.storage.base import Store
 from gondwana.storage.sqlite import SqliteStore

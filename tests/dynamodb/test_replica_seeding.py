@@ -1,7 +1,7 @@
 """A replica added to a table too large to fill within the UpdateTable call is filled in the
 background: CREATING in every region's description meanwhile, the source's writes going on all the
 while, and once ACTIVE it holds exactly the source's items, counted right, a kill -9 in the middle
-included."""
+included. Changes a third region made that still wait to reach the source reach the new replica too."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.dynamodb.global_helpers import add_replica, clients, create_table, name, set_delay, wait_for
+from tests.dynamodb.global_helpers import add_replica, clients, create_table, name, scan, set_delay, wait_for
 from tests.support.server import ServerProcess
 
 ITEMS = 6000  # far more than a pass copies in its few milliseconds
@@ -103,3 +103,23 @@ def test_the_seeding_goes_on_after_a_kill(fresh_server: Callable[..., ServerProc
     for round_ in range(2):
         write_meanwhile(east, table, round_)
     check_replica(east, west, table)
+
+
+def test_changes_a_third_region_queued_for_the_source_reach_the_new_replica(
+    fresh_server: Callable[..., ServerProcess],
+) -> None:
+    proc = fresh_server()
+    set_delay(proc, 0)
+    set_delay(proc, 600_000, "eu-west-1", "us-east-1")  # the west's changes wait for the east
+    east, west, south = clients(proc, "us-east-1", "eu-west-1", "ap-southeast-2")
+    table, other = name(), name()
+    for t in (table, other):
+        create_table(east, t)
+        add_replica(east, t, "eu-west-1")
+    wait_for(lambda: all(active(west, t) for t in (table, other)))
+    for t in (table, other):
+        west.put_item(TableName=t, Item={"pk": {"S": f"west-{t}"}})
+    east.put_item(TableName=table, Item={"pk": {"S": "east"}})
+    add_replica(east, table, "ap-southeast-2")  # seeded from the east, which lacks the west's item
+    wait_for(lambda: sorted(i["pk"]["S"] for i in scan(south, table)) == ["east", f"west-{table}"])
+    assert scan(east, table) == [{"pk": {"S": "east"}}]  # still waiting for the east

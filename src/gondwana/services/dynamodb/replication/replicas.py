@@ -9,6 +9,7 @@ the table in the target region (same keys, indexes, streams and TTL, not tags) a
 from __future__ import annotations
 
 import copy
+import json
 import os
 import uuid
 from typing import TYPE_CHECKING, Any
@@ -210,9 +211,12 @@ def create(svc: DynamoDBService, table: Table, spec: dict[str, Any], now: float)
     entries.append(entry)
     table.desc.setdefault("_seeded", {})[target] = now  # replica region -> when this table sourced it
     # Changes from third regions still queued for this one must reach the new replica too.
-    svc.runtime.store.execute(_COPY_QUEUED, (target, table.account, table.name, table.region))
+    thirds = sorted({e["RegionName"] for e in entries} - {table.region, target})
+    if thirds:
+        args = (target, table.account, table.name, table.region, json.dumps(thirds))
+        svc.runtime.store.execute(_COPY_QUEUED, args)
     _save_group(svc, table, entries)
-    svc.replication.replicator.start_pairs(table.account, table.name)
+    svc.replication.replicator.start_pairs((third, target) for third in thirds)
     return replica
 
 
@@ -297,11 +301,14 @@ def _forget_region(svc: DynamoDBService, table: Table, region: str) -> None:
 
 
 # The changes queued for the source's region, from third regions, queued for a new replica too (in
-# order), but for those a region leaving the group voided (replicator.cut).
+# order), but for those a region leaving the group voided (replicator.cut). The third regions are
+# the group's (one that left has its changes voided): named, each is a range of the pair index,
+# where by target alone every queued change of every table was read.
 _COPY_QUEUED = (
     "INSERT INTO dynamodb_repl_outbox (account, name, source, target, keys, item, written, origin) "
     "SELECT account, name, source, ?1, keys, item, written, origin FROM dynamodb_repl_outbox AS o "
-    "WHERE account = ?2 AND name = ?3 AND target = ?4 AND NOT EXISTS (SELECT 1 FROM "
+    "WHERE source IN (SELECT value FROM json_each(?5)) AND target = ?4 AND account = ?2 "
+    "AND name = ?3 AND NOT EXISTS (SELECT 1 FROM "
     "dynamodb_repl_cutoffs AS c WHERE c.account = ?2 AND c.name = ?3 AND c.region IN (o.source, ?4) "
     "AND o.seq <= c.below) ORDER BY seq"
 )

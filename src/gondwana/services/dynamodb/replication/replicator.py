@@ -24,6 +24,8 @@ from gondwana.services.dynamodb.replication.stats import PairStats
 from gondwana.services.dynamodb.types import Item
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from gondwana.services.dynamodb.provider import DynamoDBService
     from gondwana.services.dynamodb.schema import Table
 
@@ -83,11 +85,10 @@ class Replicator:
             self.task = self.runtime.spawn(self._run())
         self.wake()
 
-    def start_pairs(self, account: str, name: str) -> None:
-        """Pick up pairs whose entries were queued outside `record` (a new replica)."""
-        self.pending |= {
-            (s, t) for s, t in self.store.query("SELECT DISTINCT source, target FROM dynamodb_repl_outbox")
-        }
+    def start_pairs(self, pairs: Iterable[tuple[str, str]]) -> None:
+        """Pick up pairs (source, target) whose entries were queued outside `record` (a new
+        replica's copy of what third regions still had queued for its source)."""
+        self.pending.update(pairs)
         self.wake()
 
     def reset(self) -> None:

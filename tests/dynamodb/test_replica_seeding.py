@@ -11,7 +11,16 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.dynamodb.global_helpers import add_replica, clients, create_table, name, scan, set_delay, wait_for
+from tests.dynamodb.global_helpers import (
+    add_replica,
+    clients,
+    create_table,
+    name,
+    pair,
+    scan,
+    set_delay,
+    wait_for,
+)
 from tests.support.server import ServerProcess
 
 ITEMS = 6000  # far more than a pass copies in its few milliseconds
@@ -123,3 +132,7 @@ def test_changes_a_third_region_queued_for_the_source_reach_the_new_replica(
     add_replica(east, table, "ap-southeast-2")  # seeded from the east, which lacks the west's item
     wait_for(lambda: sorted(i["pk"]["S"] for i in scan(south, table)) == ["east", f"west-{table}"])
     assert scan(east, table) == [{"pk": {"S": "east"}}]  # still waiting for the east
+    # The control API's counts, kept in memory, agree with the queue.
+    assert pair(proc, "eu-west-1", "us-east-1")["pending"] == 2
+    wait_for(lambda: pair(proc, "eu-west-1", "ap-southeast-2")["pending"] == 0)
+    assert proc.call("GET", "/_gondwana/health")["services"]["dynamodb"]["replication"]["pending"] == 2

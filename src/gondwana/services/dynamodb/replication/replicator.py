@@ -65,6 +65,11 @@ class Replicator:
         # (account, table name, region) -> the last outbox row of that table from or to the region
         # that is void: the region left the group (a row so voided is taken as if delivered).
         self.cutoffs: dict[tuple[str, str, str], int] = {}
+        # (source, target) -> rows queued, kept by every insert and delete of `record` and delivery
+        # for the control API; counted again from the rows when unknown (start, a copy made by a
+        # new replica, reset) or once the store undid changes (store.undone moved).
+        self._queued: dict[tuple[str, str], int] | None = None
+        self._queued_undone = 0
 
     # ---- lifecycle -----------------------------------------------------------------------------
 
@@ -89,10 +94,12 @@ class Replicator:
         """Pick up pairs (source, target) whose entries were queued outside `record` (a new
         replica's copy of what third regions still had queued for its source)."""
         self.pending.update(pairs)
+        self._queued = None
         self.wake()
 
     def reset(self) -> None:
         self.pending.clear()
+        self._queued = None
         self.cutoffs.clear()
         self.stats.clear()
         self.pair_ms.clear()
@@ -128,6 +135,7 @@ class Replicator:
                 self.store.execute(_RECORD, rows[0])
             else:
                 self.store.executemany(_RECORD, rows)
+            self._count((table.region, target), len(rows))
             # A pair already queued has a timer for its head, which is due no later than these entries.
             if (table.region, target) not in self.pending:
                 self.pending.add((table.region, target))
@@ -234,7 +242,9 @@ class Replicator:
                 except Exception:
                     log.exception("dropping replication entry %s (%s -> %s)", row[0], source, target)
                     with self.store.transaction():
-                        self.store.execute(_TAKE, (source, target, row[0], row[0]))
+                        self._count(
+                            (source, target), -self.store.execute(_TAKE, (source, target, row[0], row[0]))
+                        )
         stats = self.stats.get((source, target))
         if stats is None:
             stats = self.stats[(source, target)] = PairStats()
@@ -249,7 +259,9 @@ class Replicator:
         ident: tuple[str, str] | None = None
         table: Table | None = None
         with self.store.transaction():
-            self.store.execute(_TAKE, (source, target, rows[0][0], rows[-1][0]))
+            self._count(
+                (source, target), -self.store.execute(_TAKE, (source, target, rows[0][0], rows[-1][0]))
+            )
             for seq, account, name, keys_text, item_text, written, origin in rows:
                 if self.cutoffs and self._void(seq, account, name, source, target):
                     continue
@@ -284,11 +296,20 @@ class Replicator:
 
     # ---- the control API -----------------------------------------------------------------------
 
+    def _count(self, pair: tuple[str, str], rows: int) -> None:
+        queued = self._queued
+        if queued is not None:
+            queued[pair] = queued.get(pair, 0) + rows
+
     def pending_counts(self) -> dict[tuple[str, str], int]:
-        rows = self.store.query(
-            "SELECT source, target, COUNT(*) FROM dynamodb_repl_outbox GROUP BY source, target"
-        )
-        return {(s, t): n for s, t, n in rows}
+        """Rows queued per pair (those with any)."""
+        if self._queued is None or self._queued_undone != self.store.undone:
+            rows = self.store.query(
+                "SELECT source, target, COUNT(*) FROM dynamodb_repl_outbox GROUP BY source, target"
+            )
+            self._queued = {(s, t): n for s, t, n in rows}
+            self._queued_undone = self.store.undone
+        return {pair: n for pair, n in self._queued.items() if n}
 
 
 def _settle(waiter: asyncio.Future[None]) -> None:

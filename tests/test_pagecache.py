@@ -16,9 +16,10 @@ import pytest
 pytest.importorskip("gondwana.storage._pagecache", reason="the C extension is not built")
 
 
-def _run(script: str) -> str:
+def _run(script: str, *args: str) -> str:
+    """Run `script` in a fresh interpreter (SQLite not initialized yet); its output."""
     done = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(script)], capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", textwrap.dedent(script), *args], capture_output=True, text=True, timeout=300
     )
     assert done.returncode == 0, done.stderr
     return done.stdout
@@ -121,11 +122,6 @@ MODEL_CHECK = """
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_the_database_reads_as_its_model_through_every_way_pages_leave(seed: int) -> None:
-    script = textwrap.dedent(MODEL_CHECK)
-    done = subprocess.run(
-        [sys.executable, "-c", script, str(seed)], capture_output=True, text=True, timeout=300
-    )
-    assert done.returncode == 0, done.stderr
-    counts = json.loads(done.stdout)
+    counts = json.loads(_run(MODEL_CHECK, str(seed)))
     # Both paths ran: truncations answered from the bound, and truncations SQLite's cache ran.
     assert counts["answered"] > 100 and counts["forwarded"] > 10, counts

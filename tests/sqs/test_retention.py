@@ -13,7 +13,7 @@ import pytest
 
 from gondwana.runtime import Runtime
 from gondwana.services.sqs import engine, retention
-from gondwana.services.sqs.queues import Queue
+from gondwana.services.sqs.queues import SWEEPING, Queue
 from gondwana.services.sqs.registry import Registry
 from gondwana.services.sqs.retention import Retention
 from gondwana.services.sqs.storage import MIGRATIONS
@@ -228,7 +228,7 @@ def test_the_service_deletes_an_expired_backlog_in_passes(tmp_path: Path, monkey
         sqs.sweep()
         for _ in range(200):
             await asyncio.sleep(0.005)
-            if queue.oldest_sent not in (None, retention._SWEEPING):
+            if queue.oldest_sent not in (None, SWEEPING):
                 break
         return query("SELECT COUNT(*) FROM sqs_messages")[0][0]
 

@@ -9,14 +9,13 @@ from __future__ import annotations
 import functools
 import itertools
 import json
-import math
 import os
 import uuid
 from typing import Any, NamedTuple
 
 from gondwana.protocols import json_codec
 from gondwana.services.sqs import handles
-from gondwana.services.sqs.queues import Queue
+from gondwana.services.sqs.queues import SWEEPING, Queue
 from gondwana.services.sqs.storage import MESSAGE_COLUMNS
 from gondwana.storage import Store
 from gondwana.storage.reclaim import Reclaimer
@@ -173,7 +172,8 @@ def enqueue(
     first_receive: float | None = None,
 ) -> int:
     if queue.oldest_sent is not None:  # a message moved here may keep its age (see retention)
-        queue.oldest_sent = min(queue.oldest_sent, sent_at) if queue.oldest_sent > -math.inf else None
+        sweeping = queue.oldest_sent == SWEEPING  # the round may have passed its place: unknown
+        queue.oldest_sent = None if sweeping else min(queue.oldest_sent, sent_at)
     row = (
         queue.space,
         message_id,

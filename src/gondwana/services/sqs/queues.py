@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,6 +47,7 @@ ENUMS = {
 }
 BOOLEANS = ("ContentBasedDeduplication", "SqsManagedSseEnabled", "FifoQueue")
 # The order GetQueueAttributes(All) lists them in does not matter on the wire (a map); keep AWS's set.
+SWEEPING = -math.inf  # `Queue.oldest_sent` while a retention round learns it: still due until then
 COUNTERS = (
     "ApproximateNumberOfMessages",
     "ApproximateNumberOfMessagesNotVisible",
@@ -77,7 +79,8 @@ class Queue:
     inflight_bound: int | None = None
     # A lower bound of the send times of the messages stored (sends add newer ones, and the clock
     # only moves forward; a move from another queue lowers it): while it is within the retention
-    # period nothing can have expired. None: not known yet.
+    # period nothing can have expired. None: not known yet; SWEEPING: a retention round is
+    # learning it.
     oldest_sent: float | None = None
     # The last receive stopped moving messages to the dead-letter queue at its limit: more may wait.
     moves_left: bool = False

@@ -16,14 +16,13 @@ from collections import deque
 from collections.abc import Callable
 
 from gondwana.services.sqs import engine
-from gondwana.services.sqs.queues import Queue
+from gondwana.services.sqs.queues import SWEEPING, Queue
 from gondwana.services.sqs.registry import Registry
 from gondwana.storage import Store
 from gondwana.storage.passes import Later, Passes
 
 WINDOW = 2000  # index entries read per pass: ~1 ms, plus the deletes
 RETRY = 10.0  # seconds before a pass that failed (a failing disk) is tried again
-_SWEEPING = -math.inf  # `Queue.oldest_sent` while a round learns it: still due until then
 
 
 def due(queue: Queue, now: float) -> bool:
@@ -57,7 +56,7 @@ class Retention:
 
     def _begin(self, queue: Queue) -> None:
         self._cursor, self._oldest, self._space = (-math.inf, 0), math.inf, queue.space
-        queue.oldest_sent = _SWEEPING
+        queue.oldest_sent = SWEEPING
 
     def _undone(self) -> None:
         """A pass was undone: walk its queue again from the start."""
@@ -102,7 +101,7 @@ class Retention:
         message moved in meanwhile (which forgets it) or the commit failed (still due)."""
 
         def committed(error: BaseException | None) -> None:
-            if error is None and queue.oldest_sent == _SWEEPING:
+            if error is None and queue.oldest_sent == SWEEPING:
                 queue.oldest_sent = oldest
 
         self.store.after_commit(committed)

@@ -242,9 +242,7 @@ class Replicator:
                 except Exception:
                     log.exception("dropping replication entry %s (%s -> %s)", row[0], source, target)
                     with self.store.transaction():
-                        self._count(
-                            (source, target), -self.store.execute(_TAKE, (source, target, row[0], row[0]))
-                        )
+                        self._take(source, target, row[0], row[0])
         stats = self.stats.get((source, target))
         if stats is None:
             stats = self.stats[(source, target)] = PairStats()
@@ -259,9 +257,7 @@ class Replicator:
         ident: tuple[str, str] | None = None
         table: Table | None = None
         with self.store.transaction():
-            self._count(
-                (source, target), -self.store.execute(_TAKE, (source, target, rows[0][0], rows[-1][0]))
-            )
+            self._take(source, target, rows[0][0], rows[-1][0])
             for seq, account, name, keys_text, item_text, written, origin in rows:
                 if self.cutoffs and self._void(seq, account, name, source, target):
                     continue
@@ -293,6 +289,10 @@ class Replicator:
             for table, written, origin, changes, _ in runs:
                 outcomes += apply_changes(self.svc, table, changes, written, origin)
         return outcomes
+
+    def _take(self, source: str, target: str, first: int, last: int) -> None:
+        """Delete the pair's entries `first`..`last` (delivered or dropped), counted."""
+        self._count((source, target), -self.store.execute(_TAKE, (source, target, first, last)))
 
     # ---- the control API -----------------------------------------------------------------------
 

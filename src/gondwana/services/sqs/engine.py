@@ -11,6 +11,7 @@ import itertools
 import json
 import os
 import uuid
+from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 from gondwana.protocols import json_codec
@@ -294,24 +295,27 @@ def remove(store: Store, queue: Queue, msg: Msg) -> None:
     """Delete a message; on FIFO queues, move its group's head on."""
     counted(queue, -store.execute("DELETE FROM sqs_messages WHERE seq = ?", (msg.seq,)))
     if queue.fifo:
-        advance_heads(store, queue, [msg.seq])
+        assert msg.group_id is not None
+        advance_heads(store, queue, [msg.group_id])
 
 
-def advance_heads(store: Store, queue: Queue, seqs: list[int]) -> None:
-    """After deleting these messages: the groups one of them led point at their oldest remaining
-    message (with two statements whatever their number; the groups left empty are forgotten)."""
-    if store.execute(_advance_sql(len(seqs)), [queue.space, *seqs]):
-        store.execute("DELETE FROM sqs_groups WHERE space = ? AND head = 0", (queue.space,))
+def advance_heads(store: Store, queue: Queue, groups: Iterable[str]) -> None:
+    """After deleting messages of these groups: each points at its oldest remaining message, and is
+    no longer parked (that head may be visible), with two statements whatever their number; the
+    groups left empty are forgotten."""
+    names = list(set(groups))
+    if store.execute(_advance_sql(len(names)), [queue.space, *names]):
+        store.execute("DELETE FROM sqs_groups WHERE space = ? AND parked = 0 AND head = 0", (queue.space,))
 
 
 @functools.cache
 def _advance_sql(count: int) -> str:
-    """Each group led by one of `count` messages (?2...) gets its oldest message as its head, or 0
-    (no message has it) when it has none left."""
+    """Each of `count` groups (?2...) gets its oldest message as its head, or 0 (no message has it)
+    when it has none left."""
     return (
         "UPDATE sqs_groups SET head = COALESCE((SELECT MIN(seq) FROM sqs_messages "
-        "WHERE space = ?1 AND group_id = sqs_groups.group_id), 0) "
-        f"WHERE space = ?1 AND head IN ({marks(count, 2)})"
+        "WHERE space = ?1 AND group_id = sqs_groups.group_id), 0), parked = 0 "
+        f"WHERE space = ?1 AND group_id IN ({marks(count, 2)})"
     )
 
 
@@ -329,8 +333,13 @@ def drop_queue(reclaimer: Reclaimer, queue: Queue) -> None:
         reclaimer.drop(table, "queue_id", queue.id)
 
 
-def set_visible_at(store: Store, msg: Msg, when: float) -> None:
+def set_visible_at(store: Store, queue: Queue, msg: Msg, when: float) -> None:
     store.execute("UPDATE sqs_messages SET visible_at = ? WHERE seq = ?", (when, msg.seq))
+    if queue.fifo:  # a group parked until later than this (its head's) new time is not any more
+        store.execute(
+            "UPDATE sqs_groups SET parked = 0 WHERE space = ? AND group_id = ? AND parked > ?",
+            (queue.space, msg.group_id, when),
+        )
 
 
 def system_attributes(msg: Msg) -> dict[str, Any]:

@@ -88,6 +88,8 @@ class Queue:
     # while the store's `undone` is still `depth_undone` (None: not counted yet).
     depth: int | None = None
     depth_undone: int = 0
+    # FIFO receives before one reads the locked groups too, to park them (see picking.pick_fifo).
+    receives_to_park: int = 0
 
     @property
     def arn(self) -> str:

@@ -300,7 +300,7 @@ class ReceiveOps(SqsBase):
         replayed = []
         for msg in msgs:
             assert msg is not None
-            engine.set_visible_at(store, msg, now + visibility)
+            engine.set_visible_at(store, queue, msg, now + visibility)
             replayed.append(msg._replace(visible_at=now + visibility))
         store.execute(
             "UPDATE sqs_attempts SET handles = ? WHERE queue_id = ? AND attempt_id = ?",
@@ -393,7 +393,7 @@ class ReceiveOps(SqsBase):
                 "VisibilityTimeout",
                 f"Total VisibilityTimeout for the message is beyond the limit [{MAX_VISIBILITY} seconds]",
             )
-        engine.set_visible_at(self.runtime.store, msg, now + timeout)
+        engine.set_visible_at(self.runtime.store, queue, msg, now + timeout)
 
     def _batch(self, entries: list[dict[str, Any]], apply: Any) -> dict[str, Any]:
         store = self.runtime.store

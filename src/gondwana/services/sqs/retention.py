@@ -81,9 +81,12 @@ class Retention:
         self._oldest = min(self._oldest, min(kept, default=math.inf))
         if expired:
             with self.store.transaction():
-                engine.counted(queue, -self.store.execute(_delete_sql(len(expired)), expired))
-                if queue.fifo:
-                    engine.advance_heads(self.store, queue, expired)
+                if queue.fifo:  # their groups' heads move on
+                    groups = self.store.query(_delete_sql(len(expired)) + " RETURNING group_id", expired)
+                    engine.counted(queue, -len(groups))
+                    engine.advance_heads(self.store, queue, [group_id for (group_id,) in groups])
+                else:
+                    engine.counted(queue, -self.store.execute(_delete_sql(len(expired)), expired))
         if len(rows) == WINDOW:
             self._cursor = rows[-1][:2]
             return True

@@ -1,8 +1,8 @@
 """RestoreTableToPointInTime fills the new table in background passes (built whole in the call,
 100,000 items held up every request for 1.6 s), and it still holds the source exactly as it was at
 the time asked, however the source changes meanwhile: items changed, deleted and made after that
-time, before the restore and during it. Across a restart and a deleted source (whose rows go once
-the restore is done), and finished at once when the source's recovery is turned off."""
+time, before the restore and during it. Across a restart, a deleted source (whose rows go once
+the restore is done), and the source's recovery turned off (its changes recorded until then)."""
 
 from __future__ import annotations
 
@@ -100,19 +100,58 @@ def rows_of(runtime: Runtime, table: str, tid: int) -> int:
     return runtime.store.query_one(f"SELECT COUNT(*) FROM {table} WHERE tid = ?", (tid,))[0]
 
 
-def test_the_restore_is_finished_before_its_source_stops_recording(tmp_path: Path) -> None:
+def turn_recovery_off(ddb: Any, ctx: Any) -> str:
+    """Recovery off on the source: its status as described then."""
+    off = {"PointInTimeRecoveryEnabled": False}
+    ddb.update_continuous_backups(ctx, {"TableName": "src", "PointInTimeRecoverySpecification": off})
+    described = ddb.describe_continuous_backups(ctx, {"TableName": "src"})["ContinuousBackupsDescription"]
+    return described["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"]
+
+
+def test_the_source_records_for_its_restores_after_recovery_is_turned_off(tmp_path: Path) -> None:
+    """Turning the source's recovery off wrote the rest of its restores in the call (as long as
+    writing them takes, every request waiting); its changes are now recorded until they are done."""
+
     async def scenario(runtime: Runtime, ddb: Any) -> Any:
         ctx = request_context()
         then = history(runtime, ddb, ctx)
         recover(ddb, ctx, "back")
-        specification = {"PointInTimeRecoveryEnabled": False}
-        ddb.update_continuous_backups(
-            ctx, {"TableName": "src", "PointInTimeRecoverySpecification": specification}
-        )
-        write_meanwhile(ddb, ctx, 1)  # unrecorded now: the restore had to be written before
-        return [target_rows(runtime, "back"), await restored_table(runtime, ddb, ctx, "back") == then]
+        source = ddb.table_store.get(ctx.account, ctx.region, "src").tid
+        seen: dict[str, Any] = {"status": turn_recovery_off(ddb, ctx)}
+        seen["in the call"] = target_rows(runtime, "back") < ITEMS
+        write_meanwhile(ddb, ctx, 1)  # recorded still: the restore reads the images they replaced
+        seen["same"] = await restored_table(runtime, ddb, ctx, "back") == then
+        recorded = rows_of(runtime, "dynamodb_pitr_changes", source)
+        write_meanwhile(ddb, ctx, 2)  # the restore is done: recorded no more
+        seen["recorded after"] = rows_of(runtime, "dynamodb_pitr_changes", source) - recorded
+        return seen
 
-    assert in_process(tmp_path, "dynamodb", scenario) == [ITEMS, True]
+    assert in_process(tmp_path, "dynamodb", scenario) == {
+        "status": "DISABLED",
+        "in the call": True,
+        "same": True,
+        "recorded after": 0,
+    }
+
+
+def test_the_source_records_for_its_restores_across_a_restart(tmp_path: Path) -> None:
+    async def before(runtime: Runtime, ddb: Any) -> Any:
+        ctx = request_context()
+        then = history(runtime, ddb, ctx)
+        recover(ddb, ctx, "back")
+        turn_recovery_off(ddb, ctx)
+        await runtime.store.flushed()
+        return [then, runtime.clock.offset, target_rows(runtime, "back")]
+
+    async def after(runtime: Runtime, ddb: Any) -> Any:
+        runtime.clock.offset = offset
+        ctx = request_context()
+        write_meanwhile(ddb, ctx, 1)
+        return await restored_table(runtime, ddb, ctx, "back")
+
+    then, offset, written = in_process(tmp_path, "dynamodb", before)
+    assert written < ITEMS
+    assert in_process(tmp_path, "dynamodb", after) == then
 
 
 def test_a_restore_goes_on_after_a_restart(tmp_path: Path) -> None:

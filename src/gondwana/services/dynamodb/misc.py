@@ -11,6 +11,7 @@ from gondwana.services.dynamodb import expiry_index, limits, tags
 from gondwana.services.dynamodb.errors import invalid, validation
 from gondwana.services.dynamodb.replication import replicas, strong
 from gondwana.services.dynamodb.tables import table_name
+from gondwana.services.dynamodb.writes import KEPT_FOR_RESTORES
 
 if TYPE_CHECKING:
     from gondwana.services.dynamodb.provider import DynamoDBService
@@ -149,14 +150,15 @@ def update_backups(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[st
     # starts afresh, and restores read only what came after its start); its records go with the
     # rest once 35 days old, a chunk at a time. Deleted here, 35 days of a busy table's changes
     # would hold up every request. Restores from it still being written need the changes to come
-    # recorded: they are finished first.
+    # recorded: they go on being recorded until those are done.
     with svc.runtime.store.transaction():
         if spec["PointInTimeRecoveryEnabled"]:
             table.desc["_pitr"] = {"since": table.desc.get("_pitr", {}).get("since", now), "days": days}
         else:
             from gondwana.services.dynamodb import recovery
 
-            recovery.finish_from(svc, table)
+            if recovery.reading(svc, table.tid):
+                table.desc[KEPT_FOR_RESTORES] = True
             table.desc.pop("_pitr", None)
         svc.table_store.save(table)
     return {"ContinuousBackupsDescription": _backup_description(table, now)}

@@ -12,7 +12,8 @@ as it was at T; then a walk over the keys the records name, for the items since 
 the first walk did not write). The source changing meanwhile changes nothing: a change only adds a
 record after T, and never one before the first after T. Deleting the source leaves its items and
 history to the restore (nothing writes them any more), reclaimed once it is done; turning its
-recovery off, which stops the records, finishes the restore in that call.
+recovery off leaves its changes recorded until the restores from it are done (finishing them in
+that call held up every request for as long).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from gondwana.services.dynamodb import background, codec, keys
 from gondwana.services.dynamodb.errors import validation
 from gondwana.services.dynamodb.misc import backup_source, restorable
 from gondwana.services.dynamodb.restoring import restore_into
-from gondwana.services.dynamodb.writes import Change
+from gondwana.services.dynamodb.writes import KEPT_FOR_RESTORES, Change
 
 if TYPE_CHECKING:
     from gondwana.services.dynamodb.provider import DynamoDBService
@@ -118,7 +119,7 @@ def recover_pass(svc: DynamoDBService, table: Table) -> bool:
             at = rows[-1][:3]
         if len(rows) < ROWS:
             if walk["walk"] == "gone":
-                return _done(svc, table, tid)
+                return _done(svc, table, walk["source"])
             walk["walk"], at = "gone", keys.FIRST
         if time.perf_counter() - started >= background.QUANTUM:
             break
@@ -127,11 +128,23 @@ def recover_pass(svc: DynamoDBService, table: Table) -> bool:
     return False
 
 
-def _done(svc: DynamoDBService, table: Table, source: int) -> bool:
+def _done(svc: DynamoDBService, table: Table, source: list[Any]) -> bool:
     del table.desc["_recovering"]
     svc.table_store.save(table)
-    svc.release_rows(source)
+    _stop_recording(svc, table.account, source)
+    svc.release_rows(source[2])
     return True
+
+
+def _stop_recording(svc: DynamoDBService, account: str, source: list[Any]) -> None:
+    """A restore from `source` is done: if that table's recovery was turned off meanwhile, and no
+    other restore reads it, its changes are recorded no more."""
+    region, name, tid = source
+    origin = svc.table_store.get(account, region, name)
+    if origin is None or origin.tid != tid or KEPT_FOR_RESTORES not in origin.desc or reading(svc, tid):
+        return
+    del origin.desc[KEPT_FOR_RESTORES]
+    svc.table_store.save(origin)
 
 
 def _restores_from(svc: DynamoDBService, tid: int) -> list[Table]:
@@ -146,14 +159,6 @@ def _restores_from(svc: DynamoDBService, tid: int) -> list[Table]:
 def reading(svc: DynamoDBService, tid: int) -> bool:
     """Whether restores being written read the items and history of table `tid`."""
     return bool(_restores_from(svc, tid))
-
-
-def finish_from(svc: DynamoDBService, source: Table) -> None:
-    """The source of restores in progress has its recovery turned off (its changes are recorded no
-    more, and a restore needs those after the time asked): write the rest of them at once."""
-    for table in _restores_from(svc, source.tid):
-        while not recover_pass(svc, table):
-            pass
 
 
 def _source(ctx: Any, p: dict[str, Any]) -> str:

@@ -52,6 +52,9 @@ _INDEX_PUT = (
     "VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?) ON CONFLICT (tid, idx, spread, hk, rk, bhk, brk) "
     "DO UPDATE SET irow = NULL, item = excluded.item, size = excluded.size"
 )
+# In the description of a table whose recovery was turned off while restores from it were being
+# written: its changes are still recorded, for them, until they are done (recovery.py).
+KEPT_FOR_RESTORES = "_pitr_for_restores"
 _HISTORY = "INSERT INTO dynamodb_pitr_changes (tid, at, spread, hk, rk, old) VALUES (?, ?, ?, ?, ?, ?)"
 # An entry of an index that projects ALL: a link to its item's row (written just before).
 _INDEX_LINK = (
@@ -252,7 +255,7 @@ class Writer:
         keyed = replicate or view is not None or destination is not None
         indexes = table.indexes.values()
         tid = table.tid
-        pitr = "_pitr" in table.desc
+        pitr = "_pitr" in table.desc or KEPT_FOR_RESTORES in table.desc
         drop = self.cache.drop
         kept: list[tuple[Key, str, int]] = []  # items written over, to keep for their next read
         walks = self.snapshots.walking.get(tid) if self.snapshots is not None else None

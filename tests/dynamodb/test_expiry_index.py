@@ -94,3 +94,27 @@ def test_turning_ttl_on_and_off_indexes_the_items_in_passes(tmp_path: Path) -> N
     assert seen["off, stale"] > 0 and seen["swept while off"] == 0
     assert (seen["off, walked"], seen["at the end"]) == (0, ITEMS // 2)
     assert seen["statuses"] == ["ENABLING", "ENABLED", "DISABLING", "DISABLED"]
+
+
+def test_the_walk_goes_on_after_a_restart(tmp_path: Path) -> None:
+    async def before(runtime: Runtime, ddb: Any) -> int:
+        ddb.ttl.stop()
+        ctx = request_context()
+        dynamodb_table(ddb, ctx, "src")
+        exp = {"N": str(int(runtime.now() + 86400))}
+        for start in range(0, ITEMS, 25):
+            puts = [
+                {"PutRequest": {"Item": {"id": {"S": f"i{k}"}, "exp": exp}}} for k in range(start, start + 25)
+            ]
+            ddb.batch_write_item(ctx, {"RequestItems": {"src": puts}})
+        ddb.update_time_to_live(ctx, TTL)
+        await runtime.store.flushed()
+        return indexed(runtime)
+
+    async def after(runtime: Runtime, ddb: Any) -> list[Any]:
+        ddb.ttl.stop()
+        await walked(runtime, ddb)
+        return [indexed(runtime), status(ddb, request_context())]
+
+    assert 0 < in_process(tmp_path, "dynamodb", before) < ITEMS  # stopped with the walk under way
+    assert in_process(tmp_path, "dynamodb", after) == [ITEMS, "ENABLED"]

@@ -35,6 +35,9 @@ from gondwana.services.dynamodb.ttl import TtlSweeper
 from gondwana.services.dynamodb.writes import Writer
 
 Params = dict[str, Any]
+# The keys a table's description holds while background work on it goes on (a GSI's backfill, a
+# restore, a replica's seeding, the expiry walk), which a restart resumes: each resume checks its own.
+_INTERRUPTED = ("_backfill", *restoring.FILLING, "_seeding", "_ttl_walk")
 
 
 class DynamoDBService(Service):
@@ -65,7 +68,7 @@ class DynamoDBService(Service):
         self.tables.replication_service = self
         self.ttl = TtlSweeper(self)
         self.ttl.start()
-        for table in self.table_store.all():  # background work a restart interrupted
+        for table in self.table_store.naming(_INTERRUPTED):  # background work a restart interrupted
             backfill.resume(self.tables, table)
             restoring.resume(self, table)
             seeding.resume(self, table)

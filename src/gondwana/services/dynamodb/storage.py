@@ -14,7 +14,7 @@ are index walks whose cost does not depend on the size of the table.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from gondwana.services.dynamodb import keys, limits
@@ -341,6 +341,15 @@ class TableStore:
 
     def all(self) -> list[Table]:
         return [_table(r) for r in self.store.query(f"SELECT {_COLUMNS} FROM dynamodb_tables")]
+
+    def naming(self, keys: Sequence[str]) -> list[Table]:
+        """The tables whose description may hold one of these keys: those whose text names one,
+        found by SQLite without parsing every description (the rare other text that names it, an
+        attribute so named, only costs its parse)."""
+        where = " OR ".join("instr(descr, ?)" for _ in keys)
+        quoted = [f'"{key}"' for key in keys]
+        rows = self.store.query(f"SELECT {_COLUMNS} FROM dynamodb_tables WHERE {where}", quoted)
+        return [_table(r) for r in rows]
 
     def reserved(self, account: str, region: str, *, but: int | None = None) -> tuple[int, int]:
         """The read and write capacity the tables of a region reserve (limits.reserved), all but

@@ -13,7 +13,7 @@ def _pairs(svc: DynamoDBService) -> set[tuple[str, str]]:
     """Every pair of regions some global table replicates between, or that has queue or history."""
     rep = svc.replication.replicator
     pairs = set(rep.stats) | set(rep.pair_ms) | rep.pending
-    for table in svc.table_store.all():
+    for table in svc.table_store.naming(("_replicas",)):  # the replicas of global tables alone
         regions = [r["RegionName"] for r in table.desc.get("_replicas", [])]
         if table.desc.get("_consistency") != "STRONG":
             pairs |= {(table.region, r) for r in regions if r != table.region}

@@ -119,7 +119,7 @@ def recover_pass(svc: DynamoDBService, table: Table) -> bool:
             at = rows[-1][:3]
         if len(rows) < ROWS:
             if walk["walk"] == "gone":
-                return _done(svc, table, walk["source"])
+                return _done(svc, table, tid)
             walk["walk"], at = "gone", keys.FIRST
         if time.perf_counter() - started >= background.QUANTUM:
             break
@@ -128,37 +128,30 @@ def recover_pass(svc: DynamoDBService, table: Table) -> bool:
     return False
 
 
-def _done(svc: DynamoDBService, table: Table, source: list[Any]) -> bool:
+def _done(svc: DynamoDBService, table: Table, source: int) -> bool:
     del table.desc["_recovering"]
     svc.table_store.save(table)
-    _stop_recording(svc, table.account, source)
-    svc.release_rows(source[2])
+    _stop_recording(svc, source)
+    svc.release_rows(source)
     return True
 
 
-def _stop_recording(svc: DynamoDBService, account: str, source: list[Any]) -> None:
-    """A restore from `source` is done: if that table's recovery was turned off meanwhile, and no
-    other restore reads it, its changes are recorded no more."""
-    region, name, tid = source
-    origin = svc.table_store.get(account, region, name)
-    if origin is None or origin.tid != tid or KEPT_FOR_RESTORES not in origin.desc or reading(svc, tid):
+def _stop_recording(svc: DynamoDBService, tid: int) -> None:
+    """A restore from table `tid` is done: if that table's recovery was turned off meanwhile, and
+    no other restore reads it, its changes are recorded no more."""
+    origin = svc.table_store.by_tid(tid)
+    if origin is None or KEPT_FOR_RESTORES not in origin.desc or reading(svc, tid):
         return
     del origin.desc[KEPT_FOR_RESTORES]
     svc.table_store.save(origin)
 
 
-def _restores_from(svc: DynamoDBService, tid: int) -> list[Table]:
-    """The restores being written (their tables CREATING) from table `tid`."""
-    return [
-        table
-        for table in svc.table_store.creating()
-        if (walk := table.desc.get("_recovering")) is not None and walk["source"][2] == tid
-    ]
-
-
 def reading(svc: DynamoDBService, tid: int) -> bool:
     """Whether restores being written read the items and history of table `tid`."""
-    return bool(_restores_from(svc, tid))
+    return any(
+        (walk := table.desc.get("_recovering")) is not None and walk["source"][2] == tid
+        for table in svc.table_store.creating()
+    )
 
 
 def _source(ctx: Any, p: dict[str, Any]) -> str:

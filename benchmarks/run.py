@@ -56,7 +56,9 @@ def main() -> int:
         "--quick", action="store_true", help="3 s per workload, 5 start-up runs (for development)"
     )
     parser.add_argument("--only", default=",".join(choices), help=f"comma-separated groups from {choices}")
-    parser.add_argument("--workload", default="", help="only workloads whose name contains this")
+    parser.add_argument(
+        "--workload", default="", help="only workloads whose name contains this (ending in $: is this)"
+    )
     parser.add_argument("--seconds", type=float, help="measured seconds per workload")
     parser.add_argument("--repeats", type=int, help="measured loads per workload (the best counts)")
     parser.add_argument("--connections", type=int, default=8)
@@ -77,7 +79,14 @@ def main() -> int:
     settings = replace(
         settings, connections=args.connections, **({"seconds": args.seconds} if args.seconds else {})
     )
-    workloads: list[Workload] = [w for g in only if g in groups for w in groups[g] if args.workload in w.name]
+    wanted = args.workload
+    workloads: list[Workload] = [
+        w
+        for g in only
+        if g in groups
+        for w in groups[g]
+        if (w.name == wanted[:-1] if wanted.endswith("$") else wanted in w.name)
+    ]
     load_needed = bool(workloads) or "stacks" in only
     record: dict[str, Any] = {
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

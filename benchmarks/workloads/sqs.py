@@ -122,9 +122,7 @@ function request()
   end
   send_next = not send_next
   if send_next then return reqs[2] end
-  if not has_seq[1] then return reqs[1] end
-  seq = seq + 1  -- the send carries SEQ (FIFO ids): as rotate.lua's request() would
-  return (reqs[1]:gsub(SEQ, string.format("%012d", seq)))
+  return numbered(1)  -- the send (on FIFO, its ids carry SEQ)
 end
 
 function response(status, headers, body)

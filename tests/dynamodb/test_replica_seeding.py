@@ -136,3 +136,64 @@ def test_changes_a_third_region_queued_for_the_source_reach_the_new_replica(
     assert pair(proc, "eu-west-1", "us-east-1")["pending"] == 2
     wait_for(lambda: pair(proc, "eu-west-1", "ap-southeast-2")["pending"] == 0)
     assert proc.call("GET", "/_gondwana/health")["services"]["dynamodb"]["replication"]["pending"] == 2
+
+
+def east_and_west(proc: ServerProcess) -> tuple[str, list[Any]]:
+    """A table in the east with a replica in the west, the clients of those and of the south."""
+    set_delay(proc, 0)
+    east, west, south = clients(proc, "us-east-1", "eu-west-1", "ap-southeast-2")
+    table = name()
+    create_table(east, table)
+    add_replica(east, table, "eu-west-1")
+    wait_for(lambda: active(west, table))
+    return table, [east, west, south]
+
+
+def converged_empty(proc: ServerProcess, table: str) -> None:
+    """Nothing queued from the west anymore, and no region holds an item."""
+    set_delay(proc, 0)
+    for target in ("us-east-1", "ap-southeast-2"):
+        wait_for(lambda target=target: pair(proc, "eu-west-1", target)["pending"] == 0)
+    for ddb in clients(proc, "us-east-1", "eu-west-1", "ap-southeast-2"):
+        wait_for(lambda ddb=ddb: everything(ddb, table) == [])
+
+
+def test_a_delete_the_source_made_still_wins_on_the_new_replica(
+    fresh_server: Callable[..., ServerProcess],
+) -> None:
+    """The west writes an item, the east deletes it later (both held back), then a replica joins from
+    the east: the west's queued write, older than the delete, must lose there too."""
+    proc = fresh_server()
+    table, (east, west, south) = east_and_west(proc)
+    east.put_item(TableName=table, Item={"pk": {"S": "k"}, "v": {"S": "first"}})
+    wait_for(lambda: scan(west, table))
+    set_delay(proc, 600_000)  # nothing moves between regions for now
+    west.put_item(TableName=table, Item={"pk": {"S": "k"}, "v": {"S": "west"}})
+    east.delete_item(TableName=table, Key={"pk": {"S": "k"}})  # later: this delete wins
+    add_replica(east, table, "ap-southeast-2")
+    wait_for(lambda: active(south, table))
+    converged_empty(proc, table)
+
+
+def test_the_tombstones_walk_goes_on_after_a_kill(fresh_server: Callable[..., ServerProcess]) -> None:
+    """Thousands of deletes to copy (more than the first pass does), a kill in the middle: the
+    walk goes on after the restart, and the west's older writes lose on the new replica too."""
+    proc = fresh_server()
+    table, (east, west, south) = east_and_west(proc)
+    set_delay(proc, 600_000)
+    for k in range(10):
+        west.put_item(TableName=table, Item={"pk": {"S": f"i{k}"}, "by": {"S": "west"}})
+    for start in range(0, ITEMS, 25):
+        for kind in ("PutRequest", "DeleteRequest"):
+            requests = [
+                {kind: {"Item" if kind == "PutRequest" else "Key": {"pk": {"S": f"i{k}"}}}}
+                for k in range(start, start + 25)
+            ]
+            east.batch_write_item(RequestItems={table: requests})
+    add_replica(east, table, "ap-southeast-2")
+    assert south.describe_table(TableName=table)["Table"]["TableStatus"] == "CREATING"  # still copying
+    proc.kill()
+    proc.start()
+    (south,) = clients(proc, "ap-southeast-2")
+    wait_for(lambda: active(south, table), timeout=60)
+    converged_empty(proc, table)

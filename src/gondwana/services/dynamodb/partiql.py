@@ -90,6 +90,8 @@ class Parser:
             self.update()
         elif self.word("DELETE"):
             self.delete()
+        elif self.peek()[1].upper() == "EXISTS" and self.peek(1) == ("op", "("):
+            self.exists()
         else:
             raise malformed(f"Unsupported statement: {self.peek()[1] or 'empty'}")
         if self.peek()[0] != "eof":
@@ -118,6 +120,14 @@ class Parser:
                 raise validation("A path may contain at most 2 components in the FROM clause")
         if self.word("WHERE"):
             self.st.where = self.condition()
+
+    def exists(self) -> None:
+        """EXISTS(SELECT ... WHERE <full key> [AND ...]): a transaction's condition check."""
+        self.i += 2
+        self.expect_word("SELECT")
+        self.select()
+        self.expect_op(")")
+        self.st.kind = "EXISTS"
 
     def insert(self) -> None:
         self.st.kind = "INSERT"

@@ -53,7 +53,7 @@ class Plan:
                 raise validation("Item size has exceeded the maximum allowed size")
             self.item = item
             self.key = self.table.key_of(item)
-        elif st.kind in ("UPDATE", "DELETE"):
+        elif st.kind in ("UPDATE", "DELETE", "EXISTS"):
             self.key = self.full_key()
             if self.key is None:
                 raise validation("Where clause does not contain a mandatory equality on all key attributes")
@@ -103,6 +103,8 @@ class Plan:
             return None, None  # nothing to delete: no error, and the WHERE is not evaluated
         if old is None or (self.cond is not None and not ex().evaluate(self.cond, old)):
             raise condition_failed()  # UPDATE is no upsert: it needs the item
+        if self.st.kind == "EXISTS":
+            return None, None  # the check held: nothing to write
         if self.st.kind == "DELETE":
             return old, None
         return old, items.new_image(self.table, self.key, old, self.update)[0]
@@ -165,8 +167,14 @@ def _select(svc: DynamoDBService, plan: Plan, limit: int | None, token: str | No
     return {"Items": found}
 
 
+def _outside_transactions(plan: Plan) -> Plan:
+    if plan.st.kind == "EXISTS":
+        raise validation("EXISTS can only be used within ExecuteTransaction")
+    return plan
+
+
 def execute_statement(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
-    plan = Plan(svc, ctx, p["Statement"], p.get("Parameters"))
+    plan = _outside_transactions(Plan(svc, ctx, p["Statement"], p.get("Parameters")))
     if plan.st.kind == "SELECT":
         index = plan.table.indexes.get(plan.st.index or "")
         if p.get("ConsistentRead") and index is not None and index.is_global:
@@ -199,7 +207,7 @@ def batch_execute_statement(svc: DynamoDBService, ctx: Any, p: dict[str, Any]) -
     plans: list[Plan | ServiceError] = []
     for s in statements:
         try:
-            plans.append(Plan(svc, ctx, s["Statement"], s.get("Parameters")))
+            plans.append(_outside_transactions(Plan(svc, ctx, s["Statement"], s.get("Parameters"))))
         except ServiceError as err:
             if err.code != "ResourceNotFoundException":
                 raise

@@ -27,7 +27,7 @@ def malformed(detail: str) -> Exception:
 
 @dataclass
 class Statement:
-    kind: str  # SELECT, INSERT, UPDATE, DELETE
+    kind: str  # SELECT, INSERT, UPDATE, DELETE, EXISTS (a condition check, in transactions only)
     table: str
     index: str | None = None
     projection: list[str] | None = None  # projection paths (expression text), None for *

@@ -196,3 +196,79 @@ def test_parameters_must_match_the_placeholders(ddb: Any, table: str) -> None:
             "ValidationException",
             f"Number of parameters in request and statement don't match. Expected 1, got {got}",
         )
+
+
+def test_batch_and_transaction_refusals(ddb: Any, table: str) -> None:
+    read = {"Statement": f"SELECT * FROM \"{table}\" WHERE id = 'p' AND r = 1"}
+    write = {"Statement": f"UPDATE \"{table}\" SET name = 'w' WHERE id = 'q' AND r = 1"}
+    partial = {"Statement": f"SELECT * FROM \"{table}\" WHERE id = 'p'"}
+    cases = [
+        (
+            ddb.batch_execute_statement,
+            {"Statements": [read, write]},
+            "Batch must consist of either all read statements or all write statements",
+        ),
+        (
+            ddb.batch_execute_statement,
+            {"Statements": [partial]},
+            "Select statements within BatchExecuteStatement must specify the full primary key",
+        ),
+        (
+            ddb.execute_transaction,
+            {"TransactStatements": [read, write]},
+            "Transaction must consist of either all read statements or all write statements",
+        ),
+        (
+            ddb.execute_transaction,
+            {"TransactStatements": [partial]},
+            "Select statements within ExecuteTransaction must specify the full primary key",
+        ),
+        (
+            ddb.execute_statement,
+            {"Statement": read["Statement"], "NextToken": "not a token"},
+            "Invalid NextToken",
+        ),
+        (
+            ddb.execute_statement,
+            {  # (a statement is at most 8,192 characters: the value comes as a parameter)
+                "Statement": f"INSERT INTO \"{table}\" VALUE {{'id': 'big', 'r': 1, 'pad': ?}}",
+                "Parameters": [{"S": "x" * 410_000}],
+            },
+            "Item size has exceeded the maximum allowed size",
+        ),
+    ]
+    for call, request, message in cases:
+        with pytest.raises(ClientError) as exc:
+            call(**request)
+        assert error(exc) == ("ValidationException", message), request
+    assert ddb.get_item(TableName=table, Key={"id": {"S": "q"}, "r": {"N": "1"}})["Item"]["name"] == {
+        "S": "gamma"
+    }
+
+
+def test_a_missing_table_fails_only_its_statement_in_a_batch(ddb: Any, table: str) -> None:
+    out = ddb.batch_execute_statement(
+        Statements=[
+            {"Statement": "INSERT INTO \"no-such-table\" VALUE {'id': 'x', 'r': 1}"},
+            {"Statement": f"INSERT INTO \"{table}\" VALUE {{'id': 'x', 'r': 1}}"},
+        ]
+    )
+    assert out["Responses"][0]["Error"] == {
+        "Code": "ResourceNotFound",
+        "Message": "Requested resource not found",
+    }
+    assert out["Responses"][1] == {"TableName": table}
+
+
+def test_the_item_that_failed_a_condition(ddb: Any, table: str) -> None:
+    """ReturnValuesOnConditionCheckFailure=ALL_OLD: the item as it is, with the failure."""
+    statement = f"UPDATE \"{table}\" SET name = 'n' WHERE id = 'q' AND r = 1 AND name = 'other'"
+    with pytest.raises(ClientError) as exc:
+        ddb.execute_statement(Statement=statement, ReturnValuesOnConditionCheckFailure="ALL_OLD")
+    assert error(exc)[0] == "ConditionalCheckFailedException"
+    assert exc.value.response["Item"] == ITEMS[3]
+    out = ddb.batch_execute_statement(
+        Statements=[{"Statement": statement, "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}]
+    )
+    assert out["Responses"][0]["Error"]["Code"] == "ConditionalCheckFailed"
+    assert out["Responses"][0]["Error"]["Item"] == ITEMS[3]

@@ -8,7 +8,9 @@ reads every shard from TRIM_HORIZON, parents before children, and must see every
 within retention exactly once, in sequence order per shard and in put order per partition key;
 other rules check AT/AFTER_SEQUENCE_NUMBER, AT_TIMESTAMP and LATEST iterators and their expiry
 after five minutes. ListShards must show the model's shards, whose open ones partition the key
-space. Durations are multiples of a minute (see tests/sqs/test_stateful.py for why).
+space. Now and then the server is killed (-9) and restarted: every record, shard and setting
+acknowledged must still be there. Durations are multiples of a minute (see
+tests/sqs/test_stateful.py for why).
 
 GONDWANA_FUZZ_EXAMPLES sets the number of examples (default 40, up to 40 steps each).
 """
@@ -365,6 +367,22 @@ class KinesisModel(RuleBasedStateMachine):
         else:
             assert wait < ITERATOR_LIFE, "an iterator lives five minutes"
 
+    @rule(roll=st.integers(0, 9))
+    def crash(self, roll: int) -> None:
+        """Now and then: kill -9 and start again. Every record, shard and setting acknowledged is
+        still there, and sequence numbers go on increasing (checked as the next puts land)."""
+        if roll:
+            return
+        offset = float(self.proc.call("GET", "/_gondwana/clock")["offset"])
+        self.proc.kill()
+        self.proc.restart()
+        if offset:  # the test clock is the server's memory: set it where it was
+            self.proc.advance_clock(offset)
+        self.kinesis = make_client(self.proc.url, "kinesis")
+        summary = self.kinesis.describe_stream_summary(StreamName=self.name)["StreamDescriptionSummary"]
+        assert summary["RetentionPeriodHours"] * 3600 == self.retention
+        assert {s["ShardId"] for s in self._list()} == {i for i, s in self.shards.items() if not s.gone}
+
     @invariant()
     def open_shards_partition_the_keys(self) -> None:
         if hasattr(self, "shards"):
@@ -377,5 +395,5 @@ def shard_id_listed(shard: Shard, listed: set[str]) -> bool:
 
 @pytest.mark.filterwarnings("ignore")
 def test_kinesis_matches_the_model(fresh_server: Any) -> None:
-    KinesisModel.proc = fresh_server(in_memory=True)
+    KinesisModel.proc = fresh_server()
     run_state_machine_as_test(KinesisModel, settings=SETTINGS)

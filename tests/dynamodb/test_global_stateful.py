@@ -1,6 +1,7 @@
 """Model-based test of a global table: random writes in several regions while replication is held
 back (by its delay, or by partitions between every pair of regions), then released; every replica
-must converge to last-writer-wins, the writes' order being their order here.
+must converge to last-writer-wins, the writes' order being their order here, and each replica's
+stream must show every change made there (local or replicated) once, in each item's order.
 
 While held, each region's replica is its own: the model keeps one view per region (what the last
 convergence left, plus that region's own writes), and conditions, updates, transactions and batch
@@ -29,6 +30,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from tests.conftest import make_client
 from tests.dynamodb.global_helpers import clients, pair, set_delay
 from tests.support.campaign import campaign_settings
 
@@ -285,10 +287,40 @@ class GlobalModel(RuleBasedStateMachine):
                 assert sorted(i["pk"]["S"] for i in found) == sorted(
                     k for k, item in expected.items() if item.get("g") == group
                 ), (region, group)
+        for region in self.members:
+            self._stream_replays_to(region, expected)
         self.synced, self.writes = expected, []
         self.views = {region: dict(expected) for region in self.members}
         self.partitioned = data.draw(st.booleans(), label="partitioned")
         self._hold()
+
+    def _stream_replays_to(self, region: str, expected: dict[str, Item]) -> None:
+        """The replica's stream shows each change made there (local or replicated) once, in each
+        item's order: every record starts from the last one's image, and the last ends at the item."""
+        streams = make_client(self.proc.url, "dynamodbstreams", region)
+        arn = self.ddb[region].describe_table(TableName=TABLE)["Table"]["LatestStreamArn"]
+        shards = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
+        images: dict[str, Item | None] = {}
+        for shard in shards:  # parents are listed before their children
+            iterator = streams.get_shard_iterator(
+                StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+            )["ShardIterator"]
+            while iterator:
+                page = streams.get_records(ShardIterator=iterator)
+                for record in page["Records"]:
+                    change = record["dynamodb"]
+                    key = change["Keys"]["pk"]["S"]
+                    old = from_wire(change["OldImage"]) if "OldImage" in change else None
+                    new = from_wire(change["NewImage"]) if "NewImage" in change else None
+                    assert old == images.get(key) and old != new, (region, record, images.get(key))
+                    assert record["eventName"] == (
+                        "INSERT" if old is None else "REMOVE" if new is None else "MODIFY"
+                    )
+                    images[key] = new
+                if not page["Records"] and "EndingSequenceNumber" not in shard["SequenceNumberRange"]:
+                    break  # the open shard, read to its end
+                iterator = page.get("NextShardIterator")
+        assert {k: v for k, v in images.items() if v is not None} == expected, region
 
     def _hold(self) -> None:
         if not self.partitioned:

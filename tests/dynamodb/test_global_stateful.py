@@ -5,7 +5,8 @@ stream must show every change made there (local or replicated) once, in each ite
 
 While held, each region's replica is its own: the model keeps one view per region (what the last
 convergence left, plus that region's own writes), and conditions, updates, transactions and batch
-writes are judged against it. Rules also read a region (it must hold exactly its view), add a
+writes are judged against it. Some phases let replication flow instead (with a random lag per pair)
+while a single region writes: its view stays exact, and the others must converge to it. Rules also read a region (it must hold exactly its view), add a
 fourth region as a replica (seeded from one of the others, with changes still queued everywhere),
 remove it again (its writes still queued are void, as they never left), take a region down (a
 write there fails and changes nothing), and kill the server (-9): everything acknowledged, queued
@@ -95,7 +96,9 @@ class GlobalModel(RuleBasedStateMachine):
         self.members = [FIRST[0]]
         for region in FIRST[1:]:
             self._join(region, FIRST[0])
-        self.partitioned = False
+        self.mode = "delay"  # how replication is held back: "delay", "partition", or "flowing"
+        self.writer = FIRST[0]  # while flowing: the one region that writes (and is read)
+        self.lags: dict[tuple[str, str], int] = {}  # while flowing: each pair's lag (ms)
         set_delay(self.proc, HELD)
         self.synced: dict[str, Item] = {}  # what every replica held at the last convergence
         self.views = {region: {} for region in self.members}  # each replica, while held
@@ -149,7 +152,7 @@ class GlobalModel(RuleBasedStateMachine):
 
     @rule(data=st.data(), key=KEYS, group=GROUPS, condition=CONDITIONS)
     def put(self, data: st.DataObject, key: str, group: str | None, condition: str | None) -> None:
-        region = data.draw(st.sampled_from(self.members), label="region")
+        region = data.draw(st.sampled_from(self._writers()), label="region")
         self.counter += 1
         item: Item = {"pk": key, "n": self.counter, "w": region, **({"g": group} if group else {})}
         old = self.views[region].get(key)
@@ -161,7 +164,7 @@ class GlobalModel(RuleBasedStateMachine):
     def update(
         self, data: st.DataObject, key: str, kind: str, group: str | None, condition: str | None
     ) -> None:
-        region = data.draw(st.sampled_from(self.members), label="region")
+        region = data.draw(st.sampled_from(self._writers()), label="region")
         old = self.views[region].get(key)
         values: dict[str, Any] = {":w": {"S": region}}
         if kind == "count":
@@ -197,7 +200,7 @@ class GlobalModel(RuleBasedStateMachine):
 
     @rule(data=st.data(), key=KEYS, condition=CONDITIONS)
     def delete(self, data: st.DataObject, key: str, condition: str | None) -> None:
-        region = data.draw(st.sampled_from(self.members), label="region")
+        region = data.draw(st.sampled_from(self._writers()), label="region")
         old = self.views[region].get(key)
         delete = self.ddb[region].delete_item
         out = self._attempt(
@@ -211,7 +214,7 @@ class GlobalModel(RuleBasedStateMachine):
     @rule(data=st.data(), keys=st.lists(KEYS, min_size=2, max_size=2, unique=True), condition=CONDITIONS)
     def transact(self, data: st.DataObject, keys: list[str], condition: str | None) -> None:
         """A put of one item (on a condition) and the delete of another: both or neither."""
-        region = data.draw(st.sampled_from(self.members), label="region")
+        region = data.draw(st.sampled_from(self._writers()), label="region")
         put_key, delete_key = keys
         self.counter += 1
         item: Item = {"pk": put_key, "n": self.counter, "w": region}
@@ -233,7 +236,7 @@ class GlobalModel(RuleBasedStateMachine):
 
     @rule(data=st.data(), puts=st.sets(KEYS, max_size=3), deletes=st.sets(KEYS, max_size=3))
     def batch(self, data: st.DataObject, puts: set[str], deletes: set[str]) -> None:
-        region = data.draw(st.sampled_from(self.members), label="region")
+        region = data.draw(st.sampled_from(self._writers()), label="region")
         deletes -= puts
         if not puts and not deletes:
             return
@@ -254,8 +257,9 @@ class GlobalModel(RuleBasedStateMachine):
 
     @rule(data=st.data())
     def read(self, data: st.DataObject) -> None:
-        """A replica holds exactly its view: nothing reached it while held."""
-        region = data.draw(st.sampled_from(self.members), label="region")
+        """A replica holds exactly its view: nothing reached it while held (while flowing, nothing
+        reaches the writer)."""
+        region = data.draw(st.sampled_from(self._writers()), label="region")
         assert self._scan(region) == self.views[region]
 
     @rule(data=st.data())
@@ -291,8 +295,16 @@ class GlobalModel(RuleBasedStateMachine):
             self._stream_replays_to(region, expected)
         self.synced, self.writes = expected, []
         self.views = {region: dict(expected) for region in self.members}
-        self.partitioned = data.draw(st.booleans(), label="partitioned")
+        self.mode = data.draw(st.sampled_from(["delay", "partition", "flowing"]), label="mode")
+        if self.mode == "flowing":  # one writer (never the region that leaves), live replication
+            self.writer = data.draw(st.sampled_from(FIRST), label="writer")
+            ms = st.sampled_from([0, 0, 5, 30])
+            self.lags = {(a, b): data.draw(ms) for a in [*FIRST, SPARE] for b in [*FIRST, SPARE] if a != b}
         self._hold()
+
+    def _writers(self) -> list[str]:
+        """The regions whose replica the model knows exactly, where rules may write."""
+        return [self.writer] if self.mode == "flowing" else self.members
 
     def _stream_replays_to(self, region: str, expected: dict[str, Item]) -> None:
         """The replica's stream shows each change made there (local or replicated) once, in each
@@ -323,12 +335,17 @@ class GlobalModel(RuleBasedStateMachine):
         assert {k: v for k, v in images.items() if v is not None} == expected, region
 
     def _hold(self) -> None:
-        if not self.partitioned:
+        """Hold replication back as the mode says (or, flowing, let it go with each pair's lag)."""
+        if self.mode == "delay":
             set_delay(self.proc, HELD)
             return
-        for i, a in enumerate([*FIRST, SPARE]):
-            for b in [*FIRST, SPARE][i + 1 :]:
-                self.proc.call("POST", "/_gondwana/faults", {"type": "partition", "regions": [a, b]})
+        if self.mode == "partition":
+            for i, a in enumerate([*FIRST, SPARE]):
+                for b in [*FIRST, SPARE][i + 1 :]:
+                    self.proc.call("POST", "/_gondwana/faults", {"type": "partition", "regions": [a, b]})
+        for (a, b), ms in self.lags.items() if self.mode == "flowing" else ():
+            if ms:
+                self.proc.call("POST", "/_gondwana/faults", {"type": "lag", "from": a, "to": b, "ms": ms})
         set_delay(self.proc, 0)
 
     def _join(self, region: str, via: str) -> None:
@@ -389,7 +406,7 @@ class GlobalModel(RuleBasedStateMachine):
         self.proc.kill()
         self.proc.restart()
         self._hold()
-        for region in self.members:
+        for region in self._writers():
             assert self._scan(region) == self.views[region]
 
 

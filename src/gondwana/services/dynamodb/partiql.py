@@ -90,7 +90,7 @@ class Parser:
             self.update()
         elif self.word("DELETE"):
             self.delete()
-        elif self.peek()[1].upper() == "EXISTS" and self.peek(1) == ("op", "("):
+        elif self.peek()[0] == "id" and self.peek()[1].upper() == "EXISTS" and self.peek(1) == ("op", "("):
             self.exists()
         else:
             raise malformed(f"Unsupported statement: {self.peek()[1] or 'empty'}")

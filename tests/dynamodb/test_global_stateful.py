@@ -403,8 +403,7 @@ class GlobalModel(RuleBasedStateMachine):
         """Now and then: kill -9 and start again (replication held back by the default delay)."""
         if roll:
             return
-        self.proc.kill()
-        self.proc.restart()
+        self.proc.crash()
         self._hold()
         for region in self._writers():
             assert self._scan(region) == self.views[region]

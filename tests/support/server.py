@@ -95,6 +95,15 @@ class ServerProcess:
         """Start again on the same port and data directory (after stop or kill)."""
         return self.start(self.port)
 
+    def crash(self) -> None:
+        """kill -9 and start again, the test clock set where it was (a new process starts at the
+        wall clock: the offset tests advanced it by lives only in the server's memory)."""
+        offset = float(self.call("GET", "/_gondwana/clock")["offset"])
+        self.kill()
+        self.restart()
+        if offset:
+            self.advance_clock(offset)
+
     def call(self, method: str, path: str, body: Any = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(self.url + path, data=data, method=method)

@@ -161,6 +161,7 @@ def test_exists_is_a_transactions_condition_check(ddb: Any, table: str) -> None:
     "statement",
     [
         'DROP TABLE "{t}"',
+        '"EXISTS"(SELECT * FROM "{t}" WHERE id = \'p\' AND r = 1)',  # a quoted name, not the function
         "UPDATE \"{t}\" WHERE id = 'p' AND r = 1",
         'SELECT * FROM "{t}" WHERE name IS EMPTY',
         "SELECT * FROM \"{t}\" WHERE id IN 'p'",
